@@ -1,0 +1,1 @@
+//! relman engine (being written).

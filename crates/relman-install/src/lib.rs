@@ -1,0 +1,1 @@
+//! Consumer side of relman (being written).
