@@ -1,1 +1,2 @@
 //! relman engine (being written).
+pub mod pgzip;

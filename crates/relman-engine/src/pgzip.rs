@@ -1,0 +1,1 @@
+//! Parallel gzip (being written).
