@@ -34,10 +34,12 @@ pub enum ErrorClass {
     Install,
     /// 11: a remote could not be reached or answered with an error.
     Network,
+    /// 12: `relman check` found versions out of lockstep or an unfinished changelog.
+    Check,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 11] = [
+    pub const ALL: [ErrorClass; 12] = [
         ErrorClass::Internal,
         ErrorClass::Usage,
         ErrorClass::Config,
@@ -49,6 +51,7 @@ impl ErrorClass {
         ErrorClass::PromoteGate,
         ErrorClass::Install,
         ErrorClass::Network,
+        ErrorClass::Check,
     ];
 
     /// The process exit code for this class.
@@ -65,6 +68,7 @@ impl ErrorClass {
             ErrorClass::PromoteGate => 9,
             ErrorClass::Install => 10,
             ErrorClass::Network => 11,
+            ErrorClass::Check => 12,
         }
     }
 
@@ -82,6 +86,7 @@ impl ErrorClass {
             ErrorClass::PromoteGate => "promote-gate",
             ErrorClass::Install => "install",
             ErrorClass::Network => "network",
+            ErrorClass::Check => "check",
         }
     }
 }
@@ -137,6 +142,9 @@ impl Failure {
     pub fn network(message: impl Into<String>) -> Self {
         Self::new(ErrorClass::Network, message)
     }
+    pub fn check(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::Check, message)
+    }
 
     /// An I/O error on a named path, as an internal failure (message names the path).
     pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Self {
@@ -159,6 +167,6 @@ mod tests {
     #[test]
     fn exit_codes_are_distinct_and_stable() {
         let codes: Vec<i32> = ErrorClass::ALL.iter().map(|c| c.exit_code()).collect();
-        assert_eq!(codes, (1..=11).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=12).collect::<Vec<_>>());
     }
 }

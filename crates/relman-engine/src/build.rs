@@ -1,0 +1,121 @@
+//! `build`: make the binaries for each planned target and stage them under
+//! `dist/<version>/build/<target>/`.
+//!
+//! Cargo projects run `cargo build --release --locked --target T --bin ...` (so a stale
+//! lockfile fails); other projects run `build.command` with `{target}` placeholders. The
+//! tool's output goes to `dist/<version>/logs/build-<target>.log`; a failure names the target,
+//! the command, the log and its last line. Outputs are staged by hard link (copy across file
+//! systems), so packaging never depends on the build tool's own directories.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use relman_manifest::{os_arch, Failure};
+
+use crate::plan::Planned;
+use crate::report::Reporter;
+use crate::settings::BuildKind;
+
+/// Builds `targets` (all planned targets when empty).
+pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> Result<(), Failure> {
+    reporter.stage("build");
+    let s = &planned.settings;
+    let selected: Vec<&String> = planned
+        .manifest
+        .targets
+        .iter()
+        .filter(|t| targets.is_empty() || targets.contains(t))
+        .collect();
+    crate::fsutil::create_dir_all(&planned.logs_dir())?;
+    for target in selected {
+        let (os, arch) = os_arch(target);
+        let (program, args, shown) = match &s.build {
+            BuildKind::Cargo => {
+                let mut args: Vec<String> =
+                    ["build", "--release", "--locked", "--target", target].iter().map(|a| a.to_string()).collect();
+                for b in &s.binaries {
+                    args.push("--bin".into());
+                    args.push(b.clone());
+                }
+                let shown = format!("cargo {}", args.join(" "));
+                ("cargo".to_string(), args, shown)
+            }
+            BuildKind::Command(cmd) => {
+                let cmd = cmd
+                    .replace("{target}", target)
+                    .replace("{version}", &planned.manifest.version)
+                    .replace("{os}", &os)
+                    .replace("{arch}", &arch);
+                ("sh".to_string(), vec!["-c".to_string(), cmd.clone()], cmd)
+            }
+        };
+        reporter.step(&format!("{target}: {shown}"));
+        let log_path = planned.logs_dir().join(format!("build-{target}.log"));
+        let log = fs::File::create(&log_path).map_err(|e| Failure::io("create", &log_path, e))?;
+        let log_err = log.try_clone().map_err(|e| Failure::io("open", &log_path, e))?;
+        let status = Command::new(&program)
+            .args(&args)
+            .current_dir(&s.root)
+            .envs(&s.env)
+            .env("RELMAN_TARGET", target)
+            .env("RELMAN_VERSION", &planned.manifest.version)
+            .env("SOURCE_DATE_EPOCH", planned.manifest.source_date_epoch.to_string())
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .status()
+            .map_err(|e| Failure::build(format!("failed to start `{program}` for `{target}`: {e}")))?;
+        if !status.success() {
+            let text = fs::read_to_string(&log_path).unwrap_or_default();
+            let last = last_meaningful_line(&text);
+            let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
+            return Err(Failure::build(format!("build for `{target}` failed (exit {code}): `{shown}`"))
+                .with_hint(format!("{last}\nfull log: {}", log_path.display())));
+        }
+        stage_outputs(planned, target)?;
+        reporter.step(&format!("{target}: built {}", s.binaries.join(", ")));
+    }
+    Ok(())
+}
+
+/// Copies (or links) each expected output into the staging directory.
+fn stage_outputs(planned: &Planned, target: &str) -> Result<(), Failure> {
+    let s = &planned.settings;
+    let dir = planned.build_dir(target);
+    crate::fsutil::create_dir_all(&dir)?;
+    for b in &s.binaries {
+        let src = s.output_path(target, b, &planned.manifest.version);
+        if !src.is_file() {
+            return Err(Failure::build(format!(
+                "build for `{target}` did not produce binary `{b}` at `{}`",
+                src.display()
+            ))
+            .with_hint("check `build.output` (and `build.binaries`) in relman.toml"));
+        }
+        let name = src.file_name().expect("file").to_owned();
+        let dst = dir.join(&name);
+        link_or_copy(&src, &dst)?;
+    }
+    Ok(())
+}
+
+fn link_or_copy(src: &Path, dst: &Path) -> Result<(), Failure> {
+    let tmp = dst.with_extension("relman-tmp");
+    let _ = fs::remove_file(&tmp);
+    if fs::hard_link(src, &tmp).is_err() {
+        fs::copy(src, &tmp).map_err(|e| Failure::io("copy", src, e))?;
+    }
+    fs::rename(&tmp, dst).map_err(|e| Failure::io("stage", dst, e))
+}
+
+fn last_meaningful_line(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    lines
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("error"))
+        .or_else(|| lines.last())
+        .map(|l| format!("last output: {l}"))
+        .unwrap_or_else(|| "the build printed nothing".into())
+}

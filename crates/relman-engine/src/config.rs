@@ -1,0 +1,224 @@
+//! `relman.toml`: the project's release configuration.
+//!
+//! Strict by design: an unknown key or a wrong type is an error that names the file, the line
+//! and the key path (`relman.toml:7: build.targts: unknown field ...`). Every key is optional;
+//! [`crate::settings`] fills the gaps from the project (Cargo metadata, host target) and the
+//! command line, once, into plain structs the stages read.
+//!
+//! The JSON Schema (`relman schema`) is generated from these types; a committed copy under
+//! `schema/` is checked by a test.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use relman_manifest::{ArchiveFormat, Failure};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The file name relman looks for at the repository root.
+pub const CONFIG_FILE: &str = "relman.toml";
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "relman.toml")]
+pub struct Config {
+    #[serde(default)]
+    pub project: ProjectConfig,
+    #[serde(default)]
+    pub build: BuildConfig,
+    #[serde(default)]
+    pub package: PackageConfig,
+    #[serde(default)]
+    pub release: ReleaseConfig,
+}
+
+/// `[project]`: what is released.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// Name used in archive names and `index.json`. Default: the Cargo package name.
+    pub name: Option<String>,
+    /// Source repository URL, recorded in the manifest.
+    pub repository: Option<String>,
+    /// Prefix of release tags. Default `v` (tags look like `v1.2.3`); `""` for bare versions.
+    pub tag_prefix: Option<String>,
+}
+
+/// `[build]`: how binaries are made for each target.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuildConfig {
+    /// Target triples to build. Default: the host's.
+    pub targets: Option<Vec<String>>,
+    /// Binary names to ship. Default: every binary target of the Cargo workspace.
+    pub binaries: Option<Vec<String>>,
+    /// A build command run once per target with `sh -c`, instead of Cargo. Placeholders:
+    /// `{target}`, `{version}`, `{os}`, `{arch}`. Also exported as `RELMAN_TARGET`,
+    /// `RELMAN_VERSION`. Use it for other languages and for cross-compilers
+    /// (`cross build --release --target {target}`, `cargo zigbuild ...`).
+    pub command: Option<String>,
+    /// Where a binary is found after the build, relative to the project root. Placeholders:
+    /// `{target}`, `{binary}`, `{exe}` (`.exe` on Windows targets), `{version}`. Required with `command`;
+    /// default for Cargo: `<target-dir>/{target}/release/{binary}{exe}`.
+    pub output: Option<String>,
+    /// Extra environment variables for the build command.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// `[package]`: what goes into each archive and how it is compressed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PackageConfig {
+    /// Archive format for non-Windows targets. Default `tar.gz`.
+    pub format: Option<ArchiveFormat>,
+    /// Archive format for Windows targets. Default `zip`.
+    pub windows_format: Option<ArchiveFormat>,
+    /// Extra files to ship in every archive, relative to the project root (README, LICENSE,
+    /// shell completions). A listed file that is missing is an error.
+    pub files: Option<Vec<String>>,
+    /// Gzip level 1-9 for `tar.gz` (default 6); zstd level 1-19 for `tar.zst` (default 3).
+    pub level: Option<u32>,
+}
+
+/// `[release]`: where the release goes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseConfig {
+    /// Directory for build outputs and the manifest, relative to the project root. Default `dist`.
+    pub dist: Option<String>,
+    /// Destinations, e.g. `["dir:./releases"]`. Default: `dir:<dist>/releases`. `--to` on the
+    /// command line replaces them.
+    pub to: Option<Vec<String>>,
+}
+
+impl Config {
+    /// Loads `path`; `Ok(None)` when it does not exist.
+    pub fn load(path: &Path) -> Result<Option<Config>, Failure> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Failure::io("read", path, e)),
+        };
+        Self::parse(&text, &path.display().to_string()).map(Some)
+    }
+
+    /// Parses config text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, Failure> {
+        let de = toml::Deserializer::new(text);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            let line = inner.span().map(|s| line_of(text, s.start));
+            let location = match line {
+                Some(l) => format!("`{origin}` line {l}"),
+                None => format!("`{origin}`"),
+            };
+            let key = if path.is_empty() || path == "." { String::new() } else { format!(" at `{path}`") };
+            let msg = inner.message().trim().replace('\n', " ");
+            Failure::config(format!("invalid config in {location}{key}: {msg}"))
+                .with_hint("see `relman schema` for every key and its type")
+        })?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), Failure> {
+        if let Some(targets) = &self.build.targets {
+            if targets.is_empty() {
+                return Err(Failure::config(format!("`{origin}`: `build.targets` is empty"))
+                    .with_hint("remove the key to build for the host, or list at least one target"));
+            }
+            for t in targets {
+                if t.trim().is_empty() || t.contains(char::is_whitespace) || t.contains('/') {
+                    return Err(Failure::config(format!("`{origin}`: `build.targets` has an invalid target `{t}`")));
+                }
+            }
+        }
+        if self.build.command.is_some() && self.build.output.is_none() {
+            return Err(Failure::config(format!("`{origin}`: `build.command` is set but `build.output` is not"))
+                .with_hint("say where each binary lands, e.g. output = \"out/{target}/{binary}{exe}\""));
+        }
+        if let Some(bins) = &self.build.binaries {
+            for b in bins {
+                if b.is_empty() || b.contains('/') || b.contains('\\') {
+                    return Err(Failure::config(format!("`{origin}`: `build.binaries` has an invalid name `{b}`")));
+                }
+            }
+        }
+        if let Some(level) = self.package.level {
+            if !(1..=19).contains(&level) {
+                return Err(Failure::config(format!("`{origin}`: `package.level` must be 1-9 (gzip) or 1-19 (zstd), not {level}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The config's JSON Schema, pretty-printed.
+    pub fn schema() -> String {
+        let schema = schemars::schema_for!(Config);
+        serde_json::to_string_pretty(&schema).expect("schema serializes") + "\n"
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_file_line_and_path() {
+        let text = "[project]\nname = \"app\"\n\n[build]\ntargts = [\"x\"]\n";
+        let err = Config::parse(text, "relman.toml").unwrap_err();
+        assert_eq!(err.class, relman_manifest::ErrorClass::Config);
+        assert!(err.message.contains("`relman.toml` line 5"), "{}", err.message);
+        assert!(err.message.contains("build.targts"), "{}", err.message);
+        assert!(err.message.contains("unknown field `targts`"), "{}", err.message);
+    }
+
+    #[test]
+    fn wrong_type_names_key() {
+        let text = "[build]\ntargets = \"x86_64-unknown-linux-gnu\"\n";
+        let err = Config::parse(text, "relman.toml").unwrap_err();
+        assert!(err.message.contains("build.targets"), "{}", err.message);
+        assert!(err.message.contains("line 2"), "{}", err.message);
+    }
+
+    #[test]
+    fn bad_archive_format_is_refused() {
+        let err = Config::parse("[package]\nformat = \"rar\"\n", "relman.toml").unwrap_err();
+        assert!(err.message.contains("package.format"), "{}", err.message);
+    }
+
+    #[test]
+    fn command_without_output_is_refused() {
+        let err = Config::parse("[build]\ncommand = \"make\"\n", "x.toml").unwrap_err();
+        assert!(err.message.contains("build.output"), "{}", err.message);
+    }
+
+    #[test]
+    fn full_config_parses() {
+        let text = r#"
+[project]
+name = "app"
+tag_prefix = ""
+[build]
+targets = ["x86_64-unknown-linux-gnu", "aarch64-apple-darwin"]
+binaries = ["app"]
+command = "make TARGET={target}"
+output = "out/{target}/{binary}{exe}"
+env = { CC = "clang" }
+[package]
+format = "tar.zst"
+files = ["README.md"]
+[release]
+to = ["dir:./releases"]
+"#;
+        let c = Config::parse(text, "relman.toml").unwrap();
+        assert_eq!(c.package.format, Some(ArchiveFormat::TarZst));
+        assert_eq!(c.build.env.get("CC").map(String::as_str), Some("clang"));
+    }
+}

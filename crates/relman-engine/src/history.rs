@@ -1,0 +1,301 @@
+//! Reading history fast: release tags, ancestry, and a streaming `git log`.
+//!
+//! Inputs: a [`Repo`] and the tag prefix. Outputs: [`Tags`] (every release tag with the commit
+//! it points at, sorted by semver precedence, plus the tags that are not release tags) and a
+//! streaming reader of the commits of a range.
+//!
+//! Invariants and costs:
+//! * listing tags is one `git for-each-ref` (peeled objects included), whatever the number
+//!   of tags;
+//! * finding the previous release walks only from the release back to the candidate: the
+//!   candidates are tried newest-first with `git merge-base --is-ancestor`, and only when the
+//!   first few are not ancestors does it fall back to one `git for-each-ref --merged`;
+//! * the log is read from a pipe, NUL-separated (`-z`), commit by commit: memory holds what
+//!   the caller keeps, not the whole output. Merge commits are left out (`--no-merges`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use relman_manifest::Failure;
+use semver::Version;
+
+use crate::git::Repo;
+use crate::version;
+
+/// A tag that names a release.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseTag {
+    pub name: String,
+    pub version: Version,
+    /// The commit the tag points at (peeled).
+    pub commit: String,
+    /// The tag's date (tagger date, or the commit's for a lightweight tag), `YYYY-MM-DD`.
+    pub date: String,
+}
+
+/// Every tag of a repository, read once.
+#[derive(Clone, Debug, Default)]
+pub struct Tags {
+    /// Release tags, highest precedence first.
+    pub releases: Vec<ReleaseTag>,
+    /// Tags that are not `<prefix><semver>` (or do not point at a commit), sorted.
+    pub ignored: Vec<String>,
+}
+
+impl Tags {
+    /// Reads every tag with one `git for-each-ref`.
+    pub fn load(repo: &Repo, prefix: &str) -> Result<Tags, Failure> {
+        let out = repo.git(&[
+            "for-each-ref",
+            "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00%(creatordate:short)",
+            "refs/tags",
+        ])?;
+        let mut tags = Tags::default();
+        for line in out.lines() {
+            let f: Vec<&str> = line.split('\0').collect();
+            if f.len() < 6 {
+                continue;
+            }
+            let (name, kind, id, peeled_kind, peeled, date) = (f[0], f[1], f[2], f[3], f[4], f[5]);
+            let commit = match (kind, peeled_kind) {
+                ("commit", _) => id,
+                ("tag", "commit") => peeled,
+                _ => {
+                    tags.ignored.push(name.to_string());
+                    continue;
+                }
+            };
+            match version::try_parse_tag(name, prefix) {
+                Some(v) => tags.releases.push(ReleaseTag {
+                    name: name.to_string(),
+                    version: v,
+                    commit: commit.to_string(),
+                    date: date.to_string(),
+                }),
+                None => tags.ignored.push(name.to_string()),
+            }
+        }
+        tags.releases.sort_by(|a, b| b.version.cmp_precedence(&a.version).then_with(|| a.name.cmp(&b.name)));
+        tags.ignored.sort();
+        Ok(tags)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ReleaseTag> {
+        self.releases.iter().find(|t| t.name == name)
+    }
+
+    /// Release tags pointing at `commit`.
+    pub fn at(&self, commit: &str) -> Vec<&ReleaseTag> {
+        self.releases.iter().filter(|t| t.commit == commit).collect()
+    }
+
+    /// The highest-precedence release tag that is an ancestor of (or at) `commit` and passes
+    /// `keep`.
+    pub fn latest_ancestor(
+        &self,
+        repo: &Repo,
+        commit: &str,
+        keep: impl Fn(&ReleaseTag) -> bool,
+    ) -> Result<Option<&ReleaseTag>, Failure> {
+        const QUICK_TRIES: usize = 8;
+        let candidates: Vec<&ReleaseTag> = self.releases.iter().filter(|t| keep(t)).collect();
+        for t in candidates.iter().take(QUICK_TRIES) {
+            if t.commit == commit || is_ancestor(repo, &t.commit, commit)? {
+                return Ok(Some(t));
+            }
+        }
+        if candidates.len() <= QUICK_TRIES {
+            return Ok(None);
+        }
+        // Many newer tags live on other branches: one walk answers for all of them.
+        let merged = repo.git(&["for-each-ref", "--format=%(refname:strip=2)", "--merged", commit, "refs/tags"])?;
+        let merged: std::collections::HashSet<&str> = merged.lines().collect();
+        Ok(candidates.into_iter().skip(QUICK_TRIES).find(|t| merged.contains(t.name.as_str())))
+    }
+
+    /// A one-line warning naming the ignored tags, when there are any.
+    pub fn ignored_warning(&self, prefix: &str) -> Option<String> {
+        if self.ignored.is_empty() {
+            return None;
+        }
+        let shown: Vec<String> = self.ignored.iter().take(5).map(|t| format!("`{t}`")).collect();
+        let more = if self.ignored.len() > 5 { format!(" and {} more", self.ignored.len() - 5) } else { String::new() };
+        let noun = if self.ignored.len() == 1 { "tag" } else { "tags" };
+        Some(format!(
+            "ignored {} {noun} that are not release tags (`{prefix}` + semantic version): {}{more}",
+            self.ignored.len(),
+            shown.join(", ")
+        ))
+    }
+}
+
+/// True when `ancestor` is an ancestor of (or equal to) `descendant`.
+pub fn is_ancestor(repo: &Repo, ancestor: &str, descendant: &str) -> Result<bool, Failure> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo.root())
+        .args(["merge-base", "--is-ancestor", ancestor, descendant])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| Failure::git(format!("failed to run `git merge-base`: {e}")))?;
+    match out.status.code() {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            Err(Failure::git(format!(
+                "`git merge-base --is-ancestor {ancestor} {descendant}` failed: {}",
+                err.lines().next().unwrap_or("").trim()
+            )))
+        }
+    }
+}
+
+/// Resolves a revision to a commit id, or a Git failure naming it.
+pub fn resolve_commit(repo: &Repo, rev: &str) -> Result<String, Failure> {
+    let spec = format!("{rev}^{{commit}}");
+    repo.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec]).ok().filter(|s| !s.is_empty()).ok_or_else(|| {
+        Failure::git(format!("`{rev}` is not a commit, branch or tag of `{}`", repo.root().display()))
+            .with_hint("list tags with `git tag`; fetch them with `git fetch --tags`")
+    })
+}
+
+/// One commit of a log, as read from git.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawCommit {
+    pub id: String,
+    pub author: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Streams the non-merge commits of `range` (`a..b`, or a single revision for its whole
+/// history), newest first.
+pub struct Log {
+    child: Child,
+    reader: BufReader<ChildStdout>,
+    buf: Vec<u8>,
+    range: String,
+    done: bool,
+}
+
+impl Log {
+    pub fn start(repo: &Repo, range: &str) -> Result<Log, Failure> {
+        let mut child = Command::new("git")
+            .arg("-C")
+            .arg(repo.root())
+            .args([
+                "-c",
+                "log.showSignature=false",
+                "log",
+                "--no-merges",
+                "--no-color",
+                "--no-decorate",
+                "-z",
+                "--format=%H%x00%an%x00%s%x00%b",
+                range,
+                "--",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Failure::git(format!("failed to run `git log`: {e}")))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        Ok(Log {
+            child,
+            reader: BufReader::with_capacity(256 * 1024, stdout),
+            buf: Vec::with_capacity(4096),
+            range: range.to_string(),
+            done: false,
+        })
+    }
+
+    /// Reads the next NUL-terminated field, `None` at the end of the stream.
+    fn field(&mut self) -> Result<Option<String>, Failure> {
+        self.buf.clear();
+        let n = self
+            .reader
+            .read_until(0, &mut self.buf)
+            .map_err(|e| Failure::git(format!("failed to read `git log {}`: {e}", self.range)))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if self.buf.last() == Some(&0) {
+            self.buf.pop();
+        }
+        Ok(Some(match std::str::from_utf8(&self.buf) {
+            Ok(s) => s.to_string(),
+            Err(_) => String::from_utf8_lossy(&self.buf).into_owned(),
+        }))
+    }
+
+    fn next_commit(&mut self) -> Result<Option<RawCommit>, Failure> {
+        let Some(mut id) = self.field()? else { return Ok(None) };
+        // `-z` separates commits with NUL; the previous record's terminator leaves no
+        // newline, but be lenient about one.
+        if id.starts_with('\n') {
+            id.remove(0);
+        }
+        let truncated = || Failure::git("`git log` output ended in the middle of a commit");
+        let author = self.field()?.ok_or_else(truncated)?;
+        let subject = self.field()?.ok_or_else(truncated)?;
+        let body = self.field()?.ok_or_else(truncated)?;
+        Ok(Some(RawCommit { id, author, subject, body }))
+    }
+
+    /// Waits for git and reports its failure, if any.
+    fn finish(&mut self) -> Result<(), Failure> {
+        let mut stderr = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            use std::io::Read;
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let status = self.child.wait().map_err(|e| Failure::git(format!("failed to wait for `git log`: {e}")))?;
+        if !status.success() {
+            let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            return Err(Failure::git(format!("`git log {}` failed: {first}", self.range)));
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for Log {
+    type Item = Result<RawCommit, Failure>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_commit() {
+            Ok(Some(c)) => Some(Ok(c)),
+            Ok(None) => {
+                self.done = true;
+                self.finish().err().map(Err)
+            }
+            Err(e) => {
+                self.done = true;
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The range expression for the commits after `from` up to `to` (`from = None`: all history).
+pub fn range(from: Option<&str>, to: &str) -> String {
+    match from {
+        Some(f) => format!("{f}..{to}"),
+        None => to.to_string(),
+    }
+}

@@ -1,0 +1,718 @@
+//! Release notes from the commits since the previous release.
+//!
+//! Inputs: a repository, [`NotesSettings`] (tag prefix, repository URL, the `[notes]` config)
+//! and [`NotesOptions`] (`--from`, `--to`, `--tag`, whole history). Output: [`Notes`], a
+//! serializable structure (`--json`), rendered to Markdown by a minijinja template (the
+//! embedded default, or the configured file).
+//!
+//! Which commits (the range `previous..release`):
+//! * the release is the tag named (`--tag`, or `--to <tag>`), else the one release tag at the
+//!   target commit; several release tags there (an rc and its final) is an error asking to
+//!   name one — never a guess; no tag there means unreleased changes;
+//! * the previous release of a stable version is the highest *stable* release tag below it
+//!   that is an ancestor (pre-releases in between are skipped); of a pre-release, the highest
+//!   release tag of any kind below it; of unreleased changes, the highest release tag that
+//!   is an ancestor. No previous release: the whole history;
+//! * `--from` must be an ancestor of the target, or it is a Git failure.
+//!
+//! What is listed: every non-merge commit in the range except `chore(release)` commits and
+//! the configured `exclude_types`; conventional commits by type, breaking ones first, and
+//! everything else (non-conventional commits included) under the catch-all group, so nothing
+//! is dropped. Within a group commits are oldest first; groups keep the configured order and
+//! empty ones are left out. Tags that are not release tags are ignored with a warning in
+//! [`Notes::warnings`] — the engine never prints.
+
+use std::path::{Path, PathBuf};
+
+use relman_manifest::Failure;
+use schemars::JsonSchema;
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use crate::conventional;
+use crate::git::Repo;
+use crate::history::{self, ReleaseTag, Tags};
+
+/// The default template, embedded.
+pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/notes.md.j2");
+
+/// `[notes]` in relman.toml.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotesConfig {
+    /// Groups, in the order they appear in the notes. The first group that matches a commit
+    /// takes it. A group without `types` and without `breaking` is the catch-all; when none
+    /// is configured, an `Other` catch-all is added at the end so no commit is dropped.
+    /// Default: Breaking changes, Features, Fixes, Performance, Documentation, Other.
+    pub groups: Option<Vec<GroupConfig>>,
+    /// A minijinja template file replacing the default, relative to the project root.
+    pub template: Option<String>,
+    /// Conventional types left out of the notes entirely (e.g. `["ci", "test"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_types: Vec<String>,
+}
+
+/// One group of the notes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    /// Heading of the group (`Features`).
+    pub title: String,
+    /// Conventional types this group takes (`["feat"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+    /// Takes breaking changes (of `types`, or of any type when `types` is empty).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub breaking: bool,
+}
+
+impl GroupConfig {
+    fn new(title: &str, types: &[&str], breaking: bool) -> Self {
+        GroupConfig { title: title.into(), types: types.iter().map(|s| s.to_string()).collect(), breaking }
+    }
+
+    fn is_catch_all(&self) -> bool {
+        self.types.is_empty() && !self.breaking
+    }
+
+    fn matches(&self, c: &conventional::Parsed) -> bool {
+        if self.is_catch_all() {
+            return true;
+        }
+        if self.breaking && !c.breaking {
+            return false;
+        }
+        self.types.is_empty() || c.kind.as_deref().is_some_and(|k| self.types.iter().any(|t| t.eq_ignore_ascii_case(k)))
+    }
+}
+
+/// The default groups.
+pub fn default_groups() -> Vec<GroupConfig> {
+    vec![
+        GroupConfig::new("Breaking changes", &[], true),
+        GroupConfig::new("Features", &["feat"], false),
+        GroupConfig::new("Fixes", &["fix"], false),
+        GroupConfig::new("Performance", &["perf"], false),
+        GroupConfig::new("Documentation", &["docs"], false),
+        GroupConfig::new("Other", &[], false),
+    ]
+}
+
+impl NotesConfig {
+    /// The groups in effect: configured (validated) or default, always ending in a
+    /// catch-all. `origin` names the config file in errors.
+    pub fn effective_groups(&self, origin: &str) -> Result<Vec<GroupConfig>, Failure> {
+        let Some(groups) = &self.groups else { return Ok(default_groups()) };
+        let mut seen = std::collections::HashSet::new();
+        for (i, g) in groups.iter().enumerate() {
+            if g.title.trim().is_empty() {
+                return Err(Failure::config(format!("`{origin}`: `notes.groups[{i}].title` is empty")));
+            }
+            if !seen.insert(g.title.as_str()) {
+                return Err(Failure::config(format!("`{origin}`: `notes.groups` has `{}` twice", g.title)));
+            }
+            if g.is_catch_all() && i + 1 < groups.len() {
+                return Err(Failure::config(format!(
+                    "`{origin}`: `notes.groups[{i}]` (`{}`) takes every commit, so the groups after it stay empty",
+                    g.title
+                ))
+                .with_hint("put the group without `types` and `breaking` last"));
+            }
+        }
+        let mut out = groups.clone();
+        if !out.iter().any(GroupConfig::is_catch_all) {
+            let title = if seen.contains("Other") { "Other changes" } else { "Other" };
+            out.push(GroupConfig::new(title, &[], false));
+        }
+        Ok(out)
+    }
+}
+
+/// Settings for notes, resolved once by the caller.
+#[derive(Clone, Debug, Default)]
+pub struct NotesSettings {
+    /// Project root: the repository is discovered from it and `config.template` is relative
+    /// to it.
+    pub root: PathBuf,
+    /// Release tag prefix (`project.tag_prefix`, default `v`).
+    pub tag_prefix: String,
+    /// The repository URL (`project.repository`, any git or web URL). `None`: the `origin`
+    /// remote, when there is one. Links are made only when it maps to a web URL.
+    pub repository: Option<String>,
+    pub config: NotesConfig,
+}
+
+/// What `relman notes` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct NotesOptions {
+    /// Start after this tag or commit instead of the previous release.
+    pub from: Option<String>,
+    /// The last commit, or a release tag (default `HEAD`).
+    pub to: Option<String>,
+    /// The release being described, when several tags point at the target or the tag does
+    /// not exist yet (a preview).
+    pub tag: Option<String>,
+    /// Every commit reachable from the target, ignoring previous releases.
+    pub whole_history: bool,
+    /// Date shown for a release whose tag does not exist yet (`YYYY-MM-DD`).
+    pub date: Option<String>,
+}
+
+/// Release notes, structured (`relman notes --json`).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Notes {
+    /// The version released (`1.2.0`), `None` for unreleased changes.
+    pub version: Option<String>,
+    pub tag: Option<String>,
+    /// The release the range starts after (a tag), when there is one.
+    pub previous_tag: Option<String>,
+    /// `YYYY-MM-DD`: the tag's date, or the date given for a preview.
+    pub date: Option<String>,
+    /// First commit excluded (`None`: the whole history).
+    pub from_commit: Option<String>,
+    /// Last commit included.
+    pub to_commit: String,
+    /// The repository's web URL, when known.
+    pub repository: Option<String>,
+    pub compare_url: Option<String>,
+    /// Non-empty groups, in configured order.
+    pub groups: Vec<Group>,
+    /// Commits listed.
+    pub commit_count: usize,
+    /// Commits left out (`chore(release)`, excluded types). Merge commits are not counted.
+    pub skipped: usize,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Group {
+    pub title: String,
+    pub commits: Vec<NoteCommit>,
+}
+
+/// One commit as the notes show it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct NoteCommit {
+    pub id: String,
+    pub short_id: String,
+    /// Link to the commit, when the repository URL is known.
+    pub url: Option<String>,
+    /// Conventional type, lowercase; `None` for a non-conventional commit.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub scope: Option<String>,
+    pub description: String,
+    pub breaking: bool,
+    pub breaking_description: Option<String>,
+    pub conventional: bool,
+    pub prs: Vec<u64>,
+    pub co_authors: Vec<String>,
+    pub author: String,
+    /// The entry in Markdown: `**scope:** description ([#12](…)) ([abc1234](…))`, co-authors.
+    pub markdown: String,
+}
+
+/// Notes plus their Markdown rendering: what `relman notes` prints (`markdown`) or emits
+/// under `--json` (the whole value).
+#[derive(Clone, Debug, Serialize)]
+pub struct NotesOutput {
+    #[serde(flatten)]
+    pub notes: Notes,
+    pub markdown: String,
+}
+
+/// `relman notes`: collects and renders.
+pub fn notes(settings: &NotesSettings, opts: &NotesOptions) -> Result<NotesOutput, Failure> {
+    let repo = Repo::discover(&settings.root)?;
+    let tags = Tags::load(&repo, &settings.tag_prefix)?;
+    let notes = collect(&repo, &tags, settings, opts)?;
+    let markdown = render(&notes, settings)?;
+    Ok(NotesOutput { notes, markdown })
+}
+
+/// The Markdown notes for the release `tag` (`version`), for the release flow
+/// (`release-notes.md`, forge release pages). The tag may not exist yet: then the notes
+/// cover the commits up to HEAD.
+pub fn release_notes_for(repo: &Repo, settings: &NotesSettings, version: &Version, tag: &str) -> Result<String, Failure> {
+    let tags = Tags::load(repo, &settings.tag_prefix)?;
+    if let Some(t) = tags.get(tag) {
+        if &t.version != version {
+            return Err(Failure::internal(format!("tag `{tag}` is version `{}`, not `{version}`", t.version)));
+        }
+    }
+    let opts = NotesOptions { tag: Some(tag.to_string()), ..NotesOptions::default() };
+    let notes = collect(repo, &tags, settings, &opts)?;
+    render(&notes, settings)
+}
+
+/// The release a range describes.
+struct Release {
+    tag: String,
+    version: Version,
+    date: Option<String>,
+}
+
+/// Resolves the range and reads the commits into [`Notes`].
+pub fn collect(repo: &Repo, tags: &Tags, settings: &NotesSettings, opts: &NotesOptions) -> Result<Notes, Failure> {
+    let prefix = settings.tag_prefix.as_str();
+    let groups_config = settings.config.effective_groups("relman.toml")?;
+    let mut warnings = Vec::new();
+    if let Some(w) = tags.ignored_warning(prefix) {
+        warnings.push(w);
+    }
+
+    // The release described and the last commit.
+    let (release, to_commit, to_name) = resolve_target(repo, tags, prefix, opts)?;
+
+    // The first commit left out.
+    let mut previous_tag = None;
+    let from_commit = if opts.whole_history {
+        None
+    } else if let Some(from) = &opts.from {
+        let commit = history::resolve_commit(repo, from)?;
+        if !history::is_ancestor(repo, &commit, &to_commit)? {
+            return Err(Failure::git(format!(
+                "`{from}` ({}) is not an ancestor of `{to_name}` ({})",
+                short(&commit),
+                short(&to_commit)
+            ))
+            .with_hint("notes cover `--from`..`--to`: pick a tag on the history of `--to` (see `git log --oneline --decorate`)"));
+        }
+        if tags.get(from).is_some() {
+            previous_tag = Some(from.clone());
+        }
+        Some(commit)
+    } else {
+        let prev = previous_release(repo, tags, release.as_ref(), &to_commit)?;
+        previous_tag = prev.map(|t| t.name.clone());
+        prev.map(|t| t.commit.clone())
+    };
+
+    let repository = settings.repository.clone().or_else(|| repo.origin_url()).and_then(|u| web_url(&u));
+    let forge = repository.as_deref().map(Forge::of);
+
+    let mut buckets: Vec<Vec<NoteCommit>> = groups_config.iter().map(|_| Vec::new()).collect();
+    let mut skipped = 0;
+    let mut count = 0;
+    let range = history::range(from_commit.as_deref(), &to_commit);
+    for raw in history::Log::start(repo, &range)? {
+        let raw = raw?;
+        let parsed = conventional::parse(&raw.subject, &raw.body);
+        if parsed.is_release_commit()
+            || parsed.kind.as_deref().is_some_and(|k| settings.config.exclude_types.iter().any(|t| t.eq_ignore_ascii_case(k)))
+        {
+            skipped += 1;
+            continue;
+        }
+        let index = groups_config.iter().position(|g| g.matches(&parsed)).unwrap_or(groups_config.len() - 1);
+        buckets[index].push(note_commit(raw, parsed, repository.as_deref(), forge));
+        count += 1;
+    }
+    let groups = groups_config
+        .iter()
+        .zip(buckets)
+        .filter(|(_, commits)| !commits.is_empty())
+        .map(|(g, mut commits)| {
+            commits.reverse(); // oldest first
+            Group { title: g.title.clone(), commits }
+        })
+        .collect();
+
+    let compare_url = match (&repository, &previous_tag) {
+        (Some(repo_url), Some(prev)) => {
+            let to = release.as_ref().map(|r| r.tag.clone()).unwrap_or_else(|| to_name.clone());
+            Some(Forge::of(repo_url).compare(repo_url, prev, &to))
+        }
+        _ => None,
+    };
+    let date = release.as_ref().and_then(|r| r.date.clone()).or_else(|| opts.date.clone());
+    Ok(Notes {
+        version: release.as_ref().map(|r| r.version.to_string()),
+        tag: release.map(|r| r.tag),
+        previous_tag,
+        date,
+        from_commit,
+        to_commit,
+        repository,
+        compare_url,
+        groups,
+        commit_count: count,
+        skipped,
+        warnings,
+    })
+}
+
+/// (release described, last commit, how the last commit was named).
+fn resolve_target(
+    repo: &Repo,
+    tags: &Tags,
+    prefix: &str,
+    opts: &NotesOptions,
+) -> Result<(Option<Release>, String, String), Failure> {
+    if let Some(tag) = &opts.tag {
+        let version = crate::version::parse_tag(tag, prefix)?;
+        let existing = tags.get(tag);
+        let (to_commit, to_name) = match (&opts.to, existing) {
+            (Some(to), _) => (history::resolve_commit(repo, to)?, to.clone()),
+            (None, Some(t)) => (t.commit.clone(), tag.clone()),
+            (None, None) => (history::resolve_commit(repo, "HEAD")?, "HEAD".to_string()),
+        };
+        if let Some(t) = existing {
+            if t.commit != to_commit {
+                return Err(Failure::git(format!(
+                    "tag `{tag}` points at {}, not at `{to_name}` ({})",
+                    short(&t.commit),
+                    short(&to_commit)
+                ))
+                .with_hint("leave out `--to` to describe the tag, or name the tag at `--to`"));
+            }
+        }
+        let date = existing.map(|t| t.date.clone());
+        return Ok((Some(Release { tag: tag.clone(), version, date }), to_commit, to_name));
+    }
+    let to_name = opts.to.clone().unwrap_or_else(|| "HEAD".to_string());
+    if let Some(t) = tags.get(&to_name) {
+        let release = Release { tag: t.name.clone(), version: t.version.clone(), date: Some(t.date.clone()) };
+        return Ok((Some(release), t.commit.clone(), to_name));
+    }
+    let to_commit = history::resolve_commit(repo, &to_name)?;
+    let at: Vec<&ReleaseTag> = tags.at(&to_commit);
+    match at.as_slice() {
+        [] => Ok((None, to_commit, to_name)),
+        [t] => {
+            let release = Release { tag: t.name.clone(), version: t.version.clone(), date: Some(t.date.clone()) };
+            Ok((Some(release), to_commit, to_name))
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|t| format!("`{}`", t.name)).collect();
+            Err(Failure::usage(format!(
+                "several release tags point at `{to_name}` ({}): {}",
+                short(&to_commit),
+                names.join(", ")
+            ))
+            .with_hint(format!("name the release the notes are for: `--tag {}`", many[many.len() - 1].name)))
+        }
+    }
+}
+
+/// The previous release of `release` (see the module story), an ancestor of `to_commit`.
+fn previous_release<'t>(
+    repo: &Repo,
+    tags: &'t Tags,
+    release: Option<&Release>,
+    to_commit: &str,
+) -> Result<Option<&'t ReleaseTag>, Failure> {
+    match release {
+        None => tags.latest_ancestor(repo, to_commit, |_| true),
+        Some(r) => {
+            let stable = r.version.pre.is_empty();
+            tags.latest_ancestor(repo, to_commit, |t| {
+                t.name != r.tag && t.version.cmp_precedence(&r.version).is_lt() && (!stable || t.version.pre.is_empty())
+            })
+        }
+    }
+}
+
+fn note_commit(raw: history::RawCommit, p: conventional::Parsed, repo_url: Option<&str>, forge: Option<Forge>) -> NoteCommit {
+    let short_id = short(&raw.id).to_string();
+    let url = match (repo_url, forge) {
+        (Some(r), Some(f)) => Some(f.commit(r, &raw.id)),
+        _ => None,
+    };
+    let mut md = String::with_capacity(p.description.len() + 64);
+    if let Some(scope) = &p.scope {
+        md.push_str("**");
+        md.push_str(scope);
+        md.push_str(":** ");
+    }
+    match (repo_url, forge, p.prs.is_empty()) {
+        (Some(r), Some(f), false) => link_prs(&mut md, &p.description, |n| f.pull(r, n)),
+        _ => md.push_str(&p.description),
+    }
+    match &url {
+        Some(u) => {
+            md.push_str(" ([");
+            md.push_str(&short_id);
+            md.push_str("](");
+            md.push_str(u);
+            md.push_str("))");
+        }
+        None => {
+            md.push_str(" (");
+            md.push_str(&short_id);
+            md.push(')');
+        }
+    }
+    if !p.co_authors.is_empty() {
+        md.push_str(", co-authored by ");
+        md.push_str(&p.co_authors.join(", "));
+    }
+    NoteCommit {
+        id: raw.id,
+        short_id,
+        url,
+        conventional: p.kind.is_some(),
+        kind: p.kind,
+        scope: p.scope,
+        description: p.description,
+        breaking: p.breaking,
+        breaking_description: p.breaking_description,
+        prs: p.prs,
+        co_authors: p.co_authors,
+        author: raw.author,
+        markdown: md,
+    }
+}
+
+/// Appends `text` with each `#N` reference replaced by a Markdown link.
+fn link_prs(out: &mut String, text: &str, link: impl Fn(u64) -> String) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut copied = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'#' && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'&')) {
+            let mut end = i + 1;
+            while end < bytes.len() && bytes[end].is_ascii_digit() {
+                end += 1;
+            }
+            let word_end = end == bytes.len() || !(bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_');
+            if end > i + 1 && word_end {
+                if let Ok(n) = text[i + 1..end].parse::<u64>() {
+                    out.push_str(&text[copied..i]);
+                    out.push_str(&format!("[#{n}]({})", link(n)));
+                    copied = end;
+                }
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&text[copied..]);
+}
+
+/// Renders notes with the configured template (or the default).
+pub fn render(notes: &Notes, settings: &NotesSettings) -> Result<String, Failure> {
+    let (source, origin) = match &settings.config.template {
+        Some(path) => {
+            let full = settings.root.join(path);
+            let text = std::fs::read_to_string(&full).map_err(|e| {
+                Failure::config(format!("cannot read the notes template `{}` (`notes.template`): {e}", full.display()))
+            })?;
+            (text, path.clone())
+        }
+        None => (DEFAULT_TEMPLATE.to_string(), "default notes template".to_string()),
+    };
+    render_with(notes, &source, &origin)
+}
+
+/// Renders notes with template `source`; `origin` names it in errors.
+pub fn render_with(notes: &Notes, source: &str, origin: &str) -> Result<String, Failure> {
+    let mut env = minijinja::Environment::new();
+    let syntax = env
+        .syntax()
+        .to_builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| Failure::internal(format!("template syntax: {e}")))?;
+    env.set_syntax(syntax);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let template_error = |e: minijinja::Error| {
+        let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
+        let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+        Failure::config(format!("notes template `{origin}`{line}: {}{detail}", e.kind()))
+    };
+    env.add_template("notes", source).map_err(template_error)?;
+    let template = env.get_template("notes").map_err(template_error)?;
+    let out = template.render(minijinja::Value::from(minijinja::value::Serde(notes))).map_err(template_error)?;
+    let mut out = out.trim_end().to_string();
+    out.push('\n');
+    Ok(out)
+}
+
+/// The web URL of a repository from any of its URLs (`git@host:o/r.git`,
+/// `ssh://git@host/o/r`, `https://host/o/r.git`); `None` for local paths.
+pub fn web_url(url: &str) -> Option<String> {
+    let url = crate::git::redact_userinfo(url.trim());
+    let rest = if let Some(r) = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")) {
+        r.to_string()
+    } else if let Some(r) = url.strip_prefix("ssh://").or_else(|| url.strip_prefix("git://")) {
+        let r = r.rsplit_once('@').map(|(_, h)| h).unwrap_or(r);
+        // Drop an ssh port: host:22/o/r.
+        match r.split_once('/') {
+            Some((host, path)) => format!("{}/{path}", host.split(':').next().unwrap_or(host)),
+            None => return None,
+        }
+    } else if let Some((user_host, path)) = url.split_once(':') {
+        // scp-like: git@host:o/r.git
+        if user_host.contains('/') || path.starts_with("//") || !user_host.contains('@') {
+            return None;
+        }
+        let host = user_host.rsplit_once('@').map(|(_, h)| h).unwrap_or(user_host);
+        format!("{host}/{path}")
+    } else {
+        return None;
+    };
+    let rest = rest.trim_end_matches('/');
+    let rest = rest.strip_suffix(".git").unwrap_or(rest);
+    if !rest.contains('/') {
+        return None;
+    }
+    Some(format!("https://{rest}"))
+}
+
+/// How a forge spells its links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Forge {
+    GitHub,
+    GitLab,
+    Gitea,
+}
+
+impl Forge {
+    fn of(web_url: &str) -> Forge {
+        let host = web_url.trim_start_matches("https://").split('/').next().unwrap_or("").to_ascii_lowercase();
+        if host.contains("gitlab") {
+            Forge::GitLab
+        } else if host.contains("gitea") || host.contains("codeberg") || host.contains("forgejo") {
+            Forge::Gitea
+        } else {
+            Forge::GitHub
+        }
+    }
+
+    fn pull(self, repo: &str, n: u64) -> String {
+        match self {
+            Forge::GitHub => format!("{repo}/pull/{n}"),
+            Forge::GitLab => format!("{repo}/-/merge_requests/{n}"),
+            Forge::Gitea => format!("{repo}/pulls/{n}"),
+        }
+    }
+
+    fn commit(self, repo: &str, id: &str) -> String {
+        match self {
+            Forge::GitLab => format!("{repo}/-/commit/{id}"),
+            _ => format!("{repo}/commit/{id}"),
+        }
+    }
+
+    fn compare(self, repo: &str, from: &str, to: &str) -> String {
+        match self {
+            Forge::GitLab => format!("{repo}/-/compare/{from}...{to}"),
+            _ => format!("{repo}/compare/{from}...{to}"),
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..7.min(id.len())]
+}
+
+/// Reads a template path relative to `root` (for callers that validate config early).
+pub fn template_path(root: &Path, config: &NotesConfig) -> Option<PathBuf> {
+    config.template.as_ref().map(|t| root.join(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_urls() {
+        assert_eq!(web_url("git@github.com:acme/app.git").as_deref(), Some("https://github.com/acme/app"));
+        assert_eq!(web_url("https://tok@github.com/acme/app.git/").as_deref(), Some("https://github.com/acme/app"));
+        assert_eq!(web_url("ssh://git@gitlab.example:2222/g/sub/app.git").as_deref(), Some("https://gitlab.example/g/sub/app"));
+        assert_eq!(web_url("/srv/git/app.git"), None);
+        assert_eq!(web_url("file:///srv/git/app.git"), None);
+        assert_eq!(web_url("C:/repos/app"), None);
+    }
+
+    #[test]
+    fn pr_links_per_forge() {
+        let mut s = String::new();
+        link_prs(&mut s, "add x (#12), see #3 not a#4", |n| Forge::GitHub.pull("https://github.com/a/b", n));
+        assert_eq!(s, "add x ([#12](https://github.com/a/b/pull/12)), see [#3](https://github.com/a/b/pull/3) not a#4");
+        assert_eq!(Forge::of("https://gitlab.com/a/b").pull("R", 1), "R/-/merge_requests/1");
+        assert_eq!(Forge::of("https://codeberg.org/a/b").pull("R", 1), "R/pulls/1");
+    }
+
+    #[test]
+    fn groups_validate() {
+        let c = NotesConfig {
+            groups: Some(vec![GroupConfig::new("All", &[], false), GroupConfig::new("Features", &["feat"], false)]),
+            ..Default::default()
+        };
+        let err = c.effective_groups("relman.toml").unwrap_err();
+        assert!(err.message.contains("`All`"), "{}", err.message);
+        let c = NotesConfig { groups: Some(vec![GroupConfig::new("Features", &["feat"], false)]), ..Default::default() };
+        let g = c.effective_groups("relman.toml").unwrap();
+        assert_eq!(g.last().unwrap().title, "Other");
+    }
+
+    fn sample() -> Notes {
+        let c = |kind: Option<&str>, scope: Option<&str>, d: &str, breaking: bool| {
+            let p = conventional::Parsed {
+                kind: kind.map(str::to_string),
+                scope: scope.map(str::to_string),
+                breaking,
+                description: d.into(),
+                breaking_description: breaking.then(|| "the old flag is gone".to_string()),
+                prs: conventional::parse(d, "").prs,
+                co_authors: vec![],
+            };
+            let raw = history::RawCommit { id: "0123456789abcdef".into(), author: "A".into(), subject: d.into(), body: String::new() };
+            note_commit(raw, p, Some("https://github.com/a/b"), Some(Forge::GitHub))
+        };
+        Notes {
+            version: Some("1.2.0".into()),
+            tag: Some("v1.2.0".into()),
+            previous_tag: Some("v1.1.0".into()),
+            date: Some("2024-05-01".into()),
+            from_commit: None,
+            to_commit: "x".into(),
+            repository: Some("https://github.com/a/b".into()),
+            compare_url: Some("https://github.com/a/b/compare/v1.1.0...v1.2.0".into()),
+            groups: vec![
+                Group { title: "Breaking changes".into(), commits: vec![c(Some("feat"), Some("cli"), "drop `--old`", true)] },
+                Group { title: "Fixes".into(), commits: vec![c(Some("fix"), None, "crash on empty input (#7)", false)] },
+            ],
+            commit_count: 2,
+            skipped: 0,
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn default_template_renders() {
+        let out = render_with(&sample(), DEFAULT_TEMPLATE, "default").unwrap();
+        let expected = "\
+## [1.2.0](https://github.com/a/b/compare/v1.1.0...v1.2.0) - 2024-05-01
+
+### Breaking changes
+
+- **cli:** drop `--old` ([0123456](https://github.com/a/b/commit/0123456789abcdef))
+  the old flag is gone
+
+### Fixes
+
+- crash on empty input ([#7](https://github.com/a/b/pull/7)) ([0123456](https://github.com/a/b/commit/0123456789abcdef))
+";
+        assert_eq!(out, expected);
+        let mut empty = sample();
+        empty.groups.clear();
+        empty.version = None;
+        assert_eq!(render_with(&empty, DEFAULT_TEMPLATE, "default").unwrap(), "## Unreleased\n\nNo notable changes.\n");
+    }
+
+    #[test]
+    fn template_errors_name_the_file_and_line() {
+        let err = render_with(&sample(), "## {{ version }}\n{% for g in groups %}\n", "notes.j2").unwrap_err();
+        assert_eq!(err.class, relman_manifest::ErrorClass::Config);
+        assert!(err.message.contains("`notes.j2`"), "{}", err.message);
+        let err = render_with(&sample(), "{{ nope.x }}", "notes.j2").unwrap_err();
+        assert!(err.message.contains("line 1"), "{}", err.message);
+    }
+}

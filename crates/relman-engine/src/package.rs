@@ -1,0 +1,381 @@
+//! `package`: per-target archives, `checksums.txt` and `index.json`, all reproducible.
+//!
+//! Input: a planned manifest and the staged binaries under `dist/<version>/build/<target>/`.
+//! Output: the files in `dist/<version>/`, each written to a temp file and renamed into place,
+//! with size and sha256 recorded in the manifest (saved after every archive, so a killed run
+//! resumes).
+//!
+//! Invariants: entries sorted byte-wise, directories listed explicitly, mtime =
+//! `SOURCE_DATE_EPOCH`, uid = gid = 0 with empty names, modes 0755/0644; gzip header without
+//! time or name. Every input file is read once: compression runs on all cores (pigz-style
+//! blocks, see [`crate::pgzip`]) and the archive is hashed while it is written.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use relman_install::checksums;
+use relman_install::hash::{sha256_file, HashingWriter};
+use relman_manifest::{ArchiveFormat, Artifact, ArtifactKind, Failure, Index, Sha256};
+
+use crate::fsutil;
+use crate::pgzip::ParGzEncoder;
+use crate::plan::{Planned, CHECKSUMS_FILE, INDEX_FILE};
+use crate::report::Reporter;
+
+/// What packaging did to one file.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Packaged {
+    pub name: String,
+    pub size: u64,
+    pub sha256: Sha256,
+    /// False when the file already existed with the recorded digest.
+    pub written: bool,
+}
+
+/// One file inside an archive.
+struct Entry {
+    path: String,
+    source: Option<PathBuf>,
+    mode: u32,
+    size: u64,
+}
+
+/// Packages every archive, then `checksums.txt` and `index.json`.
+pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
+    reporter.stage("package");
+    let mut done = Vec::new();
+    let archives: Vec<Artifact> = planned.manifest.archives().cloned().collect();
+    for artifact in &archives {
+        let path = planned.artifact_path(&artifact.name);
+        let entries = archive_entries(planned, artifact)?;
+        let fingerprint = inputs_fingerprint(&entries, planned.manifest.source_date_epoch)?;
+        let stamp = planned.version_dir.join(format!(".{}.inputs", artifact.name));
+        let same_inputs = fs::read_to_string(&stamp).map(|s| s == fingerprint).unwrap_or(false);
+        if same_inputs {
+            if let Some(p) = already_done(artifact, &path)? {
+                reporter.step(&format!("{}: unchanged", artifact.name));
+                done.push(p);
+                continue;
+            }
+        }
+        let total: u64 = entries.iter().map(|e| e.size).sum();
+        reporter.work_start(&artifact.name, total);
+        let result = write_archive(planned, artifact, &entries, &path, reporter);
+        reporter.work_end();
+        let (sha256, size) = result?;
+        reporter.step(&format!("{}: {} ({})", artifact.name, human_size(size), sha256.short()));
+        let a = planned.manifest.artifact_mut(&artifact.name).expect("planned artifact");
+        a.size = Some(size);
+        a.sha256 = Some(sha256.clone());
+        planned.save()?;
+        fsutil::write_atomic(&stamp, fingerprint.as_bytes())?;
+        done.push(Packaged { name: artifact.name.clone(), size, sha256, written: true });
+    }
+
+    // checksums.txt: every archive, sorted by name.
+    let entries: Vec<(String, Sha256)> = planned
+        .manifest
+        .archives()
+        .map(|a| (a.name.clone(), a.sha256.clone().expect("packaged")))
+        .collect();
+    let text = checksums::render(&entries);
+    done.push(write_small(planned, CHECKSUMS_FILE, text.as_bytes())?);
+
+    let index = Index::from_manifest(&planned.manifest, CHECKSUMS_FILE).map_err(Failure::package)?;
+    done.push(write_small(planned, INDEX_FILE, index.to_json().as_bytes())?);
+    planned.save()?;
+    Ok(done)
+}
+
+/// Writes a small generated file when its content changed; records its digest.
+fn write_small(planned: &mut Planned, name: &str, bytes: &[u8]) -> Result<Packaged, Failure> {
+    let path = planned.artifact_path(name);
+    let sha256 = relman_install::hash::sha256_bytes(bytes);
+    let written = fs::read(&path).map(|old| old != bytes).unwrap_or(true);
+    if written {
+        fsutil::write_atomic(&path, bytes)?;
+    }
+    let a = planned.manifest.artifact_mut(name).expect("planned artifact");
+    a.size = Some(bytes.len() as u64);
+    a.sha256 = Some(sha256.clone());
+    Ok(Packaged { name: name.to_string(), size: bytes.len() as u64, sha256, written })
+}
+
+/// What an archive is made of, cheaply: entry paths, modes, and each source's size, mtime and
+/// inode. Stored beside the archive (`.<name>.inputs`, not in the manifest, which must stay
+/// reproducible) so a re-run repackages when a staged binary or an extra file changed, even
+/// within one commit (`--allow-dirty`, `--snapshot`).
+fn inputs_fingerprint(entries: &[Entry], source_date_epoch: i64) -> Result<String, Failure> {
+    let mut text = format!("v1 {source_date_epoch}\n");
+    for e in entries {
+        text.push_str(&format!("{} {:o} {}", e.path, e.mode, e.size));
+        if let Some(src) = &e.source {
+            let meta = fs::metadata(src).map_err(|err| Failure::io("read", src, err))?;
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            #[cfg(unix)]
+            let ino = std::os::unix::fs::MetadataExt::ino(&meta);
+            #[cfg(not(unix))]
+            let ino = 0u64;
+            text.push_str(&format!(" {mtime} {ino}"));
+        }
+        text.push('\n');
+    }
+    Ok(relman_install::hash::sha256_bytes(text.as_bytes()).to_string())
+}
+
+/// An archive is done when the file exists with the digest the manifest recorded.
+fn already_done(artifact: &Artifact, path: &Path) -> Result<Option<Packaged>, Failure> {
+    let (Some(sha), Some(size)) = (&artifact.sha256, artifact.size) else { return Ok(None) };
+    match fs::metadata(path) {
+        Ok(m) if m.len() == size => {}
+        _ => return Ok(None),
+    }
+    let (found, _) = sha256_file(path).map_err(|e| Failure::io("read", path, e))?;
+    if &found == sha {
+        Ok(Some(Packaged { name: artifact.name.clone(), size, sha256: found, written: false }))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The archive's entries, sorted, with explicit directories.
+fn archive_entries(planned: &Planned, artifact: &Artifact) -> Result<Vec<Entry>, Failure> {
+    let target = artifact.target.as_deref().expect("archives have a target");
+    let base = archive_base(artifact);
+    let mut entries = vec![Entry { path: format!("{base}/"), source: None, mode: 0o755, size: 0 }];
+    let build_dir = planned.build_dir(target);
+    for b in &artifact.binaries {
+        let src = build_dir.join(b);
+        let meta = fs::metadata(&src).map_err(|_| {
+            Failure::package(format!("binary `{b}` for `{target}` has not been built (no `{}`)", src.display()))
+                .with_hint(format!("run `relman build --target {target}` first"))
+        })?;
+        entries.push(Entry { path: format!("{base}/{b}"), source: Some(src), mode: 0o755, size: meta.len() });
+    }
+    let mut dirs = std::collections::BTreeSet::new();
+    for f in &artifact.files {
+        let src = planned.settings.root.join(f);
+        let meta = fs::metadata(&src).map_err(|e| Failure::io("read", &src, e))?;
+        if meta.is_dir() {
+            return Err(Failure::config(format!("`package.files` entry `{f}` is a directory; list its files")));
+        }
+        let rel = f.trim_start_matches("./").replace('\\', "/");
+        let mut acc = String::new();
+        let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+        for dir in &parts[..parts.len().saturating_sub(1)] {
+            acc.push_str(dir);
+            acc.push('/');
+            dirs.insert(format!("{base}/{acc}"));
+        }
+        entries.push(Entry {
+            path: format!("{base}/{}", parts.join("/")),
+            source: Some(src),
+            mode: if is_executable(&meta) { 0o755 } else { 0o644 },
+            size: meta.len(),
+        });
+    }
+    for d in dirs {
+        entries.push(Entry { path: d, source: None, mode: 0o755, size: 0 });
+    }
+    entries.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    entries.dedup_by(|a, b| a.path == b.path);
+    Ok(entries)
+}
+
+/// The archive's top-level directory: its file name without the extension.
+pub fn archive_base(artifact: &Artifact) -> String {
+    let ext = artifact.format.map(|f| f.extension()).unwrap_or("");
+    artifact.name.strip_suffix(&format!(".{ext}")).unwrap_or(&artifact.name).to_string()
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o111 != 0
+}
+#[cfg(not(unix))]
+fn is_executable(_: &fs::Metadata) -> bool {
+    false
+}
+
+fn write_archive(
+    planned: &Planned,
+    artifact: &Artifact,
+    entries: &[Entry],
+    path: &Path,
+    reporter: &dyn Reporter,
+) -> Result<(Sha256, u64), Failure> {
+    let dir = path.parent().expect("in version dir");
+    let tmp = tempfile::Builder::new()
+        .prefix(".relman-tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Failure::io("create a temporary file in", dir, e))?;
+    let file = tmp.as_file().try_clone().map_err(|e| Failure::io("open", tmp.path(), e))?;
+    let mtime = planned.manifest.source_date_epoch.max(0) as u64;
+    let format = artifact.format.unwrap_or(ArchiveFormat::TarGz);
+    let level = planned.settings.level;
+    let io_err = |e: io::Error| Failure::package(format!("failed to write `{}`: {e}", artifact.name));
+    let (sha256, size) = match format {
+        ArchiveFormat::TarGz => {
+            let hashing = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+            let gz = ParGzEncoder::new(hashing, level.unwrap_or(6).min(9), 0);
+            let gz = write_tar(gz, entries, mtime, reporter).map_err(io_err)?;
+            let hashing = gz.finish().map_err(io_err)?;
+            let (mut w, sha, n) = hashing.finish();
+            w.flush().map_err(io_err)?;
+            (sha, n)
+        }
+        ArchiveFormat::TarZst => {
+            let hashing = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+            let mut z = zstd::stream::write::Encoder::new(hashing, level.unwrap_or(3) as i32).map_err(io_err)?;
+            let threads = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+            z.multithread(threads.max(1)).map_err(io_err)?;
+            let z = write_tar(z, entries, mtime, reporter).map_err(io_err)?;
+            let hashing = z.finish().map_err(io_err)?;
+            let (mut w, sha, n) = hashing.finish();
+            w.flush().map_err(io_err)?;
+            (sha, n)
+        }
+        ArchiveFormat::Zip => {
+            write_zip(file, entries, mtime, level, reporter).map_err(io_err)?;
+            sha256_file(tmp.path()).map_err(|e| Failure::io("read", tmp.path(), e))?
+        }
+    };
+    tmp.as_file().sync_all().map_err(|e| Failure::io("sync", tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Failure::io("write", path, e.error))?;
+    Ok((sha256, size))
+}
+
+fn write_tar<W: Write>(w: W, entries: &[Entry], mtime: u64, reporter: &dyn Reporter) -> io::Result<W> {
+    let mut builder = tar::Builder::new(w);
+    for e in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(mtime);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_username("")?;
+        header.set_groupname("")?;
+        header.set_mode(e.mode);
+        match &e.source {
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                builder.append_data(&mut header, &e.path, io::empty())?;
+            }
+            Some(src) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(e.size);
+                let file = File::open(src).map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", src.display())))?;
+                let reader = Progress { inner: file, reporter, remaining: e.size };
+                builder.append_data(&mut header, &e.path, reader)?;
+            }
+        }
+    }
+    builder.into_inner()
+}
+
+fn write_zip(file: File, entries: &[Entry], mtime: u64, level: Option<u32>, reporter: &dyn Reporter) -> io::Result<()> {
+    use zip::write::SimpleFileOptions;
+    let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let (y, mo, d, h, mi, s) = civil(mtime as i64);
+    let time = zip::DateTime::from_date_and_time(y.clamp(1980, 2107) as u16, mo, d, h, mi, s)
+        .unwrap_or_default();
+    for e in entries {
+        let opts = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(level.unwrap_or(6).min(9) as i64))
+            .last_modified_time(time)
+            .unix_permissions(e.mode);
+        match &e.source {
+            None => zip.add_directory(e.path.trim_end_matches('/'), opts).map_err(io::Error::other)?,
+            Some(src) => {
+                zip.start_file(e.path.as_str(), opts).map_err(io::Error::other)?;
+                let mut reader = Progress { inner: File::open(src)?, reporter, remaining: e.size };
+                io::copy(&mut reader, &mut zip)?;
+            }
+        }
+    }
+    let mut w = zip.finish().map_err(io::Error::other)?;
+    w.flush()
+}
+
+/// Reports bytes read to the reporter.
+struct Progress<'a, R> {
+    inner: R,
+    reporter: &'a dyn Reporter,
+    remaining: u64,
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.remaining > 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while it was being archived"));
+        }
+        self.remaining = self.remaining.saturating_sub(n as u64);
+        self.reporter.work_advance(n as u64);
+        Ok(n)
+    }
+}
+
+/// Seconds since the epoch → (year, month, day, hour, minute, second), UTC.
+fn civil(t: i64) -> (i32, u8, u8, u8, u8, u8) {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (y as i32, m as u8, d as u8, (secs / 3600) as u8, (secs % 3600 / 60) as u8, (secs % 60) as u8)
+}
+
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// True for the metadata artifacts relman generates itself.
+pub fn is_generated(kind: ArtifactKind) -> bool {
+    matches!(kind, ArtifactKind::Checksums | ArtifactKind::Index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(civil(1_700_000_000), (2023, 11, 14, 22, 13, 20));
+        assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_size(12), "12 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+    }
+}

@@ -1,0 +1,282 @@
+//! `plan`: decide everything before anything runs.
+//!
+//! Input: [`Settings`] and the git repository. Output: a [`Planned`] release whose manifest
+//! lists every artifact (per-target archives, `checksums.txt`, `index.json`) and destination,
+//! written to `dist/<version>/manifest.json`. Planning reads git and the file system but
+//! builds nothing, so `relman plan` is a complete dry run.
+//!
+//! Resuming: when `dist/<version>/manifest.json` exists for the same commit and the same
+//! artifacts, the recorded digests and destination states are kept, so later stages skip what
+//! is already done.
+
+use std::path::{Path, PathBuf};
+
+use relman_manifest::{
+    Artifact, ArtifactKind, Channel, DestinationState, Failure, Manifest, Project, MANIFEST_FORMAT_VERSION,
+};
+use semver::Version;
+
+use crate::fsutil;
+use crate::git::Repo;
+use crate::settings::{exe_suffix, Options, Settings};
+use crate::version;
+
+pub const CHECKSUMS_FILE: &str = "checksums.txt";
+pub const INDEX_FILE: &str = "index.json";
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// A planned release: settings, the manifest, and where its files live.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub settings: Settings,
+    pub manifest: Manifest,
+    /// `dist/<version>`.
+    pub version_dir: PathBuf,
+}
+
+impl Planned {
+    pub fn manifest_path(&self) -> PathBuf {
+        self.version_dir.join(MANIFEST_FILE)
+    }
+
+    /// Writes the manifest atomically.
+    pub fn save(&self) -> Result<(), Failure> {
+        fsutil::write_atomic(&self.manifest_path(), self.manifest.to_json().as_bytes())
+    }
+
+    /// Where the build stage leaves binaries for `target`.
+    pub fn build_dir(&self, target: &str) -> PathBuf {
+        self.version_dir.join("build").join(target)
+    }
+
+    pub fn logs_dir(&self) -> PathBuf {
+        self.version_dir.join("logs")
+    }
+
+    pub fn artifact_path(&self, name: &str) -> PathBuf {
+        self.version_dir.join(name)
+    }
+}
+
+/// The version being released and where it came from.
+#[derive(Clone, Debug)]
+pub struct ResolvedVersion {
+    pub version: Version,
+    pub tag: Option<String>,
+    pub commit: String,
+}
+
+/// Resolves settings, version and artifacts; writes the manifest.
+pub fn plan(opts: &Options) -> Result<Planned, Failure> {
+    let settings = Settings::resolve(opts)?;
+    let repo = Repo::discover(&settings.root)?;
+    let resolved = resolve_version(&repo, &settings, opts)?;
+    if !opts.snapshot && !opts.allow_dirty {
+        check_clean(&repo, &settings)?;
+    }
+    for f in &settings.files {
+        if !settings.root.join(f).exists() {
+            return Err(Failure::config(format!(
+                "`package.files` lists `{f}`, which does not exist in `{}`",
+                settings.root.display()
+            ))
+            .with_hint("fix the path in relman.toml or add the file"));
+        }
+    }
+    let source_date_epoch = match opts.source_date_epoch {
+        Some(t) => t,
+        None => repo.commit_time(&resolved.commit)?,
+    };
+    let version = resolved.version.to_string();
+    let version_dir = settings.dist.join(&version);
+    let mut manifest = Manifest {
+        format_version: MANIFEST_FORMAT_VERSION,
+        project: Project {
+            name: settings.name.clone(),
+            repository: settings.repository.clone().or_else(|| repo.origin_url()),
+        },
+        version: version.clone(),
+        tag: resolved.tag.clone(),
+        channel: version::channel_of(&resolved.version),
+        snapshot: opts.snapshot,
+        commit: resolved.commit.clone(),
+        source_date_epoch,
+        targets: settings.targets.clone(),
+        artifacts: plan_artifacts(&settings, &version),
+        destinations: Vec::new(),
+    };
+    for d in &settings.destinations {
+        manifest.destination_mut(d);
+    }
+    let planned = Planned { settings, manifest, version_dir };
+    let planned = merge_previous(planned)?;
+    planned.save()?;
+    Ok(planned)
+}
+
+/// Loads the manifest of an already planned version (for stages run on their own).
+pub fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
+    let text = fsutil::read_to_string(path)?;
+    Manifest::from_json(&text).map_err(|e| Failure::verify(format!("`{}` is not a valid relman manifest: {e}", path.display())))
+}
+
+fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
+    let mut artifacts = Vec::new();
+    for target in &s.targets {
+        let format = s.format_for(target);
+        artifacts.push(Artifact {
+            name: format!("{}-{version}-{target}.{}", s.name, format.extension()),
+            kind: ArtifactKind::Archive,
+            target: Some(target.clone()),
+            format: Some(format),
+            binaries: s.binaries.iter().map(|b| format!("{b}{}", exe_suffix(target))).collect(),
+            files: s.files.clone(),
+            size: None,
+            sha256: None,
+        });
+    }
+    for (name, kind) in [(CHECKSUMS_FILE, ArtifactKind::Checksums), (INDEX_FILE, ArtifactKind::Index)] {
+        artifacts.push(Artifact {
+            name: name.to_string(),
+            kind,
+            target: None,
+            format: None,
+            binaries: Vec::new(),
+            files: Vec::new(),
+            size: None,
+            sha256: None,
+        });
+    }
+    artifacts
+}
+
+/// Keeps what a previous run of the same plan recorded.
+fn merge_previous(mut planned: Planned) -> Result<Planned, Failure> {
+    let path = planned.manifest_path();
+    if !path.exists() {
+        return Ok(planned);
+    }
+    let Ok(old) = load_manifest(&path) else {
+        // A manifest we cannot read is replaced: every artifact will be checked again.
+        return Ok(planned);
+    };
+    if old.commit != planned.manifest.commit || old.source_date_epoch != planned.manifest.source_date_epoch {
+        return Ok(planned);
+    }
+    for a in planned.manifest.artifacts.iter_mut() {
+        if let Some(prev) = old.artifact(&a.name) {
+            let same = Artifact { size: a.size, sha256: a.sha256.clone(), ..prev.clone() } == *a;
+            if same {
+                a.size = prev.size;
+                a.sha256 = prev.sha256.clone();
+            }
+        }
+    }
+    for d in planned.manifest.destinations.iter_mut() {
+        if let Some(prev) = old.destinations.iter().find(|p| p.url == d.url) {
+            if prev.state != DestinationState::Planned {
+                d.state = prev.state;
+                d.location = prev.location.clone();
+            }
+        }
+    }
+    Ok(planned)
+}
+
+/// Decides the version: the tag at HEAD (or `--tag`), or a snapshot.
+pub fn resolve_version(repo: &Repo, s: &Settings, opts: &Options) -> Result<ResolvedVersion, Failure> {
+    let head = repo.head()?;
+    let short = &head[..7.min(head.len())];
+    let prefix = s.tag_prefix.as_str();
+    if opts.snapshot {
+        let mut best: Option<(Version, String)> = None;
+        for tag in repo.tags_merged(&head)? {
+            if let Some(v) = version::try_parse_tag(&tag, prefix) {
+                if best.as_ref().map(|(b, _)| version::precedence(&v, b).is_gt()).unwrap_or(true) {
+                    best = Some((v, tag));
+                }
+            }
+        }
+        let commits = repo.count_commits(best.as_ref().map(|(_, t)| t.as_str()), &head)?;
+        let v = version::snapshot_version(best.as_ref().map(|(v, _)| v), commits, short);
+        return Ok(ResolvedVersion { version: v, tag: None, commit: head });
+    }
+    if let Some(tag) = &opts.tag {
+        let v = version::parse_tag(tag, prefix)?;
+        let commit = repo.tag_commit(tag)?.ok_or_else(|| {
+            Failure::git(format!("tag `{tag}` does not exist"))
+                .with_hint(format!("create it with `git tag -a {tag} -m {tag}`"))
+        })?;
+        if commit != head {
+            return Err(Failure::git(format!(
+                "tag `{tag}` points at {}, not at HEAD ({short})",
+                &commit[..7.min(commit.len())]
+            ))
+            .with_hint(format!("check out `{tag}` first, or move the tag, or use --snapshot")));
+        }
+        return Ok(ResolvedVersion { version: v, tag: Some(tag.clone()), commit: head });
+    }
+    let tags = repo.tags_at(&head)?;
+    let mut release_tags: Vec<(Version, String)> = Vec::new();
+    let mut other = Vec::new();
+    for t in tags {
+        match version::try_parse_tag(&t, prefix) {
+            Some(v) => release_tags.push((v, t)),
+            None => other.push(t),
+        }
+    }
+    match release_tags.len() {
+        1 => {
+            let (v, t) = release_tags.pop().expect("one");
+            Ok(ResolvedVersion { version: v, tag: Some(t), commit: head })
+        }
+        0 => {
+            if let Some(t) = other.iter().find(|t| t.starts_with(prefix)) {
+                // Explain why the tag at HEAD is not a release tag.
+                version::parse_tag(t, prefix)?;
+            }
+            Err(Failure::git(format!("no release tag points at HEAD ({short})"))
+                .with_hint(format!("tag the commit (`git tag -a {prefix}0.1.0 -m {prefix}0.1.0`), or use --snapshot")))
+        }
+        _ => {
+            let names: Vec<&str> = release_tags.iter().map(|(_, t)| t.as_str()).collect();
+            Err(Failure::git(format!("several release tags point at HEAD: {}", names.join(", ")))
+                .with_hint("name the one to release with --tag"))
+        }
+    }
+}
+
+/// Refuses uncommitted changes, ignoring relman's own output directories.
+fn check_clean(repo: &Repo, s: &Settings) -> Result<(), Failure> {
+    let mut exclude = Vec::new();
+    let mut own = vec![s.dist.clone()];
+    for d in &s.destinations {
+        if let Some(p) = d.strip_prefix("dir:") {
+            own.push(PathBuf::from(p));
+        }
+    }
+    for p in own {
+        let p = std::fs::canonicalize(&p).unwrap_or_else(|_| crate::settings::normalize(&p));
+        if let Ok(rel) = p.strip_prefix(repo.root()) {
+            if !rel.as_os_str().is_empty() {
+                exclude.push(rel.display().to_string());
+            }
+        }
+    }
+    let dirty = repo.dirty_paths(&exclude)?;
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let more = if dirty.len() > 3 { format!(" and {} more", dirty.len() - 3) } else { String::new() };
+    let shown: Vec<&str> = dirty.iter().take(3).map(String::as_str).collect();
+    Err(Failure::git(format!(
+        "the working tree has uncommitted changes: {}{more}",
+        shown.join(", ")
+    ))
+    .with_hint("commit or stash them, or pass --allow-dirty (or --snapshot for a test build)"))
+}
+
+/// True when `channel` may move `latest`.
+pub fn moves_latest(channel: Channel) -> bool {
+    channel == Channel::Stable
+}

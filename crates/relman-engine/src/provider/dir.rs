@@ -1,0 +1,249 @@
+//! The directory destination (`dir:PATH`), relman's embedded default.
+//!
+//! Layout: `PATH/<version>/<files>`, `PATH/latest` → `<version>` (a relative symlink), and
+//! `PATH/channels.json`. A new version directory is filled under a staging name and renamed
+//! into place, so readers see all of it or none of it; files added to an existing version
+//! directory appear one by one, each atomically. `put_release` never touches `latest`.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use relman_install::hash::{sha256_file, HashingWriter};
+use relman_install::source::Location;
+use relman_install::verify::verify_release;
+use relman_manifest::{ChannelEntry, Channels, Failure, Index, CHANNELS_FORMAT_VERSION};
+use semver::Version;
+
+use super::{Gate, LocalFile, PromoteReport, Provider, PutOutcome};
+use crate::fsutil;
+use crate::report::Reporter;
+
+pub const CHANNELS_FILE: &str = "channels.json";
+pub const LATEST_LINK: &str = "latest";
+
+pub struct DirProvider {
+    url: String,
+    root: PathBuf,
+}
+
+impl DirProvider {
+    pub fn new(url: &str, root: PathBuf) -> Self {
+        DirProvider { url: url.to_string(), root }
+    }
+
+    fn read_channels(&self) -> Result<Option<Channels>, Failure> {
+        let path = self.root.join(CHANNELS_FILE);
+        match fs::read_to_string(&path) {
+            Ok(t) => Channels::from_json(&t)
+                .map(Some)
+                .map_err(|e| Failure::verify(format!("`{}` is not a valid channels file: {e}", path.display()))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Failure::io("read", &path, e)),
+        }
+    }
+}
+
+impl Provider for DirProvider {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn put_release(&self, version: &str, files: &[LocalFile], reporter: &dyn Reporter) -> Result<PutOutcome, Failure> {
+        fsutil::create_dir_all(&self.root)?;
+        let dest = self.root.join(version);
+        let mut outcome = PutOutcome {
+            destination: self.url.clone(),
+            location: dest.display().to_string(),
+            written: Vec::new(),
+            skipped: Vec::new(),
+        };
+        // Decide everything before writing anything: a collision leaves the destination as it was.
+        let mut missing = Vec::new();
+        for f in files {
+            let target = dest.join(&f.name);
+            match fs::metadata(&target) {
+                Ok(_) => {
+                    let (found, _) = sha256_file(&target).map_err(|e| Failure::io("read", &target, e))?;
+                    if found == f.sha256 {
+                        outcome.skipped.push(f.name.clone());
+                    } else {
+                        return Err(Failure::publish(format!(
+                            "`{}` already holds a different `{}` for {version}: published sha256 {found}, this release has {}",
+                            self.url, f.name, f.sha256
+                        ))
+                        .with_hint("a published version is immutable: release a new version instead"));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(f),
+                Err(e) => return Err(Failure::io("read", &target, e)),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(outcome);
+        }
+        if !dest.exists() {
+            // Fill a staging directory, then rename it into place in one step.
+            let staging = tempfile::Builder::new()
+                .prefix(&format!(".relman-staging-{version}-"))
+                .tempdir_in(&self.root)
+                .map_err(|e| Failure::io("create a staging directory in", &self.root, e))?;
+            for f in &missing {
+                copy_verified(f, &staging.path().join(&f.name))?;
+                reporter.step(&format!("{}: copied", f.name));
+            }
+            let staged = staging.keep();
+            match fs::rename(&staged, &dest) {
+                Ok(()) => {
+                    outcome.written.extend(missing.iter().map(|f| f.name.clone()));
+                    return Ok(outcome);
+                }
+                Err(_) if dest.exists() => {
+                    // Someone else published meanwhile: fall through to the per-file path.
+                    let _ = fs::remove_dir_all(&staged);
+                }
+                Err(e) => {
+                    let _ = fs::remove_dir_all(&staged);
+                    return Err(Failure::io("move the staged release to", &dest, e));
+                }
+            }
+        }
+        for f in missing {
+            let target = dest.join(&f.name);
+            if target.exists() {
+                let (found, _) = sha256_file(&target).map_err(|e| Failure::io("read", &target, e))?;
+                if found != f.sha256 {
+                    return Err(Failure::publish(format!(
+                        "`{}` already holds a different `{}` for {version}: published sha256 {found}, this release has {}",
+                        self.url, f.name, f.sha256
+                    )));
+                }
+                outcome.skipped.push(f.name.clone());
+                continue;
+            }
+            let tmp = dest.join(format!(".relman-tmp-{}", f.name));
+            copy_verified(f, &tmp)?;
+            fs::rename(&tmp, &target).map_err(|e| Failure::io("write", &target, e))?;
+            reporter.step(&format!("{}: copied", f.name));
+            outcome.written.push(f.name.clone());
+        }
+        Ok(outcome)
+    }
+
+    fn promote(&self, version: &Version, allow_downgrade: bool, reporter: &dyn Reporter) -> Result<PromoteReport, Failure> {
+        let v = version.to_string();
+        let dir = self.root.join(&v);
+        let mut gates = Vec::new();
+        let mut gate = |name: &'static str, passed: bool, detail: String| {
+            reporter.step(&format!("gate {name}: {} ({detail})", if passed { "pass" } else { "FAIL" }));
+            gates.push(Gate { name, passed, detail });
+        };
+
+        let index_path = dir.join(crate::plan::INDEX_FILE);
+        let published = index_path.is_file();
+        gate(
+            "published",
+            published,
+            if published { format!("{} exists", dir.display()) } else { format!("no {} at {}", v, dir.display()) },
+        );
+        if published {
+            match verify_release(&Location::Path(dir.clone())) {
+                Ok(report) if report.is_ok() => {
+                    gate("verified", true, format!("{} files match checksums.txt, index.json and manifest.json", report.files.len()))
+                }
+                Ok(report) => gate("verified", false, report.problems.join("; ")),
+                Err(e) => gate("verified", false, e.message),
+            }
+        }
+        let stable = version.pre.is_empty();
+        gate(
+            "stable",
+            stable,
+            if stable { format!("{v} is a stable version") } else { format!("{v} is a pre-release; pre-releases never become latest") },
+        );
+        let channels = self.read_channels()?;
+        let previous = channels.as_ref().and_then(|c| c.stable.as_ref()).map(|e| e.version.clone());
+        if let Some(prev) = &previous {
+            let prev_v = Version::parse(prev).ok();
+            let older = prev_v.as_ref().map(|p| version.cmp_precedence(p).is_lt()).unwrap_or(false);
+            let passed = !older || allow_downgrade;
+            let detail = if older && allow_downgrade {
+                format!("{v} is older than latest {prev}, allowed by --allow-downgrade")
+            } else if older {
+                format!("{v} is older than latest {prev}")
+            } else {
+                format!("latest is {prev}")
+            };
+            gate("not-older", passed, detail);
+        } else {
+            gate("not-older", true, "no latest yet".into());
+        }
+
+        let mut report = PromoteReport {
+            destination: self.url.clone(),
+            version: v.clone(),
+            gates,
+            previous: previous.clone(),
+            moved: false,
+        };
+        if !report.passed() {
+            return Ok(report);
+        }
+        let link = self.root.join(LATEST_LINK);
+        let link_ok = fs::read_link(&link).map(|t| t == Path::new(&v)).unwrap_or(false);
+        if previous.as_deref() == Some(v.as_str()) && link_ok {
+            return Ok(report);
+        }
+        let name = fs::read_to_string(&index_path)
+            .ok()
+            .and_then(|t| Index::from_json(&t).ok())
+            .map(|i| i.name)
+            .unwrap_or_default();
+        let channels = Channels {
+            format_version: CHANNELS_FORMAT_VERSION,
+            name,
+            stable: Some(ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::plan::INDEX_FILE) }),
+        };
+        replace_link(&link, &v)?;
+        fsutil::write_atomic(&self.root.join(CHANNELS_FILE), channels.to_json().as_bytes())?;
+        report.moved = true;
+        Ok(report)
+    }
+}
+
+/// Copies `f` to `to`, hashing on the way; refuses bytes that differ from the recorded digest.
+fn copy_verified(f: &LocalFile, to: &Path) -> Result<(), Failure> {
+    let mut src = File::open(&f.path).map_err(|e| Failure::io("open", &f.path, e))?;
+    let out = File::create(to).map_err(|e| Failure::io("create", to, e))?;
+    let mut w = HashingWriter::new(out);
+    io::copy(&mut src, &mut w).map_err(|e| Failure::io("copy", &f.path, e))?;
+    let (out, sha, _) = w.finish();
+    out.sync_all().map_err(|e| Failure::io("sync", to, e))?;
+    if sha != f.sha256 {
+        let _ = fs::remove_file(to);
+        return Err(Failure::publish(format!(
+            "`{}` changed since it was packaged: manifest says {}, file has {sha}",
+            f.path.display(),
+            f.sha256
+        ))
+        .with_hint("run `relman package` again"));
+    }
+    Ok(())
+}
+
+/// Points `link` at `target` atomically (a new link renamed over the old one).
+fn replace_link(link: &Path, target: &str) -> Result<(), Failure> {
+    if let Ok(meta) = fs::symlink_metadata(link) {
+        if !meta.file_type().is_symlink() {
+            return Err(Failure::publish(format!("`{}` exists and is not a symlink", link.display()))
+                .with_hint("remove it; relman manages `latest` as a link to the version directory"));
+        }
+    }
+    let tmp = link.with_file_name(format!(".latest-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, &tmp).map_err(|e| Failure::io("create link", &tmp, e))?;
+    #[cfg(not(unix))]
+    fs::write(&tmp, target).map_err(|e| Failure::io("write", &tmp, e))?;
+    fs::rename(&tmp, link).map_err(|e| Failure::io("replace", link, e))
+}

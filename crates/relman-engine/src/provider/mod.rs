@@ -1,0 +1,89 @@
+//! Destinations: one narrow trait, one implementation per kind of destination.
+//!
+//! A provider puts immutable, versioned files (`put_release`) and, separately, moves mutable
+//! pointers (`promote`). Both are idempotent: what the destination already has with the same
+//! digest is skipped; a different digest under the same version is an error naming both.
+
+mod dir;
+
+use std::path::PathBuf;
+
+use relman_manifest::{Failure, Sha256};
+use semver::Version;
+use serde::Serialize;
+
+use crate::report::Reporter;
+
+pub use dir::DirProvider;
+
+/// A file to publish: its name at the destination and where its bytes are.
+#[derive(Clone, Debug)]
+pub struct LocalFile {
+    pub name: String,
+    pub path: PathBuf,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// What `put_release` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct PutOutcome {
+    pub destination: String,
+    /// Where the version's files are, e.g. `/srv/releases/1.4.2`.
+    pub location: String,
+    pub written: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// One promotion gate and its result.
+#[derive(Clone, Debug, Serialize)]
+pub struct Gate {
+    pub name: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// What `promote` found and did.
+#[derive(Clone, Debug, Serialize)]
+pub struct PromoteReport {
+    pub destination: String,
+    pub version: String,
+    pub gates: Vec<Gate>,
+    /// The stable version `latest` pointed at before.
+    pub previous: Option<String>,
+    /// False when a gate failed or `latest` already pointed at this version.
+    pub moved: bool,
+}
+
+impl PromoteReport {
+    pub fn passed(&self) -> bool {
+        self.gates.iter().all(|g| g.passed)
+    }
+}
+
+pub trait Provider {
+    /// The destination URL, for messages.
+    fn url(&self) -> &str;
+    /// Puts the immutable files of `version`. Never touches mutable pointers.
+    fn put_release(&self, version: &str, files: &[LocalFile], reporter: &dyn Reporter) -> Result<PutOutcome, Failure>;
+    /// Checks the gates, then moves the mutable pointers to `version` when all pass.
+    fn promote(&self, version: &Version, allow_downgrade: bool, reporter: &dyn Reporter) -> Result<PromoteReport, Failure>;
+}
+
+/// Opens the provider for a destination URL.
+pub fn open(url: &str) -> Result<Box<dyn Provider>, Failure> {
+    if let Some(path) = url.strip_prefix("dir:") {
+        if path.is_empty() {
+            return Err(Failure::usage(format!("destination `{url}` has no path")).with_hint("write it as dir:./releases"));
+        }
+        return Ok(Box::new(DirProvider::new(url, PathBuf::from(path))));
+    }
+    let scheme = url.split(':').next().unwrap_or(url);
+    let known = ["oci", "github", "gitea", "forgejo", "s3"];
+    let msg = if known.contains(&scheme) {
+        format!("destination `{url}`: `{scheme}:` destinations are not supported by this version of relman")
+    } else {
+        format!("destination `{url}` has an unknown scheme")
+    };
+    Err(Failure::usage(msg).with_hint("use a directory destination: --to dir:PATH"))
+}

@@ -1,0 +1,154 @@
+//! The stages after packaging and the whole chain.
+//!
+//! * [`publish`] puts the immutable files of a packaged release to every destination and
+//!   records the outcome in the manifest.
+//! * [`promote`] checks the gates at a destination and moves `latest` there.
+//! * [`release`] runs plan → build → package → publish (→ promote). Each stage skips what is
+//!   already done (same digest), so re-running after a failure resumes.
+
+use relman_manifest::{DestinationState, Failure};
+use semver::Version;
+use serde::Serialize;
+
+use crate::fsutil;
+use crate::package::{self, Packaged};
+use crate::plan::{self, Planned};
+use crate::provider::{self, LocalFile, PromoteReport, PutOutcome};
+use crate::report::Reporter;
+use crate::settings::Options;
+
+/// The published copy of the manifest, written beside the working one.
+pub const RELEASE_MANIFEST_FILE: &str = "release-manifest.json";
+
+/// The files a destination receives: every artifact, plus the manifest's release view.
+pub fn release_files(planned: &Planned) -> Result<Vec<LocalFile>, Failure> {
+    let mut files = Vec::new();
+    for a in &planned.manifest.artifacts {
+        let (Some(sha256), Some(size)) = (a.sha256.clone(), a.size) else {
+            return Err(Failure::publish(format!("`{}` has not been packaged", a.name))
+                .with_hint("run `relman package` (or `relman release`) first"));
+        };
+        files.push(LocalFile { name: a.name.clone(), path: planned.artifact_path(&a.name), sha256, size });
+    }
+    let view = planned.manifest.release_view().to_json();
+    let path = planned.version_dir.join(RELEASE_MANIFEST_FILE);
+    fsutil::write_atomic(&path, view.as_bytes())?;
+    files.push(LocalFile {
+        name: plan::MANIFEST_FILE.to_string(),
+        path,
+        sha256: relman_install::hash::sha256_bytes(view.as_bytes()),
+        size: view.len() as u64,
+    });
+    Ok(files)
+}
+
+/// Publishes to every destination of the manifest.
+pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<PutOutcome>, Failure> {
+    reporter.stage("publish");
+    if planned.manifest.destinations.is_empty() {
+        return Err(Failure::usage("no destination to publish to")
+            .with_hint("pass --to dir:PATH, or set release.to in relman.toml"));
+    }
+    let files = release_files(planned)?;
+    let mut outcomes = Vec::new();
+    let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
+    for url in urls {
+        let p = provider::open(&url)?;
+        let outcome = p.put_release(&planned.manifest.version, &files, reporter)?;
+        if outcome.written.is_empty() {
+            reporter.step(&format!("{url}: already published, nothing to do"));
+        } else {
+            reporter.step(&format!(
+                "{url}: {} written, {} already there",
+                outcome.written.len(),
+                outcome.skipped.len()
+            ));
+        }
+        let d = planned.manifest.destination_mut(&url);
+        if d.state == DestinationState::Planned {
+            d.state = DestinationState::Published;
+        }
+        d.location = Some(outcome.location.clone());
+        planned.save()?;
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
+/// Promotes `version` at `url`; a failed gate is an error naming it.
+pub fn promote(url: &str, version: &Version, allow_downgrade: bool, reporter: &dyn Reporter) -> Result<PromoteReport, Failure> {
+    reporter.stage("promote");
+    let p = provider::open(url)?;
+    let report = p.promote(version, allow_downgrade, reporter)?;
+    if !report.passed() {
+        let failed: Vec<String> =
+            report.gates.iter().filter(|g| !g.passed).map(|g| format!("{} ({})", g.name, g.detail)).collect();
+        let mut f = Failure::gate(format!("cannot promote {version} at `{url}`: gate {}", failed.join(", gate ")));
+        if !version.pre.is_empty() {
+            f = f.with_hint("pre-releases stay reachable by their version; only stable versions move latest");
+        } else if failed.iter().any(|g| g.starts_with("not-older")) {
+            f = f.with_hint("pass --allow-downgrade to move latest backwards on purpose");
+        }
+        return Err(f);
+    }
+    Ok(report)
+}
+
+/// What `release` did, for the summary.
+#[derive(Debug, Serialize)]
+pub struct ReleaseSummary {
+    pub name: String,
+    pub version: String,
+    pub channel: &'static str,
+    pub tag: Option<String>,
+    pub commit: String,
+    pub manifest: String,
+    pub artifacts: Vec<Packaged>,
+    pub published: Vec<PutOutcome>,
+    pub promoted: Vec<PromoteReport>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReleaseOptions {
+    pub options: Options,
+    pub promote: bool,
+    pub allow_downgrade: bool,
+}
+
+/// plan → build → package → publish (→ promote).
+pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSummary, Failure> {
+    reporter.stage("plan");
+    let mut planned = plan::plan(&ro.options)?;
+    reporter.step(&format!(
+        "{} {} ({}) at {}",
+        planned.manifest.project.name,
+        planned.manifest.version,
+        planned.manifest.channel.as_str(),
+        &planned.manifest.commit[..7]
+    ));
+    crate::build::build(&planned, &[], reporter)?;
+    let artifacts = package::package(&mut planned, reporter)?;
+    let published = publish(&mut planned, reporter)?;
+    let mut promoted = Vec::new();
+    if ro.promote {
+        let version = Version::parse(&planned.manifest.version).expect("planned versions are semver");
+        let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
+        for url in urls {
+            let report = promote(&url, &version, ro.allow_downgrade, reporter)?;
+            planned.manifest.destination_mut(&url).state = DestinationState::Promoted;
+            planned.save()?;
+            promoted.push(report);
+        }
+    }
+    Ok(ReleaseSummary {
+        name: planned.manifest.project.name.clone(),
+        version: planned.manifest.version.clone(),
+        channel: planned.manifest.channel.as_str(),
+        tag: planned.manifest.tag.clone(),
+        commit: planned.manifest.commit.clone(),
+        manifest: planned.manifest_path().display().to_string(),
+        artifacts,
+        published,
+        promoted,
+    })
+}

@@ -1,0 +1,303 @@
+//! Settings resolved once from the config file, the project and the command line.
+//!
+//! The CLI turns flags and environment into [`Options`]; [`Settings::resolve`] merges them with
+//! `relman.toml` and what the project says about itself (Cargo metadata, the host target) into
+//! plain values. Stages read only [`Settings`], never clap, the environment or the config file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use relman_manifest::{ArchiveFormat, Failure};
+
+use crate::config::{Config, CONFIG_FILE};
+
+/// What the command line says (already resolved against the environment by the CLI).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Project directory (where `relman.toml` is, or would be).
+    pub dir: PathBuf,
+    /// Explicit config file, instead of `<dir>/relman.toml`.
+    pub config: Option<PathBuf>,
+    /// Build a snapshot: version derived from the last tag and the commit; dirty tree allowed.
+    pub snapshot: bool,
+    /// Release even with uncommitted changes.
+    pub allow_dirty: bool,
+    /// The tag to release, when several point at HEAD.
+    pub tag: Option<String>,
+    /// Restrict to these targets (must be among the configured ones).
+    pub targets: Vec<String>,
+    /// Destinations replacing the configured ones (absolute `dir:` paths).
+    pub to: Vec<String>,
+    /// `SOURCE_DATE_EPOCH` from the environment, when set.
+    pub source_date_epoch: Option<i64>,
+}
+
+/// How binaries are built.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BuildKind {
+    /// `cargo build --release --locked --target T --bin ...`.
+    Cargo,
+    /// A shell command run per target.
+    Command(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub root: PathBuf,
+    pub config_path: PathBuf,
+    pub config_found: bool,
+    pub name: String,
+    pub repository: Option<String>,
+    pub tag_prefix: String,
+    pub build: BuildKind,
+    /// All configured targets, in order.
+    pub targets: Vec<String>,
+    pub binaries: Vec<String>,
+    /// Output path template relative to `root` (`{target}`, `{binary}`, `{exe}`, `{version}`).
+    pub output: String,
+    pub env: BTreeMap<String, String>,
+    pub format: ArchiveFormat,
+    pub windows_format: ArchiveFormat,
+    pub level: Option<u32>,
+    pub files: Vec<String>,
+    pub dist: PathBuf,
+    pub destinations: Vec<String>,
+}
+
+/// What `cargo metadata` tells about a Cargo project.
+#[derive(Clone, Debug, Default)]
+pub struct CargoProject {
+    pub name: Option<String>,
+    pub repository: Option<String>,
+    pub binaries: Vec<String>,
+    pub target_dir: PathBuf,
+}
+
+impl Settings {
+    pub fn resolve(opts: &Options) -> Result<Settings, Failure> {
+        let root = std::path::absolute(&opts.dir).map_err(|e| Failure::io("resolve", &opts.dir, e))?;
+        let config_path = opts.config.clone().unwrap_or_else(|| root.join(CONFIG_FILE));
+        let loaded = Config::load(&config_path)?;
+        if opts.config.is_some() && loaded.is_none() {
+            return Err(Failure::config(format!("config file `{}` does not exist", config_path.display())));
+        }
+        let config_found = loaded.is_some();
+        let config = loaded.unwrap_or_default();
+
+        let build = match &config.build.command {
+            Some(c) => BuildKind::Command(c.clone()),
+            None => BuildKind::Cargo,
+        };
+        let cargo = if build == BuildKind::Cargo || config.project.name.is_none() || config.build.binaries.is_none() {
+            if root.join("Cargo.toml").is_file() {
+                Some(cargo_project(&root)?)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if build == BuildKind::Cargo && cargo.is_none() {
+            return Err(Failure::config(format!(
+                "no `Cargo.toml` in `{}` and no `build.command` in `{}`",
+                root.display(),
+                config_path.display()
+            ))
+            .with_hint("run relman in a Cargo project, or set build.command and build.output in relman.toml"));
+        }
+        let name = config
+            .project
+            .name
+            .clone()
+            .or_else(|| cargo.as_ref().and_then(|c| c.name.clone()))
+            .ok_or_else(|| {
+                Failure::config(format!("`project.name` is not set in `{}`", config_path.display()))
+                    .with_hint("add `[project]` with `name = \"...\"`")
+            })?;
+        let binaries = match &config.build.binaries {
+            Some(b) => b.clone(),
+            None => cargo.as_ref().map(|c| c.binaries.clone()).unwrap_or_default(),
+        };
+        if binaries.is_empty() {
+            return Err(Failure::config(format!("no binaries to release in `{}`", root.display()))
+                .with_hint("list them in relman.toml: [build] binaries = [\"app\"]"));
+        }
+        let output = match (&config.build.output, &cargo) {
+            (Some(o), _) => o.clone(),
+            (None, Some(c)) => {
+                let td = c.target_dir.strip_prefix(&root).map(Path::to_path_buf).unwrap_or(c.target_dir.clone());
+                format!("{}/{{target}}/release/{{binary}}{{exe}}", td.display())
+            }
+            (None, None) => unreachable!("command builds require build.output (validated)"),
+        };
+        let mut targets = match &config.build.targets {
+            Some(t) => t.clone(),
+            None => vec![host_target()],
+        };
+        if !opts.targets.is_empty() {
+            for t in &opts.targets {
+                if !targets.contains(t) {
+                    return Err(Failure::usage(format!("target `{t}` is not among the configured targets: {}", targets.join(", ")))
+                        .with_hint("add it to build.targets in relman.toml"));
+                }
+            }
+            targets.retain(|t| opts.targets.contains(t));
+        }
+        let dist = root.join(config.release.dist.as_deref().unwrap_or("dist"));
+        let destinations = if !opts.to.is_empty() {
+            opts.to.clone()
+        } else {
+            match &config.release.to {
+                Some(to) => to.iter().map(|d| absolutize_dir_url(d, &root)).collect(),
+                // The embedded default: a directory inside dist/, no server needed.
+                None => vec![format!("dir:{}", dist.join("releases").display())],
+            }
+        };
+        let files = config.package.files.clone().unwrap_or_default();
+        for f in &files {
+            let p = Path::new(f);
+            if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                return Err(Failure::config(format!("`package.files` entry `{f}` must be a path inside the project")));
+            }
+        }
+        Ok(Settings {
+            repository: config.project.repository.clone().or_else(|| cargo.as_ref().and_then(|c| c.repository.clone())),
+            tag_prefix: config.project.tag_prefix.clone().unwrap_or_else(|| "v".to_string()),
+            env: config.build.env.clone(),
+            format: config.package.format.unwrap_or(ArchiveFormat::TarGz),
+            windows_format: config.package.windows_format.unwrap_or(ArchiveFormat::Zip),
+            level: config.package.level,
+            root,
+            config_path,
+            config_found,
+            name,
+            build,
+            targets,
+            binaries,
+            output,
+            files,
+            dist,
+            destinations,
+        })
+    }
+
+    /// Archive format for a target.
+    pub fn format_for(&self, target: &str) -> ArchiveFormat {
+        if is_windows(target) {
+            self.windows_format
+        } else {
+            self.format
+        }
+    }
+
+    /// Path where the build leaves `binary` for `target`.
+    pub fn output_path(&self, target: &str, binary: &str, version: &str) -> PathBuf {
+        let rel = self
+            .output
+            .replace("{target}", target)
+            .replace("{version}", version)
+            .replace("{binary}", binary)
+            .replace("{exe}", exe_suffix(target));
+        self.root.join(rel)
+    }
+}
+
+pub fn is_windows(target: &str) -> bool {
+    target.contains("windows")
+}
+
+pub fn exe_suffix(target: &str) -> &'static str {
+    if is_windows(target) {
+        ".exe"
+    } else {
+        ""
+    }
+}
+
+/// `dir:relative` → `dir:<base>/relative` (lexically normalised); other URLs unchanged.
+pub fn absolutize_dir_url(url: &str, base: &Path) -> String {
+    match url.strip_prefix("dir:") {
+        Some(p) if !p.is_empty() => format!("dir:{}", normalize(&base.join(p)).display()),
+        _ => url.to_string(),
+    }
+}
+
+/// Removes `.` and resolves `..` lexically (no file-system access, links not followed).
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The host's target triple: `rustc -vV`, else the triple relman was built for.
+pub fn host_target() -> String {
+    Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("host: ").map(|s| s.trim().to_string()))
+        })
+        .unwrap_or_else(relman_install::platform::host_target)
+}
+
+/// Reads the workspace's packages and binary targets with `cargo metadata --no-deps`.
+pub fn cargo_project(root: &Path) -> Result<CargoProject, Failure> {
+    let out = Command::new("cargo")
+        .current_dir(root)
+        .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+        .output()
+        .map_err(|e| Failure::config(format!("failed to run `cargo metadata`: {e}")).with_hint("install Rust's cargo"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let line = err.lines().find(|l| l.contains("error")).unwrap_or_else(|| err.lines().next().unwrap_or("")).trim();
+        return Err(Failure::config(format!("`cargo metadata` failed in `{}`: {line}", root.display())));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Failure::internal(format!("unexpected `cargo metadata` output: {e}")))?;
+    let root_manifest = root.join("Cargo.toml");
+    let packages = v["packages"].as_array().cloned().unwrap_or_default();
+    let mut binaries = Vec::new();
+    let mut name = None;
+    let mut repository = None;
+    for p in &packages {
+        let is_root = p["manifest_path"].as_str().map(|m| Path::new(m) == root_manifest).unwrap_or(false);
+        let mut has_bin = false;
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let kinds = t["kind"].as_array().cloned().unwrap_or_default();
+            if kinds.iter().any(|k| k == "bin") {
+                if let Some(n) = t["name"].as_str() {
+                    if !binaries.iter().any(|b| b == n) {
+                        binaries.push(n.to_string());
+                    }
+                    has_bin = true;
+                }
+            }
+        }
+        if is_root || (name.is_none() && has_bin) {
+            name = p["name"].as_str().map(str::to_string);
+            repository = p["repository"].as_str().map(str::to_string);
+        }
+    }
+    Ok(CargoProject {
+        name,
+        repository,
+        binaries,
+        target_dir: PathBuf::from(v["target_directory"].as_str().unwrap_or("target")),
+    })
+}

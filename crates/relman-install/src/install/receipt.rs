@@ -1,0 +1,303 @@
+//! The install prefix's bookkeeping: where things go and the receipts that remember them.
+//!
+//! Layout under a prefix:
+//!
+//! ```text
+//! <prefix>/bin/<binary>                     installed binaries (mode 0755)
+//! <prefix>/.relman/receipts/<name>.json     one receipt per installed program
+//! <prefix>/.relman/backup/<binary>          the previous version of each binary, for rollback
+//! <prefix>/.relman/tmp/                     downloads and unpacking (same file system as bin/)
+//! ```
+//!
+//! Invariants: receipts are written atomically (temporary file + rename) and hold no
+//! credentials; `previous` names the version whose binaries are in `backup/`.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use relman_manifest::{Failure, Sha256};
+use serde::{Deserialize, Serialize};
+
+pub const RECEIPT_FORMAT_VERSION: u32 = 1;
+
+/// What relman installed for one program.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub format_version: u32,
+    pub name: String,
+    pub version: String,
+    pub target: String,
+    /// What the install was asked to install from (credentials redacted).
+    pub source: String,
+    /// The release root (holding `channels.json`) when known: where `upgrade` looks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+    /// Digest of the archive the binaries came from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_sha256: Option<Sha256>,
+    pub binaries: Vec<InstalledBinary>,
+    /// The version kept in `.relman/backup/`, which `rollback` restores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_archive_sha256: Option<Sha256>,
+    /// RFC 3339 UTC time of the install (or of the last rollback).
+    pub installed_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstalledBinary {
+    pub path: PathBuf,
+    pub sha256: Sha256,
+}
+
+/// Paths under one prefix.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    pub prefix: PathBuf,
+    pub bin: PathBuf,
+    pub receipts: PathBuf,
+    pub backup: PathBuf,
+    pub tmp: PathBuf,
+}
+
+pub(crate) fn write_failure(path: &Path, e: io::Error) -> Failure {
+    Failure::install(format!("cannot write `{}`: {e}", path.display()))
+}
+
+impl Layout {
+    pub fn new(prefix: &Path) -> Result<Layout, Failure> {
+        if prefix.as_os_str().is_empty() {
+            return Err(Failure::usage("the install prefix is empty"));
+        }
+        let prefix = std::path::absolute(prefix).map_err(|e| Failure::io("resolve", prefix, e))?;
+        let state = prefix.join(".relman");
+        Ok(Layout {
+            bin: prefix.join("bin"),
+            receipts: state.join("receipts"),
+            backup: state.join("backup"),
+            tmp: state.join("tmp"),
+            prefix,
+        })
+    }
+
+    /// Creates the directories an install writes to.
+    pub fn create(&self) -> Result<(), Failure> {
+        for dir in [&self.bin, &self.receipts, &self.backup, &self.tmp] {
+            fs::create_dir_all(dir).map_err(|e| write_failure(dir, e))?;
+        }
+        Ok(())
+    }
+
+    pub fn receipt_path(&self, name: &str) -> PathBuf {
+        self.receipts.join(format!("{name}.json"))
+    }
+
+    pub fn read_receipt(&self, name: &str) -> Result<Option<Receipt>, Failure> {
+        let path = self.receipt_path(name);
+        match fs::read(&path) {
+            Ok(bytes) => parse_receipt(&path, &bytes).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Failure::io("read", &path, e)),
+        }
+    }
+
+    /// Every receipt, sorted by program name.
+    pub fn receipts(&self) -> Result<Vec<Receipt>, Failure> {
+        let dir = match fs::read_dir(&self.receipts) {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Failure::io("list", &self.receipts, e)),
+        };
+        let mut receipts = Vec::new();
+        for entry in dir {
+            let path = entry
+                .map_err(|e| Failure::io("list", &self.receipts, e))?
+                .path();
+            if path.extension().is_some_and(|x| x == "json") && path.is_file() {
+                let bytes = fs::read(&path).map_err(|e| Failure::io("read", &path, e))?;
+                receipts.push(parse_receipt(&path, &bytes)?);
+            }
+        }
+        receipts.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(receipts)
+    }
+
+    /// The receipt named `name`, or the only receipt when no name is given.
+    pub fn select(&self, name: Option<&str>) -> Result<Option<Receipt>, Failure> {
+        if let Some(name) = name {
+            check_program_name(name).map_err(|why| Failure::usage(format!("`{name}`: {why}")))?;
+            return self.read_receipt(name);
+        }
+        let mut all = self.receipts()?;
+        match all.len() {
+            0 => Ok(None),
+            1 => Ok(all.pop()),
+            _ => {
+                let names: Vec<String> = all.iter().map(|r| format!("`{}`", r.name)).collect();
+                Err(Failure::usage(format!(
+                    "several programs are installed in `{}`: {}",
+                    self.prefix.display(),
+                    names.join(", ")
+                ))
+                .with_hint("name the one you mean"))
+            }
+        }
+    }
+
+    /// Writes the receipt atomically; returns its path.
+    pub fn write_receipt(&self, receipt: &Receipt) -> Result<PathBuf, Failure> {
+        let path = self.receipt_path(&receipt.name);
+        let text = serde_json::to_string_pretty(receipt)
+            .map_err(|e| Failure::internal(e.to_string()))?
+            + "\n";
+        write_atomic(&path, text.as_bytes())?;
+        Ok(path)
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".relman-")
+        .tempfile_in(dir)
+        .map_err(|e| write_failure(path, e))?;
+    tmp.write_all(bytes).map_err(|e| write_failure(path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| write_failure(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| write_failure(path, e.error))?;
+    Ok(())
+}
+
+fn parse_receipt(path: &Path, bytes: &[u8]) -> Result<Receipt, Failure> {
+    let invalid = |why: String| {
+        Failure::install(format!(
+            "`{}` is not a valid receipt: {why}",
+            path.display()
+        ))
+        .with_hint("remove it and install the program again")
+    };
+    let receipt: Receipt = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    if receipt.format_version > RECEIPT_FORMAT_VERSION {
+        return Err(invalid(format!(
+            "format_version {} is newer than this relman reads ({RECEIPT_FORMAT_VERSION}); upgrade relman",
+            receipt.format_version
+        )));
+    }
+    check_program_name(&receipt.name).map_err(invalid)?;
+    Ok(receipt)
+}
+
+/// Program names become file names: letters, digits, `.`, `_`, `+`, `-`; not starting with `.`.
+pub(crate) fn check_program_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a valid program name",
+            name.escape_debug()
+        ))
+    }
+}
+
+/// The current time as RFC 3339 UTC, e.g. `2025-01-31T12:00:00Z`.
+pub(crate) fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_735_689_599), "2024-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn program_names() {
+        assert!(check_program_name("app").is_ok());
+        assert!(check_program_name("my_app-2.x").is_ok());
+        for bad in ["", ".hidden", "../x", "a/b", "a b"] {
+            assert!(check_program_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn receipts_round_trip_and_selection() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path()).unwrap();
+        assert_eq!(layout.select(None).unwrap(), None);
+        layout.create().unwrap();
+        let receipt = Receipt {
+            format_version: 1,
+            name: "app".into(),
+            version: "1.0.0".into(),
+            target: "x86_64-unknown-linux-gnu".into(),
+            source: "/r".into(),
+            root: Some("/r".into()),
+            archive_sha256: None,
+            binaries: vec![],
+            previous: None,
+            previous_archive_sha256: None,
+            installed_at: now_rfc3339(),
+        };
+        layout.write_receipt(&receipt).unwrap();
+        assert_eq!(layout.select(None).unwrap(), Some(receipt.clone()));
+        assert_eq!(layout.select(Some("app")).unwrap(), Some(receipt.clone()));
+        assert_eq!(layout.select(Some("other")).unwrap(), None);
+        layout
+            .write_receipt(&Receipt {
+                name: "other".into(),
+                ..receipt
+            })
+            .unwrap();
+        let err = layout.select(None).unwrap_err();
+        assert!(err.message.contains("`app`, `other`"), "{}", err.message);
+        fs::write(layout.receipt_path("app"), "{").unwrap();
+        let err = layout.select(Some("app")).unwrap_err();
+        assert_eq!(err.class, relman_manifest::ErrorClass::Install);
+        assert!(
+            err.message.contains("app.json` is not a valid receipt"),
+            "{}",
+            err.message
+        );
+    }
+}

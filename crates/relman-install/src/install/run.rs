@@ -1,0 +1,279 @@
+//! `install`: download, check, unpack, back up, replace, record.
+//!
+//! Order of operations, each step only after the previous one succeeded:
+//! 1. resolve `from` to one archive and its expected digest ([`super::resolve`]);
+//! 2. download it into `<prefix>/.relman/tmp/`, hashing while writing; compare digest and size;
+//! 3. check every archive entry, then unpack into the same temporary directory;
+//! 4. for each binary: keep the current `bin/<name>` in `.relman/backup/`, rename the new one
+//!    into place (mode 0755);
+//! 5. write the receipt atomically.
+//!
+//! A digest mismatch or an unsafe archive stops before step 4: `bin/` is untouched. A file in
+//! `bin/` that relman did not install is only replaced with `force` (and is backed up).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use relman_manifest::{Failure, Sha256};
+use serde::Serialize;
+
+use super::place;
+use super::receipt::{
+    now_rfc3339, write_failure, InstalledBinary, Layout, Receipt, RECEIPT_FORMAT_VERSION,
+};
+use super::resolve::{resolve, Plan};
+use crate::archive;
+use crate::hash::sha256_file;
+use crate::source::{self, redact, Location};
+
+/// What to install and where.
+#[derive(Clone, Default)]
+pub struct InstallOptions {
+    /// An archive, an `index.json`, a version directory or a release root; path or URL.
+    pub from: String,
+    /// With a release root: the version to install instead of the stable one (`1.2.0` or `v1.2.0`).
+    pub version: Option<String>,
+    /// Binaries go to `<prefix>/bin`, bookkeeping to `<prefix>/.relman`.
+    pub prefix: PathBuf,
+    /// Target triple to install; defaults to the one this binary was built for.
+    pub target: Option<String>,
+    /// Expected archive digest: required for a bare archive without `checksums.txt` beside it,
+    /// and checked against the index otherwise.
+    pub sha256: Option<Sha256>,
+    /// Reinstall the same version, and replace files in `bin/` that relman did not install.
+    pub force: bool,
+}
+
+impl fmt::Debug for InstallOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstallOptions")
+            .field("from", &redact(&self.from))
+            .field("version", &self.version)
+            .field("prefix", &self.prefix)
+            .field("target", &self.target)
+            .field("sha256", &self.sha256)
+            .field("force", &self.force)
+            .finish()
+    }
+}
+
+/// What an install did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InstallOutcome {
+    pub name: String,
+    pub version: String,
+    pub target: String,
+    /// Installed binaries, absolute paths.
+    pub binaries: Vec<PathBuf>,
+    /// The version kept for rollback, if any.
+    pub previous: Option<String>,
+    pub archive_sha256: Sha256,
+    /// True when this version was already installed intact and nothing was done.
+    pub already_installed: bool,
+    pub receipt: PathBuf,
+}
+
+/// Installs one program from a release; see the module notes for the order of operations.
+pub fn install(opts: &InstallOptions) -> Result<InstallOutcome, Failure> {
+    let plan = resolve(opts)?;
+    let layout = Layout::new(&opts.prefix)?;
+    execute(&plan, &layout, opts)
+}
+
+/// A location as a receipt keeps it: local paths made absolute, URL credentials redacted.
+fn persistent(loc: &Location) -> String {
+    match loc {
+        Location::Path(p) => std::path::absolute(p)
+            .unwrap_or_else(|_| p.clone())
+            .display()
+            .to_string(),
+        Location::Url(u) => redact(u),
+    }
+}
+
+/// Whether every binary the receipt lists is in place with the recorded digest.
+fn intact(receipt: &Receipt) -> bool {
+    receipt
+        .binaries
+        .iter()
+        .all(|b| sha256_file(&b.path).is_ok_and(|(digest, _)| digest == b.sha256))
+}
+
+fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<InstallOutcome, Failure> {
+    layout.create()?;
+    let existing = layout.read_receipt(&plan.name)?;
+    if let Some(r) = existing
+        .as_ref()
+        .filter(|r| !opts.force && r.version == plan.version && r.target == plan.target)
+    {
+        if r.archive_sha256
+            .as_ref()
+            .is_none_or(|d| *d == plan.expected)
+            && intact(r)
+        {
+            return Ok(InstallOutcome {
+                name: r.name.clone(),
+                version: r.version.clone(),
+                target: r.target.clone(),
+                binaries: r.binaries.iter().map(|b| b.path.clone()).collect(),
+                previous: r.previous.clone(),
+                archive_sha256: plan.expected.clone(),
+                already_installed: true,
+                receipt: layout.receipt_path(&r.name),
+            });
+        }
+    }
+
+    let work = tempfile::Builder::new()
+        .prefix("install-")
+        .tempdir_in(&layout.tmp)
+        .map_err(|e| write_failure(&layout.tmp, e))?;
+    let archive_path = work
+        .path()
+        .join(format!("archive.{}", plan.format.extension()));
+    let (digest, size) =
+        source::download_limited(&plan.archive, &archive_path, plan.expected_size)?.ok_or_else(
+            || {
+                if plan.listed {
+                    Failure::verify(format!("`{}` is missing", plan.archive))
+                        .with_hint("the index lists it; the release is incomplete")
+                } else {
+                    source::not_found(&plan.archive)
+                }
+            },
+        )?;
+    if digest != plan.expected {
+        return Err(Failure::verify(format!(
+            "`{}`: sha256 mismatch ({} says {}, download has {digest})",
+            plan.archive_name, plan.digest_from, plan.expected
+        ))
+        .with_hint("nothing was installed; the download is corrupt or the release was altered"));
+    }
+    if let Some(expected) = plan.expected_size.filter(|&s| s != size) {
+        return Err(Failure::verify(format!(
+            "`{}`: size mismatch ({} says {expected} bytes, download has {size})",
+            plan.archive_name, plan.digest_from
+        )));
+    }
+
+    let unpacked = work.path().join("unpacked");
+    let entries = archive::extract(&archive_path, plan.format, &plan.archive_name, &unpacked)?;
+    let picked: Vec<(String, PathBuf)> = match &plan.binaries {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                archive::find_binary(&entries, &unpacked, n, &plan.archive_name)
+                    .map(|p| (n.clone(), p))
+            })
+            .collect::<Result<_, _>>()?,
+        None => archive::executables(&entries, &unpacked, &plan.archive_name)?,
+    };
+    if picked.is_empty() {
+        return Err(Failure::install(format!(
+            "`{}` contains no executable file",
+            plan.archive_name
+        ))
+        .with_hint("install from the release's index.json, which lists the binaries"));
+    }
+
+    // Refuse to clobber files relman does not own, before touching anything.
+    let owned: HashSet<&Path> = existing
+        .iter()
+        .flat_map(|r| r.binaries.iter().map(|b| b.path.as_path()))
+        .collect();
+    for (name, _) in &picked {
+        let dest = layout.bin.join(name);
+        match fs::symlink_metadata(&dest) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(Failure::install(format!(
+                    "`{}` is a directory",
+                    dest.display()
+                )))
+            }
+            Ok(_) if !opts.force && !owned.contains(dest.as_path()) => {
+                return Err(Failure::install(format!(
+                    "`{}` exists and was not installed by relman",
+                    dest.display()
+                ))
+                .with_hint(format!(
+                    "pass `--force` to replace it (the old file is kept in `{}`)",
+                    layout.backup.display()
+                )))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Failure::io("read", &dest, e)),
+        }
+    }
+    let mut new = Vec::new();
+    for (name, path) in picked {
+        let (digest, _) = sha256_file(&path).map_err(|e| Failure::io("read", &path, e))?;
+        new.push((name, path, digest));
+    }
+
+    let same_version = existing.as_ref().is_some_and(|r| r.version == plan.version);
+    let mut backed_up = false;
+    let mut installed = Vec::new();
+    for (name, path, digest) in new {
+        let dest = layout.bin.join(&name);
+        let backup = layout.backup.join(&name);
+        let current = match sha256_file(&dest) {
+            Ok((d, _)) => Some(d),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Failure::io("read", &dest, e)),
+        };
+        if same_version {
+            // A repair or forced reinstall: the backup still holds the previous version.
+            if current.as_ref() != Some(&digest) {
+                place::replace(&path, &dest)?;
+            }
+        } else {
+            match current {
+                Some(_) => {
+                    place::backup(&dest, &backup)?;
+                    backed_up = true;
+                }
+                None => place::drop_backup(&backup)?,
+            }
+            place::replace(&path, &dest)?;
+        }
+        installed.push(InstalledBinary {
+            path: dest,
+            sha256: digest,
+        });
+    }
+
+    let (previous, previous_archive_sha256) = match &existing {
+        Some(r) if same_version => (r.previous.clone(), r.previous_archive_sha256.clone()),
+        Some(r) if backed_up => (Some(r.version.clone()), r.archive_sha256.clone()),
+        _ => (None, None),
+    };
+    let receipt = Receipt {
+        format_version: RECEIPT_FORMAT_VERSION,
+        name: plan.name.clone(),
+        version: plan.version.clone(),
+        target: plan.target.clone(),
+        source: redact(&opts.from),
+        root: plan.root.as_ref().map(persistent),
+        archive_sha256: Some(digest.clone()),
+        binaries: installed,
+        previous,
+        previous_archive_sha256,
+        installed_at: now_rfc3339(),
+    };
+    let receipt_path = layout.write_receipt(&receipt)?;
+    drop(work);
+    Ok(InstallOutcome {
+        name: receipt.name,
+        version: receipt.version,
+        target: receipt.target,
+        binaries: receipt.binaries.into_iter().map(|b| b.path).collect(),
+        previous: receipt.previous,
+        archive_sha256: digest,
+        already_installed: false,
+        receipt: receipt_path,
+    })
+}

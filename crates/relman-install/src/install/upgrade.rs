@@ -1,0 +1,146 @@
+//! `upgrade`: follow a release root's stable channel, never backwards.
+//!
+//! Inputs: the prefix, optionally a program name, a release root (`from`) and a target.
+//! The installed version comes from the receipt, the candidate from `<root>/channels.json`.
+//! Equal or older candidate: nothing happens ([`UpgradeOutcome::UpToDate`]). Newer: a normal
+//! [`install`] of that version, which keeps the current binaries for rollback. No receipt: a
+//! first install from `from`.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use relman_manifest::Failure;
+use serde::Serialize;
+
+use super::receipt::Layout;
+use super::resolve::normalize_version;
+use super::run::{install, InstallOptions, InstallOutcome};
+use crate::source::{self, is_redacted, redact, Location};
+use crate::verify::{parse_channels, CHANNELS_FILE, DOCUMENT_LIMIT};
+
+#[derive(Clone, Default)]
+pub struct UpgradeOptions {
+    /// The program to upgrade; may be left out when the prefix holds only one.
+    pub name: Option<String>,
+    /// The release root; defaults to the one recorded at install time.
+    pub from: Option<String>,
+    pub prefix: PathBuf,
+    /// Target triple; defaults to the installed one.
+    pub target: Option<String>,
+}
+
+impl fmt::Debug for UpgradeOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpgradeOptions")
+            .field("name", &self.name)
+            .field("from", &self.from.as_deref().map(redact))
+            .field("prefix", &self.prefix)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum UpgradeOutcome {
+    /// The installed version is the stable one, or newer.
+    UpToDate {
+        name: String,
+        version: String,
+        available: String,
+    },
+    Upgraded {
+        from_version: String,
+        outcome: InstallOutcome,
+    },
+    /// Nothing was installed before.
+    Installed { outcome: InstallOutcome },
+}
+
+pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
+    let layout = Layout::new(&opts.prefix)?;
+    let Some(receipt) = layout.select(opts.name.as_deref())? else {
+        let what = opts
+            .name
+            .as_deref()
+            .map(|n| format!("`{n}` is not installed"))
+            .unwrap_or_else(|| "nothing is installed".into());
+        let from = opts.from.clone().ok_or_else(|| {
+            Failure::usage(format!(
+                "{what} in `{}` and no release to install from",
+                layout.prefix.display()
+            ))
+            .with_hint("pass `--from <release root>` for a first install")
+        })?;
+        let outcome = install(&InstallOptions {
+            from,
+            prefix: opts.prefix.clone(),
+            target: opts.target.clone(),
+            ..InstallOptions::default()
+        })?;
+        return Ok(UpgradeOutcome::Installed { outcome });
+    };
+
+    let root = match (&opts.from, &receipt.root) {
+        (Some(from), _) => from.clone(),
+        (None, Some(root)) if is_redacted(root) => {
+            return Err(Failure::usage(format!(
+                "`{root}` needs credentials, which relman does not store"
+            ))
+            .with_hint("pass `--from` with the release root URL and its credentials"))
+        }
+        (None, Some(root)) => root.clone(),
+        (None, None) => {
+            return Err(Failure::usage(format!(
+                "`{}` was installed from `{}`, not from a release root",
+                receipt.name, receipt.source
+            ))
+            .with_hint(
+                "pass `--from <release root>` (the directory or URL holding `channels.json`)",
+            ))
+        }
+    };
+    let root_loc = Location::parse(&root);
+    let channels_loc = root_loc.join(CHANNELS_FILE);
+    let bytes = source::read_optional(&channels_loc, DOCUMENT_LIMIT)?.ok_or_else(|| {
+        Failure::install(format!("`{channels_loc}` does not exist"))
+            .with_hint("upgrade follows the stable channel of a promoted release root; pass `--from <release root>`")
+    })?;
+    let channels = parse_channels(&channels_loc, &bytes)?;
+    if channels.name != receipt.name {
+        return Err(Failure::usage(format!(
+            "`{root_loc}` publishes `{}`, not `{}`",
+            channels.name, receipt.name
+        )));
+    }
+    let stable = channels
+        .stable
+        .ok_or_else(|| Failure::install(format!("`{channels_loc}` has no stable release yet")))?;
+    let available = semver::Version::parse(normalize_version(&stable.version)).map_err(|e| {
+        Failure::verify(format!(
+            "`{channels_loc}`: stable version `{}` is not semver: {e}",
+            stable.version
+        ))
+    })?;
+    // An unparsable installed version (a bare archive without one) is treated as older.
+    let installed = semver::Version::parse(normalize_version(&receipt.version)).ok();
+    if installed.is_some_and(|v| available <= v) {
+        return Ok(UpgradeOutcome::UpToDate {
+            name: receipt.name,
+            version: receipt.version,
+            available: stable.version,
+        });
+    }
+    let outcome = install(&InstallOptions {
+        from: root,
+        version: Some(stable.version),
+        prefix: opts.prefix.clone(),
+        target: opts.target.clone().or(Some(receipt.target)),
+        sha256: None,
+        force: false,
+    })?;
+    Ok(UpgradeOutcome::Upgraded {
+        from_version: receipt.version,
+        outcome,
+    })
+}

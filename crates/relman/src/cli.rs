@@ -1,0 +1,199 @@
+//! Command-line types (clap). Only parsing lives here; `commands` resolves and runs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success                 6  packaging failed
+  1  unexpected error        7  verification failed (digest, size, listing)
+  2  usage error             8  publish refused (e.g. a different file under the same version)
+  3  config error            9  promotion gate failed (pre-release, downgrade, unverified)
+  4  git state (tag, dirty)  10 install failed (no build for this platform, unsafe archive)
+  5  build failed            11 network error
+                             12 check failed (versions out of lockstep, changelog not final)";
+
+/// relman turns a git tag into a complete, verifiable release: archives for every target,
+/// checksums.txt, index.json and a manifest, published to a destination in two phases
+/// (publish the immutable version, then promote it to latest).
+#[derive(Debug, Parser)]
+#[command(name = "relman", version, after_long_help = EXIT_CODES, max_term_width = 100)]
+#[command(after_help = "Quick start in a Cargo project:\n  relman init                      write relman.toml\n  relman release --snapshot        build, package and publish a test release to dist/releases\n  git tag -a v0.1.0 -m v0.1.0 && relman release --promote\n\nSee `relman help <command>` and, for exit codes, `relman --help`.")]
+pub struct Cli {
+    /// Print one JSON document on stdout instead of human output (errors too).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented relman.toml for the project in the current directory.
+    Init {
+        /// Replace an existing relman.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the JSON Schema of relman.toml (or of the manifest / index.json).
+    Schema {
+        #[arg(value_enum, default_value = "config")]
+        document: SchemaDoc,
+    },
+    /// Decide the version, targets, artifacts and destinations; write dist/<version>/manifest.json.
+    ///
+    /// Nothing is built: this is a complete dry run of what `release` would do.
+    Plan(ProjectArgs),
+    /// Build the binaries for each target (`cargo build --release --locked --target T` by default).
+    Build(ProjectArgs),
+    /// Build archives, checksums.txt and index.json under dist/<version>/ (reproducibly).
+    Package(ProjectArgs),
+    /// Copy the packaged release to its destinations, under <version>/. Never moves latest.
+    Publish(ProjectArgs),
+    /// Check the gates for a published version and move latest to it.
+    ///
+    /// Gates: the version is published, every file matches checksums.txt, index.json and the
+    /// manifest, it is not a pre-release, and it is not older than the current latest.
+    Promote(PromoteArgs),
+    /// Re-hash a published release and check that checksums.txt, index.json and the manifest agree.
+    ///
+    /// TARGET is a version directory or a release root (its latest stable version), local or
+    /// over HTTP(S).
+    Verify {
+        /// Directory or URL of a published release.
+        target: String,
+    },
+    /// Print SHA-256 checksums in `sha256sum` format (hardware-accelerated, files in parallel).
+    Checksum {
+        /// Files to hash.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Install a binary from a published release, verifying it first.
+    Install(InstallArgs),
+    /// Install the newest stable version of an installed binary (or roll back).
+    Upgrade(UpgradeArgs),
+    /// Plan, build, package and publish in one go (and promote with --promote).
+    ///
+    /// Re-running after a failure resumes: artifacts already built or published with the same
+    /// digest are skipped.
+    Release(ReleaseArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SchemaDoc {
+    Config,
+    Manifest,
+    Index,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ProjectArgs {
+    /// Build a snapshot: version from the last tag and the commit (e.g. 1.2.4-snapshot.3.gab12cd3);
+    /// uncommitted changes are allowed.
+    #[arg(long)]
+    pub snapshot: bool,
+
+    /// Release even though the working tree has uncommitted changes.
+    #[arg(long)]
+    pub allow_dirty: bool,
+
+    /// The tag to release when several release tags point at HEAD.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+
+    /// Only this target (repeatable); must be one of build.targets.
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+
+    /// Destination, replacing release.to (repeatable): dir:PATH.
+    #[arg(long = "to", value_name = "URL")]
+    pub to: Vec<String>,
+
+    /// Config file to use instead of ./relman.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// Version to promote, e.g. 1.4.2 (a leading v is accepted).
+    pub version: String,
+
+    /// Destination holding the published version: dir:PATH.
+    #[arg(long = "to", value_name = "URL", required = true)]
+    pub to: Vec<String>,
+
+    /// Allow moving latest to a version older than the current latest.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
+    /// After publishing, check the gates and move latest to this version.
+    #[arg(long)]
+    pub promote: bool,
+
+    /// With --promote: allow moving latest backwards.
+    #[arg(long)]
+    pub allow_downgrade: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// An archive, an index.json, a version directory or a release root; a path or an http(s) URL.
+    #[arg(long, value_name = "SOURCE")]
+    pub from: String,
+
+    /// Version to install from a release root (default: its latest stable version).
+    #[arg(long)]
+    pub version: Option<String>,
+
+    /// Install under PREFIX/bin (default: ~/.local).
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+
+    /// Install the build for this target instead of the detected one.
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+
+    /// Expected sha256 of a bare archive that has no checksums.txt beside it.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Which installed program (needed when several are installed under the prefix).
+    pub name: Option<String>,
+
+    /// Release root to upgrade from (default: where it was installed from).
+    #[arg(long, value_name = "SOURCE")]
+    pub from: Option<String>,
+
+    /// Prefix of the installation (default: ~/.local).
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+
+    /// Install the build for this target instead of the detected one.
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+
+    /// Restore the binaries that the last install or upgrade replaced.
+    #[arg(long)]
+    pub rollback: bool,
+}

@@ -1,0 +1,292 @@
+//! Each command: resolve options once (flags + environment), call the engine or the installer,
+//! render the result. Returns the exit code for outcomes that are reports rather than errors
+//! (a verify that found problems).
+
+use std::path::{Path, PathBuf};
+
+use relman_engine::package::human_size;
+use relman_engine::plan;
+use relman_engine::release::{self, ReleaseOptions};
+use relman_engine::settings::{absolutize_dir_url, Options};
+use relman_engine::{build, config::Config, init, package};
+use relman_install::install::{self, InstallOptions, UpgradeOptions};
+use relman_install::source::Location;
+use relman_manifest::{ErrorClass, Failure, Sha256};
+
+use crate::cli::{Cli, Command, ProjectArgs, SchemaDoc};
+use crate::render::{self, Term};
+
+pub fn run(cli: Cli) -> Result<i32, Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Failure::internal(format!("cannot read the current directory: {e}")))?;
+    let dir = match &cli.dir {
+        Some(d) => cwd.join(d),
+        None => cwd.clone(),
+    };
+    let term = Term::new(cli.json, cli.quiet);
+    let json = cli.json;
+    match cli.command {
+        Command::Init { force } => {
+            let text = init::init(&dir, force)?;
+            if json {
+                render::json(&serde_json::json!({"written": dir.join("relman.toml"), "config": text}));
+            } else if !cli.quiet {
+                println!("wrote {}", dir.join("relman.toml").display());
+                println!("next: commit it, tag a version (git tag -a v0.1.0 -m v0.1.0) and run `relman release`");
+            }
+            Ok(0)
+        }
+        Command::Schema { document } => {
+            let text = match document {
+                SchemaDoc::Config => Config::schema(),
+                SchemaDoc::Manifest => relman_manifest::manifest_schema(),
+                SchemaDoc::Index => relman_manifest::index_schema(),
+            };
+            print!("{text}");
+            Ok(0)
+        }
+        Command::Plan(args) => {
+            let planned = plan::plan(&options(&args, &dir, &cwd)?)?;
+            if json {
+                render::json(&planned.manifest);
+            } else if !cli.quiet {
+                let m = &planned.manifest;
+                println!("{} {} ({})", m.project.name, m.version, m.channel.as_str());
+                println!("  commit   {}{}", m.commit, m.tag.as_ref().map(|t| format!(" (tag {t})")).unwrap_or_default());
+                println!("  targets  {}", m.targets.join(", "));
+                for a in &m.artifacts {
+                    println!("  artifact {}", a.name);
+                }
+                for d in &m.destinations {
+                    println!("  to       {}", d.url);
+                }
+                println!("  manifest {}", planned.manifest_path().display());
+            }
+            Ok(0)
+        }
+        Command::Build(args) => {
+            let opts = options(&args, &dir, &cwd)?;
+            let planned = plan::plan(&opts)?;
+            build::build(&planned, &args.targets, &term)?;
+            if json {
+                render::json(&serde_json::json!({"version": planned.manifest.version, "targets": planned.manifest.targets, "dir": planned.version_dir.join("build")}));
+            } else if !cli.quiet {
+                println!("built {} for {}", planned.manifest.version, planned.manifest.targets.join(", "));
+            }
+            Ok(0)
+        }
+        Command::Package(args) => {
+            let opts = options(&args, &dir, &cwd)?;
+            let mut planned = plan::plan(&opts)?;
+            let done = package::package(&mut planned, &term)?;
+            if json {
+                render::json(&done);
+            } else if !cli.quiet {
+                for p in &done {
+                    println!("{}  {:>10}  {}{}", p.sha256, human_size(p.size), p.name, if p.written { "" } else { "  (unchanged)" });
+                }
+            }
+            Ok(0)
+        }
+        Command::Publish(args) => {
+            let opts = options(&args, &dir, &cwd)?;
+            let mut planned = plan::plan(&opts)?;
+            let outcomes = release::publish(&mut planned, &term)?;
+            if json {
+                render::json(&outcomes);
+            } else if !cli.quiet {
+                for o in &outcomes {
+                    if o.written.is_empty() {
+                        println!("{}: {} already published ({} files), nothing to do", o.destination, planned.manifest.version, o.skipped.len());
+                    } else {
+                        println!("{}: published {} to {} ({} written, {} already there)", o.destination, planned.manifest.version, o.location, o.written.len(), o.skipped.len());
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Promote(args) => {
+            let version = relman_engine::version::parse_cli_version(&args.version)?;
+            let mut reports = Vec::new();
+            for url in &args.to {
+                let url = absolutize_dir_url(url, &cwd);
+                reports.push(release::promote(&url, &version, args.allow_downgrade, &term)?);
+            }
+            if json {
+                render::json(&reports);
+            } else if !cli.quiet {
+                for r in &reports {
+                    if r.moved {
+                        let from = r.previous.as_deref().map(|p| format!(" (was {p})")).unwrap_or_default();
+                        println!("{}: latest → {}{from}", r.destination, r.version);
+                    } else {
+                        println!("{}: latest is already {}", r.destination, r.version);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Verify { target } => {
+            let loc = location(&target, &cwd);
+            let report = relman_install::verify::verify_release(&loc)?;
+            if json {
+                render::json(&report);
+            } else if !cli.quiet {
+                for f in &report.files {
+                    println!("{:<8} {}", format!("{:?}", f.status).to_lowercase(), f.name);
+                }
+                for p in &report.problems {
+                    eprintln!("problem: {p}");
+                }
+                if report.is_ok() {
+                    println!("verified {} {} ({} files)", report.location, report.version, report.files.len());
+                }
+            }
+            if report.is_ok() {
+                Ok(0)
+            } else {
+                if !json {
+                    eprintln!("error: {} problem(s) in `{}`", report.problems.len(), report.location);
+                }
+                Ok(ErrorClass::Verify.exit_code())
+            }
+        }
+        Command::Checksum { files } => {
+            let paths: Vec<PathBuf> = files.iter().map(|f| cwd.join(f)).collect();
+            let results = relman_install::hash::sha256_files(&paths);
+            let mut entries = Vec::new();
+            for (file, result) in files.iter().zip(results) {
+                let (sha, size) = result.map_err(|e| Failure::io("read", file, e))?;
+                entries.push(serde_json::json!({"file": file, "sha256": sha, "size": size}));
+                if !json {
+                    println!("{sha}  {}", file.display());
+                }
+            }
+            if json {
+                render::json(&entries);
+            }
+            Ok(0)
+        }
+        Command::Install(args) => {
+            let opts = InstallOptions {
+                from: source_arg(&args.from, &cwd),
+                version: args.version.clone(),
+                prefix: prefix(args.prefix.as_deref(), &cwd)?,
+                target: args.target.clone(),
+                sha256: match &args.sha256 {
+                    Some(h) => Some(Sha256::parse(h).ok_or_else(|| Failure::usage(format!("--sha256 `{h}` is not 64 hex characters")))?),
+                    None => None,
+                },
+                force: false,
+            };
+            let outcome = install::install(&opts)?;
+            if json {
+                render::json(&outcome);
+            } else if !cli.quiet {
+                let was = outcome.previous.as_deref().map(|p| format!(" (replacing {p})")).unwrap_or_default();
+                println!("installed {} {} ({}){was}", outcome.name, outcome.version, outcome.target);
+                for b in &outcome.binaries {
+                    println!("  {}", b.display());
+                }
+            }
+            Ok(0)
+        }
+        Command::Upgrade(args) => {
+            let prefix = prefix(args.prefix.as_deref(), &cwd)?;
+            if args.rollback {
+                let outcome = install::rollback(&prefix, args.name.as_deref())?;
+                if json {
+                    render::json(&outcome);
+                } else if !cli.quiet {
+                    println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+                }
+                return Ok(0);
+            }
+            let opts = UpgradeOptions {
+                name: args.name.clone(),
+                from: args.from.as_deref().map(|f| source_arg(f, &cwd)),
+                prefix,
+                target: args.target.clone(),
+            };
+            let outcome = install::upgrade(&opts)?;
+            if json {
+                render::json(&outcome);
+            } else if !cli.quiet {
+                println!("{}", describe_upgrade(&outcome));
+            }
+            Ok(0)
+        }
+        Command::Release(args) => {
+            let ro = ReleaseOptions {
+                options: options(&args.project, &dir, &cwd)?,
+                promote: args.promote,
+                allow_downgrade: args.allow_downgrade,
+            };
+            let summary = release::release(&ro, &term)?;
+            if json {
+                render::json(&summary);
+            } else if !cli.quiet {
+                println!("released {} {} ({})", summary.name, summary.version, summary.channel);
+                for a in &summary.artifacts {
+                    println!("  {}  {:>10}  {}", a.sha256.short(), human_size(a.size), a.name);
+                }
+                for p in &summary.published {
+                    println!("  published to {} ({} written, {} already there)", p.location, p.written.len(), p.skipped.len());
+                }
+                for p in &summary.promoted {
+                    println!("  latest → {} at {}", p.version, p.destination);
+                }
+                println!("  manifest {}", summary.manifest);
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn describe_upgrade(outcome: &install::UpgradeOutcome) -> String {
+    serde_json::to_value(outcome)
+        .ok()
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+/// Resolves project flags and the environment into engine options.
+fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failure> {
+    let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<i64>().map_err(|_| {
+            Failure::usage(format!("SOURCE_DATE_EPOCH `{v}` is not a number of seconds"))
+        })?),
+        _ => None,
+    };
+    Ok(Options {
+        dir: dir.to_path_buf(),
+        config: args.config.as_ref().map(|c| cwd.join(c)),
+        snapshot: args.snapshot,
+        allow_dirty: args.allow_dirty,
+        tag: args.tag.clone(),
+        targets: args.targets.clone(),
+        to: args.to.iter().map(|u| absolutize_dir_url(u, cwd)).collect(),
+        source_date_epoch,
+    })
+}
+
+/// Paths relative to the current directory; URLs as they are.
+fn source_arg(s: &str, cwd: &Path) -> String {
+    if s.starts_with("http://") || s.starts_with("https://") || s.starts_with("file://") || Path::new(s).is_absolute() {
+        s.to_string()
+    } else {
+        cwd.join(s).display().to_string()
+    }
+}
+
+fn location(s: &str, cwd: &Path) -> Location {
+    Location::parse(&source_arg(s, cwd))
+}
+
+fn prefix(p: Option<&Path>, cwd: &Path) -> Result<PathBuf, Failure> {
+    match p {
+        Some(p) => Ok(cwd.join(p)),
+        None => std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".local"))
+            .ok_or_else(|| Failure::usage("no --prefix given and HOME is not set").with_hint("pass --prefix DIR")),
+    }
+}

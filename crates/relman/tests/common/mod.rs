@@ -1,0 +1,215 @@
+//! Test context: real git repositories in temp dirs, the real `relman` binary, a real HTTP
+//! server on loopback. Every test gets its own directories and ports, so tests run in parallel.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(&self, code: i32, needle: &str) -> &Self {
+        assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            self.stderr.contains(needle),
+            "stderr does not contain {needle:?}\nstderr:\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+pub struct Project {
+    pub tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+}
+
+pub const HOST: &str = env!("RELMAN_TEST_HOST");
+
+impl Project {
+    /// An empty git repository with a committer configured.
+    pub fn empty() -> Project {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("proj");
+        fs::create_dir_all(&dir).unwrap();
+        let p = Project { tmp, dir };
+        p.git(&["init", "-q", "-b", "main"]);
+        p.git(&["config", "user.email", "dev@example.com"]);
+        p.git(&["config", "user.name", "Dev"]);
+        p.git(&["config", "commit.gpgsign", "false"]);
+        p.git(&["config", "tag.gpgsign", "false"]);
+        p
+    }
+
+    /// A Cargo project with one binary `hello` that prints its version; committed.
+    pub fn cargo() -> Project {
+        let p = Project::empty();
+        p.write(
+            "Cargo.toml",
+            "[package]\nname = \"hello\"\nversion = \"0.1.0\"\nedition = \"2021\"\nrepository = \"https://example.com/acme/hello\"\n\n[dependencies]\n",
+        );
+        p.write("src/main.rs", "fn main() { println!(\"hello {}\", env!(\"CARGO_PKG_VERSION\")); }\n");
+        p.write("README.md", "# hello\n");
+        p.write(".gitignore", "/target\n/dist\n");
+        let out = Command::new("cargo").current_dir(&p.dir).args(["generate-lockfile", "--offline"]).env_remove("CARGO_TARGET_DIR").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        p.commit("initial");
+        p
+    }
+
+    /// A project built by a generic command producing one file per target.
+    pub fn generic(targets: &[&str]) -> Project {
+        let p = Project::empty();
+        let list = targets.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+        p.write(
+            "relman.toml",
+            &format!(
+                "[project]\nname = \"tool\"\n\n[build]\ntargets = [{list}]\nbinaries = [\"tool\"]\n\
+                 command = \"test -e out/{{version}}/{{target}}/tool$( case {{target}} in *windows*) echo .exe;; esac ) || {{ mkdir -p out/{{version}}/{{target}} && printf '#!/bin/sh\\\\necho tool {{version}} {{target}}\\\\n' > out/{{version}}/{{target}}/tool$( case {{target}} in *windows*) echo .exe;; esac ) && chmod +x out/{{version}}/{{target}}/tool*; }}\"\n\
+                 output = \"out/{{version}}/{{target}}/{{binary}}{{exe}}\"\n\n[package]\nfiles = [\"README.md\", \"docs/guide.md\"]\n"
+            ),
+        );
+        p.write("README.md", "# tool\n");
+        p.write("docs/guide.md", "guide\n");
+        p.write(".gitignore", "/out\n/dist\n");
+        p.commit("initial");
+        p
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.dir.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git").current_dir(&self.dir).args(args).output().expect("git");
+        assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn commit(&self, msg: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", msg]);
+    }
+
+    pub fn tag(&self, tag: &str) {
+        self.git(&["tag", "-a", tag, "-m", tag]);
+    }
+
+    /// Runs relman in the project directory.
+    pub fn relman(&self, args: &[&str]) -> Out {
+        run_in(&self.dir, args)
+    }
+
+    /// A directory beside the project (not inside the repository).
+    pub fn outside(&self, name: &str) -> PathBuf {
+        let p = self.tmp.path().join(name);
+        fs::create_dir_all(&p).unwrap();
+        p
+    }
+}
+
+pub fn run_in(dir: &Path, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_relman"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("CARGO_TARGET_DIR")
+        .env("CI", "true")
+        .output()
+        .expect("run relman");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A static file server on 127.0.0.1 for a directory; stops when dropped.
+pub struct Server {
+    pub url: String,
+    server: std::sync::Arc<tiny_http::Server>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    pub fn serve(root: &Path) -> Server {
+        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind"));
+        let port = server.server_addr().to_ip().expect("ip").port();
+        let s = server.clone();
+        let root = root.to_path_buf();
+        let thread = std::thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let rel = req.url().trim_start_matches('/').split('?').next().unwrap_or("").to_string();
+                let path = root.join(rel);
+                let resp = match fs::read(&path) {
+                    Ok(bytes) if path.is_file() => tiny_http::Response::from_data(bytes).boxed(),
+                    _ => tiny_http::Response::from_string("not found").with_status_code(404).boxed(),
+                };
+                let _ = req.respond(resp);
+            }
+        });
+        Server { url: format!("http://127.0.0.1:{port}"), server, thread: Some(thread) }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Lists a .tar.gz archive: (path, mode, mtime, uid, gid, size).
+pub fn list_tar_gz(path: &Path) -> Vec<(String, u32, u64, u64, u64, u64)> {
+    let f = fs::File::open(path).unwrap();
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    ar.entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let h = e.header();
+            (
+                e.path().unwrap().display().to_string(),
+                h.mode().unwrap(),
+                h.mtime().unwrap(),
+                h.uid().unwrap(),
+                h.gid().unwrap(),
+                h.size().unwrap(),
+            )
+        })
+        .collect()
+}

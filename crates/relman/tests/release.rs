@@ -1,0 +1,545 @@
+//! The foundation, end to end through the real binary: plan, build, package, publish,
+//! promote, verify, release — and every bad input the foundation issue names.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+
+use common::*;
+
+const T1: &str = "x86_64-unknown-linux-gnu";
+const T2: &str = "aarch64-apple-darwin";
+const TW: &str = "x86_64-pc-windows-msvc";
+
+#[test]
+fn snapshot_release_of_a_cargo_project_without_config() {
+    let p = Project::cargo();
+    let dest = p.outside("releases");
+    let to = format!("dir:{}", dest.display());
+    let out = p.relman(&["release", "--snapshot", "--to", &to, "--json"]);
+    out.ok();
+    let summary = out.json();
+    let version = summary["version"].as_str().unwrap().to_string();
+    assert!(version.starts_with("0.0.0-snapshot.1.g"), "{version}");
+    assert_eq!(summary["channel"], "prerelease");
+
+    // The archive holds a binary that really runs.
+    let archive = dest.join(&version).join(format!("hello-{version}-{HOST}.tar.gz"));
+    assert!(archive.is_file(), "{archive:?}");
+    let unpack = p.outside("unpack");
+    let st = Command::new("tar").arg("xzf").arg(&archive).arg("-C").arg(&unpack).status().unwrap();
+    assert!(st.success());
+    let bin = unpack.join(format!("hello-{version}-{HOST}/hello"));
+    let run = Command::new(&bin).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "hello 0.1.0");
+
+    // sha256sum -c passes on the published checksums.
+    let check = Command::new("sha256sum").arg("-c").arg("checksums.txt").current_dir(dest.join(&version)).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+
+    // Publish never touches latest.
+    assert!(!dest.join("latest").exists());
+    assert!(!dest.join("channels.json").exists());
+}
+
+#[test]
+fn init_writes_a_valid_commented_config_and_ignores_dist() {
+    let p = Project::cargo();
+    p.relman(&["init"]).ok();
+    let text = fs::read_to_string(p.path("relman.toml")).unwrap();
+    assert!(text.contains("binaries = [\"hello\"]"), "{text}");
+    assert!(text.contains(&format!("targets = [\"{HOST}\"]")), "{text}");
+    assert!(text.contains("files = [\"README.md\"]"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with('#')));
+    assert!(fs::read_to_string(p.path(".gitignore")).unwrap().contains("/dist"));
+    // Refuses to overwrite.
+    p.relman(&["init"]).fails(3, "already exists");
+    // The written config is accepted by plan.
+    p.commit("config");
+    p.tag("v0.1.0");
+    let out = p.relman(&["plan", "--json"]);
+    out.ok();
+    assert_eq!(out.json()["version"], "0.1.0");
+}
+
+#[test]
+fn plan_decides_everything_and_writes_the_manifest() {
+    let p = Project::generic(&[T1, T2, TW]);
+    p.tag("v1.2.0");
+    let out = p.relman(&["plan", "--json", "--to", "dir:../rel"]);
+    out.ok();
+    let m = out.json();
+    assert_eq!(m["format_version"], 1);
+    assert_eq!(m["version"], "1.2.0");
+    assert_eq!(m["tag"], "v1.2.0");
+    assert_eq!(m["channel"], "stable");
+    assert_eq!(m["commit"].as_str().unwrap(), p.git(&["rev-parse", "HEAD"]));
+    let names: Vec<&str> = m["artifacts"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("tool-1.2.0-{T1}.tar.gz").as_str(),
+            &format!("tool-1.2.0-{T2}.tar.gz"),
+            &format!("tool-1.2.0-{TW}.zip"),
+            "checksums.txt",
+            "index.json"
+        ]
+    );
+    assert_eq!(m["artifacts"][2]["binaries"][0], "tool.exe");
+    assert!(m["destinations"][0]["url"].as_str().unwrap().ends_with("/rel"));
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(p.path("dist/1.2.0/manifest.json")).unwrap()).unwrap();
+    assert_eq!(on_disk, m);
+    // Nothing was built.
+    assert!(!p.path("out").exists());
+}
+
+#[test]
+fn multi_target_package_is_reproducible_and_complete() {
+    let p = Project::generic(&[T1, T2, TW]);
+    p.tag("v1.2.0");
+    p.relman(&["build"]).ok();
+    let out = p.relman(&["package", "--json"]);
+    out.ok();
+    let v = p.path("dist/1.2.0");
+    let tgz = v.join(format!("tool-1.2.0-{T1}.tar.gz"));
+    let first = fs::read(&tgz).unwrap();
+    let zip1 = fs::read(v.join(format!("tool-1.2.0-{TW}.zip"))).unwrap();
+
+    // Entries: sorted, explicit dirs, commit time, root-owned, normalised modes.
+    let commit_time: u64 = p.git(&["show", "-s", "--format=%ct", "HEAD"]).parse().unwrap();
+    let entries = list_tar_gz(&tgz);
+    let base = format!("tool-1.2.0-{T1}");
+    let paths: Vec<&str> = entries.iter().map(|e| e.0.trim_end_matches('/')).collect();
+    assert_eq!(
+        paths,
+        [format!("{base}/"), format!("{base}/README.md"), format!("{base}/docs/"), format!("{base}/docs/guide.md"), format!("{base}/tool")]
+            .iter()
+            .map(|s| s.trim_end_matches('/'))
+            .collect::<Vec<_>>()
+    );
+    for (path, mode, mtime, uid, gid, _) in &entries {
+        assert_eq!(*mtime, commit_time, "{path}");
+        assert_eq!((*uid, *gid), (0, 0), "{path}");
+        let want = if path.ends_with(".md") { 0o644 } else { 0o755 };
+        assert_eq!(*mode, want, "{path}");
+    }
+    // gzip header: no mtime, no name.
+    assert_eq!(&first[4..8], &[0, 0, 0, 0]);
+    assert_eq!(first[3] & 0x08, 0);
+
+    // A second, clean run from the same commit gives the same bytes.
+    fs::remove_dir_all(p.path("dist")).unwrap();
+    fs::remove_dir_all(p.path("out")).unwrap();
+    p.relman(&["build"]).ok();
+    p.relman(&["package"]).ok();
+    assert_eq!(fs::read(&tgz).unwrap(), first, "tar.gz not reproducible");
+    assert_eq!(fs::read(v.join(format!("tool-1.2.0-{TW}.zip"))).unwrap(), zip1, "zip not reproducible");
+
+    // checksums.txt passes sha256sum -c; index.json lists every platform with digests.
+    let check = Command::new("sha256sum").arg("-c").arg("checksums.txt").current_dir(&v).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    let index: serde_json::Value = serde_json::from_str(&fs::read_to_string(v.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["version"], "1.2.0");
+    assert_eq!(index["platforms"].as_array().unwrap().len(), 3);
+    assert_eq!(index["platforms"][0]["sha256"].as_str().unwrap(), sha256_hex(&first));
+    assert_eq!(index["platforms"][0]["size"].as_u64().unwrap(), first.len() as u64);
+    assert_eq!(index["platforms"][2]["os"], "windows");
+    assert_eq!(index["platforms"][2]["format"], "zip");
+    // The manifest records every digest.
+    let m: serde_json::Value = serde_json::from_str(&fs::read_to_string(v.join("manifest.json")).unwrap()).unwrap();
+    for a in m["artifacts"].as_array().unwrap() {
+        let bytes = fs::read(v.join(a["name"].as_str().unwrap())).unwrap();
+        assert_eq!(a["sha256"].as_str().unwrap(), sha256_hex(&bytes), "{}", a["name"]);
+    }
+    // SOURCE_DATE_EPOCH overrides the commit time.
+    let zst = Command::new(env!("CARGO_BIN_EXE_relman"))
+        .current_dir(&p.dir)
+        .args(["package", "--json"])
+        .env("SOURCE_DATE_EPOCH", "1000000000")
+        .env("CI", "1")
+        .output()
+        .unwrap();
+    assert!(zst.status.success());
+    assert!(list_tar_gz(&tgz).iter().all(|e| e.2 == 1_000_000_000));
+}
+
+#[test]
+fn tar_zst_on_request() {
+    let p = Project::generic(&[T1]);
+    let cfg = fs::read_to_string(p.path("relman.toml")).unwrap().replace("[package]\n", "[package]\nformat = \"tar.zst\"\n");
+    p.write("relman.toml", &cfg);
+    p.commit("zst");
+    p.tag("v0.3.0");
+    p.relman(&["build"]).ok();
+    p.relman(&["package"]).ok();
+    let path = p.path(&format!("dist/0.3.0/tool-0.3.0-{T1}.tar.zst"));
+    let out = Command::new("sh").arg("-c").arg(format!("zstd -dc {} | tar tf -", path.display())).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("tool-0.3.0-{T1}/tool")));
+}
+
+#[test]
+fn publish_is_idempotent_and_refuses_a_different_file() {
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0");
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    p.relman(&["release", "--to", &to]).ok();
+    let published = dest.join("1.0.0");
+    let names: Vec<String> = {
+        let mut v: Vec<String> = fs::read_dir(&published).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names, ["checksums.txt", "index.json", "manifest.json", &format!("tool-1.0.0-{T1}.tar.gz")]);
+    assert!(!dest.join("latest").exists(), "publish must not move latest");
+
+    let again = p.relman(&["publish", "--to", &to]);
+    again.ok();
+    assert!(again.stdout.contains("already published"), "{}", again.stdout);
+
+    // Rebuild the same version from different content: publish is refused, naming both digests.
+    let before = fs::read(published.join(format!("tool-1.0.0-{T1}.tar.gz"))).unwrap();
+    p.write("README.md", "# tool, changed\n");
+    let out = p.relman(&["release", "--allow-dirty", "--to", &to]);
+    out.fails(8, "already holds a different");
+    let new_sha = {
+        let m: serde_json::Value = serde_json::from_str(&fs::read_to_string(p.path("dist/1.0.0/manifest.json")).unwrap()).unwrap();
+        m["artifacts"][0]["sha256"].as_str().unwrap().to_string()
+    };
+    assert!(out.stderr.contains(&sha256_hex(&before)), "{}", out.stderr);
+    assert!(out.stderr.contains(&new_sha), "{}", out.stderr);
+    assert_eq!(fs::read(published.join(format!("tool-1.0.0-{T1}.tar.gz"))).unwrap(), before, "published file changed");
+}
+
+#[test]
+fn promote_moves_latest_with_gates() {
+    let p = Project::generic(&[T1]);
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    p.tag("v1.0.0");
+    p.relman(&["release", "--to", &to]).ok();
+    p.write("src.txt", "2");
+    p.commit("two");
+    p.tag("v1.1.0");
+    p.relman(&["release", "--to", &to]).ok();
+    p.write("src.txt", "3");
+    p.commit("three");
+    p.tag("v1.2.0-rc.1");
+    p.relman(&["release", "--to", &to]).ok();
+
+    let out = p.relman(&["promote", "1.1.0", "--to", &to]);
+    out.ok();
+    assert!(out.stdout.contains("latest → 1.1.0"), "{}", out.stdout);
+    assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "1.1.0");
+    let ch: serde_json::Value = serde_json::from_str(&fs::read_to_string(dest.join("channels.json")).unwrap()).unwrap();
+    assert_eq!(ch["stable"]["version"], "1.1.0");
+    assert_eq!(ch["stable"]["index"], "1.1.0/index.json");
+
+    // Promoting again is a no-op.
+    p.relman(&["promote", "v1.1.0", "--to", &to]).ok();
+
+    // A pre-release never becomes latest.
+    p.relman(&["promote", "1.2.0-rc.1", "--to", &to]).fails(9, "pre-release");
+    // Older than latest: refused unless --allow-downgrade.
+    p.relman(&["promote", "1.0.0", "--to", &to]).fails(9, "older than latest 1.1.0");
+    assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "1.1.0");
+    p.relman(&["promote", "1.0.0", "--to", &to, "--allow-downgrade"]).ok();
+    assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "1.0.0");
+
+    // A tampered published file fails the verification gate; latest stays.
+    let archive = dest.join(format!("1.1.0/tool-1.1.0-{T1}.tar.gz"));
+    let mut bytes = fs::read(&archive).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    fs::write(&archive, bytes).unwrap();
+    p.relman(&["promote", "1.1.0", "--to", &to]).fails(9, "verified");
+    assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "1.0.0");
+    // An unknown version is not published.
+    p.relman(&["promote", "9.9.9", "--to", &to]).fails(9, "published");
+}
+
+#[test]
+fn release_with_promote_runs_the_whole_chain() {
+    let p = Project::generic(&[T1, T2]);
+    p.tag("v2.0.0");
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    let out = p.relman(&["release", "--promote", "--to", &to]);
+    out.ok();
+    assert!(out.stdout.contains("released tool 2.0.0 (stable)"), "{}", out.stdout);
+    assert!(out.stderr.contains("== package"), "progress lines go to stderr: {}", out.stderr);
+    assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "2.0.0");
+    let m: serde_json::Value = serde_json::from_str(&fs::read_to_string(p.path("dist/2.0.0/manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["destinations"][0]["state"], "promoted");
+    // verify the published release (root → latest).
+    let v = p.relman(&["verify", dest.to_str().unwrap()]);
+    v.ok();
+    assert!(v.stdout.contains("verified"), "{}", v.stdout);
+}
+
+#[test]
+fn release_resumes_after_a_failed_publish() {
+    let p = Project::generic(&[T1, T2]);
+    p.tag("v1.0.0");
+    let blocker = p.outside("x").join("file");
+    fs::write(&blocker, "not a directory").unwrap();
+    let to = format!("dir:{}", blocker.display());
+    let out = p.relman(&["release", "--to", &to]);
+    assert_ne!(out.code, 0, "publishing into a file must fail: {}", out.stderr);
+    assert!(out.stderr.contains(&blocker.display().to_string()), "{}", out.stderr);
+    // Fix the destination and run again: archives already packaged are skipped.
+    let dest = p.outside("rel");
+    let out = p.relman(&["release", "--to", &format!("dir:{}", dest.display())]);
+    out.ok();
+    assert!(out.stderr.contains(&format!("tool-1.0.0-{T1}.tar.gz: unchanged")), "{}", out.stderr);
+    assert!(dest.join("1.0.0/index.json").is_file());
+}
+
+#[test]
+fn verify_names_missing_extra_and_mismatched_files() {
+    let p = Project::generic(&[T1, T2]);
+    p.tag("v1.0.0");
+    let dest = p.outside("rel");
+    p.relman(&["release", "--to", &format!("dir:{}", dest.display())]).ok();
+    let v = dest.join("1.0.0");
+    let vs = v.to_str().unwrap();
+    p.relman(&["verify", vs]).ok();
+
+    let a1 = v.join(format!("tool-1.0.0-{T1}.tar.gz"));
+    let original = fs::read(&a1).unwrap();
+    let mut flipped = original.clone();
+    flipped[10] ^= 0x40;
+    fs::write(&a1, &flipped).unwrap();
+    let out = p.relman(&["verify", vs]);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("tool-1.0.0-{T1}.tar.gz")), "{}", out.stderr);
+    fs::write(&a1, &original).unwrap();
+
+    fs::write(v.join("stray.bin"), "x").unwrap();
+    let out = p.relman(&["verify", vs]);
+    assert_eq!(out.code, 7);
+    assert!(out.stderr.contains("stray.bin"), "{}", out.stderr);
+    fs::remove_file(v.join("stray.bin")).unwrap();
+
+    let a2 = v.join(format!("tool-1.0.0-{T2}.tar.gz"));
+    fs::rename(&a2, v.join("moved")).unwrap();
+    let out = p.relman(&["verify", vs]);
+    assert_eq!(out.code, 7);
+    assert!(out.stderr.contains(&format!("tool-1.0.0-{T2}.tar.gz")), "{}", out.stderr);
+    fs::rename(v.join("moved"), &a2).unwrap();
+
+    // Edited checksums.txt disagrees with the manifest.
+    let sums = fs::read_to_string(v.join("checksums.txt")).unwrap();
+    fs::write(v.join("checksums.txt"), sums.replacen('a', "b", 1)).unwrap();
+    let out = p.relman(&["verify", vs]);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(out.stderr.contains("checksums.txt"), "{}", out.stderr);
+    fs::write(v.join("checksums.txt"), sums).unwrap();
+
+    // Truncated index.json.
+    let index = fs::read_to_string(v.join("index.json")).unwrap();
+    fs::write(v.join("index.json"), &index[..index.len() / 2]).unwrap();
+    let out = p.relman(&["verify", vs]);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(out.stderr.contains("index.json"), "{}", out.stderr);
+    fs::write(v.join("index.json"), index).unwrap();
+    p.relman(&["verify", vs]).ok();
+}
+
+#[test]
+fn verify_and_install_over_http() {
+    let p = Project::generic(&[T1, HOST_OR_OTHER]);
+    p.tag("v1.0.0");
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    p.relman(&["release", "--promote", "--to", &to]).ok();
+    let server = Server::serve(&dest);
+    let out = p.relman(&["verify", &format!("{}/1.0.0/", server.url), "--json"]);
+    out.ok();
+    assert_eq!(out.json()["version"], "1.0.0");
+
+    let prefix = p.outside("prefix");
+    let out = p.relman(&["install", "--from", &server.url, "--prefix", prefix.to_str().unwrap(), "--target", T1]);
+    out.ok();
+    let installed = prefix.join("bin/tool");
+    let text = fs::read_to_string(&installed).unwrap();
+    assert!(text.contains(&format!("tool 1.0.0 {T1}")), "{text}");
+
+    // Flip a byte on the server: install refuses and leaves the installed binary alone.
+    let archive = dest.join(format!("1.0.0/tool-1.0.0-{T1}.tar.gz"));
+    let mut bytes = fs::read(&archive).unwrap();
+    let n = bytes.len();
+    bytes[n - 20] ^= 0xff;
+    fs::write(&archive, bytes).unwrap();
+    fs::write(&installed, "#!/bin/sh\necho previous\n").unwrap();
+    let out = p.relman(&["install", "--from", &server.url, "--prefix", prefix.to_str().unwrap(), "--target", T1]);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("tool-1.0.0-{T1}.tar.gz")), "{}", out.stderr);
+    assert_eq!(fs::read_to_string(&installed).unwrap(), "#!/bin/sh\necho previous\n");
+
+    // A platform the index does not have: the error lists what it has.
+    let out = p.relman(&["install", "--from", &server.url, "--prefix", prefix.to_str().unwrap(), "--target", "riscv64gc-unknown-linux-gnu"]);
+    assert_eq!(out.code, 10, "{}", out.stderr);
+    assert!(out.stderr.contains(T1), "{}", out.stderr);
+}
+
+const HOST_OR_OTHER: &str = "aarch64-unknown-linux-gnu";
+
+#[test]
+fn install_upgrade_and_rollback_from_a_directory() {
+    let p = Project::generic(&[T1]);
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    p.tag("v1.0.0");
+    p.relman(&["release", "--promote", "--to", &to]).ok();
+    let prefix = p.outside("prefix");
+    let pfx = prefix.to_str().unwrap();
+    let root = dest.to_str().unwrap();
+    p.relman(&["install", "--from", root, "--prefix", pfx, "--target", T1]).ok();
+    let bin = prefix.join("bin/tool");
+    assert!(fs::read_to_string(&bin).unwrap().contains("tool 1.0.0"));
+
+    // Up to date: a no-op.
+    let out = p.relman(&["upgrade", "--prefix", pfx, "--target", T1, "--json"]);
+    out.ok();
+    assert!(out.stdout.contains("1.0.0"), "{}", out.stdout);
+
+    p.write("x.txt", "x");
+    p.commit("next");
+    p.tag("v1.1.0");
+    p.relman(&["release", "--promote", "--to", &to]).ok();
+    p.relman(&["upgrade", "--prefix", pfx, "--target", T1]).ok();
+    assert!(fs::read_to_string(&bin).unwrap().contains("tool 1.1.0"));
+
+    p.relman(&["upgrade", "--rollback", "--prefix", pfx]).ok();
+    assert!(fs::read_to_string(&bin).unwrap().contains("tool 1.0.0"));
+}
+
+// ---- bad input -------------------------------------------------------------------------
+
+#[test]
+fn tag_that_is_not_semver_is_refused() {
+    let p = Project::generic(&[T1]);
+    p.tag("v1.2");
+    p.relman(&["plan"]).fails(4, "tag `v1.2` is not a semantic version");
+}
+
+#[test]
+fn no_tag_at_head_is_refused_with_a_hint() {
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0");
+    p.write("more.txt", "x");
+    p.commit("more");
+    let out = p.relman(&["plan"]);
+    out.fails(4, "no release tag points at HEAD");
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+    p.relman(&["plan", "--tag", "v1.0.0"]).fails(4, "not at HEAD");
+    // A snapshot works and derives from the last tag.
+    let out = p.relman(&["plan", "--snapshot", "--json"]);
+    out.ok();
+    assert!(out.json()["version"].as_str().unwrap().starts_with("1.0.1-snapshot.1.g"));
+}
+
+#[test]
+fn several_tags_on_one_commit_need_a_choice() {
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0-rc.1");
+    p.tag("v1.0.0");
+    let out = p.relman(&["plan"]);
+    out.fails(4, "several release tags point at HEAD");
+    assert!(out.stderr.contains("v1.0.0-rc.1") && out.stderr.contains("--tag"), "{}", out.stderr);
+    let out = p.relman(&["plan", "--tag", "v1.0.0-rc.1", "--json"]);
+    out.ok();
+    assert_eq!(out.json()["version"], "1.0.0-rc.1");
+    assert_eq!(out.json()["channel"], "prerelease");
+}
+
+#[test]
+fn dirty_tree_is_refused_unless_allowed() {
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0");
+    p.write("README.md", "changed\n");
+    p.relman(&["plan"]).fails(4, "uncommitted changes: README.md");
+    p.relman(&["plan", "--allow-dirty"]).ok();
+    p.relman(&["plan", "--snapshot"]).ok();
+}
+
+#[test]
+fn missing_build_output_is_a_build_error() {
+    let p = Project::generic(&[T1]);
+    let cfg = fs::read_to_string(p.path("relman.toml")).unwrap().replace("output = \"out/{version}/{target}/{binary}{exe}\"", "output = \"elsewhere/{binary}\"");
+    p.write("relman.toml", &cfg);
+    p.commit("bad output");
+    p.tag("v1.0.0");
+    let out = p.relman(&["build"]);
+    out.fails(5, "did not produce binary `tool`");
+    assert!(out.stderr.contains("elsewhere/tool"), "{}", out.stderr);
+}
+
+#[test]
+fn failing_build_command_names_target_and_log() {
+    let p = Project::generic(&[T1]);
+    let cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
+    let cfg = cfg.lines().map(|l| if l.starts_with("command") { "command = \"echo 'error: linker exploded' >&2; exit 3\"".to_string() } else { l.to_string() }).collect::<Vec<_>>().join("\n");
+    p.write("relman.toml", &cfg);
+    p.commit("failing build");
+    p.tag("v1.0.0");
+    let out = p.relman(&["build"]);
+    out.fails(5, &format!("build for `{T1}` failed (exit 3)"));
+    assert!(out.stderr.contains("error: linker exploded"), "{}", out.stderr);
+}
+
+#[test]
+fn stale_cargo_lockfile_fails_the_build() {
+    let p = Project::cargo();
+    let toml = fs::read_to_string(p.path("Cargo.toml")).unwrap().replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    p.write("Cargo.toml", &toml);
+    p.commit("bump without lockfile");
+    p.tag("v0.2.0");
+    let out = p.relman(&["build"]);
+    out.fails(5, "--locked");
+}
+
+#[test]
+fn unknown_config_key_and_wrong_type_name_file_line_and_key() {
+    let p = Project::generic(&[T1]);
+    let cfg = fs::read_to_string(p.path("relman.toml")).unwrap().replace("[package]\n", "[package]\ncompression = 9\n");
+    p.write("relman.toml", &cfg);
+    let line = cfg.lines().position(|l| l.starts_with("compression")).unwrap() + 1;
+    let out = p.relman(&["plan", "--snapshot"]);
+    out.fails(3, "unknown field `compression`");
+    assert!(out.stderr.contains("relman.toml` line "), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("line {line}")), "{}", out.stderr);
+    assert!(out.stderr.contains("package.compression"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1);
+
+    p.write("relman.toml", "[build]\ntargets = 3\n");
+    p.relman(&["plan", "--snapshot"]).fails(3, "build.targets");
+}
+
+#[test]
+fn errors_under_json_are_machine_readable() {
+    let p = Project::generic(&[T1]);
+    let out = p.relman(&["plan", "--json"]);
+    assert_eq!(out.code, 4);
+    let v = out.json();
+    assert_eq!(v["error"]["class"], "git");
+    assert_eq!(v["error"]["exit_code"], 4);
+}
+
+#[test]
+fn unsupported_destination_is_a_usage_error() {
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0");
+    p.relman(&["release", "--to", "ftp://example.com/x"]).fails(2, "unknown scheme");
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = run_in(std::path::Path::new("."), &["--help"]);
+    out.ok();
+    assert!(out.stdout.contains("9  promotion gate failed"), "{}", out.stdout);
+}
