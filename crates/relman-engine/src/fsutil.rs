@@ -16,6 +16,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         .tempfile_in(dir)
         .map_err(|e| Failure::io("create a temporary file in", dir, e))?;
     tmp.write_all(bytes).map_err(|e| Failure::io("write", tmp.path(), e))?;
+    make_readable(tmp.as_file(), tmp.path())?;
     tmp.as_file().sync_all().map_err(|e| Failure::io("sync", tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Failure::io("replace", path, e.error))?;
     Ok(())
@@ -28,4 +29,16 @@ pub fn read_to_string(path: &Path) -> Result<String, Failure> {
 
 pub fn create_dir_all(path: &Path) -> Result<(), Failure> {
     fs::create_dir_all(path).map_err(|e| Failure::io("create directory", path, e))
+}
+
+/// Temp files are created 0600; released files are meant to be served and read: 0644.
+pub fn make_readable(file: &fs::File, path: &Path) -> Result<(), Failure> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o644)).map_err(|e| Failure::io("set permissions of", path, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, path);
+    Ok(())
 }

@@ -26,5 +26,9 @@ pub mod history;
 pub mod notes;
 pub mod changelog;
 pub mod textdiff;
+pub mod jsonspan;
+pub mod version_files;
+pub mod lockstep;
+pub mod bump;
 
 pub use relman_manifest::{ErrorClass, Failure};

@@ -247,6 +247,7 @@ fn write_archive(
             sha256_file(tmp.path()).map_err(|e| Failure::io("read", tmp.path(), e))?
         }
     };
+    fsutil::make_readable(tmp.as_file(), tmp.path())?;
     tmp.as_file().sync_all().map_err(|e| Failure::io("sync", tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Failure::io("write", path, e.error))?;
     Ok((sha256, size))

@@ -18,7 +18,8 @@
 //! **Invariants.**
 //! * Nothing is unpacked or written to `<prefix>/bin` before the archive's sha256 (and size)
 //!   matched what the index, `checksums.txt` or `--sha256` promised, and every archive entry
-//!   was checked ([`archive`] refuses absolute paths, `..`, escaping links, device files).
+//!   was checked (the private `archive` module refuses absolute paths, `..`, escaping links
+//!   and device files).
 //! * Binaries are replaced by `rename`, the previous ones kept for [`rollback`]; receipts are
 //!   written atomically.
 //! * Every expected error is a [`relman_manifest::Failure`] with one line naming the file, URL,
@@ -28,7 +29,7 @@
 //!   receipts or `Debug` output ([`source::redact`]).
 //!
 //! Modules: [`hash`] (streaming SHA-256), [`checksums`] (`sha256sum` format), [`source`]
-//! (paths and URLs), [`platform`] (host triple), [`verify`], [`install`].
+//! (paths and URLs), [`platform`] (host triple), [`verify`], [`mod@install`].
 
 mod archive;
 pub mod checksums;

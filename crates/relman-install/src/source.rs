@@ -265,7 +265,8 @@ fn http(method: &str, url: &str) -> Result<Option<ureq::Response>, Failure> {
             })
         }
         Err(ureq::Error::Transport(t)) => {
-            let mut message = format!("cannot reach `{}`: {}", redact(url), t.kind());
+            let kind = t.kind().to_string().to_lowercase();
+            let mut message = format!("cannot reach `{}`: {kind}", redact(url));
             if let Some(detail) = t.message() {
                 message.push_str(": ");
                 message.push_str(detail);

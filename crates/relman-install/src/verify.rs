@@ -140,11 +140,9 @@ fn locate_version(loc: &Location) -> Result<(Location, Option<String>), Failure>
     }
     for other in [checksums::FILE_NAME, MANIFEST_FILE] {
         if source::exists(&loc.join(other))? {
+            let hint = format!("`{loc}` looks like a version directory (it has `{other}`)");
             return Err(
-                Failure::verify(format!("`{}` is missing", loc.join(INDEX_FILE)))
-                    .with_hint(format!(
-                    "`{loc}` looks like a version directory (it has `{other}`) but has no index"
-                )),
+                Failure::verify(format!("`{}` is missing", loc.join(INDEX_FILE))).with_hint(hint),
             );
         }
     }

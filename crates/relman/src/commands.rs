@@ -132,7 +132,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&report);
             } else if !cli.quiet {
                 for f in &report.files {
-                    println!("{:<8} {}", format!("{:?}", f.status).to_lowercase(), f.name);
+                    let status = serde_json::to_value(&f.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                    println!("{status:<13} {}", f.name);
                 }
                 for p in &report.problems {
                     eprintln!("problem: {p}");
@@ -197,7 +198,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 if json {
                     render::json(&outcome);
                 } else if !cli.quiet {
-                    println!("{}", serde_json::to_string(&outcome).unwrap_or_default());
+                    println!("rolled back {} to {} (replaced {}, kept as the backup)", outcome.name, outcome.version, outcome.replaced);
+                    for b in &outcome.binaries {
+                        println!("  {}", b.display());
+                    }
                 }
                 return Ok(0);
             }
@@ -243,10 +247,15 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
 }
 
 fn describe_upgrade(outcome: &install::UpgradeOutcome) -> String {
-    serde_json::to_value(outcome)
-        .ok()
-        .map(|v| v.to_string())
-        .unwrap_or_default()
+    use install::UpgradeOutcome::*;
+    match outcome {
+        UpToDate { name, version, available } if version == available => format!("{name} {version} is up to date"),
+        UpToDate { name, version, available } => format!("{name} {version} is newer than the latest stable release ({available}); nothing to do"),
+        Upgraded { from_version, outcome } => {
+            format!("upgraded {} {from_version} → {} ({}); undo with `relman upgrade --rollback`", outcome.name, outcome.version, outcome.target)
+        }
+        Installed { outcome } => format!("installed {} {} ({})", outcome.name, outcome.version, outcome.target),
+    }
 }
 
 /// Resolves project flags and the environment into engine options.

@@ -237,6 +237,13 @@ fn promote_moves_latest_with_gates() {
     let ch: serde_json::Value = serde_json::from_str(&fs::read_to_string(dest.join("channels.json")).unwrap()).unwrap();
     assert_eq!(ch["stable"]["version"], "1.1.0");
     assert_eq!(ch["stable"]["index"], "1.1.0/index.json");
+    // Released files are world-readable, so any web server can serve them.
+    use std::os::unix::fs::PermissionsExt;
+    for f in [dest.join("channels.json"), dest.join("1.1.0/index.json"), dest.join(format!("1.1.0/tool-1.1.0-{T1}.tar.gz"))] {
+        assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o644, "{f:?}");
+    }
+    assert_eq!(fs::metadata(dest.join("1.1.0")).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(fs::metadata(p.path(&format!("dist/1.1.0/tool-1.1.0-{T1}.tar.gz"))).unwrap().permissions().mode() & 0o777, 0o644);
 
     // Promoting again is a no-op.
     p.relman(&["promote", "v1.1.0", "--to", &to]).ok();

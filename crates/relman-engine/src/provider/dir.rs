@@ -88,6 +88,12 @@ impl Provider for DirProvider {
                 .prefix(&format!(".relman-staging-{version}-"))
                 .tempdir_in(&self.root)
                 .map_err(|e| Failure::io("create a staging directory in", &self.root, e))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
+                    .map_err(|e| Failure::io("set permissions of", staging.path(), e))?;
+            }
             for f in &missing {
                 copy_verified(f, &staging.path().join(&f.name))?;
                 reporter.step(&format!("{}: copied", f.name));

@@ -1,0 +1,357 @@
+//! `relman check`: the tag, the tree and every recorded version agree, in lockstep.
+//!
+//! Inputs: [`CheckOptions`] (root, tag prefix, `[versions]`, the tag or the ref to look at).
+//! Output: a [`CheckReport`] listing every version file read, every place a version is
+//! written, and every problem at once — each with its file, line, what was expected and what
+//! was found. [`CheckReport::failure`] turns a report with problems into the one [`Failure`]
+//! the CLI exits with (`Config` when a file could not be read or is missing, else `Git` for
+//! tag and tree problems, else `Check`).
+//!
+//! Checked:
+//! * the tag is `<prefix><semver>` (else an immediate Git failure: nothing can be compared),
+//!   exists, and points at the ref (default `HEAD`);
+//! * the working tree is clean (paths in `ignore_dirty`, such as `dist/`, excepted);
+//! * every occurrence found by [`crate::version_files`] equals the tag's version (spelled
+//!   the file's way: `=1.2.3` for a Cargo requirement, `1.3.0rc1` in Python files);
+//! * CHANGELOG.md, when present, has a dated section for the version ([`crate::changelog`]).
+//!
+//! Never writes, never prints.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use relman_manifest::{ErrorClass, Failure};
+use semver::Version;
+use serde::Serialize;
+
+use crate::changelog;
+use crate::git::Repo;
+use crate::version;
+use crate::version_files::{self, FileError, FileKind, Occurrence, Project, VersionsConfig};
+
+/// What `relman check` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct CheckOptions {
+    /// Project root.
+    pub root: PathBuf,
+    /// Release tag prefix (`project.tag_prefix`, default `v`).
+    pub tag_prefix: String,
+    /// `[versions]` from relman.toml.
+    pub versions: VersionsConfig,
+    /// The release tag to check. Default: the one release tag at `git_ref`.
+    pub tag: Option<String>,
+    /// The commit the tag must point at (default `HEAD`).
+    pub git_ref: Option<String>,
+    /// Skip the clean-tree check.
+    pub allow_dirty: bool,
+    /// Paths (relative to the repository root) whose changes do not count, e.g. `dist`.
+    pub ignore_dirty: Vec<String>,
+    /// Changelog path relative to the root (default `CHANGELOG.md`); checked when it exists.
+    pub changelog: Option<PathBuf>,
+}
+
+/// Which exit class a problem belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemClass {
+    /// A file that cannot be read or a configured file that is missing.
+    Config,
+    /// The tag or the working tree.
+    Git,
+    /// A version or the changelog out of lockstep.
+    Check,
+}
+
+impl ProblemClass {
+    pub fn error_class(self) -> ErrorClass {
+        match self {
+            ProblemClass::Config => ErrorClass::Config,
+            ProblemClass::Git => ErrorClass::Git,
+            ProblemClass::Check => ErrorClass::Check,
+        }
+    }
+}
+
+/// One problem: where, what, expected and found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub class: ProblemClass,
+    /// File relative to the root; `None` for the tag and the tree.
+    pub file: Option<String>,
+    /// 1-based line.
+    pub line: Option<usize>,
+    /// A lowercase fragment: "`package.version` is not the tagged version".
+    pub what: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl Problem {
+    /// `Cargo.toml:3`, `Cargo.toml`, or `git`.
+    pub fn location(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (Some(f), None) => f.clone(),
+            (None, _) => "git".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    /// `Cargo.toml:3: `package.version` is not the tagged version: expected `1.2.3`, found `1.2.2``
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: expected {}, found {}", self.location(), self.what, self.expected, self.found)
+    }
+}
+
+/// A version file and what it records.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckedFile {
+    pub path: String,
+    pub kind: FileKind,
+    pub versions: Vec<Occurrence>,
+}
+
+/// The result of `relman check`.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub tag: String,
+    pub version: String,
+    /// The commit checked (the ref).
+    pub commit: String,
+    pub files: Vec<CheckedFile>,
+    /// The changelog checked, when there is one.
+    pub changelog: Option<String>,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The failure to exit with, when there are problems (print [`Self::problems`] first).
+    pub fn failure(&self) -> Option<Failure> {
+        if self.problems.is_empty() {
+            return None;
+        }
+        let class = [ProblemClass::Config, ProblemClass::Git, ProblemClass::Check]
+            .into_iter()
+            .find(|c| self.problems.iter().any(|p| p.class == *c))
+            .expect("non-empty");
+        let n = self.problems.len();
+        let noun = if n == 1 { "problem" } else { "problems" };
+        Some(
+            Failure::new(class.error_class(), format!("`{}` is not ready to release: {n} {noun}", self.tag))
+                .with_hint("fix each one listed above (`relman bump` rewrites every version in lockstep), then run `relman check` again"),
+        )
+    }
+}
+
+/// Every file's text and occurrences, or the file's error.
+pub(crate) struct ReadFile {
+    pub path: String,
+    pub kind: FileKind,
+    pub text: String,
+    pub occurrences: Vec<Occurrence>,
+}
+
+/// Reads every detected file; files that fail are returned as errors (with the detection
+/// errors), the rest as [`ReadFile`]s.
+pub(crate) fn read_all(project: &Project) -> (Vec<ReadFile>, Vec<FileError>) {
+    let mut files = Vec::new();
+    let mut errors = project.errors.clone();
+    for f in &project.files {
+        let path = project.root.join(&f.path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(FileError { file: f.path.clone(), line: None, message: format!("cannot be read: {e}") });
+                continue;
+            }
+        };
+        match version_files::read(project, f, &text) {
+            Ok(occurrences) => files.push(ReadFile { path: f.path.clone(), kind: f.kind, text, occurrences }),
+            Err(e) => errors.push(e),
+        }
+    }
+    (files, errors)
+}
+
+/// `relman check`.
+pub fn check(opts: &CheckOptions) -> Result<CheckReport, Failure> {
+    let repo = Repo::discover(&opts.root)?;
+    let prefix = opts.tag_prefix.as_str();
+    let ref_name = opts.git_ref.clone().unwrap_or_else(|| "HEAD".to_string());
+    let commit = crate::history::resolve_commit(&repo, &ref_name)?;
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+
+    let tag = match &opts.tag {
+        Some(t) => t.clone(),
+        None => tag_at(&repo, &commit, &ref_name, prefix, &mut warnings)?,
+    };
+    let v = version::parse_tag(&tag, prefix)?;
+    match repo.tag_commit(&tag)? {
+        None => problems.push(Problem {
+            class: ProblemClass::Git,
+            file: None,
+            line: None,
+            what: format!("tag `{tag}` does not exist"),
+            expected: format!("`{tag}` at `{ref_name}` ({})", short(&commit)),
+            found: "no such tag".into(),
+        }),
+        Some(c) if c != commit => problems.push(Problem {
+            class: ProblemClass::Git,
+            file: None,
+            line: None,
+            what: format!("tag `{tag}` does not point at `{ref_name}`"),
+            expected: format!("`{}`", short(&commit)),
+            found: format!("`{}`", short(&c)),
+        }),
+        Some(_) => {}
+    }
+
+    if !opts.allow_dirty {
+        let dirty = repo.dirty_paths(&opts.ignore_dirty)?;
+        if !dirty.is_empty() {
+            problems.push(Problem {
+                class: ProblemClass::Git,
+                file: None,
+                line: None,
+                what: "the working tree has uncommitted changes".into(),
+                expected: "a clean tree".into(),
+                found: list_paths(&dirty),
+            });
+        }
+    }
+
+    let project = version_files::detect(&opts.root, &repo, &opts.versions);
+    let (files, errors) = read_all(&project);
+    for e in errors {
+        problems.push(Problem {
+            class: ProblemClass::Config,
+            file: Some(e.file.clone()),
+            line: e.line,
+            what: e.message.clone(),
+            expected: "a readable file".into(),
+            found: "an error".into(),
+        });
+    }
+    let mut checked = Vec::new();
+    for f in files {
+        for o in &f.occurrences {
+            if let Some(p) = occurrence_problem(o, &v, &tag) {
+                problems.push(p);
+            }
+        }
+        checked.push(CheckedFile { path: f.path, kind: f.kind, versions: f.occurrences });
+    }
+    if checked.is_empty() && project.errors.is_empty() {
+        warnings.push("no file recording the version was found (Cargo.toml, package.json, pyproject.toml, Chart.yaml, `versions.files`)".into());
+    }
+
+    let changelog_rel = opts.changelog.clone().unwrap_or_else(|| PathBuf::from(changelog::CHANGELOG_FILE));
+    let changelog_path = opts.root.join(&changelog_rel);
+    let mut changelog_checked = None;
+    if changelog_path.is_file() {
+        let display = changelog_rel.display().to_string();
+        match std::fs::read_to_string(&changelog_path) {
+            Ok(text) => {
+                for p in changelog::check(&text, &v, prefix) {
+                    problems.push(Problem {
+                        class: ProblemClass::Check,
+                        file: Some(display.clone()),
+                        line: p.line,
+                        what: p.what,
+                        expected: format!("`{}`", p.expected),
+                        found: format!("`{}`", p.found),
+                    });
+                }
+            }
+            Err(e) => problems.push(Problem {
+                class: ProblemClass::Config,
+                file: Some(display.clone()),
+                line: None,
+                what: format!("cannot be read: {e}"),
+                expected: "a readable file".into(),
+                found: "an error".into(),
+            }),
+        }
+        changelog_checked = Some(display);
+    }
+
+    Ok(CheckReport {
+        tag,
+        version: v.to_string(),
+        commit,
+        files: checked,
+        changelog: changelog_checked,
+        problems,
+        warnings,
+    })
+}
+
+/// The problem with one occurrence against the tag's version `v`, if any.
+pub(crate) fn occurrence_problem(o: &Occurrence, v: &Version, tag: &str) -> Option<Problem> {
+    let problem = |what: String, expected: String| Problem {
+        class: ProblemClass::Check,
+        file: Some(o.file.clone()),
+        line: Some(o.line),
+        what,
+        expected,
+        found: format!("`{}`", o.found),
+    };
+    let expected = match o.render(v) {
+        Ok(e) => format!("`{e}`"),
+        Err(why) => return Some(problem(format!("`{}` cannot spell the tag's version: {why}", o.key), format!("`{v}`"))),
+    };
+    match o.agrees(v) {
+        Ok(true) => None,
+        Ok(false) => {
+            let ahead = o.version().is_ok_and(|found| found.cmp_precedence(v).is_gt());
+            let what = if ahead {
+                format!("`{}` is ahead of the tag `{tag}`", o.key)
+            } else {
+                format!("`{}` is not the version of the tag `{tag}`", o.key)
+            };
+            Some(problem(what, expected))
+        }
+        Err(why) => Some(problem(format!("`{}` cannot be read: {why}", o.key), expected)),
+    }
+}
+
+/// The one release tag at `commit`, or a Git failure explaining why there is none or several.
+fn tag_at(repo: &Repo, commit: &str, ref_name: &str, prefix: &str, warnings: &mut Vec<String>) -> Result<String, Failure> {
+    let mut release = Vec::new();
+    for t in repo.tags_at(commit)? {
+        if version::try_parse_tag(&t, prefix).is_some() {
+            release.push(t);
+        } else {
+            warnings.push(format!("tag `{t}` at `{ref_name}` is not a release tag (`{prefix}` + semantic version), ignored"));
+        }
+    }
+    match release.len() {
+        1 => Ok(release.pop().expect("one")),
+        0 => {
+            if let Some(t) = repo.tags_at(commit)?.iter().find(|t| t.starts_with(prefix)) {
+                version::parse_tag(t, prefix)?;
+            }
+            Err(Failure::git(format!("no release tag points at `{ref_name}` ({})", short(commit)))
+                .with_hint(format!("name the tag to check with `--tag {prefix}X.Y.Z`, or create it with `relman bump`")))
+        }
+        _ => Err(Failure::git(format!("several release tags point at `{ref_name}`: {}", release.join(", ")))
+            .with_hint("name the one being released with `--tag`")),
+    }
+}
+
+fn list_paths(paths: &[String]) -> String {
+    let shown: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
+    let more = if paths.len() > 3 { format!(" and {} more", paths.len() - 3) } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+fn short(id: &str) -> &str {
+    &id[..7.min(id.len())]
+}
