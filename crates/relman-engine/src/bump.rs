@@ -194,7 +194,7 @@ pub fn next_version(
             let v = core(lp);
             return Ok(Decision { version: v, level: None, reason: format!("pre-release `{lp}` becomes final") });
         }
-        return Err(Failure::usage("no commit since the last release calls for one (no `feat`, `fix`, `perf` or breaking change)")
+        return Err(Failure::usage(format!("{NOTHING_TO_RELEASE} (no `feat`, `fix`, `perf` or breaking change)"))
             .with_hint("name the level: `relman bump patch`"));
     };
     let target = bump_core(&base, level);
@@ -218,6 +218,8 @@ pub fn next_version(
     newer_than_last(&version)?;
     Ok(Decision { version, level: Some(level), reason: why })
 }
+
+const NOTHING_TO_RELEASE: &str = "no commit since the last release calls for one";
 
 fn validate_pre(id: &str) -> Result<(), Failure> {
     let ok = !id.is_empty()
@@ -274,6 +276,9 @@ fn commits_level(repo: &Repo, from: Option<&str>, head: &str) -> Result<(Option<
     let (mut breaking, mut feat, mut fix) = (0usize, 0usize, 0usize);
     for raw in history::Log::start(repo, &history::range(from, head))? {
         let raw = raw?;
+        if raw.is_merge() {
+            continue;
+        }
         let p = conventional::parse(&raw.subject, &raw.body);
         match p.level() {
             Some(Level::Major) => breaking += 1,
@@ -353,8 +358,9 @@ pub fn bump(opts: &BumpOptions) -> Result<BumpReport, Failure> {
         untagged.as_ref(),
         auto_level,
     )
-    .map_err(|f| match (&opts.spec, last_stable) {
-        (BumpSpec::Auto, Some(s)) if auto_level.is_none() => Failure {
+    .map_err(|f| match last_stable {
+        // Name the release the commits were read from.
+        Some(s) if f.message.starts_with(NOTHING_TO_RELEASE) => Failure {
             message: format!("no commit since `{}` calls for a release (no `feat`, `fix`, `perf` or breaking change)", s.name),
             ..f
         },

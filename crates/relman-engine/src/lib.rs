@@ -30,5 +30,7 @@ pub mod jsonspan;
 pub mod version_files;
 pub mod lockstep;
 pub mod bump;
+pub mod sbom;
+pub mod provenance;
 
 pub use relman_manifest::{ErrorClass, Failure};

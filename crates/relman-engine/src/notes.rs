@@ -22,7 +22,8 @@
 //! empty ones are left out. Tags that are not release tags are ignored with a warning in
 //! [`Notes::warnings`] — the engine never prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use relman_manifest::Failure;
 use schemars::JsonSchema;
@@ -50,6 +51,9 @@ pub struct NotesConfig {
     /// Conventional types left out of the notes entirely (e.g. `["ci", "test"]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_types: Vec<String>,
+    /// The changelog `relman check` verifies and `relman bump` / `relman changelog` update,
+    /// relative to the project root. Default `CHANGELOG.md` (used when it exists).
+    pub changelog: Option<String>,
 }
 
 /// One group of the notes.
@@ -225,8 +229,9 @@ pub struct NotesOutput {
 pub fn notes(settings: &NotesSettings, opts: &NotesOptions) -> Result<NotesOutput, Failure> {
     let repo = Repo::discover(&settings.root)?;
     let tags = Tags::load(&repo, &settings.tag_prefix)?;
-    let notes = collect(&repo, &tags, settings, opts)?;
-    let markdown = render(&notes, settings)?;
+    let notes = Arc::new(collect(&repo, &tags, settings, opts)?);
+    let markdown = render_shared(&notes, settings)?;
+    let notes = Arc::try_unwrap(notes).unwrap_or_else(|shared| (*shared).clone());
     Ok(NotesOutput { notes, markdown })
 }
 
@@ -241,8 +246,8 @@ pub fn release_notes_for(repo: &Repo, settings: &NotesSettings, version: &Versio
         }
     }
     let opts = NotesOptions { tag: Some(tag.to_string()), ..NotesOptions::default() };
-    let notes = collect(repo, &tags, settings, &opts)?;
-    render(&notes, settings)
+    let notes = Arc::new(collect(repo, &tags, settings, &opts)?);
+    render_shared(&notes, settings)
 }
 
 /// The release a range describes.
@@ -260,86 +265,161 @@ pub fn collect(repo: &Repo, tags: &Tags, settings: &NotesSettings, opts: &NotesO
     if let Some(w) = tags.ignored_warning(prefix) {
         warnings.push(w);
     }
+    std::thread::scope(|scope| {
+        // The `origin` URL (for links) is looked up while the range is resolved and read.
+        let origin = settings.repository.is_none().then(|| scope.spawn(|| repo.origin_url()));
 
-    // The release described and the last commit.
-    let (release, to_commit, to_name) = resolve_target(repo, tags, prefix, opts)?;
+        // The release described and the last commit.
+        let (release, to_commit, to_name) = resolve_target(repo, tags, prefix, opts)?;
 
-    // The first commit left out.
-    let mut previous_tag = None;
-    let from_commit = if opts.whole_history {
-        None
-    } else if let Some(from) = &opts.from {
-        let commit = history::resolve_commit(repo, from)?;
-        if !history::is_ancestor(repo, &commit, &to_commit)? {
-            return Err(Failure::git(format!(
-                "`{from}` ({}) is not an ancestor of `{to_name}` ({})",
-                short(&commit),
-                short(&to_commit)
-            ))
-            .with_hint("notes cover `--from`..`--to`: pick a tag on the history of `--to` (see `git log --oneline --decorate`)"));
+        // The first commit left out, and the log of the range.
+        let mut previous_tag = None;
+        let mut from_commit = None;
+        let mut speculative: Option<&ReleaseTag> = None;
+        let log = if opts.whole_history {
+            Some(history::Log::start(repo, &to_commit)?)
+        } else if let Some(from) = &opts.from {
+            let commit = history::resolve_commit(repo, from)?;
+            if !history::is_ancestor(repo, &commit, &to_commit)? {
+                return Err(Failure::git(format!(
+                    "`{from}` ({}) is not an ancestor of `{to_name}` ({})",
+                    short(&commit),
+                    short(&to_commit)
+                ))
+                .with_hint("notes cover `--from`..`--to`: pick a tag on the history of `--to` (see `git log --oneline --decorate`)"));
+            }
+            if tags.get(from).is_some() {
+                previous_tag = Some(from.clone());
+            }
+            let log = history::Log::start(repo, &history::range(Some(&commit), &to_commit))?;
+            from_commit = Some(commit);
+            Some(log)
+        } else {
+            // The usual case: the highest candidate is the previous release. One walk both
+            // reads the range and proves it is an ancestor (it shows up as a boundary).
+            match tags.releases.iter().find(|t| is_previous_candidate(t, release.as_ref())) {
+                None => Some(history::Log::start(repo, &to_commit)?),
+                Some(c) if c.commit == to_commit => {
+                    previous_tag = Some(c.name.clone());
+                    from_commit = Some(c.commit.clone());
+                    None
+                }
+                Some(c) => {
+                    speculative = Some(c);
+                    Some(history::Log::with_boundary(repo, &history::range(Some(&c.commit), &to_commit))?)
+                }
+            }
+        };
+
+        let repository = match origin {
+            Some(handle) => handle.join().unwrap_or(None),
+            None => settings.repository.clone(),
         }
-        if tags.get(from).is_some() {
-            previous_tag = Some(from.clone());
+        .and_then(|u| web_url(&u));
+        let mut gathered = Gathered::new(groups_config.len());
+        if let Some(log) = log {
+            gathered.read(log, &groups_config, &settings.config, repository.as_deref())?;
         }
-        Some(commit)
-    } else {
-        let prev = previous_release(repo, tags, release.as_ref(), &to_commit)?;
-        previous_tag = prev.map(|t| t.name.clone());
-        prev.map(|t| t.commit.clone())
-    };
-
-    let repository = settings.repository.clone().or_else(|| repo.origin_url()).and_then(|u| web_url(&u));
-    let forge = repository.as_deref().map(Forge::of);
-
-    let mut buckets: Vec<Vec<NoteCommit>> = groups_config.iter().map(|_| Vec::new()).collect();
-    let mut skipped = 0;
-    let mut count = 0;
-    let range = history::range(from_commit.as_deref(), &to_commit);
-    for raw in history::Log::start(repo, &range)? {
-        let raw = raw?;
-        let parsed = conventional::parse(&raw.subject, &raw.body);
-        if parsed.is_release_commit()
-            || parsed.kind.as_deref().is_some_and(|k| settings.config.exclude_types.iter().any(|t| t.eq_ignore_ascii_case(k)))
-        {
-            skipped += 1;
-            continue;
+        if let Some(candidate) = speculative {
+            if gathered.boundary.iter().any(|b| b == &candidate.commit) {
+                previous_tag = Some(candidate.name.clone());
+                from_commit = Some(candidate.commit.clone());
+            } else {
+                // The highest candidate lives on another branch: find the real previous
+                // release, then read its range.
+                let prev = previous_release(repo, tags, release.as_ref(), &to_commit)?;
+                previous_tag = prev.map(|t| t.name.clone());
+                from_commit = prev.map(|t| t.commit.clone());
+                gathered = Gathered::new(groups_config.len());
+                let range = history::range(from_commit.as_deref(), &to_commit);
+                gathered.read(history::Log::start(repo, &range)?, &groups_config, &settings.config, repository.as_deref())?;
+            }
         }
-        let index = groups_config.iter().position(|g| g.matches(&parsed)).unwrap_or(groups_config.len() - 1);
-        buckets[index].push(note_commit(raw, parsed, repository.as_deref(), forge));
-        count += 1;
-    }
-    let groups = groups_config
-        .iter()
-        .zip(buckets)
-        .filter(|(_, commits)| !commits.is_empty())
-        .map(|(g, mut commits)| {
-            commits.reverse(); // oldest first
-            Group { title: g.title.clone(), commits }
+
+        let groups = groups_config
+            .iter()
+            .zip(gathered.buckets)
+            .filter(|(_, commits)| !commits.is_empty())
+            .map(|(g, mut commits)| {
+                commits.reverse(); // oldest first
+                Group { title: g.title.clone(), commits }
+            })
+            .collect();
+        let compare_url = match (&repository, &previous_tag) {
+            (Some(repo_url), Some(prev)) => {
+                let to = release.as_ref().map(|r| r.tag.clone()).unwrap_or_else(|| to_name.clone());
+                Some(Forge::of(repo_url).compare(repo_url, prev, &to))
+            }
+            _ => None,
+        };
+        let date = release.as_ref().and_then(|r| r.date.clone()).or_else(|| opts.date.clone());
+        Ok(Notes {
+            version: release.as_ref().map(|r| r.version.to_string()),
+            tag: release.map(|r| r.tag),
+            previous_tag,
+            date,
+            from_commit,
+            to_commit,
+            repository,
+            compare_url,
+            groups,
+            commit_count: gathered.count,
+            skipped: gathered.skipped,
+            warnings,
         })
-        .collect();
-
-    let compare_url = match (&repository, &previous_tag) {
-        (Some(repo_url), Some(prev)) => {
-            let to = release.as_ref().map(|r| r.tag.clone()).unwrap_or_else(|| to_name.clone());
-            Some(Forge::of(repo_url).compare(repo_url, prev, &to))
-        }
-        _ => None,
-    };
-    let date = release.as_ref().and_then(|r| r.date.clone()).or_else(|| opts.date.clone());
-    Ok(Notes {
-        version: release.as_ref().map(|r| r.version.to_string()),
-        tag: release.map(|r| r.tag),
-        previous_tag,
-        date,
-        from_commit,
-        to_commit,
-        repository,
-        compare_url,
-        groups,
-        commit_count: count,
-        skipped,
-        warnings,
     })
+}
+
+/// Commits of a range sorted into groups.
+struct Gathered {
+    buckets: Vec<Vec<NoteCommit>>,
+    count: usize,
+    skipped: usize,
+    /// Boundary commits seen (`--boundary`).
+    boundary: Vec<String>,
+}
+
+impl Gathered {
+    fn new(groups: usize) -> Self {
+        Gathered { buckets: (0..groups).map(|_| Vec::new()).collect(), count: 0, skipped: 0, boundary: Vec::new() }
+    }
+
+    fn read(&mut self, log: history::Log, groups: &[GroupConfig], config: &NotesConfig, repository: Option<&str>) -> Result<(), Failure> {
+        let forge = repository.map(Forge::of);
+        for raw in log {
+            let raw = raw?;
+            if raw.boundary {
+                self.boundary.push(raw.id);
+                continue;
+            }
+            if raw.is_merge() {
+                continue;
+            }
+            let parsed = conventional::parse(&raw.subject, &raw.body);
+            if parsed.is_release_commit()
+                || parsed.kind.as_deref().is_some_and(|k| config.exclude_types.iter().any(|t| t.eq_ignore_ascii_case(k)))
+            {
+                self.skipped += 1;
+                continue;
+            }
+            let index = groups.iter().position(|g| g.matches(&parsed)).unwrap_or(groups.len() - 1);
+            self.buckets[index].push(note_commit(raw, parsed, repository, forge));
+            self.count += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `t` may be the previous release of `release` (see the module story); ancestry is
+/// checked separately.
+fn is_previous_candidate(t: &ReleaseTag, release: Option<&Release>) -> bool {
+    match release {
+        None => true,
+        Some(r) => {
+            let stable = r.version.pre.is_empty();
+            t.name != r.tag && t.version.cmp_precedence(&r.version).is_lt() && (!stable || t.version.pre.is_empty())
+        }
+    }
 }
 
 /// (release described, last commit, how the last commit was named).
@@ -402,15 +482,7 @@ fn previous_release<'t>(
     release: Option<&Release>,
     to_commit: &str,
 ) -> Result<Option<&'t ReleaseTag>, Failure> {
-    match release {
-        None => tags.latest_ancestor(repo, to_commit, |_| true),
-        Some(r) => {
-            let stable = r.version.pre.is_empty();
-            tags.latest_ancestor(repo, to_commit, |t| {
-                t.name != r.tag && t.version.cmp_precedence(&r.version).is_lt() && (!stable || t.version.pre.is_empty())
-            })
-        }
-    }
+    tags.latest_ancestor(repo, to_commit, |t| is_previous_candidate(t, release))
 }
 
 fn note_commit(raw: history::RawCommit, p: conventional::Parsed, repo_url: Option<&str>, forge: Option<Forge>) -> NoteCommit {
@@ -493,6 +565,11 @@ fn link_prs(out: &mut String, text: &str, link: impl Fn(u64) -> String) {
 
 /// Renders notes with the configured template (or the default).
 pub fn render(notes: &Notes, settings: &NotesSettings) -> Result<String, Failure> {
+    render_shared(&Arc::new(notes.clone()), settings)
+}
+
+/// Like [`render`], without copying the notes (the template reads them in place).
+pub fn render_shared(notes: &Arc<Notes>, settings: &NotesSettings) -> Result<String, Failure> {
     let (source, origin) = match &settings.config.template {
         Some(path) => {
             let full = settings.root.join(path);
@@ -503,11 +580,15 @@ pub fn render(notes: &Notes, settings: &NotesSettings) -> Result<String, Failure
         }
         None => (DEFAULT_TEMPLATE.to_string(), "default notes template".to_string()),
     };
-    render_with(notes, &source, &origin)
+    render_template(notes, &source, &origin)
 }
 
 /// Renders notes with template `source`; `origin` names it in errors.
 pub fn render_with(notes: &Notes, source: &str, origin: &str) -> Result<String, Failure> {
+    render_template(&Arc::new(notes.clone()), source, origin)
+}
+
+fn render_template(notes: &Arc<Notes>, source: &str, origin: &str) -> Result<String, Failure> {
     let mut env = minijinja::Environment::new();
     let syntax = env
         .syntax()
@@ -527,10 +608,159 @@ pub fn render_with(notes: &Notes, source: &str, origin: &str) -> Result<String, 
     };
     env.add_template("notes", source).map_err(template_error)?;
     let template = env.get_template("notes").map_err(template_error)?;
-    let out = template.render(minijinja::Value::from(minijinja::value::Serde(notes))).map_err(template_error)?;
+    let context = minijinja::Value::from_object(view::NotesView(Arc::clone(notes)));
+    let out = template.render(context).map_err(template_error)?;
     let mut out = out.trim_end().to_string();
     out.push('\n');
     Ok(out)
+}
+
+/// The notes as template values, read in place: a release of 200,000 commits is not copied
+/// into a tree of template values, each field is handed out when the template asks for it.
+/// The fields are those of the serialized [`Notes`] (what `--json` shows).
+mod view {
+    use std::sync::Arc;
+
+    use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+
+    use super::Notes;
+
+    #[derive(Debug)]
+    pub struct NotesView(pub Arc<Notes>);
+
+    impl Object for NotesView {
+        fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+            let n = &self.0;
+            Some(match key.as_str()? {
+                "version" => Value::from(n.version.as_ref()),
+                "tag" => Value::from(n.tag.as_ref()),
+                "previous_tag" => Value::from(n.previous_tag.as_ref()),
+                "date" => Value::from(n.date.as_ref()),
+                "from_commit" => Value::from(n.from_commit.as_ref()),
+                "to_commit" => Value::from(&n.to_commit),
+                "repository" => Value::from(n.repository.as_ref()),
+                "compare_url" => Value::from(n.compare_url.as_ref()),
+                "groups" => Value::from_object(Groups(Arc::clone(n))),
+                "commit_count" => Value::from(n.commit_count),
+                "skipped" => Value::from(n.skipped),
+                "warnings" => n.warnings.iter().map(Value::from).collect(),
+                _ => return None,
+            })
+        }
+
+        fn enumerate(self: &Arc<Self>) -> Enumerator {
+            Enumerator::Str(&[
+                "version",
+                "tag",
+                "previous_tag",
+                "date",
+                "from_commit",
+                "to_commit",
+                "repository",
+                "compare_url",
+                "groups",
+                "commit_count",
+                "skipped",
+                "warnings",
+            ])
+        }
+    }
+
+    #[derive(Debug)]
+    struct Groups(Arc<Notes>);
+
+    impl Object for Groups {
+        fn repr(self: &Arc<Self>) -> ObjectRepr {
+            ObjectRepr::Seq
+        }
+
+        fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+            let i = key.as_usize()?;
+            (i < self.0.groups.len()).then(|| Value::from_object(GroupView(Arc::clone(&self.0), i)))
+        }
+
+        fn enumerate(self: &Arc<Self>) -> Enumerator {
+            Enumerator::Seq(self.0.groups.len())
+        }
+    }
+
+    #[derive(Debug)]
+    struct GroupView(Arc<Notes>, usize);
+
+    impl Object for GroupView {
+        fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+            match key.as_str()? {
+                "title" => Some(Value::from(&self.0.groups[self.1].title)),
+                "commits" => Some(Value::from_object(Commits(Arc::clone(&self.0), self.1))),
+                _ => None,
+            }
+        }
+
+        fn enumerate(self: &Arc<Self>) -> Enumerator {
+            Enumerator::Str(&["title", "commits"])
+        }
+    }
+
+    #[derive(Debug)]
+    struct Commits(Arc<Notes>, usize);
+
+    impl Object for Commits {
+        fn repr(self: &Arc<Self>) -> ObjectRepr {
+            ObjectRepr::Seq
+        }
+
+        fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+            let i = key.as_usize()?;
+            (i < self.0.groups[self.1].commits.len()).then(|| Value::from_object(CommitView(Arc::clone(&self.0), self.1, i)))
+        }
+
+        fn enumerate(self: &Arc<Self>) -> Enumerator {
+            Enumerator::Seq(self.0.groups[self.1].commits.len())
+        }
+    }
+
+    #[derive(Debug)]
+    struct CommitView(Arc<Notes>, usize, usize);
+
+    impl Object for CommitView {
+        fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+            let c = &self.0.groups[self.1].commits[self.2];
+            Some(match key.as_str()? {
+                "id" => Value::from(&c.id),
+                "short_id" => Value::from(&c.short_id),
+                "url" => Value::from(c.url.as_ref()),
+                "type" => Value::from(c.kind.as_ref()),
+                "scope" => Value::from(c.scope.as_ref()),
+                "description" => Value::from(&c.description),
+                "breaking" => Value::from(c.breaking),
+                "breaking_description" => Value::from(c.breaking_description.as_ref()),
+                "conventional" => Value::from(c.conventional),
+                "prs" => c.prs.iter().copied().map(Value::from).collect(),
+                "co_authors" => c.co_authors.iter().map(Value::from).collect(),
+                "author" => Value::from(&c.author),
+                "markdown" => Value::from(&c.markdown),
+                _ => return None,
+            })
+        }
+
+        fn enumerate(self: &Arc<Self>) -> Enumerator {
+            Enumerator::Str(&[
+                "id",
+                "short_id",
+                "url",
+                "type",
+                "scope",
+                "description",
+                "breaking",
+                "breaking_description",
+                "conventional",
+                "prs",
+                "co_authors",
+                "author",
+                "markdown",
+            ])
+        }
+    }
 }
 
 /// The web URL of a repository from any of its URLs (`git@host:o/r.git`,
@@ -611,11 +841,6 @@ fn short(id: &str) -> &str {
     &id[..7.min(id.len())]
 }
 
-/// Reads a template path relative to `root` (for callers that validate config early).
-pub fn template_path(root: &Path, config: &NotesConfig) -> Option<PathBuf> {
-    config.template.as_ref().map(|t| root.join(t))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -663,7 +888,7 @@ mod tests {
                 prs: conventional::parse(d, "").prs,
                 co_authors: vec![],
             };
-            let raw = history::RawCommit { id: "0123456789abcdef".into(), author: "A".into(), subject: d.into(), body: String::new() };
+            let raw = history::RawCommit { id: "0123456789abcdef".into(), author: "A".into(), subject: d.into(), ..Default::default() };
             note_commit(raw, p, Some("https://github.com/a/b"), Some(Forge::GitHub))
         };
         Notes {
@@ -705,6 +930,21 @@ mod tests {
         empty.groups.clear();
         empty.version = None;
         assert_eq!(render_with(&empty, DEFAULT_TEMPLATE, "default").unwrap(), "## Unreleased\n\nNo notable changes.\n");
+    }
+
+    #[test]
+    fn templates_see_every_field_of_the_json() {
+        let notes = sample();
+        let json = serde_json::to_value(&notes).unwrap();
+        for key in json.as_object().unwrap().keys() {
+            render_with(&notes, &format!("{{{{ {key} }}}}"), "t").unwrap_or_else(|e| panic!("`{key}`: {}", e.message));
+        }
+        for key in json["groups"][0]["commits"][0].as_object().unwrap().keys() {
+            let t = format!("{{% for g in groups %}}{{% for c in g.commits %}}{{{{ c[\"{key}\"] }}}}{{% endfor %}}{{% endfor %}}");
+            render_with(&notes, &t, "t").unwrap_or_else(|e| panic!("commit `{key}`: {}", e.message));
+        }
+        let out = render_with(&notes, "{{ groups | length }} {{ groups[1].commits[0].prs | join(',') }} {{ groups[0].commits | map(attribute='scope') | join }}", "t").unwrap();
+        assert_eq!(out, "2 7 cli\n");
     }
 
     #[test]

@@ -348,12 +348,9 @@ fn detect_python(p: &mut Project) {
 fn detect_charts(p: &mut Project, repo: &Repo) {
     let prefix = p.root.strip_prefix(repo.root()).ok().map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
     let listed = repo.git(&["ls-files", "-z", "--", "Chart.yaml", "*/Chart.yaml"]);
+    let under = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
     let mut charts: Vec<String> = match listed {
-        Ok(out) => out
-            .split('\0')
-            .filter(|s| !s.is_empty())
-            .map(|s| s.strip_prefix(&format!("{prefix}/")).unwrap_or(s).to_string())
-            .collect(),
+        Ok(out) => out.split('\0').filter_map(|s| s.strip_prefix(under.as_str())).filter(|s| !s.is_empty()).map(str::to_string).collect(),
         Err(_) => Vec::new(),
     };
     if p.root.join("Chart.yaml").is_file() && !charts.iter().any(|c| c == "Chart.yaml") {

@@ -219,6 +219,7 @@ fn configured_groups_keep_their_order_and_excluded_types_go() {
         ]),
         template: None,
         exclude_types: vec!["ci".into()],
+        changelog: None,
     };
     let out = notes::notes(&s, &NotesOptions::default()).unwrap();
     assert_eq!(
@@ -320,3 +321,24 @@ fn changelog_prepends_once() {
     assert!(err.message.contains("has no release tag"), "{}", err.message);
 }
 
+
+#[test]
+fn a_newer_tag_on_a_maintenance_branch_is_not_the_previous_release() {
+    let r = TestRepo::new();
+    r.commit("feat: one");
+    r.tag("v1.0.0");
+    r.git(&["checkout", "-q", "-b", "release-1.0"]);
+    r.commit("fix: backported");
+    r.tag("v1.0.1");
+    r.git(&["checkout", "-q", "main"]);
+    r.commit("feat: two");
+    r.commit("fix: three");
+    r.tag("v1.1.0");
+    let out = run(&r, NotesOptions::default());
+    assert_eq!(out.notes.previous_tag.as_deref(), Some("v1.0.0"));
+    assert_eq!(descriptions(&out), vec!["three", "two"]);
+    // And the backport's notes count from v1.0.0 on its own branch.
+    let backport = run(&r, tag_opts("v1.0.1"));
+    assert_eq!(backport.notes.previous_tag.as_deref(), Some("v1.0.0"));
+    assert_eq!(descriptions(&backport), vec!["backported"]);
+}

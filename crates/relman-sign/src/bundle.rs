@@ -1,0 +1,252 @@
+//! Sigstore bundle v0.3 (JSON), key-based: the serde types and the reader.
+//!
+//! Written as (field order fixed, camelCase as the protobuf JSON mapping spells it):
+//!
+//! ```json
+//! {"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",
+//!  "verificationMaterial":{"publicKey":{"hint":"<base64 sha256 of SPKI DER>"}},
+//!  "messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"<base64>"},"signature":"<base64 DER>"}}
+//! ```
+//!
+//! with `dsseEnvelope` in place of `messageSignature` for attestations. `tlogEntries` appears
+//! only when a signer logged the signature (key-based signing does not).
+//!
+//! Reading ([`Bundle::parse`]) checks the media type first, so a bundle of another version gets
+//! that message rather than a field error. Both spellings of v0.3 are accepted
+//! (`application/vnd.dev.sigstore.bundle.v0.3+json` and `...bundle+json;version=0.3`). Fields
+//! relman does not use (`timestampVerificationData`, certificates) are ignored when reading;
+//! a bundle without a public key in its verification material is refused at verification.
+
+use relman_manifest::Failure;
+use serde::{Deserialize, Serialize};
+
+use crate::dsse::Envelope;
+
+/// The media type relman writes.
+pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// The other spelling of v0.3 (sigstore-js and sigstore-go read both).
+const BUNDLE_MEDIA_TYPE_ALT: &str = "application/vnd.dev.sigstore.bundle+json;version=0.3";
+/// `messageDigest.algorithm` for SHA-256.
+pub const SHA2_256: &str = "SHA2_256";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bundle {
+    pub media_type: String,
+    pub verification_material: VerificationMaterial,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_signature: Option<MessageSignature>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsse_envelope: Option<Envelope>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationMaterial {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<PublicKeyIdentifier>,
+    /// Transparency log entries, kept as JSON (relman writes none for key-based signatures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tlog_entries: Vec<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeyIdentifier {
+    /// base64(sha256(SPKI DER)); optional in the format, always written by relman.
+    #[serde(default)]
+    pub hint: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageSignature {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_digest: Option<HashOutput>,
+    /// base64 of the DER signature.
+    pub signature: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashOutput {
+    /// `SHA2_256`.
+    pub algorithm: String,
+    /// base64 of the raw digest.
+    pub digest: String,
+}
+
+/// What a bundle signs.
+#[derive(Clone, Copy, Debug)]
+pub enum Content<'a> {
+    MessageSignature(&'a MessageSignature),
+    DsseEnvelope(&'a Envelope),
+}
+
+impl Bundle {
+    /// A bundle with relman's media type.
+    pub fn new(verification_material: VerificationMaterial, content: Content<'_>) -> Self {
+        let (message_signature, dsse_envelope) = match content {
+            Content::MessageSignature(m) => (Some(m.clone()), None),
+            Content::DsseEnvelope(e) => (None, Some(e.clone())),
+        };
+        Bundle {
+            media_type: BUNDLE_MEDIA_TYPE.to_string(),
+            verification_material,
+            message_signature,
+            dsse_envelope,
+        }
+    }
+
+    /// Reads a bundle; `origin` names the file in messages. Failures are verify failures: a
+    /// bundle that cannot be read is a signature that does not verify.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, Failure> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Failure::verify(format!("`{origin}` is not a Sigstore bundle: {e}")))?;
+        let Some(media_type) = value.get("mediaType").and_then(|m| m.as_str()) else {
+            return Err(Failure::verify(format!(
+                "`{origin}` is not a Sigstore bundle: it has no `mediaType`"
+            )));
+        };
+        if media_type != BUNDLE_MEDIA_TYPE && media_type != BUNDLE_MEDIA_TYPE_ALT {
+            return Err(Failure::verify(format!(
+                "`{origin}` has the unknown bundle media type `{media_type}`"
+            ))
+            .with_hint(format!(
+                "relman reads Sigstore bundles v0.3 (`{BUNDLE_MEDIA_TYPE}`)"
+            )));
+        }
+        let bundle: Bundle = serde_json::from_value(value).map_err(|e| {
+            Failure::verify(format!("`{origin}` is not a valid Sigstore bundle: {e}"))
+        })?;
+        bundle.content(origin)?;
+        Ok(bundle)
+    }
+
+    /// The signed content; a verify failure unless there is exactly one.
+    pub fn content(&self, origin: &str) -> Result<Content<'_>, Failure> {
+        match (&self.message_signature, &self.dsse_envelope) {
+            (Some(m), None) => Ok(Content::MessageSignature(m)),
+            (None, Some(e)) => Ok(Content::DsseEnvelope(e)),
+            (None, None) => Err(Failure::verify(format!(
+                "`{origin}` has neither a `messageSignature` nor a `dsseEnvelope`"
+            ))),
+            (Some(_), Some(_)) => Err(Failure::verify(format!(
+                "`{origin}` has both a `messageSignature` and a `dsseEnvelope`"
+            ))),
+        }
+    }
+
+    /// Compact JSON, the bytes of a `.sigstore.json` file.
+    pub fn to_json(&self) -> String {
+        // Plain structs of strings and JSON values: serialization cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks that the bundle was made with `key`, when it names a key (verify failure
+    /// naming both keys otherwise). A bundle with no public key at all is refused.
+    pub(crate) fn check_key(&self, key: &crate::PublicKey, origin: &str) -> Result<(), Failure> {
+        let Some(public_key) = &self.verification_material.public_key else {
+            return Err(Failure::verify(format!(
+                "`{origin}` names no public key (a keyless bundle?); relman verifies key-based bundles"
+            )));
+        };
+        if !public_key.hint.is_empty() && public_key.hint != key.hint() {
+            return Err(Failure::verify(format!(
+                "`{origin}` was signed by another key (hint {}), not by `{}` (hint {})",
+                public_key.hint,
+                key.origin(),
+                key.hint()
+            ))
+            .with_hint("verify with the public key of the key pair that signed the release"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relman_manifest::ErrorClass;
+
+    fn message_bundle() -> Bundle {
+        Bundle::new(
+            VerificationMaterial {
+                public_key: Some(PublicKeyIdentifier {
+                    hint: "aGludA==".into(),
+                }),
+                tlog_entries: Vec::new(),
+            },
+            Content::MessageSignature(&MessageSignature {
+                message_digest: Some(HashOutput {
+                    algorithm: SHA2_256.into(),
+                    digest: "ZGc=".into(),
+                }),
+                signature: "c2ln".into(),
+            }),
+        )
+    }
+
+    #[test]
+    fn writes_the_documented_shape_in_order() {
+        assert_eq!(
+            message_bundle().to_json(),
+            r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"aGludA=="}},"messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"ZGc="},"signature":"c2ln"}}"#
+        );
+    }
+
+    #[test]
+    fn parse_round_trips_and_accepts_both_v03_spellings() {
+        let bundle = message_bundle();
+        assert_eq!(Bundle::parse(&bundle.to_json(), "b").unwrap(), bundle);
+        let alt = bundle
+            .to_json()
+            .replace(BUNDLE_MEDIA_TYPE, BUNDLE_MEDIA_TYPE_ALT);
+        assert!(Bundle::parse(&alt, "b").is_ok());
+    }
+
+    #[test]
+    fn unknown_media_type_is_named() {
+        for media_type in [
+            "application/vnd.dev.sigstore.bundle+json;version=0.1",
+            "application/vnd.dev.sigstore.bundle.v0.4+json",
+            "text/plain",
+        ] {
+            let text = message_bundle()
+                .to_json()
+                .replace(BUNDLE_MEDIA_TYPE, media_type);
+            let err = Bundle::parse(&text, "app.tar.gz.sigstore.json").unwrap_err();
+            assert_eq!(err.class, ErrorClass::Verify);
+            assert_eq!(
+                err.message,
+                format!(
+                    "`app.tar.gz.sigstore.json` has the unknown bundle media type `{media_type}`"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_non_bundles_and_ambiguous_content() {
+        let cases = [
+            ("not json".to_string(), "is not a Sigstore bundle"),
+            ("{}".to_string(), "has no `mediaType`"),
+            (
+                format!(r#"{{"mediaType":"{BUNDLE_MEDIA_TYPE}","verificationMaterial":{{}}}}"#),
+                "neither",
+            ),
+            (
+                format!(r#"{{"mediaType":"{BUNDLE_MEDIA_TYPE}"}}"#),
+                "not a valid Sigstore bundle",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = Bundle::parse(&text, "x.sigstore.json").unwrap_err();
+            assert_eq!(err.class, ErrorClass::Verify);
+            assert!(
+                err.message.contains(expected),
+                "{expected}: {}",
+                err.message
+            );
+            assert!(err.message.contains("`x.sigstore.json`"), "{}", err.message);
+        }
+    }
+}
