@@ -19,6 +19,7 @@ use relman_install::hash::{sha256_file, HashingWriter};
 use relman_manifest::{ArchiveFormat, Artifact, ArtifactKind, Failure, Index, Sha256};
 
 use crate::fsutil;
+use crate::sbom;
 use crate::pgzip::ParGzEncoder;
 use crate::plan::{Planned, CHECKSUMS_FILE, INDEX_FILE};
 use crate::report::Reporter;
@@ -73,17 +74,69 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
         done.push(Packaged { name: artifact.name.clone(), size, sha256, written: true });
     }
 
-    // checksums.txt: every archive, sorted by name.
+    done.extend(write_sboms(planned, reporter)?);
+
+    // checksums.txt: every archive, SBOM and provenance file, sorted by name.
     let entries: Vec<(String, Sha256)> = planned
         .manifest
-        .archives()
-        .map(|a| (a.name.clone(), a.sha256.clone().expect("packaged")))
+        .artifacts
+        .iter()
+        .filter(|a| in_checksums(a.kind))
+        .filter_map(|a| a.sha256.clone().map(|sha| (a.name.clone(), sha)))
         .collect();
     let text = checksums::render(&entries);
     done.push(write_small(planned, CHECKSUMS_FILE, text.as_bytes())?);
 
     let index = Index::from_manifest(&planned.manifest, CHECKSUMS_FILE).map_err(Failure::package)?;
     done.push(write_small(planned, INDEX_FILE, index.to_json().as_bytes())?);
+    planned.save()?;
+    Ok(done)
+}
+
+/// Whether `checksums.txt` lists artifacts of this kind.
+pub fn in_checksums(kind: ArtifactKind) -> bool {
+    matches!(kind, ArtifactKind::Archive | ArtifactKind::Sbom | ArtifactKind::Provenance)
+}
+
+/// One SPDX and one CycloneDX document per target, from the project's lockfiles. Each
+/// target's inventory is collected once (Cargo resolves per platform); an inventory without
+/// packages fails the release.
+fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
+    let sboms: Vec<Artifact> = planned.manifest.artifacts.iter().filter(|a| a.kind == ArtifactKind::Sbom).cloned().collect();
+    if sboms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let m = &planned.manifest;
+    let subject = sbom::ReleaseSubject {
+        name: m.project.name.clone(),
+        version: m.version.clone(),
+        commit: m.commit.clone(),
+        repository: m.project.repository.clone(),
+        source_date_epoch: m.source_date_epoch,
+    };
+    let mut inventories: std::collections::BTreeMap<String, sbom::Inventory> = Default::default();
+    let mut done = Vec::new();
+    for a in sboms {
+        let target = a.target.clone().unwrap_or_default();
+        if !inventories.contains_key(&target) {
+            let opts = sbom::CollectOptions { target: Some(target.clone()), ..Default::default() };
+            let inventory = sbom::collect(&planned.settings.root, &opts)?;
+            inventory.require_packages(&planned.settings.root)?;
+            for note in &inventory.notes {
+                reporter.warn(&format!("sbom for `{target}`: {note}"));
+            }
+            inventories.insert(target.clone(), inventory);
+        }
+        let inventory = &inventories[&target];
+        let text = if a.name.ends_with(crate::plan::SPDX_EXT) {
+            sbom::spdx_json(&subject, inventory)
+        } else {
+            sbom::cyclonedx_json(&subject, inventory)
+        };
+        let p = write_small(planned, &a.name, text.as_bytes())?;
+        reporter.step(&format!("{}: {} packages", a.name, inventory.len()));
+        done.push(p);
+    }
     planned.save()?;
     Ok(done)
 }

@@ -120,34 +120,53 @@ pub fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
     Manifest::from_json(&text).map_err(|e| Failure::verify(format!("`{}` is not a valid relman manifest: {e}", path.display())))
 }
 
+/// Lockfiles an SBOM is made from; with none at the project root, no SBOM is planned.
+pub const LOCKFILES: [&str; 5] = ["Cargo.lock", "package-lock.json", "uv.lock", "poetry.lock", "go.sum"];
+
 fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
     let mut artifacts = Vec::new();
+    let has_lockfile = LOCKFILES.iter().any(|f| s.root.join(f).is_file());
+    let mut sboms = Vec::new();
     for target in &s.targets {
         let format = s.format_for(target);
+        let archive = format!("{}-{version}-{target}.{}", s.name, format.extension());
         artifacts.push(Artifact {
-            name: format!("{}-{version}-{target}.{}", s.name, format.extension()),
-            kind: ArtifactKind::Archive,
-            target: Some(target.clone()),
-            format: Some(format),
             binaries: s.binaries.iter().map(|b| format!("{b}{}", exe_suffix(target))).collect(),
             files: s.files.clone(),
-            size: None,
-            sha256: None,
+            format: Some(format),
+            ..artifact(&archive, ArtifactKind::Archive, Some(target))
         });
+        if has_lockfile {
+            for ext in [SPDX_EXT, CYCLONEDX_EXT] {
+                sboms.push(Artifact {
+                    subject: Some(archive.clone()),
+                    ..artifact(&format!("{}-{version}-{target}.{ext}", s.name), ArtifactKind::Sbom, Some(target))
+                });
+            }
+        }
     }
-    for (name, kind) in [(CHECKSUMS_FILE, ArtifactKind::Checksums), (INDEX_FILE, ArtifactKind::Index)] {
-        artifacts.push(Artifact {
-            name: name.to_string(),
-            kind,
-            target: None,
-            format: None,
-            binaries: Vec::new(),
-            files: Vec::new(),
-            size: None,
-            sha256: None,
-        });
-    }
+    artifacts.extend(sboms);
+    artifacts.push(artifact(CHECKSUMS_FILE, ArtifactKind::Checksums, None));
+    artifacts.push(artifact(INDEX_FILE, ArtifactKind::Index, None));
     artifacts
+}
+
+pub const SPDX_EXT: &str = "spdx.json";
+pub const CYCLONEDX_EXT: &str = "cdx.json";
+
+/// An artifact with nothing recorded yet.
+pub fn artifact(name: &str, kind: ArtifactKind, target: Option<&String>) -> Artifact {
+    Artifact {
+        name: name.to_string(),
+        kind,
+        target: target.cloned(),
+        format: None,
+        binaries: Vec::new(),
+        files: Vec::new(),
+        subject: None,
+        size: None,
+        sha256: None,
+    }
 }
 
 /// Keeps what a previous run of the same plan recorded.

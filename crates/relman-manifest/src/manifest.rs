@@ -59,6 +59,16 @@ pub enum ArtifactKind {
     Checksums,
     /// `index.json` for installers.
     Index,
+    /// An SBOM of one target's archive (`.spdx.json`, SPDX 2.3; `.cdx.json`, CycloneDX 1.6).
+    Sbom,
+    /// SLSA provenance of the archives: a DSSE envelope of an in-toto statement (`.intoto.jsonl`).
+    Provenance,
+    /// A legacy signature of another artifact (`<file>.sig`: base64 DER ECDSA over its sha256).
+    Signature,
+    /// A Sigstore bundle v0.3 of another artifact (`<file>.sigstore.json`).
+    Bundle,
+    /// The release notes (`release-notes.md`).
+    Notes,
 }
 
 /// One file of the release.
@@ -78,6 +88,9 @@ pub struct Artifact {
     /// Extra files inside an archive (README, LICENSE, ...), by path in the archive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// For signatures, bundles and SBOMs: the artifact this one is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
     /// Size in bytes, once produced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,

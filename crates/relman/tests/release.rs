@@ -38,6 +38,15 @@ fn snapshot_release_of_a_cargo_project_without_config() {
     let check = Command::new("sha256sum").arg("-c").arg("checksums.txt").current_dir(dest.join(&version)).output().unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 
+    // SBOMs of the archive, from Cargo.lock, are published and listed in checksums.txt.
+    let spdx: serde_json::Value = serde_json::from_slice(&fs::read(dest.join(&version).join(format!("hello-{version}-{HOST}.spdx.json"))).unwrap()).unwrap();
+    assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
+    assert!(spdx["packages"].as_array().unwrap().iter().any(|p| p["name"] == "hello"), "{spdx}");
+    let cdx: serde_json::Value = serde_json::from_slice(&fs::read(dest.join(&version).join(format!("hello-{version}-{HOST}.cdx.json"))).unwrap()).unwrap();
+    assert_eq!(cdx["specVersion"], "1.6");
+    let sums = fs::read_to_string(dest.join(&version).join("checksums.txt")).unwrap();
+    assert!(sums.contains(".spdx.json") && sums.contains(".cdx.json"), "{sums}");
+
     // Publish never touches latest.
     assert!(!dest.join("latest").exists());
     assert!(!dest.join("channels.json").exists());

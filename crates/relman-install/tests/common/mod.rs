@@ -243,6 +243,7 @@ pub fn publish(root: &Path, spec: &Spec) -> PathBuf {
         let digest = sha256_bytes(&bytes);
         entries.push((name.clone(), digest.clone()));
         artifacts.push(Artifact {
+            subject: None,
             name,
             kind: ArtifactKind::Archive,
             target: Some(target.clone()),
@@ -279,6 +280,7 @@ pub fn publish(root: &Path, spec: &Spec) -> PathBuf {
         ("index.json", ArtifactKind::Index, &index_text),
     ] {
         manifest.artifacts.push(Artifact {
+            subject: None,
             name: name.to_string(),
             kind,
             target: None,
