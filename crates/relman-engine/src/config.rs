@@ -30,6 +30,24 @@ pub struct Config {
     pub package: PackageConfig,
     #[serde(default)]
     pub release: ReleaseConfig,
+    #[serde(default)]
+    pub sign: SignConfig,
+}
+
+/// `[sign]`: the key pair releases are signed with (written by `relman keygen`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignConfig {
+    /// Private key, relative to the project root: cosign's encrypted format, or a PKCS#8 /
+    /// SEC1 PEM. Its passphrase comes from `RELMAN_PASSWORD` (or `COSIGN_PASSWORD`) or a
+    /// prompt, never from this file. Keep the key out of git (`relman keygen` ignores it).
+    pub key: Option<String>,
+    /// Public key (`PUBLIC KEY` PEM), relative to the project root; commit it. `relman verify`
+    /// uses it when `--key` is not given.
+    pub public_key: Option<String>,
+    /// Fail the release when no key is configured (also `--require-signatures`).
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// `[project]`: what is released.

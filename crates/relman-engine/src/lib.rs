@@ -20,6 +20,7 @@ pub mod provider;
 pub mod release;
 pub mod report;
 pub mod settings;
+pub mod sign;
 pub mod version;
 pub mod conventional;
 pub mod history;

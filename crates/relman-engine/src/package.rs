@@ -45,6 +45,8 @@ struct Entry {
 /// Packages every archive, then `checksums.txt` and `index.json`.
 pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
     reporter.stage("package");
+    // Load the key first: a wrong passphrase fails before minutes of compression.
+    let key = crate::sign::load_key(&planned.settings, reporter)?;
     let mut done = Vec::new();
     let archives: Vec<Artifact> = planned.manifest.archives().cloned().collect();
     for artifact in &archives {
@@ -75,6 +77,9 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     }
 
     done.extend(write_sboms(planned, reporter)?);
+    if let Some(key) = &key {
+        done.extend(crate::sign::write_provenance(planned, key, reporter)?);
+    }
 
     // checksums.txt: every archive, SBOM and provenance file, sorted by name.
     let entries: Vec<(String, Sha256)> = planned
@@ -90,6 +95,9 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     let index = Index::from_manifest(&planned.manifest, CHECKSUMS_FILE).map_err(Failure::package)?;
     done.push(write_small(planned, INDEX_FILE, index.to_json().as_bytes())?);
     planned.save()?;
+    if let Some(key) = &key {
+        done.extend(crate::sign::write_signatures(planned, key, reporter)?);
+    }
     Ok(done)
 }
 
@@ -142,7 +150,7 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
 }
 
 /// Writes a small generated file when its content changed; records its digest.
-fn write_small(planned: &mut Planned, name: &str, bytes: &[u8]) -> Result<Packaged, Failure> {
+pub(crate) fn write_small(planned: &mut Planned, name: &str, bytes: &[u8]) -> Result<Packaged, Failure> {
     let path = planned.artifact_path(name);
     let sha256 = relman_install::hash::sha256_bytes(bytes);
     let written = fs::read(&path).map(|old| old != bytes).unwrap_or(true);

@@ -146,9 +146,38 @@ fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
         }
     }
     artifacts.extend(sboms);
+    let signed = s.sign_key.is_some();
+    if signed {
+        let provenance = provenance_name(&s.name, version);
+        artifacts.push(artifact(&provenance, ArtifactKind::Provenance, None));
+        artifacts.push(Artifact { subject: Some(provenance.clone()), ..artifact(&bundle_name(&provenance), ArtifactKind::Bundle, None) });
+    }
     artifacts.push(artifact(CHECKSUMS_FILE, ArtifactKind::Checksums, None));
     artifacts.push(artifact(INDEX_FILE, ArtifactKind::Index, None));
+    if signed {
+        // Every file a user downloads gets a legacy signature and a Sigstore bundle; the
+        // provenance is DSSE-signed instead (its bundle above).
+        let signable: Vec<(String, Option<String>)> = artifacts
+            .iter()
+            .filter(|a| matches!(a.kind, ArtifactKind::Archive | ArtifactKind::Sbom | ArtifactKind::Checksums | ArtifactKind::Index))
+            .map(|a| (a.name.clone(), a.target.clone()))
+            .collect();
+        for (name, target) in signable {
+            artifacts.push(Artifact { subject: Some(name.clone()), ..artifact(&format!("{name}.sig"), ArtifactKind::Signature, target.as_ref()) });
+            artifacts.push(Artifact { subject: Some(name.clone()), ..artifact(&bundle_name(&name), ArtifactKind::Bundle, target.as_ref()) });
+        }
+    }
     artifacts
+}
+
+/// `<name>-<version>.intoto.jsonl`: the DSSE-signed SLSA provenance of the archives.
+pub fn provenance_name(name: &str, version: &str) -> String {
+    format!("{name}-{version}.intoto.jsonl")
+}
+
+/// `<file>.sigstore.json`: the Sigstore bundle of a file.
+pub fn bundle_name(file: &str) -> String {
+    format!("{file}.sigstore.json")
 }
 
 pub const SPDX_EXT: &str = "spdx.json";

@@ -31,6 +31,31 @@ pub struct Options {
     pub to: Vec<String>,
     /// `SOURCE_DATE_EPOCH` from the environment, when set.
     pub source_date_epoch: Option<i64>,
+    /// Passphrase of the signing key (`RELMAN_PASSWORD` / `COSIGN_PASSWORD` or a prompt).
+    pub passphrase: Option<Secret>,
+    /// Refuse to release unsigned (`--require-signatures`).
+    pub require_signatures: bool,
+    /// CI facts for provenance, read by the CLI from the documented variables only.
+    pub ci: Option<crate::provenance::CiContext>,
+}
+
+/// A secret string: never shown by `Debug` or `Display`.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(****)")
+    }
 }
 
 /// How binaries are built.
@@ -63,6 +88,13 @@ pub struct Settings {
     pub files: Vec<String>,
     pub dist: PathBuf,
     pub destinations: Vec<String>,
+    /// Private signing key (absolute), when configured.
+    pub sign_key: Option<PathBuf>,
+    /// Public key (absolute), when configured.
+    pub public_key: Option<PathBuf>,
+    pub require_signatures: bool,
+    pub passphrase: Option<Secret>,
+    pub ci: crate::provenance::CiContext,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -161,7 +193,24 @@ impl Settings {
                 return Err(Failure::config(format!("`package.files` entry `{f}` must be a path inside the project")));
             }
         }
+        let sign_key = config.sign.key.as_ref().map(|k| root.join(k));
+        let require_signatures = opts.require_signatures || config.sign.required;
+        if require_signatures && sign_key.is_none() {
+            return Err(Failure::config(format!("signatures are required but `{}` names no `sign.key`", config_path.display()))
+                .with_hint("run `relman keygen` to create a key pair and record it in relman.toml"));
+        }
+        if let Some(k) = &sign_key {
+            if !k.is_file() {
+                return Err(Failure::config(format!("signing key `{}` (sign.key) does not exist", k.display()))
+                    .with_hint("run `relman keygen`, or fix sign.key in relman.toml"));
+            }
+        }
         Ok(Settings {
+            public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
+            sign_key,
+            require_signatures,
+            passphrase: opts.passphrase.clone(),
+            ci: opts.ci.clone().unwrap_or_else(crate::provenance::CiContext::local),
             repository: config.project.repository.clone().or_else(|| cargo.as_ref().and_then(|c| c.repository.clone())),
             tag_prefix: config.project.tag_prefix.clone().unwrap_or_else(|| "v".to_string()),
             env: config.build.env.clone(),

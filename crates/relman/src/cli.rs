@@ -45,6 +45,25 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Create a signing key pair (cosign-compatible) and, in a project, record it in relman.toml.
+    ///
+    /// The private key is encrypted with the passphrase from RELMAN_PASSWORD (or COSIGN_PASSWORD),
+    /// or one typed at a prompt; it is written with mode 0600 and git-ignored. Commit the public key:
+    /// users verify releases with it (`relman verify --key relman.pub`).
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long, default_value = "relman.key", value_name = "FILE")]
+        key: PathBuf,
+        /// Where to write the public key.
+        #[arg(long = "public-key", default_value = "relman.pub", value_name = "FILE")]
+        public_key: PathBuf,
+        /// Replace existing key files.
+        #[arg(long)]
+        force: bool,
+        /// Do not record the key pair in relman.toml.
+        #[arg(long)]
+        no_config: bool,
+    },
     /// Print the JSON Schema of relman.toml (or of the manifest / index.json).
     Schema {
         #[arg(value_enum, default_value = "config")]
@@ -123,6 +142,10 @@ pub struct ProjectArgs {
     /// Config file to use instead of ./relman.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Fail when no signing key is configured (releases are signed whenever one is).
+    #[arg(long)]
+    pub require_signatures: bool,
 }
 
 #[derive(Debug, Args)]

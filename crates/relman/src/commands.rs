@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use relman_engine::package::human_size;
 use relman_engine::plan;
 use relman_engine::release::{self, ReleaseOptions};
-use relman_engine::settings::{absolutize_dir_url, Options};
+use relman_engine::settings::{absolutize_dir_url, Options, Secret};
 use relman_engine::{build, config::Config, init, package};
 use relman_install::install::{self, InstallOptions, UpgradeOptions};
 use relman_install::source::Location;
@@ -32,6 +32,30 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else if !cli.quiet {
                 println!("wrote {}", dir.join("relman.toml").display());
                 println!("next: commit it, tag a version (git tag -a v0.1.0 -m v0.1.0) and run `relman release`");
+            }
+            Ok(0)
+        }
+        Command::Keygen { key, public_key, force, no_config } => {
+            let passphrase = match env_passphrase() {
+                Some(p) => p,
+                None => prompt_new_passphrase()?,
+            };
+            let private = dir.join(&key);
+            let public = dir.join(&public_key);
+            let hint = relman_engine::sign::keygen(&private, &public, passphrase.expose(), force)?;
+            let in_project = dir.join("relman.toml").is_file() || dir.join("Cargo.toml").is_file();
+            let recorded = in_project && !no_config;
+            if recorded {
+                relman_engine::sign::record_key_in_config(&dir, &key.display().to_string(), &public_key.display().to_string())?;
+            }
+            if json {
+                render::json(&serde_json::json!({"private_key": private, "public_key": public, "key_hint": hint, "recorded_in_config": recorded}));
+            } else if !cli.quiet {
+                println!("wrote {} (private, mode 0600) and {} (public)", private.display(), public.display());
+                println!("key hint {hint}");
+                if recorded {
+                    println!("recorded in relman.toml [sign]; {} is git-ignored; commit {}", key.display(), public_key.display());
+                }
             }
             Ok(0)
         }
@@ -266,7 +290,14 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
         })?),
         _ => None,
     };
+    let mut passphrase = env_passphrase();
+    if passphrase.is_none() {
+        passphrase = prompt_key_passphrase(dir, args.config.as_ref().map(|c| cwd.join(c)).as_deref())?;
+    }
     Ok(Options {
+        passphrase,
+        require_signatures: args.require_signatures,
+        ci: Some(relman_engine::provenance::CiContext::from_env(|k| std::env::var(k).ok())),
         dir: dir.to_path_buf(),
         config: args.config.as_ref().map(|c| cwd.join(c)),
         snapshot: args.snapshot,
@@ -298,4 +329,45 @@ fn prefix(p: Option<&Path>, cwd: &Path) -> Result<PathBuf, Failure> {
             .map(|h| PathBuf::from(h).join(".local"))
             .ok_or_else(|| Failure::usage("no --prefix given and HOME is not set").with_hint("pass --prefix DIR")),
     }
+}
+
+/// The signing key's passphrase from the environment (`RELMAN_PASSWORD`, then `COSIGN_PASSWORD`).
+fn env_passphrase() -> Option<Secret> {
+    ["RELMAN_PASSWORD", "COSIGN_PASSWORD"].iter().find_map(|v| std::env::var(v).ok()).map(Secret::new)
+}
+
+/// Asks for the passphrase of the configured key when it is encrypted and a person is at the
+/// terminal; `None` otherwise (the engine then tries an empty passphrase and says what to set).
+fn prompt_key_passphrase(dir: &Path, config: Option<&Path>) -> Result<Option<Secret>, Failure> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(None);
+    }
+    let path = config.map(Path::to_path_buf).unwrap_or_else(|| dir.join("relman.toml"));
+    let Ok(Some(config)) = Config::load(&path) else { return Ok(None) };
+    let Some(key) = config.sign.key else { return Ok(None) };
+    let key_path = dir.join(&key);
+    let Ok(text) = std::fs::read_to_string(&key_path) else { return Ok(None) };
+    if !relman_sign::keys::needs_passphrase(&text) {
+        return Ok(None);
+    }
+    let p = rpassword::prompt_password(format!("passphrase for {}: ", key_path.display()))
+        .map_err(|e| Failure::usage(format!("cannot read the passphrase: {e}")))?;
+    Ok(Some(Secret::new(p)))
+}
+
+/// Asks twice for a new passphrase; without a terminal, says which variable to set.
+fn prompt_new_passphrase() -> Result<Secret, Failure> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage("no passphrase for the new key")
+            .with_hint("set RELMAN_PASSWORD (an empty value is allowed) or run keygen at a terminal"));
+    }
+    let read = |prompt: &str| rpassword::prompt_password(prompt).map_err(|e| Failure::usage(format!("cannot read the passphrase: {e}")));
+    let first = read("passphrase for the new private key: ")?;
+    let second = read("again: ")?;
+    if first != second {
+        return Err(Failure::usage("the passphrases differ; nothing was written"));
+    }
+    Ok(Secret::new(first))
 }

@@ -132,9 +132,23 @@ impl Project {
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> Out {
+    run_with_env(dir, args, &[])
+}
+
+impl Project {
+    /// Runs relman in the project directory with extra environment variables.
+    pub fn relman_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        run_with_env(&self.dir, args, env)
+    }
+}
+
+pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
     let out = Command::new(env!("CARGO_BIN_EXE_relman"))
         .current_dir(dir)
         .args(args)
+        .env_remove("RELMAN_PASSWORD")
+        .env_remove("COSIGN_PASSWORD")
+        .envs(env.iter().copied())
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("CARGO_TARGET_DIR")
         .env("CI", "true")

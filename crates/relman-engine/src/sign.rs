@@ -1,0 +1,202 @@
+//! `sign`: SLSA provenance and signatures for a packaged release.
+//!
+//! Input: the planned release with its archives, SBOMs, `checksums.txt` and `index.json`
+//! packaged (digests recorded), and the signing key from `[sign] key`. Output, in
+//! `dist/<version>/`: `<name>-<version>.intoto.jsonl` (a DSSE envelope of an in-toto Statement
+//! v1 with an SLSA Provenance v1 predicate whose subjects are the archives) with its Sigstore
+//! bundle, and for every archive, SBOM, `checksums.txt` and `index.json` a legacy `<file>.sig`
+//! and a Sigstore bundle `<file>.sigstore.json`.
+//!
+//! Invariants: signatures cover the exact bytes published, from the digests packaging
+//! recorded (nothing is hashed twice); ECDSA signatures are deterministic (RFC 6979), and the
+//! provenance is written once per set of archive digests, so re-running a release produces the
+//! same files and re-publishing is a no-op. The passphrase never reaches a message.
+
+use std::fs;
+use std::path::Path;
+
+use relman_manifest::{ArtifactKind, Failure};
+use relman_sign::{blob, dsse, keys, SigningKey};
+
+use crate::fsutil;
+use crate::package::{write_small, Packaged};
+use crate::plan::{bundle_name, provenance_name, Planned};
+use crate::provenance::{self, Archive, ProvenanceInput};
+use crate::report::Reporter;
+use crate::sbom::ReleaseSubject;
+use crate::settings::Settings;
+
+/// Loads the configured signing key; `None` when the project signs nothing.
+pub fn load_key(settings: &Settings, reporter: &dyn Reporter) -> Result<Option<SigningKey>, Failure> {
+    let Some(path) = &settings.sign_key else { return Ok(None) };
+    if let Some(w) = relman_sign::key_file_warning(path) {
+        reporter.warn(&w);
+    }
+    let text = fsutil::read_to_string(path)?;
+    let passphrase = settings.passphrase.as_ref().map(|p| p.expose().as_bytes()).unwrap_or(b"");
+    let needs = keys::needs_passphrase(&text);
+    SigningKey::from_pem(&text, needs.then_some(passphrase), &path.display().to_string())
+        .map(Some)
+        .map_err(|f| {
+            if needs && settings.passphrase.is_none() && f.hint.is_none() {
+                f.with_hint("set RELMAN_PASSWORD (or COSIGN_PASSWORD) to the key's passphrase")
+            } else {
+                f
+            }
+        })
+}
+
+/// Writes the DSSE-signed provenance of the archives (once per set of archive digests).
+pub fn write_provenance(planned: &mut Planned, key: &SigningKey, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
+    let m = &planned.manifest;
+    let name = provenance_name(&m.project.name, &m.version);
+    if m.artifact(&name).is_none() {
+        return Ok(Vec::new());
+    }
+    let archives: Vec<Archive> = m
+        .archives()
+        .map(|a| Archive { name: a.name.clone(), sha256: a.sha256.clone().expect("packaged before provenance") })
+        .collect();
+    let fingerprint: String = archives.iter().map(|a| format!("{} {}\n", a.sha256, a.name)).collect();
+    let stamp = planned.version_dir.join(format!(".{name}.inputs"));
+    let path = planned.artifact_path(&name);
+    let bundle = bundle_name(&name);
+    let unchanged = fs::read_to_string(&stamp).map(|s| s == fingerprint).unwrap_or(false)
+        && path.is_file()
+        && planned.artifact_path(&bundle).is_file();
+    let (jsonl, bundle_json) = if unchanged {
+        (fsutil::read_to_string(&path)?, fsutil::read_to_string(&planned.artifact_path(&bundle))?)
+    } else {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).ok();
+        let input = ProvenanceInput {
+            release: ReleaseSubject {
+                name: m.project.name.clone(),
+                version: m.version.clone(),
+                commit: m.commit.clone(),
+                repository: m.project.repository.clone(),
+                source_date_epoch: m.source_date_epoch,
+            },
+            tag: m.tag.clone().unwrap_or_default(),
+            targets: m.targets.clone(),
+            archives,
+            toolchain: toolchain(&planned.settings),
+            relman_version: env!("CARGO_PKG_VERSION").to_string(),
+            ci: planned.settings.ci.clone(),
+            started_on: now,
+            finished_on: now,
+        };
+        let statement = provenance::statement_json(&input)?;
+        let signed = dsse::sign(key, provenance::PAYLOAD_TYPE, statement.as_bytes())?;
+        (signed.intoto_jsonl(), signed.bundle_json())
+    };
+    let mut done = vec![write_small(planned, &name, jsonl.as_bytes())?];
+    done.push(write_small(planned, &bundle, bundle_json.as_bytes())?);
+    fsutil::write_atomic(&stamp, fingerprint.as_bytes())?;
+    reporter.step(&format!("{name}: SLSA provenance of {} archives, signed", planned.manifest.archives().count()));
+    planned.save()?;
+    Ok(done)
+}
+
+/// Signs every archive, SBOM, `checksums.txt` and `index.json` from its recorded digest.
+pub fn write_signatures(planned: &mut Planned, key: &SigningKey, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
+    let wanted: Vec<(String, String, ArtifactKind)> = planned
+        .manifest
+        .artifacts
+        .iter()
+        .filter(|a| matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle))
+        .filter_map(|a| a.subject.clone().map(|s| (a.name.clone(), s, a.kind)))
+        .collect();
+    let mut done = Vec::new();
+    let mut count = 0;
+    for (name, subject, kind) in wanted {
+        let Some(sha) = planned.manifest.artifact(&subject).and_then(|a| a.sha256.clone()) else {
+            return Err(Failure::package(format!("cannot sign `{subject}`: it has not been packaged")));
+        };
+        let subject_kind = planned.manifest.artifact(&subject).map(|a| a.kind);
+        if subject_kind == Some(ArtifactKind::Provenance) {
+            continue; // DSSE-signed by write_provenance.
+        }
+        let sig = blob::sign_digest(key, &sha)?;
+        let text = match kind {
+            ArtifactKind::Signature => sig.legacy(),
+            _ => sig.bundle_json(),
+        };
+        done.push(write_small(planned, &name, text.as_bytes())?);
+        count += 1;
+    }
+    reporter.step(&format!("signed {} files (key {})", count / 2, key.public_key().hint()));
+    planned.save()?;
+    Ok(done)
+}
+
+/// Toolchain versions for the provenance (`rustc -V`, `cargo -V` for Cargo builds).
+fn toolchain(settings: &Settings) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    if settings.build == crate::settings::BuildKind::Cargo {
+        for tool in ["rustc", "cargo"] {
+            if let Ok(o) = std::process::Command::new(tool).arg("-V").current_dir(&settings.root).output() {
+                if o.status.success() {
+                    out.insert(tool.to_string(), String::from_utf8_lossy(&o.stdout).trim().to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Writes a new key pair: the private key encrypted with `passphrase` (mode 0600, refused when it
+/// exists unless `force`) and the public key beside it.
+pub fn keygen(private: &Path, public: &Path, passphrase: &str, force: bool) -> Result<String, Failure> {
+    for p in [private, public] {
+        if p.exists() && !force {
+            return Err(Failure::usage(format!("`{}` already exists", p.display())).with_hint("pass --force to replace it"));
+        }
+    }
+    let pair = relman_sign::generate()?;
+    let pem = pair.to_encrypted_pem(passphrase.as_bytes())?;
+    fsutil::write_atomic(private, pem.as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(private, fs::Permissions::from_mode(keys::PRIVATE_KEY_MODE))
+            .map_err(|e| Failure::io("set permissions of", private, e))?;
+    }
+    fsutil::write_atomic(public, pair.public_key_pem().as_bytes())?;
+    Ok(pair.key_hint().to_string())
+}
+
+/// Records the key pair in `<root>/relman.toml` (`[sign] key`, `public_key`), keeping the rest
+/// of the file as it is, and git-ignores the private key. Paths are relative to `root`.
+pub fn record_key_in_config(root: &Path, private_rel: &str, public_rel: &str) -> Result<(), Failure> {
+    let path = root.join(crate::config::CONFIG_FILE);
+    let text = fs::read_to_string(&path).unwrap_or_default();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| Failure::config(format!("cannot update `{}`: {e}", path.display())))?;
+    if !doc.contains_key("sign") {
+        let mut t = toml_edit::Table::new();
+        t.decor_mut().set_prefix("\n# Release signing (written by `relman keygen`). The passphrase comes from RELMAN_PASSWORD.\n");
+        doc.insert("sign", toml_edit::Item::Table(t));
+    }
+    let sign = doc["sign"]
+        .as_table_mut()
+        .ok_or_else(|| Failure::config(format!("`{}`: `sign` is not a table", path.display())))?;
+    sign["key"] = toml_edit::value(private_rel);
+    sign["public_key"] = toml_edit::value(public_rel);
+    let new = doc.to_string();
+    crate::config::Config::parse(&new, &path.display().to_string())?;
+    fsutil::write_atomic(&path, new.as_bytes())?;
+    let ignore = root.join(".gitignore");
+    let current = fs::read_to_string(&ignore).unwrap_or_default();
+    let entry = format!("/{}", private_rel.trim_start_matches("./"));
+    if !current.lines().any(|l| l.trim() == entry || l.trim() == private_rel) {
+        let mut next = current;
+        if !next.is_empty() && !next.ends_with('\n') {
+            next.push('\n');
+        }
+        next.push_str(&entry);
+        next.push('\n');
+        fsutil::write_atomic(&ignore, next.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! Signed releases through the real binary: keygen, signatures and provenance written and
+//! published, idempotent re-runs, and the bad inputs around keys.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+const T1: &str = "x86_64-unknown-linux-gnu";
+const PASS: (&str, &str) = ("RELMAN_PASSWORD", "correct horse");
+
+fn signed_project() -> Project {
+    let p = Project::generic(&[T1]);
+    let out = p.relman_env(&["keygen"], &[PASS]);
+    out.ok();
+    p.commit("signing key");
+    p
+}
+
+#[test]
+fn keygen_records_the_key_pair_and_ignores_the_private_key() {
+    let p = signed_project();
+    let cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
+    assert!(cfg.contains("[sign]") && cfg.contains("key = \"relman.key\"") && cfg.contains("public_key = \"relman.pub\""), "{cfg}");
+    // The rest of the file is kept as it was.
+    assert!(cfg.contains("[package]\nfiles = [\"README.md\", \"docs/guide.md\"]"), "{cfg}");
+    assert!(fs::read_to_string(p.path(".gitignore")).unwrap().lines().any(|l| l == "/relman.key"));
+    let key = fs::read_to_string(p.path("relman.key")).unwrap();
+    assert!(key.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----"), "{key}");
+    assert!(!key.contains("correct horse"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(fs::metadata(p.path("relman.key")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(fs::read_to_string(p.path("relman.pub")).unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
+    // The private key is not tracked by git; the public key is.
+    let tracked = p.git(&["ls-files"]);
+    assert!(tracked.contains("relman.pub") && !tracked.contains("relman.key"), "{tracked}");
+    // Refuses to overwrite.
+    p.relman_env(&["keygen"], &[PASS]).fails(2, "already exists");
+}
+
+#[test]
+fn a_signed_release_publishes_signatures_and_provenance_and_reruns_as_a_no_op() {
+    let p = signed_project();
+    p.tag("v1.0.0");
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    p.relman_env(&["release", "--to", &to], &[PASS]).ok();
+    let v = dest.join("1.0.0");
+    let archive = format!("tool-1.0.0-{T1}.tar.gz");
+    for f in [
+        format!("{archive}.sig"),
+        format!("{archive}.sigstore.json"),
+        "checksums.txt.sig".into(),
+        "checksums.txt.sigstore.json".into(),
+        "index.json.sigstore.json".into(),
+        "tool-1.0.0.intoto.jsonl".into(),
+        "tool-1.0.0.intoto.jsonl.sigstore.json".into(),
+    ] {
+        assert!(v.join(&f).is_file(), "{f} missing");
+    }
+    let bundle: serde_json::Value = serde_json::from_slice(&fs::read(v.join(format!("{archive}.sigstore.json"))).unwrap()).unwrap();
+    assert_eq!(bundle["mediaType"], "application/vnd.dev.sigstore.bundle.v0.3+json");
+    let digest = bundle["messageSignature"]["messageDigest"]["digest"].as_str().unwrap().to_string();
+    // The bundle signs the exact published bytes.
+    use sha2::Digest;
+    let expected = {
+        let d = sha2::Sha256::digest(fs::read(v.join(&archive)).unwrap());
+        base64_encode(&d)
+    };
+    assert_eq!(digest, expected);
+    // Provenance subjects are the archives; the envelope carries no secrets.
+    let jsonl = fs::read_to_string(v.join("tool-1.0.0.intoto.jsonl")).unwrap();
+    assert!(!jsonl.contains("correct horse"));
+    let env: serde_json::Value = serde_json::from_str(jsonl.trim()).unwrap();
+    assert_eq!(env["payloadType"], "application/vnd.in-toto+json");
+    let payload = base64_decode(env["payload"].as_str().unwrap());
+    let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(statement["subject"][0]["name"], archive.as_str());
+    assert_eq!(statement["subject"][0]["digest"]["sha256"].as_str().unwrap(), sha256_hex(&fs::read(v.join(&archive)).unwrap()));
+    assert!(!String::from_utf8_lossy(&payload).contains("correct horse"));
+    // checksums.txt covers the provenance; sha256sum -c passes.
+    let sums = fs::read_to_string(v.join("checksums.txt")).unwrap();
+    assert!(sums.contains("tool-1.0.0.intoto.jsonl"), "{sums}");
+
+    // Running the release again changes nothing at the destination.
+    let before: Vec<(String, Vec<u8>)> = list(&v);
+    let out = p.relman_env(&["release", "--to", &to], &[PASS]);
+    out.ok();
+    assert!(out.stdout.contains("0 written"), "{}", out.stdout);
+    assert_eq!(list(&v), before);
+}
+
+#[test]
+fn wrong_passphrase_is_a_clear_config_error() {
+    let p = signed_project();
+    p.tag("v1.0.0");
+    let out = p.relman_env(&["package"], &[("RELMAN_PASSWORD", "hunter2-xyz")]);
+    out.fails(3, "passphrase");
+    assert!(out.stderr.contains("relman.key"), "{}", out.stderr);
+    assert!(!out.stderr.contains("hunter2-xyz"), "the passphrase must not be echoed: {}", out.stderr);
+    assert!(!p.path(&format!("dist/1.0.0/tool-1.0.0-{T1}.tar.gz")).exists(), "nothing is packaged with an unusable key");
+    // No passphrase at all: the hint names the variable.
+    p.relman(&["package"]).fails(3, "RELMAN_PASSWORD");
+}
+
+#[test]
+fn required_signatures_without_a_key_fail_before_building() {
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0");
+    p.relman(&["release", "--require-signatures"]).fails(3, "signatures are required");
+    assert!(!p.path("out").exists());
+}
+
+#[test]
+fn corrupt_key_file_is_named() {
+    let p = signed_project();
+    p.write("relman.key", "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nnot base64!\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n");
+    p.tag("v1.0.0");
+    p.relman_env(&["package", "--allow-dirty"], &[PASS]).fails(3, "relman.key");
+}
+
+fn list(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name().into_string().unwrap(), fs::read(e.path()).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|&c| c != b'=') {
+        let v = B64.iter().position(|&x| x == c).expect("base64") as u32;
+        buf = buf << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    out
+}
