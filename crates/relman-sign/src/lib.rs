@@ -8,18 +8,28 @@
 //! ## The story of a release signature
 //!
 //! 1. `relman keygen`: [`generate`] → [`KeyPair::to_encrypted_pem`] (cosign's
-//!    `ENCRYPTED SIGSTORE PRIVATE KEY`, written 0600) and [`KeyPair::public_key_pem`]
-//!    (`PUBLIC KEY`, committed and published).
-//! 2. `relman sign` / `release`: [`SigningKey::from_pem`] reads the private key (cosign's two
-//!    encrypted labels, PKCS#8, SEC1); [`key_file_warning`] says when others can read it. Each
-//!    archive is signed from the digest packaging recorded ([`blob::sign_digest`]), small files
-//!    from their bytes ([`blob::sign_bytes`]): write [`blob::BlobSignature::legacy`] to
-//!    `<file>.sig` and [`blob::BlobSignature::bundle_json`] to `<file>.sigstore.json`. The
-//!    provenance statement is signed with [`dsse::sign`]: `<name>.intoto.jsonl` and a bundle.
-//! 3. `relman verify` / `install`: [`PublicKey::from_pem`], then [`blob::verify_bundle`] /
+//!    `ENCRYPTED SIGSTORE PRIVATE KEY`, to be written with mode [`keys::PRIVATE_KEY_MODE`]) and
+//!    [`KeyPair::public_key_pem`] (`PUBLIC KEY`, committed and published).
+//! 2. `relman sign` / `release`: [`SigningKey::from_file`] (or [`SigningKey::from_pem`]) reads
+//!    the private key: cosign's two encrypted labels, PKCS#8, SEC1. [`keys::needs_passphrase`]
+//!    says whether to ask for a passphrase; [`key_file_warning`] says when others can read the
+//!    file. Each archive is signed from the digest packaging recorded ([`blob::sign_digest`]),
+//!    small files from their bytes ([`blob::sign_bytes`]): write
+//!    [`blob::BlobSignature::legacy`] to `<file>.sig` and [`blob::BlobSignature::bundle_json`]
+//!    to `<file>.sigstore.json`. The provenance statement is signed with [`dsse::sign`]:
+//!    [`dsse::DsseSignature::intoto_jsonl`] to `<name>.intoto.jsonl` and a bundle.
+//! 3. `relman verify` / `install`: [`PublicKey::from_file`], then [`blob::verify_bundle`] /
 //!    [`blob::verify_legacy`] against the file's digest, and [`dsse::verify_bundle`] /
 //!    [`dsse::Envelope::verify`] for attestations, whose returned payload is the only one to
 //!    trust.
+//!
+//! ## Cost
+//!
+//! Measured with `examples/sign_cost.rs` (release build, 2-core development VM): a blob
+//! signature (both forms) from a known digest takes about 0.25 ms, verifying one about 0.45 ms,
+//! a DSSE signature of a 20 kB statement about 0.25 ms. Reading or writing an encrypted key runs
+//! scrypt at N = 32768: about 0.1 s, once per run. Hashing is the only cost that grows with the
+//! release (about 1 GB/s), and the release reuses the digests packaging computed.
 //!
 //! ## Invariants
 //!

@@ -219,3 +219,24 @@ fn intoto_jsonl_is_one_line_per_envelope() {
         "`app.intoto.jsonl:1` is not a DSSE envelope",
     );
 }
+
+#[test]
+fn truncated_bundles_and_envelopes_fail_without_panicking() {
+    let signed = sign(pair().signing_key(), INTOTO_PAYLOAD_TYPE, STATEMENT).unwrap();
+    let blob = crate::blob::sign_bytes(pair().signing_key(), STATEMENT).unwrap();
+    let digest = crate::blob::sha256_bytes(STATEMENT);
+    for text in [
+        signed.bundle_json(),
+        blob.bundle_json(),
+        signed.envelope.to_json(),
+    ] {
+        for len in 0..text.len() {
+            let cut = &text[..len];
+            assert!(verify_bundle(cut, "b", pair().public_key()).is_err());
+            assert!(
+                crate::blob::verify_bundle(cut, "b", pair().public_key(), "a", &digest).is_err()
+            );
+            assert!(Envelope::parse(cut, "e").is_err());
+        }
+    }
+}

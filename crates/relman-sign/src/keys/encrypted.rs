@@ -188,24 +188,27 @@ fn derive(passphrase: &[u8], salt: &[u8], n: u32) -> Option<Zeroizing<Key>> {
 
 #[cfg(test)]
 mod tests {
-    //! scrypt at cosign's costs takes seconds in an unoptimized build, so these tests share one
-    //! encrypted sample and derive as few keys as they can. Decryption (right and wrong
+    //! scrypt at cosign's costs takes seconds in an unoptimized build, so these tests derive as
+    //! few keys as they can: refusals use a fixture's text and must not derive at all. Decryption (right and wrong
     //! passphrase, both labels) is tested through `SigningKey::from_pem` in `keys/tests.rs`.
-    use std::sync::OnceLock;
-
     use super::*;
     use relman_manifest::ErrorClass;
 
     const SALT: [u8; 32] = [7; 32];
     const NONCE: [u8; 24] = [9; 24];
 
-    /// `b"secret der"` encrypted under `b"pw"` at N = 32768 (one derivation for all tests).
-    fn sample() -> &'static str {
-        static SAMPLE: OnceLock<String> = OnceLock::new();
-        SAMPLE.get_or_init(|| {
-            let body = encrypt_with(b"secret der", b"pw", WRITE_SCRYPT_N, &SALT, &NONCE).unwrap();
-            String::from_utf8(body).unwrap()
-        })
+    /// `b"secret der"` encrypted under `b"pw"` at N = 32768.
+    fn sample() -> String {
+        let body = encrypt_with(b"secret der", b"pw", WRITE_SCRYPT_N, &SALT, &NONCE).unwrap();
+        String::from_utf8(body).unwrap()
+    }
+
+    /// The JSON body of a key file an independent implementation wrote (tests/fixtures), for
+    /// the refusals, which must happen before any derivation.
+    fn fixture_body() -> String {
+        let text = include_str!("../../tests/fixtures/sigstore-n32768.key");
+        let blocks = crate::pem::parse(text).unwrap();
+        String::from_utf8(blocks[0].der.to_vec()).unwrap()
     }
 
     #[test]
@@ -215,9 +218,10 @@ mod tests {
         let prefix = format!(
             r#"{{"kdf":{{"name":"scrypt","params":{{"N":32768,"r":8,"p":1}},"salt":"{salt}"}},"cipher":{{"name":"nacl/secretbox","nonce":"{nonce}"}},"ciphertext":""#
         );
-        assert!(sample().starts_with(&prefix), "{}", sample());
+        let sample = sample();
+        assert!(sample.starts_with(&prefix), "{sample}");
         // Tag (16 bytes) + plaintext.
-        let value: serde_json::Value = serde_json::from_str(sample()).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&sample).unwrap();
         let ct = b64::decode(value["ciphertext"].as_str().unwrap()).unwrap();
         assert_eq!(ct.len(), 16 + b"secret der".len());
     }
@@ -280,9 +284,10 @@ mod tests {
             ),
             ("\"r\":8", "\"r\":16", "N = 32768, r = 16, p = 1"),
         ] {
-            let text = sample().replace(from, to);
+            let text = fixture_body().replace(from, to);
+            assert_ne!(text, fixture_body());
             let started = std::time::Instant::now();
-            let err = decrypt(text.as_bytes(), b"pw", "k.key").unwrap_err();
+            let err = decrypt(text.as_bytes(), b"relman-fixture", "k.key").unwrap_err();
             assert_eq!(err.class, ErrorClass::Config);
             assert!(err.message.contains(expected), "{}", err.message);
             // Refused at once, not after a derivation.
@@ -296,7 +301,10 @@ mod tests {
 
     #[test]
     fn refuses_other_algorithms_and_corrupt_bodies() {
-        let good = sample();
+        let good = fixture_body();
+        let value: serde_json::Value = serde_json::from_str(&good).unwrap();
+        let salt = value["kdf"]["salt"].as_str().unwrap();
+        let nonce = value["cipher"]["nonce"].as_str().unwrap();
         let cases = [
             (
                 good.replace("\"scrypt\"", "\"argon2\""),
@@ -307,18 +315,15 @@ mod tests {
                 "cipher `aes-gcm`",
             ),
             (
-                good.replace(&b64::encode(&NONCE), &b64::encode(&[1u8; 12])),
+                good.replace(nonce, &b64::encode(&[1u8; 12])),
                 "nonce is not 24 bytes",
             ),
-            (
-                good.replace(&b64::encode(&SALT), "!!"),
-                "salt is not base64",
-            ),
+            (good.replace(salt, "!!"), "salt is not base64"),
             ("{}".to_string(), "not a valid encrypted private key"),
             ("not json".to_string(), "not a valid encrypted private key"),
         ];
         for (body, expected) in cases {
-            let err = decrypt(body.as_bytes(), b"pw", "k.key").unwrap_err();
+            let err = decrypt(body.as_bytes(), b"relman-fixture", "k.key").unwrap_err();
             assert_eq!(err.class, ErrorClass::Config);
             assert!(
                 err.message.contains(expected),

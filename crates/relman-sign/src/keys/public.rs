@@ -6,6 +6,7 @@
 //! it; bundles carry it in `verificationMaterial.publicKey.hint`.
 
 use std::fmt;
+use std::path::Path;
 
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::ecdsa::VerifyingKey;
@@ -60,6 +61,14 @@ impl PublicKey {
             .with_hint("give the `PUBLIC KEY` file of the key pair, e.g. `cosign.pub`"));
         };
         Self::from_der(&block.der, origin)
+    }
+
+    /// Reads the public key file `path`; the path names it in messages.
+    pub fn from_file(path: &Path) -> Result<Self, Failure> {
+        Self::from_pem(
+            &super::signing::read_key_file(path)?,
+            &path.display().to_string(),
+        )
     }
 
     /// Reads a SubjectPublicKeyInfo DER.

@@ -16,11 +16,13 @@
 //! key hint, never the key; no message quotes a passphrase or key bytes.
 
 use std::fmt;
+use std::path::Path;
 
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::pkcs8::{EncodePrivateKey, PrivateKeyInfo};
 use relman_manifest::{Failure, Sha256};
 use sha2::Digest;
+use zeroize::Zeroizing;
 
 use super::encrypted::{self, COSIGN_LABEL, SIGSTORE_LABEL};
 use super::{algorithm, public::PublicKey};
@@ -36,7 +38,7 @@ pub struct KeyPair {
 
 /// Generates a new ECDSA P-256 key pair from the operating system's random source.
 pub fn generate() -> Result<KeyPair, Failure> {
-    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    let mut bytes = Zeroizing::new([0u8; 32]);
     loop {
         encrypted::random_bytes(bytes.as_mut_slice())?;
         // Fails only for 0 or a value ≥ the group order: probability about 2^-32.
@@ -148,6 +150,13 @@ impl SigningKey {
         Err(Failure::config(format!("`{origin}` holds no private key")))
     }
 
+    /// Reads the private key file `path` (see [`SigningKey::from_pem`]); the path names it in
+    /// messages. A file that cannot be read is a config failure.
+    pub fn from_file(path: &Path, passphrase: Option<&[u8]>) -> Result<Self, Failure> {
+        let text = Zeroizing::new(read_key_file(path)?);
+        Self::from_pem(&text, passphrase, &path.display().to_string())
+    }
+
     /// Reads a PKCS#8 DER private key (P-256 only).
     pub fn from_pkcs8_der(der: &[u8], origin: &str) -> Result<Self, Failure> {
         let invalid = |e: &dyn fmt::Display| {
@@ -187,7 +196,7 @@ impl SigningKey {
             .key
             .to_pkcs8_der()
             .map_err(|e| Failure::internal(format!("failed to encode the private key: {e}")))?;
-        let body = zeroize::Zeroizing::new(encrypted::encrypt(der.as_bytes(), passphrase)?);
+        let body = Zeroizing::new(encrypted::encrypt(der.as_bytes(), passphrase)?);
         Ok(pem::encode(SIGSTORE_LABEL, &body))
     }
 
@@ -206,6 +215,26 @@ impl SigningKey {
         })?;
         Ok(Signature::from_der(sig.to_der().as_bytes().to_vec()))
     }
+}
+
+/// Does this private key text need a passphrase (is it in cosign's encrypted format)? Lets the
+/// caller prompt only when it must.
+pub fn needs_passphrase(text: &str) -> bool {
+    pem::parse(text).is_ok_and(|blocks| {
+        blocks
+            .iter()
+            .any(|b| b.label == SIGSTORE_LABEL || b.label == COSIGN_LABEL)
+    })
+}
+
+/// The text of a key file; a config failure naming it when it cannot be read.
+pub(crate) fn read_key_file(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Failure::config(format!(
+            "cannot read the key file `{}`: {e}",
+            path.display()
+        ))
+    })
 }
 
 impl Signer for SigningKey {

@@ -4,8 +4,6 @@ use p256::pkcs8::der::asn1::BitStringRef;
 use p256::pkcs8::der::{AnyRef, Encode};
 use p256::pkcs8::spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use p256::pkcs8::{EncodePrivateKey, ObjectIdentifier, PrivateKeyInfo};
-use std::sync::OnceLock;
-
 use relman_manifest::ErrorClass;
 use sha2::Digest;
 
@@ -15,18 +13,13 @@ use crate::{b64, pem};
 
 const ID_EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const PASSPHRASE: &[u8] = b"correct horse";
 
-/// One generated key pair and its encrypted PEM, shared: scrypt at cosign's cost takes seconds
-/// in an unoptimized build, so these tests derive as few keys as they can.
-fn shared() -> &'static (KeyPair, String) {
-    static SHARED: OnceLock<(KeyPair, String)> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        let pair = generate().unwrap();
-        let text = pair.to_encrypted_pem(PASSPHRASE).unwrap();
-        (pair, text)
-    })
-}
+/// A cosign key written by an independent implementation (see `tests/fixtures/README.md`):
+/// tests that only need an encrypted key's text use it, since running scrypt at cosign's cost
+/// takes seconds in an unoptimized build.
+const FIXTURE_KEY: &str = include_str!("../../tests/fixtures/sigstore-n32768.key");
+const FIXTURE_PUB: &str = include_str!("../../tests/fixtures/sigstore-n32768.pub");
+const FIXTURE_PASSPHRASE: &[u8] = b"relman-fixture";
 
 /// A P-256 key whose scalar the test knows, read through the PKCS#8 path.
 fn known_key() -> (p256::SecretKey, SigningKey) {
@@ -47,7 +40,8 @@ fn assert_config(err: relman_manifest::Failure, expected: &str) {
 
 #[test]
 fn generated_key_round_trips_through_cosigns_encrypted_format() {
-    let (pair, text) = shared();
+    let pair = generate().unwrap();
+    let text = &pair.to_encrypted_pem(b"correct horse").unwrap();
     assert!(
         text.starts_with("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n"),
         "{text}"
@@ -75,19 +69,18 @@ fn generated_key_round_trips_through_cosigns_encrypted_format() {
         24
     );
 
-    let loaded = SigningKey::from_pem(text, Some(PASSPHRASE), "cosign.key").unwrap();
+    let loaded = SigningKey::from_pem(text, Some(b"correct horse"), "cosign.key").unwrap();
     assert_eq!(loaded.public_key(), pair.public_key());
     assert_eq!(loaded.origin(), "cosign.key");
 }
 
 #[test]
 fn other_scrypt_costs_are_refused_through_the_pem_path() {
-    let (_, text) = shared();
-    let body = String::from_utf8(pem::parse(text).unwrap()[0].der.to_vec()).unwrap();
+    let body = String::from_utf8(pem::parse(FIXTURE_KEY).unwrap()[0].der.to_vec()).unwrap();
     let body = body.replace("\"N\":32768", "\"N\":262144");
     let err = SigningKey::from_pem(
         &pem::encode(SIGSTORE_LABEL, body.as_bytes()),
-        Some(PASSPHRASE),
+        Some(FIXTURE_PASSPHRASE),
         "k.key",
     );
     assert_config(err.unwrap_err(), "N = 262144");
@@ -95,13 +88,13 @@ fn other_scrypt_costs_are_refused_through_the_pem_path() {
 
 #[test]
 fn wrong_or_missing_passphrase_is_a_clear_config_failure_without_the_secret() {
-    let (_, text) = shared();
+    let text = FIXTURE_KEY;
     let err = SigningKey::from_pem(text, Some(b"guess-passphrase"), "keys/cosign.key").unwrap_err();
     assert_eq!(err.class, ErrorClass::Config);
     assert_eq!(err.message, "wrong passphrase for `keys/cosign.key`");
     let shown = format!("{err:?} {}", err.hint.clone().unwrap_or_default());
     assert!(
-        !shown.contains("guess-") && !shown.contains("correct horse"),
+        !shown.contains("guess-") && !shown.contains("relman-fixture"),
         "{shown}"
     );
 
@@ -229,7 +222,7 @@ fn other_key_types_are_refused_by_name() {
 
 #[test]
 fn corrupt_or_misplaced_pem_is_a_config_failure_naming_the_file() {
-    let (pair, encrypted) = shared();
+    let encrypted = FIXTURE_KEY;
     let truncated = &encrypted[..encrypted.len() / 2];
     let mut lines: Vec<&str> = encrypted.lines().collect();
     lines[1] = "%%%% not base64 %%%%";
@@ -242,7 +235,7 @@ fn corrupt_or_misplaced_pem_is_a_config_failure_naming_the_file() {
         (pem::encode("PRIVATE KEY", b"garbage"), "`k.key` is not a valid PKCS#8 private key"),
         (pem::encode("EC PRIVATE KEY", b"garbage"), "`k.key` is not a valid EC private key"),
         (pem::encode(SIGSTORE_LABEL, b"garbage"), "`k.key` is not a valid encrypted private key"),
-        (pair.public_key_pem(), "`k.key` is a public key; signing needs the private key"),
+        (FIXTURE_PUB.to_string(), "`k.key` is a public key; signing needs the private key"),
         (pem::encode("CERTIFICATE", b"x"), "`k.key` holds a `CERTIFICATE` block"),
         (pem::encode("EC PARAMETERS", &P256_PARAMS), "`k.key` holds no private key"),
         (
@@ -330,9 +323,81 @@ fn debug_output_shows_no_key_material() {
         "{shown}"
     );
     // A key pair shows its signing key the same way.
-    let pair = format!("{:?}", shared().0);
+    let pair = format!("{:?}", generate().unwrap());
     assert!(
         pair.starts_with("KeyPair { key: SigningKey { origin: \"generated key\", hint: "),
         "{pair}"
     );
+}
+
+#[test]
+fn truncated_and_garbled_inputs_fail_without_panicking() {
+    let (secret, key) = known_key();
+    let spki = key.public_key().to_der().to_vec();
+    let pkcs8 = secret.to_pkcs8_der().unwrap().as_bytes().to_vec();
+    let sec1 = secret.to_sec1_der().unwrap().to_vec();
+    for der in [&spki, &pkcs8, &sec1] {
+        for len in 0..der.len() {
+            let cut = &der[..len];
+            assert!(PublicKey::from_der(cut, "k").is_err());
+            assert!(SigningKey::from_pkcs8_der(cut, "k").is_err());
+            assert!(SigningKey::from_sec1_der(cut, "k").is_err());
+        }
+        for i in 0..der.len() {
+            let mut flipped = der.clone();
+            flipped[i] ^= 0xff;
+            // Any answer but a panic; a flipped byte may still be a valid key.
+            let _ = PublicKey::from_der(&flipped, "k");
+            let _ = SigningKey::from_pkcs8_der(&flipped, "k");
+            let _ = SigningKey::from_sec1_der(&flipped, "k");
+        }
+    }
+    // The JSON body of an encrypted key, cut anywhere: refused before any key derivation.
+    let body = pem::parse(FIXTURE_KEY).unwrap()[0].der.to_vec();
+    for len in (0..body.len() - 1).step_by(7) {
+        let err = SigningKey::from_pem(&pem::encode(SIGSTORE_LABEL, &body[..len]), Some(b""), "k")
+            .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Config);
+    }
+}
+
+#[test]
+fn key_files_are_read_by_path_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = FIXTURE_KEY;
+    let public = dir.path().join("cosign.pub");
+    std::fs::write(&public, FIXTURE_PUB).unwrap();
+    let loaded = PublicKey::from_file(&public).unwrap();
+    assert_eq!(loaded, PublicKey::from_pem(FIXTURE_PUB, "fixture").unwrap());
+    assert_eq!(loaded.origin(), public.display().to_string());
+
+    let missing = dir.path().join("missing.key");
+    let err = SigningKey::from_file(&missing, None).unwrap_err();
+    assert_config(
+        err,
+        &format!("cannot read the key file `{}`", missing.display()),
+    );
+    assert_config(
+        PublicKey::from_file(&missing).unwrap_err(),
+        "cannot read the key file",
+    );
+
+    let (secret, _) = known_key();
+    let plain = dir.path().join("plain.pem");
+    std::fs::write(
+        &plain,
+        secret.to_pkcs8_pem(Default::default()).unwrap().as_bytes(),
+    )
+    .unwrap();
+    let key = SigningKey::from_file(&plain, None).unwrap();
+    assert_eq!(key.origin(), plain.display().to_string());
+
+    assert!(needs_passphrase(text));
+    assert!(needs_passphrase(
+        &text.replace(SIGSTORE_LABEL, COSIGN_LABEL)
+    ));
+    assert!(!needs_passphrase(
+        &secret.to_pkcs8_pem(Default::default()).unwrap()
+    ));
+    assert!(!needs_passphrase("garbage"));
 }
