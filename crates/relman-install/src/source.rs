@@ -103,6 +103,19 @@ impl Location {
         }
     }
 
+    /// The file beside this one whose name is this one's plus `suffix` (`app.tar.gz` →
+    /// `app.tar.gz.sigstore.json`). A URL loses its query and fragment.
+    pub fn with_suffix(&self, suffix: &str) -> Location {
+        match self {
+            Location::Path(p) => {
+                let mut name = p.as_os_str().to_owned();
+                name.push(suffix);
+                Location::Path(PathBuf::from(name))
+            }
+            Location::Url(u) => Location::Url(format!("{}{suffix}", strip_query(u))),
+        }
+    }
+
     pub fn is_url(&self) -> bool {
         matches!(self, Location::Url(_))
     }
@@ -519,6 +532,18 @@ mod tests {
         assert_eq!(
             Location::parse("/r").join("x"),
             Location::Path("/r/x".into())
+        );
+    }
+
+    #[test]
+    fn suffixes_name_the_file_beside() {
+        assert_eq!(
+            Location::parse("https://u:p@h/r/a.tar.gz?x=1").with_suffix(".sig"),
+            Location::Url("https://u:p@h/r/a.tar.gz.sig".into())
+        );
+        assert_eq!(
+            Location::parse("/r/index.json").with_suffix(".sigstore.json"),
+            Location::Path("/r/index.json.sigstore.json".into())
         );
     }
 

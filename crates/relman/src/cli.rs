@@ -91,6 +91,20 @@ pub enum Command {
     Verify {
         /// Directory or URL of a published release.
         target: String,
+
+        /// Public key to check signatures and provenance with (default: sign.public_key of
+        /// ./relman.toml, when there is one).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+
+        /// Fail when an archive, checksums.txt or index.json has no signature that verifies.
+        #[arg(long)]
+        require_signatures: bool,
+
+        /// Where to write remote-verify.json and remote-verify.md (default: the current
+        /// directory for URLs; none for local directories).
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
     },
     /// Print SHA-256 checksums in `sha256sum` format (hardware-accelerated, files in parallel).
     Checksum {
@@ -197,6 +211,14 @@ pub struct InstallArgs {
     /// Expected sha256 of a bare archive that has no checksums.txt beside it.
     #[arg(long, value_name = "HEX")]
     pub sha256: Option<String>,
+
+    /// Public key the release must be signed with; pinned for later upgrades.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Refuse releases without a Sigstore bundle for index.json and the archive.
+    #[arg(long)]
+    pub require_signature: bool,
 }
 
 #[derive(Debug, Args)]
@@ -219,4 +241,12 @@ pub struct UpgradeArgs {
     /// Restore the binaries that the last install or upgrade replaced.
     #[arg(long)]
     pub rollback: bool,
+
+    /// Public key the release must be signed with (default: the key pinned at install).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Refuse releases without a Sigstore bundle for index.json and the archive.
+    #[arg(long)]
+    pub require_signature: bool,
 }

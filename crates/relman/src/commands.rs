@@ -149,18 +149,45 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::Verify { target } => {
+        Command::Verify { target, key, require_signatures, report_dir } => {
             let loc = location(&target, &cwd);
-            let report = relman_install::verify::verify_release(&loc)?;
+            let key_path = match key {
+                Some(k) => Some(cwd.join(k)),
+                None => Config::load(&dir.join("relman.toml"))
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.sign.public_key)
+                    .map(|k| dir.join(k)),
+            };
+            let key = match &key_path {
+                Some(k) => Some(relman_sign::PublicKey::from_file(k)?),
+                None => None,
+            };
+            let report_dir = match report_dir {
+                Some(d) => Some(cwd.join(d)),
+                None if loc.is_url() => Some(cwd.clone()),
+                None => None,
+            };
+            let opts = relman_install::verify::VerifyOptions { key, require_signatures, report_dir: report_dir.clone() };
+            let report = relman_install::verify::verify_release_with(&loc, &opts)?;
             if json {
                 render::json(&report);
             } else if !cli.quiet {
-                for f in &report.files {
-                    let status = serde_json::to_value(&f.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-                    println!("{status:<13} {}", f.name);
+                for a in &report.artifacts {
+                    let status = serde_json::to_value(&a.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                    let kind = a.kind.map(relman_install::verify::kind_name).unwrap_or("file");
+                    let reason = if a.reason.is_empty() { String::new() } else { format!("  {}", a.reason) };
+                    println!("{status:<9} {kind:<10} {}{reason}", a.name);
                 }
                 for p in &report.problems {
                     eprintln!("problem: {p}");
+                }
+                match &report.key_hint {
+                    Some(h) => println!("signatures checked with key {h}"),
+                    None => println!("signatures not checked (no key: pass --key)"),
+                }
+                if let Some(d) = &report_dir {
+                    println!("report: {} and {}", d.join(relman_install::verify::REPORT_JSON).display(), d.join(relman_install::verify::REPORT_MARKDOWN).display());
                 }
                 if report.is_ok() {
                     println!("verified {} {} ({} files)", report.location, report.version, report.files.len());
@@ -202,6 +229,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     None => None,
                 },
                 force: false,
+                key: args.key.as_ref().map(|k| cwd.join(k)),
+                require_signature: args.require_signature,
             };
             let outcome = install::install(&opts)?;
             if json {
@@ -212,6 +241,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 for b in &outcome.binaries {
                     println!("  {}", b.display());
                 }
+                print_signature(&outcome);
             }
             Ok(0)
         }
@@ -234,6 +264,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 from: args.from.as_deref().map(|f| source_arg(f, &cwd)),
                 prefix,
                 target: args.target.clone(),
+                key: args.key.as_ref().map(|k| cwd.join(k)),
+                require_signature: args.require_signature,
             };
             let outcome = install::upgrade(&opts)?;
             if json {
@@ -370,4 +402,14 @@ fn prompt_new_passphrase() -> Result<Secret, Failure> {
         return Err(Failure::usage("the passphrases differ; nothing was written"));
     }
     Ok(Secret::new(first))
+}
+
+fn print_signature(outcome: &install::InstallOutcome) {
+    if let Some(sig) = &outcome.signature {
+        let source = serde_json::to_value(&sig.key_source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        println!("  verified with key {} ({source})", sig.key_hint);
+        if let Some(old) = &sig.replaced_key_hint {
+            println!("  pinned key changed {old} → {}", sig.key_hint);
+        }
+    }
 }

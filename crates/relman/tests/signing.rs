@@ -92,6 +92,48 @@ fn a_signed_release_publishes_signatures_and_provenance_and_reruns_as_a_no_op() 
 }
 
 #[test]
+fn signed_release_verifies_with_the_key_and_tampering_is_named() {
+    let p = signed_project();
+    p.tag("v1.0.0");
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    p.relman_env(&["release", "--promote", "--to", &to], &[PASS]).ok();
+    let v = dest.join("1.0.0");
+    let vs = v.to_str().unwrap();
+    // The key comes from relman.toml's sign.public_key when run in the project.
+    let out = p.relman(&["verify", vs, "--require-signatures"]);
+    out.ok();
+    assert!(out.stdout.contains("signatures checked with key"), "{}", out.stdout);
+    assert!(out.stdout.contains("tool-1.0.0.intoto.jsonl"), "{}", out.stdout);
+
+    // Another key: every signature fails, naming the artifact.
+    let other = p.outside("other");
+    run_with_env(&other, &["keygen", "--no-config"], &[PASS]).ok();
+    let out = p.relman(&["verify", vs, "--key", other.join("relman.pub").to_str().unwrap()]);
+    assert_eq!(out.code, 7, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(&format!("tool-1.0.0-{T1}.tar.gz")), "{}", out.stderr);
+
+    // A flipped byte in a bundle's signature.
+    let bundle = v.join("index.json.sigstore.json");
+    let original = fs::read_to_string(&bundle).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&original).unwrap();
+    let sig = b["messageSignature"]["signature"].as_str().unwrap();
+    let flipped = format!("{}{}", if sig.starts_with('M') { "N" } else { "M" }, &sig[1..]);
+    fs::write(&bundle, original.replace(sig, &flipped)).unwrap();
+    let out = p.relman(&["verify", vs]);
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    assert!(out.stderr.contains("index.json"), "{}", out.stderr);
+    fs::write(&bundle, original).unwrap();
+
+    // Install verifies against the key and pins it.
+    let prefix = p.outside("prefix");
+    let key = p.path("relman.pub");
+    let out = p.relman(&["install", "--from", dest.to_str().unwrap(), "--prefix", prefix.to_str().unwrap(), "--target", T1, "--key", key.to_str().unwrap()]);
+    out.ok();
+    assert!(out.stdout.contains("verified with key"), "{}", out.stdout);
+}
+
+#[test]
 fn wrong_passphrase_is_a_clear_config_error() {
     let p = signed_project();
     p.tag("v1.0.0");

@@ -10,7 +10,12 @@
 //! ```
 //!
 //! Invariants: receipts are written atomically (temporary file + rename) and hold no
-//! credentials; `previous` names the version whose binaries are in `backup/`.
+//! credentials and no secret key material (a pinned key is the *public* key PEM and its hint);
+//! `previous` names the version whose binaries are in `backup/`.
+//!
+//! Format versions: 1 is a receipt without a pinned key; 2 adds `signing_key`. A receipt
+//! with a pinned key is written as 2 so that an older relman, which would ignore the pin,
+//! refuses the receipt instead of installing unverified releases over it.
 
 use std::fs;
 use std::io::{self, Write};
@@ -20,7 +25,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use relman_manifest::{Failure, Sha256};
 use serde::{Deserialize, Serialize};
 
-pub const RECEIPT_FORMAT_VERSION: u32 = 1;
+/// The newest receipt format this build reads (and writes when a key is pinned).
+pub const RECEIPT_FORMAT_VERSION: u32 = 2;
+/// The format written for a receipt without a pinned key (older relman versions read it).
+pub const RECEIPT_FORMAT_VERSION_UNPINNED: u32 = 1;
 
 /// What relman installed for one program.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +53,29 @@ pub struct Receipt {
     pub previous_archive_sha256: Option<Sha256>,
     /// RFC 3339 UTC time of the install (or of the last rollback).
     pub installed_at: String,
+    /// The public key every later release of this program must be signed with: pinned at
+    /// the first install with a key, replaced only by an explicit `--key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<PinnedKey>,
+}
+
+/// A public key pinned in a receipt (public material only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinnedKey {
+    /// base64(sha256(SubjectPublicKeyInfo DER)), as Sigstore bundles name the key.
+    pub hint: String,
+    /// The `PUBLIC KEY` PEM.
+    pub pem: String,
+}
+
+impl Receipt {
+    /// The format version this receipt is written with.
+    pub fn format_version_for(signing_key: Option<&PinnedKey>) -> u32 {
+        match signing_key {
+            Some(_) => RECEIPT_FORMAT_VERSION,
+            None => RECEIPT_FORMAT_VERSION_UNPINNED,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -278,6 +309,7 @@ mod tests {
             previous: None,
             previous_archive_sha256: None,
             installed_at: now_rfc3339(),
+            signing_key: None,
         };
         layout.write_receipt(&receipt).unwrap();
         assert_eq!(layout.select(None).unwrap(), Some(receipt.clone()));

@@ -14,6 +14,7 @@ use relman_manifest::{ArchiveFormat, Channels, Failure, Index, Sha256};
 use super::receipt::check_program_name;
 use super::run::InstallOptions;
 use crate::checksums::{self, check_file_name};
+use crate::hash::sha256_bytes;
 use crate::platform::{compatible, host_target};
 use crate::source::{self, Location};
 use crate::verify::{
@@ -40,6 +41,9 @@ pub(crate) struct Plan {
     pub root: Option<Location>,
     /// Whether a missing archive means a broken release (listed in an index) or a bad argument.
     pub listed: bool,
+    /// The `index.json` the plan comes from and the sha256 of its bytes as read (its
+    /// signature is checked against that); `None` for a bare archive.
+    pub index: Option<(Location, Sha256)>,
 }
 
 /// `v1.2.0` → `1.2.0`; other strings unchanged.
@@ -239,6 +243,7 @@ fn plan_from_index(
         binaries: (!platform.binaries.is_empty()).then(|| platform.binaries.clone()),
         root,
         listed: true,
+        index: Some((index_loc.clone(), sha256_bytes(bytes))),
     })
 }
 
@@ -290,6 +295,7 @@ fn plan_bare_archive(
         binaries: None,
         root: None,
         listed: false,
+        index: None,
     })
 }
 

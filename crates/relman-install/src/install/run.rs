@@ -2,14 +2,20 @@
 //!
 //! Order of operations, each step only after the previous one succeeded:
 //! 1. resolve `from` to one archive and its expected digest ([`super::resolve`]);
-//! 2. download it into `<prefix>/.relman/tmp/`, hashing while writing; compare digest and size;
-//! 3. check every archive entry, then unpack into the same temporary directory;
-//! 4. for each binary: keep the current `bin/<name>` in `.relman/backup/`, rename the new one
+//! 2. with a key in force (`key`, or the one pinned in the receipt) or `require_signature`:
+//!    fetch and verify the signature of `index.json` against the digest of the bytes read, and
+//!    the archive's against the digest the index promises (`super::signature`). Nothing has
+//!    been written at the prefix yet, not even its directories;
+//! 3. download the archive into `<prefix>/.relman/tmp/`, hashing while writing; compare digest
+//!    and size, and verify the archive's signature again against the downloaded digest;
+//! 4. check every archive entry, then unpack into the same temporary directory;
+//! 5. for each binary: keep the current `bin/<name>` in `.relman/backup/`, rename the new one
 //!    into place (mode 0755);
-//! 5. write the receipt atomically.
+//! 6. write the receipt atomically, pinning the key that verified the release.
 //!
-//! A digest mismatch or an unsafe archive stops before step 4: `bin/` is untouched. A file in
-//! `bin/` that relman did not install is only replaced with `force` (and is backed up).
+//! A signature that does not verify, an unsigned release when one is required, a digest
+//! mismatch or an unsafe archive stops before step 5: `bin/` is untouched. A file in `bin/`
+//! that relman did not install is only replaced with `force` (and is backed up).
 
 use std::collections::HashSet;
 use std::fmt;
@@ -21,13 +27,13 @@ use relman_manifest::{Failure, Sha256};
 use serde::Serialize;
 
 use super::place;
-use super::receipt::{
-    now_rfc3339, write_failure, InstalledBinary, Layout, Receipt, RECEIPT_FORMAT_VERSION,
-};
+use super::receipt::{now_rfc3339, write_failure, InstalledBinary, Layout, Receipt};
 use super::resolve::{resolve, Plan};
+use super::signature::{SignatureCheck, Trust};
 use crate::archive;
 use crate::hash::sha256_file;
 use crate::source::{self, redact, Location};
+use crate::verify::INDEX_FILE;
 
 /// What to install and where.
 #[derive(Clone, Default)]
@@ -45,6 +51,12 @@ pub struct InstallOptions {
     pub sha256: Option<Sha256>,
     /// Reinstall the same version, and replace files in `bin/` that relman did not install.
     pub force: bool,
+    /// A public key file (`PUBLIC KEY` PEM): `index.json` and the archive must be signed with
+    /// it. Pinned in the receipt; without it, the key pinned at an earlier install is used,
+    /// and giving it replaces that pin.
+    pub key: Option<PathBuf>,
+    /// Refuse a release without Sigstore bundles (needs a key, given or pinned).
+    pub require_signature: bool,
 }
 
 impl fmt::Debug for InstallOptions {
@@ -56,6 +68,8 @@ impl fmt::Debug for InstallOptions {
             .field("target", &self.target)
             .field("sha256", &self.sha256)
             .field("force", &self.force)
+            .field("key", &self.key)
+            .field("require_signature", &self.require_signature)
             .finish()
     }
 }
@@ -74,6 +88,9 @@ pub struct InstallOutcome {
     /// True when this version was already installed intact and nothing was done.
     pub already_installed: bool,
     pub receipt: PathBuf,
+    /// The signature checks, when a key was in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureCheck>,
 }
 
 /// Installs one program from a release; see the module notes for the order of operations.
@@ -103,8 +120,26 @@ fn intact(receipt: &Receipt) -> bool {
 }
 
 fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<InstallOutcome, Failure> {
-    layout.create()?;
     let existing = layout.read_receipt(&plan.name)?;
+
+    // Signatures first: nothing is written at the prefix before they verify.
+    let trust = Trust::new(
+        opts.key.as_deref(),
+        opts.require_signature,
+        existing.as_ref(),
+        &layout.receipt_path(&plan.name),
+        &plan.name,
+    )?;
+    let index_form = match &plan.index {
+        Some((index_loc, index_digest)) => trust.verify(index_loc, INDEX_FILE, index_digest)?,
+        None => None,
+    };
+    let archive_sig = trust.fetch(&plan.archive, &plan.archive_name)?;
+    if let Some(sig) = &archive_sig {
+        trust.check(sig, &plan.archive_name, &plan.expected)?;
+    }
+    let signature = trust.summary(index_form, archive_sig.as_ref().map(|s| s.form()));
+
     if let Some(r) = existing
         .as_ref()
         .filter(|r| !opts.force && r.version == plan.version && r.target == plan.target)
@@ -123,10 +158,12 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
                 archive_sha256: plan.expected.clone(),
                 already_installed: true,
                 receipt: layout.receipt_path(&r.name),
+                signature,
             });
         }
     }
 
+    layout.create()?;
     let work = tempfile::Builder::new()
         .prefix("install-")
         .tempdir_in(&layout.tmp)
@@ -157,6 +194,10 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
             "`{}`: size mismatch ({} says {expected} bytes, download has {size})",
             plan.archive_name, plan.digest_from
         )));
+    }
+    if let Some(sig) = &archive_sig {
+        // The digest of the bytes downloaded, not the one a document promised.
+        trust.check(sig, &plan.archive_name, &digest)?;
     }
 
     let unpacked = work.path().join("unpacked");
@@ -251,8 +292,9 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
         Some(r) if backed_up => (Some(r.version.clone()), r.archive_sha256.clone()),
         _ => (None, None),
     };
+    let signing_key = trust.pin();
     let receipt = Receipt {
-        format_version: RECEIPT_FORMAT_VERSION,
+        format_version: Receipt::format_version_for(signing_key.as_ref()),
         name: plan.name.clone(),
         version: plan.version.clone(),
         target: plan.target.clone(),
@@ -263,6 +305,7 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
         previous,
         previous_archive_sha256,
         installed_at: now_rfc3339(),
+        signing_key,
     };
     let receipt_path = layout.write_receipt(&receipt)?;
     drop(work);
@@ -275,5 +318,6 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
         archive_sha256: digest,
         already_installed: false,
         receipt: receipt_path,
+        signature,
     })
 }

@@ -4,7 +4,9 @@
 //! The installed version comes from the receipt, the candidate from `<root>/channels.json`.
 //! Equal or older candidate: nothing happens ([`UpgradeOutcome::UpToDate`]). Newer: a normal
 //! [`install`] of that version, which keeps the current binaries for rollback. No receipt: a
-//! first install from `from`.
+//! first install from `from`. Signatures are checked by that install: with `key`, or with the
+//! key pinned in the receipt (a release signed by another key is refused unless `key` names
+//! it, and then it is pinned instead).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -27,6 +29,11 @@ pub struct UpgradeOptions {
     pub prefix: PathBuf,
     /// Target triple; defaults to the installed one.
     pub target: Option<String>,
+    /// A public key file the new release must be signed with; replaces the pinned key.
+    /// Without it, the key pinned in the receipt (if any) is used.
+    pub key: Option<PathBuf>,
+    /// Refuse a release without Sigstore bundles (needs a key, given or pinned).
+    pub require_signature: bool,
 }
 
 impl fmt::Debug for UpgradeOptions {
@@ -36,6 +43,8 @@ impl fmt::Debug for UpgradeOptions {
             .field("from", &self.from.as_deref().map(redact))
             .field("prefix", &self.prefix)
             .field("target", &self.target)
+            .field("key", &self.key)
+            .field("require_signature", &self.require_signature)
             .finish()
     }
 }
@@ -76,6 +85,8 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
             from,
             prefix: opts.prefix.clone(),
             target: opts.target.clone(),
+            key: opts.key.clone(),
+            require_signature: opts.require_signature,
             ..InstallOptions::default()
         })?;
         return Ok(UpgradeOutcome::Installed { outcome });
@@ -138,6 +149,8 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
         target: opts.target.clone().or(Some(receipt.target)),
         sha256: None,
         force: false,
+        key: opts.key.clone(),
+        require_signature: opts.require_signature,
     })?;
     Ok(UpgradeOutcome::Upgraded {
         from_version: receipt.version,

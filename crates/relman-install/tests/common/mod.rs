@@ -222,6 +222,121 @@ impl Spec {
 
 /// Publishes `spec` under `root/<version>/` like the engine does; returns the version directory.
 pub fn publish(root: &Path, spec: &Spec) -> PathBuf {
+    publish_with(root, spec, &Extras::default())
+}
+
+/// What a release carries besides archives, `checksums.txt`, `index.json` and the manifest.
+#[derive(Default)]
+pub struct Extras<'a> {
+    /// Per-archive SPDX 2.3 and CycloneDX 1.6 SBOMs (kind `sbom`, listed in checksums.txt).
+    pub sboms: bool,
+    /// Targets whose SBOMs list no package.
+    pub empty_sboms: Vec<String>,
+    /// Sign the release with this key, as the engine does: provenance (DSSE envelope in
+    /// `<name>-<version>.intoto.jsonl`, listed in checksums.txt, and its DSSE bundle), then
+    /// `<file>.sig` and `<file>.sigstore.json` for every archive, SBOM, the provenance,
+    /// `checksums.txt` and `index.json` (manifest artifacts, not in checksums.txt).
+    pub key: Option<&'a relman_sign::KeyPair>,
+    /// Edits the provenance statement before it is signed.
+    pub statement: Option<&'a dyn Fn(&mut serde_json::Value)>,
+}
+
+fn file_artifact(name: &str, kind: ArtifactKind, subject: Option<&str>, bytes: &[u8]) -> Artifact {
+    Artifact {
+        subject: subject.map(str::to_string),
+        name: name.to_string(),
+        kind,
+        target: None,
+        format: None,
+        binaries: vec![],
+        files: vec![],
+        size: Some(bytes.len() as u64),
+        sha256: Some(sha256_bytes(bytes)),
+    }
+}
+
+pub fn spdx_json(archive: &str, packages: usize) -> Vec<u8> {
+    let packages: Vec<serde_json::Value> = (0..packages)
+        .map(|i| {
+            serde_json::json!({"SPDXID": format!("SPDXRef-Package-{i}"), "name": format!("dep{i}"),
+                "versionInfo": "1.0.0", "downloadLocation": "NOASSERTION"})
+        })
+        .collect();
+    serde_json::to_vec_pretty(&serde_json::json!({
+        "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+        "name": archive, "documentNamespace": format!("https://relman.dev/spdx/{archive}"),
+        "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: relman"]},
+        "packages": packages
+    }))
+    .unwrap()
+}
+
+pub fn cdx_json(components: usize) -> Vec<u8> {
+    let components: Vec<serde_json::Value> = (0..components)
+        .map(|i| {
+            serde_json::json!({"type": "library", "name": format!("dep{i}"), "version": "1.0.0",
+                "purl": format!("pkg:cargo/dep{i}@1.0.0"), "bom-ref": format!("dep{i}")})
+        })
+        .collect();
+    serde_json::to_vec_pretty(&serde_json::json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.6",
+        "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79", "version": 1,
+        "metadata": {}, "components": components, "dependencies": []
+    }))
+    .unwrap()
+}
+
+pub fn provenance_name(version: &str) -> String {
+    format!("{NAME}-{version}.intoto.jsonl")
+}
+
+/// The in-toto statement the engine writes: every archive as a subject.
+pub fn statement(archives: &[(String, Sha256)]) -> serde_json::Value {
+    let subjects: Vec<serde_json::Value> = archives
+        .iter()
+        .map(|(name, digest)| serde_json::json!({"name": name, "digest": {"sha256": digest.as_str()}}))
+        .collect();
+    serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": subjects,
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {"buildType": "https://relman.dev/build/v1", "externalParameters": {}},
+            "runDetails": {"builder": {"id": "https://relman.dev/builder/local"}}
+        }
+    })
+}
+
+/// Writes `<file>.sig` and `<file>.sigstore.json` for `dir/name` with `key`; returns their
+/// manifest artifacts.
+pub fn sign_file(dir: &Path, name: &str, key: &relman_sign::KeyPair) -> Vec<Artifact> {
+    sign_file_as(dir, name, key, true)
+}
+
+/// [`sign_file`]; without `bundle`, only the `.sig`.
+pub fn sign_file_as(
+    dir: &Path,
+    name: &str,
+    key: &relman_sign::KeyPair,
+    bundle: bool,
+) -> Vec<Artifact> {
+    let bytes = fs::read(dir.join(name)).unwrap();
+    let signed = relman_sign::blob::sign_bytes(key.signing_key(), &bytes).unwrap();
+    let mut out = Vec::new();
+    let mut forms = vec![(".sig", ArtifactKind::Signature, signed.legacy())];
+    if bundle {
+        forms.push((".sigstore.json", ArtifactKind::Bundle, signed.bundle_json()));
+    }
+    for (suffix, kind, text) in forms {
+        let sig_name = format!("{name}{suffix}");
+        fs::write(dir.join(&sig_name), &text).unwrap();
+        out.push(file_artifact(&sig_name, kind, Some(name), text.as_bytes()));
+    }
+    out
+}
+
+/// Publishes `spec` with `extras`; returns the version directory.
+pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
     let dir = root.join(&spec.version);
     fs::create_dir_all(&dir).unwrap();
     let mut artifacts = Vec::new();
@@ -253,6 +368,65 @@ pub fn publish(root: &Path, spec: &Spec) -> PathBuf {
             size: Some(bytes.len() as u64),
             sha256: Some(digest),
         });
+    }
+    let archives: Vec<(String, Sha256)> = entries.clone();
+    let mut signed_files: Vec<String> = archives.iter().map(|(n, _)| n.clone()).collect();
+    if extras.sboms {
+        for (archive, target) in archives.iter().zip(&spec.platforms) {
+            let count = if extras.empty_sboms.contains(&target.target) {
+                0
+            } else {
+                2
+            };
+            let stem = format!("{NAME}-{}-{}", spec.version, target.target);
+            for (name, bytes) in [
+                (format!("{stem}.spdx.json"), spdx_json(&archive.0, count)),
+                (format!("{stem}.cdx.json"), cdx_json(count)),
+            ] {
+                fs::write(dir.join(&name), &bytes).unwrap();
+                entries.push((name.clone(), sha256_bytes(&bytes)));
+                artifacts.push(file_artifact(
+                    &name,
+                    ArtifactKind::Sbom,
+                    Some(&archive.0),
+                    &bytes,
+                ));
+                signed_files.push(name);
+            }
+        }
+    }
+    if let Some(key) = extras.key {
+        let mut statement = statement(&archives);
+        if let Some(edit) = extras.statement {
+            edit(&mut statement);
+        }
+        let payload = serde_json::to_vec(&statement).unwrap();
+        let signed = relman_sign::dsse::sign(
+            key.signing_key(),
+            relman_sign::dsse::INTOTO_PAYLOAD_TYPE,
+            &payload,
+        )
+        .unwrap();
+        let name = provenance_name(&spec.version);
+        let jsonl = signed.intoto_jsonl();
+        fs::write(dir.join(&name), &jsonl).unwrap();
+        entries.push((name.clone(), sha256_bytes(jsonl.as_bytes())));
+        artifacts.push(file_artifact(
+            &name,
+            ArtifactKind::Provenance,
+            None,
+            jsonl.as_bytes(),
+        ));
+        let bundle_name = format!("{name}.sigstore.json");
+        let bundle = signed.bundle_json();
+        fs::write(dir.join(&bundle_name), &bundle).unwrap();
+        artifacts.push(file_artifact(
+            &bundle_name,
+            ArtifactKind::Bundle,
+            Some(&name),
+            bundle.as_bytes(),
+        ));
+        signed_files.push(name);
     }
     let checksums_text = checksums::render(&entries);
     fs::write(dir.join("checksums.txt"), &checksums_text).unwrap();
@@ -291,8 +465,56 @@ pub fn publish(root: &Path, spec: &Spec) -> PathBuf {
             sha256: Some(sha256_bytes(text.as_bytes())),
         });
     }
+    if let Some(key) = extras.key {
+        signed_files.extend(["checksums.txt".to_string(), "index.json".to_string()]);
+        for name in &signed_files {
+            // The provenance's bundle is the DSSE one written above.
+            let bundle = !name.ends_with(".intoto.jsonl");
+            manifest
+                .artifacts
+                .extend(sign_file_as(&dir, name, key, bundle));
+        }
+    }
     fs::write(dir.join("manifest.json"), manifest.release_view().to_json()).unwrap();
     dir
+}
+
+/// Records the current bytes of `dir/name` in the manifest (what an attacker who can write
+/// the unsigned manifest does after changing a file).
+pub fn rerecord(dir: &Path, name: &str) {
+    let path = dir.join("manifest.json");
+    let mut manifest = Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
+    let bytes = fs::read(dir.join(name)).unwrap();
+    let a = manifest.artifact_mut(name).unwrap();
+    a.sha256 = Some(sha256_bytes(&bytes));
+    a.size = Some(bytes.len() as u64);
+    fs::write(path, manifest.to_json()).unwrap();
+}
+
+/// A key pair shared by the tests of one binary (`which` picks one of three).
+pub fn key(which: usize) -> &'static relman_sign::KeyPair {
+    static KEYS: std::sync::OnceLock<Vec<relman_sign::KeyPair>> = std::sync::OnceLock::new();
+    &KEYS.get_or_init(|| (0..3).map(|_| relman_sign::generate().unwrap()).collect())[which]
+}
+
+/// Writes the public key of `key` as a PEM file in `dir`; returns its path.
+pub fn write_public_key(dir: &Path, file: &str, key: &relman_sign::KeyPair) -> PathBuf {
+    let path = dir.join(file);
+    fs::write(&path, key.public_key_pem()).unwrap();
+    path
+}
+
+/// Everything a signed release has: SBOMs, provenance, signatures and bundles.
+pub fn publish_signed(root: &Path, spec: &Spec, key: &relman_sign::KeyPair) -> PathBuf {
+    publish_with(
+        root,
+        spec,
+        &Extras {
+            sboms: true,
+            key: Some(key),
+            ..Extras::default()
+        },
+    )
 }
 
 /// Points `root/channels.json`'s stable channel at `version`.
