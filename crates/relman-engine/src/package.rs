@@ -345,8 +345,8 @@ fn write_tar<W: Write>(w: W, entries: &[Entry], mtime: u64, reporter: &dyn Repor
 fn write_zip(file: File, entries: &[Entry], mtime: u64, level: Option<u32>, reporter: &dyn Reporter) -> io::Result<()> {
     use zip::write::SimpleFileOptions;
     let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let (y, mo, d, h, mi, s) = civil(mtime as i64);
-    let time = zip::DateTime::from_date_and_time(y.clamp(1980, 2107) as u16, mo, d, h, mi, s)
+    let (y, mo, d, h, mi, s) = relman_manifest::time::civil(mtime as i64);
+    let time = zip::DateTime::from_date_and_time(y.clamp(1980, 2107) as u16, mo as u8, d as u8, h as u8, mi as u8, s as u8)
         .unwrap_or_default();
     for e in entries {
         let opts = SimpleFileOptions::default()
@@ -386,24 +386,6 @@ impl<R: Read> Read for Progress<'_, R> {
     }
 }
 
-/// Seconds since the epoch → (year, month, day, hour, minute, second), UTC.
-fn civil(t: i64) -> (i32, u8, u8, u8, u8, u8) {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // Howard Hinnant's days-from-civil inverse.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    (y as i32, m as u8, d as u8, (secs / 3600) as u8, (secs % 3600 / 60) as u8, (secs % 60) as u8)
-}
-
 pub fn human_size(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
@@ -427,13 +409,6 @@ pub fn is_generated(kind: ArtifactKind) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
-        assert_eq!(civil(1_700_000_000), (2023, 11, 14, 22, 13, 20));
-        assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
-    }
 
     #[test]
     fn human_sizes() {

@@ -12,6 +12,7 @@ mod channels;
 mod error;
 mod index;
 mod manifest;
+pub mod time;
 mod types;
 
 pub use channels::{ChannelEntry, Channels, CHANNELS_FORMAT_VERSION};
