@@ -32,6 +32,12 @@ pub struct Config {
     pub release: ReleaseConfig,
     #[serde(default)]
     pub sign: SignConfig,
+    /// `[notes]`: release notes and changelog.
+    #[serde(default)]
+    pub notes: crate::notes::NotesConfig,
+    /// `[versions]`: files that record the version, checked and bumped in lockstep.
+    #[serde(default)]
+    pub versions: crate::version_files::VersionsConfig,
 }
 
 /// `[sign]`: the key pair releases are signed with (written by `relman keygen`).

@@ -94,11 +94,60 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
 
     let index = Index::from_manifest(&planned.manifest, CHECKSUMS_FILE).map_err(Failure::package)?;
     done.push(write_small(planned, INDEX_FILE, index.to_json().as_bytes())?);
+    let notes = release_notes(planned)?;
+    done.push(write_small(planned, crate::plan::NOTES_FILE, notes.as_bytes())?);
     planned.save()?;
     if let Some(key) = &key {
         done.extend(crate::sign::write_signatures(planned, key, reporter)?);
     }
     Ok(done)
+}
+
+/// `release-notes.md`: the notes from the commits since the previous release, ending with the
+/// commands a user runs to verify what they downloaded.
+fn release_notes(planned: &Planned) -> Result<String, Failure> {
+    let s = &planned.settings;
+    let m = &planned.manifest;
+    let notes_settings = crate::notes::NotesSettings {
+        root: s.root.clone(),
+        tag_prefix: s.tag_prefix.clone(),
+        repository: s.repository.clone(),
+        config: s.notes.clone(),
+    };
+    let repo = crate::git::Repo::discover(&s.root)?;
+    let version = semver::Version::parse(&m.version).map_err(|e| Failure::internal(format!("planned version `{}`: {e}", m.version)))?;
+    let tag = m.tag.clone().unwrap_or_else(|| format!("{}{}", s.tag_prefix, m.version));
+    let mut text = crate::notes::release_notes_for(&repo, &notes_settings, &version, &tag)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&verification_section(planned));
+    Ok(text)
+}
+
+/// The exact commands that verify this release: sha256sum, relman, and cosign for signatures.
+fn verification_section(planned: &Planned) -> String {
+    let m = &planned.manifest;
+    let example = m.archives().next().map(|a| a.name.clone()).unwrap_or_else(|| "<archive>".into());
+    let signed = m.artifacts.iter().any(|a| a.kind == ArtifactKind::Bundle);
+    let mut t = String::from("\n## Verify this release\n\nIn the directory holding the files you downloaded:\n\n```sh\n");
+    t.push_str("sha256sum --ignore-missing -c checksums.txt\n");
+    if signed {
+        t.push_str(&format!("relman verify <release URL>/{}/ --key relman.pub --require-signatures\n", m.version));
+        t.push_str(&format!(
+            "cosign verify-blob --key relman.pub --signature {example}.sig --insecure-ignore-tlog=true {example}\n"
+        ));
+        t.push_str(&format!(
+            "cosign verify-blob --key relman.pub --bundle {example}.sigstore.json --new-bundle-format --insecure-ignore-tlog=true {example}\n"
+        ));
+    } else {
+        t.push_str(&format!("relman verify <release URL>/{}/\n", m.version));
+    }
+    t.push_str("```\n");
+    if signed {
+        t.push_str("\n`relman.pub` is the project's public key, committed in its repository.\n");
+    }
+    t
 }
 
 /// Whether `checksums.txt` lists artifacts of this kind.

@@ -24,6 +24,7 @@ use crate::version;
 pub const CHECKSUMS_FILE: &str = "checksums.txt";
 pub const INDEX_FILE: &str = "index.json";
 pub const MANIFEST_FILE: &str = "manifest.json";
+pub const NOTES_FILE: &str = "release-notes.md";
 
 /// A planned release: settings, the manifest, and where its files live.
 #[derive(Clone, Debug)]
@@ -154,6 +155,7 @@ fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
     }
     artifacts.push(artifact(CHECKSUMS_FILE, ArtifactKind::Checksums, None));
     artifacts.push(artifact(INDEX_FILE, ArtifactKind::Index, None));
+    artifacts.push(artifact(NOTES_FILE, ArtifactKind::Notes, None));
     if signed {
         // Every file a user downloads gets a legacy signature and a Sigstore bundle; the
         // provenance is DSSE-signed instead (its bundle above).

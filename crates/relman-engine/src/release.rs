@@ -94,6 +94,43 @@ pub fn promote(url: &str, version: &Version, allow_downgrade: bool, reporter: &d
     Ok(report)
 }
 
+/// `relman check` before building: every recorded version agrees with the tag and the
+/// changelog is final. Problems are reported one per line; the failure lists their count.
+fn check(planned: &Planned, allow_dirty: bool, reporter: &dyn Reporter) -> Result<(), Failure> {
+    reporter.stage("check");
+    let s = &planned.settings;
+    let mut ignore = Vec::new();
+    for p in std::iter::once(s.dist.clone()).chain(s.destinations.iter().filter_map(|d| d.strip_prefix("dir:")).map(std::path::PathBuf::from)) {
+        if let Ok(rel) = p.strip_prefix(&s.root) {
+            ignore.push(rel.display().to_string());
+        }
+    }
+    let opts = crate::lockstep::CheckOptions {
+        root: s.root.clone(),
+        tag_prefix: s.tag_prefix.clone(),
+        versions: s.versions.clone(),
+        tag: planned.manifest.tag.clone(),
+        git_ref: None,
+        allow_dirty,
+        ignore_dirty: ignore,
+        changelog: s.notes.changelog.as_ref().map(std::path::PathBuf::from),
+    };
+    let report = crate::lockstep::check(&opts)?;
+    for w in &report.warnings {
+        reporter.warn(w);
+    }
+    for p in &report.problems {
+        reporter.step(&format!("problem: {p}"));
+    }
+    match report.failure() {
+        Some(f) => Err(f),
+        None => {
+            reporter.step(&format!("{} version files agree with {}", report.files.len(), report.tag));
+            Ok(())
+        }
+    }
+}
+
 /// What `release` did, for the summary.
 #[derive(Debug, Serialize)]
 pub struct ReleaseSummary {
@@ -126,6 +163,9 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
         planned.manifest.channel.as_str(),
         &planned.manifest.commit[..7]
     ));
+    if !ro.options.snapshot {
+        check(&planned, ro.options.allow_dirty, reporter)?;
+    }
     crate::build::build(&planned, &[], reporter)?;
     let artifacts = package::package(&mut planned, reporter)?;
     let published = publish(&mut planned, reporter)?;

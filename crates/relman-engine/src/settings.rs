@@ -95,6 +95,8 @@ pub struct Settings {
     pub require_signatures: bool,
     pub passphrase: Option<Secret>,
     pub ci: crate::provenance::CiContext,
+    pub notes: crate::notes::NotesConfig,
+    pub versions: crate::version_files::VersionsConfig,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -211,6 +213,8 @@ impl Settings {
             require_signatures,
             passphrase: opts.passphrase.clone(),
             ci: opts.ci.clone().unwrap_or_else(crate::provenance::CiContext::local),
+            notes: config.notes.clone(),
+            versions: config.versions.clone(),
             repository: config.project.repository.clone().or_else(|| cargo.as_ref().and_then(|c| c.repository.clone())),
             tag_prefix: config.project.tag_prefix.clone().unwrap_or_else(|| "v".to_string()),
             env: config.build.env.clone(),

@@ -64,6 +64,63 @@ pub enum Command {
         #[arg(long)]
         no_config: bool,
     },
+    /// Check that the release tag, the tree and every recorded version agree (lockstep).
+    ///
+    /// The tag must be semver and point at HEAD (or --ref); the tree must be clean; Cargo.toml,
+    /// Cargo.lock, package.json, package-lock.json, pyproject.toml, uv.lock, Chart.yaml and the
+    /// files in [versions] must record the tag's version; CHANGELOG.md must have a dated section
+    /// for it. Every problem is listed with file:line, expected and found (exit 12).
+    Check {
+        /// The release tag to check (default: the release tag at HEAD).
+        #[arg(long)]
+        tag: Option<String>,
+        /// The commit the tag must point at (default HEAD).
+        #[arg(long = "ref", value_name = "REF")]
+        git_ref: Option<String>,
+        /// Do not require a clean working tree.
+        #[arg(long)]
+        allow_dirty: bool,
+    },
+    /// Bump every recorded version in lockstep, update CHANGELOG.md, commit and tag (no push).
+    ///
+    /// SPEC is major, minor, patch, an exact version, or auto: from the conventional commits
+    /// since the last release (breaking → major, or minor while 0.x; feat → minor; fix/perf →
+    /// patch). With --pre rc the result is a pre-release (rc.1 → rc.2); `auto` on an rc
+    /// finalises it.
+    Bump {
+        /// major | minor | patch | auto | X.Y.Z
+        spec: String,
+        /// Make a pre-release with this name (rc, beta, alpha).
+        #[arg(long, value_name = "NAME")]
+        pre: Option<String>,
+        /// Show the diff and the notes; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Release notes from the commits since the previous release (Markdown; --json for tools).
+    ///
+    /// The previous release of a stable version is the previous stable tag; of a pre-release,
+    /// the previous tag of any kind.
+    Notes {
+        /// Start after this tag or commit instead of the previous release.
+        #[arg(long)]
+        from: Option<String>,
+        /// The last commit or release tag (default HEAD).
+        #[arg(long)]
+        to: Option<String>,
+        /// The release described, when several tags point at --to or it is not tagged yet.
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Add the release's section to CHANGELOG.md (idempotent: running it twice changes nothing).
+    Changelog {
+        /// The release (default: the release tag at HEAD).
+        #[arg(long)]
+        tag: Option<String>,
+        /// Show the diff; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the JSON Schema of relman.toml (or of the manifest / index.json).
     Schema {
         #[arg(value_enum, default_value = "config")]

@@ -8,6 +8,7 @@ use relman_engine::package::human_size;
 use relman_engine::plan;
 use relman_engine::release::{self, ReleaseOptions};
 use relman_engine::settings::{absolutize_dir_url, Options, Secret};
+use relman_engine::report::Reporter;
 use relman_engine::{build, config::Config, init, package};
 use relman_install::install::{self, InstallOptions, UpgradeOptions};
 use relman_install::source::Location;
@@ -55,6 +56,115 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 println!("key hint {hint}");
                 if recorded {
                     println!("recorded in relman.toml [sign]; {} is git-ignored; commit {}", key.display(), public_key.display());
+                }
+            }
+            Ok(0)
+        }
+        Command::Check { tag, git_ref, allow_dirty } => {
+            let config = light_config(&dir)?;
+            let opts = relman_engine::lockstep::CheckOptions {
+                root: dir.clone(),
+                tag_prefix: config.project.tag_prefix.clone().unwrap_or_else(|| "v".into()),
+                versions: config.versions.clone(),
+                tag,
+                git_ref,
+                allow_dirty,
+                ignore_dirty: vec![config.release.dist.clone().unwrap_or_else(|| "dist".into())],
+                changelog: config.notes.changelog.as_ref().map(PathBuf::from),
+            };
+            let report = relman_engine::lockstep::check(&opts)?;
+            for w in &report.warnings {
+                term.warn(w);
+            }
+            if json {
+                render::json(&report);
+            } else {
+                for p in &report.problems {
+                    eprintln!("problem: {p}");
+                }
+                if report.is_ok() && !cli.quiet {
+                    let files: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
+                    println!("{} {} at {}: {} in lockstep ({})", report.tag, report.version, &report.commit[..7.min(report.commit.len())], files.len(), files.join(", "));
+                }
+            }
+            match report.failure() {
+                Some(f) if json => Ok(f.class.exit_code()),
+                Some(f) => Err(f),
+                None => Ok(0),
+            }
+        }
+        Command::Bump { spec, pre, dry_run } => {
+            let config = light_config(&dir)?;
+            let opts = relman_engine::bump::BumpOptions {
+                root: dir.clone(),
+                tag_prefix: config.project.tag_prefix.clone().unwrap_or_else(|| "v".into()),
+                repository: config.project.repository.clone(),
+                versions: config.versions.clone(),
+                notes: config.notes.clone(),
+                spec: spec.parse()?,
+                pre,
+                dry_run,
+                source_date_epoch: source_date_epoch()?,
+                changelog: config.notes.changelog.as_ref().map(PathBuf::from),
+                ignore_dirty: vec![config.release.dist.clone().unwrap_or_else(|| "dist".into())],
+            };
+            let report = relman_engine::bump::bump(&opts)?;
+            for w in &report.warnings {
+                term.warn(w);
+            }
+            if json {
+                render::json(&report);
+            } else if !cli.quiet {
+                let from = report.previous.as_deref().unwrap_or("(no release yet)");
+                println!("{from} → {} ({})", report.tag, report.reason);
+                if dry_run {
+                    print!("{}", report.diff);
+                    println!("--- notes ---\n{}", report.notes);
+                    println!("dry run: nothing changed");
+                } else {
+                    println!("{}", report.notes);
+                    for f in &report.files {
+                        println!("  updated {f}");
+                    }
+                    let commit = report.commit.as_deref().map(|c| format!("commit {}, ", &c[..7.min(c.len())])).unwrap_or_default();
+                    println!("{commit}tag {}{} — push with `git push --follow-tags`", report.tag, if report.signed { " (signed)" } else { "" });
+                }
+            }
+            Ok(0)
+        }
+        Command::Notes { from, to, tag } => {
+            let settings = notes_settings(&dir)?;
+            let opts = relman_engine::notes::NotesOptions { from, to, tag, ..Default::default() };
+            let out = relman_engine::notes::notes(&settings, &opts)?;
+            if json {
+                render::json(&out);
+            } else {
+                print!("{}", out.markdown);
+            }
+            Ok(0)
+        }
+        Command::Changelog { tag, dry_run } => {
+            let settings = notes_settings(&dir)?;
+            let config = light_config(&dir)?;
+            let opts = relman_engine::changelog::ChangelogOptions {
+                path: config.notes.changelog.as_ref().map(PathBuf::from),
+                notes: relman_engine::notes::NotesOptions { tag, ..Default::default() },
+                dry_run,
+            };
+            let report = relman_engine::changelog::changelog(&settings, &opts)?;
+            for w in &report.warnings {
+                term.warn(w);
+            }
+            if json {
+                render::json(&report);
+            } else if !cli.quiet {
+                if dry_run {
+                    print!("{}", report.diff);
+                }
+                if report.changed {
+                    println!("{}{} {}: section for {} added", if dry_run { "would update " } else { "" }, report.path, if report.created { "(created)" } else { "" }, report.tag);
+                } else {
+                    println!("{} already has a section for {}; nothing to do", report.path, report.tag);
                 }
             }
             Ok(0)
@@ -314,14 +424,36 @@ fn describe_upgrade(outcome: &install::UpgradeOutcome) -> String {
     }
 }
 
+/// relman.toml of the project directory (defaults when there is none), for the commands that
+/// do not build (check, bump, notes, changelog).
+fn light_config(dir: &Path) -> Result<Config, Failure> {
+    Ok(Config::load(&dir.join("relman.toml"))?.unwrap_or_default())
+}
+
+fn notes_settings(dir: &Path) -> Result<relman_engine::notes::NotesSettings, Failure> {
+    let config = light_config(dir)?;
+    Ok(relman_engine::notes::NotesSettings {
+        root: dir.to_path_buf(),
+        tag_prefix: config.project.tag_prefix.clone().unwrap_or_else(|| "v".into()),
+        repository: config.project.repository.clone(),
+        config: config.notes,
+    })
+}
+
+fn source_date_epoch() -> Result<Option<i64>, Failure> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| Failure::usage(format!("SOURCE_DATE_EPOCH `{v}` is not a number of seconds"))),
+        _ => Ok(None),
+    }
+}
+
 /// Resolves project flags and the environment into engine options.
 fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failure> {
-    let source_date_epoch = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<i64>().map_err(|_| {
-            Failure::usage(format!("SOURCE_DATE_EPOCH `{v}` is not a number of seconds"))
-        })?),
-        _ => None,
-    };
+    let source_date_epoch = source_date_epoch()?;
     let mut passphrase = env_passphrase();
     if passphrase.is_none() {
         passphrase = prompt_key_passphrase(dir, args.config.as_ref().map(|c| cwd.join(c)).as_deref())?;

@@ -92,7 +92,8 @@ fn plan_decides_everything_and_writes_the_manifest() {
             &format!("tool-1.2.0-{T2}.tar.gz"),
             &format!("tool-1.2.0-{TW}.zip"),
             "checksums.txt",
-            "index.json"
+            "index.json",
+            "release-notes.md"
         ]
     );
     assert_eq!(m["artifacts"][2]["binaries"][0], "tool.exe");
@@ -202,7 +203,7 @@ fn publish_is_idempotent_and_refuses_a_different_file() {
         v.sort();
         v
     };
-    assert_eq!(names, ["checksums.txt", "index.json", "manifest.json", &format!("tool-1.0.0-{T1}.tar.gz")]);
+    assert_eq!(names, ["checksums.txt", "index.json", "manifest.json", "release-notes.md", &format!("tool-1.0.0-{T1}.tar.gz")]);
     assert!(!dest.join("latest").exists(), "publish must not move latest");
 
     let again = p.relman(&["publish", "--to", &to]);
@@ -558,4 +559,42 @@ fn help_documents_exit_codes() {
     let out = run_in(std::path::Path::new("."), &["--help"]);
     out.ok();
     assert!(out.stdout.contains("9  promotion gate failed"), "{}", out.stdout);
+}
+
+#[test]
+fn release_notes_are_published_and_end_with_verification_commands() {
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0");
+    p.write("a.txt", "a");
+    p.commit("feat(cli): add --fast (#12)");
+    p.write("b.txt", "b");
+    p.commit("fix: crash on empty input");
+    p.write("c.txt", "c");
+    p.commit("tidy things up");
+    p.tag("v1.1.0");
+    let dest = p.outside("rel");
+    p.relman(&["release", "--to", &format!("dir:{}", dest.display())]).ok();
+    let notes = fs::read_to_string(dest.join("1.1.0/release-notes.md")).unwrap();
+    let feat = notes.find("add --fast").expect(&notes);
+    let fix = notes.find("crash on empty input").expect(&notes);
+    assert!(feat < fix, "features come before fixes: {notes}");
+    assert!(notes.contains("tidy things up"), "non-conventional commits are kept: {notes}");
+    assert!(!notes.contains("initial"), "commits of the previous release are not repeated: {notes}");
+    assert!(notes.contains("sha256sum --ignore-missing -c checksums.txt"), "{notes}");
+    assert!(notes.contains("relman verify"), "{notes}");
+}
+
+#[test]
+fn release_checks_lockstep_versions_first() {
+    let p = Project::cargo();
+    // Cargo.toml says 0.1.0 but the tag says 0.2.0: refused before anything is built.
+    p.tag("v0.2.0");
+    let out = p.relman(&["release"]);
+    assert_eq!(out.code, 12, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("Cargo.toml"), "{}", out.stderr);
+    assert!(!p.path("dist/0.2.0/build").exists(), "nothing is built when check fails");
+    // The standalone command lists the same problem with file:line.
+    let out = p.relman(&["check"]);
+    assert_eq!(out.code, 12);
+    assert!(out.stderr.contains("Cargo.toml:3"), "{}", out.stderr);
 }
