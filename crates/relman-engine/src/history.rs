@@ -13,11 +13,12 @@
 //! * the log (NUL-separated, `-z`) goes to an anonymous temporary file and is read back
 //!   commit by commit: memory holds what the caller keeps, not the whole output. Merge
 //!   commits are listed and flagged ([`RawCommit::is_merge`]); callers leave them out;
-//! * `--boundary` tells, in the same walk, whether the start of a range is an ancestor of its
-//!   end (it is exactly when it shows up as a boundary commit), which saves the separate
-//!   `git merge-base --is-ancestor` walk for the usual case.
+//! * the same walk tells whether the start of a range is an ancestor of its end
+//!   ([`Log::watching`]), which saves a separate `git merge-base --is-ancestor` walk in the
+//!   usual case.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use relman_manifest::Failure;
@@ -49,11 +50,29 @@ pub struct Tags {
 impl Tags {
     /// Reads every tag with one `git for-each-ref`.
     pub fn load(repo: &Repo, prefix: &str) -> Result<Tags, Failure> {
-        let out = repo.git(&[
+        Self::load_in(repo.root(), prefix)
+    }
+
+    /// Like [`Tags::load`] for the repository containing `dir`, so it can run while the
+    /// repository is being discovered.
+    pub fn load_in(dir: &Path, prefix: &str) -> Result<Tags, Failure> {
+        let args = [
             "for-each-ref",
             "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00%(creatordate:short)",
             "refs/tags",
-        ])?;
+        ];
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map_err(|e| Failure::git(format!("failed to run `git for-each-ref`: {e}")))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+            return Err(Failure::git(format!("`git for-each-ref refs/tags` failed in `{}`: {first}", dir.display())));
+        }
+        let out = String::from_utf8_lossy(&output.stdout);
         let mut tags = Tags::default();
         for line in out.lines() {
             let f: Vec<&str> = line.split('\0').collect();
@@ -171,8 +190,6 @@ pub struct RawCommit {
     pub id: String,
     /// Number of parents (2 or more: a merge commit).
     pub parents: usize,
-    /// A boundary commit (`--boundary`): excluded from the range, adjacent to it.
-    pub boundary: bool,
     pub author: String,
     pub subject: String,
     pub body: String,
@@ -195,19 +212,30 @@ pub struct Log {
     reader: BufReader<std::fs::File>,
     buf: Vec<u8>,
     range: String,
+    /// A commit to look for among the parents (see [`Log::watching`]).
+    watch: Option<String>,
+    watched_is_parent: bool,
 }
 
 impl Log {
     pub fn start(repo: &Repo, range: &str) -> Result<Log, Failure> {
-        Self::run(repo, range, false)
+        Self::run(repo, range, None)
     }
 
-    /// Like [`Log::start`], also listing the boundary commits (after the others).
-    pub fn with_boundary(repo: &Repo, range: &str) -> Result<Log, Failure> {
-        Self::run(repo, range, true)
+    /// Like [`Log::start`] for `start..end`, also telling ([`Log::start_is_ancestor`], once
+    /// read) whether `start` is an ancestor of `end`: it is exactly when it is the parent of
+    /// a commit of the range (the commit after it on a path from `end` down to it is in the
+    /// range). One walk instead of a `git merge-base --is-ancestor` walk and a log.
+    pub fn watching(repo: &Repo, start: &str, end: &str) -> Result<Log, Failure> {
+        Self::run(repo, &range(Some(start), end), Some(start.to_string()))
     }
 
-    fn run(repo: &Repo, range: &str, boundary: bool) -> Result<Log, Failure> {
+    /// After reading the whole log of [`Log::watching`]: whether its start is an ancestor.
+    pub fn start_is_ancestor(&self) -> bool {
+        self.watched_is_parent
+    }
+
+    fn run(repo: &Repo, range: &str, watch: Option<String>) -> Result<Log, Failure> {
         use std::io::{Seek, SeekFrom};
         let mut file = tempfile::tempfile().map_err(|e| Failure::internal(format!("failed to create a temporary file: {e}")))?;
         let out = file.try_clone().map_err(|e| Failure::internal(format!("failed to share a temporary file: {e}")))?;
@@ -219,11 +247,8 @@ impl Log {
             "--no-color",
             "--no-decorate",
             "-z",
-            "--format=%H%x00%m%x00%P%x00%an%x00%s%x00%b",
+            "--format=%H%x00%P%x00%an%x00%s%x00%b",
         ]);
-        if boundary {
-            cmd.arg("--boundary");
-        }
         let output = cmd
             .args([range, "--"])
             .stdout(out)
@@ -236,7 +261,13 @@ impl Log {
             return Err(Failure::git(format!("`git log {range}` failed: {first}")));
         }
         file.seek(SeekFrom::Start(0)).map_err(|e| Failure::internal(format!("failed to read `git log` output: {e}")))?;
-        Ok(Log { reader: BufReader::with_capacity(256 * 1024, file), buf: Vec::with_capacity(4096), range: range.to_string() })
+        Ok(Log {
+            reader: BufReader::with_capacity(256 * 1024, file),
+            buf: Vec::with_capacity(4096),
+            range: range.to_string(),
+            watch,
+            watched_is_parent: false,
+        })
     }
 
     /// Reads the next NUL-terminated field, `None` at the end.
@@ -261,15 +292,18 @@ impl Log {
     fn next_commit(&mut self) -> Result<Option<RawCommit>, Failure> {
         let Some(id) = self.field()? else { return Ok(None) };
         let truncated = || Failure::git("`git log` output ended in the middle of a commit");
-        let mark = self.field()?.ok_or_else(truncated)?;
         let parents = self.field()?.ok_or_else(truncated)?;
+        if let Some(w) = &self.watch {
+            if !self.watched_is_parent && parents.split_whitespace().any(|p| p == w) {
+                self.watched_is_parent = true;
+            }
+        }
         let author = self.field()?.ok_or_else(truncated)?;
         let subject = self.field()?.ok_or_else(truncated)?;
         let body = self.field()?.ok_or_else(truncated)?;
         Ok(Some(RawCommit {
             id: id.trim_start_matches('\n').to_string(),
             parents: parents.split_whitespace().count(),
-            boundary: mark == "-",
             author,
             subject,
             body,

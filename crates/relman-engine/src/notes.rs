@@ -227,8 +227,13 @@ pub struct NotesOutput {
 
 /// `relman notes`: collects and renders.
 pub fn notes(settings: &NotesSettings, opts: &NotesOptions) -> Result<NotesOutput, Failure> {
-    let repo = Repo::discover(&settings.root)?;
-    let tags = Tags::load(&repo, &settings.tag_prefix)?;
+    // Two independent git calls, at once.
+    let (repo, tags) = std::thread::scope(|scope| {
+        let tags = scope.spawn(|| Tags::load_in(&settings.root, &settings.tag_prefix));
+        let repo = Repo::discover(&settings.root);
+        (repo, tags.join().unwrap_or_else(|_| Err(Failure::internal("reading tags panicked"))))
+    });
+    let (repo, tags) = (repo?, tags?);
     let notes = Arc::new(collect(&repo, &tags, settings, opts)?);
     let markdown = render_shared(&notes, settings)?;
     let notes = Arc::try_unwrap(notes).unwrap_or_else(|shared| (*shared).clone());
@@ -296,7 +301,7 @@ pub fn collect(repo: &Repo, tags: &Tags, settings: &NotesSettings, opts: &NotesO
             Some(log)
         } else {
             // The usual case: the highest candidate is the previous release. One walk both
-            // reads the range and proves it is an ancestor (it shows up as a boundary).
+            // reads the range and proves it is an ancestor.
             match tags.releases.iter().find(|t| is_previous_candidate(t, release.as_ref())) {
                 None => Some(history::Log::start(repo, &to_commit)?),
                 Some(c) if c.commit == to_commit => {
@@ -306,7 +311,7 @@ pub fn collect(repo: &Repo, tags: &Tags, settings: &NotesSettings, opts: &NotesO
                 }
                 Some(c) => {
                     speculative = Some(c);
-                    Some(history::Log::with_boundary(repo, &history::range(Some(&c.commit), &to_commit))?)
+                    Some(history::Log::watching(repo, &c.commit, &to_commit)?)
                 }
             }
         };
@@ -317,11 +322,13 @@ pub fn collect(repo: &Repo, tags: &Tags, settings: &NotesSettings, opts: &NotesO
         }
         .and_then(|u| web_url(&u));
         let mut gathered = Gathered::new(groups_config.len());
-        if let Some(log) = log {
-            gathered.read(log, &groups_config, &settings.config, repository.as_deref())?;
+        let mut start_is_ancestor = false;
+        if let Some(mut log) = log {
+            gathered.read(&mut log, &groups_config, &settings.config, repository.as_deref())?;
+            start_is_ancestor = log.start_is_ancestor();
         }
         if let Some(candidate) = speculative {
-            if gathered.boundary.iter().any(|b| b == &candidate.commit) {
+            if start_is_ancestor {
                 previous_tag = Some(candidate.name.clone());
                 from_commit = Some(candidate.commit.clone());
             } else {
@@ -332,7 +339,7 @@ pub fn collect(repo: &Repo, tags: &Tags, settings: &NotesSettings, opts: &NotesO
                 from_commit = prev.map(|t| t.commit.clone());
                 gathered = Gathered::new(groups_config.len());
                 let range = history::range(from_commit.as_deref(), &to_commit);
-                gathered.read(history::Log::start(repo, &range)?, &groups_config, &settings.config, repository.as_deref())?;
+                gathered.read(&mut history::Log::start(repo, &range)?, &groups_config, &settings.config, repository.as_deref())?;
             }
         }
 
@@ -375,23 +382,17 @@ struct Gathered {
     buckets: Vec<Vec<NoteCommit>>,
     count: usize,
     skipped: usize,
-    /// Boundary commits seen (`--boundary`).
-    boundary: Vec<String>,
 }
 
 impl Gathered {
     fn new(groups: usize) -> Self {
-        Gathered { buckets: (0..groups).map(|_| Vec::new()).collect(), count: 0, skipped: 0, boundary: Vec::new() }
+        Gathered { buckets: (0..groups).map(|_| Vec::new()).collect(), count: 0, skipped: 0 }
     }
 
-    fn read(&mut self, log: history::Log, groups: &[GroupConfig], config: &NotesConfig, repository: Option<&str>) -> Result<(), Failure> {
+    fn read(&mut self, log: &mut history::Log, groups: &[GroupConfig], config: &NotesConfig, repository: Option<&str>) -> Result<(), Failure> {
         let forge = repository.map(Forge::of);
         for raw in log {
             let raw = raw?;
-            if raw.boundary {
-                self.boundary.push(raw.id);
-                continue;
-            }
             if raw.is_merge() {
                 continue;
             }

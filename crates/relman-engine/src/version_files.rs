@@ -121,7 +121,13 @@ impl Occurrence {
         let bare = match &self.style {
             Style::Plain => text,
             Style::Prefixed(p) => text.strip_prefix(p.as_str()).unwrap_or(text),
-            Style::Requirement(op) => text.strip_prefix(op.as_str()).unwrap_or(text).trim(),
+            Style::Requirement(op) => {
+                let bare = text.strip_prefix(op.as_str()).unwrap_or(text).trim();
+                if let Some(v) = partial_version(bare) {
+                    return Ok(v);
+                }
+                bare
+            }
             Style::Pep440 => return parse_pep440(text).map(|(_, v)| v),
         };
         Version::parse(bare).map_err(|e| {
@@ -143,12 +149,23 @@ impl Occurrence {
         })
     }
 
-    /// Whether the version written here is `v`.
+    /// Whether the version written here is `v`. A Cargo requirement written in full
+    /// (`=1.2.3`, `1.2.3`) must name `v`; a partial one (`1.2`, `^0.4`) must accept it.
     pub fn agrees(&self, v: &Version) -> Result<bool, String> {
         match &self.style {
             Style::Pep440 => {
                 let (normalized, _) = parse_pep440(&self.found)?;
                 Ok(pep440(v).is_ok_and(|p| p == normalized))
+            }
+            Style::Requirement(op) => {
+                let bare = self.found.strip_prefix(op.as_str()).unwrap_or(&self.found).trim();
+                if partial_version(bare).is_some() {
+                    let req = semver::VersionReq::parse(&self.found)
+                        .map_err(|e| format!("`{}` is not a version requirement: {e}", self.found))?;
+                    Ok(req.matches(v))
+                } else {
+                    Ok(&self.version()? == v)
+                }
             }
             _ => Ok(&self.version()? == v),
         }
@@ -703,6 +720,16 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `1` or `1.2` (a partial Cargo requirement) as the lowest version it names.
+fn partial_version(bare: &str) -> Option<Version> {
+    let parts: Vec<&str> = bare.split('.').collect();
+    if parts.len() > 2 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let n = |i: usize| parts.get(i).map_or(Some(0), |p| p.parse().ok());
+    Some(Version::new(n(0)?, n(1)?, 0))
+}
+
 /// `v1.2.3` keeps its `v`; anything else is plain.
 fn prefixed_style(text: &str) -> Style {
     if text.len() > 1 && (text.starts_with('v') || text.starts_with('V')) && text.as_bytes()[1].is_ascii_digit() {
@@ -837,7 +864,17 @@ mod tests {
         let v = Version::parse("2.0.0").unwrap();
         assert_eq!(occ("=1.0.0", Style::Requirement("=".into())).version().unwrap(), Version::new(1, 0, 0));
         assert_eq!(occ("=1.0.0", Style::Requirement("=".into())).render(&v).unwrap(), "=2.0.0");
-        assert!(occ("0.1", Style::Requirement(String::new())).version().unwrap_err().contains("not a full version"));
+        // A partial requirement accepts compatible versions and is written in full by bump.
+        let partial = occ("0.4", Style::Requirement(String::new()));
+        assert!(partial.agrees(&Version::parse("0.4.7").unwrap()).unwrap());
+        assert!(!partial.agrees(&Version::parse("0.5.0").unwrap()).unwrap());
+        assert_eq!(partial.render(&Version::parse("0.5.0").unwrap()).unwrap(), "0.5.0");
+        let caret = occ("^1", Style::Requirement("^".into()));
+        assert!(caret.agrees(&Version::parse("1.9.0").unwrap()).unwrap());
+        // A full one must be the version itself.
+        let full = occ("1.2.3", Style::Requirement(String::new()));
+        assert!(!full.agrees(&Version::parse("1.2.4").unwrap()).unwrap());
+        assert!(occ("1.2", Style::Plain).version().unwrap_err().contains("not a full version"));
         assert_eq!(occ("v1.0.0", Style::Prefixed("v".into())).render(&v).unwrap(), "v2.0.0");
         assert!(occ("1.2", Style::Plain).version().unwrap_err().contains("`1.2`"));
     }

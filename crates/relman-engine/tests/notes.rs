@@ -342,3 +342,25 @@ fn a_newer_tag_on_a_maintenance_branch_is_not_the_previous_release() {
     assert_eq!(backport.notes.previous_tag.as_deref(), Some("v1.0.0"));
     assert_eq!(descriptions(&backport), vec!["backported"]);
 }
+
+#[test]
+fn the_previous_release_is_found_through_merges() {
+    let r = TestRepo::new();
+    r.commit("feat: a");
+    r.tag("v1.0.0");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    r.commit("fix: b");
+    r.tag("v1.0.1"); // released from the side branch, then merged back
+    r.git(&["checkout", "-q", "main"]);
+    r.commit("feat: c");
+    r.git(&["merge", "-q", "--no-ff", "-m", "Merge branch 'side'", "side"]);
+    r.tag("v1.1.0-rc.1"); // a tag on the merge commit itself
+    r.commit("fix: d");
+    let out = run(&r, NotesOptions::default());
+    assert_eq!(out.notes.previous_tag.as_deref(), Some("v1.1.0-rc.1"));
+    assert_eq!(descriptions(&out), vec!["d"]);
+    // For a stable release the rc on the merge is skipped; v1.0.1 (merged in) is the previous.
+    let stable = run(&r, NotesOptions { tag: Some("v1.1.0".into()), ..Default::default() });
+    assert_eq!(stable.notes.previous_tag.as_deref(), Some("v1.0.1"));
+    assert_eq!(descriptions(&stable), vec!["c", "d"]);
+}
