@@ -24,7 +24,8 @@ fn main() -> ExitCode {
     let all = args.iter().any(|a| a == "--all");
     match cmd.as_str() {
         "notes" => {
-            let settings = NotesSettings { root, tag_prefix: "v".into(), repository: None, config: NotesConfig::default() };
+            let settings =
+                NotesSettings { root, tag_prefix: "v".into(), repository: None, config: NotesConfig::default() };
             match notes::notes(&settings, &NotesOptions { tag, whole_history: all, ..NotesOptions::default() }) {
                 Ok(out) => {
                     print!("{}", out.markdown);
@@ -50,7 +51,11 @@ fn main() -> ExitCode {
                     for p in &report.problems {
                         println!("{p}");
                     }
-                    if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(12) }
+                    if report.is_ok() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(12)
+                    }
                 }
                 Err(f) => {
                     eprintln!("error: {}", f.message);

@@ -21,12 +21,8 @@ use crate::settings::BuildKind;
 pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> Result<(), Failure> {
     reporter.stage("build");
     let s = &planned.settings;
-    let selected: Vec<&String> = planned
-        .manifest
-        .targets
-        .iter()
-        .filter(|t| targets.is_empty() || targets.contains(t))
-        .collect();
+    let selected: Vec<&String> =
+        planned.manifest.targets.iter().filter(|t| targets.is_empty() || targets.contains(t)).collect();
     crate::fsutil::create_dir_all(&planned.logs_dir())?;
     for target in selected {
         let (os, arch) = os_arch(target);

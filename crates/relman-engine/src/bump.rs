@@ -63,7 +63,10 @@ impl FromStr for BumpSpec {
             "patch" => Ok(BumpSpec::Patch),
             "auto" => Ok(BumpSpec::Auto),
             other => crate::version::parse_cli_version(other).map(BumpSpec::Exact).map_err(|f| {
-                Failure::usage(format!("`{s}` is neither `major`, `minor`, `patch`, `auto` nor a version ({})", f.message))
+                Failure::usage(format!(
+                    "`{s}` is neither `major`, `minor`, `patch`, `auto` nor a version ({})",
+                    f.message
+                ))
             }),
         }
     }
@@ -155,10 +158,10 @@ pub fn next_version(
     }
     let newer_than_last = |v: &Version| -> Result<(), Failure> {
         match last {
-            Some(l) if !v.cmp_precedence(l).is_gt() => Err(Failure::usage(format!(
-                "`{v}` is not newer than the last release `{l}`"
-            ))
-            .with_hint("pick a higher version; releases only move forward")),
+            Some(l) if !v.cmp_precedence(l).is_gt() => {
+                Err(Failure::usage(format!("`{v}` is not newer than the last release `{l}`"))
+                    .with_hint("pick a higher version; releases only move forward"))
+            }
             _ => Ok(()),
         }
     };
@@ -201,7 +204,11 @@ pub fn next_version(
     if let Some(lp) = last_pre {
         if core(lp) >= target {
             let decision = match pre {
-                None => Decision { version: core(lp), level: Some(level), reason: format!("{why}; pre-release `{lp}` becomes final") },
+                None => Decision {
+                    version: core(lp),
+                    level: Some(level),
+                    reason: format!("{why}; pre-release `{lp}` becomes final"),
+                },
                 Some(id) => {
                     let v = next_pre(lp, id)?;
                     Decision { version: v, level: Some(level), reason: format!("{why}; next `{id}` after `{lp}`") }
@@ -257,7 +264,8 @@ fn next_pre(last: &Version, id: &str) -> Result<Version, Failure> {
     let next = match parts.as_slice() {
         [name] if *name == id => format!("{id}.1"),
         [name, n] if *name == id && n.bytes().all(|b| b.is_ascii_digit()) => {
-            let n: u64 = n.parse().map_err(|_| Failure::usage(format!("pre-release counter of `{last}` is too large")))?;
+            let n: u64 =
+                n.parse().map_err(|_| Failure::usage(format!("pre-release counter of `{last}` is too large")))?;
             format!("{id}.{}", n + 1)
         }
         _ => format!("{id}.1"),
@@ -340,8 +348,13 @@ pub fn bump(opts: &BumpOptions) -> Result<BumpReport, Failure> {
                 }
             }
             Err(why) => {
-                return Err(Failure::config(format!("`{}` line {}: `{}` cannot be read: {why}", o.file, o.line, o.key))
-                    .with_hint("write a semantic version there by hand (the current one), then bump again; nothing was changed"));
+                return Err(Failure::config(format!(
+                    "`{}` line {}: `{}` cannot be read: {why}",
+                    o.file, o.line, o.key
+                ))
+                .with_hint(
+                    "write a semantic version there by hand (the current one), then bump again; nothing was changed",
+                ));
             }
         }
     }
@@ -361,7 +374,10 @@ pub fn bump(opts: &BumpOptions) -> Result<BumpReport, Failure> {
     .map_err(|f| match last_stable {
         // Name the release the commits were read from.
         Some(s) if f.message.starts_with(NOTHING_TO_RELEASE) => Failure {
-            message: format!("no commit since `{}` calls for a release (no `feat`, `fix`, `perf` or breaking change)", s.name),
+            message: format!(
+                "no commit since `{}` calls for a release (no `feat`, `fix`, `perf` or breaking change)",
+                s.name
+            ),
             ..f
         },
         _ => f,
@@ -373,7 +389,8 @@ pub fn bump(opts: &BumpOptions) -> Result<BumpReport, Failure> {
     let v = decision.version.clone();
     let tag = format!("{prefix}{v}");
     if repo.tag_commit(&tag)?.is_some() || tags.ignored.iter().any(|t| t == &tag) {
-        return Err(Failure::git(format!("tag `{tag}` already exists")).with_hint("pick another version, or delete the tag if it was a mistake"));
+        return Err(Failure::git(format!("tag `{tag}` already exists"))
+            .with_hint("pick another version, or delete the tag if it was a mistake"));
     }
 
     // Every new file content, in memory.
@@ -393,7 +410,13 @@ pub fn bump(opts: &BumpOptions) -> Result<BumpReport, Failure> {
             }
             let new = o.render(&v).map_err(|why| Failure::usage(format!("`{}` line {}: {why}", o.file, o.line)))?;
             if new != o.found {
-                changes.push(VersionChange { file: o.file.clone(), line: o.line, key: o.key.clone(), old: o.found.clone(), new });
+                changes.push(VersionChange {
+                    file: o.file.clone(),
+                    line: o.line,
+                    key: o.key.clone(),
+                    old: o.found.clone(),
+                    new,
+                });
             }
         }
     }
@@ -481,7 +504,8 @@ pub fn bump(opts: &BumpOptions) -> Result<BumpReport, Failure> {
     let message = format!("chore(release): {tag}");
     if !changed_files.is_empty() {
         let mut add = vec!["add", "--"];
-        let full: Vec<String> = changed_files.iter().map(|p| opts.root.join(p).to_string_lossy().into_owned()).collect();
+        let full: Vec<String> =
+            changed_files.iter().map(|p| opts.root.join(p).to_string_lossy().into_owned()).collect();
         add.extend(full.iter().map(String::as_str));
         let committed = repo.git(&add).and_then(|_| {
             let mut commit = vec!["commit", "--quiet", "-m", message.as_str(), "--"];
@@ -500,14 +524,17 @@ pub fn bump(opts: &BumpOptions) -> Result<BumpReport, Failure> {
     }
 
     let tag_message = format!("{tag}\n\n{notes_md}");
-    let mut msg_file = tempfile::NamedTempFile::new().map_err(|e| Failure::internal(format!("failed to create a temporary file: {e}")))?;
+    let mut msg_file = tempfile::NamedTempFile::new()
+        .map_err(|e| Failure::internal(format!("failed to create a temporary file: {e}")))?;
     std::io::Write::write_all(&mut msg_file, tag_message.as_bytes())
         .map_err(|e| Failure::io("write", msg_file.path(), e))?;
     let msg_path = msg_file.path().to_string_lossy().into_owned();
     let sign_flag = if signing.tag { "-s" } else { "-a" };
     repo.git(&["tag", sign_flag, "--cleanup=verbatim", "-F", &msg_path, &tag]).map_err(|e| {
         Failure::git(format!("failed to create tag `{tag}`: {}", e.message)).with_hint(match &report.commit {
-            Some(c) => format!("the release commit {} was made; tag it by hand with `git tag {sign_flag} {tag}`", &c[..7]),
+            Some(c) => {
+                format!("the release commit {} was made; tag it by hand with `git tag {sign_flag} {tag}`", &c[..7])
+            }
             None => format!("tag HEAD by hand with `git tag {sign_flag} {tag}`"),
         })
     })?;
@@ -578,7 +605,13 @@ mod tests {
         Version::parse(s).unwrap()
     }
 
-    fn next(spec: BumpSpec, pre: Option<&str>, last: Option<&str>, stable: Option<&str>, level: Option<Level>) -> Result<String, Failure> {
+    fn next(
+        spec: BumpSpec,
+        pre: Option<&str>,
+        last: Option<&str>,
+        stable: Option<&str>,
+        level: Option<Level>,
+    ) -> Result<String, Failure> {
         let last = last.map(v);
         let stable = stable.map(v);
         next_version(&spec, pre, last.as_ref(), stable.as_ref(), None, level).map(|d| d.version.to_string())
@@ -601,8 +634,14 @@ mod tests {
     fn pre_releases() {
         assert_eq!(next(BumpSpec::Minor, Some("rc"), Some("1.2.3"), Some("1.2.3"), None).unwrap(), "1.3.0-rc.1");
         assert_eq!(next(BumpSpec::Minor, Some("rc"), Some("1.3.0-rc.1"), Some("1.2.3"), None).unwrap(), "1.3.0-rc.2");
-        assert_eq!(next(BumpSpec::Auto, Some("rc"), Some("1.3.0-rc.2"), Some("1.2.3"), Some(Level::Patch)).unwrap(), "1.3.0-rc.3");
-        assert_eq!(next(BumpSpec::Auto, Some("rc"), Some("1.3.0-rc.2"), Some("1.2.3"), Some(Level::Major)).unwrap(), "2.0.0-rc.1");
+        assert_eq!(
+            next(BumpSpec::Auto, Some("rc"), Some("1.3.0-rc.2"), Some("1.2.3"), Some(Level::Patch)).unwrap(),
+            "1.3.0-rc.3"
+        );
+        assert_eq!(
+            next(BumpSpec::Auto, Some("rc"), Some("1.3.0-rc.2"), Some("1.2.3"), Some(Level::Major)).unwrap(),
+            "2.0.0-rc.1"
+        );
         assert_eq!(next(BumpSpec::Minor, Some("rc"), Some("1.3.0-beta.4"), Some("1.2.3"), None).unwrap(), "1.3.0-rc.1");
         let err = next(BumpSpec::Minor, Some("alpha"), Some("1.3.0-beta.4"), Some("1.2.3"), None).unwrap_err();
         assert!(err.message.contains("not be newer"), "{}", err.message);

@@ -313,8 +313,11 @@ pub fn release(
             let line = doc.lines[h.index];
             let hashes = "#".repeat(h.level);
             let bracketed = line.contains("[Unreleased]") || line.contains("[unreleased]");
-            let (label_unreleased, label_v) =
-                if bracketed { ("[Unreleased]".to_string(), format!("[{v}]")) } else { ("Unreleased".to_string(), v.to_string()) };
+            let (label_unreleased, label_v) = if bracketed {
+                ("[Unreleased]".to_string(), format!("[{v}]"))
+            } else {
+                ("Unreleased".to_string(), v.to_string())
+            };
             let eol = if line.ends_with("\r\n") { "\r\n" } else { "\n" };
             let mut lines: Vec<String> = doc.lines.iter().map(|s| s.to_string()).collect();
             lines[h.index] = format!("{hashes} {label_unreleased}{eol}{eol}{hashes} {label_v} - {date}{eol}");
@@ -342,7 +345,11 @@ fn date_heading(line: &str, date: &str) -> String {
         if let Some(i) = body.find(marker) {
             let existing_date = find_date(body);
             let replaced = match existing_date {
-                Some(_) => format!("{}{}", body[..i].trim_end_matches([' ', '-', '(', '—']).trim_end(), &body[i + marker.len()..]),
+                Some(_) => format!(
+                    "{}{}",
+                    body[..i].trim_end_matches([' ', '-', '(', '—']).trim_end(),
+                    &body[i + marker.len()..]
+                ),
                 None => format!("{}{date}{}", &body[..i], &body[i + marker.len()..]),
             };
             return format!("{}{eol}", replaced.trim_end());
@@ -545,22 +552,28 @@ mod tests {
     #[test]
     fn release_generates_when_unreleased_is_empty_or_missing() {
         let text = "# Changelog\n\n## [Unreleased]\n\n## [1.1.0] - 2024-01-02\n\n- older\n";
-        let r = release(text, &v("1.2.0"), "v1.2.0", "2024-05-01", "v", || Ok("## [1.2.0] - 2024-05-01\n\n### Fixes\n\n- x\n".into()))
-            .unwrap()
-            .unwrap();
+        let r = release(text, &v("1.2.0"), "v1.2.0", "2024-05-01", "v", || {
+            Ok("## [1.2.0] - 2024-05-01\n\n### Fixes\n\n- x\n".into())
+        })
+        .unwrap()
+        .unwrap();
         assert_eq!(
             r.text,
             "# Changelog\n\n## [Unreleased]\n\n## [1.2.0] - 2024-05-01\n\n### Fixes\n\n- x\n\n## [1.1.0] - 2024-01-02\n\n- older\n"
         );
-        let r = release("# Changelog\n", &v("0.1.0"), "v0.1.0", "2024-05-01", "v", || Ok("## 0.1.0 - 2024-05-01\n\n- x\n".into()))
-            .unwrap()
-            .unwrap();
+        let r = release("# Changelog\n", &v("0.1.0"), "v0.1.0", "2024-05-01", "v", || {
+            Ok("## 0.1.0 - 2024-05-01\n\n- x\n".into())
+        })
+        .unwrap()
+        .unwrap();
         assert_eq!(r.text, "# Changelog\n\n## 0.1.0 - 2024-05-01\n\n- x\n");
     }
 
     #[test]
     fn release_dates_a_prepared_section() {
-        let r = release("# C\n\n## [1.2.0] - TBD\n\n- x\n", &v("1.2.0"), "v1.2.0", "2024-05-01", "v", || panic!()).unwrap().unwrap();
+        let r = release("# C\n\n## [1.2.0] - TBD\n\n- x\n", &v("1.2.0"), "v1.2.0", "2024-05-01", "v", || panic!())
+            .unwrap()
+            .unwrap();
         assert_eq!(r.text, "# C\n\n## [1.2.0] - 2024-05-01\n\n- x\n");
         let r = release("# C\n\n## 1.2.0\n", &v("1.2.0"), "v1.2.0", "2024-05-01", "v", || panic!()).unwrap().unwrap();
         assert_eq!(r.text, "# C\n\n## 1.2.0 - 2024-05-01\n");

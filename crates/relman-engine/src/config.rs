@@ -172,7 +172,9 @@ impl Config {
         }
         if let Some(level) = self.package.level {
             if !(1..=19).contains(&level) {
-                return Err(Failure::config(format!("`{origin}`: `package.level` must be 1-9 (gzip) or 1-19 (zstd), not {level}")));
+                return Err(Failure::config(format!(
+                    "`{origin}`: `package.level` must be 1-9 (gzip) or 1-19 (zstd), not {level}"
+                )));
             }
         }
         Ok(())

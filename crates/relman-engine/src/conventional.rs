@@ -144,7 +144,8 @@ fn pr_numbers(subject: &str) -> Vec<u64> {
     let mut i = 0;
     while let Some(off) = subject[i..].find('#') {
         let at = i + off;
-        let before_ok = at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_' || bytes[at - 1] == b'&');
+        let before_ok =
+            at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_' || bytes[at - 1] == b'&');
         let mut end = at + 1;
         while end < bytes.len() && bytes[end].is_ascii_digit() {
             end += 1;

@@ -36,7 +36,8 @@ pub fn make_readable(file: &fs::File, path: &Path) -> Result<(), Failure> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o644)).map_err(|e| Failure::io("set permissions of", path, e))?;
+        file.set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(|e| Failure::io("set permissions of", path, e))?;
     }
     #[cfg(not(unix))]
     let _ = (file, path);

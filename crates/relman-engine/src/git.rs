@@ -88,7 +88,9 @@ impl Repo {
             None => to.to_string(),
         };
         let out = self.git(&["rev-list", "--count", &range])?;
-        out.trim().parse().map_err(|_| Failure::git(format!("unexpected output of `git rev-list --count {range}`: {out}")))
+        out.trim()
+            .parse()
+            .map_err(|_| Failure::git(format!("unexpected output of `git rev-list --count {range}`: {out}")))
     }
 
     /// Committer time of `commit`, seconds since the epoch.

@@ -178,10 +178,13 @@ pub fn is_ancestor(repo: &Repo, ancestor: &str, descendant: &str) -> Result<bool
 /// Resolves a revision to a commit id, or a Git failure naming it.
 pub fn resolve_commit(repo: &Repo, rev: &str) -> Result<String, Failure> {
     let spec = format!("{rev}^{{commit}}");
-    repo.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec]).ok().filter(|s| !s.is_empty()).ok_or_else(|| {
-        Failure::git(format!("`{rev}` is not a commit, branch or tag of `{}`", repo.root().display()))
-            .with_hint("list tags with `git tag`; fetch them with `git fetch --tags`")
-    })
+    repo.git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec])
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Failure::git(format!("`{rev}` is not a commit, branch or tag of `{}`", repo.root().display()))
+                .with_hint("list tags with `git tag`; fetch them with `git fetch --tags`")
+        })
 }
 
 /// One commit of a log, as read from git.
@@ -237,7 +240,8 @@ impl Log {
 
     fn run(repo: &Repo, range: &str, watch: Option<String>) -> Result<Log, Failure> {
         use std::io::{Seek, SeekFrom};
-        let mut file = tempfile::tempfile().map_err(|e| Failure::internal(format!("failed to create a temporary file: {e}")))?;
+        let mut file =
+            tempfile::tempfile().map_err(|e| Failure::internal(format!("failed to create a temporary file: {e}")))?;
         let out = file.try_clone().map_err(|e| Failure::internal(format!("failed to share a temporary file: {e}")))?;
         let mut cmd = Command::new("git");
         cmd.arg("-C").arg(repo.root()).args([
@@ -260,7 +264,8 @@ impl Log {
             let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
             return Err(Failure::git(format!("`git log {range}` failed: {first}")));
         }
-        file.seek(SeekFrom::Start(0)).map_err(|e| Failure::internal(format!("failed to read `git log` output: {e}")))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Failure::internal(format!("failed to read `git log` output: {e}")))?;
         Ok(Log {
             reader: BufReader::with_capacity(256 * 1024, file),
             buf: Vec::with_capacity(4096),

@@ -12,14 +12,17 @@ use crate::settings::{cargo_project, host_target};
 pub fn init(dir: &Path, force: bool) -> Result<String, Failure> {
     let path = dir.join(CONFIG_FILE);
     if path.exists() && !force {
-        return Err(Failure::config(format!("`{}` already exists", path.display()))
-            .with_hint("pass --force to replace it"));
+        return Err(
+            Failure::config(format!("`{}` already exists", path.display())).with_hint("pass --force to replace it")
+        );
     }
     let cargo = if dir.join("Cargo.toml").is_file() { Some(cargo_project(dir)?) } else { None };
-    let name = cargo.as_ref().and_then(|c| c.name.clone()).unwrap_or_else(|| {
-        dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "app".into())
-    });
-    let bins = cargo.as_ref().map(|c| c.binaries.clone()).filter(|b| !b.is_empty()).unwrap_or_else(|| vec![name.clone()]);
+    let name = cargo
+        .as_ref()
+        .and_then(|c| c.name.clone())
+        .unwrap_or_else(|| dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "app".into()));
+    let bins =
+        cargo.as_ref().map(|c| c.binaries.clone()).filter(|b| !b.is_empty()).unwrap_or_else(|| vec![name.clone()]);
     let repo = cargo.as_ref().and_then(|c| c.repository.clone());
     let q = |s: &str| serde_json::to_string(s).expect("string");
     let list = |v: &[String]| v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ");

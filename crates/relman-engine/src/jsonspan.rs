@@ -182,7 +182,10 @@ impl<'a> Scanner<'a, '_> {
             let key = self.string()?;
             let raw = &self.text[key];
             let key = if raw.contains('\\') {
-                std::borrow::Cow::Owned(serde_json::from_str::<String>(&format!("\"{raw}\"")).map_err(|_| self.err("invalid escape in a key"))?)
+                std::borrow::Cow::Owned(
+                    serde_json::from_str::<String>(&format!("\"{raw}\""))
+                        .map_err(|_| self.err("invalid escape in a key"))?,
+                )
             } else {
                 std::borrow::Cow::Borrowed(raw)
             };

@@ -9,29 +9,29 @@
 //! The engine never prints: progress goes through [`report::Reporter`], results are returned.
 
 pub mod build;
+pub mod bump;
+pub mod changelog;
 pub mod config;
+pub mod conventional;
 pub mod fsutil;
 pub mod git;
+pub mod history;
 pub mod init;
+pub mod jsonspan;
+pub mod lockstep;
+pub mod notes;
 pub mod package;
 pub mod pgzip;
 pub mod plan;
+pub mod provenance;
 pub mod provider;
 pub mod release;
 pub mod report;
+pub mod sbom;
 pub mod settings;
 pub mod sign;
-pub mod version;
-pub mod conventional;
-pub mod history;
-pub mod notes;
-pub mod changelog;
 pub mod textdiff;
-pub mod jsonspan;
+pub mod version;
 pub mod version_files;
-pub mod lockstep;
-pub mod bump;
-pub mod sbom;
-pub mod provenance;
 
 pub use relman_manifest::{ErrorClass, Failure};

@@ -305,7 +305,9 @@ pub(crate) fn occurrence_problem(o: &Occurrence, v: &Version, tag: &str) -> Opti
     };
     let expected = match o.render(v) {
         Ok(e) => format!("`{e}`"),
-        Err(why) => return Some(problem(format!("`{}` cannot spell the tag's version: {why}", o.key), format!("`{v}`"))),
+        Err(why) => {
+            return Some(problem(format!("`{}` cannot spell the tag's version: {why}", o.key), format!("`{v}`")))
+        }
     };
     match o.agrees(v) {
         Ok(true) => None,
@@ -323,13 +325,21 @@ pub(crate) fn occurrence_problem(o: &Occurrence, v: &Version, tag: &str) -> Opti
 }
 
 /// The one release tag at `commit`, or a Git failure explaining why there is none or several.
-fn tag_at(repo: &Repo, commit: &str, ref_name: &str, prefix: &str, warnings: &mut Vec<String>) -> Result<String, Failure> {
+fn tag_at(
+    repo: &Repo,
+    commit: &str,
+    ref_name: &str,
+    prefix: &str,
+    warnings: &mut Vec<String>,
+) -> Result<String, Failure> {
     let mut release = Vec::new();
     for t in repo.tags_at(commit)? {
         if version::try_parse_tag(&t, prefix).is_some() {
             release.push(t);
         } else {
-            warnings.push(format!("tag `{t}` at `{ref_name}` is not a release tag (`{prefix}` + semantic version), ignored"));
+            warnings.push(format!(
+                "tag `{t}` at `{ref_name}` is not a release tag (`{prefix}` + semantic version), ignored"
+            ));
         }
     }
     match release.len() {
@@ -338,8 +348,9 @@ fn tag_at(repo: &Repo, commit: &str, ref_name: &str, prefix: &str, warnings: &mu
             if let Some(t) = repo.tags_at(commit)?.iter().find(|t| t.starts_with(prefix)) {
                 version::parse_tag(t, prefix)?;
             }
-            Err(Failure::git(format!("no release tag points at `{ref_name}` ({})", short(commit)))
-                .with_hint(format!("name the tag to check with `--tag {prefix}X.Y.Z`, or create it with `relman bump`")))
+            Err(Failure::git(format!("no release tag points at `{ref_name}` ({})", short(commit))).with_hint(format!(
+                "name the tag to check with `--tag {prefix}X.Y.Z`, or create it with `relman bump`"
+            )))
         }
         _ => Err(Failure::git(format!("several release tags point at `{ref_name}`: {}", release.join(", ")))
             .with_hint("name the one being released with `--tag`")),

@@ -243,7 +243,12 @@ pub fn notes(settings: &NotesSettings, opts: &NotesOptions) -> Result<NotesOutpu
 /// The Markdown notes for the release `tag` (`version`), for the release flow
 /// (`release-notes.md`, forge release pages). The tag may not exist yet: then the notes
 /// cover the commits up to HEAD.
-pub fn release_notes_for(repo: &Repo, settings: &NotesSettings, version: &Version, tag: &str) -> Result<String, Failure> {
+pub fn release_notes_for(
+    repo: &Repo,
+    settings: &NotesSettings,
+    version: &Version,
+    tag: &str,
+) -> Result<String, Failure> {
     let tags = Tags::load(repo, &settings.tag_prefix)?;
     if let Some(t) = tags.get(tag) {
         if &t.version != version {
@@ -339,7 +344,12 @@ pub fn collect(repo: &Repo, tags: &Tags, settings: &NotesSettings, opts: &NotesO
                 from_commit = prev.map(|t| t.commit.clone());
                 gathered = Gathered::new(groups_config.len());
                 let range = history::range(from_commit.as_deref(), &to_commit);
-                gathered.read(&mut history::Log::start(repo, &range)?, &groups_config, &settings.config, repository.as_deref())?;
+                gathered.read(
+                    &mut history::Log::start(repo, &range)?,
+                    &groups_config,
+                    &settings.config,
+                    repository.as_deref(),
+                )?;
             }
         }
 
@@ -389,7 +399,13 @@ impl Gathered {
         Gathered { buckets: (0..groups).map(|_| Vec::new()).collect(), count: 0, skipped: 0 }
     }
 
-    fn read(&mut self, log: &mut history::Log, groups: &[GroupConfig], config: &NotesConfig, repository: Option<&str>) -> Result<(), Failure> {
+    fn read(
+        &mut self,
+        log: &mut history::Log,
+        groups: &[GroupConfig],
+        config: &NotesConfig,
+        repository: Option<&str>,
+    ) -> Result<(), Failure> {
         let forge = repository.map(Forge::of);
         for raw in log {
             let raw = raw?;
@@ -398,7 +414,10 @@ impl Gathered {
             }
             let parsed = conventional::parse(&raw.subject, &raw.body);
             if parsed.is_release_commit()
-                || parsed.kind.as_deref().is_some_and(|k| config.exclude_types.iter().any(|t| t.eq_ignore_ascii_case(k)))
+                || parsed
+                    .kind
+                    .as_deref()
+                    .is_some_and(|k| config.exclude_types.iter().any(|t| t.eq_ignore_ascii_case(k)))
             {
                 self.skipped += 1;
                 continue;
@@ -486,7 +505,12 @@ fn previous_release<'t>(
     tags.latest_ancestor(repo, to_commit, |t| is_previous_candidate(t, release))
 }
 
-fn note_commit(raw: history::RawCommit, p: conventional::Parsed, repo_url: Option<&str>, forge: Option<Forge>) -> NoteCommit {
+fn note_commit(
+    raw: history::RawCommit,
+    p: conventional::Parsed,
+    repo_url: Option<&str>,
+    forge: Option<Forge>,
+) -> NoteCommit {
     let short_id = short(&raw.id).to_string();
     let url = match (repo_url, forge) {
         (Some(r), Some(f)) => Some(f.commit(r, &raw.id)),
@@ -543,7 +567,9 @@ fn link_prs(out: &mut String, text: &str, link: impl Fn(u64) -> String) {
     let mut i = 0;
     let mut copied = 0;
     while i < bytes.len() {
-        if bytes[i] == b'#' && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'&')) {
+        if bytes[i] == b'#'
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b'&'))
+        {
             let mut end = i + 1;
             while end < bytes.len() && bytes[end].is_ascii_digit() {
                 end += 1;
@@ -712,7 +738,8 @@ mod view {
 
         fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
             let i = key.as_usize()?;
-            (i < self.0.groups[self.1].commits.len()).then(|| Value::from_object(CommitView(Arc::clone(&self.0), self.1, i)))
+            (i < self.0.groups[self.1].commits.len())
+                .then(|| Value::from_object(CommitView(Arc::clone(&self.0), self.1, i)))
         }
 
         fn enumerate(self: &Arc<Self>) -> Enumerator {
@@ -850,7 +877,10 @@ mod tests {
     fn web_urls() {
         assert_eq!(web_url("git@github.com:acme/app.git").as_deref(), Some("https://github.com/acme/app"));
         assert_eq!(web_url("https://tok@github.com/acme/app.git/").as_deref(), Some("https://github.com/acme/app"));
-        assert_eq!(web_url("ssh://git@gitlab.example:2222/g/sub/app.git").as_deref(), Some("https://gitlab.example/g/sub/app"));
+        assert_eq!(
+            web_url("ssh://git@gitlab.example:2222/g/sub/app.git").as_deref(),
+            Some("https://gitlab.example/g/sub/app")
+        );
         assert_eq!(web_url("/srv/git/app.git"), None);
         assert_eq!(web_url("file:///srv/git/app.git"), None);
         assert_eq!(web_url("C:/repos/app"), None);
@@ -873,7 +903,8 @@ mod tests {
         };
         let err = c.effective_groups("relman.toml").unwrap_err();
         assert!(err.message.contains("`All`"), "{}", err.message);
-        let c = NotesConfig { groups: Some(vec![GroupConfig::new("Features", &["feat"], false)]), ..Default::default() };
+        let c =
+            NotesConfig { groups: Some(vec![GroupConfig::new("Features", &["feat"], false)]), ..Default::default() };
         let g = c.effective_groups("relman.toml").unwrap();
         assert_eq!(g.last().unwrap().title, "Other");
     }
@@ -889,7 +920,12 @@ mod tests {
                 prs: conventional::parse(d, "").prs,
                 co_authors: vec![],
             };
-            let raw = history::RawCommit { id: "0123456789abcdef".into(), author: "A".into(), subject: d.into(), ..Default::default() };
+            let raw = history::RawCommit {
+                id: "0123456789abcdef".into(),
+                author: "A".into(),
+                subject: d.into(),
+                ..Default::default()
+            };
             note_commit(raw, p, Some("https://github.com/a/b"), Some(Forge::GitHub))
         };
         Notes {
@@ -902,8 +938,14 @@ mod tests {
             repository: Some("https://github.com/a/b".into()),
             compare_url: Some("https://github.com/a/b/compare/v1.1.0...v1.2.0".into()),
             groups: vec![
-                Group { title: "Breaking changes".into(), commits: vec![c(Some("feat"), Some("cli"), "drop `--old`", true)] },
-                Group { title: "Fixes".into(), commits: vec![c(Some("fix"), None, "crash on empty input (#7)", false)] },
+                Group {
+                    title: "Breaking changes".into(),
+                    commits: vec![c(Some("feat"), Some("cli"), "drop `--old`", true)],
+                },
+                Group {
+                    title: "Fixes".into(),
+                    commits: vec![c(Some("fix"), None, "crash on empty input (#7)", false)],
+                },
             ],
             commit_count: 2,
             skipped: 0,
@@ -941,7 +983,9 @@ mod tests {
             render_with(&notes, &format!("{{{{ {key} }}}}"), "t").unwrap_or_else(|e| panic!("`{key}`: {}", e.message));
         }
         for key in json["groups"][0]["commits"][0].as_object().unwrap().keys() {
-            let t = format!("{{% for g in groups %}}{{% for c in g.commits %}}{{{{ c[\"{key}\"] }}}}{{% endfor %}}{{% endfor %}}");
+            let t = format!(
+                "{{% for g in groups %}}{{% for c in g.commits %}}{{{{ c[\"{key}\"] }}}}{{% endfor %}}{{% endfor %}}"
+            );
             render_with(&notes, &t, "t").unwrap_or_else(|e| panic!("commit `{key}`: {}", e.message));
         }
         let out = render_with(&notes, "{{ groups | length }} {{ groups[1].commits[0].prs | join(',') }} {{ groups[0].commits | map(attribute='scope') | join }}", "t").unwrap();

@@ -19,10 +19,10 @@ use relman_install::hash::{sha256_file, HashingWriter};
 use relman_manifest::{ArchiveFormat, Artifact, ArtifactKind, Failure, Index, Sha256};
 
 use crate::fsutil;
-use crate::sbom;
 use crate::pgzip::ParGzEncoder;
 use crate::plan::{Planned, CHECKSUMS_FILE, INDEX_FILE};
 use crate::report::Reporter;
+use crate::sbom;
 
 /// What packaging did to one file.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -115,7 +115,8 @@ fn release_notes(planned: &Planned) -> Result<String, Failure> {
         config: s.notes.clone(),
     };
     let repo = crate::git::Repo::discover(&s.root)?;
-    let version = semver::Version::parse(&m.version).map_err(|e| Failure::internal(format!("planned version `{}`: {e}", m.version)))?;
+    let version = semver::Version::parse(&m.version)
+        .map_err(|e| Failure::internal(format!("planned version `{}`: {e}", m.version)))?;
     let tag = m.tag.clone().unwrap_or_else(|| format!("{}{}", s.tag_prefix, m.version));
     let mut text = crate::notes::release_notes_for(&repo, &notes_settings, &version, &tag)?;
     if !text.ends_with('\n') {
@@ -130,7 +131,8 @@ fn verification_section(planned: &Planned) -> String {
     let m = &planned.manifest;
     let example = m.archives().next().map(|a| a.name.clone()).unwrap_or_else(|| "<archive>".into());
     let signed = m.artifacts.iter().any(|a| a.kind == ArtifactKind::Bundle);
-    let mut t = String::from("\n## Verify this release\n\nIn the directory holding the files you downloaded:\n\n```sh\n");
+    let mut t =
+        String::from("\n## Verify this release\n\nIn the directory holding the files you downloaded:\n\n```sh\n");
     t.push_str("sha256sum --ignore-missing -c checksums.txt\n");
     if signed {
         t.push_str(&format!("relman verify <release URL>/{}/ --key relman.pub --require-signatures\n", m.version));
@@ -159,7 +161,8 @@ pub fn in_checksums(kind: ArtifactKind) -> bool {
 /// target's inventory is collected once (Cargo resolves per platform); an inventory without
 /// packages fails the release.
 fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
-    let sboms: Vec<Artifact> = planned.manifest.artifacts.iter().filter(|a| a.kind == ArtifactKind::Sbom).cloned().collect();
+    let sboms: Vec<Artifact> =
+        planned.manifest.artifacts.iter().filter(|a| a.kind == ArtifactKind::Sbom).cloned().collect();
     if sboms.is_empty() {
         return Ok(Vec::new());
     }
@@ -382,7 +385,8 @@ fn write_tar<W: Write>(w: W, entries: &[Entry], mtime: u64, reporter: &dyn Repor
             Some(src) => {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_size(e.size);
-                let file = File::open(src).map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", src.display())))?;
+                let file =
+                    File::open(src).map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", src.display())))?;
                 let reader = Progress { inner: file, reporter, remaining: e.size };
                 builder.append_data(&mut header, &e.path, reader)?;
             }
@@ -395,8 +399,9 @@ fn write_zip(file: File, entries: &[Entry], mtime: u64, level: Option<u32>, repo
     use zip::write::SimpleFileOptions;
     let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
     let (y, mo, d, h, mi, s) = relman_manifest::time::civil(mtime as i64);
-    let time = zip::DateTime::from_date_and_time(y.clamp(1980, 2107) as u16, mo as u8, d as u8, h as u8, mi as u8, s as u8)
-        .unwrap_or_default();
+    let time =
+        zip::DateTime::from_date_and_time(y.clamp(1980, 2107) as u16, mo as u8, d as u8, h as u8, mi as u8, s as u8)
+            .unwrap_or_default();
     for e in entries {
         let opts = SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)

@@ -184,9 +184,7 @@ impl<W: Write> ParGzEncoder<W> {
         let result = self.finish_inner();
         self.track(result)?;
         self.shutdown();
-        self.inner
-            .take()
-            .ok_or_else(|| io::Error::other("pgzip inner writer already taken"))
+        self.inner.take().ok_or_else(|| io::Error::other("pgzip inner writer already taken"))
     }
 
     fn finish_inner(&mut self) -> io::Result<()> {
@@ -208,9 +206,7 @@ impl<W: Write> ParGzEncoder<W> {
 
     fn check(&self) -> io::Result<()> {
         if self.failed {
-            Err(io::Error::other(
-                "pgzip encoder is unusable after an earlier error",
-            ))
+            Err(io::Error::other("pgzip encoder is unusable after an earlier error"))
         } else {
             Ok(())
         }
@@ -223,14 +219,8 @@ impl<W: Write> ParGzEncoder<W> {
         while self.pending.len() >= self.max_in_flight {
             self.write_front()?;
         }
-        let data = Arc::new(std::mem::replace(
-            &mut self.buf,
-            if last {
-                Vec::new()
-            } else {
-                Vec::with_capacity(BLOCK_SIZE)
-            },
-        ));
+        let data =
+            Arc::new(std::mem::replace(&mut self.buf, if last { Vec::new() } else { Vec::with_capacity(BLOCK_SIZE) }));
         let (reply, result) = mpsc::sync_channel(1);
         let job = Job {
             data: Arc::clone(&data),
@@ -244,11 +234,7 @@ impl<W: Write> ParGzEncoder<W> {
         {
             self.blocks_sent += 1;
         }
-        self.jobs
-            .as_ref()
-            .expect("job queue open until shutdown")
-            .send(job)
-            .map_err(|_| worker_lost())?;
+        self.jobs.as_ref().expect("job queue open until shutdown").send(job).map_err(|_| worker_lost())?;
         self.pending.push_back(result);
         Ok(())
     }
@@ -435,7 +421,9 @@ impl RawDeflate {
         // initial state for deflateInit2_; the stream is boxed so its address stays stable.
         let mut strm: Box<z_stream> = Box::new(unsafe { std::mem::zeroed() });
         let size = std::mem::size_of::<z_stream>() as i32;
-        let rc = unsafe { deflateInit2_(&mut *strm, init_level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, zlibVersion(), size) };
+        let rc = unsafe {
+            deflateInit2_(&mut *strm, init_level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, zlibVersion(), size)
+        };
         if rc != Z_OK {
             return Err(io::Error::other(format!("deflateInit2 failed ({rc})")));
         }
@@ -515,9 +503,7 @@ mod tests {
 
     /// Text-like data with repetitions at various distances.
     fn texty(len: usize) -> Vec<u8> {
-        let words = [
-            "release ", "manager ", "relman ", "gzip ", "block ", "worker ", "crc ", "\n",
-        ];
+        let words = ["release ", "manager ", "relman ", "gzip ", "block ", "worker ", "crc ", "\n"];
         let mut r = noise(len / 4 + 16, 7).into_iter().cycle();
         let mut out = Vec::with_capacity(len);
         while out.len() < len {
@@ -538,9 +524,7 @@ mod tests {
 
     fn gunzip(gz: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(gz)
-            .read_to_end(&mut out)
-            .unwrap();
+        flate2::read::GzDecoder::new(gz).read_to_end(&mut out).unwrap();
         out
     }
 
@@ -612,10 +596,7 @@ mod tests {
             for threads in [1, 2, 4] {
                 for chunk in [1000, 4096, BLOCK_SIZE, 3 * BLOCK_SIZE + 7] {
                     let gz = gzip(&data, level, threads, chunk);
-                    assert!(
-                        gz == reference,
-                        "level {level} threads {threads} chunk {chunk} differs"
-                    );
+                    assert!(gz == reference, "level {level} threads {threads} chunk {chunk} differs");
                 }
             }
         }
@@ -631,10 +612,7 @@ mod tests {
         let reference = gzip(data, 6, 1, 1 << 20);
         assert!(gunzip(&reference) == data);
         for threads in [2, 3] {
-            assert!(
-                gzip(data, 6, threads, 1 << 20) == reference,
-                "threads {threads}"
-            );
+            assert!(gzip(data, 6, threads, 1 << 20) == reference, "threads {threads}");
         }
     }
 
@@ -666,12 +644,7 @@ mod tests {
         let mut data = texty(7 * BLOCK_SIZE + 321);
         data.extend(noise(BLOCK_SIZE + 5, 9));
         let gz = gzip(&data, 6, 2, 65_536);
-        let mut child = match Command::new("gzip")
-            .arg("-dc")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-        {
+        let mut child = match Command::new("gzip").arg("-dc").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn() {
             Ok(child) => child,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 eprintln!("gzip binary not found; skipping");

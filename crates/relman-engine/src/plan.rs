@@ -118,7 +118,8 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
 /// Loads the manifest of an already planned version (for stages run on their own).
 pub fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
     let text = fsutil::read_to_string(path)?;
-    Manifest::from_json(&text).map_err(|e| Failure::verify(format!("`{}` is not a valid relman manifest: {e}", path.display())))
+    Manifest::from_json(&text)
+        .map_err(|e| Failure::verify(format!("`{}` is not a valid relman manifest: {e}", path.display())))
 }
 
 /// Lockfiles an SBOM is made from; with none at the project root, no SBOM is planned.
@@ -151,7 +152,10 @@ fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
     if signed {
         let provenance = provenance_name(&s.name, version);
         artifacts.push(artifact(&provenance, ArtifactKind::Provenance, None));
-        artifacts.push(Artifact { subject: Some(provenance.clone()), ..artifact(&bundle_name(&provenance), ArtifactKind::Bundle, None) });
+        artifacts.push(Artifact {
+            subject: Some(provenance.clone()),
+            ..artifact(&bundle_name(&provenance), ArtifactKind::Bundle, None)
+        });
     }
     artifacts.push(artifact(CHECKSUMS_FILE, ArtifactKind::Checksums, None));
     artifacts.push(artifact(INDEX_FILE, ArtifactKind::Index, None));
@@ -161,12 +165,23 @@ fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
         // provenance is DSSE-signed instead (its bundle above).
         let signable: Vec<(String, Option<String>)> = artifacts
             .iter()
-            .filter(|a| matches!(a.kind, ArtifactKind::Archive | ArtifactKind::Sbom | ArtifactKind::Checksums | ArtifactKind::Index))
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    ArtifactKind::Archive | ArtifactKind::Sbom | ArtifactKind::Checksums | ArtifactKind::Index
+                )
+            })
             .map(|a| (a.name.clone(), a.target.clone()))
             .collect();
         for (name, target) in signable {
-            artifacts.push(Artifact { subject: Some(name.clone()), ..artifact(&format!("{name}.sig"), ArtifactKind::Signature, target.as_ref()) });
-            artifacts.push(Artifact { subject: Some(name.clone()), ..artifact(&bundle_name(&name), ArtifactKind::Bundle, target.as_ref()) });
+            artifacts.push(Artifact {
+                subject: Some(name.clone()),
+                ..artifact(&format!("{name}.sig"), ArtifactKind::Signature, target.as_ref())
+            });
+            artifacts.push(Artifact {
+                subject: Some(name.clone()),
+                ..artifact(&bundle_name(&name), ArtifactKind::Bundle, target.as_ref())
+            });
         }
     }
     artifacts
@@ -319,11 +334,8 @@ fn check_clean(repo: &Repo, s: &Settings) -> Result<(), Failure> {
     }
     let more = if dirty.len() > 3 { format!(" and {} more", dirty.len() - 3) } else { String::new() };
     let shown: Vec<&str> = dirty.iter().take(3).map(String::as_str).collect();
-    Err(Failure::git(format!(
-        "the working tree has uncommitted changes: {}{more}",
-        shown.join(", ")
-    ))
-    .with_hint("commit or stash them, or pass --allow-dirty (or --snapshot for a test build)"))
+    Err(Failure::git(format!("the working tree has uncommitted changes: {}{more}", shown.join(", ")))
+        .with_hint("commit or stash them, or pass --allow-dirty (or --snapshot for a test build)"))
 }
 
 /// True when `channel` may move `latest`.

@@ -150,7 +150,9 @@ impl CiContext {
             let value = value.trim();
             (!value.is_empty()).then(|| value.to_string())
         };
-        let url = |name: &str| read(name).map(|u| crate::git::redact_userinfo(&u)).map(|u| u.trim_end_matches('/').to_string());
+        let url = |name: &str| {
+            read(name).map(|u| crate::git::redact_userinfo(&u)).map(|u| u.trim_end_matches('/').to_string())
+        };
         let on = |name: &str| read(name).is_some_and(|v| !v.eq_ignore_ascii_case("false") && v != "0");
 
         if on("GITLAB_CI") {
@@ -183,7 +185,9 @@ impl CiContext {
             let forgejo = format!("FORGEJO_{suffix}");
             let github = format!("GITHUB_{suffix}");
             let get = |n: &str| if as_url { url(n) } else { read(n) };
-            let own = (provider == CiProvider::ForgejoActions && CI_VARIABLES.contains(&forgejo.as_str())).then(|| get(&forgejo)).flatten();
+            let own = (provider == CiProvider::ForgejoActions && CI_VARIABLES.contains(&forgejo.as_str()))
+                .then(|| get(&forgejo))
+                .flatten();
             own.or_else(|| get(&github))
         };
         CiContext {
@@ -353,15 +357,20 @@ pub fn statement(input: &ProvenanceInput) -> Result<Value, Failure> {
         return Err(Failure::package(format!("no archives to attest for {} {}", release.name, release.version))
             .with_hint("run `relman package` first"));
     }
-    let subject: Vec<Value> =
-        subjects.iter().map(|(name, digest)| json!({ "name": name, "digest": { "sha256": digest.as_str() } })).collect();
+    let subject: Vec<Value> = subjects
+        .iter()
+        .map(|(name, digest)| json!({ "name": name, "digest": { "sha256": digest.as_str() } }))
+        .collect();
 
     let git_ref = if input.tag.is_empty() { release.commit.clone() } else { format!("refs/tags/{}", input.tag) };
     // Any URL scheme will do here (`file://` too), unlike SPDX's download locations.
-    let source_uri = release
-        .repository_url()
-        .or_else(|| input.ci.repository_url())
-        .map(|u| if u.starts_with("git+") { format!("{u}@{git_ref}") } else { format!("git+{u}@{git_ref}") });
+    let source_uri = release.repository_url().or_else(|| input.ci.repository_url()).map(|u| {
+        if u.starts_with("git+") {
+            format!("{u}@{git_ref}")
+        } else {
+            format!("git+{u}@{git_ref}")
+        }
+    });
     let mut source = Map::new();
     match source_uri {
         Some(uri) => source.insert("uri".into(), json!(uri)),
@@ -378,7 +387,9 @@ pub fn statement(input: &ProvenanceInput) -> Result<Value, Failure> {
     external.insert("targets".into(), json!(targets));
     if input.ci.provider != CiProvider::Local {
         let mut wf = Map::new();
-        for (k, v) in [("ref", &input.ci.workflow_ref), ("name", &input.ci.workflow), ("repository", &input.ci.repository)] {
+        for (k, v) in
+            [("ref", &input.ci.workflow_ref), ("name", &input.ci.workflow), ("repository", &input.ci.repository)]
+        {
             if let Some(v) = v {
                 wf.insert(k.into(), json!(v));
             }

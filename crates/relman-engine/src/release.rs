@@ -76,7 +76,12 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
 }
 
 /// Promotes `version` at `url`; a failed gate is an error naming it.
-pub fn promote(url: &str, version: &Version, allow_downgrade: bool, reporter: &dyn Reporter) -> Result<PromoteReport, Failure> {
+pub fn promote(
+    url: &str,
+    version: &Version,
+    allow_downgrade: bool,
+    reporter: &dyn Reporter,
+) -> Result<PromoteReport, Failure> {
     reporter.stage("promote");
     let p = provider::open(url)?;
     let report = p.promote(version, allow_downgrade, reporter)?;
@@ -100,7 +105,9 @@ fn check(planned: &Planned, allow_dirty: bool, reporter: &dyn Reporter) -> Resul
     reporter.stage("check");
     let s = &planned.settings;
     let mut ignore = Vec::new();
-    for p in std::iter::once(s.dist.clone()).chain(s.destinations.iter().filter_map(|d| d.strip_prefix("dir:")).map(std::path::PathBuf::from)) {
+    for p in std::iter::once(s.dist.clone())
+        .chain(s.destinations.iter().filter_map(|d| d.strip_prefix("dir:")).map(std::path::PathBuf::from))
+    {
         if let Ok(rel) = p.strip_prefix(&s.root) {
             ignore.push(rel.display().to_string());
         }

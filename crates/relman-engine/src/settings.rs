@@ -140,12 +140,8 @@ impl Settings {
             ))
             .with_hint("run relman in a Cargo project, or set build.command and build.output in relman.toml"));
         }
-        let name = config
-            .project
-            .name
-            .clone()
-            .or_else(|| cargo.as_ref().and_then(|c| c.name.clone()))
-            .ok_or_else(|| {
+        let name =
+            config.project.name.clone().or_else(|| cargo.as_ref().and_then(|c| c.name.clone())).ok_or_else(|| {
                 Failure::config(format!("`project.name` is not set in `{}`", config_path.display()))
                     .with_hint("add `[project]` with `name = \"...\"`")
             })?;
@@ -172,8 +168,11 @@ impl Settings {
         if !opts.targets.is_empty() {
             for t in &opts.targets {
                 if !targets.contains(t) {
-                    return Err(Failure::usage(format!("target `{t}` is not among the configured targets: {}", targets.join(", ")))
-                        .with_hint("add it to build.targets in relman.toml"));
+                    return Err(Failure::usage(format!(
+                        "target `{t}` is not among the configured targets: {}",
+                        targets.join(", ")
+                    ))
+                    .with_hint("add it to build.targets in relman.toml"));
                 }
             }
             targets.retain(|t| opts.targets.contains(t));
@@ -198,8 +197,11 @@ impl Settings {
         let sign_key = config.sign.key.as_ref().map(|k| root.join(k));
         let require_signatures = opts.require_signatures || config.sign.required;
         if require_signatures && sign_key.is_none() {
-            return Err(Failure::config(format!("signatures are required but `{}` names no `sign.key`", config_path.display()))
-                .with_hint("run `relman keygen` to create a key pair and record it in relman.toml"));
+            return Err(Failure::config(format!(
+                "signatures are required but `{}` names no `sign.key`",
+                config_path.display()
+            ))
+            .with_hint("run `relman keygen` to create a key pair and record it in relman.toml"));
         }
         if let Some(k) = &sign_key {
             if !k.is_file() {
@@ -315,7 +317,9 @@ pub fn cargo_project(root: &Path) -> Result<CargoProject, Failure> {
         .current_dir(root)
         .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
         .output()
-        .map_err(|e| Failure::config(format!("failed to run `cargo metadata`: {e}")).with_hint("install Rust's cargo"))?;
+        .map_err(|e| {
+            Failure::config(format!("failed to run `cargo metadata`: {e}")).with_hint("install Rust's cargo")
+        })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let line = err.lines().find(|l| l.contains("error")).unwrap_or_else(|| err.lines().next().unwrap_or("")).trim();

@@ -35,19 +35,21 @@ pub fn load_key(settings: &Settings, reporter: &dyn Reporter) -> Result<Option<S
     let text = fsutil::read_to_string(path)?;
     let passphrase = settings.passphrase.as_ref().map(|p| p.expose().as_bytes()).unwrap_or(b"");
     let needs = keys::needs_passphrase(&text);
-    SigningKey::from_pem(&text, needs.then_some(passphrase), &path.display().to_string())
-        .map(Some)
-        .map_err(|f| {
-            if needs && settings.passphrase.is_none() && f.hint.is_none() {
-                f.with_hint("set RELMAN_PASSWORD (or COSIGN_PASSWORD) to the key's passphrase")
-            } else {
-                f
-            }
-        })
+    SigningKey::from_pem(&text, needs.then_some(passphrase), &path.display().to_string()).map(Some).map_err(|f| {
+        if needs && settings.passphrase.is_none() && f.hint.is_none() {
+            f.with_hint("set RELMAN_PASSWORD (or COSIGN_PASSWORD) to the key's passphrase")
+        } else {
+            f
+        }
+    })
 }
 
 /// Writes the DSSE-signed provenance of the archives (once per set of archive digests).
-pub fn write_provenance(planned: &mut Planned, key: &SigningKey, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
+pub fn write_provenance(
+    planned: &mut Planned,
+    key: &SigningKey,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Packaged>, Failure> {
     let m = &planned.manifest;
     let name = provenance_name(&m.project.name, &m.version);
     if m.artifact(&name).is_none() {
@@ -98,7 +100,11 @@ pub fn write_provenance(planned: &mut Planned, key: &SigningKey, reporter: &dyn 
 }
 
 /// Signs every archive, SBOM, `checksums.txt` and `index.json` from its recorded digest.
-pub fn write_signatures(planned: &mut Planned, key: &SigningKey, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
+pub fn write_signatures(
+    planned: &mut Planned,
+    key: &SigningKey,
+    reporter: &dyn Reporter,
+) -> Result<Vec<Packaged>, Failure> {
     let wanted: Vec<(String, String, ArtifactKind)> = planned
         .manifest
         .artifacts
@@ -149,7 +155,9 @@ fn toolchain(settings: &Settings) -> std::collections::BTreeMap<String, String> 
 pub fn keygen(private: &Path, public: &Path, passphrase: &str, force: bool) -> Result<String, Failure> {
     for p in [private, public] {
         if p.exists() && !force {
-            return Err(Failure::usage(format!("`{}` already exists", p.display())).with_hint("pass --force to replace it"));
+            return Err(
+                Failure::usage(format!("`{}` already exists", p.display())).with_hint("pass --force to replace it")
+            );
         }
     }
     let pair = relman_sign::generate()?;
@@ -170,12 +178,13 @@ pub fn keygen(private: &Path, public: &Path, passphrase: &str, force: bool) -> R
 pub fn record_key_in_config(root: &Path, private_rel: &str, public_rel: &str) -> Result<(), Failure> {
     let path = root.join(crate::config::CONFIG_FILE);
     let text = fs::read_to_string(&path).unwrap_or_default();
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e| Failure::config(format!("cannot update `{}`: {e}", path.display())))?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e| Failure::config(format!("cannot update `{}`: {e}", path.display())))?;
     if !doc.contains_key("sign") {
         let mut t = toml_edit::Table::new();
-        t.decor_mut().set_prefix("\n# Release signing (written by `relman keygen`). The passphrase comes from RELMAN_PASSWORD.\n");
+        t.decor_mut().set_prefix(
+            "\n# Release signing (written by `relman keygen`). The passphrase comes from RELMAN_PASSWORD.\n",
+        );
         doc.insert("sign", toml_edit::Item::Table(t));
     }
     let sign = doc["sign"]

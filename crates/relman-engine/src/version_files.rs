@@ -228,12 +228,18 @@ pub fn detect(root: &Path, repo: &Repo, config: &VersionsConfig) -> Project {
             Ok(re) => p.errors.push(FileError {
                 file: "relman.toml".into(),
                 line: None,
-                message: format!("`{key}.pattern` must have exactly one capture group (the version), it has {}", re.captures_len() - 1),
+                message: format!(
+                    "`{key}.pattern` must have exactly one capture group (the version), it has {}",
+                    re.captures_len() - 1
+                ),
             }),
             Err(e) => p.errors.push(FileError {
                 file: "relman.toml".into(),
                 line: None,
-                message: format!("`{key}.pattern` is not a valid regular expression: {}", e.to_string().replace('\n', " ")),
+                message: format!(
+                    "`{key}.pattern` is not a valid regular expression: {}",
+                    e.to_string().replace('\n', " ")
+                ),
             }),
         }
     }
@@ -276,10 +282,9 @@ fn detect_cargo(p: &mut Project) {
                 }
                 let manifest = rel_join(&dir, "Cargo.toml");
                 let Ok(member) = std::fs::read_to_string(p.root.join(&manifest)) else { continue };
-                if let Some(name) = ImDocument::parse(member.as_str())
-                    .ok()
-                    .and_then(|d| d.get("package").and_then(|t| t.get("name")).and_then(Item::as_str).map(str::to_string))
-                {
+                if let Some(name) = ImDocument::parse(member.as_str()).ok().and_then(|d| {
+                    d.get("package").and_then(|t| t.get("name")).and_then(Item::as_str).map(str::to_string)
+                }) {
                     p.cargo_packages.insert(name);
                 }
                 push(p, manifest, FileKind::CargoToml);
@@ -363,18 +368,25 @@ fn detect_python(p: &mut Project) {
 }
 
 fn detect_charts(p: &mut Project, repo: &Repo) {
-    let prefix = p.root.strip_prefix(repo.root()).ok().map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
+    let prefix =
+        p.root.strip_prefix(repo.root()).ok().map(|r| r.to_string_lossy().replace('\\', "/")).unwrap_or_default();
     let listed = repo.git(&["ls-files", "-z", "--", "Chart.yaml", "*/Chart.yaml"]);
     let under = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
     let mut charts: Vec<String> = match listed {
-        Ok(out) => out.split('\0').filter_map(|s| s.strip_prefix(under.as_str())).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        Ok(out) => out
+            .split('\0')
+            .filter_map(|s| s.strip_prefix(under.as_str()))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         Err(_) => Vec::new(),
     };
     if p.root.join("Chart.yaml").is_file() && !charts.iter().any(|c| c == "Chart.yaml") {
         charts.push("Chart.yaml".into());
     }
     charts.sort();
-    let dirs: Vec<String> = charts.iter().map(|c| c.trim_end_matches("Chart.yaml").trim_end_matches('/').to_string()).collect();
+    let dirs: Vec<String> =
+        charts.iter().map(|c| c.trim_end_matches("Chart.yaml").trim_end_matches('/').to_string()).collect();
     for (chart, dir) in charts.iter().zip(&dirs) {
         // A subchart vendored under another chart's `charts/` has a version of its own.
         let vendored = dirs.iter().any(|parent| {
@@ -497,11 +509,15 @@ pub fn read(project: &Project, file: &VersionFile, text: &str) -> Result<Vec<Occ
     let mut r = Reader { file: &file.path, text, lines: &lines, out: Vec::new() };
     match file.kind {
         FileKind::CargoToml => r.cargo_toml(project)?,
-        FileKind::CargoLock => r.lockfile(|name, source| source.is_none() && project.cargo_packages.contains(name), Style::Plain)?,
+        FileKind::CargoLock => {
+            r.lockfile(|name, source| source.is_none() && project.cargo_packages.contains(name), Style::Plain)?
+        }
         FileKind::PackageJson => r.json(&[(&["version"], "version".to_string())])?,
         FileKind::PackageLock => {
-            let mut targets: Vec<(Vec<&str>, String)> =
-                vec![(vec!["version"], "version".into()), (vec!["packages", "", "version"], "packages[\"\"].version".into())];
+            let mut targets: Vec<(Vec<&str>, String)> = vec![
+                (vec!["version"], "version".into()),
+                (vec!["packages", "", "version"], "packages[\"\"].version".into()),
+            ];
             for m in &project.npm_members {
                 targets.push((vec!["packages", m.as_str(), "version"], format!("packages[\"{m}\"].version")));
             }
@@ -558,13 +574,16 @@ impl<'a> Reader<'a> {
     fn toml_string(&mut self, key: String, item: &Item, style: impl FnOnce(&str) -> Style) -> Result<(), FileError> {
         let span = item.span().ok_or_else(|| self.error(None, format!("`{key}` has no position")))?;
         let Some(value) = item.as_str() else {
-            return Err(self.error(Some(span.start), format!("`{key}` is not a string: `{}`", &self.text[span.clone()])));
+            return Err(
+                self.error(Some(span.start), format!("`{key}` is not a string: `{}`", &self.text[span.clone()]))
+            );
         };
         let raw = &self.text[span.clone()];
         let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") { 3 } else { 1 };
         let inner = span.start + quote..span.end - quote;
         if self.text.get(inner.clone()) != Some(value) {
-            return Err(self.error(Some(span.start), format!("`{key}` uses escapes or line breaks; write it as a plain string")));
+            return Err(self
+                .error(Some(span.start), format!("`{key}` uses escapes or line breaks; write it as a plain string")));
         }
         let style = style(value);
         self.add(key, inner, style);
@@ -657,11 +676,14 @@ impl<'a> Reader<'a> {
 
     fn json(&mut self, targets: &[(&[&str], String)]) -> Result<(), FileError> {
         let paths: Vec<&[&str]> = targets.iter().map(|(p, _)| *p).collect();
-        let found = jsonspan::find(self.text, &paths).map_err(|e| self.error(Some(e.offset), format!("not valid JSON: {}", e.message)))?;
+        let found = jsonspan::find(self.text, &paths)
+            .map_err(|e| self.error(Some(e.offset), format!("not valid JSON: {}", e.message)))?;
         for ((_, key), f) in targets.iter().zip(found) {
             let Some(f) = f else { continue };
             if !f.is_string {
-                return Err(self.error(Some(f.range.start), format!("`{key}` is not a string: `{}`", &self.text[f.range])));
+                return Err(
+                    self.error(Some(f.range.start), format!("`{key}` is not a string: `{}`", &self.text[f.range]))
+                );
             }
             if self.text[f.range.clone()].contains('\\') {
                 return Err(self.error(Some(f.range.start), format!("`{key}` uses escapes")));
@@ -772,7 +794,8 @@ pub fn parse_pep440(text: &str) -> Result<(String, Version), String> {
     if let Ok(v) = Version::parse(text) {
         return pep440(&v).map(|p| (p, v));
     }
-    let bad = || format!("`{text}` is not a version relman can read (PEP 440 `X.Y.Z`, `X.Y.ZrcN`, `X.Y.ZaN`, `X.Y.ZbN`)");
+    let bad =
+        || format!("`{text}` is not a version relman can read (PEP 440 `X.Y.Z`, `X.Y.ZrcN`, `X.Y.ZaN`, `X.Y.ZbN`)");
     let lower = text.trim().to_ascii_lowercase();
     let (main, local) = match lower.split_once('+') {
         Some((m, l)) => (m, Some(l)),
@@ -823,7 +846,10 @@ pub fn rewrite(text: &str, occurrences: &[&Occurrence], v: &Version) -> Result<S
             return Err(FileError {
                 file: o.file.clone(),
                 line: Some(o.line),
-                message: format!("`{}` overlaps another version in the same file; check `versions.files` patterns", o.key),
+                message: format!(
+                    "`{}` overlaps another version in the same file; check `versions.files` patterns",
+                    o.key
+                ),
             });
         }
         let new = o.render(v).map_err(|m| FileError { file: o.file.clone(), line: Some(o.line), message: m })?;

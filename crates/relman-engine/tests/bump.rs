@@ -72,18 +72,31 @@ fn bump_rewrites_every_version_in_lockstep_keeping_formatting_then_check_passes(
         r.read("Cargo.toml"),
         "[workspace]\nmembers = [\"crates/*\"]\nresolver = \"2\"\n\n[workspace.package]\nversion = \"1.3.0\" # the one version\nedition = \"2021\"\n\n[workspace.dependencies]\napp-core = { path = \"crates/core\", version = \"=1.3.0\" }\nserde = \"1\"\n"
     );
-    assert!(r.read("crates/cli/Cargo.toml").contains("app-core = { path = \"../core\", version = \"1.3.0\" }  # internal\n"));
+    assert!(r
+        .read("crates/cli/Cargo.toml")
+        .contains("app-core = { path = \"../core\", version = \"1.3.0\" }  # internal\n"));
     let lock = r.read("Cargo.lock");
-    assert!(lock.contains("name = \"app-core\"\nversion = \"1.3.0\"\n") && lock.contains("name = \"serde\"\nversion = \"1.0.200\""), "{lock}");
+    assert!(
+        lock.contains("name = \"app-core\"\nversion = \"1.3.0\"\n")
+            && lock.contains("name = \"serde\"\nversion = \"1.0.200\""),
+        "{lock}"
+    );
     assert_eq!(
         r.read("package.json"),
         "{\n  \"name\": \"app-web\",\n  \"version\": \"1.3.0\",\n  \"private\": true,\n  \"dependencies\": { \"left-pad\": \"^1.3.0\" }\n}\n"
     );
     let plock = r.read("package-lock.json");
-    assert_eq!(plock.matches("\"version\": \"1.3.0\"").count(), 3, "root, packages[\"\"], and left-pad's own 1.3.0: {plock}");
+    assert_eq!(
+        plock.matches("\"version\": \"1.3.0\"").count(),
+        3,
+        "root, packages[\"\"], and left-pad's own 1.3.0: {plock}"
+    );
     assert!(plock.contains("\"node_modules/left-pad\": {\n      \"version\": \"1.3.0\""));
     assert!(r.read("pyproject.toml").contains("version = \"1.3.0\"  # PEP 440\n"));
-    assert!(r.read("uv.lock").contains("name = \"app-py\"\nversion = \"1.3.0\"\n") && r.read("uv.lock").contains("version = \"3.7\""));
+    assert!(
+        r.read("uv.lock").contains("name = \"app-py\"\nversion = \"1.3.0\"\n")
+            && r.read("uv.lock").contains("version = \"3.7\"")
+    );
     assert_eq!(
         r.read("charts/app/Chart.yaml"),
         "apiVersion: v2\nname: app\n# chart version\nversion: 1.3.0\nappVersion: \"v1.3.0\"\ndependencies:\n  - name: redis\n    version: 17.0.0\n"
@@ -105,7 +118,10 @@ fn bump_rewrites_every_version_in_lockstep_keeping_formatting_then_check_passes(
     assert_eq!(r.git(&["rev-parse", "v1.3.0^{commit}"]), r.head());
     assert_eq!(r.git(&["cat-file", "-t", "v1.3.0"]), "tag");
     let message = r.git(&["tag", "-l", "--format=%(contents)", "v1.3.0"]);
-    assert!(message.starts_with("v1.3.0\n\n## 1.3.0 - 2024-05-01\n\n### Features\n\n- **cli:** add `--json` (#12) ("), "{message}");
+    assert!(
+        message.starts_with("v1.3.0\n\n## 1.3.0 - 2024-05-01\n\n### Features\n\n- **cli:** add `--json` (#12) ("),
+        "{message}"
+    );
     assert_eq!(report.notes, message.strip_prefix("v1.3.0\n\n").unwrap().to_string() + "\n");
 
     // The result is a consistent release.
@@ -123,7 +139,11 @@ fn dry_run_returns_the_diff_and_changes_nothing() {
     assert!(report.dry_run);
     assert_eq!(report.commit, None);
     assert!(report.diff.contains("--- a/Cargo.toml\n+++ b/Cargo.toml\n"), "{}", report.diff);
-    assert!(report.diff.contains("-version = \"1.2.3\" # the one version\n+version = \"1.2.4\" # the one version\n"), "{}", report.diff);
+    assert!(
+        report.diff.contains("-version = \"1.2.3\" # the one version\n+version = \"1.2.4\" # the one version\n"),
+        "{}",
+        report.diff
+    );
     assert!(report.diff.contains("+## [1.2.4] - 2024-05-01\n"), "{}", report.diff);
     assert_eq!(report.files.len(), 10, "{:?}", report.files);
     assert_eq!(snapshot(&r), before);
@@ -148,7 +168,11 @@ fn a_version_that_cannot_be_parsed_stops_everything() {
     let before = snapshot(&r);
     let err = bump::bump(&options(&r, versions, "patch")).unwrap_err();
     assert_eq!(err.class, ErrorClass::Config);
-    assert!(err.message.contains("`charts/app/Chart.yaml` line 4: `version` cannot be read: `1.2` is not a full version"), "{}", err.message);
+    assert!(
+        err.message.contains("`charts/app/Chart.yaml` line 4: `version` cannot be read: `1.2` is not a full version"),
+        "{}",
+        err.message
+    );
     assert!(err.hint.unwrap().contains("nothing was changed"));
     assert_eq!(snapshot(&r), before);
     assert!(r.is_clean());
@@ -174,7 +198,11 @@ fn a_file_already_ahead_of_the_new_version_stops_everything() {
     let before = snapshot(&r);
     let err = bump::bump(&options(&r, versions, "minor")).unwrap_err();
     assert_eq!(err.class, ErrorClass::Check);
-    assert!(err.message.contains("`pyproject.toml` line 3: `project.version` is `2.0.0`, ahead of the new version `1.3.0`"), "{}", err.message);
+    assert!(
+        err.message.contains("`pyproject.toml` line 3: `project.version` is `2.0.0`, ahead of the new version `1.3.0`"),
+        "{}",
+        err.message
+    );
     assert_eq!(snapshot(&r), before);
 }
 
@@ -185,7 +213,11 @@ fn a_configured_file_missing_stops_everything() {
     let before = snapshot(&r);
     let err = bump::bump(&options(&r, versions, "patch")).unwrap_err();
     assert_eq!(err.class, ErrorClass::Config);
-    assert!(err.message.contains("`docs/install.md`: the file configured in `versions.files[1]` does not exist"), "{}", err.message);
+    assert!(
+        err.message.contains("`docs/install.md`: the file configured in `versions.files[1]` does not exist"),
+        "{}",
+        err.message
+    );
     assert_eq!(snapshot(&r), before);
 }
 
@@ -252,7 +284,10 @@ fn a_failing_commit_hook_restores_every_file() {
 #[test]
 fn auto_and_pre_release_counters_through_a_release_cycle() {
     let (r, versions) = project("1.2.3");
-    let opts = |spec: &str, pre: Option<&str>| BumpOptions { pre: pre.map(str::to_string), ..options(&r, versions.clone(), spec) };
+    let opts = |spec: &str, pre: Option<&str>| BumpOptions {
+        pre: pre.map(str::to_string),
+        ..options(&r, versions.clone(), spec)
+    };
 
     r.commit("feat: new thing");
     let rc1 = bump::bump(&opts("auto", Some("rc"))).unwrap();

@@ -34,14 +34,26 @@ fn every_file_kind_agrees_with_the_tag() {
     assert!(report.is_ok(), "{:#?}", report.problems);
     assert!(report.failure().is_none());
     assert_eq!(report.tag, "v1.2.3");
-    let mut seen: Vec<(String, Vec<String>)> =
-        report.files.iter().map(|f| (f.path.clone(), f.versions.iter().map(|o| format!("{}@{}", o.key, o.line)).collect())).collect();
+    let mut seen: Vec<(String, Vec<String>)> = report
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), f.versions.iter().map(|o| format!("{}@{}", o.key, o.line)).collect()))
+        .collect();
     seen.sort();
     assert_eq!(
         seen,
         vec![
-            ("Cargo.lock".to_string(), vec!["package[\"app-cli\"].version@7".to_string(), "package[\"app-core\"].version@15".to_string()]),
-            ("Cargo.toml".to_string(), vec!["workspace.package.version@6".to_string(), "workspace.dependencies.app-core.version@10".to_string()]),
+            (
+                "Cargo.lock".to_string(),
+                vec!["package[\"app-cli\"].version@7".to_string(), "package[\"app-core\"].version@15".to_string()]
+            ),
+            (
+                "Cargo.toml".to_string(),
+                vec![
+                    "workspace.package.version@6".to_string(),
+                    "workspace.dependencies.app-core.version@10".to_string()
+                ]
+            ),
             ("charts/app/Chart.yaml".to_string(), vec!["version@4".to_string(), "appVersion@5".to_string()]),
             (
                 "crates/cli/Cargo.toml".to_string(),
@@ -75,7 +87,11 @@ fn every_problem_is_reported_at_once_with_file_line_expected_and_found() {
     // Drift in several files, then a commit after the tag and an uncommitted file.
     let cli = r.read("crates/cli/Cargo.toml").replacen("version = \"1.2.3\"", "version = \"1.2.2\"", 1);
     r.write("crates/cli/Cargo.toml", &cli);
-    let lock = r.read("package-lock.json").replacen("\"version\": \"1.2.3\",\n      \"dependencies\"", "\"version\": \"1.3.0\",\n      \"dependencies\"", 1);
+    let lock = r.read("package-lock.json").replacen(
+        "\"version\": \"1.2.3\",\n      \"dependencies\"",
+        "\"version\": \"1.3.0\",\n      \"dependencies\"",
+        1,
+    );
     r.write("package-lock.json", &lock);
     r.write("pyproject.toml", &r.read("pyproject.toml").replace("\"1.2.3\"", "\"1.2\""));
     r.write("charts/app/Chart.yaml", &r.read("charts/app/Chart.yaml").replace("\"v1.2.3\"", "\"v1.2.2\""));
@@ -104,7 +120,9 @@ fn every_problem_is_reported_at_once_with_file_line_expected_and_found() {
     // Only version problems: the check class (exit 12).
     r.git(&["stash", "-u", "-q"]);
     r.git(&["tag", "-f", "-a", "v1.2.3", "-m", "moved"]);
-    let report = lockstep::check(&CheckOptions { tag: Some("v1.2.3".into()), ..options(&r, VersionsConfig::default()) }).unwrap();
+    let report =
+        lockstep::check(&CheckOptions { tag: Some("v1.2.3".into()), ..options(&r, VersionsConfig::default()) })
+            .unwrap();
     assert!(report.problems.iter().all(|p| p.class == ProblemClass::Check), "{:#?}", report.problems);
     assert_eq!(report.failure().unwrap().class, ErrorClass::Check);
 }
@@ -120,12 +138,21 @@ fn a_configured_file_missing_or_unparsable_is_a_config_problem() {
     let got = problems(&report);
     assert_eq!(got.len(), 2, "{got:#?}");
     assert!(got[0].starts_with("Cargo.lock:1: not valid TOML"), "{}", got[0]);
-    assert!(got[1].starts_with("docs/install.md: the file configured in `versions.files[1]` does not exist"), "{}", got[1]);
+    assert!(
+        got[1].starts_with("docs/install.md: the file configured in `versions.files[1]` does not exist"),
+        "{}",
+        got[1]
+    );
     assert_eq!(report.failure().unwrap().class, ErrorClass::Config);
 
-    let bad_pattern = VersionsConfig { files: vec![PatternFile { path: "Cargo.toml".into(), pattern: "version".into() }], ignore: vec![] };
+    let bad_pattern = VersionsConfig {
+        files: vec![PatternFile { path: "Cargo.toml".into(), pattern: "version".into() }],
+        ignore: vec![],
+    };
     let report = lockstep::check(&options(&r, bad_pattern)).unwrap();
-    assert!(problems(&report).iter().any(|p| p.contains("`versions.files[0].pattern` must have exactly one capture group")));
+    assert!(problems(&report)
+        .iter()
+        .any(|p| p.contains("`versions.files[0].pattern` must have exactly one capture group")));
 }
 
 #[test]
@@ -136,7 +163,8 @@ fn the_tag_must_be_semver_exist_and_be_unambiguous() {
     assert!(err.message.contains("`v1.2` is not a semantic version"), "{}", err.message);
 
     // A tag that does not exist yet: reported, and the files are still compared with it.
-    let report = lockstep::check(&CheckOptions { tag: Some("v1.3.0".into()), ..options(&r, versions.clone()) }).unwrap();
+    let report =
+        lockstep::check(&CheckOptions { tag: Some("v1.3.0".into()), ..options(&r, versions.clone()) }).unwrap();
     let got = problems(&report);
     assert!(got.iter().any(|p| p.starts_with("git: tag `v1.3.0` does not exist")), "{got:#?}");
     assert_eq!(got.iter().filter(|p| p.contains("is not the version of the tag `v1.3.0`")).count(), 15, "{got:#?}");
@@ -151,7 +179,12 @@ fn the_tag_must_be_semver_exist_and_be_unambiguous() {
     assert!(err.message.contains("no release tag points at `HEAD`"), "{}", err.message);
 
     // `--ref` checks another commit.
-    let report = lockstep::check(&CheckOptions { tag: Some("v1.2.3".into()), git_ref: Some("HEAD~1".into()), ..options(&r, versions) }).unwrap();
+    let report = lockstep::check(&CheckOptions {
+        tag: Some("v1.2.3".into()),
+        git_ref: Some("HEAD~1".into()),
+        ..options(&r, versions)
+    })
+    .unwrap();
     assert!(report.is_ok(), "{:#?}", report.problems);
 }
 

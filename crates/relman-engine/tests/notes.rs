@@ -9,7 +9,12 @@ use relman_engine::ErrorClass;
 use support::TestRepo;
 
 fn settings(r: &TestRepo) -> NotesSettings {
-    NotesSettings { root: r.root().to_path_buf(), tag_prefix: "v".into(), repository: None, config: NotesConfig::default() }
+    NotesSettings {
+        root: r.root().to_path_buf(),
+        tag_prefix: "v".into(),
+        repository: None,
+        config: NotesConfig::default(),
+    }
 }
 
 fn run(r: &TestRepo, opts: NotesOptions) -> NotesOutput {
@@ -18,11 +23,16 @@ fn run(r: &TestRepo, opts: NotesOptions) -> NotesOutput {
 
 /// (group title, descriptions) in order.
 fn groups(out: &NotesOutput) -> Vec<(String, Vec<String>)> {
-    out.notes.groups.iter().map(|g| (g.title.clone(), g.commits.iter().map(|c| c.description.clone()).collect())).collect()
+    out.notes
+        .groups
+        .iter()
+        .map(|g| (g.title.clone(), g.commits.iter().map(|c| c.description.clone()).collect()))
+        .collect()
 }
 
 fn descriptions(out: &NotesOutput) -> Vec<String> {
-    let mut all: Vec<String> = out.notes.groups.iter().flat_map(|g| g.commits.iter().map(|c| c.description.clone())).collect();
+    let mut all: Vec<String> =
+        out.notes.groups.iter().flat_map(|g| g.commits.iter().map(|c| c.description.clone())).collect();
     all.sort();
     all
 }
@@ -135,11 +145,17 @@ fn from_a_tag_that_is_not_an_ancestor_is_a_git_error() {
     r.tag("v0.9.9");
     r.git(&["checkout", "-q", "main"]);
     r.commit("feat: on main");
-    let err = notes::notes(&settings(&r), &NotesOptions { from: Some("v0.9.9".into()), ..Default::default() }).unwrap_err();
+    let err =
+        notes::notes(&settings(&r), &NotesOptions { from: Some("v0.9.9".into()), ..Default::default() }).unwrap_err();
     assert_eq!(err.class, ErrorClass::Git);
-    assert!(err.message.contains("`v0.9.9`") && err.message.contains("is not an ancestor of `HEAD`"), "{}", err.message);
+    assert!(
+        err.message.contains("`v0.9.9`") && err.message.contains("is not an ancestor of `HEAD`"),
+        "{}",
+        err.message
+    );
 
-    let err = notes::notes(&settings(&r), &NotesOptions { from: Some("v9.9.9".into()), ..Default::default() }).unwrap_err();
+    let err =
+        notes::notes(&settings(&r), &NotesOptions { from: Some("v9.9.9".into()), ..Default::default() }).unwrap_err();
     assert_eq!(err.class, ErrorClass::Git);
     assert!(err.message.contains("`v9.9.9` is not a commit"), "{}", err.message);
 
@@ -180,7 +196,10 @@ fn groups_scopes_prs_coauthors_and_what_is_left_out() {
             ("Fixes".to_string(), vec!["crash on empty input".to_string()]),
             ("Performance".to_string(), vec!["parallel gzip".to_string()]),
             ("Documentation".to_string(), vec!["explain channels".to_string()]),
-            ("Other".to_string(), vec!["Update README".to_string(), "bump serde".to_string(), "more tests".to_string()]),
+            (
+                "Other".to_string(),
+                vec!["Update README".to_string(), "bump serde".to_string(), "more tests".to_string()]
+            ),
         ]
     );
     assert_eq!(out.notes.skipped, 1, "the chore(release) commit");
@@ -190,7 +209,11 @@ fn groups_scopes_prs_coauthors_and_what_is_left_out() {
     assert_eq!(feat.prs, vec![12]);
     assert_eq!(feat.co_authors, vec!["Jane Doe"]);
     let md = &out.markdown;
-    assert!(md.contains("- **cli:** add `--json` ([#12](https://github.com/acme/app/pull/12)) ([") && md.contains("co-authored by Jane Doe"), "{md}");
+    assert!(
+        md.contains("- **cli:** add `--json` ([#12](https://github.com/acme/app/pull/12)) ([")
+            && md.contains("co-authored by Jane Doe"),
+        "{md}"
+    );
     assert!(md.contains("- **api:** rename the config keys ("), "{md}");
     assert!(md.contains("\n  `a` is now `b`\n"), "{md}");
     assert!(md.contains("https://github.com/acme/app/commit/"), "{md}");
@@ -320,7 +343,6 @@ fn changelog_prepends_once() {
     assert_eq!(err.class, ErrorClass::Usage);
     assert!(err.message.contains("has no release tag"), "{}", err.message);
 }
-
 
 #[test]
 fn a_newer_tag_on_a_maintenance_branch_is_not_the_previous_release() {

@@ -142,15 +142,15 @@ fn cliff_groups(r: &TestRepo, ignore_rc: bool) -> BTreeMap<String, BTreeMap<Stri
 }
 
 fn relman_groups(r: &TestRepo, tag: &str) -> (Option<String>, BTreeMap<String, String>) {
-    let settings =
-        NotesSettings { root: r.root().to_path_buf(), tag_prefix: "v".into(), repository: None, config: NotesConfig::default() };
+    let settings = NotesSettings {
+        root: r.root().to_path_buf(),
+        tag_prefix: "v".into(),
+        repository: None,
+        config: NotesConfig::default(),
+    };
     let out = notes::notes(&settings, &NotesOptions { tag: Some(tag.into()), ..NotesOptions::default() }).unwrap();
-    let groups = out
-        .notes
-        .groups
-        .iter()
-        .flat_map(|g| g.commits.iter().map(move |c| (c.id.clone(), g.title.clone())))
-        .collect();
+    let groups =
+        out.notes.groups.iter().flat_map(|g| g.commits.iter().map(move |c| (c.id.clone(), g.title.clone()))).collect();
     (out.notes.previous_tag, groups)
 }
 
@@ -224,7 +224,16 @@ impl SrRepo {
         self.repo.tag(tag);
         // semantic-release reads notes on the commit (`git log --tags --no-walk --format=%N`).
         let commit = format!("{tag}^{{commit}}");
-        self.repo.git(&["notes", "--ref", &format!("semantic-release-{tag}"), "add", "-f", "-m", r#"{"channels":["rc"]}"#, &commit]);
+        self.repo.git(&[
+            "notes",
+            "--ref",
+            &format!("semantic-release-{tag}"),
+            "add",
+            "-f",
+            "-m",
+            r#"{"channels":["rc"]}"#,
+            &commit,
+        ]);
     }
 
     fn publish(&self) {
@@ -251,7 +260,13 @@ impl SrRepo {
         assert!(out.status.success(), "semantic-release failed:\n{text}");
         if let Some(i) = text.find("next release version is ") {
             let rest = &text[i + "next release version is ".len()..];
-            return Some(rest.split_whitespace().next().unwrap().trim_end_matches(|c: char| !c.is_ascii_alphanumeric()).to_string());
+            return Some(
+                rest.split_whitespace()
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+                    .to_string(),
+            );
         }
         assert!(text.contains("no relevant changes"), "unexpected semantic-release output:\n{text}");
         None
@@ -342,11 +357,51 @@ fn run_rows(rows: &[Row]) {
 #[test]
 fn semantic_release_agrees_on_stable_histories() {
     run_rows(&[
-        Row { history: "fix", steps: &["fix: a"], first_tag: Some("v1.0.0"), pre: None, relman: Some("1.0.1"), semantic_release: Some("1.0.1"), why: "" },
-        Row { history: "perf", steps: &["perf: a"], first_tag: Some("v1.0.0"), pre: None, relman: Some("1.0.1"), semantic_release: Some("1.0.1"), why: "" },
-        Row { history: "feat + fix", steps: &["fix: a", "feat(cli): b"], first_tag: Some("v1.0.0"), pre: None, relman: Some("1.1.0"), semantic_release: Some("1.1.0"), why: "" },
-        Row { history: "feat!", steps: &["fix: a", "feat!: b"], first_tag: Some("v1.2.3"), pre: None, relman: Some("2.0.0"), semantic_release: Some("2.0.0"), why: "" },
-        Row { history: "fix(scope)!", steps: &["fix(api)!: b"], first_tag: Some("v1.2.3"), pre: None, relman: Some("2.0.0"), semantic_release: Some("2.0.0"), why: "" },
+        Row {
+            history: "fix",
+            steps: &["fix: a"],
+            first_tag: Some("v1.0.0"),
+            pre: None,
+            relman: Some("1.0.1"),
+            semantic_release: Some("1.0.1"),
+            why: "",
+        },
+        Row {
+            history: "perf",
+            steps: &["perf: a"],
+            first_tag: Some("v1.0.0"),
+            pre: None,
+            relman: Some("1.0.1"),
+            semantic_release: Some("1.0.1"),
+            why: "",
+        },
+        Row {
+            history: "feat + fix",
+            steps: &["fix: a", "feat(cli): b"],
+            first_tag: Some("v1.0.0"),
+            pre: None,
+            relman: Some("1.1.0"),
+            semantic_release: Some("1.1.0"),
+            why: "",
+        },
+        Row {
+            history: "feat!",
+            steps: &["fix: a", "feat!: b"],
+            first_tag: Some("v1.2.3"),
+            pre: None,
+            relman: Some("2.0.0"),
+            semantic_release: Some("2.0.0"),
+            why: "",
+        },
+        Row {
+            history: "fix(scope)!",
+            steps: &["fix(api)!: b"],
+            first_tag: Some("v1.2.3"),
+            pre: None,
+            relman: Some("2.0.0"),
+            semantic_release: Some("2.0.0"),
+            why: "",
+        },
         Row {
             history: "BREAKING CHANGE footer",
             steps: &["fix: a\n\nBREAKING CHANGE: the flag is gone"],
@@ -356,15 +411,39 @@ fn semantic_release_agrees_on_stable_histories() {
             semantic_release: Some("2.0.0"),
             why: "",
         },
-        Row { history: "docs and chores only", steps: &["docs: a", "chore: b", "ci: c"], first_tag: Some("v1.0.0"), pre: None, relman: None, semantic_release: None, why: "" },
+        Row {
+            history: "docs and chores only",
+            steps: &["docs: a", "chore: b", "ci: c"],
+            first_tag: Some("v1.0.0"),
+            pre: None,
+            relman: None,
+            semantic_release: None,
+            why: "",
+        },
     ]);
 }
 
 #[test]
 fn semantic_release_agrees_on_0x_except_breaking_changes() {
     run_rows(&[
-        Row { history: "0.x feat", steps: &["feat: a"], first_tag: Some("v0.3.0"), pre: None, relman: Some("0.4.0"), semantic_release: Some("0.4.0"), why: "" },
-        Row { history: "0.x fix", steps: &["fix: a"], first_tag: Some("v0.3.0"), pre: None, relman: Some("0.3.1"), semantic_release: Some("0.3.1"), why: "" },
+        Row {
+            history: "0.x feat",
+            steps: &["feat: a"],
+            first_tag: Some("v0.3.0"),
+            pre: None,
+            relman: Some("0.4.0"),
+            semantic_release: Some("0.4.0"),
+            why: "",
+        },
+        Row {
+            history: "0.x fix",
+            steps: &["fix: a"],
+            first_tag: Some("v0.3.0"),
+            pre: None,
+            relman: Some("0.3.1"),
+            semantic_release: Some("0.3.1"),
+            why: "",
+        },
         Row {
             history: "0.x feat!",
             steps: &["feat!: a"],
@@ -392,7 +471,15 @@ fn semantic_release_agrees_on_0x_except_breaking_changes() {
 #[test]
 fn semantic_release_agrees_on_pre_releases_and_their_final() {
     run_rows(&[
-        Row { history: "rc after a stable", steps: &["rc", "feat: a"], first_tag: Some("v1.0.0"), pre: Some("rc"), relman: Some("1.1.0-rc.1"), semantic_release: Some("1.1.0-rc.1"), why: "" },
+        Row {
+            history: "rc after a stable",
+            steps: &["rc", "feat: a"],
+            first_tag: Some("v1.0.0"),
+            pre: Some("rc"),
+            relman: Some("1.1.0-rc.1"),
+            semantic_release: Some("1.1.0-rc.1"),
+            why: "",
+        },
         Row {
             history: "rc counter",
             steps: &["rc", "feat: a", "tag:v1.1.0-rc.1", "fix: b"],

@@ -46,7 +46,10 @@ fn input(ci: CiContext) -> ProvenanceInput {
 }
 
 /// A `get` over a fixed map that records every name asked for.
-fn env<'a>(vars: &'a [(&'a str, &'a str)], asked: &'a RefCell<BTreeSet<String>>) -> impl Fn(&str) -> Option<String> + 'a {
+fn env<'a>(
+    vars: &'a [(&'a str, &'a str)],
+    asked: &'a RefCell<BTreeSet<String>>,
+) -> impl Fn(&str) -> Option<String> + 'a {
     move |name: &str| {
         asked.borrow_mut().insert(name.to_string());
         vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
@@ -126,7 +129,10 @@ fn statement_has_the_slsa_v1_structure_and_the_archives_as_subjects() {
     assert_eq!(bd["buildType"], provenance::BUILD_TYPE);
     assert_eq!(bd["externalParameters"]["version"], "1.4.2");
     assert_eq!(bd["externalParameters"]["tag"], "v1.4.2");
-    assert_eq!(bd["externalParameters"]["targets"], serde_json::json!(["aarch64-apple-darwin", "x86_64-unknown-linux-gnu"]));
+    assert_eq!(
+        bd["externalParameters"]["targets"],
+        serde_json::json!(["aarch64-apple-darwin", "x86_64-unknown-linux-gnu"])
+    );
     assert_eq!(bd["internalParameters"]["toolchain"]["rustc"], "rustc 1.95.0 (59807616e 2026-04-14)");
     assert_eq!(bd["internalParameters"]["toolchain"]["cargo"], "cargo 1.95.0 (f2d3ce0bd 2026-03-21)");
     assert_eq!(bd["internalParameters"]["ci"]["provider"], "local");
@@ -164,11 +170,19 @@ fn archives_are_required_and_each_name_has_one_digest() {
     let mut twice = input(CiContext::local());
     twice.archives.push(Archive { name: "app-1.4.2-aarch64-apple-darwin.tar.gz".into(), sha256: sha('d') });
     let err = provenance::statement(&twice).unwrap_err();
-    assert!(err.message.contains("`app-1.4.2-aarch64-apple-darwin.tar.gz`") && err.message.contains("aaaaaaaaaaaa"), "{}", err.message);
+    assert!(
+        err.message.contains("`app-1.4.2-aarch64-apple-darwin.tar.gz`") && err.message.contains("aaaaaaaaaaaa"),
+        "{}",
+        err.message
+    );
 
     let mut same = input(CiContext::local());
     same.archives.push(same.archives[0].clone());
-    assert_eq!(provenance::statement(&same).unwrap()["subject"].as_array().unwrap().len(), 3, "an exact repeat is one subject");
+    assert_eq!(
+        provenance::statement(&same).unwrap()["subject"].as_array().unwrap().len(),
+        3,
+        "an exact repeat is one subject"
+    );
 }
 
 #[test]
@@ -189,8 +203,14 @@ fn github_actions_run_names_the_workflow_and_the_run_attempt() {
     assert_eq!(ctx.builder_id(), "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.4.2");
     assert_eq!(ctx.invocation_id().as_deref(), Some("https://github.com/acme/app/actions/runs/9412345678/attempts/2"));
     let st = provenance::statement(&input(ctx)).unwrap();
-    assert_eq!(st["predicate"]["runDetails"]["builder"]["id"], "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.4.2");
-    assert_eq!(st["predicate"]["runDetails"]["metadata"]["invocationId"], "https://github.com/acme/app/actions/runs/9412345678/attempts/2");
+    assert_eq!(
+        st["predicate"]["runDetails"]["builder"]["id"],
+        "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.4.2"
+    );
+    assert_eq!(
+        st["predicate"]["runDetails"]["metadata"]["invocationId"],
+        "https://github.com/acme/app/actions/runs/9412345678/attempts/2"
+    );
     let wf = &st["predicate"]["buildDefinition"]["externalParameters"]["workflow"];
     assert_eq!(wf["ref"], "acme/app/.github/workflows/release.yml@refs/tags/v1.4.2");
     let ci = &st["predicate"]["buildDefinition"]["internalParameters"]["ci"];
@@ -204,7 +224,11 @@ fn forgejo_and_gitea_actions_are_not_taken_for_github() {
     let ctx = ci(FORGEJO);
     assert_eq!(ctx.provider, CiProvider::ForgejoActions, "Forgejo also sets GITHUB_ACTIONS");
     assert_eq!(ctx.server_url.as_deref(), Some("https://codeberg.org"));
-    assert_eq!(ctx.invocation_id().as_deref(), Some("https://codeberg.org/acme/app/actions/runs/42"), "runs are numbered per repository");
+    assert_eq!(
+        ctx.invocation_id().as_deref(),
+        Some("https://codeberg.org/acme/app/actions/runs/42"),
+        "runs are numbered per repository"
+    );
     assert_eq!(ctx.builder_id(), "https://codeberg.org/acme/app/actions?workflow=release.yml");
     let st = provenance::statement(&input(ctx)).unwrap();
     assert_eq!(st["predicate"]["buildDefinition"]["internalParameters"]["ci"]["provider"], "forgejo-actions");
@@ -244,7 +268,10 @@ fn the_source_is_named_by_its_repository_or_by_commit_alone() {
     let mut i = input(CiContext::local());
     i.release.repository = Some("file:///srv/git/app.git".into());
     let st = provenance::statement(&i).unwrap();
-    assert_eq!(st["predicate"]["buildDefinition"]["resolvedDependencies"][0]["uri"], "git+file:///srv/git/app.git@refs/tags/v1.4.2");
+    assert_eq!(
+        st["predicate"]["buildDefinition"]["resolvedDependencies"][0]["uri"],
+        "git+file:///srv/git/app.git@refs/tags/v1.4.2"
+    );
     i.release.repository = None;
     i.tag = String::new();
     let st = provenance::statement(&i).unwrap();
@@ -294,7 +321,8 @@ fn secrets_in_the_environment_never_reach_the_statement() {
         ("FORGEJO_SERVER_URL", "https://user:s3cr3t-userinfo@codeberg.org"),
     ];
     for (label, base) in [("github", GITHUB), ("forgejo", FORGEJO), ("gitlab", GITLAB), ("local", &[][..])] {
-        let mut vars: Vec<(&str, &str)> = base.iter().copied().filter(|(k, _)| !leaky_urls.iter().any(|(l, _)| l == k)).collect();
+        let mut vars: Vec<(&str, &str)> =
+            base.iter().copied().filter(|(k, _)| !leaky_urls.iter().any(|(l, _)| l == k)).collect();
         vars.extend_from_slice(secrets);
         if !base.is_empty() {
             vars.extend_from_slice(leaky_urls);
@@ -302,7 +330,10 @@ fn secrets_in_the_environment_never_reach_the_statement() {
         let asked = RefCell::new(BTreeSet::new());
         let ctx = CiContext::from_env(env(&vars, &asked));
         for name in asked.borrow().iter() {
-            assert!(CI_VARIABLES.contains(&name.as_str()), "{label}: read `{name}`, which is not a documented CI variable");
+            assert!(
+                CI_VARIABLES.contains(&name.as_str()),
+                "{label}: read `{name}`, which is not a documented CI variable"
+            );
             for bad in ["TOKEN", "SECRET", "PASSWORD", "KEY"] {
                 assert!(!name.ends_with(bad), "{label}: read `{name}`");
             }

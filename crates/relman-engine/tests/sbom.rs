@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use relman_engine::sbom::{self, license, CollectOptions, Ecosystem, HashAlg, Inventory, Package, ReleaseSubject, Role};
+use relman_engine::sbom::{
+    self, license, CollectOptions, Ecosystem, HashAlg, Inventory, Package, ReleaseSubject, Role,
+};
 use relman_engine::ErrorClass;
 use serde_json::Value;
 
@@ -59,7 +61,11 @@ fn subject(name: &str) -> ReleaseSubject {
 
 fn venv_tool(name: &str) -> PathBuf {
     let path = repo_root().join(".venv/bin").join(name);
-    assert!(path.exists(), "`{}` is missing: run `scripts/setup-test-deps` (it installs the SBOM validators)", path.display());
+    assert!(
+        path.exists(),
+        "`{}` is missing: run `scripts/setup-test-deps` (it installs the SBOM validators)",
+        path.display()
+    );
     path
 }
 
@@ -133,7 +139,8 @@ fn documents(label: &str, subject: &ReleaseSubject, inv: &Inventory) -> (Value, 
 }
 
 fn get<'a>(inv: &'a Inventory, purl: &str) -> &'a Package {
-    inv.get(purl).unwrap_or_else(|| panic!("{purl} not in {:?}", inv.packages.iter().map(|p| &p.purl).collect::<Vec<_>>()))
+    inv.get(purl)
+        .unwrap_or_else(|| panic!("{purl} not in {:?}", inv.packages.iter().map(|p| &p.purl).collect::<Vec<_>>()))
 }
 
 fn deps(p: &Package) -> Vec<&str> {
@@ -159,13 +166,20 @@ fn spdx_id_of(doc: &Value, purl: &str) -> String {
 }
 
 fn has_relationship(doc: &Value, a: &str, kind: &str, b: &str) -> bool {
-    doc["relationships"].as_array().unwrap().iter().any(|r| {
-        r["spdxElementId"] == a && r["relationshipType"] == kind && r["relatedSpdxElement"] == b
-    })
+    doc["relationships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["spdxElementId"] == a && r["relationshipType"] == kind && r["relatedSpdxElement"] == b)
 }
 
 fn cdx_component<'a>(doc: &'a Value, purl: &str) -> &'a Value {
-    doc["components"].as_array().unwrap().iter().find(|c| c["purl"] == purl).unwrap_or_else(|| panic!("{purl} not a component"))
+    doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["purl"] == purl)
+        .unwrap_or_else(|| panic!("{purl} not a component"))
 }
 
 #[test]
@@ -176,12 +190,17 @@ fn cargo_dependencies_differ_by_target() {
     let out = Command::new(cargo()).args(["generate-lockfile", "--offline"]).current_dir(&project).output().unwrap();
     assert!(out.status.success(), "cargo generate-lockfile: {}", String::from_utf8_lossy(&out.stderr));
     let lock: toml::Table = std::fs::read_to_string(project.join("Cargo.lock")).unwrap().parse().unwrap();
-    let semver_lock = lock["package"].as_array().unwrap().iter().find(|p| p["name"].as_str() == Some("semver")).unwrap();
+    let semver_lock =
+        lock["package"].as_array().unwrap().iter().find(|p| p["name"].as_str() == Some("semver")).unwrap();
     let semver_purl = format!("pkg:cargo/semver@{}", semver_lock["version"].as_str().unwrap());
 
     let linux = sbom::collect(&project, &opts(Some("x86_64-unknown-linux-gnu"))).unwrap();
     assert!(linux.notes.is_empty(), "cargo metadata works offline here: {:?}", linux.notes);
-    assert_eq!(names(&linux), ["app", "applib", "buildonly", "common", "semver", "unixonly"], "dev-only and Windows-only left out");
+    assert_eq!(
+        names(&linux),
+        ["app", "applib", "buildonly", "common", "semver", "unixonly"],
+        "dev-only and Windows-only left out"
+    );
     let windows = sbom::collect(&project, &opts(Some("x86_64-pc-windows-msvc"))).unwrap();
     assert_eq!(names(&windows), ["app", "applib", "buildonly", "common", "semver", "winonly"]);
     assert_eq!(linux.target.as_deref(), Some("x86_64-unknown-linux-gnu"));
@@ -190,14 +209,17 @@ fn cargo_dependencies_differ_by_target() {
     assert_eq!(app.role, Role::Own);
     assert_eq!(get(&linux, "pkg:cargo/applib@1.4.2").role, Role::Own);
     assert_eq!(get(&linux, "pkg:cargo/common@0.1.0").role, Role::Dependency, "a path dependency outside the workspace");
-    assert_eq!(
-        deps(app),
-        {
-            let mut d = vec!["pkg:cargo/applib@1.4.2", "pkg:cargo/buildonly@0.1.0", "pkg:cargo/common@0.1.0", &semver_purl, "pkg:cargo/unixonly@0.1.0"];
-            d.sort();
-            d
-        }
-    );
+    assert_eq!(deps(app), {
+        let mut d = vec![
+            "pkg:cargo/applib@1.4.2",
+            "pkg:cargo/buildonly@0.1.0",
+            "pkg:cargo/common@0.1.0",
+            &semver_purl,
+            "pkg:cargo/unixonly@0.1.0",
+        ];
+        d.sort();
+        d
+    });
     let semver = get(&linux, &semver_purl);
     assert_eq!(semver.checksums.len(), 1);
     assert_eq!(semver.checksums[0].alg, HashAlg::Sha256);
@@ -231,7 +253,8 @@ fn cargo_dependencies_differ_by_target() {
         assert_eq!(semver_spdx["licenseDeclared"], "MIT OR Apache-2.0");
         assert_eq!(cdx["metadata"]["component"]["purl"], "pkg:cargo/app@1.4.2");
         assert_eq!(cdx_component(&cdx, &semver_purl)["hashes"][0]["alg"], "SHA-256");
-        let root_deps = cdx["dependencies"].as_array().unwrap().iter().find(|d| d["ref"] == "pkg:cargo/app@1.4.2").unwrap();
+        let root_deps =
+            cdx["dependencies"].as_array().unwrap().iter().find(|d| d["ref"] == "pkg:cargo/app@1.4.2").unwrap();
         assert!(root_deps["dependsOn"].as_array().unwrap().iter().any(|d| d == "pkg:cargo/applib@1.4.2"));
     }
 }
@@ -246,17 +269,26 @@ fn cargo_lock_is_listed_whole_with_a_note_when_cargo_metadata_cannot_run() {
     // Every target's packages, since they could not be told apart.
     assert_eq!(names(&inv), ["cfg-if", "forked", "libc", "tool", "windows-link", "windows-sys"]);
     assert_eq!(get(&inv, "pkg:cargo/tool@0.3.0").role, Role::Own, "the member, from `cargo metadata --no-deps`");
-    assert_eq!(get(&inv, "pkg:cargo/libc@0.2.191").checksums[0].hex, "65cd87c9a6d60536580b316ad985726104730a5151c99845f2490428ef91240a");
+    assert_eq!(
+        get(&inv, "pkg:cargo/libc@0.2.191").checksums[0].hex,
+        "65cd87c9a6d60536580b316ad985726104730a5151c99845f2490428ef91240a"
+    );
     let forked_purl = "pkg:cargo/forked@0.2.0?vcs_url=git%2Bhttps://github.com/acme/forked%409f3c1e2d4b5a69788766554433221100ffeeddcc";
     let forked = get(&inv, forked_purl);
     assert!(forked.checksums.is_empty(), "git sources have no checksum");
-    assert_eq!(forked.download_location.as_deref(), Some("git+https://github.com/acme/forked@9f3c1e2d4b5a69788766554433221100ffeeddcc"));
+    assert_eq!(
+        forked.download_location.as_deref(),
+        Some("git+https://github.com/acme/forked@9f3c1e2d4b5a69788766554433221100ffeeddcc")
+    );
     assert_eq!(deps(get(&inv, "pkg:cargo/windows-sys@0.61.2")), ["pkg:cargo/windows-link@0.2.1"]);
     assert!(inv.packages.iter().all(|p| p.license.is_none()), "Cargo.lock has no licences; none is guessed");
 
     let (spdx, cdx) = documents("cargo-fallback", &subject("tool"), &inv);
     assert_eq!(spdx_package(&spdx, "pkg:cargo/libc@0.2.191")["licenseDeclared"], "NOASSERTION");
-    assert!(spdx["creationInfo"]["comment"].as_str().unwrap().contains("cargo metadata"), "the note is in the document");
+    assert!(
+        spdx["creationInfo"]["comment"].as_str().unwrap().contains("cargo metadata"),
+        "the note is in the document"
+    );
     let props = cdx["metadata"]["properties"].as_array().unwrap();
     assert!(props.iter().any(|p| p["name"] == "relman:note"));
     assert!(props.iter().any(|p| p["name"] == "relman:target" && p["value"] == "x86_64-unknown-linux-gnu"));
@@ -295,7 +327,10 @@ fn npm_lockfile_v3_scopes_nesting_workspaces_and_licences() {
     // Node's resolution: the member's nested js-tokens shadows the hoisted one.
     assert_eq!(deps(get(&inv, "pkg:npm/%40acme/ui@0.3.0")), ["pkg:npm/js-tokens@8.0.3", "pkg:npm/react@18.3.1"]);
     assert_eq!(deps(get(&inv, "pkg:npm/loose-envify@1.4.0")), ["pkg:npm/js-tokens@4.0.0"]);
-    assert!(deps(get(&inv, "pkg:npm/web-app@1.4.2")).contains(&"pkg:npm/%40acme/ui@0.3.0"), "edges follow `link` entries");
+    assert!(
+        deps(get(&inv, "pkg:npm/web-app@1.4.2")).contains(&"pkg:npm/%40acme/ui@0.3.0"),
+        "edges follow `link` entries"
+    );
     let react = get(&inv, "pkg:npm/react@18.3.1");
     assert_eq!(react.checksums[0].alg, HashAlg::Sha512);
     assert_eq!(
@@ -304,8 +339,15 @@ fn npm_lockfile_v3_scopes_nesting_workspaces_and_licences() {
     );
     assert_eq!(react.download_location.as_deref(), Some("https://registry.npmjs.org/react/-/react-18.3.1.tgz"));
     let old = get(&inv, "pkg:npm/old-thing@1.0.0");
-    assert_eq!((old.checksums[0].alg, old.checksums[0].hex.as_str()), (HashAlg::Sha1, "9d58bff3defbfb6c5569a5437b71f6e11d41a780"));
-    assert_eq!(get(&inv, "pkg:npm/typescript@5.4.5").license.as_deref(), Some("Apache-2.0"), "licences from the lockfile");
+    assert_eq!(
+        (old.checksums[0].alg, old.checksums[0].hex.as_str()),
+        (HashAlg::Sha1, "9d58bff3defbfb6c5569a5437b71f6e11d41a780")
+    );
+    assert_eq!(
+        get(&inv, "pkg:npm/typescript@5.4.5").license.as_deref(),
+        Some("Apache-2.0"),
+        "licences from the lockfile"
+    );
 
     let (spdx, cdx) = documents("npm-v3", &subject("web-app"), &inv);
     assert_eq!(spdx_package(&spdx, "pkg:npm/typescript@5.4.5")["licenseDeclared"], "Apache-2.0");
@@ -313,11 +355,15 @@ fn npm_lockfile_v3_scopes_nesting_workspaces_and_licences() {
     let old_licence = spdx_package(&spdx, "pkg:npm/old-thing@1.0.0")["licenseDeclared"].as_str().unwrap();
     assert_eq!(old_licence, "LicenseRef-SEE-LICENSE-IN-LICENSE.txt");
     let extracted = spdx["hasExtractedLicensingInfos"].as_array().unwrap();
-    assert!(extracted.iter().any(|e| e["licenseId"] == old_licence && e["extractedText"].as_str().unwrap().contains("SEE LICENSE IN LICENSE.txt")));
+    assert!(extracted.iter().any(|e| e["licenseId"] == old_licence
+        && e["extractedText"].as_str().unwrap().contains("SEE LICENSE IN LICENSE.txt")));
     let babel = cdx_component(&cdx, "pkg:npm/%40babel/runtime@7.24.5");
     assert_eq!((babel["group"].as_str(), babel["name"].as_str()), (Some("@babel"), Some("runtime")));
     assert_eq!(babel["licenses"][0]["expression"], "MIT");
-    assert_eq!(cdx_component(&cdx, "pkg:npm/old-thing@1.0.0")["licenses"][0]["license"]["name"], "SEE LICENSE IN LICENSE.txt");
+    assert_eq!(
+        cdx_component(&cdx, "pkg:npm/old-thing@1.0.0")["licenses"][0]["license"]["name"],
+        "SEE LICENSE IN LICENSE.txt"
+    );
     assert_eq!(cdx_component(&cdx, "pkg:npm/react@18.3.1")["hashes"][0]["alg"], "SHA-512");
 }
 
@@ -326,7 +372,16 @@ fn npm_lockfile_v1_nested_dependencies() {
     let dir = fixture("npm-v1");
     let inv = sbom::collect(dir.path(), &opts(None)).unwrap();
     let purls: Vec<&str> = inv.packages.iter().map(|p| p.purl.as_str()).collect();
-    assert_eq!(purls, ["pkg:npm/%40types/node@20.11.5", "pkg:npm/debug@2.6.9", "pkg:npm/legacy-site@0.9.0", "pkg:npm/ms@2.0.0", "pkg:npm/ms@2.1.3"]);
+    assert_eq!(
+        purls,
+        [
+            "pkg:npm/%40types/node@20.11.5",
+            "pkg:npm/debug@2.6.9",
+            "pkg:npm/legacy-site@0.9.0",
+            "pkg:npm/ms@2.0.0",
+            "pkg:npm/ms@2.1.3"
+        ]
+    );
     assert_eq!(deps(get(&inv, "pkg:npm/debug@2.6.9")), ["pkg:npm/ms@2.0.0"], "the nested ms, not the hoisted one");
     assert_eq!(get(&inv, "pkg:npm/ms@2.0.0").checksums[0].alg, HashAlg::Sha1);
     assert_eq!(get(&inv, "pkg:npm/legacy-site@0.9.0").role, Role::Own);
@@ -354,15 +409,24 @@ fn uv_lock_distributions_edges_and_forks() {
         "both numpy forks, the optional and the dev group"
     );
     let anyio = get(&inv, "pkg:pypi/anyio@4.4.0");
-    assert_eq!(anyio.checksums[0].hex, "74618be536889d15e63b4115fcb70769564caf8a9adba59dd72534062ecca362", "the sdist's sha256");
+    assert_eq!(
+        anyio.checksums[0].hex, "74618be536889d15e63b4115fcb70769564caf8a9adba59dd72534062ecca362",
+        "the sdist's sha256"
+    );
     assert!(anyio.download_location.as_deref().unwrap().ends_with("/anyio-4.4.0.tar.gz"));
     assert_eq!(anyio.distributions.len(), 2);
     let numpy2 = get(&inv, "pkg:pypi/numpy@2.0.0");
-    assert_eq!(numpy2.checksums[0].hex, "10a9ba571a8e47aa323c87d75c848292ea6b909838c3eaa898ea6c9b1dfa65e5", "the only wheel's sha256");
+    assert_eq!(
+        numpy2.checksums[0].hex, "10a9ba571a8e47aa323c87d75c848292ea6b909838c3eaa898ea6c9b1dfa65e5",
+        "the only wheel's sha256"
+    );
     assert_eq!(get(&inv, "pkg:pypi/numpy@1.26.4").distributions.len(), 3);
     let helper = get(&inv, "pkg:pypi/helper@1.0.0");
     assert!(helper.checksums.is_empty());
-    assert_eq!(helper.download_location.as_deref(), Some("git+https://github.com/acme/helper@5f1c0d9e8b7a6f5e4d3c2b1a09f8e7d6c5b4a392"));
+    assert_eq!(
+        helper.download_location.as_deref(),
+        Some("git+https://github.com/acme/helper@5f1c0d9e8b7a6f5e4d3c2b1a09f8e7d6c5b4a392")
+    );
     assert!(inv.packages.iter().all(|p| p.license.is_none()), "uv.lock records no licences");
 
     let (spdx, cdx) = documents("uv", &subject("app"), &inv);
@@ -392,15 +456,30 @@ fn poetry_lock_files_edges_and_git_sources() {
     );
     assert_eq!(
         deps(get(&inv, "pkg:pypi/requests@2.31.0")),
-        ["pkg:pypi/certifi@2024.2.2", "pkg:pypi/charset-normalizer@3.3.2", "pkg:pypi/idna@3.7", "pkg:pypi/urllib3@2.2.1"]
+        [
+            "pkg:pypi/certifi@2024.2.2",
+            "pkg:pypi/charset-normalizer@3.3.2",
+            "pkg:pypi/idna@3.7",
+            "pkg:pypi/urllib3@2.2.1"
+        ]
     );
-    assert_eq!(get(&inv, "pkg:pypi/requests@2.31.0").checksums[0].hex, "a455365429e6f3fd19b1ca79671da8612354e80640ca15b531c1372adb167005");
-    assert_eq!(get(&inv, "pkg:pypi/setuptools@69.5.1").checksums[0].hex, "4a90b8d25fc8f4e0c751628d0d0f2a4eaac62b4d242f5f1885b18f0b3ed9c2cf");
+    assert_eq!(
+        get(&inv, "pkg:pypi/requests@2.31.0").checksums[0].hex,
+        "a455365429e6f3fd19b1ca79671da8612354e80640ca15b531c1372adb167005"
+    );
+    assert_eq!(
+        get(&inv, "pkg:pypi/setuptools@69.5.1").checksums[0].hex,
+        "4a90b8d25fc8f4e0c751628d0d0f2a4eaac62b4d242f5f1885b18f0b3ed9c2cf"
+    );
     assert_eq!(
         get(&inv, "pkg:pypi/helper@1.0.0").download_location.as_deref(),
         Some("git+https://github.com/acme/helper.git@5f1c0d9e8b7a6f5e4d3c2b1a09f8e7d6c5b4a392")
     );
-    assert_eq!(get(&inv, "pkg:pypi/zope-interface@6.3").name, "zope.interface", "the name as written, the purl normalised");
+    assert_eq!(
+        get(&inv, "pkg:pypi/zope-interface@6.3").name,
+        "zope.interface",
+        "the name as written, the purl normalised"
+    );
 
     let (spdx, cdx) = documents("poetry", &subject("docs-site"), &inv);
     // The project itself is not in poetry.lock: the release depends on what nothing else does.
@@ -411,14 +490,22 @@ fn poetry_lock_files_edges_and_git_sources() {
         .filter(|r| r["spdxElementId"] == "SPDXRef-Release" && r["relationshipType"] == "DEPENDS_ON")
         .map(|r| r["relatedSpdxElement"].as_str().unwrap().to_string())
         .collect();
-    let expected: BTreeSet<String> = ["pkg:pypi/helper@1.0.0", "pkg:pypi/requests@2.31.0", "pkg:pypi/zope-interface@6.3"]
-        .iter()
-        .map(|p| spdx_id_of(&spdx, p))
-        .collect();
+    let expected: BTreeSet<String> =
+        ["pkg:pypi/helper@1.0.0", "pkg:pypi/requests@2.31.0", "pkg:pypi/zope-interface@6.3"]
+            .iter()
+            .map(|p| spdx_id_of(&spdx, p))
+            .collect();
     assert_eq!(direct, expected);
-    assert!(spdx_package(&spdx, "pkg:pypi/requests@2.31.0")["comment"].as_str().unwrap().contains("requests-2.31.0-py3-none-any.whl"));
+    assert!(spdx_package(&spdx, "pkg:pypi/requests@2.31.0")["comment"]
+        .as_str()
+        .unwrap()
+        .contains("requests-2.31.0-py3-none-any.whl"));
     let props = cdx_component(&cdx, "pkg:pypi/requests@2.31.0")["properties"].as_array().unwrap();
-    assert_eq!(props.iter().filter(|p| p["name"] == "relman:python:distribution").count(), 2, "poetry gives files without URLs");
+    assert_eq!(
+        props.iter().filter(|p| p["name"] == "relman:python:distribution").count(),
+        2,
+        "poetry gives files without URLs"
+    );
 }
 
 #[test]
@@ -461,7 +548,15 @@ fn lockfiles_are_found_in_workspace_members() {
     assert_eq!(inv.lockfiles, ["Cargo.lock", "crates/pybind/uv.lock", "package-lock.json", "tools/gen/go.sum"]);
     assert!(inv.notes.is_empty(), "{:?}", inv.notes);
     let own: Vec<&str> = inv.own().map(|p| p.purl.as_str()).collect();
-    assert_eq!(own, ["pkg:cargo/polyglot-py@2.0.0", "pkg:cargo/polyglot@2.0.0", "pkg:npm/polyglot-ui@2.0.0", "pkg:pypi/polyglot@2.0.0"]);
+    assert_eq!(
+        own,
+        [
+            "pkg:cargo/polyglot-py@2.0.0",
+            "pkg:cargo/polyglot@2.0.0",
+            "pkg:npm/polyglot-ui@2.0.0",
+            "pkg:pypi/polyglot@2.0.0"
+        ]
+    );
     let third: Vec<&str> = inv.dependencies().map(|p| p.purl.as_str()).collect();
     assert_eq!(third, ["pkg:golang/github.com/spf13/pflag@v1.0.5", "pkg:npm/ms@2.1.3", "pkg:pypi/attrs@23.2.0"]);
     assert_eq!(get(&inv, "pkg:pypi/attrs@23.2.0").lockfiles.iter().collect::<Vec<_>>(), ["crates/pybind/uv.lock"]);
@@ -502,7 +597,9 @@ fn documents_are_reproducible_and_distinct_per_release_and_target() {
     let other_version = ReleaseSubject { version: "1.4.3".into(), ..s.clone() };
     let mut other_target = a.clone();
     other_target.target = Some("aarch64-apple-darwin".into());
-    for (what, got) in [("commit", ns(&other_commit, &a)), ("version", ns(&other_version, &a)), ("target", ns(&s, &other_target))] {
+    for (what, got) in
+        [("commit", ns(&other_commit, &a)), ("version", ns(&other_version, &a)), ("target", ns(&s, &other_target))]
+    {
         assert_ne!(got.0, base.0, "another {what} gives another documentNamespace");
         assert_ne!(got.1, base.1, "another {what} gives another serialNumber");
     }
@@ -539,10 +636,16 @@ fn malformed_lockfiles_are_config_errors_naming_the_file() {
 #[test]
 fn a_named_lockfile_must_exist_and_be_known() {
     let dir = fixture("go");
-    let bad = sbom::collect(dir.path(), &CollectOptions { extra_lockfiles: vec!["requirements.txt".into()], ..opts(None) }).unwrap_err();
+    let bad =
+        sbom::collect(dir.path(), &CollectOptions { extra_lockfiles: vec!["requirements.txt".into()], ..opts(None) })
+            .unwrap_err();
     assert_eq!(bad.class, ErrorClass::Config);
     assert!(bad.message.contains("`requirements.txt`"), "{}", bad.message);
-    let missing = sbom::collect(dir.path(), &CollectOptions { extra_lockfiles: vec!["web/package-lock.json".into()], ..opts(None) }).unwrap_err();
+    let missing = sbom::collect(
+        dir.path(),
+        &CollectOptions { extra_lockfiles: vec!["web/package-lock.json".into()], ..opts(None) },
+    )
+    .unwrap_err();
     assert!(missing.message.contains("`web/package-lock.json` does not exist"), "{}", missing.message);
 }
 
@@ -563,10 +666,20 @@ fn every_licence_id_relman_knows_is_on_the_spdx_list() {
     let mut packages = Vec::new();
     let mut declared: Vec<String> = license::LICENSE_IDS.iter().map(|s| s.to_string()).collect();
     declared.extend(license::EXCEPTION_IDS.iter().map(|e| format!("Apache-2.0 WITH {e}")));
-    declared.extend(["mit/apache-2.0", "GPL-2.0+ OR (BSD-3-Clause AND ISC)", "Custom licence, see COPYING", "LicenseRef-acme-eula"].map(String::from));
+    declared.extend(
+        ["mit/apache-2.0", "GPL-2.0+ OR (BSD-3-Clause AND ISC)", "Custom licence, see COPYING", "LicenseRef-acme-eula"]
+            .map(String::from),
+    );
     for (i, l) in declared.iter().enumerate() {
         let name = format!("lic{i}");
-        let mut p = Package::new(Ecosystem::Npm, Role::Dependency, &name, "1.0.0", sbom::purl::npm(&name, "1.0.0"), "package-lock.json");
+        let mut p = Package::new(
+            Ecosystem::Npm,
+            Role::Dependency,
+            &name,
+            "1.0.0",
+            sbom::purl::npm(&name, "1.0.0"),
+            "package-lock.json",
+        );
         p.license = Some(l.clone());
         packages.push(p);
     }

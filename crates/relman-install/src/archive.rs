@@ -72,29 +72,16 @@ fn corrupt(label: &str, format: ArchiveFormat) -> impl Fn(&dyn std::fmt::Display
 }
 
 fn unsafe_entry(label: &str, name: &str, why: &str) -> Failure {
-    Failure::verify(format!(
-        "`{label}` has an unsafe entry `{}`: {why}",
-        name.escape_debug()
-    ))
-    .with_hint("the archive was refused and nothing was installed; report it to the publisher")
+    Failure::verify(format!("`{label}` has an unsafe entry `{}`: {why}", name.escape_debug()))
+        .with_hint("the archive was refused and nothing was installed; report it to the publisher")
 }
 
 /// Calls `f` for every entry in archive order, with a reader for its content.
-fn visit(
-    archive: &Path,
-    format: ArchiveFormat,
-    label: &str,
-    f: &mut Visitor<'_>,
-) -> Result<(), Failure> {
+fn visit(archive: &Path, format: ArchiveFormat, label: &str, f: &mut Visitor<'_>) -> Result<(), Failure> {
     let file = File::open(archive).map_err(|e| Failure::io("open", archive, e))?;
     let bad = corrupt(label, format);
     match format {
-        ArchiveFormat::TarGz => visit_tar(
-            flate2::read::MultiGzDecoder::new(BufReader::new(file)),
-            label,
-            format,
-            f,
-        ),
+        ArchiveFormat::TarGz => visit_tar(flate2::read::MultiGzDecoder::new(BufReader::new(file)), label, format, f),
         ArchiveFormat::TarZst => {
             let decoder = zstd::Decoder::new(file).map_err(|e| bad(&e))?;
             visit_tar(decoder, label, format, f)
@@ -104,21 +91,11 @@ fn visit(
 }
 
 fn utf8_name(bytes: &[u8], label: &str) -> Result<String, Failure> {
-    String::from_utf8(bytes.to_vec()).map_err(|_| {
-        unsafe_entry(
-            label,
-            &String::from_utf8_lossy(bytes),
-            "the name is not valid UTF-8",
-        )
-    })
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| unsafe_entry(label, &String::from_utf8_lossy(bytes), "the name is not valid UTF-8"))
 }
 
-fn visit_tar(
-    reader: impl Read,
-    label: &str,
-    format: ArchiveFormat,
-    f: &mut Visitor<'_>,
-) -> Result<(), Failure> {
+fn visit_tar(reader: impl Read, label: &str, format: ArchiveFormat, f: &mut Visitor<'_>) -> Result<(), Failure> {
     use tar::EntryType;
     let bad = corrupt(label, format);
     let mut archive = tar::Archive::new(reader);
@@ -142,25 +119,12 @@ fn visit_tar(
             EntryType::XGlobalHeader => RawKind::Skip,
             other => RawKind::Other(format!("{other:?}")),
         };
-        f(
-            Raw {
-                name,
-                kind,
-                mode,
-                link,
-            },
-            &mut entry,
-        )?;
+        f(Raw { name, kind, mode, link }, &mut entry)?;
     }
     Ok(())
 }
 
-fn visit_zip(
-    file: File,
-    label: &str,
-    format: ArchiveFormat,
-    f: &mut Visitor<'_>,
-) -> Result<(), Failure> {
+fn visit_zip(file: File, label: &str, format: ArchiveFormat, f: &mut Visitor<'_>) -> Result<(), Failure> {
     const S_IFMT: u32 = 0o170000;
     let bad = corrupt(label, format);
     let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| bad(&e))?;
@@ -183,24 +147,13 @@ fn visit_zip(
         let link = match kind {
             RawKind::Symlink => {
                 let mut target = Vec::new();
-                (&mut entry)
-                    .take(4096)
-                    .read_to_end(&mut target)
-                    .map_err(|e| bad(&e))?;
+                (&mut entry).take(4096).read_to_end(&mut target).map_err(|e| bad(&e))?;
                 Some(utf8_name(&target, label)?)
             }
             _ => None,
         };
         let mode = unix_mode.unwrap_or(0o644) & 0o7777;
-        f(
-            Raw {
-                name,
-                kind,
-                mode,
-                link,
-            },
-            &mut entry,
-        )?;
+        f(Raw { name, kind, mode, link }, &mut entry)?;
     }
     Ok(())
 }
@@ -212,9 +165,7 @@ fn normalize(name: &str) -> Result<String, &'static str> {
         return Err("the name contains a NUL byte");
     }
     let bytes = name.as_bytes();
-    if name.starts_with(['/', '\\'])
-        || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
-    {
+    if name.starts_with(['/', '\\']) || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':') {
         return Err("absolute path");
     }
     let mut parts = Vec::new();
@@ -234,9 +185,7 @@ fn check_symlink(path: &str, target: &str) -> Result<(), String> {
     if target.is_empty() {
         return Err("symlink with an empty target".to_string());
     }
-    if target.starts_with(['/', '\\'])
-        || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
-    {
+    if target.starts_with(['/', '\\']) || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':') {
         return Err(format!("symlink to the absolute path `{target}`"));
     }
     let mut depth = path.split('/').count() - 1;
@@ -272,18 +221,12 @@ fn classify(raw: Raw, label: &str) -> Result<Option<Entry>, Failure> {
         RawKind::File => Kind::File { mode: raw.mode },
         RawKind::Dir => Kind::Dir,
         RawKind::Symlink => {
-            let target = raw
-                .link
-                .clone()
-                .ok_or_else(|| refuse("symlink without a target"))?;
+            let target = raw.link.clone().ok_or_else(|| refuse("symlink without a target"))?;
             check_symlink(&path, &target).map_err(|why| refuse(&why))?;
             Kind::Symlink(target)
         }
         RawKind::Hardlink => {
-            let target = raw
-                .link
-                .clone()
-                .ok_or_else(|| refuse("hard link without a target"))?;
+            let target = raw.link.clone().ok_or_else(|| refuse("hard link without a target"))?;
             let target = normalize(&target)
                 .ok()
                 .filter(|t| !t.is_empty())
@@ -317,11 +260,7 @@ fn check_all(entries: &[Entry], label: &str) -> Result<(), Failure> {
         }
         if let Some(previous) = kinds.insert(&e.path, &e.kind) {
             if !(*previous == Kind::Dir && e.kind == Kind::Dir) {
-                return Err(unsafe_entry(
-                    label,
-                    &e.path,
-                    "the path appears twice in the archive",
-                ));
+                return Err(unsafe_entry(label, &e.path, "the path appears twice in the archive"));
             }
         }
     }
@@ -330,18 +269,10 @@ fn check_all(entries: &[Entry], label: &str) -> Result<(), Failure> {
             match kinds.get(parent) {
                 None | Some(Kind::Dir) => {}
                 Some(Kind::Symlink(_)) => {
-                    return Err(unsafe_entry(
-                        label,
-                        &e.path,
-                        &format!("its parent `{parent}` is a symlink"),
-                    ))
+                    return Err(unsafe_entry(label, &e.path, &format!("its parent `{parent}` is a symlink")))
                 }
                 Some(_) => {
-                    return Err(unsafe_entry(
-                        label,
-                        &e.path,
-                        &format!("its parent `{parent}` is not a directory"),
-                    ))
+                    return Err(unsafe_entry(label, &e.path, &format!("its parent `{parent}` is not a directory")))
                 }
             }
         }
@@ -350,11 +281,7 @@ fn check_all(entries: &[Entry], label: &str) -> Result<(), Failure> {
 }
 
 /// Lists and checks every entry without writing anything.
-pub(crate) fn check(
-    archive: &Path,
-    format: ArchiveFormat,
-    label: &str,
-) -> Result<Vec<Entry>, Failure> {
+pub(crate) fn check(archive: &Path, format: ArchiveFormat, label: &str) -> Result<Vec<Entry>, Failure> {
     let mut entries = Vec::new();
     visit(archive, format, label, &mut |raw, _| {
         if let Some(entry) = classify(raw, label)? {
@@ -367,12 +294,7 @@ pub(crate) fn check(
 }
 
 /// Checks every entry, then unpacks the archive into `dest` (created if missing).
-pub(crate) fn extract(
-    archive: &Path,
-    format: ArchiveFormat,
-    label: &str,
-    dest: &Path,
-) -> Result<Vec<Entry>, Failure> {
+pub(crate) fn extract(archive: &Path, format: ArchiveFormat, label: &str, dest: &Path) -> Result<Vec<Entry>, Failure> {
     let entries = check(archive, format, label)?;
     fs::create_dir_all(dest).map_err(|e| write_failure(dest, e))?;
     let mut next = 0;
@@ -381,9 +303,7 @@ pub(crate) fn extract(
             return Ok(());
         };
         if entries.get(next) != Some(&entry) {
-            return Err(Failure::verify(format!(
-                "`{label}` changed while it was being unpacked"
-            )));
+            return Err(Failure::verify(format!("`{label}` changed while it was being unpacked")));
         }
         next += 1;
         write_entry(dest, &entry, content, label)
@@ -402,13 +322,7 @@ fn ensure_dirs(root: &Path, rel: &str, label: &str, entry: &str) -> Result<PathB
         dir.push(part);
         match fs::symlink_metadata(&dir) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => {
-                return Err(unsafe_entry(
-                    label,
-                    entry,
-                    &format!("`{part}` on its path is not a directory"),
-                ))
-            }
+            Ok(_) => return Err(unsafe_entry(label, entry, &format!("`{part}` on its path is not a directory"))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 fs::create_dir(&dir).map_err(|e| write_failure(&dir, e))?
             }
@@ -418,12 +332,7 @@ fn ensure_dirs(root: &Path, rel: &str, label: &str, entry: &str) -> Result<PathB
     Ok(dir)
 }
 
-fn write_entry(
-    root: &Path,
-    entry: &Entry,
-    content: &mut dyn Read,
-    label: &str,
-) -> Result<(), Failure> {
+fn write_entry(root: &Path, entry: &Entry, content: &mut dyn Read, label: &str) -> Result<(), Failure> {
     let (parent, _) = entry.path.rsplit_once('/').unwrap_or(("", &entry.path));
     ensure_dirs(root, parent, label, &entry.path)?;
     let dest = root.join(&entry.path);
@@ -435,10 +344,7 @@ fn write_entry(
             let mut options = OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(
-                &mut options,
-                if mode & 0o111 != 0 { 0o755 } else { 0o644 },
-            );
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, if mode & 0o111 != 0 { 0o755 } else { 0o644 });
             #[cfg(not(unix))]
             let _ = mode;
             let mut out = options.open(&dest).map_err(|e| write_failure(&dest, e))?;
@@ -448,15 +354,9 @@ fn write_entry(
                     Ok(0) => break,
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        return Err(Failure::verify(format!(
-                            "`{label}` is corrupt at `{}`: {e}",
-                            entry.path
-                        )))
-                    }
+                    Err(e) => return Err(Failure::verify(format!("`{label}` is corrupt at `{}`: {e}", entry.path))),
                 };
-                out.write_all(&buf[..n])
-                    .map_err(|e| write_failure(&dest, e))?;
+                out.write_all(&buf[..n]).map_err(|e| write_failure(&dest, e))?;
             }
         }
         Kind::Symlink(target) => {
@@ -477,21 +377,14 @@ fn file_name(path: &str) -> &str {
 }
 
 /// Finds the binary `name` in the unpacked tree: the shallowest entry with that file name.
-pub(crate) fn find_binary(
-    entries: &[Entry],
-    root: &Path,
-    name: &str,
-    label: &str,
-) -> Result<PathBuf, Failure> {
+pub(crate) fn find_binary(entries: &[Entry], root: &Path, name: &str, label: &str) -> Result<PathBuf, Failure> {
     let entry = entries
         .iter()
         .filter(|e| !matches!(e.kind, Kind::Dir) && file_name(&e.path) == name)
         .min_by_key(|e| (e.path.matches('/').count(), e.path.as_str()))
         .ok_or_else(|| {
-            Failure::verify(format!(
-                "`{label}` does not contain the binary `{name}` its index lists"
-            ))
-            .with_hint("the release is inconsistent; report it to the publisher")
+            Failure::verify(format!("`{label}` does not contain the binary `{name}` its index lists"))
+                .with_hint("the release is inconsistent; report it to the publisher")
         })?;
     let path = root.join(&entry.path);
     if !matches!(entry.kind, Kind::Symlink(_)) {
@@ -512,11 +405,7 @@ pub(crate) fn find_binary(
 }
 
 /// Every regular file with an executable bit (or an `.exe` name), by file name.
-pub(crate) fn executables(
-    entries: &[Entry],
-    root: &Path,
-    label: &str,
-) -> Result<Vec<(String, PathBuf)>, Failure> {
+pub(crate) fn executables(entries: &[Entry], root: &Path, label: &str) -> Result<Vec<(String, PathBuf)>, Failure> {
     let mut found: Vec<(String, PathBuf)> = Vec::new();
     for e in entries {
         let Kind::File { mode } = e.kind else {
@@ -527,12 +416,8 @@ pub(crate) fn executables(
             continue;
         }
         if found.iter().any(|(n, _)| n == name) {
-            return Err(
-                Failure::install(format!("`{label}` has two executables named `{name}`"))
-                    .with_hint(
-                    "install from the release's index.json, which says which binaries to install",
-                ),
-            );
+            return Err(Failure::install(format!("`{label}` has two executables named `{name}`"))
+                .with_hint("install from the release's index.json, which says which binaries to install"));
         }
         found.push((name.to_string(), root.join(&e.path)));
     }
@@ -546,10 +431,7 @@ mod tests {
 
     #[test]
     fn normalize_refuses_escapes() {
-        assert_eq!(
-            normalize("./app-1/bin/app"),
-            Ok("app-1/bin/app".to_string())
-        );
+        assert_eq!(normalize("./app-1/bin/app"), Ok("app-1/bin/app".to_string()));
         assert_eq!(normalize("a//b/"), Ok("a/b".to_string()));
         assert_eq!(normalize("a\\b"), Ok("a/b".to_string()));
         assert_eq!(normalize("./"), Ok(String::new()));
@@ -573,16 +455,12 @@ mod tests {
     }
 
     fn entry(path: &str, kind: Kind) -> Entry {
-        Entry {
-            path: path.to_string(),
-            kind,
-        }
+        Entry { path: path.to_string(), kind }
     }
 
     /// A `.tar.gz` with raw names: (name, type, link target, mode, data).
     fn tar_gz(path: &Path, items: &[(&str, tar::EntryType, &str, u32, &[u8])]) {
-        let gz =
-            flate2::write::GzEncoder::new(File::create(path).unwrap(), flate2::Compression::fast());
+        let gz = flate2::write::GzEncoder::new(File::create(path).unwrap(), flate2::Compression::fast());
         let mut builder = tar::Builder::new(gz);
         for (name, ty, link, mode, data) in items {
             let mut header = tar::Header::new_gnu();
@@ -613,10 +491,7 @@ mod tests {
         );
         let dest = dir.path().join("out");
         let err = extract(&archive, ArchiveFormat::TarGz, "a.tar.gz", &dest).unwrap_err();
-        assert_eq!(
-            err.message,
-            "`a.tar.gz` has an unsafe entry `../x`: the path has a `..` component"
-        );
+        assert_eq!(err.message, "`a.tar.gz` has an unsafe entry `../x`: the path has a `..` component");
         assert!(!dest.exists(), "the check pass wrote nothing");
         assert!(!dir.path().join("x").exists());
     }
@@ -628,68 +503,27 @@ mod tests {
         tar_gz(
             &archive,
             &[
-                (
-                    "top/libexec/app-real",
-                    tar::EntryType::Regular,
-                    "",
-                    0o755,
-                    b"real",
-                ),
-                (
-                    "top/app",
-                    tar::EntryType::Symlink,
-                    "libexec/app-real",
-                    0o777,
-                    b"",
-                ),
-                (
-                    "top/copy",
-                    tar::EntryType::Link,
-                    "top/libexec/app-real",
-                    0o644,
-                    b"",
-                ),
+                ("top/libexec/app-real", tar::EntryType::Regular, "", 0o755, b"real"),
+                ("top/app", tar::EntryType::Symlink, "libexec/app-real", 0o777, b""),
+                ("top/copy", tar::EntryType::Link, "top/libexec/app-real", 0o644, b""),
                 ("top/README", tar::EntryType::Regular, "", 0o644, b"doc"),
-                (
-                    "deeper/dir/app",
-                    tar::EntryType::Regular,
-                    "",
-                    0o755,
-                    b"not this one",
-                ),
+                ("deeper/dir/app", tar::EntryType::Regular, "", 0o755, b"not this one"),
             ],
         );
         let dest = dir.path().join("out");
         let entries = extract(&archive, ArchiveFormat::TarGz, "a.tar.gz", &dest).unwrap();
         assert_eq!(entries.len(), 5);
         let app = find_binary(&entries, &dest, "app", "a.tar.gz").unwrap();
-        assert_eq!(
-            fs::read(&app).unwrap(),
-            b"real",
-            "shallowest match, symlink resolved"
-        );
-        assert_eq!(
-            fs::read(dest.join("top/copy")).unwrap(),
-            b"real",
-            "hard link materialised as a copy"
-        );
-        assert!(find_binary(&entries, &dest, "nope", "a.tar.gz")
-            .unwrap_err()
-            .message
-            .contains("`nope`"));
+        assert_eq!(fs::read(&app).unwrap(), b"real", "shallowest match, symlink resolved");
+        assert_eq!(fs::read(dest.join("top/copy")).unwrap(), b"real", "hard link materialised as a copy");
+        assert!(find_binary(&entries, &dest, "nope", "a.tar.gz").unwrap_err().message.contains("`nope`"));
         // Without an index: regular files with an executable bit; links do not count.
         let exes = executables(&entries, &dest, "a.tar.gz").unwrap();
         assert_eq!(
             exes,
-            vec![
-                ("app".into(), dest.join("deeper/dir/app")),
-                ("app-real".into(), dest.join("top/libexec/app-real"))
-            ]
+            vec![("app".into(), dest.join("deeper/dir/app")), ("app-real".into(), dest.join("top/libexec/app-real"))]
         );
-        let twice = [
-            entry("a/app", Kind::File { mode: 0o755 }),
-            entry("b/app", Kind::File { mode: 0o700 }),
-        ];
+        let twice = [entry("a/app", Kind::File { mode: 0o755 }), entry("b/app", Kind::File { mode: 0o700 })];
         let err = executables(&twice, &dest, "a.tar.gz").unwrap_err();
         assert_eq!(err.message, "`a.tar.gz` has two executables named `app`");
     }
@@ -699,54 +533,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let archive = dir.path().join("a.zip");
         fs::write(&archive, b"PK\x03\x04 definitely not a zip").unwrap();
-        for format in [
-            ArchiveFormat::Zip,
-            ArchiveFormat::TarGz,
-            ArchiveFormat::TarZst,
-        ] {
+        for format in [ArchiveFormat::Zip, ArchiveFormat::TarGz, ArchiveFormat::TarZst] {
             let err = check(&archive, format, "a.zip").unwrap_err();
             assert_eq!(err.class, relman_manifest::ErrorClass::Verify, "{format}");
-            assert!(
-                err.message
-                    .starts_with(&format!("`a.zip` is not a valid {format} archive")),
-                "{}",
-                err.message
-            );
+            assert!(err.message.starts_with(&format!("`a.zip` is not a valid {format} archive")), "{}", err.message);
         }
     }
 
     #[test]
     fn check_all_refuses_ambiguous_trees() {
         let file = Kind::File { mode: 0o644 };
-        let ok = [
-            entry("d", Kind::Dir),
-            entry("d", Kind::Dir),
-            entry("d/f", file.clone()),
-        ];
+        let ok = [entry("d", Kind::Dir), entry("d", Kind::Dir), entry("d/f", file.clone())];
         assert!(check_all(&ok, "a.tar.gz").is_ok());
         let twice = [entry("f", file.clone()), entry("f", file.clone())];
-        assert!(check_all(&twice, "a")
-            .unwrap_err()
-            .message
-            .contains("appears twice"));
+        assert!(check_all(&twice, "a").unwrap_err().message.contains("appears twice"));
         // `l -> .` then `l/x`: writing through a symlink could chain out of the root.
-        let through = [
-            entry("l", Kind::Symlink(".".into())),
-            entry("l/x", file.clone()),
-        ];
-        assert!(check_all(&through, "a")
-            .unwrap_err()
-            .message
-            .contains("its parent `l` is a symlink"));
+        let through = [entry("l", Kind::Symlink(".".into())), entry("l/x", file.clone())];
+        assert!(check_all(&through, "a").unwrap_err().message.contains("its parent `l` is a symlink"));
         let below_file = [entry("f", file.clone()), entry("f/x", file.clone())];
-        assert!(check_all(&below_file, "a")
-            .unwrap_err()
-            .message
-            .contains("is not a directory"));
+        assert!(check_all(&below_file, "a").unwrap_err().message.contains("is not a directory"));
         let dangling = [entry("h", Kind::Hardlink("f".into())), entry("f", file)];
-        assert!(check_all(&dangling, "a")
-            .unwrap_err()
-            .message
-            .contains("not a file earlier"));
+        assert!(check_all(&dangling, "a").unwrap_err().message.contains("not a file earlier"));
     }
 }

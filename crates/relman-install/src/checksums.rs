@@ -28,22 +28,17 @@ pub fn parse(text: &str) -> Result<Vec<(String, Sha256)>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let (hex, rest) = line
-            .split_at_checked(64)
-            .ok_or_else(|| format!("line {number}: expected `<sha256>  <file name>`"))?;
-        let digest = Sha256::parse(hex)
-            .ok_or_else(|| format!("line {number}: `{}` is not a sha256 hex digest", hex.trim()))?;
+        let (hex, rest) =
+            line.split_at_checked(64).ok_or_else(|| format!("line {number}: expected `<sha256>  <file name>`"))?;
+        let digest =
+            Sha256::parse(hex).ok_or_else(|| format!("line {number}: `{}` is not a sha256 hex digest", hex.trim()))?;
         let name = rest
             .strip_prefix("  ")
             .or_else(|| rest.strip_prefix(" *"))
-            .ok_or_else(|| {
-                format!("line {number}: expected two spaces or ` *` after the digest")
-            })?;
+            .ok_or_else(|| format!("line {number}: expected two spaces or ` *` after the digest"))?;
         check_file_name(name).map_err(|why| format!("line {number}: {why}"))?;
         if let Some(first) = seen.insert(name.to_string(), number) {
-            return Err(format!(
-                "line {number}: duplicate entry for `{name}` (first on line {first})"
-            ));
+            return Err(format!("line {number}: duplicate entry for `{name}` (first on line {first})"));
         }
         entries.push((name.to_string(), digest));
     }
@@ -81,10 +76,7 @@ pub(crate) fn check_file_name(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` is not a plain file name"));
     }
     if name.chars().any(char::is_control) {
-        return Err(format!(
-            "`{}` contains a control character",
-            name.escape_default()
-        ));
+        return Err(format!("`{}` contains a control character", name.escape_default()));
     }
     Ok(())
 }
@@ -99,32 +91,16 @@ mod tests {
 
     #[test]
     fn render_sorts_bytewise_with_two_spaces() {
-        let text = render(&[
-            ("b.zip".into(), d('b')),
-            ("B.zip".into(), d('c')),
-            ("a.tar.gz".into(), d('a')),
-        ]);
-        let expected = format!(
-            "{}  B.zip\n{}  a.tar.gz\n{}  b.zip\n",
-            "c".repeat(64),
-            "a".repeat(64),
-            "b".repeat(64)
-        );
+        let text = render(&[("b.zip".into(), d('b')), ("B.zip".into(), d('c')), ("a.tar.gz".into(), d('a'))]);
+        let expected = format!("{}  B.zip\n{}  a.tar.gz\n{}  b.zip\n", "c".repeat(64), "a".repeat(64), "b".repeat(64));
         assert_eq!(text, expected);
     }
 
     #[test]
     fn parse_round_trips_and_accepts_binary_mode_and_crlf() {
-        let entries = vec![
-            ("a.tar.gz".to_string(), d('a')),
-            ("b.zip".to_string(), d('b')),
-        ];
+        let entries = vec![("a.tar.gz".to_string(), d('a')), ("b.zip".to_string(), d('b'))];
         assert_eq!(parse(&render(&entries)).unwrap(), entries);
-        let text = format!(
-            "{} *a.tar.gz\r\n{}  b.zip\r\n",
-            "A".repeat(64),
-            "b".repeat(64)
-        );
+        let text = format!("{} *a.tar.gz\r\n{}  b.zip\r\n", "A".repeat(64), "b".repeat(64));
         assert_eq!(parse(&text).unwrap(), entries);
     }
 
@@ -134,27 +110,15 @@ mod tests {
         assert_eq!(parse(""), Err("no entries".to_string()));
         assert_eq!(parse("\n\n"), Err("no entries".to_string()));
         let short = format!("{good}abc  b\n");
-        assert!(
-            parse(&short).unwrap_err().starts_with("line 2: "),
-            "{:?}",
-            parse(&short)
-        );
+        assert!(parse(&short).unwrap_err().starts_with("line 2: "), "{:?}", parse(&short));
         let not_hex = format!("{good}{}  b\n", "g".repeat(64));
         assert!(parse(&not_hex).unwrap_err().contains("line 2: `gggg"));
         let one_space = format!("{good}{} b\n", "b".repeat(64));
-        assert!(parse(&one_space)
-            .unwrap_err()
-            .starts_with("line 2: expected two spaces"));
+        assert!(parse(&one_space).unwrap_err().starts_with("line 2: expected two spaces"));
         let dup = format!("{good}{}  a\n", "b".repeat(64));
-        assert_eq!(
-            parse(&dup).unwrap_err(),
-            "line 2: duplicate entry for `a` (first on line 1)"
-        );
+        assert_eq!(parse(&dup).unwrap_err(), "line 2: duplicate entry for `a` (first on line 1)");
         let path = format!("{good}{}  ../etc/passwd\n", "b".repeat(64));
-        assert_eq!(
-            parse(&path).unwrap_err(),
-            "line 2: `../etc/passwd` is not a plain file name"
-        );
+        assert_eq!(parse(&path).unwrap_err(), "line 2: `../etc/passwd` is not a plain file name");
         let empty_name = format!("{}  \n", "b".repeat(64));
         assert_eq!(parse(&empty_name).unwrap_err(), "line 1: empty file name");
     }
@@ -162,10 +126,7 @@ mod tests {
     #[test]
     fn sha256sum_accepts_rendered_file() {
         // The real tool is the judge of the format, when it is installed.
-        let Ok(status) = std::process::Command::new("sha256sum")
-            .arg("--version")
-            .output()
-        else {
+        let Ok(status) = std::process::Command::new("sha256sum").arg("--version").output() else {
             return;
         };
         if !status.status.success() {
@@ -173,11 +134,7 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let mut entries = Vec::new();
-        for (name, body) in [
-            ("z-app.tar.gz", &b"zz"[..]),
-            ("a b.zip", b"spaces in name"),
-            ("m.txt", b""),
-        ] {
+        for (name, body) in [("z-app.tar.gz", &b"zz"[..]), ("a b.zip", b"spaces in name"), ("m.txt", b"")] {
             std::fs::write(dir.path().join(name), body).unwrap();
             entries.push((name.to_string(), crate::hash::sha256_bytes(body)));
         }
@@ -187,10 +144,6 @@ mod tests {
             .current_dir(dir.path())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     }
 }

@@ -72,17 +72,12 @@ pub fn sha256_file(path: &Path) -> io::Result<(Sha256, u64)> {
 /// Hashes several files at once, one worker thread per core (at most 8, at most one per file).
 /// Results come back in the order of `paths`.
 pub fn sha256_files(paths: &[PathBuf]) -> Vec<io::Result<(Sha256, u64)>> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 8)
-        .min(paths.len());
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8).min(paths.len());
     if workers <= 1 {
         return paths.iter().map(|p| sha256_file(p)).collect();
     }
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<io::Result<(Sha256, u64)>>> =
-        (0..paths.len()).map(|_| None).collect();
+    let mut results: Vec<Option<io::Result<(Sha256, u64)>>> = (0..paths.len()).map(|_| None).collect();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -98,18 +93,13 @@ pub fn sha256_files(paths: &[PathBuf]) -> Vec<io::Result<(Sha256, u64)>> {
             })
             .collect();
         for handle in handles {
-            let done = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let done = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             for (i, result) in done {
                 results[i] = Some(result);
             }
         }
     });
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(io::Error::other("file was not hashed"))))
-        .collect()
+    results.into_iter().map(|r| r.unwrap_or_else(|| Err(io::Error::other("file was not hashed")))).collect()
 }
 
 /// A writer that hashes and counts every byte the inner writer accepts.
@@ -121,11 +111,7 @@ pub struct HashingWriter<W: Write> {
 
 impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
-        HashingWriter {
-            inner,
-            hasher: sha2::Sha256::new(),
-            count: 0,
-        }
+        HashingWriter { inner, hasher: sha2::Sha256::new(), count: 0 }
     }
 
     /// Bytes written so far.
@@ -161,11 +147,7 @@ pub struct HashingReader<R: Read> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: sha2::Sha256::new(),
-            count: 0,
-        }
+        HashingReader { inner, hasher: sha2::Sha256::new(), count: 0 }
     }
 
     /// Bytes read so far.
@@ -231,10 +213,7 @@ mod tests {
     #[test]
     fn file_hash_errors_name_missing_and_directories() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(
-            sha256_file(&dir.path().join("nope")).unwrap_err().kind(),
-            io::ErrorKind::NotFound
-        );
+        assert_eq!(sha256_file(&dir.path().join("nope")).unwrap_err().kind(), io::ErrorKind::NotFound);
         assert!(sha256_file(dir.path()).is_err());
     }
 

@@ -67,13 +67,12 @@ pub mod source;
 pub mod verify;
 
 pub use install::{
-    install, receipts, rollback, upgrade, InstallOptions, InstallOutcome, InstalledBinary,
-    KeySource, PinnedKey, Receipt, RollbackOutcome, SignatureCheck, SignatureForm, UpgradeOptions,
-    UpgradeOutcome,
+    install, receipts, rollback, upgrade, InstallOptions, InstallOutcome, InstalledBinary, KeySource, PinnedKey,
+    Receipt, RollbackOutcome, SignatureCheck, SignatureForm, UpgradeOptions, UpgradeOutcome,
 };
 pub use platform::host_target;
 pub use source::Location;
 pub use verify::{
-    verify_dir_against_checksums, verify_release, verify_release_with, ArtifactCheck,
-    ArtifactStatus, FileCheck, FileStatus, VerifyOptions, VerifyReport,
+    verify_dir_against_checksums, verify_release, verify_release_with, ArtifactCheck, ArtifactStatus, FileCheck,
+    FileStatus, VerifyOptions, VerifyReport,
 };

@@ -39,17 +39,8 @@ mod tests {
 
     #[test]
     fn compatible_by_os_and_arch() {
-        assert!(compatible(
-            "x86_64-unknown-linux-musl",
-            "x86_64-unknown-linux-gnu"
-        ));
-        assert!(!compatible(
-            "aarch64-unknown-linux-gnu",
-            "x86_64-unknown-linux-gnu"
-        ));
-        assert!(!compatible(
-            "x86_64-pc-windows-msvc",
-            "x86_64-unknown-linux-gnu"
-        ));
+        assert!(compatible("x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"));
+        assert!(!compatible("aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"));
+        assert!(!compatible("x86_64-pc-windows-msvc", "x86_64-unknown-linux-gnu"));
     }
 }

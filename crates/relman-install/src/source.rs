@@ -39,10 +39,7 @@ impl Location {
             Location::Url(s.to_string())
         } else if has_scheme(s, "file") {
             let rest = &s["file://".len()..];
-            let rest = rest
-                .strip_prefix("localhost")
-                .filter(|r| r.starts_with('/'))
-                .unwrap_or(rest);
+            let rest = rest.strip_prefix("localhost").filter(|r| r.starts_with('/')).unwrap_or(rest);
             Location::Path(PathBuf::from(percent_decode(rest)))
         } else {
             Location::Path(PathBuf::from(s))
@@ -137,9 +134,7 @@ impl fmt::Debug for Location {
 }
 
 fn has_scheme(s: &str, scheme: &str) -> bool {
-    s.len() > scheme.len() + 3
-        && s[..scheme.len()].eq_ignore_ascii_case(scheme)
-        && s[scheme.len()..].starts_with("://")
+    s.len() > scheme.len() + 3 && s[..scheme.len()].eq_ignore_ascii_case(scheme) && s[scheme.len()..].starts_with("://")
 }
 
 fn strip_query(u: &str) -> &str {
@@ -177,10 +172,7 @@ fn request_parts(url: &str) -> (String, Option<String>) {
         Some((scheme, Some(userinfo), rest)) => {
             let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
             let plain = format!("{}:{}", percent_decode(user), percent_decode(pass));
-            (
-                format!("{scheme}://{rest}"),
-                Some(format!("Basic {}", base64(plain.as_bytes()))),
-            )
+            (format!("{scheme}://{rest}"), Some(format!("Basic {}", base64(plain.as_bytes()))))
         }
         _ => (url.to_string(), None),
     }
@@ -209,11 +201,7 @@ fn base64(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
             if i <= chunk.len() {
@@ -250,12 +238,7 @@ fn call(method: &str, url: &str, auth: Option<&str>) -> Result<ureq::Response, B
 fn http(method: &str, url: &str) -> Result<Option<ureq::Response>, Failure> {
     let (clean, auth) = request_parts(url);
     let mut result = call(method, &clean, auth.as_deref());
-    if method == "HEAD"
-        && matches!(
-            result.as_ref().map_err(|e| &**e),
-            Err(ureq::Error::Status(405 | 501, _))
-        )
-    {
+    if method == "HEAD" && matches!(result.as_ref().map_err(|e| &**e), Err(ureq::Error::Status(405 | 501, _))) {
         result = call("GET", &clean, auth.as_deref());
     }
     match result.map_err(|e| *e) {
@@ -265,15 +248,10 @@ fn http(method: &str, url: &str) -> Result<Option<ureq::Response>, Failure> {
             let failure = Failure::network(format!(
                 "`{}` answered HTTP {code} {}",
                 redact(url),
-                response
-                    .status_text()
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .collect::<String>()
+                response.status_text().chars().filter(|c| !c.is_control()).collect::<String>()
             ));
             Err(match code {
-                401 | 403 => failure
-                    .with_hint("check the credentials in the URL (`https://user:token@host/...`)"),
+                401 | 403 => failure.with_hint("check the credentials in the URL (`https://user:token@host/...`)"),
                 _ => failure,
             })
         }
@@ -297,16 +275,12 @@ fn http(method: &str, url: &str) -> Result<Option<ureq::Response>, Failure> {
 pub(crate) fn not_found(loc: &Location) -> Failure {
     match loc {
         Location::Path(p) => Failure::usage(format!("`{}` does not exist", p.display())),
-        Location::Url(u) => {
-            Failure::network(format!("`{}` answered HTTP 404 not found", redact(u)))
-        }
+        Location::Url(u) => Failure::network(format!("`{}` answered HTTP 404 not found", redact(u))),
     }
 }
 
 fn too_large(loc: &Location, limit: u64) -> Failure {
-    Failure::verify(format!(
-        "`{loc}` is larger than {limit} bytes; refusing to read it"
-    ))
+    Failure::verify(format!("`{loc}` is larger than {limit} bytes; refusing to read it"))
 }
 
 /// Reads a small file (JSON, checksums) whole; refuses more than `limit` bytes.
@@ -321,10 +295,7 @@ pub fn read_optional(loc: &Location, limit: u64) -> Result<Option<Vec<u8>>, Fail
             Ok(f) => {
                 let meta = f.metadata().map_err(|e| Failure::io("read", p, e))?;
                 if meta.is_dir() {
-                    return Err(Failure::usage(format!(
-                        "`{}` is a directory, not a file",
-                        p.display()
-                    )));
+                    return Err(Failure::usage(format!("`{}` is a directory, not a file", p.display())));
                 }
                 if meta.len() > limit {
                     return Err(too_large(loc, limit));
@@ -338,21 +309,14 @@ pub fn read_optional(loc: &Location, limit: u64) -> Result<Option<Vec<u8>>, Fail
             let Some(response) = http("GET", u)? else {
                 return Ok(None);
             };
-            if response
-                .header("Content-Length")
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .is_some_and(|n| n > limit)
-            {
+            if response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > limit) {
                 return Err(too_large(loc, limit));
             }
             response.into_reader()
         }
     };
     let mut bytes = Vec::new();
-    reader
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| read_failure(loc, 0, e))?;
+    reader.take(limit + 1).read_to_end(&mut bytes).map_err(|e| read_failure(loc, 0, e))?;
     if bytes.len() as u64 > limit {
         return Err(too_large(loc, limit));
     }
@@ -360,19 +324,13 @@ pub fn read_optional(loc: &Location, limit: u64) -> Result<Option<Vec<u8>>, Fail
 }
 
 fn is_missing(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    )
+    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
 }
 
 fn read_failure(loc: &Location, after: u64, e: io::Error) -> Failure {
     match loc {
         Location::Path(p) => Failure::io("read", p, e),
-        Location::Url(u) => Failure::network(format!(
-            "download of `{}` failed after {after} bytes: {e}",
-            redact(u)
-        )),
+        Location::Url(u) => Failure::network(format!("download of `{}` failed after {after} bytes: {e}", redact(u))),
     }
 }
 
@@ -431,10 +389,9 @@ pub fn hash_location(loc: &Location) -> Result<Option<(Sha256, u64)>, Failure> {
 fn open(loc: &Location) -> Result<Option<Box<dyn Read>>, Failure> {
     match loc {
         Location::Path(p) => match File::open(p) {
-            Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => Err(Failure::usage(format!(
-                "`{}` is a directory, not a file",
-                p.display()
-            ))),
+            Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
+                Err(Failure::usage(format!("`{}` is a directory, not a file", p.display())))
+            }
             Ok(f) => Ok(Some(Box::new(f))),
             Err(e) if is_missing(&e) => Ok(None),
             Err(e) => Err(Failure::io("read", p, e)),
@@ -465,12 +422,9 @@ fn stream(
         };
         total += n as u64;
         if let Some(max) = max.filter(|&max| total > max) {
-            return Err(Failure::verify(format!(
-                "`{loc}` is larger than the {max} bytes expected"
-            )));
+            return Err(Failure::verify(format!("`{loc}` is larger than the {max} bytes expected")));
         }
-        out.write_all(&buf[..n])
-            .map_err(|e| write_failure(dest, e))?;
+        out.write_all(&buf[..n]).map_err(|e| write_failure(dest, e))?;
     }
 }
 
@@ -480,22 +434,10 @@ mod tests {
 
     #[test]
     fn parse_recognises_schemes() {
-        assert_eq!(
-            Location::parse("https://h/x"),
-            Location::Url("https://h/x".into())
-        );
-        assert_eq!(
-            Location::parse("HTTP://h/x"),
-            Location::Url("HTTP://h/x".into())
-        );
-        assert_eq!(
-            Location::parse("file:///srv/a%20b"),
-            Location::Path("/srv/a b".into())
-        );
-        assert_eq!(
-            Location::parse("file://localhost/srv"),
-            Location::Path("/srv".into())
-        );
+        assert_eq!(Location::parse("https://h/x"), Location::Url("https://h/x".into()));
+        assert_eq!(Location::parse("HTTP://h/x"), Location::Url("HTTP://h/x".into()));
+        assert_eq!(Location::parse("file:///srv/a%20b"), Location::Path("/srv/a b".into()));
+        assert_eq!(Location::parse("file://localhost/srv"), Location::Path("/srv".into()));
         assert_eq!(Location::parse("./rel"), Location::Path("./rel".into()));
         assert_eq!(Location::parse("http:/x"), Location::Path("http:/x".into()));
     }
@@ -503,36 +445,16 @@ mod tests {
     #[test]
     fn join_parent_and_file_name() {
         let root = Location::parse("https://u:p@h:8/r/?sig=1");
-        assert_eq!(
-            root.join("1.2.0/index.json"),
-            Location::Url("https://u:p@h:8/r/1.2.0/index.json".into())
-        );
+        assert_eq!(root.join("1.2.0/index.json"), Location::Url("https://u:p@h:8/r/1.2.0/index.json".into()));
         let idx = root.join("1.2.0/index.json");
         assert_eq!(idx.file_name().as_deref(), Some("index.json"));
-        assert_eq!(
-            idx.parent().unwrap(),
-            Location::Url("https://u:p@h:8/r/1.2.0".into())
-        );
-        assert_eq!(
-            Location::parse("https://h/r").parent().unwrap(),
-            Location::Url("https://h".into())
-        );
+        assert_eq!(idx.parent().unwrap(), Location::Url("https://u:p@h:8/r/1.2.0".into()));
+        assert_eq!(Location::parse("https://h/r").parent().unwrap(), Location::Url("https://h".into()));
         assert_eq!(Location::parse("https://h").parent(), None);
         assert_eq!(Location::parse("https://h/").file_name(), None);
-        assert_eq!(
-            Location::parse("https://h/a%2Bb.zip")
-                .file_name()
-                .as_deref(),
-            Some("a+b.zip")
-        );
-        assert_eq!(
-            Location::parse("index.json").parent().unwrap(),
-            Location::Path(".".into())
-        );
-        assert_eq!(
-            Location::parse("/r").join("x"),
-            Location::Path("/r/x".into())
-        );
+        assert_eq!(Location::parse("https://h/a%2Bb.zip").file_name().as_deref(), Some("a+b.zip"));
+        assert_eq!(Location::parse("index.json").parent().unwrap(), Location::Path(".".into()));
+        assert_eq!(Location::parse("/r").join("x"), Location::Path("/r/x".into()));
     }
 
     #[test]
@@ -551,14 +473,8 @@ mod tests {
     fn credentials_never_displayed() {
         let loc = Location::parse("https://alice:s3cr3t@example.com/app/1.0/index.json");
         for shown in [loc.display(), loc.to_string(), format!("{loc:?}")] {
-            assert!(
-                !shown.contains("alice") && !shown.contains("s3cr3t"),
-                "{shown}"
-            );
-            assert!(
-                shown.contains("https://****@example.com/app/1.0/index.json"),
-                "{shown}"
-            );
+            assert!(!shown.contains("alice") && !shown.contains("s3cr3t"), "{shown}");
+            assert!(shown.contains("https://****@example.com/app/1.0/index.json"), "{shown}");
         }
         assert_eq!(redact("https://tok@h/x@y"), "https://****@h/x@y");
         assert_eq!(redact("https://h/x@y"), "https://h/x@y");
@@ -571,10 +487,7 @@ mod tests {
         let (url, auth) = request_parts("https://Aladdin:open%20sesame@h/x");
         assert_eq!(url, "https://h/x");
         assert_eq!(auth.as_deref(), Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="));
-        assert_eq!(
-            request_parts("https://h/x"),
-            ("https://h/x".to_string(), None)
-        );
+        assert_eq!(request_parts("https://h/x"), ("https://h/x".to_string(), None));
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b"abc"), "YWJj");
@@ -589,11 +502,7 @@ mod tests {
         assert_eq!(read_bytes(&loc, 10).unwrap(), b"0123456789");
         let err = read_bytes(&loc, 9).unwrap_err();
         assert_eq!(err.class, relman_manifest::ErrorClass::Verify);
-        assert!(
-            err.message.contains("larger than 9 bytes"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("larger than 9 bytes"), "{}", err.message);
         let missing = Location::Path(dir.path().join("nope"));
         assert_eq!(read_optional(&missing, 10).unwrap(), None);
         assert!(!exists(&missing).unwrap());
@@ -613,10 +522,6 @@ mod tests {
         assert_eq!((digest, n), (crate::hash::sha256_bytes(b"hello"), 5));
         assert_eq!(fs::read(&dest).unwrap(), b"hello");
         let err = download_limited(&Location::Path(src), &dest, Some(4)).unwrap_err();
-        assert!(
-            err.message.contains("larger than the 4 bytes expected"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("larger than the 4 bytes expected"), "{}", err.message);
     }
 }

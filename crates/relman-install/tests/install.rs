@@ -10,11 +10,7 @@ use relman_install::{install, InstallOptions, Receipt};
 use relman_manifest::{ArchiveFormat, ErrorClass, Failure};
 
 fn opts(from: impl Into<String>, prefix: &Path) -> InstallOptions {
-    InstallOptions {
-        from: from.into(),
-        prefix: prefix.to_path_buf(),
-        ..InstallOptions::default()
-    }
+    InstallOptions { from: from.into(), prefix: prefix.to_path_buf(), ..InstallOptions::default() }
 }
 
 fn receipt(prefix: &Path) -> Receipt {
@@ -22,18 +18,11 @@ fn receipt(prefix: &Path) -> Receipt {
 }
 
 fn assert_installed(prefix: &Path, version: &str) {
-    assert_eq!(
-        installed(prefix, NAME),
-        binary_bytes(NAME, version, &host()),
-        "bin/app is {version}"
-    );
+    assert_eq!(installed(prefix, NAME), binary_bytes(NAME, version, &host()), "bin/app is {version}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(prefix.join("bin/app"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = fs::metadata(prefix.join("bin/app")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o755);
     }
 }
@@ -42,12 +31,7 @@ fn assert_installed(prefix: &Path, version: &str) {
 fn assert_tmp_clean(prefix: &Path) {
     let tmp = prefix.join(".relman/tmp");
     if tmp.exists() {
-        assert_eq!(
-            fs::read_dir(&tmp).unwrap().count(),
-            0,
-            "leftovers in {}",
-            tmp.display()
-        );
+        assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0, "leftovers in {}", tmp.display());
     }
 }
 
@@ -58,10 +42,7 @@ fn from_index_json_path() {
     let dir = publish(root.path(), &Spec::standard("1.0.0"));
     let from = dir.join("index.json").display().to_string();
     let outcome = install(&opts(&from, prefix.path())).unwrap();
-    assert_eq!(
-        (outcome.name.as_str(), outcome.version.as_str()),
-        (NAME, "1.0.0")
-    );
+    assert_eq!((outcome.name.as_str(), outcome.version.as_str()), (NAME, "1.0.0"));
     assert_eq!(outcome.target, host());
     assert_eq!(outcome.binaries, vec![prefix.path().join("bin/app")]);
     assert_eq!(outcome.previous, None);
@@ -75,10 +56,7 @@ fn from_index_json_path() {
     assert_eq!(r.version, "1.0.0");
     assert_eq!(r.source, from);
     assert_eq!(r.root, None, "no channels.json above this version");
-    assert_eq!(
-        r.binaries[0].sha256,
-        digest(&binary_bytes(NAME, "1.0.0", &host()))
-    );
+    assert_eq!(r.binaries[0].sha256, digest(&binary_bytes(NAME, "1.0.0", &host())));
     assert_tmp_clean(prefix.path());
 }
 
@@ -90,11 +68,7 @@ fn from_version_dir_and_root() {
     promote(root.path(), "1.1.0");
 
     let a = tempfile::tempdir().unwrap();
-    let outcome = install(&opts(
-        root.path().join("1.0.0").display().to_string(),
-        a.path(),
-    ))
-    .unwrap();
+    let outcome = install(&opts(root.path().join("1.0.0").display().to_string(), a.path())).unwrap();
     assert_eq!(outcome.version, "1.0.0");
     assert_installed(a.path(), "1.0.0");
     assert_eq!(
@@ -114,24 +88,15 @@ fn from_version_dir_and_root() {
         ..opts(root.path().display().to_string(), c.path())
     })
     .unwrap();
-    assert_eq!(
-        outcome.version, "1.0.0",
-        "`--version v1.0.0` picks the older one"
-    );
+    assert_eq!(outcome.version, "1.0.0", "`--version v1.0.0` picks the older one");
     assert_installed(c.path(), "1.0.0");
 
     let d = tempfile::tempdir().unwrap();
-    let err = install(&InstallOptions {
-        version: Some("9.9.9".into()),
-        ..opts(root.path().display().to_string(), d.path())
-    })
-    .unwrap_err();
+    let err =
+        install(&InstallOptions { version: Some("9.9.9".into()), ..opts(root.path().display().to_string(), d.path()) })
+            .unwrap_err();
     assert_eq!(err.class, ErrorClass::Install);
-    assert!(
-        err.message.starts_with("no version `9.9.9` at"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.starts_with("no version `9.9.9` at"), "{}", err.message);
     assert_eq!(err.hint.as_deref(), Some("the stable version is `1.1.0`"));
     assert!(bin_listing(d.path()).is_empty());
 }
@@ -146,10 +111,7 @@ fn from_url_root() {
     let outcome = install(&opts(&server.base, prefix.path())).unwrap();
     assert_eq!(outcome.version, "1.0.0");
     assert_installed(prefix.path(), "1.0.0");
-    assert_eq!(
-        receipt(prefix.path()).root.as_deref(),
-        Some(server.base.as_str())
-    );
+    assert_eq!(receipt(prefix.path()).root.as_deref(), Some(server.base.as_str()));
 
     let other = tempfile::tempdir().unwrap();
     install(&opts(server.url("1.0.0/index.json"), other.path())).unwrap();
@@ -163,10 +125,7 @@ fn bare_archive_with_checksums_beside_it() {
     let prefix = tempfile::tempdir().unwrap();
     let archive = dir.join(archive_name("1.0.0", &host(), ArchiveFormat::TarGz));
     let outcome = install(&opts(archive.display().to_string(), prefix.path())).unwrap();
-    assert_eq!(
-        (outcome.name.as_str(), outcome.version.as_str()),
-        ("app", "1.0.0")
-    );
+    assert_eq!((outcome.name.as_str(), outcome.version.as_str()), ("app", "1.0.0"));
     assert_installed(prefix.path(), "1.0.0");
     assert_eq!(bin_listing(prefix.path()), vec!["app"], "executables only");
 
@@ -192,32 +151,16 @@ fn bare_archive_needs_a_digest() {
     let prefix = tempfile::tempdir().unwrap();
     let err = install(&opts(&from, prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Verify);
-    assert!(
-        err.message.starts_with(&format!("no digest for `{name}`")),
-        "{}",
-        err.message
-    );
+    assert!(err.message.starts_with(&format!("no digest for `{name}`")), "{}", err.message);
     assert!(err.hint.as_deref().unwrap().contains("--sha256"));
 
     let wrong = digest(b"something else");
-    let err = install(&InstallOptions {
-        sha256: Some(wrong.clone()),
-        ..opts(&from, prefix.path())
-    })
-    .unwrap_err();
+    let err = install(&InstallOptions { sha256: Some(wrong.clone()), ..opts(&from, prefix.path()) }).unwrap_err();
     assert_eq!(err.class, ErrorClass::Verify);
-    assert!(
-        err.message.contains(wrong.as_str()) && err.message.contains(digest(&bytes).as_str()),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains(wrong.as_str()) && err.message.contains(digest(&bytes).as_str()), "{}", err.message);
     assert!(bin_listing(prefix.path()).is_empty());
 
-    install(&InstallOptions {
-        sha256: Some(digest(&bytes)),
-        ..opts(&from, prefix.path())
-    })
-    .unwrap();
+    install(&InstallOptions { sha256: Some(digest(&bytes)), ..opts(&from, prefix.path()) }).unwrap();
     assert_installed(prefix.path(), "1.0.0");
 }
 
@@ -241,30 +184,12 @@ fn checksum_mismatch_leaves_existing_binary_untouched() {
     })
     .unwrap_err();
     assert_eq!(err.class, ErrorClass::Verify);
-    assert!(
-        err.message
-            .starts_with(&format!("`{name}`: sha256 mismatch (index.json says ")),
-        "{}",
-        err.message
-    );
-    assert!(
-        err.message.contains(&format!("download has {tampered}")),
-        "{}",
-        err.message
-    );
+    assert!(err.message.starts_with(&format!("`{name}`: sha256 mismatch (index.json says ")), "{}", err.message);
+    assert!(err.message.contains(&format!("download has {tampered}")), "{}", err.message);
 
     assert_eq!(installed(prefix.path(), NAME), before, "byte-identical");
-    assert_eq!(
-        fs::read(prefix.path().join(".relman/receipts/app.json")).unwrap(),
-        receipt_before
-    );
-    assert_eq!(
-        fs::read_dir(prefix.path().join(".relman/backup"))
-            .unwrap()
-            .count(),
-        0,
-        "no backup made"
-    );
+    assert_eq!(fs::read(prefix.path().join(".relman/receipts/app.json")).unwrap(), receipt_before);
+    assert_eq!(fs::read_dir(prefix.path().join(".relman/backup")).unwrap().count(), 0, "no backup made");
     assert_tmp_clean(prefix.path());
 }
 
@@ -279,15 +204,9 @@ fn missing_platform_lists_what_the_index_has() {
     })
     .unwrap_err();
     assert_eq!(err.class, ErrorClass::Install);
+    assert!(err.message.starts_with("no build of `app` 1.0.0 for `riscv64gc-unknown-linux-gnu`"), "{}", err.message);
     assert!(
-        err.message
-            .starts_with("no build of `app` 1.0.0 for `riscv64gc-unknown-linux-gnu`"),
-        "{}",
-        err.message
-    );
-    assert!(
-        err.message.contains(&format!("`{}`", host()))
-            && err.message.contains(&format!("`{OTHER_TARGET}`")),
+        err.message.contains(&format!("`{}`", host())) && err.message.contains(&format!("`{OTHER_TARGET}`")),
         "{}",
         err.message
     );
@@ -297,22 +216,12 @@ fn missing_platform_lists_what_the_index_has() {
     let only_mac = tempfile::tempdir().unwrap();
     let spec = Spec {
         version: "1.0.0".into(),
-        platforms: vec![PlatformSpec::new(
-            OTHER_TARGET,
-            ArchiveFormat::Zip,
-            &["app"],
-            None,
-        )],
+        platforms: vec![PlatformSpec::new(OTHER_TARGET, ArchiveFormat::Zip, &["app"], None)],
     };
     let dir = publish(only_mac.path(), &spec);
     let err = install(&opts(dir.display().to_string(), prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Install);
-    assert!(
-        err.message
-            .ends_with(&format!("the index has: `{OTHER_TARGET}`")),
-        "{}",
-        err.message
-    );
+    assert!(err.message.ends_with(&format!("the index has: `{OTHER_TARGET}`")), "{}", err.message);
 }
 
 #[test]
@@ -328,39 +237,19 @@ fn other_formats_and_binary_locations() {
         let items = match layout {
             "top" => None,
             "root" => Some(vec![
-                Item::File {
-                    path: "README.md".into(),
-                    mode: 0o644,
-                    data: b"readme".to_vec(),
-                },
-                Item::File {
-                    path: "app".into(),
-                    mode: 0o755,
-                    data: bytes.clone(),
-                },
+                Item::File { path: "README.md".into(), mode: 0o644, data: b"readme".to_vec() },
+                Item::File { path: "app".into(), mode: 0o755, data: bytes.clone() },
             ]),
             _ => Some(vec![
                 Item::Dir("pkg/".into()),
                 Item::Dir("pkg/bin/".into()),
-                Item::File {
-                    path: "pkg/bin/app".into(),
-                    mode: 0o755,
-                    data: bytes.clone(),
-                },
-                Item::File {
-                    path: "pkg/share/doc/app".into(),
-                    mode: 0o644,
-                    data: b"not the binary".to_vec(),
-                },
+                Item::File { path: "pkg/bin/app".into(), mode: 0o755, data: bytes.clone() },
+                Item::File { path: "pkg/share/doc/app".into(), mode: 0o644, data: b"not the binary".to_vec() },
             ]),
         };
-        let dir = publish(
-            root.path(),
-            &Spec::host_only("1.0.0", format, &["app"], items),
-        );
+        let dir = publish(root.path(), &Spec::host_only("1.0.0", format, &["app"], items));
         let prefix = tempfile::tempdir().unwrap();
-        install(&opts(dir.display().to_string(), prefix.path()))
-            .unwrap_or_else(|e| panic!("{format} {layout}: {e}"));
+        install(&opts(dir.display().to_string(), prefix.path())).unwrap_or_else(|e| panic!("{format} {layout}: {e}"));
         assert_installed(prefix.path(), "1.0.0");
     }
 }
@@ -368,80 +257,43 @@ fn other_formats_and_binary_locations() {
 #[test]
 fn several_binaries_and_a_missing_one() {
     let root = tempfile::tempdir().unwrap();
-    let dir = publish(
-        root.path(),
-        &Spec::host_only("1.0.0", ArchiveFormat::TarGz, &["app", "app-helper"], None),
-    );
+    let dir = publish(root.path(), &Spec::host_only("1.0.0", ArchiveFormat::TarGz, &["app", "app-helper"], None));
     let prefix = tempfile::tempdir().unwrap();
     let outcome = install(&opts(dir.display().to_string(), prefix.path())).unwrap();
     assert_eq!(outcome.binaries.len(), 2);
     assert_eq!(bin_listing(prefix.path()), vec!["app", "app-helper"]);
-    assert_eq!(
-        installed(prefix.path(), "app-helper"),
-        binary_bytes("app-helper", "1.0.0", &host())
-    );
+    assert_eq!(installed(prefix.path(), "app-helper"), binary_bytes("app-helper", "1.0.0", &host()));
 
     // The index lists a binary the archive does not have.
-    let broken = publish(
-        root.path(),
-        &Spec::host_only("2.0.0", ArchiveFormat::TarGz, &["app"], None),
-    );
-    rewrite_index(&broken, |index| {
-        index.platforms[0].binaries.push("ghost".into())
-    });
+    let broken = publish(root.path(), &Spec::host_only("2.0.0", ArchiveFormat::TarGz, &["app"], None));
+    rewrite_index(&broken, |index| index.platforms[0].binaries.push("ghost".into()));
     let other = tempfile::tempdir().unwrap();
     let err = install(&opts(broken.display().to_string(), other.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Verify);
-    assert!(
-        err.message.contains("does not contain the binary `ghost`"),
-        "{}",
-        err.message
-    );
-    assert!(
-        bin_listing(other.path()).is_empty(),
-        "nothing placed when one binary is missing"
-    );
+    assert!(err.message.contains("does not contain the binary `ghost`"), "{}", err.message);
+    assert!(bin_listing(other.path()).is_empty(), "nothing placed when one binary is missing");
 }
 
 #[test]
 fn index_binary_names_cannot_escape_bin() {
     let root = tempfile::tempdir().unwrap();
-    let dir = publish(
-        root.path(),
-        &Spec::host_only("1.0.0", ArchiveFormat::TarGz, &["app"], None),
-    );
-    rewrite_index(&dir, |index| {
-        index.platforms[0].binaries = vec!["../evil".into()]
-    });
+    let dir = publish(root.path(), &Spec::host_only("1.0.0", ArchiveFormat::TarGz, &["app"], None));
+    rewrite_index(&dir, |index| index.platforms[0].binaries = vec!["../evil".into()]);
     let prefix = tempfile::tempdir().unwrap();
     let err = install(&opts(dir.display().to_string(), prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Verify);
-    assert!(
-        err.message.contains("`../evil` is not a plain file name"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("`../evil` is not a plain file name"), "{}", err.message);
     assert!(!prefix.path().join("evil").exists());
 }
 
-fn unsafe_case(
-    format: ArchiveFormat,
-    evil: Vec<Item>,
-    outside: &Path,
-) -> (Failure, tempfile::TempDir) {
+fn unsafe_case(format: ArchiveFormat, evil: Vec<Item>, outside: &Path) -> (Failure, tempfile::TempDir) {
     let root = tempfile::tempdir().unwrap();
     let mut items = standard_items("1.0.0", &host(), &["app"]);
     items.extend(evil);
-    let dir = publish(
-        root.path(),
-        &Spec::host_only("1.0.0", format, &["app"], Some(items)),
-    );
+    let dir = publish(root.path(), &Spec::host_only("1.0.0", format, &["app"], Some(items)));
     let prefix = tempfile::tempdir().unwrap();
     let err = install(&opts(dir.display().to_string(), prefix.path())).unwrap_err();
-    assert!(
-        bin_listing(prefix.path()).is_empty(),
-        "nothing written to bin/"
-    );
+    assert!(bin_listing(prefix.path()).is_empty(), "nothing written to bin/");
     assert!(!outside.exists(), "{} was written", outside.display());
     assert!(!prefix.path().join("x").exists() && !prefix.path().join(".relman/x").exists());
     assert_tmp_clean(prefix.path());
@@ -456,109 +308,59 @@ fn unsafe_archives_are_refused_before_writing() {
     let cases: Vec<(ArchiveFormat, Item, &str)> = vec![
         (
             ArchiveFormat::TarGz,
-            Item::File {
-                path: "../x".into(),
-                mode: 0o755,
-                data: b"evil".to_vec(),
-            },
+            Item::File { path: "../x".into(), mode: 0o755, data: b"evil".to_vec() },
             "`../x`: the path has a `..` component",
         ),
         (
             ArchiveFormat::TarGz,
-            Item::File {
-                path: format!("{top}/../../x"),
-                mode: 0o644,
-                data: b"evil".to_vec(),
-            },
+            Item::File { path: format!("{top}/../../x"), mode: 0o644, data: b"evil".to_vec() },
             "`..` component",
         ),
         (
             ArchiveFormat::TarZst,
-            Item::File {
-                path: abs.display().to_string(),
-                mode: 0o644,
-                data: b"evil".to_vec(),
-            },
+            Item::File { path: abs.display().to_string(), mode: 0o644, data: b"evil".to_vec() },
             "absolute path",
         ),
         (
             ArchiveFormat::TarGz,
-            Item::Symlink {
-                path: format!("{top}/link"),
-                target: "../../x".into(),
-            },
+            Item::Symlink { path: format!("{top}/link"), target: "../../x".into() },
             "symlink to `../../x` leaves the archive",
         ),
         (
             ArchiveFormat::TarGz,
-            Item::Symlink {
-                path: "link".into(),
-                target: abs.display().to_string(),
-            },
+            Item::Symlink { path: "link".into(), target: abs.display().to_string() },
             "symlink to the absolute path",
         ),
         (
             ArchiveFormat::TarGz,
-            Item::Hardlink {
-                path: format!("{top}/hard"),
-                target: "../x".into(),
-            },
+            Item::Hardlink { path: format!("{top}/hard"), target: "../x".into() },
             "hard link to `../x` leaves the archive",
         ),
-        (
-            ArchiveFormat::TarGz,
-            Item::CharDevice(format!("{top}/null")),
-            "device file",
-        ),
+        (ArchiveFormat::TarGz, Item::CharDevice(format!("{top}/null")), "device file"),
+        (ArchiveFormat::Zip, Item::File { path: "../x".into(), mode: 0o644, data: b"evil".to_vec() }, "`..` component"),
         (
             ArchiveFormat::Zip,
-            Item::File {
-                path: "../x".into(),
-                mode: 0o644,
-                data: b"evil".to_vec(),
-            },
-            "`..` component",
-        ),
-        (
-            ArchiveFormat::Zip,
-            Item::Symlink {
-                path: format!("{top}/link"),
-                target: "../../x".into(),
-            },
+            Item::Symlink { path: format!("{top}/link"), target: "../../x".into() },
             "leaves the archive",
         ),
     ];
     for (format, evil, expected) in cases {
         let (err, _prefix) = unsafe_case(format, vec![evil], &abs);
         assert_eq!(err.class, ErrorClass::Verify, "{}", err.message);
-        assert!(
-            err.message.contains("has an unsafe entry `"),
-            "{}",
-            err.message
-        );
-        assert!(
-            err.message.contains(expected),
-            "{format}: {} does not say {expected}",
-            err.message
-        );
+        assert!(err.message.contains("has an unsafe entry `"), "{}", err.message);
+        assert!(err.message.contains(expected), "{format}: {} does not say {expected}", err.message);
     }
 }
 
 #[test]
 fn symlinked_directory_cannot_be_written_through() {
     let top = format!("app-1.0.0-{}", host());
-    let link = Item::Symlink {
-        path: format!("{top}/d"),
-        target: ".".into(),
-    };
+    let link = Item::Symlink { path: format!("{top}/d"), target: ".".into() };
     // A symlink that stays inside the archive is fine on its own ...
     let root = tempfile::tempdir().unwrap();
     let mut items = standard_items("1.0.0", &host(), &["app"]);
     items.push(link.clone());
-    let dir = publish(
-        root.path(),
-        &Spec::host_only("1.0.0", ArchiveFormat::TarGz, &["app"], Some(items)),
-    );
+    let dir = publish(root.path(), &Spec::host_only("1.0.0", ArchiveFormat::TarGz, &["app"], Some(items)));
     let prefix = tempfile::tempdir().unwrap();
     install(&opts(dir.display().to_string(), prefix.path())).unwrap();
     assert_installed(prefix.path(), "1.0.0");
@@ -567,23 +369,11 @@ fn symlinked_directory_cannot_be_written_through() {
     let scratch = tempfile::tempdir().unwrap();
     let (err, _prefix) = unsafe_case(
         ArchiveFormat::TarGz,
-        vec![
-            link,
-            Item::File {
-                path: format!("{top}/d/x"),
-                mode: 0o644,
-                data: b"x".to_vec(),
-            },
-        ],
+        vec![link, Item::File { path: format!("{top}/d/x"), mode: 0o644, data: b"x".to_vec() }],
         &scratch.path().join("nothing"),
     );
     assert_eq!(err.class, ErrorClass::Verify);
-    assert!(
-        err.message
-            .contains(&format!("`{top}/d/x`: its parent `{top}/d` is a symlink")),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains(&format!("`{top}/d/x`: its parent `{top}/d` is a symlink")), "{}", err.message);
 }
 
 #[test]
@@ -596,24 +386,12 @@ fn unmanaged_binary_needs_force_and_is_backed_up() {
     let from = dir.display().to_string();
     let err = install(&opts(&from, prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Install);
-    assert!(
-        err.message
-            .ends_with("bin/app` exists and was not installed by relman"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.ends_with("bin/app` exists and was not installed by relman"), "{}", err.message);
     assert_eq!(installed(prefix.path(), NAME), b"hand-installed");
 
-    install(&InstallOptions {
-        force: true,
-        ..opts(&from, prefix.path())
-    })
-    .unwrap();
+    install(&InstallOptions { force: true, ..opts(&from, prefix.path()) }).unwrap();
     assert_installed(prefix.path(), "1.0.0");
-    assert_eq!(
-        fs::read(prefix.path().join(".relman/backup/app")).unwrap(),
-        b"hand-installed"
-    );
+    assert_eq!(fs::read(prefix.path().join(".relman/backup/app")).unwrap(), b"hand-installed");
 }
 
 #[test]
@@ -631,16 +409,9 @@ fn reinstalling_the_same_version_is_a_no_op_unless_forced_or_damaged() {
     let repaired = install(&opts(&from, prefix.path())).unwrap();
     assert!(!repaired.already_installed);
     assert_installed(prefix.path(), "1.0.0");
-    assert_eq!(
-        repaired.previous, None,
-        "a repair keeps no backup of the damage"
-    );
+    assert_eq!(repaired.previous, None, "a repair keeps no backup of the damage");
 
-    let forced = install(&InstallOptions {
-        force: true,
-        ..opts(&from, prefix.path())
-    })
-    .unwrap();
+    let forced = install(&InstallOptions { force: true, ..opts(&from, prefix.path()) }).unwrap();
     assert!(!forced.already_installed);
 }
 
@@ -651,11 +422,7 @@ fn bad_from_arguments() {
     let err = install(&opts(empty.path().display().to_string(), prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Usage);
     assert!(err.hint.is_some());
-    let err = install(&opts(
-        empty.path().join("missing").display().to_string(),
-        prefix.path(),
-    ))
-    .unwrap_err();
+    let err = install(&opts(empty.path().join("missing").display().to_string(), prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Usage);
     assert!(err.message.contains("does not exist"), "{}", err.message);
     let err = install(&opts("", prefix.path())).unwrap_err();

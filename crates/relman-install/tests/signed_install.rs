@@ -16,20 +16,11 @@ fn receipt(prefix: &Path) -> Receipt {
 }
 
 fn opts(from: impl Into<String>, prefix: &Path, key: Option<PathBuf>) -> InstallOptions {
-    InstallOptions {
-        from: from.into(),
-        prefix: prefix.to_path_buf(),
-        key,
-        ..InstallOptions::default()
-    }
+    InstallOptions { from: from.into(), prefix: prefix.to_path_buf(), key, ..InstallOptions::default() }
 }
 
 fn upgrade_opts(prefix: &Path, key: Option<PathBuf>) -> UpgradeOptions {
-    UpgradeOptions {
-        prefix: prefix.to_path_buf(),
-        key,
-        ..UpgradeOptions::default()
-    }
+    UpgradeOptions { prefix: prefix.to_path_buf(), key, ..UpgradeOptions::default() }
 }
 
 /// A prefix that was never written to: not even `.relman/` exists.
@@ -74,12 +65,7 @@ fn install_with_a_key_verifies_and_pins_it() {
     publish_signed(root.path(), &Spec::standard("1.0.0"), key(0));
     promote(root.path(), "1.0.0");
 
-    let outcome = install(&opts(
-        root.path().display().to_string(),
-        prefix.path(),
-        Some(k.a.clone()),
-    ))
-    .unwrap();
+    let outcome = install(&opts(root.path().display().to_string(), prefix.path(), Some(k.a.clone()))).unwrap();
     assert_eq!(outcome.version, "1.0.0");
     let sig = outcome.signature.clone().expect("signatures were checked");
     assert_eq!(sig.key_hint, key(0).key_hint());
@@ -122,11 +108,7 @@ fn wrong_key_or_tampered_signatures_write_nothing() {
     let err = install(&opts(&from, &target, Some(k.b.clone()))).unwrap_err();
     assert_verify_failure(
         &err,
-        &[
-            "index.json.sigstore.json` was signed by another key",
-            key(0).key_hint(),
-            key(1).key_hint(),
-        ],
+        &["index.json.sigstore.json` was signed by another key", key(0).key_hint(), key(1).key_hint()],
     );
     assert_untouched(&target);
 
@@ -134,23 +116,14 @@ fn wrong_key_or_tampered_signatures_write_nothing() {
     let archive = archive_name("1.0.0", &host(), ArchiveFormat::TarGz);
     sign_file(&dir, &archive, key(1));
     let err = install(&opts(&from, &target, Some(k.a.clone()))).unwrap_err();
-    assert_verify_failure(
-        &err,
-        &[&format!(
-            "{archive}.sigstore.json` was signed by another key"
-        )],
-    );
+    assert_verify_failure(&err, &[&format!("{archive}.sigstore.json` was signed by another key")]);
     assert_untouched(&target);
 
     // A bundle that is not a v0.3 bundle.
     let bundle = dir.join(format!("{archive}.sigstore.json"));
     sign_file(&dir, &archive, key(0));
     let text = fs::read_to_string(&bundle).unwrap();
-    fs::write(
-        &bundle,
-        text.replace("bundle.v0.3+json", "bundle.v0.1+json"),
-    )
-    .unwrap();
+    fs::write(&bundle, text.replace("bundle.v0.3+json", "bundle.v0.1+json")).unwrap();
     let err = install(&opts(&from, &target, Some(k.a.clone()))).unwrap_err();
     assert_verify_failure(&err, &["has the unknown bundle media type"]);
     assert_untouched(&target);
@@ -161,10 +134,7 @@ fn wrong_key_or_tampered_signatures_write_nothing() {
         index.platforms[0].sha256 = digest(b"another release's archive");
     });
     let err = install(&opts(&from, &target, Some(k.a.clone()))).unwrap_err();
-    assert_verify_failure(
-        &err,
-        &["`index.json` does not match", "index.json.sigstore.json"],
-    );
+    assert_verify_failure(&err, &["`index.json` does not match", "index.json.sigstore.json"]);
     assert_untouched(&target);
 }
 
@@ -176,10 +146,7 @@ fn archive_changed_after_signing_is_refused_before_unpacking() {
     let archive = archive_name("1.0.0", &host(), ArchiveFormat::TarGz);
     // Another archive of the same size, with index.json and its signatures made to match by
     // someone holding... nothing: the archive's own bundle still signs the old digest.
-    let evil = archive_bytes(
-        ArchiveFormat::TarGz,
-        &standard_items("6.6.6", &host(), &[NAME]),
-    );
+    let evil = archive_bytes(ArchiveFormat::TarGz, &standard_items("6.6.6", &host(), &[NAME]));
     fs::write(dir.join(&archive), &evil).unwrap();
     rewrite_index(&dir, |index| {
         let p = &mut index.platforms[0];
@@ -188,19 +155,8 @@ fn archive_changed_after_signing_is_refused_before_unpacking() {
     });
     sign_file(&dir, "index.json", key(0)); // say the index was re-signed with the right key
     let prefix = tempfile::tempdir().unwrap();
-    let err = install(&opts(
-        dir.display().to_string(),
-        prefix.path(),
-        Some(k.a.clone()),
-    ))
-    .unwrap_err();
-    assert_verify_failure(
-        &err,
-        &[
-            &format!("`{archive}` does not match"),
-            "the bundle signs sha256",
-        ],
-    );
+    let err = install(&opts(dir.display().to_string(), prefix.path(), Some(k.a.clone()))).unwrap_err();
+    assert_verify_failure(&err, &[&format!("`{archive}` does not match"), "the bundle signs sha256"]);
     assert_untouched(prefix.path());
 }
 
@@ -211,12 +167,7 @@ fn pinned_key_refuses_a_rekeyed_release_unless_key_names_the_new_one() {
     let prefix = tempfile::tempdir().unwrap();
     publish_signed(root.path(), &Spec::standard("1.0.0"), key(0));
     promote(root.path(), "1.0.0");
-    install(&opts(
-        root.path().display().to_string(),
-        prefix.path(),
-        Some(k.a.clone()),
-    ))
-    .unwrap();
+    install(&opts(root.path().display().to_string(), prefix.path(), Some(k.a.clone()))).unwrap();
 
     // 1.1.0 is signed by another key.
     publish_signed(root.path(), &Spec::standard("1.1.0"), key(1));
@@ -227,65 +178,37 @@ fn pinned_key_refuses_a_rekeyed_release_unless_key_names_the_new_one() {
         &[
             "was signed by another key",
             &format!("(hint {})", key(1).key_hint()),
-            &format!(
-                "not by `the key pinned for app` (hint {})",
-                key(0).key_hint()
-            ),
+            &format!("not by `the key pinned for app` (hint {})", key(0).key_hint()),
         ],
     );
-    assert!(
-        err.hint.as_deref().unwrap().contains("--key"),
-        "{:?}",
-        err.hint
-    );
-    assert_eq!(
-        installed(prefix.path(), NAME),
-        binary_bytes(NAME, "1.0.0", &host())
-    );
+    assert!(err.hint.as_deref().unwrap().contains("--key"), "{:?}", err.hint);
+    assert_eq!(installed(prefix.path(), NAME), binary_bytes(NAME, "1.0.0", &host()));
     assert_eq!(receipt(prefix.path()).version, "1.0.0");
 
     // A plain install of 1.1.0 is refused just the same: the pin is per program.
-    let err = install(&opts(
-        root.path().display().to_string(),
-        prefix.path(),
-        None,
-    ))
-    .unwrap_err();
+    let err = install(&opts(root.path().display().to_string(), prefix.path(), None)).unwrap_err();
     assert_verify_failure(&err, &["was signed by another key"]);
 
     // `--key` naming the new key: accepted, and the new key is pinned.
     let outcome = upgrade(&upgrade_opts(prefix.path(), Some(k.b.clone()))).unwrap();
-    let UpgradeOutcome::Upgraded { outcome, .. } = outcome else {
-        panic!("{outcome:?}")
-    };
+    let UpgradeOutcome::Upgraded { outcome, .. } = outcome else { panic!("{outcome:?}") };
     assert_eq!(outcome.version, "1.1.0");
     let sig = outcome.signature.unwrap();
     assert_eq!(sig.key_source, KeySource::Explicit);
     assert_eq!(sig.replaced_key_hint.as_deref(), Some(key(0).key_hint()));
-    assert_eq!(
-        receipt(prefix.path()).signing_key.unwrap().hint,
-        key(1).key_hint()
-    );
+    assert_eq!(receipt(prefix.path()).signing_key.unwrap().hint, key(1).key_hint());
 
     // Later upgrades without `--key` use the new pin.
     publish_signed(root.path(), &Spec::standard("1.2.0"), key(1));
     promote(root.path(), "1.2.0");
     let outcome = upgrade(&upgrade_opts(prefix.path(), None)).unwrap();
-    let UpgradeOutcome::Upgraded { outcome, .. } = outcome else {
-        panic!("{outcome:?}")
-    };
+    let UpgradeOutcome::Upgraded { outcome, .. } = outcome else { panic!("{outcome:?}") };
     let sig = outcome.signature.unwrap();
-    assert_eq!(
-        (sig.key_source, sig.key_hint.as_str()),
-        (KeySource::Pinned, key(1).key_hint())
-    );
+    assert_eq!((sig.key_source, sig.key_hint.as_str()), (KeySource::Pinned, key(1).key_hint()));
 
     // A rollback keeps the pin.
     relman_install::rollback(prefix.path(), None).unwrap();
-    assert_eq!(
-        receipt(prefix.path()).signing_key.unwrap().hint,
-        key(1).key_hint()
-    );
+    assert_eq!(receipt(prefix.path()).signing_key.unwrap().hint, key(1).key_hint());
 }
 
 #[test]
@@ -295,24 +218,12 @@ fn pinned_key_refuses_an_unsigned_release() {
     let prefix = tempfile::tempdir().unwrap();
     publish_signed(root.path(), &Spec::standard("1.0.0"), key(0));
     promote(root.path(), "1.0.0");
-    install(&opts(
-        root.path().display().to_string(),
-        prefix.path(),
-        Some(k.a.clone()),
-    ))
-    .unwrap();
+    install(&opts(root.path().display().to_string(), prefix.path(), Some(k.a.clone()))).unwrap();
     publish(root.path(), &Spec::standard("1.1.0"));
     promote(root.path(), "1.1.0");
     let err = upgrade(&upgrade_opts(prefix.path(), None)).unwrap_err();
-    assert_verify_failure(
-        &err,
-        &["`index.json` is unsigned", "index.json.sigstore.json"],
-    );
-    assert!(
-        err.hint.as_deref().unwrap().contains(key(0).key_hint()),
-        "{:?}",
-        err.hint
-    );
+    assert_verify_failure(&err, &["`index.json` is unsigned", "index.json.sigstore.json"]);
+    assert!(err.hint.as_deref().unwrap().contains(key(0).key_hint()), "{:?}", err.hint);
     assert_eq!(receipt(prefix.path()).version, "1.0.0");
 }
 
@@ -328,15 +239,8 @@ fn require_signature() {
 
     // An unsigned release is refused, with or without a key.
     for key in [None, Some(k.a.clone())] {
-        let err = install(&InstallOptions {
-            require_signature: true,
-            ..opts(&from, &target, key)
-        })
-        .unwrap_err();
-        assert_verify_failure(
-            &err,
-            &["`index.json` is unsigned", "and signatures are required"],
-        );
+        let err = install(&InstallOptions { require_signature: true, ..opts(&from, &target, key) }).unwrap_err();
+        assert_verify_failure(&err, &["`index.json` is unsigned", "and signatures are required"]);
         assert_untouched(&target);
     }
 
@@ -345,11 +249,7 @@ fn require_signature() {
     publish_signed(signed_root.path(), &Spec::standard("1.0.0"), key(0));
     promote(signed_root.path(), "1.0.0");
     let signed = signed_root.path().display().to_string();
-    let err = install(&InstallOptions {
-        require_signature: true,
-        ..opts(&signed, &target, None)
-    })
-    .unwrap_err();
+    let err = install(&InstallOptions { require_signature: true, ..opts(&signed, &target, None) }).unwrap_err();
     assert_eq!(err.class, ErrorClass::Usage, "{err:?}");
     assert!(err.message.contains("no public key"), "{}", err.message);
     assert_untouched(&target);
@@ -357,34 +257,22 @@ fn require_signature() {
     // A legacy `.sig` alone does not satisfy it (a bundle is required) ...
     let legacy_root = tempfile::tempdir().unwrap();
     let dir = publish_signed(legacy_root.path(), &Spec::standard("1.0.0"), key(0));
-    for name in [
-        "index.json",
-        &archive_name("1.0.0", &host(), ArchiveFormat::TarGz),
-    ] {
+    for name in ["index.json", &archive_name("1.0.0", &host(), ArchiveFormat::TarGz)] {
         fs::remove_file(dir.join(format!("{name}.sigstore.json"))).unwrap();
     }
     let legacy = dir.display().to_string();
-    let err = install(&InstallOptions {
-        require_signature: true,
-        ..opts(&legacy, &target, Some(k.a.clone()))
-    })
-    .unwrap_err();
+    let err =
+        install(&InstallOptions { require_signature: true, ..opts(&legacy, &target, Some(k.a.clone())) }).unwrap_err();
     assert_verify_failure(&err, &["is unsigned", "signatures are required"]);
     // ... but is enough for a plain `--key` install.
     let outcome = install(&opts(&legacy, &target, Some(k.a.clone()))).unwrap();
     let sig = outcome.signature.unwrap();
-    assert_eq!(
-        (sig.index, sig.archive),
-        (Some(SignatureForm::Legacy), SignatureForm::Legacy)
-    );
+    assert_eq!((sig.index, sig.archive), (Some(SignatureForm::Legacy), SignatureForm::Legacy));
 
     // With a key and the bundles, it installs.
     let other = prefix.path().join("q");
-    let outcome = install(&InstallOptions {
-        require_signature: true,
-        ..opts(&signed, &other, Some(k.a.clone()))
-    })
-    .unwrap();
+    let outcome =
+        install(&InstallOptions { require_signature: true, ..opts(&signed, &other, Some(k.a.clone())) }).unwrap();
     assert_eq!(outcome.signature.unwrap().archive, SignatureForm::Bundle);
 }
 
@@ -400,29 +288,17 @@ fn bare_archive_uses_the_bundle_beside_it() {
     let outcome = install(&opts(&from, prefix.path(), Some(k.a.clone()))).unwrap();
     let sig = outcome.signature.unwrap();
     assert_eq!((sig.index, sig.archive), (None, SignatureForm::Bundle));
-    assert_eq!(
-        receipt(prefix.path()).signing_key.unwrap().hint,
-        key(0).key_hint()
-    );
+    assert_eq!(receipt(prefix.path()).signing_key.unwrap().hint, key(0).key_hint());
 
     // Another key is refused.
     let other = tempfile::tempdir().unwrap();
     let err = install(&opts(&from, other.path(), Some(k.b.clone()))).unwrap_err();
-    assert_verify_failure(
-        &err,
-        &[&format!(
-            "{archive}.sigstore.json` was signed by another key"
-        )],
-    );
+    assert_verify_failure(&err, &[&format!("{archive}.sigstore.json` was signed by another key")]);
     assert_untouched(other.path());
 
     // Without the bundle, the legacy signature; without both, unsigned.
     fs::remove_file(dir.join(format!("{archive}.sigstore.json"))).unwrap();
-    let outcome = install(&InstallOptions {
-        force: true,
-        ..opts(&from, prefix.path(), Some(k.a.clone()))
-    })
-    .unwrap();
+    let outcome = install(&InstallOptions { force: true, ..opts(&from, prefix.path(), Some(k.a.clone())) }).unwrap();
     assert_eq!(outcome.signature.unwrap().archive, SignatureForm::Legacy);
     fs::remove_file(dir.join(format!("{archive}.sig"))).unwrap();
     let err = install(&opts(&from, other.path(), Some(k.a.clone()))).unwrap_err();
@@ -444,10 +320,7 @@ fn over_http_with_credentials_that_never_show() {
     let err = install(&opts(&from, prefix.path(), Some(k.b.clone()))).unwrap_err();
     assert_verify_failure(&err, &["was signed by another key"]);
     let everything = format!("{err:?}");
-    assert!(
-        !everything.contains("s3cr3t") && !everything.contains("deploy-bot"),
-        "{everything}"
-    );
+    assert!(!everything.contains("s3cr3t") && !everything.contains("deploy-bot"), "{everything}");
     assert_untouched(prefix.path());
 
     let outcome = install(&opts(&from, prefix.path(), Some(k.a.clone()))).unwrap();

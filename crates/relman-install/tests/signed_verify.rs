@@ -10,8 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use common::*;
 use relman_install::verify::{
-    verify_release, verify_release_with, ArtifactStatus, VerifyOptions, VerifyReport, REPORT_JSON,
-    REPORT_MARKDOWN,
+    verify_release, verify_release_with, ArtifactStatus, VerifyOptions, VerifyReport, REPORT_JSON, REPORT_MARKDOWN,
 };
 use relman_install::Location;
 use relman_manifest::{ArchiveFormat, ArtifactKind, ErrorClass};
@@ -27,10 +26,7 @@ fn other_archive() -> String {
 }
 
 fn with_key(which: usize) -> VerifyOptions {
-    VerifyOptions {
-        key: Some(key(which).public_key().clone()),
-        ..VerifyOptions::default()
-    }
+    VerifyOptions { key: Some(key(which).public_key().clone()), ..VerifyOptions::default() }
 }
 
 fn verify(dir: &Path, opts: &VerifyOptions) -> VerifyReport {
@@ -38,21 +34,13 @@ fn verify(dir: &Path, opts: &VerifyOptions) -> VerifyReport {
 }
 
 fn status(report: &VerifyReport, name: &str) -> ArtifactStatus {
-    report
-        .artifact(name)
-        .unwrap_or_else(|| panic!("no verdict for {name}: {:#?}", report.artifacts))
-        .status
+    report.artifact(name).unwrap_or_else(|| panic!("no verdict for {name}: {:#?}", report.artifacts)).status
 }
 
 /// The problem lines about `name` (`<name>: ...`).
 fn problems_of<'a>(report: &'a VerifyReport, name: &str) -> Vec<&'a str> {
     let prefix = format!("{name}: ");
-    report
-        .problems
-        .iter()
-        .filter(|p| p.starts_with(&prefix))
-        .map(String::as_str)
-        .collect()
+    report.problems.iter().filter(|p| p.starts_with(&prefix)).map(String::as_str).collect()
 }
 
 /// Asserts a problem line about `name` containing `text`.
@@ -80,10 +68,8 @@ fn signed_release_passes_with_its_key() {
     assert_eq!(report.name, NAME);
 
     // Every manifest artifact has a verdict, and every one passed.
-    let manifest = relman_manifest::Manifest::from_json(
-        &fs::read_to_string(dir.join("manifest.json")).unwrap(),
-    )
-    .unwrap();
+    let manifest =
+        relman_manifest::Manifest::from_json(&fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     for a in &manifest.artifacts {
         let check = report.artifact(&a.name).unwrap();
         assert_eq!(check.kind, Some(a.kind), "{}", a.name);
@@ -96,51 +82,26 @@ fn signed_release_passes_with_its_key() {
     assert_eq!(report.artifacts.len(), manifest.artifacts.len() + 1);
 
     let archive = report.artifact(&host_archive()).unwrap();
-    for said in [
-        "sha256 matches checksums.txt",
-        "signature `",
-        "SBOM `",
-        "in provenance `app-1.2.0.intoto.jsonl`",
-    ] {
+    for said in ["sha256 matches checksums.txt", "signature `", "SBOM `", "in provenance `app-1.2.0.intoto.jsonl`"] {
         assert!(archive.reason.contains(said), "{said}: {}", archive.reason);
     }
     let prov = report.artifact(&provenance_name(V)).unwrap();
     assert!(
         prov.reason.contains("DSSE signature verifies with key")
-            && prov
-                .reason
-                .contains("its 2 subjects are exactly the archives"),
+            && prov.reason.contains("its 2 subjects are exactly the archives"),
         "{}",
         prov.reason
     );
-    let bundle = report
-        .artifact(&format!("{}.sigstore.json", host_archive()))
-        .unwrap();
+    let bundle = report.artifact(&format!("{}.sigstore.json", host_archive())).unwrap();
     assert_eq!(
         bundle.reason,
-        format!(
-            "sha256 matches manifest.json; verifies `{}` with key {}",
-            host_archive(),
-            key(0).key_hint()
-        )
+        format!("sha256 matches manifest.json; verifies `{}` with key {}", host_archive(), key(0).key_hint())
     );
-    let sbom = report
-        .artifact(&format!("app-{V}-{OTHER_TARGET}.cdx.json"))
-        .unwrap();
-    assert!(
-        sbom.reason.contains("CycloneDX document, 2 components"),
-        "{}",
-        sbom.reason
-    );
+    let sbom = report.artifact(&format!("app-{V}-{OTHER_TARGET}.cdx.json")).unwrap();
+    assert!(sbom.reason.contains("CycloneDX document, 2 components"), "{}", sbom.reason);
 
     // Required signatures are there.
-    let report = verify(
-        &dir,
-        &VerifyOptions {
-            require_signatures: true,
-            ..with_key(0)
-        },
-    );
+    let report = verify(&dir, &VerifyOptions { require_signatures: true, ..with_key(0) });
     assert!(report.is_ok(), "{:#?}", report.problems);
 }
 
@@ -151,33 +112,20 @@ fn without_a_key_signatures_are_not_checked() {
     assert!(report.is_ok(), "{:#?}", report.problems);
     assert_eq!(report.key_hint, None);
     for suffix in [".sig", ".sigstore.json"] {
-        let check = report
-            .artifact(&format!("{}{suffix}", host_archive()))
-            .unwrap();
+        let check = report.artifact(&format!("{}{suffix}", host_archive())).unwrap();
         assert_eq!(check.status, ArtifactStatus::Unchecked);
-        assert!(
-            check.reason.starts_with("not checked (no key)"),
-            "{}",
-            check.reason
-        );
+        assert!(check.reason.starts_with("not checked (no key)"), "{}", check.reason);
     }
     let prov = report.artifact(&provenance_name(V)).unwrap();
     assert_eq!(prov.status, ArtifactStatus::Unchecked);
-    assert!(
-        prov.reason.contains("DSSE signature not checked (no key)"),
-        "{}",
-        prov.reason
-    );
+    assert!(prov.reason.contains("DSSE signature not checked (no key)"), "{}", prov.reason);
     // The archives themselves pass: their digests were checked.
     assert_eq!(status(&report, &host_archive()), ArtifactStatus::Pass);
 
     // Requiring signatures needs a key.
     let err = verify_release_with(
         &Location::Path(dir),
-        &VerifyOptions {
-            require_signatures: true,
-            ..VerifyOptions::default()
-        },
+        &VerifyOptions { require_signatures: true, ..VerifyOptions::default() },
     )
     .unwrap_err();
     assert_eq!(err.class, ErrorClass::Usage);
@@ -196,16 +144,8 @@ fn flipped_byte_in_an_archive() {
         &format!("{archive}.sigstore.json"),
         &format!("`{archive}` does not match `{archive}.sigstore.json`: the bundle signs sha256"),
     );
-    assert_problem(
-        &report,
-        &format!("{archive}.sig"),
-        &format!("does not verify for `{archive}`"),
-    );
-    assert_problem(
-        &report,
-        &provenance_name(V),
-        &format!("subject `{archive}` has sha256"),
-    );
+    assert_problem(&report, &format!("{archive}.sig"), &format!("does not verify for `{archive}`"));
+    assert_problem(&report, &provenance_name(V), &format!("subject `{archive}` has sha256"));
     assert_eq!(status(&report, &archive), ArtifactStatus::Fail);
     assert_eq!(status(&report, &other_archive()), ArtifactStatus::Pass);
 }
@@ -224,33 +164,19 @@ fn flipped_byte_in_a_signature() {
     fs::write(dir.join(&sig), B64.encode(&der)).unwrap();
     let report = verify(&dir, &with_key(0));
     assert_problem(&report, &sig, "sha256 mismatch (manifest.json says");
-    assert_problem(
-        &report,
-        &sig,
-        &format!("the signature `{sig}` does not verify for `{archive}`"),
-    );
+    assert_problem(&report, &sig, &format!("the signature `{sig}` does not verify for `{archive}`"));
     // With the manifest rewritten to match, the signature itself still fails.
     rerecord(&dir, &sig);
     let report = verify(&dir, &with_key(0));
-    assert_eq!(
-        problems_of(&report, &sig).len(),
-        report.problems.len(),
-        "{:#?}",
-        report.problems
-    );
+    assert_eq!(problems_of(&report, &sig).len(), report.problems.len(), "{:#?}", report.problems);
     assert_problem(&report, &sig, "does not verify");
     assert_eq!(status(&report, &archive), ArtifactStatus::Fail);
-    assert!(report
-        .artifact(&archive)
-        .unwrap()
-        .reason
-        .contains(&format!("its signature `{sig}` does not verify")));
+    assert!(report.artifact(&archive).unwrap().reason.contains(&format!("its signature `{sig}` does not verify")));
 
     // The signature inside a bundle.
     let (_root2, dir) = signed_release();
     let bundle_name = format!("{}.sigstore.json", other_archive());
-    let mut bundle: serde_json::Value =
-        serde_json::from_slice(&fs::read(dir.join(&bundle_name)).unwrap()).unwrap();
+    let mut bundle: serde_json::Value = serde_json::from_slice(&fs::read(dir.join(&bundle_name)).unwrap()).unwrap();
     let sig = bundle["messageSignature"]["signature"].as_str().unwrap();
     let mut der = B64.decode(sig).unwrap();
     let last = der.len() - 1;
@@ -272,14 +198,8 @@ fn flipped_byte_in_a_signature() {
 #[test]
 fn two_archives_bundles_swapped() {
     let (_root, dir) = signed_release();
-    let (a, b) = (
-        format!("{}.sigstore.json", host_archive()),
-        format!("{}.sigstore.json", other_archive()),
-    );
-    let (bytes_a, bytes_b) = (
-        fs::read(dir.join(&a)).unwrap(),
-        fs::read(dir.join(&b)).unwrap(),
-    );
+    let (a, b) = (format!("{}.sigstore.json", host_archive()), format!("{}.sigstore.json", other_archive()));
+    let (bytes_a, bytes_b) = (fs::read(dir.join(&a)).unwrap(), fs::read(dir.join(&b)).unwrap());
     fs::write(dir.join(&a), bytes_b).unwrap();
     fs::write(dir.join(&b), bytes_a).unwrap();
     // Even with the (unsigned) manifest rewritten to match, each bundle fails.
@@ -287,16 +207,8 @@ fn two_archives_bundles_swapped() {
     rerecord(&dir, &b);
     let report = verify(&dir, &with_key(0));
     assert_eq!(report.problems.len(), 2, "{:#?}", report.problems);
-    assert_problem(
-        &report,
-        &a,
-        &format!("`{}` does not match `{a}`", host_archive()),
-    );
-    assert_problem(
-        &report,
-        &b,
-        &format!("`{}` does not match `{b}`", other_archive()),
-    );
+    assert_problem(&report, &a, &format!("`{}` does not match `{a}`", host_archive()));
+    assert_problem(&report, &b, &format!("`{}` does not match `{b}`", other_archive()));
     assert_eq!(status(&report, &host_archive()), ArtifactStatus::Fail);
     assert_eq!(status(&report, &other_archive()), ArtifactStatus::Fail);
 }
@@ -318,11 +230,7 @@ fn wrong_public_key() {
         ),
     );
     assert_problem(&report, &format!("{archive}.sig"), "does not verify");
-    assert_problem(
-        &report,
-        &provenance_name(V),
-        &format!("no signature in `{}` verifies", provenance_name(V)),
-    );
+    assert_problem(&report, &provenance_name(V), &format!("no signature in `{}` verifies", provenance_name(V)));
     // Every signature, bundle and provenance fails; so does every signed file.
     for a in &report.artifacts {
         match a.kind {
@@ -346,11 +254,7 @@ fn edited_checksums_txt() {
     let path = dir.join("checksums.txt");
     let text = fs::read_to_string(&path).unwrap();
     let first = text.chars().next().unwrap();
-    fs::write(
-        &path,
-        format!("{}{}", if first == '0' { '1' } else { '0' }, &text[1..]),
-    )
-    .unwrap();
+    fs::write(&path, format!("{}{}", if first == '0' { '1' } else { '0' }, &text[1..])).unwrap();
     rerecord(&dir, "checksums.txt");
     let report = verify(&dir, &with_key(0));
     assert_problem(
@@ -358,19 +262,14 @@ fn edited_checksums_txt() {
         "checksums.txt.sigstore.json",
         "`checksums.txt` does not match `checksums.txt.sigstore.json`",
     );
-    assert_problem(
-        &report,
-        "checksums.txt.sig",
-        "does not verify for `checksums.txt`",
-    );
+    assert_problem(&report, "checksums.txt.sig", "does not verify for `checksums.txt`");
     assert_eq!(status(&report, "checksums.txt"), ArtifactStatus::Fail);
 }
 
 /// The provenance envelope with its payload changed by `edit`, signature kept.
 fn edit_provenance_payload(dir: &Path, edit: impl Fn(&mut serde_json::Value)) {
     let path = dir.join(provenance_name(V));
-    let mut envelope: serde_json::Value =
-        serde_json::from_str(fs::read_to_string(&path).unwrap().trim()).unwrap();
+    let mut envelope: serde_json::Value = serde_json::from_str(fs::read_to_string(&path).unwrap().trim()).unwrap();
     let payload = B64.decode(envelope["payload"].as_str().unwrap()).unwrap();
     let mut statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
     edit(&mut statement);
@@ -387,42 +286,19 @@ fn edited_provenance_subject_breaks_its_signature() {
     rerecord(&dir, &provenance_name(V));
     let prov = provenance_name(V);
     let report = verify(&dir, &with_key(0));
-    assert_problem(
-        &report,
-        &prov,
-        &format!("no signature in `{prov}` verifies with `generated key`"),
-    );
+    assert_problem(&report, &prov, &format!("no signature in `{prov}` verifies with `generated key`"));
     // Its bundle still holds the signed statement, which the edited file no longer has.
-    assert_problem(
-        &report,
-        &format!("{prov}.sigstore.json"),
-        "holds another statement than the verified ones",
-    );
+    assert_problem(&report, &format!("{prov}.sigstore.json"), "holds another statement than the verified ones");
     // The edited statement is never read: no subject complaint from an unverified payload.
-    assert!(
-        !report
-            .problems
-            .iter()
-            .any(|p| p.contains("has sha256 000000")),
-        "{:#?}",
-        report.problems
-    );
+    assert!(!report.problems.iter().any(|p| p.contains("has sha256 000000")), "{:#?}", report.problems);
     assert_eq!(status(&report, &prov), ArtifactStatus::Fail);
 }
 
-fn publish_with_statement(
-    root: &Path,
-    edit: &dyn Fn(&mut serde_json::Value),
-) -> std::path::PathBuf {
+fn publish_with_statement(root: &Path, edit: &dyn Fn(&mut serde_json::Value)) -> std::path::PathBuf {
     publish_with(
         root,
         &Spec::standard(V),
-        &Extras {
-            sboms: true,
-            key: Some(key(0)),
-            statement: Some(edit),
-            ..Extras::default()
-        },
+        &Extras { sboms: true, key: Some(key(0)), statement: Some(edit), ..Extras::default() },
     )
 }
 
@@ -438,10 +314,8 @@ fn signed_statement_with_wrong_subjects() {
     let report = verify(&dir, &with_key(0));
     assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
     assert!(
-        report.problems[0].starts_with(&format!(
-            "{prov}: subject `{}` has sha256 000000000000…, the archive has ",
-            host_archive()
-        )),
+        report.problems[0]
+            .starts_with(&format!("{prov}: subject `{}` has sha256 000000000000…, the archive has ", host_archive())),
         "{}",
         report.problems[0]
     );
@@ -459,13 +333,7 @@ fn signed_statement_with_wrong_subjects() {
         s["subject"].as_array_mut().unwrap().pop();
     });
     let report = verify(&dir, &with_key(0));
-    assert_eq!(
-        report.problems,
-        vec![format!(
-            "{prov}: archive `{}` is not among its subjects",
-            other_archive()
-        )]
-    );
+    assert_eq!(report.problems, vec![format!("{prov}: archive `{}` is not among its subjects", other_archive())]);
     assert_eq!(status(&report, &other_archive()), ArtifactStatus::Fail);
 
     // An extra subject.
@@ -478,9 +346,7 @@ fn signed_statement_with_wrong_subjects() {
     let report = verify(&dir, &with_key(0));
     assert_eq!(
         report.problems,
-        vec![format!(
-            "{prov}: subject `app-9.9.9-evil.tar.gz` is not an archive of this release"
-        )]
+        vec![format!("{prov}: subject `app-9.9.9-evil.tar.gz` is not an archive of this release")]
     );
 }
 
@@ -489,31 +355,17 @@ fn index_pointing_at_another_releases_archive() {
     let root = tempfile::tempdir().unwrap();
     let old = publish_signed(root.path(), &Spec::standard("1.1.0"), key(0));
     let dir = publish_signed(root.path(), &Spec::standard(V), key(0));
-    let old_index =
-        relman_manifest::Index::from_json(&fs::read_to_string(old.join("index.json")).unwrap())
-            .unwrap();
+    let old_index = relman_manifest::Index::from_json(&fs::read_to_string(old.join("index.json")).unwrap()).unwrap();
     rewrite_index(&dir, |index| {
-        let p = index
-            .platforms
-            .iter_mut()
-            .find(|p| p.target == host())
-            .unwrap();
-        let o = old_index
-            .platforms
-            .iter()
-            .find(|p| p.target == host())
-            .unwrap();
+        let p = index.platforms.iter_mut().find(|p| p.target == host()).unwrap();
+        let o = old_index.platforms.iter().find(|p| p.target == host()).unwrap();
         p.file = o.file.clone();
         p.sha256 = o.sha256.clone();
         p.size = o.size;
     });
     rerecord(&dir, "index.json");
     let report = verify(&dir, &with_key(0));
-    assert_problem(
-        &report,
-        "index.json.sigstore.json",
-        "`index.json` does not match `index.json.sigstore.json`",
-    );
+    assert_problem(&report, "index.json.sigstore.json", "`index.json` does not match `index.json.sigstore.json`");
     assert_problem(
         &report,
         &archive_name("1.1.0", &host(), ArchiveFormat::TarGz),
@@ -532,11 +384,7 @@ fn index_pointing_at_another_releases_archive() {
         (root, dir)
     };
     let report = verify(&dir, &with_key(0));
-    assert_problem(
-        &report,
-        "index.json",
-        "version `1.1.0` does not match manifest.json's `1.2.0`",
-    );
+    assert_problem(&report, "index.json", "version `1.1.0` does not match manifest.json's `1.2.0`");
     assert_problem(
         &report,
         &archive_name("1.1.0", &host(), ArchiveFormat::TarGz),
@@ -549,10 +397,8 @@ fn bundle_with_an_unknown_media_type() {
     let (_root, dir) = signed_release();
     let name = format!("{}.sigstore.json", host_archive());
     let text = fs::read_to_string(dir.join(&name)).unwrap();
-    let edited = text.replace(
-        "application/vnd.dev.sigstore.bundle.v0.3+json",
-        "application/vnd.dev.sigstore.bundle.v0.9+json",
-    );
+    let edited =
+        text.replace("application/vnd.dev.sigstore.bundle.v0.3+json", "application/vnd.dev.sigstore.bundle.v0.9+json");
     assert_ne!(text, edited);
     fs::write(dir.join(&name), edited).unwrap();
     rerecord(&dir, &name);
@@ -569,17 +415,12 @@ fn bundle_with_an_unknown_media_type() {
 fn require_signatures_on_an_unsigned_release() {
     let root = tempfile::tempdir().unwrap();
     let dir = publish(root.path(), &Spec::standard(V));
-    let opts = VerifyOptions {
-        require_signatures: true,
-        ..with_key(0)
-    };
+    let opts = VerifyOptions { require_signatures: true, ..with_key(0) };
     let report = verify(&dir, &opts);
     let mut expected: Vec<String> = [host_archive(), other_archive()]
         .into_iter()
         .chain(["checksums.txt".to_string(), "index.json".to_string()])
-        .map(|n| {
-            format!("{n}: unsigned: there is no `{n}.sigstore.json`, and signatures are required")
-        })
+        .map(|n| format!("{n}: unsigned: there is no `{n}.sigstore.json`, and signatures are required"))
         .collect();
     expected.sort();
     let mut got = report.problems.clone();
@@ -590,11 +431,7 @@ fn require_signatures_on_an_unsigned_release() {
     // Without `require_signatures`, an unsigned release only says so.
     let report = verify(&dir, &with_key(0));
     assert!(report.is_ok(), "{:#?}", report.problems);
-    assert!(report
-        .artifact(&host_archive())
-        .unwrap()
-        .reason
-        .contains("unsigned"));
+    assert!(report.artifact(&host_archive()).unwrap().reason.contains("unsigned"));
 }
 
 #[test]
@@ -603,8 +440,7 @@ fn stripped_signatures_are_noticed_when_the_rest_is_signed() {
     let archive = other_archive();
     // Remove the archive's signatures and their manifest entries.
     let path = dir.join("manifest.json");
-    let mut manifest =
-        relman_manifest::Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
+    let mut manifest = relman_manifest::Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
     for suffix in [".sig", ".sigstore.json"] {
         let name = format!("{archive}{suffix}");
         fs::remove_file(dir.join(&name)).unwrap();
@@ -626,11 +462,7 @@ fn sboms_must_be_non_empty_and_cover_every_archive() {
     let dir = publish_with(
         root.path(),
         &Spec::standard(V),
-        &Extras {
-            sboms: true,
-            empty_sboms: vec![OTHER_TARGET.to_string()],
-            ..Extras::default()
-        },
+        &Extras { sboms: true, empty_sboms: vec![OTHER_TARGET.to_string()], ..Extras::default() },
     );
     let report = verify_release(&Location::Path(dir.clone())).unwrap();
     let spdx = format!("app-{V}-{OTHER_TARGET}.spdx.json");
@@ -642,17 +474,9 @@ fn sboms_must_be_non_empty_and_cover_every_archive() {
 
     // A release whose manifest lists SBOMs, but not for one archive.
     let root = tempfile::tempdir().unwrap();
-    let dir = publish_with(
-        root.path(),
-        &Spec::standard(V),
-        &Extras {
-            sboms: true,
-            ..Extras::default()
-        },
-    );
+    let dir = publish_with(root.path(), &Spec::standard(V), &Extras { sboms: true, ..Extras::default() });
     let path = dir.join("manifest.json");
-    let mut manifest =
-        relman_manifest::Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
+    let mut manifest = relman_manifest::Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
     manifest.artifacts.retain(|a| a.name != cdx);
     fs::write(&path, manifest.to_json()).unwrap();
     fs::remove_file(dir.join(&cdx)).unwrap();
@@ -674,42 +498,28 @@ fn remote_verify_downloads_once_and_writes_the_report_files() {
     let server = TestServer::serve(root.path());
     let out = tempfile::tempdir().unwrap();
     let report_dir = out.path().join("reports");
-    let opts = VerifyOptions {
-        report_dir: Some(report_dir.clone()),
-        require_signatures: true,
-        ..with_key(0)
-    };
+    let opts = VerifyOptions { report_dir: Some(report_dir.clone()), require_signatures: true, ..with_key(0) };
     let report = verify_release_with(&Location::parse(&server.base), &opts).unwrap();
     assert!(report.is_ok(), "{:#?}", report.problems);
     assert_eq!(report.location, server.url(V));
 
     // Every file of the version directory was fetched, each exactly once.
     let requests = server.requests.lock().unwrap().clone();
-    let mut gets: Vec<&str> = requests
-        .iter()
-        .filter_map(|r| r.strip_prefix("GET "))
-        .collect();
+    let mut gets: Vec<&str> = requests.iter().filter_map(|r| r.strip_prefix("GET ")).collect();
     let total = gets.len();
     gets.sort();
     gets.dedup();
     assert_eq!(gets.len(), total, "fetched twice: {requests:#?}");
     for entry in fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(
-            gets.contains(&format!("/{V}/{name}").as_str()),
-            "{name} was not fetched: {requests:#?}"
-        );
+        assert!(gets.contains(&format!("/{V}/{name}").as_str()), "{name} was not fetched: {requests:#?}");
     }
 
     // The report files: the JSON report and a Markdown table.
-    let json: serde_json::Value =
-        serde_json::from_slice(&fs::read(report_dir.join(REPORT_JSON)).unwrap()).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&fs::read(report_dir.join(REPORT_JSON)).unwrap()).unwrap();
     assert_eq!(json["version"], V);
     assert_eq!(json["problems"].as_array().unwrap().len(), 0);
-    assert_eq!(
-        json["artifacts"].as_array().unwrap().len(),
-        report.artifacts.len()
-    );
+    assert_eq!(json["artifacts"].as_array().unwrap().len(), report.artifacts.len());
     assert_eq!(
         json["artifacts"][0],
         serde_json::json!({"name": host_archive(), "kind": "archive", "status": "pass",
@@ -718,36 +528,19 @@ fn remote_verify_downloads_once_and_writes_the_report_files() {
     let md = fs::read_to_string(report_dir.join(REPORT_MARKDOWN)).unwrap();
     assert!(md.contains("| artifact | kind | status | reason |"), "{md}");
     assert!(md.contains("**PASS**"), "{md}");
-    assert!(
-        md.contains(&format!("| `{}` | archive | pass |", host_archive())),
-        "{md}"
-    );
-    let leftovers: Vec<_> = fs::read_dir(&report_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    assert!(md.contains(&format!("| `{}` | archive | pass |", host_archive())), "{md}");
+    let leftovers: Vec<_> = fs::read_dir(&report_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 
     // A tampered remote release: the report names the archive, and the files say FAIL.
     flip_byte(&dir.join(host_archive()), 50);
     let report = verify_release_with(&Location::parse(&server.url(V)), &opts).unwrap();
     assert_eq!(status(&report, &host_archive()), ArtifactStatus::Fail);
-    assert_problem(
-        &report,
-        &format!("{}.sigstore.json", host_archive()),
-        "does not match",
-    );
+    assert_problem(&report, &format!("{}.sigstore.json", host_archive()), "does not match");
     let md = fs::read_to_string(report_dir.join(REPORT_MARKDOWN)).unwrap();
-    assert!(
-        md.contains("**FAIL**") && md.contains("## Problems"),
-        "{md}"
-    );
-    let json: serde_json::Value =
-        serde_json::from_slice(&fs::read(report_dir.join(REPORT_JSON)).unwrap()).unwrap();
-    assert_eq!(
-        json["problems"].as_array().unwrap().len(),
-        report.problems.len()
-    );
+    assert!(md.contains("**FAIL**") && md.contains("## Problems"), "{md}");
+    let json: serde_json::Value = serde_json::from_slice(&fs::read(report_dir.join(REPORT_JSON)).unwrap()).unwrap();
+    assert_eq!(json["problems"].as_array().unwrap().len(), report.problems.len());
 }
 
 #[test]
@@ -756,11 +549,8 @@ fn remote_signatures_not_in_the_manifest_are_found_with_a_key() {
     let dir = publish_signed(root.path(), &Spec::standard(V), key(0));
     // The manifest forgets every signature and bundle (it is not signed itself).
     let path = dir.join("manifest.json");
-    let mut manifest =
-        relman_manifest::Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
-    manifest
-        .artifacts
-        .retain(|a| !matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle));
+    let mut manifest = relman_manifest::Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
+    manifest.artifacts.retain(|a| !matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle));
     fs::write(&path, manifest.to_json()).unwrap();
     // ... and an archive bundle is replaced with one made by another key.
     sign_file(&dir, &other_archive(), key(1));
@@ -768,12 +558,6 @@ fn remote_signatures_not_in_the_manifest_are_found_with_a_key() {
     let report = verify_release_with(&Location::parse(&server.url(V)), &with_key(0)).unwrap();
     let bundle = format!("{}.sigstore.json", other_archive());
     assert_problem(&report, &bundle, "was signed by another key");
-    assert_eq!(
-        status(&report, &format!("{}.sigstore.json", host_archive())),
-        ArtifactStatus::Pass
-    );
-    assert_eq!(
-        status(&report, "index.json.sigstore.json"),
-        ArtifactStatus::Pass
-    );
+    assert_eq!(status(&report, &format!("{}.sigstore.json", host_archive())), ArtifactStatus::Pass);
+    assert_eq!(status(&report, "index.json.sigstore.json"), ArtifactStatus::Pass);
 }

@@ -6,9 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use common::*;
-use relman_install::{
-    install, rollback, upgrade, InstallOptions, Receipt, UpgradeOptions, UpgradeOutcome,
-};
+use relman_install::{install, rollback, upgrade, InstallOptions, Receipt, UpgradeOptions, UpgradeOutcome};
 use relman_manifest::ErrorClass;
 
 fn receipt(prefix: &Path) -> Receipt {
@@ -16,10 +14,7 @@ fn receipt(prefix: &Path) -> Receipt {
 }
 
 fn upgrade_opts(prefix: &Path) -> UpgradeOptions {
-    UpgradeOptions {
-        prefix: prefix.to_path_buf(),
-        ..UpgradeOptions::default()
-    }
+    UpgradeOptions { prefix: prefix.to_path_buf(), ..UpgradeOptions::default() }
 }
 
 fn bytes_of(version: &str) -> Vec<u8> {
@@ -48,16 +43,9 @@ fn upgrade_is_a_no_op_when_current() {
     let outcome = upgrade(&upgrade_opts(prefix.path())).unwrap();
     assert_eq!(
         outcome,
-        UpgradeOutcome::UpToDate {
-            name: NAME.into(),
-            version: "1.0.0".into(),
-            available: "1.0.0".into()
-        }
+        UpgradeOutcome::UpToDate { name: NAME.into(), version: "1.0.0".into(), available: "1.0.0".into() }
     );
-    assert_eq!(
-        fs::read(prefix.path().join(".relman/receipts/app.json")).unwrap(),
-        receipt_before
-    );
+    assert_eq!(fs::read(prefix.path().join(".relman/receipts/app.json")).unwrap(), receipt_before);
     assert_eq!(installed(prefix.path(), NAME), bytes_of("1.0.0"));
 }
 
@@ -66,43 +54,20 @@ fn upgrade_to_newer_stable_keeps_the_old_for_rollback() {
     let (root, prefix) = installed_root();
     publish(root.path(), &Spec::standard("1.1.0"));
     // Published but not promoted: nothing to do yet.
-    assert!(matches!(
-        upgrade(&upgrade_opts(prefix.path())).unwrap(),
-        UpgradeOutcome::UpToDate { .. }
-    ));
+    assert!(matches!(upgrade(&upgrade_opts(prefix.path())).unwrap(), UpgradeOutcome::UpToDate { .. }));
     promote(root.path(), "1.1.0");
 
-    let outcome = upgrade(&UpgradeOptions {
-        name: Some(NAME.into()),
-        ..upgrade_opts(prefix.path())
-    })
-    .unwrap();
-    let UpgradeOutcome::Upgraded {
-        from_version,
-        outcome,
-    } = outcome
-    else {
-        panic!("{outcome:?}")
-    };
+    let outcome = upgrade(&UpgradeOptions { name: Some(NAME.into()), ..upgrade_opts(prefix.path()) }).unwrap();
+    let UpgradeOutcome::Upgraded { from_version, outcome } = outcome else { panic!("{outcome:?}") };
     assert_eq!(from_version, "1.0.0");
     assert_eq!(outcome.version, "1.1.0");
     assert_eq!(outcome.previous.as_deref(), Some("1.0.0"));
     assert_eq!(installed(prefix.path(), NAME), bytes_of("1.1.0"));
-    assert_eq!(
-        fs::read(prefix.path().join(".relman/backup/app")).unwrap(),
-        bytes_of("1.0.0")
-    );
+    assert_eq!(fs::read(prefix.path().join(".relman/backup/app")).unwrap(), bytes_of("1.0.0"));
     let r = receipt(prefix.path());
-    assert_eq!(
-        (r.version.as_str(), r.previous.as_deref()),
-        ("1.1.0", Some("1.0.0"))
-    );
+    assert_eq!((r.version.as_str(), r.previous.as_deref()), ("1.1.0", Some("1.0.0")));
 
-    let json = serde_json::to_value(UpgradeOutcome::Upgraded {
-        from_version,
-        outcome,
-    })
-    .unwrap();
+    let json = serde_json::to_value(UpgradeOutcome::Upgraded { from_version, outcome }).unwrap();
     assert_eq!(json["result"], "upgraded");
 }
 
@@ -114,11 +79,7 @@ fn upgrade_never_downgrades() {
     let outcome = upgrade(&upgrade_opts(prefix.path())).unwrap();
     assert_eq!(
         outcome,
-        UpgradeOutcome::UpToDate {
-            name: NAME.into(),
-            version: "1.0.0".into(),
-            available: "0.9.0".into()
-        }
+        UpgradeOutcome::UpToDate { name: NAME.into(), version: "1.0.0".into(), available: "0.9.0".into() }
     );
     assert_eq!(installed(prefix.path(), NAME), bytes_of("1.0.0"));
 }
@@ -132,21 +93,13 @@ fn upgrade_without_receipt_installs_from_root_or_asks_for_one() {
 
     let err = upgrade(&upgrade_opts(prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Usage);
-    assert!(
-        err.message.starts_with("nothing is installed in `"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.starts_with("nothing is installed in `"), "{}", err.message);
     assert!(err.hint.unwrap().contains("--from"));
 
-    let outcome = upgrade(&UpgradeOptions {
-        from: Some(root.path().display().to_string()),
-        ..upgrade_opts(prefix.path())
-    })
-    .unwrap();
-    let UpgradeOutcome::Installed { outcome } = outcome else {
-        panic!("{outcome:?}")
-    };
+    let outcome =
+        upgrade(&UpgradeOptions { from: Some(root.path().display().to_string()), ..upgrade_opts(prefix.path()) })
+            .unwrap();
+    let UpgradeOutcome::Installed { outcome } = outcome else { panic!("{outcome:?}") };
     assert_eq!(outcome.version, "2.0.0");
     assert_eq!(installed(prefix.path(), NAME), bytes_of("2.0.0"));
 }
@@ -158,12 +111,8 @@ fn upgrade_over_http_uses_the_recorded_root() {
     promote(root.path(), "1.0.0");
     let server = TestServer::serve(root.path());
     let prefix = tempfile::tempdir().unwrap();
-    install(&InstallOptions {
-        from: server.base.clone(),
-        prefix: prefix.path().to_path_buf(),
-        ..Default::default()
-    })
-    .unwrap();
+    install(&InstallOptions { from: server.base.clone(), prefix: prefix.path().to_path_buf(), ..Default::default() })
+        .unwrap();
     publish(root.path(), &Spec::standard("1.0.1"));
     promote(root.path(), "1.0.1");
     let outcome = upgrade(&upgrade_opts(prefix.path())).unwrap();
@@ -179,11 +128,7 @@ fn upgrade_of_a_bare_archive_install_needs_a_root() {
     let root = tempfile::tempdir().unwrap();
     let dir = publish(root.path(), &Spec::standard("1.0.0"));
     let prefix = tempfile::tempdir().unwrap();
-    let archive = dir.join(archive_name(
-        "1.0.0",
-        &host(),
-        relman_manifest::ArchiveFormat::TarGz,
-    ));
+    let archive = dir.join(archive_name("1.0.0", &host(), relman_manifest::ArchiveFormat::TarGz));
     install(&InstallOptions {
         from: archive.display().to_string(),
         prefix: prefix.path().to_path_buf(),
@@ -192,11 +137,7 @@ fn upgrade_of_a_bare_archive_install_needs_a_root() {
     .unwrap();
     let err = upgrade(&upgrade_opts(prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Usage);
-    assert!(
-        err.message.contains("not from a release root"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("not from a release root"), "{}", err.message);
 }
 
 #[test]
@@ -208,43 +149,25 @@ fn rollback_restores_previous_bytes_and_twice_returns() {
     assert_eq!(installed(prefix.path(), NAME), bytes_of("1.1.0"));
 
     let back = rollback(prefix.path(), None).unwrap();
-    assert_eq!(
-        (back.version.as_str(), back.replaced.as_str()),
-        ("1.0.0", "1.1.0")
-    );
+    assert_eq!((back.version.as_str(), back.replaced.as_str()), ("1.0.0", "1.1.0"));
     assert_eq!(back.binaries, vec![prefix.path().join("bin/app")]);
     assert_eq!(installed(prefix.path(), NAME), bytes_of("1.0.0"));
     let r = receipt(prefix.path());
-    assert_eq!(
-        (r.version.as_str(), r.previous.as_deref()),
-        ("1.0.0", Some("1.1.0"))
-    );
+    assert_eq!((r.version.as_str(), r.previous.as_deref()), ("1.0.0", Some("1.1.0")));
     assert_eq!(r.binaries[0].sha256, digest(&bytes_of("1.0.0")));
 
     let forward = rollback(prefix.path(), Some(NAME)).unwrap();
-    assert_eq!(
-        (forward.version.as_str(), forward.replaced.as_str()),
-        ("1.1.0", "1.0.0")
-    );
+    assert_eq!((forward.version.as_str(), forward.replaced.as_str()), ("1.1.0", "1.0.0"));
     assert_eq!(installed(prefix.path(), NAME), bytes_of("1.1.0"));
     assert_eq!(receipt(prefix.path()).version, "1.1.0");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            fs::metadata(prefix.path().join("bin/app"))
-                .unwrap()
-                .permissions()
-                .mode()
-                & 0o777,
-            0o755
-        );
+        assert_eq!(fs::metadata(prefix.path().join("bin/app")).unwrap().permissions().mode() & 0o777, 0o755);
     }
     // No scratch files left beside the backups.
-    let backups: Vec<_> = fs::read_dir(prefix.path().join(".relman/backup"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let backups: Vec<_> =
+        fs::read_dir(prefix.path().join(".relman/backup")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(backups, vec!["app"]);
 }
 
@@ -253,19 +176,12 @@ fn rollback_with_nothing_to_roll_back() {
     let empty = tempfile::tempdir().unwrap();
     let err = rollback(empty.path(), None).unwrap_err();
     assert_eq!(err.class, ErrorClass::Install);
-    assert!(
-        err.message.starts_with("nothing to roll back"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.starts_with("nothing to roll back"), "{}", err.message);
 
     let (_root, prefix) = installed_root();
     let err = rollback(prefix.path(), None).unwrap_err();
     assert_eq!(err.class, ErrorClass::Install);
-    assert_eq!(
-        err.message,
-        "nothing to roll back for `app` 1.0.0: no earlier version was kept"
-    );
+    assert_eq!(err.message, "nothing to roll back for `app` 1.0.0: no earlier version was kept");
     assert!(err.hint.is_some());
     assert_eq!(installed(prefix.path(), NAME), bytes_of("1.0.0"));
 }

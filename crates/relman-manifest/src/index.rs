@@ -51,9 +51,10 @@ impl Index {
                 os,
                 arch,
                 target,
-                format: a.format.or_else(|| ArchiveFormat::from_file_name(&a.name)).ok_or_else(|| {
-                    format!("archive `{}` has no known format", a.name)
-                })?,
+                format: a
+                    .format
+                    .or_else(|| ArchiveFormat::from_file_name(&a.name))
+                    .ok_or_else(|| format!("archive `{}` has no known format", a.name))?,
                 file: a.name.clone(),
                 size: a.size.ok_or_else(|| format!("archive `{}` has not been packaged", a.name))?,
                 sha256: a.sha256.clone().ok_or_else(|| format!("archive `{}` has not been packaged", a.name))?,

@@ -142,11 +142,7 @@ impl Manifest {
         if let Some(i) = self.destinations.iter().position(|d| d.url == url) {
             return &mut self.destinations[i];
         }
-        self.destinations.push(Destination {
-            url: url.to_string(),
-            state: DestinationState::Planned,
-            location: None,
-        });
+        self.destinations.push(Destination { url: url.to_string(), state: DestinationState::Planned, location: None });
         self.destinations.last_mut().expect("just pushed")
     }
 

@@ -45,8 +45,7 @@ impl Sha256 {
 impl<'de> Deserialize<'de> for Sha256 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Sha256::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a sha256 hex digest")))
+        Sha256::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a sha256 hex digest")))
     }
 }
 

@@ -13,9 +13,7 @@ pub(crate) fn encode(bytes: &[u8]) -> String {
 /// Decodes any of the four base64 spellings; `None` when the text is none of them.
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(text).ok())
+    [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD].iter().find_map(|engine| engine.decode(text).ok())
 }
 
 #[cfg(test)]

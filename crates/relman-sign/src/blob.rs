@@ -59,10 +59,7 @@ impl BlobSignature {
 pub fn sign_digest(signer: &dyn Signer, sha256: &Sha256) -> Result<BlobSignature, Failure> {
     let signature = signer.sign_sha256(sha256)?;
     let mut material = signer.verification_material();
-    material.tlog_entries = signer.log_entries(Signed::MessageDigest {
-        sha256,
-        signature: &signature,
-    })?;
+    material.tlog_entries = signer.log_entries(Signed::MessageDigest { sha256, signature: &signature })?;
     let message = MessageSignature {
         message_digest: Some(HashOutput {
             algorithm: SHA2_256.to_string(),
@@ -71,11 +68,7 @@ pub fn sign_digest(signer: &dyn Signer, sha256: &Sha256) -> Result<BlobSignature
         signature: signature.to_base64(),
     };
     let bundle = Bundle::new(material, Content::MessageSignature(&message));
-    Ok(BlobSignature {
-        sha256: sha256.clone(),
-        signature,
-        bundle,
-    })
+    Ok(BlobSignature { sha256: sha256.clone(), signature, bundle })
 }
 
 /// Signs bytes held in memory.
@@ -137,9 +130,7 @@ pub fn verify_parsed_bundle(
     };
     bundle.check_key(key, bundle_name)?;
     let Some(recorded) = &message.message_digest else {
-        return Err(Failure::verify(format!(
-            "`{bundle_name}` records no message digest"
-        )));
+        return Err(Failure::verify(format!("`{bundle_name}` records no message digest")));
     };
     if recorded.algorithm != SHA2_256 {
         return Err(Failure::verify(format!(
@@ -149,11 +140,7 @@ pub fn verify_parsed_bundle(
     }
     let recorded_bytes: [u8; 32] = b64::decode(&recorded.digest)
         .and_then(|d| d.try_into().ok())
-        .ok_or_else(|| {
-            Failure::verify(format!(
-                "`{bundle_name}` records a digest that is not a base64 SHA-256"
-            ))
-        })?;
+        .ok_or_else(|| Failure::verify(format!("`{bundle_name}` records a digest that is not a base64 SHA-256")))?;
     let actual = digest_bytes(sha256)?;
     if recorded_bytes != actual {
         let recorded_hex = Sha256::from_bytes(&recorded_bytes);
@@ -190,9 +177,7 @@ pub fn verify_legacy(
             "the signature `{signature_name}` does not verify for `{artifact}` with `{}`",
             key.origin()
         ))
-        .with_hint(
-            "the file was changed, the signature belongs to another file, or another key made it",
-        ));
+        .with_hint("the file was changed, the signature belongs to another file, or another key made it"));
     }
     Ok(())
 }

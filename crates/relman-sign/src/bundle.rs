@@ -88,12 +88,7 @@ impl Bundle {
             Content::MessageSignature(m) => (Some(m.clone()), None),
             Content::DsseEnvelope(e) => (None, Some(e.clone())),
         };
-        Bundle {
-            media_type: BUNDLE_MEDIA_TYPE.to_string(),
-            verification_material,
-            message_signature,
-            dsse_envelope,
-        }
+        Bundle { media_type: BUNDLE_MEDIA_TYPE.to_string(), verification_material, message_signature, dsse_envelope }
     }
 
     /// Reads a bundle; `origin` names the file in messages. Failures are verify failures: a
@@ -102,21 +97,14 @@ impl Bundle {
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| Failure::verify(format!("`{origin}` is not a Sigstore bundle: {e}")))?;
         let Some(media_type) = value.get("mediaType").and_then(|m| m.as_str()) else {
-            return Err(Failure::verify(format!(
-                "`{origin}` is not a Sigstore bundle: it has no `mediaType`"
-            )));
+            return Err(Failure::verify(format!("`{origin}` is not a Sigstore bundle: it has no `mediaType`")));
         };
         if media_type != BUNDLE_MEDIA_TYPE && media_type != BUNDLE_MEDIA_TYPE_ALT {
-            return Err(Failure::verify(format!(
-                "`{origin}` has the unknown bundle media type `{media_type}`"
-            ))
-            .with_hint(format!(
-                "relman reads Sigstore bundles v0.3 (`{BUNDLE_MEDIA_TYPE}`)"
-            )));
+            return Err(Failure::verify(format!("`{origin}` has the unknown bundle media type `{media_type}`"))
+                .with_hint(format!("relman reads Sigstore bundles v0.3 (`{BUNDLE_MEDIA_TYPE}`)")));
         }
-        let bundle: Bundle = serde_json::from_value(value).map_err(|e| {
-            Failure::verify(format!("`{origin}` is not a valid Sigstore bundle: {e}"))
-        })?;
+        let bundle: Bundle = serde_json::from_value(value)
+            .map_err(|e| Failure::verify(format!("`{origin}` is not a valid Sigstore bundle: {e}")))?;
         bundle.content(origin)?;
         Ok(bundle)
     }
@@ -126,12 +114,12 @@ impl Bundle {
         match (&self.message_signature, &self.dsse_envelope) {
             (Some(m), None) => Ok(Content::MessageSignature(m)),
             (None, Some(e)) => Ok(Content::DsseEnvelope(e)),
-            (None, None) => Err(Failure::verify(format!(
-                "`{origin}` has neither a `messageSignature` nor a `dsseEnvelope`"
-            ))),
-            (Some(_), Some(_)) => Err(Failure::verify(format!(
-                "`{origin}` has both a `messageSignature` and a `dsseEnvelope`"
-            ))),
+            (None, None) => {
+                Err(Failure::verify(format!("`{origin}` has neither a `messageSignature` nor a `dsseEnvelope`")))
+            }
+            (Some(_), Some(_)) => {
+                Err(Failure::verify(format!("`{origin}` has both a `messageSignature` and a `dsseEnvelope`")))
+            }
         }
     }
 
@@ -170,16 +158,11 @@ mod tests {
     fn message_bundle() -> Bundle {
         Bundle::new(
             VerificationMaterial {
-                public_key: Some(PublicKeyIdentifier {
-                    hint: "aGludA==".into(),
-                }),
+                public_key: Some(PublicKeyIdentifier { hint: "aGludA==".into() }),
                 tlog_entries: Vec::new(),
             },
             Content::MessageSignature(&MessageSignature {
-                message_digest: Some(HashOutput {
-                    algorithm: SHA2_256.into(),
-                    digest: "ZGc=".into(),
-                }),
+                message_digest: Some(HashOutput { algorithm: SHA2_256.into(), digest: "ZGc=".into() }),
                 signature: "c2ln".into(),
             }),
         )
@@ -197,9 +180,7 @@ mod tests {
     fn parse_round_trips_and_accepts_both_v03_spellings() {
         let bundle = message_bundle();
         assert_eq!(Bundle::parse(&bundle.to_json(), "b").unwrap(), bundle);
-        let alt = bundle
-            .to_json()
-            .replace(BUNDLE_MEDIA_TYPE, BUNDLE_MEDIA_TYPE_ALT);
+        let alt = bundle.to_json().replace(BUNDLE_MEDIA_TYPE, BUNDLE_MEDIA_TYPE_ALT);
         assert!(Bundle::parse(&alt, "b").is_ok());
     }
 
@@ -210,16 +191,12 @@ mod tests {
             "application/vnd.dev.sigstore.bundle.v0.4+json",
             "text/plain",
         ] {
-            let text = message_bundle()
-                .to_json()
-                .replace(BUNDLE_MEDIA_TYPE, media_type);
+            let text = message_bundle().to_json().replace(BUNDLE_MEDIA_TYPE, media_type);
             let err = Bundle::parse(&text, "app.tar.gz.sigstore.json").unwrap_err();
             assert_eq!(err.class, ErrorClass::Verify);
             assert_eq!(
                 err.message,
-                format!(
-                    "`app.tar.gz.sigstore.json` has the unknown bundle media type `{media_type}`"
-                )
+                format!("`app.tar.gz.sigstore.json` has the unknown bundle media type `{media_type}`")
             );
         }
     }
@@ -229,23 +206,13 @@ mod tests {
         let cases = [
             ("not json".to_string(), "is not a Sigstore bundle"),
             ("{}".to_string(), "has no `mediaType`"),
-            (
-                format!(r#"{{"mediaType":"{BUNDLE_MEDIA_TYPE}","verificationMaterial":{{}}}}"#),
-                "neither",
-            ),
-            (
-                format!(r#"{{"mediaType":"{BUNDLE_MEDIA_TYPE}"}}"#),
-                "not a valid Sigstore bundle",
-            ),
+            (format!(r#"{{"mediaType":"{BUNDLE_MEDIA_TYPE}","verificationMaterial":{{}}}}"#), "neither"),
+            (format!(r#"{{"mediaType":"{BUNDLE_MEDIA_TYPE}"}}"#), "not a valid Sigstore bundle"),
         ];
         for (text, expected) in cases {
             let err = Bundle::parse(&text, "x.sigstore.json").unwrap_err();
             assert_eq!(err.class, ErrorClass::Verify);
-            assert!(
-                err.message.contains(expected),
-                "{expected}: {}",
-                err.message
-            );
+            assert!(err.message.contains(expected), "{expected}: {}", err.message);
             assert!(err.message.contains("`x.sigstore.json`"), "{}", err.message);
         }
     }

@@ -71,17 +71,13 @@ impl Envelope {
         Ok(Envelope {
             payload: b64::encode(payload),
             payload_type: payload_type.to_string(),
-            signatures: vec![EnvelopeSignature {
-                keyid: String::new(),
-                sig: signature.to_base64(),
-            }],
+            signatures: vec![EnvelopeSignature { keyid: String::new(), sig: signature.to_base64() }],
         })
     }
 
     /// Reads one envelope from JSON; `origin` names it in messages.
     pub fn parse(text: &str, origin: &str) -> Result<Self, Failure> {
-        serde_json::from_str(text)
-            .map_err(|e| Failure::verify(format!("`{origin}` is not a DSSE envelope: {e}")))
+        serde_json::from_str(text).map_err(|e| Failure::verify(format!("`{origin}` is not a DSSE envelope: {e}")))
     }
 
     /// Compact JSON.
@@ -94,29 +90,19 @@ impl Envelope {
     /// failure naming `origin` and the key otherwise.
     pub fn verify(&self, key: &PublicKey, origin: &str) -> Result<Verified, Failure> {
         let payload = b64::decode(&self.payload).ok_or_else(|| {
-            Failure::verify(format!(
-                "`{origin}` is not a valid DSSE envelope: its payload is not base64"
-            ))
+            Failure::verify(format!("`{origin}` is not a valid DSSE envelope: its payload is not base64"))
         })?;
         if self.signatures.is_empty() {
             return Err(Failure::verify(format!("`{origin}` has no signatures")));
         }
         let message = pae(&self.payload_type, &payload);
-        let verifies = self
-            .signatures
-            .iter()
-            .any(|s| b64::decode(&s.sig).is_some_and(|sig| key.verifies_message(&message, &sig)));
+        let verifies =
+            self.signatures.iter().any(|s| b64::decode(&s.sig).is_some_and(|sig| key.verifies_message(&message, &sig)));
         if !verifies {
-            return Err(Failure::verify(format!(
-                "no signature in `{origin}` verifies with `{}`",
-                key.origin()
-            ))
-            .with_hint("the envelope was altered, or another key signed it"));
+            return Err(Failure::verify(format!("no signature in `{origin}` verifies with `{}`", key.origin()))
+                .with_hint("the envelope was altered, or another key signed it"));
         }
-        Ok(Verified {
-            payload_type: self.payload_type.clone(),
-            payload,
-        })
+        Ok(Verified { payload_type: self.payload_type.clone(), payload })
     }
 }
 
@@ -141,11 +127,7 @@ impl DsseSignature {
 
 /// Signs `payload` (e.g. an in-toto statement, type [`INTOTO_PAYLOAD_TYPE`]) into an envelope
 /// and a bundle holding it.
-pub fn sign(
-    signer: &dyn Signer,
-    payload_type: &str,
-    payload: &[u8],
-) -> Result<DsseSignature, Failure> {
+pub fn sign(signer: &dyn Signer, payload_type: &str, payload: &[u8]) -> Result<DsseSignature, Failure> {
     let envelope = Envelope::sign(signer, payload_type, payload)?;
     let mut material = signer.verification_material();
     material.tlog_entries = signer.log_entries(Signed::Dsse(&envelope))?;
@@ -154,25 +136,15 @@ pub fn sign(
 }
 
 /// Verifies a bundle holding a DSSE envelope, read from the file `bundle_name`, with `key`.
-pub fn verify_bundle(
-    bundle_json: &str,
-    bundle_name: &str,
-    key: &PublicKey,
-) -> Result<Verified, Failure> {
+pub fn verify_bundle(bundle_json: &str, bundle_name: &str, key: &PublicKey) -> Result<Verified, Failure> {
     let bundle = Bundle::parse(bundle_json, bundle_name)?;
     verify_parsed_bundle(&bundle, bundle_name, key)
 }
 
 /// [`verify_bundle`] for a bundle already parsed with [`Bundle::parse`].
-pub fn verify_parsed_bundle(
-    bundle: &Bundle,
-    bundle_name: &str,
-    key: &PublicKey,
-) -> Result<Verified, Failure> {
+pub fn verify_parsed_bundle(bundle: &Bundle, bundle_name: &str, key: &PublicKey) -> Result<Verified, Failure> {
     let Content::DsseEnvelope(envelope) = bundle.content(bundle_name)? else {
-        return Err(Failure::verify(format!(
-            "`{bundle_name}` holds a message signature, not a DSSE envelope"
-        )));
+        return Err(Failure::verify(format!("`{bundle_name}` holds a message signature, not a DSSE envelope")));
     };
     bundle.check_key(key, bundle_name)?;
     envelope.verify(key, bundle_name)

@@ -41,10 +41,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Block>, PemError> {
     let mut blocks = Vec::new();
     let mut lines = text.lines().map(str::trim);
     while let Some(line) = lines.next() {
-        let Some(label) = line
-            .strip_prefix("-----BEGIN ")
-            .and_then(|l| l.strip_suffix("-----"))
-        else {
+        let Some(label) = line.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) else {
             continue;
         };
         let end = format!("-----END {label}-----");
@@ -66,11 +63,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Block>, PemError> {
             return Err(PemError::Unterminated(label.to_string()));
         }
         let der = b64::decode(&body).ok_or_else(|| PemError::BadBase64(label.to_string()))?;
-        blocks.push(Block {
-            label: label.to_string(),
-            der: Zeroizing::new(der),
-            has_headers,
-        });
+        blocks.push(Block { label: label.to_string(), der: Zeroizing::new(der), has_headers });
     }
     if blocks.is_empty() {
         return Err(PemError::NoBlock);

@@ -51,10 +51,7 @@ impl std::fmt::Debug for Signature {
 #[derive(Clone, Copy, Debug)]
 pub enum Signed<'a> {
     /// A blob: its SHA-256 and the signature over it (Rekor's `hashedrekord`).
-    MessageDigest {
-        sha256: &'a Sha256,
-        signature: &'a Signature,
-    },
+    MessageDigest { sha256: &'a Sha256, signature: &'a Signature },
     /// A signed DSSE envelope (Rekor's `dsse`).
     Dsse(&'a Envelope),
 }

@@ -19,7 +19,9 @@ Exit codes:
 /// (publish the immutable version, then promote it to latest).
 #[derive(Debug, Parser)]
 #[command(name = "relman", version, after_long_help = EXIT_CODES, max_term_width = 100)]
-#[command(after_help = "Quick start in a Cargo project:\n  relman init                      write relman.toml\n  relman release --snapshot        build, package and publish a test release to dist/releases\n  git tag -a v0.1.0 -m v0.1.0 && relman release --promote\n\nSee `relman help <command>` and, for exit codes, `relman --help`.")]
+#[command(
+    after_help = "Quick start in a Cargo project:\n  relman init                      write relman.toml\n  relman release --snapshot        build, package and publish a test release to dist/releases\n  git tag -a v0.1.0 -m v0.1.0 && relman release --promote\n\nSee `relman help <command>` and, for exit codes, `relman --help`."
+)]
 pub struct Cli {
     /// Print one JSON document on stdout instead of human output (errors too).
     #[arg(long, global = true)]

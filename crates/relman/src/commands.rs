@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use relman_engine::package::human_size;
 use relman_engine::plan;
 use relman_engine::release::{self, ReleaseOptions};
-use relman_engine::settings::{absolutize_dir_url, Options, Secret};
 use relman_engine::report::Reporter;
+use relman_engine::settings::{absolutize_dir_url, Options, Secret};
 use relman_engine::{build, config::Config, init, package};
 use relman_install::install::{self, InstallOptions, UpgradeOptions};
 use relman_install::source::Location;
@@ -18,7 +18,8 @@ use crate::cli::{Cli, Command, ProjectArgs, SchemaDoc};
 use crate::render::{self, Term};
 
 pub fn run(cli: Cli) -> Result<i32, Failure> {
-    let cwd = std::env::current_dir().map_err(|e| Failure::internal(format!("cannot read the current directory: {e}")))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| Failure::internal(format!("cannot read the current directory: {e}")))?;
     let dir = match &cli.dir {
         Some(d) => cwd.join(d),
         None => cwd.clone(),
@@ -47,15 +48,25 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let in_project = dir.join("relman.toml").is_file() || dir.join("Cargo.toml").is_file();
             let recorded = in_project && !no_config;
             if recorded {
-                relman_engine::sign::record_key_in_config(&dir, &key.display().to_string(), &public_key.display().to_string())?;
+                relman_engine::sign::record_key_in_config(
+                    &dir,
+                    &key.display().to_string(),
+                    &public_key.display().to_string(),
+                )?;
             }
             if json {
-                render::json(&serde_json::json!({"private_key": private, "public_key": public, "key_hint": hint, "recorded_in_config": recorded}));
+                render::json(
+                    &serde_json::json!({"private_key": private, "public_key": public, "key_hint": hint, "recorded_in_config": recorded}),
+                );
             } else if !cli.quiet {
                 println!("wrote {} (private, mode 0600) and {} (public)", private.display(), public.display());
                 println!("key hint {hint}");
                 if recorded {
-                    println!("recorded in relman.toml [sign]; {} is git-ignored; commit {}", key.display(), public_key.display());
+                    println!(
+                        "recorded in relman.toml [sign]; {} is git-ignored; commit {}",
+                        key.display(),
+                        public_key.display()
+                    );
                 }
             }
             Ok(0)
@@ -84,7 +95,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 }
                 if report.is_ok() && !cli.quiet {
                     let files: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
-                    println!("{} {} at {}: {} in lockstep ({})", report.tag, report.version, &report.commit[..7.min(report.commit.len())], files.len(), files.join(", "));
+                    println!(
+                        "{} {} at {}: {} in lockstep ({})",
+                        report.tag,
+                        report.version,
+                        &report.commit[..7.min(report.commit.len())],
+                        files.len(),
+                        files.join(", ")
+                    );
                 }
             }
             match report.failure() {
@@ -126,8 +144,16 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     for f in &report.files {
                         println!("  updated {f}");
                     }
-                    let commit = report.commit.as_deref().map(|c| format!("commit {}, ", &c[..7.min(c.len())])).unwrap_or_default();
-                    println!("{commit}tag {}{} — push with `git push --follow-tags`", report.tag, if report.signed { " (signed)" } else { "" });
+                    let commit = report
+                        .commit
+                        .as_deref()
+                        .map(|c| format!("commit {}, ", &c[..7.min(c.len())]))
+                        .unwrap_or_default();
+                    println!(
+                        "{commit}tag {}{} — push with `git push --follow-tags`",
+                        report.tag,
+                        if report.signed { " (signed)" } else { "" }
+                    );
                 }
             }
             Ok(0)
@@ -162,7 +188,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     print!("{}", report.diff);
                 }
                 if report.changed {
-                    println!("{}{} {}: section for {} added", if dry_run { "would update " } else { "" }, report.path, if report.created { "(created)" } else { "" }, report.tag);
+                    println!(
+                        "{}{} {}: section for {} added",
+                        if dry_run { "would update " } else { "" },
+                        report.path,
+                        if report.created { "(created)" } else { "" },
+                        report.tag
+                    );
                 } else {
                     println!("{} already has a section for {}; nothing to do", report.path, report.tag);
                 }
@@ -185,7 +217,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else if !cli.quiet {
                 let m = &planned.manifest;
                 println!("{} {} ({})", m.project.name, m.version, m.channel.as_str());
-                println!("  commit   {}{}", m.commit, m.tag.as_ref().map(|t| format!(" (tag {t})")).unwrap_or_default());
+                println!(
+                    "  commit   {}{}",
+                    m.commit,
+                    m.tag.as_ref().map(|t| format!(" (tag {t})")).unwrap_or_default()
+                );
                 println!("  targets  {}", m.targets.join(", "));
                 for a in &m.artifacts {
                     println!("  artifact {}", a.name);
@@ -202,7 +238,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let planned = plan::plan(&opts)?;
             build::build(&planned, &args.targets, &term)?;
             if json {
-                render::json(&serde_json::json!({"version": planned.manifest.version, "targets": planned.manifest.targets, "dir": planned.version_dir.join("build")}));
+                render::json(
+                    &serde_json::json!({"version": planned.manifest.version, "targets": planned.manifest.targets, "dir": planned.version_dir.join("build")}),
+                );
             } else if !cli.quiet {
                 println!("built {} for {}", planned.manifest.version, planned.manifest.targets.join(", "));
             }
@@ -216,7 +254,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&done);
             } else if !cli.quiet {
                 for p in &done {
-                    println!("{}  {:>10}  {}{}", p.sha256, human_size(p.size), p.name, if p.written { "" } else { "  (unchanged)" });
+                    println!(
+                        "{}  {:>10}  {}{}",
+                        p.sha256,
+                        human_size(p.size),
+                        p.name,
+                        if p.written { "" } else { "  (unchanged)" }
+                    );
                 }
             }
             Ok(0)
@@ -230,9 +274,21 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else if !cli.quiet {
                 for o in &outcomes {
                     if o.written.is_empty() {
-                        println!("{}: {} already published ({} files), nothing to do", o.destination, planned.manifest.version, o.skipped.len());
+                        println!(
+                            "{}: {} already published ({} files), nothing to do",
+                            o.destination,
+                            planned.manifest.version,
+                            o.skipped.len()
+                        );
                     } else {
-                        println!("{}: published {} to {} ({} written, {} already there)", o.destination, planned.manifest.version, o.location, o.written.len(), o.skipped.len());
+                        println!(
+                            "{}: published {} to {} ({} written, {} already there)",
+                            o.destination,
+                            planned.manifest.version,
+                            o.location,
+                            o.written.len(),
+                            o.skipped.len()
+                        );
                     }
                 }
             }
@@ -278,13 +334,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 None if loc.is_url() => Some(cwd.clone()),
                 None => None,
             };
-            let opts = relman_install::verify::VerifyOptions { key, require_signatures, report_dir: report_dir.clone() };
+            let opts =
+                relman_install::verify::VerifyOptions { key, require_signatures, report_dir: report_dir.clone() };
             let report = relman_install::verify::verify_release_with(&loc, &opts)?;
             if json {
                 render::json(&report);
             } else if !cli.quiet {
                 for a in &report.artifacts {
-                    let status = serde_json::to_value(&a.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                    let status = serde_json::to_value(a.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
                     let kind = a.kind.map(relman_install::verify::kind_name).unwrap_or("file");
                     let reason = if a.reason.is_empty() { String::new() } else { format!("  {}", a.reason) };
                     println!("{status:<9} {kind:<10} {}{reason}", a.name);
@@ -297,7 +357,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     None => println!("signatures not checked (no key: pass --key)"),
                 }
                 if let Some(d) = &report_dir {
-                    println!("report: {} and {}", d.join(relman_install::verify::REPORT_JSON).display(), d.join(relman_install::verify::REPORT_MARKDOWN).display());
+                    println!(
+                        "report: {} and {}",
+                        d.join(relman_install::verify::REPORT_JSON).display(),
+                        d.join(relman_install::verify::REPORT_MARKDOWN).display()
+                    );
                 }
                 if report.is_ok() {
                     println!("verified {} {} ({} files)", report.location, report.version, report.files.len());
@@ -335,7 +399,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 prefix: prefix(args.prefix.as_deref(), &cwd)?,
                 target: args.target.clone(),
                 sha256: match &args.sha256 {
-                    Some(h) => Some(Sha256::parse(h).ok_or_else(|| Failure::usage(format!("--sha256 `{h}` is not 64 hex characters")))?),
+                    Some(h) => Some(
+                        Sha256::parse(h)
+                            .ok_or_else(|| Failure::usage(format!("--sha256 `{h}` is not 64 hex characters")))?,
+                    ),
                     None => None,
                 },
                 force: false,
@@ -362,7 +429,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 if json {
                     render::json(&outcome);
                 } else if !cli.quiet {
-                    println!("rolled back {} to {} (replaced {}, kept as the backup)", outcome.name, outcome.version, outcome.replaced);
+                    println!(
+                        "rolled back {} to {} (replaced {}, kept as the backup)",
+                        outcome.name, outcome.version, outcome.replaced
+                    );
                     for b in &outcome.binaries {
                         println!("  {}", b.display());
                     }
@@ -400,7 +470,12 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     println!("  {}  {:>10}  {}", a.sha256.short(), human_size(a.size), a.name);
                 }
                 for p in &summary.published {
-                    println!("  published to {} ({} written, {} already there)", p.location, p.written.len(), p.skipped.len());
+                    println!(
+                        "  published to {} ({} written, {} already there)",
+                        p.location,
+                        p.written.len(),
+                        p.skipped.len()
+                    );
                 }
                 for p in &summary.promoted {
                     println!("  latest → {} at {}", p.version, p.destination);
@@ -416,9 +491,14 @@ fn describe_upgrade(outcome: &install::UpgradeOutcome) -> String {
     use install::UpgradeOutcome::*;
     match outcome {
         UpToDate { name, version, available } if version == available => format!("{name} {version} is up to date"),
-        UpToDate { name, version, available } => format!("{name} {version} is newer than the latest stable release ({available}); nothing to do"),
+        UpToDate { name, version, available } => {
+            format!("{name} {version} is newer than the latest stable release ({available}); nothing to do")
+        }
         Upgraded { from_version, outcome } => {
-            format!("upgraded {} {from_version} → {} ({}); undo with `relman upgrade --rollback`", outcome.name, outcome.version, outcome.target)
+            format!(
+                "upgraded {} {from_version} → {} ({}); undo with `relman upgrade --rollback`",
+                outcome.name, outcome.version, outcome.target
+            )
         }
         Installed { outcome } => format!("installed {} {} ({})", outcome.name, outcome.version, outcome.target),
     }
@@ -527,7 +607,9 @@ fn prompt_new_passphrase() -> Result<Secret, Failure> {
         return Err(Failure::usage("no passphrase for the new key")
             .with_hint("set RELMAN_PASSWORD (an empty value is allowed) or run keygen at a terminal"));
     }
-    let read = |prompt: &str| rpassword::prompt_password(prompt).map_err(|e| Failure::usage(format!("cannot read the passphrase: {e}")));
+    let read = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|e| Failure::usage(format!("cannot read the passphrase: {e}")))
+    };
     let first = read("passphrase for the new private key: ")?;
     let second = read("again: ")?;
     if first != second {
@@ -538,7 +620,8 @@ fn prompt_new_passphrase() -> Result<Secret, Failure> {
 
 fn print_signature(outcome: &install::InstallOutcome) {
     if let Some(sig) = &outcome.signature {
-        let source = serde_json::to_value(&sig.key_source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let source =
+            serde_json::to_value(sig.key_source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         println!("  verified with key {} ({source})", sig.key_hint);
         if let Some(old) = &sig.replaced_key_hint {
             println!("  pinned key changed {old} → {}", sig.key_hint);

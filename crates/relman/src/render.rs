@@ -48,6 +48,7 @@ enum Mode {
 /// Renders engine progress on stderr.
 pub struct Term {
     mode: Mode,
+    quiet: bool,
     bar: Mutex<Option<ProgressBar>>,
     stage: Mutex<String>,
 }
@@ -61,7 +62,7 @@ impl Term {
         } else {
             Mode::Plain
         };
-        Term { mode, bar: Mutex::new(None), stage: Mutex::new(String::new()) }
+        Term { mode, quiet, bar: Mutex::new(None), stage: Mutex::new(String::new()) }
     }
 
     fn line(&self, text: &str) {
@@ -91,7 +92,8 @@ impl Reporter for Term {
     }
 
     fn warn(&self, message: &str) {
-        if self.mode != Mode::Silent || std::env::var_os("RELMAN_NO_WARNINGS").is_none() {
+        // Warnings go to stderr even under --json (stdout stays one JSON document); --quiet drops them.
+        if !self.quiet {
             eprintln!("warning: {message}");
         }
     }

@@ -35,14 +35,21 @@ fn snapshot_release_of_a_cargo_project_without_config() {
     assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "hello 0.1.0");
 
     // sha256sum -c passes on the published checksums.
-    let check = Command::new("sha256sum").arg("-c").arg("checksums.txt").current_dir(dest.join(&version)).output().unwrap();
+    let check =
+        Command::new("sha256sum").arg("-c").arg("checksums.txt").current_dir(dest.join(&version)).output().unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 
     // SBOMs of the archive, from Cargo.lock, are published and listed in checksums.txt.
-    let spdx: serde_json::Value = serde_json::from_slice(&fs::read(dest.join(&version).join(format!("hello-{version}-{HOST}.spdx.json"))).unwrap()).unwrap();
+    let spdx: serde_json::Value = serde_json::from_slice(
+        &fs::read(dest.join(&version).join(format!("hello-{version}-{HOST}.spdx.json"))).unwrap(),
+    )
+    .unwrap();
     assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
     assert!(spdx["packages"].as_array().unwrap().iter().any(|p| p["name"] == "hello"), "{spdx}");
-    let cdx: serde_json::Value = serde_json::from_slice(&fs::read(dest.join(&version).join(format!("hello-{version}-{HOST}.cdx.json"))).unwrap()).unwrap();
+    let cdx: serde_json::Value = serde_json::from_slice(
+        &fs::read(dest.join(&version).join(format!("hello-{version}-{HOST}.cdx.json"))).unwrap(),
+    )
+    .unwrap();
     assert_eq!(cdx["specVersion"], "1.6");
     let sums = fs::read_to_string(dest.join(&version).join("checksums.txt")).unwrap();
     assert!(sums.contains(".spdx.json") && sums.contains(".cdx.json"), "{sums}");
@@ -124,10 +131,16 @@ fn multi_target_package_is_reproducible_and_complete() {
     let paths: Vec<&str> = entries.iter().map(|e| e.0.trim_end_matches('/')).collect();
     assert_eq!(
         paths,
-        [format!("{base}/"), format!("{base}/README.md"), format!("{base}/docs/"), format!("{base}/docs/guide.md"), format!("{base}/tool")]
-            .iter()
-            .map(|s| s.trim_end_matches('/'))
-            .collect::<Vec<_>>()
+        [
+            format!("{base}/"),
+            format!("{base}/README.md"),
+            format!("{base}/docs/"),
+            format!("{base}/docs/guide.md"),
+            format!("{base}/tool")
+        ]
+        .iter()
+        .map(|s| s.trim_end_matches('/'))
+        .collect::<Vec<_>>()
     );
     for (path, mode, mtime, uid, gid, _) in &entries {
         assert_eq!(*mtime, commit_time, "{path}");
@@ -178,7 +191,8 @@ fn multi_target_package_is_reproducible_and_complete() {
 #[test]
 fn tar_zst_on_request() {
     let p = Project::generic(&[T1]);
-    let cfg = fs::read_to_string(p.path("relman.toml")).unwrap().replace("[package]\n", "[package]\nformat = \"tar.zst\"\n");
+    let cfg =
+        fs::read_to_string(p.path("relman.toml")).unwrap().replace("[package]\n", "[package]\nformat = \"tar.zst\"\n");
     p.write("relman.toml", &cfg);
     p.commit("zst");
     p.tag("v0.3.0");
@@ -199,11 +213,15 @@ fn publish_is_idempotent_and_refuses_a_different_file() {
     p.relman(&["release", "--to", &to]).ok();
     let published = dest.join("1.0.0");
     let names: Vec<String> = {
-        let mut v: Vec<String> = fs::read_dir(&published).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut v: Vec<String> =
+            fs::read_dir(&published).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         v.sort();
         v
     };
-    assert_eq!(names, ["checksums.txt", "index.json", "manifest.json", "release-notes.md", &format!("tool-1.0.0-{T1}.tar.gz")]);
+    assert_eq!(
+        names,
+        ["checksums.txt", "index.json", "manifest.json", "release-notes.md", &format!("tool-1.0.0-{T1}.tar.gz")]
+    );
     assert!(!dest.join("latest").exists(), "publish must not move latest");
 
     let again = p.relman(&["publish", "--to", &to]);
@@ -216,7 +234,8 @@ fn publish_is_idempotent_and_refuses_a_different_file() {
     let out = p.relman(&["release", "--allow-dirty", "--to", &to]);
     out.fails(8, "already holds a different");
     let new_sha = {
-        let m: serde_json::Value = serde_json::from_str(&fs::read_to_string(p.path("dist/1.0.0/manifest.json")).unwrap()).unwrap();
+        let m: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(p.path("dist/1.0.0/manifest.json")).unwrap()).unwrap();
         m["artifacts"][0]["sha256"].as_str().unwrap().to_string()
     };
     assert!(out.stderr.contains(&sha256_hex(&before)), "{}", out.stderr);
@@ -249,11 +268,16 @@ fn promote_moves_latest_with_gates() {
     assert_eq!(ch["stable"]["index"], "1.1.0/index.json");
     // Released files are world-readable, so any web server can serve them.
     use std::os::unix::fs::PermissionsExt;
-    for f in [dest.join("channels.json"), dest.join("1.1.0/index.json"), dest.join(format!("1.1.0/tool-1.1.0-{T1}.tar.gz"))] {
+    for f in
+        [dest.join("channels.json"), dest.join("1.1.0/index.json"), dest.join(format!("1.1.0/tool-1.1.0-{T1}.tar.gz"))]
+    {
         assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o644, "{f:?}");
     }
     assert_eq!(fs::metadata(dest.join("1.1.0")).unwrap().permissions().mode() & 0o777, 0o755);
-    assert_eq!(fs::metadata(p.path(&format!("dist/1.1.0/tool-1.1.0-{T1}.tar.gz"))).unwrap().permissions().mode() & 0o777, 0o644);
+    assert_eq!(
+        fs::metadata(p.path(&format!("dist/1.1.0/tool-1.1.0-{T1}.tar.gz"))).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
 
     // Promoting again is a no-op.
     p.relman(&["promote", "v1.1.0", "--to", &to]).ok();
@@ -289,7 +313,8 @@ fn release_with_promote_runs_the_whole_chain() {
     assert!(out.stdout.contains("released tool 2.0.0 (stable)"), "{}", out.stdout);
     assert!(out.stderr.contains("== package"), "progress lines go to stderr: {}", out.stderr);
     assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "2.0.0");
-    let m: serde_json::Value = serde_json::from_str(&fs::read_to_string(p.path("dist/2.0.0/manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(p.path("dist/2.0.0/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["destinations"][0]["state"], "promoted");
     // verify the published release (root → latest).
     let v = p.relman(&["verify", dest.to_str().unwrap()]);
@@ -398,7 +423,15 @@ fn verify_and_install_over_http() {
     assert_eq!(fs::read_to_string(&installed).unwrap(), "#!/bin/sh\necho previous\n");
 
     // A platform the index does not have: the error lists what it has.
-    let out = p.relman(&["install", "--from", &server.url, "--prefix", prefix.to_str().unwrap(), "--target", "riscv64gc-unknown-linux-gnu"]);
+    let out = p.relman(&[
+        "install",
+        "--from",
+        &server.url,
+        "--prefix",
+        prefix.to_str().unwrap(),
+        "--target",
+        "riscv64gc-unknown-linux-gnu",
+    ]);
     assert_eq!(out.code, 10, "{}", out.stderr);
     assert!(out.stderr.contains(T1), "{}", out.stderr);
 }
@@ -487,7 +520,9 @@ fn dirty_tree_is_refused_unless_allowed() {
 #[test]
 fn missing_build_output_is_a_build_error() {
     let p = Project::generic(&[T1]);
-    let cfg = fs::read_to_string(p.path("relman.toml")).unwrap().replace("output = \"out/{version}/{target}/{binary}{exe}\"", "output = \"elsewhere/{binary}\"");
+    let cfg = fs::read_to_string(p.path("relman.toml"))
+        .unwrap()
+        .replace("output = \"out/{version}/{target}/{binary}{exe}\"", "output = \"elsewhere/{binary}\"");
     p.write("relman.toml", &cfg);
     p.commit("bad output");
     p.tag("v1.0.0");
@@ -500,7 +535,17 @@ fn missing_build_output_is_a_build_error() {
 fn failing_build_command_names_target_and_log() {
     let p = Project::generic(&[T1]);
     let cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
-    let cfg = cfg.lines().map(|l| if l.starts_with("command") { "command = \"echo 'error: linker exploded' >&2; exit 3\"".to_string() } else { l.to_string() }).collect::<Vec<_>>().join("\n");
+    let cfg = cfg
+        .lines()
+        .map(|l| {
+            if l.starts_with("command") {
+                "command = \"echo 'error: linker exploded' >&2; exit 3\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     p.write("relman.toml", &cfg);
     p.commit("failing build");
     p.tag("v1.0.0");

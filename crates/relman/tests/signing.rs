@@ -22,7 +22,10 @@ fn signed_project() -> Project {
 fn keygen_records_the_key_pair_and_ignores_the_private_key() {
     let p = signed_project();
     let cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
-    assert!(cfg.contains("[sign]") && cfg.contains("key = \"relman.key\"") && cfg.contains("public_key = \"relman.pub\""), "{cfg}");
+    assert!(
+        cfg.contains("[sign]") && cfg.contains("key = \"relman.key\"") && cfg.contains("public_key = \"relman.pub\""),
+        "{cfg}"
+    );
     // The rest of the file is kept as it was.
     assert!(cfg.contains("[package]\nfiles = [\"README.md\", \"docs/guide.md\"]"), "{cfg}");
     assert!(fs::read_to_string(p.path(".gitignore")).unwrap().lines().any(|l| l == "/relman.key"));
@@ -59,7 +62,8 @@ fn a_signed_release_publishes_signatures_and_provenance_and_reruns_as_a_no_op() 
     ] {
         assert!(v.join(&f).is_file(), "{f} missing");
     }
-    let bundle: serde_json::Value = serde_json::from_slice(&fs::read(v.join(format!("{archive}.sigstore.json"))).unwrap()).unwrap();
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&fs::read(v.join(format!("{archive}.sigstore.json"))).unwrap()).unwrap();
     assert_eq!(bundle["mediaType"], "application/vnd.dev.sigstore.bundle.v0.3+json");
     let digest = bundle["messageSignature"]["messageDigest"]["digest"].as_str().unwrap().to_string();
     // The bundle signs the exact published bytes.
@@ -77,7 +81,10 @@ fn a_signed_release_publishes_signatures_and_provenance_and_reruns_as_a_no_op() 
     let payload = base64_decode(env["payload"].as_str().unwrap());
     let statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
     assert_eq!(statement["subject"][0]["name"], archive.as_str());
-    assert_eq!(statement["subject"][0]["digest"]["sha256"].as_str().unwrap(), sha256_hex(&fs::read(v.join(&archive)).unwrap()));
+    assert_eq!(
+        statement["subject"][0]["digest"]["sha256"].as_str().unwrap(),
+        sha256_hex(&fs::read(v.join(&archive)).unwrap())
+    );
     assert!(!String::from_utf8_lossy(&payload).contains("correct horse"));
     // checksums.txt covers the provenance; sha256sum -c passes.
     let sums = fs::read_to_string(v.join("checksums.txt")).unwrap();
@@ -128,7 +135,17 @@ fn signed_release_verifies_with_the_key_and_tampering_is_named() {
     // Install verifies against the key and pins it.
     let prefix = p.outside("prefix");
     let key = p.path("relman.pub");
-    let out = p.relman(&["install", "--from", dest.to_str().unwrap(), "--prefix", prefix.to_str().unwrap(), "--target", T1, "--key", key.to_str().unwrap()]);
+    let out = p.relman(&[
+        "install",
+        "--from",
+        dest.to_str().unwrap(),
+        "--prefix",
+        prefix.to_str().unwrap(),
+        "--target",
+        T1,
+        "--key",
+        key.to_str().unwrap(),
+    ]);
     out.ok();
     assert!(out.stdout.contains("verified with key"), "{}", out.stdout);
 }
@@ -141,7 +158,10 @@ fn wrong_passphrase_is_a_clear_config_error() {
     out.fails(3, "passphrase");
     assert!(out.stderr.contains("relman.key"), "{}", out.stderr);
     assert!(!out.stderr.contains("hunter2-xyz"), "the passphrase must not be echoed: {}", out.stderr);
-    assert!(!p.path(&format!("dist/1.0.0/tool-1.0.0-{T1}.tar.gz")).exists(), "nothing is packaged with an unusable key");
+    assert!(
+        !p.path(&format!("dist/1.0.0/tool-1.0.0-{T1}.tar.gz")).exists(),
+        "nothing is packaged with an unusable key"
+    );
     // No passphrase at all: the hint names the variable.
     p.relman(&["package"]).fails(3, "RELMAN_PASSWORD");
 }
@@ -157,7 +177,10 @@ fn required_signatures_without_a_key_fail_before_building() {
 #[test]
 fn corrupt_key_file_is_named() {
     let p = signed_project();
-    p.write("relman.key", "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nnot base64!\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n");
+    p.write(
+        "relman.key",
+        "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nnot base64!\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n",
+    );
     p.tag("v1.0.0");
     p.relman_env(&["package", "--allow-dirty"], &[PASS]).fails(3, "relman.key");
 }

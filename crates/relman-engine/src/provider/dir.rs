@@ -136,7 +136,12 @@ impl Provider for DirProvider {
         Ok(outcome)
     }
 
-    fn promote(&self, version: &Version, allow_downgrade: bool, reporter: &dyn Reporter) -> Result<PromoteReport, Failure> {
+    fn promote(
+        &self,
+        version: &Version,
+        allow_downgrade: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<PromoteReport, Failure> {
         let v = version.to_string();
         let dir = self.root.join(&v);
         let mut gates = Vec::new();
@@ -154,9 +159,11 @@ impl Provider for DirProvider {
         );
         if published {
             match verify_release(&Location::Path(dir.clone())) {
-                Ok(report) if report.is_ok() => {
-                    gate("verified", true, format!("{} files match checksums.txt, index.json and manifest.json", report.files.len()))
-                }
+                Ok(report) if report.is_ok() => gate(
+                    "verified",
+                    true,
+                    format!("{} files match checksums.txt, index.json and manifest.json", report.files.len()),
+                ),
                 Ok(report) => gate("verified", false, report.problems.join("; ")),
                 Err(e) => gate("verified", false, e.message),
             }
@@ -165,7 +172,11 @@ impl Provider for DirProvider {
         gate(
             "stable",
             stable,
-            if stable { format!("{v} is a stable version") } else { format!("{v} is a pre-release; pre-releases never become latest") },
+            if stable {
+                format!("{v} is a stable version")
+            } else {
+                format!("{v} is a pre-release; pre-releases never become latest")
+            },
         );
         let channels = self.read_channels()?;
         let previous = channels.as_ref().and_then(|c| c.stable.as_ref()).map(|e| e.version.clone());

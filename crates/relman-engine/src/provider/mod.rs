@@ -67,14 +67,21 @@ pub trait Provider {
     /// Puts the immutable files of `version`. Never touches mutable pointers.
     fn put_release(&self, version: &str, files: &[LocalFile], reporter: &dyn Reporter) -> Result<PutOutcome, Failure>;
     /// Checks the gates, then moves the mutable pointers to `version` when all pass.
-    fn promote(&self, version: &Version, allow_downgrade: bool, reporter: &dyn Reporter) -> Result<PromoteReport, Failure>;
+    fn promote(
+        &self,
+        version: &Version,
+        allow_downgrade: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<PromoteReport, Failure>;
 }
 
 /// Opens the provider for a destination URL.
 pub fn open(url: &str) -> Result<Box<dyn Provider>, Failure> {
     if let Some(path) = url.strip_prefix("dir:") {
         if path.is_empty() {
-            return Err(Failure::usage(format!("destination `{url}` has no path")).with_hint("write it as dir:./releases"));
+            return Err(
+                Failure::usage(format!("destination `{url}` has no path")).with_hint("write it as dir:./releases")
+            );
         }
         return Ok(Box::new(DirProvider::new(url, PathBuf::from(path))));
     }

@@ -87,7 +87,12 @@ type Key = (String, String, Option<String>);
 
 /// Reads the `Cargo.lock` at `dir` (`origin` names it in messages). Returns the packages and
 /// the notes for the caller.
-pub fn read(dir: &Path, origin: &str, target: Option<&str>, cargo: Option<&Path>) -> Result<(Vec<Package>, Vec<String>), Failure> {
+pub fn read(
+    dir: &Path,
+    origin: &str,
+    target: Option<&str>,
+    cargo: Option<&Path>,
+) -> Result<(Vec<Package>, Vec<String>), Failure> {
     let path = dir.join("Cargo.lock");
     let text = crate::fsutil::read_to_string(&path)?;
     let lock: LockFile = parse_toml(&text, origin, HINT)?;
@@ -110,10 +115,8 @@ pub fn read(dir: &Path, origin: &str, target: Option<&str>, cargo: Option<&Path>
         notes.push(format!("`{origin}`: every package listed, not only those of `{t}`: `cargo metadata` was not run"));
     }
     // The members, to tell them from path dependencies; `--no-deps` needs no registry cache.
-    let members: Option<BTreeSet<(String, String)>> = cargo
-        .filter(|_| manifest.is_file())
-        .and_then(|c| cargo_metadata(c, &manifest, None, true).ok())
-        .map(|m| {
+    let members: Option<BTreeSet<(String, String)>> =
+        cargo.filter(|_| manifest.is_file()).and_then(|c| cargo_metadata(c, &manifest, None, true).ok()).map(|m| {
             let ids: BTreeSet<&String> = m.workspace_members.iter().collect();
             m.packages.iter().filter(|p| ids.contains(&p.id)).map(|p| (p.name.clone(), p.version.clone())).collect()
         });
@@ -126,7 +129,13 @@ fn lock_checksums(lock: &LockFile, origin: &str) -> Result<BTreeMap<Key, Checksu
     for (i, p) in lock.package.iter().enumerate() {
         if let Some(hex) = &p.checksum {
             let c = Checksum::new(HashAlg::Sha256, hex).ok_or_else(|| {
-                invalid(origin, None, &format!("package[{i}].checksum"), &format!("`{hex}` is not a sha256 hex digest"), HINT)
+                invalid(
+                    origin,
+                    None,
+                    &format!("package[{i}].checksum"),
+                    &format!("`{hex}` is not a sha256 hex digest"),
+                    HINT,
+                )
             })?;
             out.insert((p.name.clone(), p.version.clone(), p.source.clone()), c);
         }
@@ -144,7 +153,8 @@ fn lock_checksums(lock: &LockFile, origin: &str) -> Result<BTreeMap<Key, Checksu
 }
 
 fn package(name: &str, version: &str, source: Option<&str>, role: Role, origin: &str) -> Package {
-    let mut p = Package::new(Ecosystem::Cargo, role, name, version, purl::cargo_with_source(name, version, source), origin);
+    let mut p =
+        Package::new(Ecosystem::Cargo, role, name, version, purl::cargo_with_source(name, version, source), origin);
     p.download_location = download_location(name, version, source);
     p
 }
@@ -183,7 +193,13 @@ fn from_lock(
         pkg.checksums.extend(checksums.get(&(p.name.clone(), p.version.clone(), p.source.clone())).cloned());
         for (j, dep) in p.dependencies.iter().enumerate() {
             let k = resolve_dependency(lock, dep).ok_or_else(|| {
-                invalid(origin, None, &format!("package[{i}].dependencies[{j}]"), &format!("`{dep}` names no single package of the lockfile"), HINT)
+                invalid(
+                    origin,
+                    None,
+                    &format!("package[{i}].dependencies[{j}]"),
+                    &format!("`{dep}` names no single package of the lockfile"),
+                    HINT,
+                )
             })?;
             pkg.dependencies.insert(purls[k].clone());
         }
@@ -199,7 +215,9 @@ fn resolve_dependency(lock: &LockFile, dep: &str) -> Option<usize> {
     let version = parts.next();
     let source = parts.next().map(|s| s.trim_start_matches('(').trim_end_matches(')'));
     let mut found = lock.package.iter().enumerate().filter(|(_, p)| {
-        p.name == name && version.is_none_or(|v| p.version == v) && source.is_none_or(|s| p.source.as_deref() == Some(s))
+        p.name == name
+            && version.is_none_or(|v| p.version == v)
+            && source.is_none_or(|s| p.source.as_deref() == Some(s))
     });
     let (i, _) = found.next()?;
     found.next().is_none().then_some(i)
@@ -327,7 +345,11 @@ checksum = "c42f3f41a2de00b01c0aaf383c5a45241efc8b2d1eda5661812fda5f3cdcff5c"
         let lock: LockFile = parse_toml(&LOCK.replace("\"syn 1.0.109\"", "\"syn\""), "Cargo.lock", HINT).unwrap();
         let sums = lock_checksums(&lock, "Cargo.lock").unwrap();
         let err = from_lock(&lock, &sums, None, "Cargo.lock").unwrap_err();
-        assert!(err.message.contains("`Cargo.lock`") && err.message.contains("package[0].dependencies[1]"), "{}", err.message);
+        assert!(
+            err.message.contains("`Cargo.lock`") && err.message.contains("package[0].dependencies[1]"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -33,7 +33,8 @@ impl Default for CollectOptions {
 }
 
 /// The kinds of lockfile relman reads, by file name.
-const KINDS: &[&str] = &["Cargo.lock", "npm-shrinkwrap.json", "package-lock.json", "uv.lock", "poetry.lock", "go.sum", "go.work.sum"];
+const KINDS: &[&str] =
+    &["Cargo.lock", "npm-shrinkwrap.json", "package-lock.json", "uv.lock", "poetry.lock", "go.sum", "go.work.sum"];
 
 /// Reads every lockfile of the project at `root` into one inventory.
 pub fn collect(root: &Path, opts: &CollectOptions) -> Result<Inventory, Failure> {
@@ -42,7 +43,8 @@ pub fn collect(root: &Path, opts: &CollectOptions) -> Result<Inventory, Failure>
     for dir in &dirs {
         let has = |f: &str| root.join(rel_join(dir, f)).is_file();
         for kind in KINDS {
-            let skip = (*kind == "package-lock.json" && has("npm-shrinkwrap.json")) || (*kind == "go.work.sum" && !dir.is_empty());
+            let skip = (*kind == "package-lock.json" && has("npm-shrinkwrap.json"))
+                || (*kind == "go.work.sum" && !dir.is_empty());
             if !skip && has(kind) {
                 lockfiles.push(rel_join(dir, kind));
             }
@@ -107,18 +109,27 @@ fn member_dirs(root: &Path) -> Vec<String> {
     let mut dirs: BTreeSet<String> = BTreeSet::from([String::new()]);
     let toml_doc = |file: &str| -> Option<toml::Table> { std::fs::read_to_string(root.join(file)).ok()?.parse().ok() };
     let strings = |v: Option<&toml::Value>| -> Vec<String> {
-        v.and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+        v.and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
     };
     if let Some(ws) = toml_doc("Cargo.toml").as_ref().and_then(|d| d.get("workspace")) {
         dirs.extend(expand_all(root, &strings(ws.get("members")), &strings(ws.get("exclude"))));
     }
-    if let Some(ws) = toml_doc("pyproject.toml").as_ref().and_then(|d| d.get("tool")?.get("uv")?.get("workspace").cloned()) {
+    if let Some(ws) =
+        toml_doc("pyproject.toml").as_ref().and_then(|d| d.get("tool")?.get("uv")?.get("workspace").cloned())
+    {
         dirs.extend(expand_all(root, &strings(ws.get("members")), &strings(ws.get("exclude"))));
     }
-    if let Some(json) = std::fs::read_to_string(root.join("package.json")).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) {
+    if let Some(json) = std::fs::read_to_string(root.join("package.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    {
         let list = match json.get("workspaces") {
             Some(serde_json::Value::Array(a)) => a.clone(),
-            Some(serde_json::Value::Object(o)) => o.get("packages").and_then(|p| p.as_array()).cloned().unwrap_or_default(),
+            Some(serde_json::Value::Object(o)) => {
+                o.get("packages").and_then(|p| p.as_array()).cloned().unwrap_or_default()
+            }
             _ => Vec::new(),
         };
         let patterns: Vec<String> = list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();

@@ -135,8 +135,10 @@ fn component(p: &Package) -> Component {
             }
             Some(_) => {}
             None => {
-                let sums: Vec<String> = d.checksums.iter().map(|c| format!("{}:{}", c.alg.spdx_name().to_lowercase(), c.hex)).collect();
-                properties.push(prop("relman:python:distribution", format!("{} {}", d.file, sums.join(" ")).trim_end()));
+                let sums: Vec<String> =
+                    d.checksums.iter().map(|c| format!("{}:{}", c.alg.spdx_name().to_lowercase(), c.hex)).collect();
+                properties
+                    .push(prop("relman:python:distribution", format!("{} {}", d.file, sums.join(" ")).trim_end()));
             }
         }
     }
@@ -162,7 +164,8 @@ pub fn cyclonedx_json(subject: &ReleaseSubject, inventory: &Inventory) -> String
     let described = describe(subject, inventory);
     let target = inventory.target.as_deref().unwrap_or_default();
     let root_pkg = described.root.map(|r| &inventory.packages[r]);
-    let root_ref = root_pkg.map(|p| p.purl.clone()).unwrap_or_else(|| format!("release:{}@{}", subject.name, subject.version));
+    let root_ref =
+        root_pkg.map(|p| p.purl.clone()).unwrap_or_else(|| format!("release:{}@{}", subject.name, subject.version));
 
     let mut root = Component {
         kind: "application",
@@ -192,7 +195,8 @@ pub fn cyclonedx_json(subject: &ReleaseSubject, inventory: &Inventory) -> String
             continue;
         }
         components.push(component(p));
-        dependencies.push(Dependency { reference: p.purl.clone(), depends_on: p.dependencies.iter().cloned().collect() });
+        dependencies
+            .push(Dependency { reference: p.purl.clone(), depends_on: p.dependencies.iter().cloned().collect() });
     }
     dependencies.sort_by(|a, b| a.reference.cmp(&b.reference));
 
@@ -207,7 +211,8 @@ pub fn cyclonedx_json(subject: &ReleaseSubject, inventory: &Inventory) -> String
         properties.push(prop("relman:note", n));
     }
     let purls: Vec<&str> = inventory.packages.iter().map(|p| p.purl.as_str()).collect();
-    let mut uuid_parts = vec!["cyclonedx", subject.name.as_str(), subject.version.as_str(), subject.commit.as_str(), target];
+    let mut uuid_parts =
+        vec!["cyclonedx", subject.name.as_str(), subject.version.as_str(), subject.commit.as_str(), target];
     uuid_parts.extend(&purls);
     let bom = Bom {
         schema: "http://cyclonedx.org/schema/bom-1.6.schema.json",

@@ -27,7 +27,12 @@ pub const H1_PROPERTY: &str = "relman:go.sum:h1";
 
 /// Reads the go.sum-format `file` in `dir` (`origin` names it in messages). Modules in
 /// `own` (the workspace's own module paths) are skipped.
-pub fn read(dir: &Path, file: &str, origin: &str, own: &BTreeSet<String>) -> Result<(Vec<Package>, Vec<String>), Failure> {
+pub fn read(
+    dir: &Path,
+    file: &str,
+    origin: &str,
+    own: &BTreeSet<String>,
+) -> Result<(Vec<Package>, Vec<String>), Failure> {
     let text = crate::fsutil::read_to_string(&dir.join(file))?;
     parse(&text, origin, own)
 }
@@ -42,7 +47,13 @@ fn parse(text: &str, origin: &str, own: &BTreeSet<String>) -> Result<(Vec<Packag
         }
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [module, version, hash] = fields.as_slice() else {
-            return Err(invalid(origin, Some(i + 1), "", &format!("expected `<module> <version> <hash>`, found `{line}`"), HINT));
+            return Err(invalid(
+                origin,
+                Some(i + 1),
+                "",
+                &format!("expected `<module> <version> <hash>`, found `{line}`"),
+                HINT,
+            ));
         };
         if !version.starts_with('v') || !hash.contains(':') {
             return Err(invalid(origin, Some(i + 1), "", &format!("`{line}` is not a go.sum line"), HINT));
@@ -66,7 +77,14 @@ fn parse(text: &str, origin: &str, own: &BTreeSet<String>) -> Result<(Vec<Packag
             gomod_only += 1;
             continue;
         };
-        let mut p = Package::new(Ecosystem::Golang, Role::Dependency, &module, &version, purl::golang(&module, &version), origin);
+        let mut p = Package::new(
+            Ecosystem::Golang,
+            Role::Dependency,
+            &module,
+            &version,
+            purl::golang(&module, &version),
+            origin,
+        );
         p.download_location = Some(format!("https://proxy.golang.org/{}/@v/{}.zip", escape(&module), escape(&version)));
         p.properties.insert(H1_PROPERTY.to_string(), h1);
         out.push(p);
@@ -144,24 +162,40 @@ example.com/me/app v0.0.0-00010101000000-000000000000 h1:abc=
         let own = BTreeSet::from(["example.com/me/app".to_string()]);
         let (pkgs, notes) = parse(SUM, "go.sum", &own).unwrap();
         let purls: Vec<&str> = pkgs.iter().map(|p| p.purl.as_str()).collect();
-        assert_eq!(purls, ["pkg:golang/github.com/burntsushi/toml@v1.3.2", "pkg:golang/github.com/docker/docker@v24.0.7%2Bincompatible"]);
+        assert_eq!(
+            purls,
+            [
+                "pkg:golang/github.com/burntsushi/toml@v1.3.2",
+                "pkg:golang/github.com/docker/docker@v24.0.7%2Bincompatible"
+            ]
+        );
         assert_eq!(pkgs[0].properties[H1_PROPERTY], "h1:o7IhLm0Msx3BaB+n3Ag7L8EVlByGnpq14C4YWiu/gL8=");
         assert!(pkgs[0].checksums.is_empty(), "h1 is not a file hash");
-        assert_eq!(pkgs[0].download_location.as_deref(), Some("https://proxy.golang.org/github.com/!burnt!sushi/toml/@v/v1.3.2.zip"));
+        assert_eq!(
+            pkgs[0].download_location.as_deref(),
+            Some("https://proxy.golang.org/github.com/!burnt!sushi/toml/@v/v1.3.2.zip")
+        );
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("1 module version(s)"), "{notes:?}");
     }
 
     #[test]
     fn a_malformed_line_names_the_file_and_line() {
-        let err = parse("golang.org/x/text v0.3.0 h1:x=\nnot a go.sum line at all\n", "sub/go.sum", &BTreeSet::new()).unwrap_err();
+        let err = parse("golang.org/x/text v0.3.0 h1:x=\nnot a go.sum line at all\n", "sub/go.sum", &BTreeSet::new())
+            .unwrap_err();
         assert!(err.message.contains("`sub/go.sum` line 2"), "{}", err.message);
     }
 
     #[test]
     fn go_work_and_go_mod() {
-        assert_eq!(work_dirs("go 1.22\n\nuse ./tools\nuse (\n\t./a // main\n\t\"./b\"\n)\n"), ["./tools", "./a", "./b"]);
-        assert_eq!(module_path("// c\nmodule example.com/me/app // x\n\ngo 1.22\n").as_deref(), Some("example.com/me/app"));
+        assert_eq!(
+            work_dirs("go 1.22\n\nuse ./tools\nuse (\n\t./a // main\n\t\"./b\"\n)\n"),
+            ["./tools", "./a", "./b"]
+        );
+        assert_eq!(
+            module_path("// c\nmodule example.com/me/app // x\n\ngo 1.22\n").as_deref(),
+            Some("example.com/me/app")
+        );
         assert_eq!(module_path("modules x"), None);
     }
 }

@@ -25,8 +25,13 @@ pub fn describe(subject: &ReleaseSubject, inv: &Inventory) -> Described {
         _ => name.eq_ignore_ascii_case(&subject.name),
     };
     let root = inv.packages.iter().position(|p| p.role == Role::Own && same_name(p.ecosystem, &p.name));
-    let members: Vec<usize> =
-        inv.packages.iter().enumerate().filter(|(i, p)| p.role == Role::Own && Some(*i) != root).map(|(i, _)| i).collect();
+    let members: Vec<usize> = inv
+        .packages
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| p.role == Role::Own && Some(*i) != root)
+        .map(|(i, _)| i)
+        .collect();
     let index = |purl: &str| inv.packages.binary_search_by(|p| p.purl.as_str().cmp(purl)).ok();
 
     let mut direct: BTreeSet<usize> = BTreeSet::new();

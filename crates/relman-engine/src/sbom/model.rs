@@ -270,7 +270,12 @@ pub struct Inventory {
 impl Inventory {
     /// Builds an inventory: packages with the same purl are merged, the result sorted by purl,
     /// and edges to packages not in the set dropped.
-    pub fn new(target: Option<String>, packages: Vec<Package>, mut lockfiles: Vec<String>, notes: Vec<String>) -> Inventory {
+    pub fn new(
+        target: Option<String>,
+        packages: Vec<Package>,
+        mut lockfiles: Vec<String>,
+        notes: Vec<String>,
+    ) -> Inventory {
         let mut by_purl: BTreeMap<String, Package> = BTreeMap::new();
         for p in packages {
             match by_purl.get_mut(&p.purl) {
@@ -322,7 +327,11 @@ impl Inventory {
         if !self.is_empty() {
             return Ok(());
         }
-        let read = if self.lockfiles.is_empty() { "no lockfile was found".to_string() } else { format!("read {}", self.lockfiles.join(", ")) };
+        let read = if self.lockfiles.is_empty() {
+            "no lockfile was found".to_string()
+        } else {
+            format!("read {}", self.lockfiles.join(", "))
+        };
         Err(Failure::package(format!("no packages for the SBOM in `{}` ({read})", root.display())).with_hint(
             "commit the project's lockfile (Cargo.lock, package-lock.json, uv.lock, poetry.lock or go.sum) at its root",
         ))
@@ -356,14 +365,17 @@ mod tests {
             "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e"
         );
         // Two algorithms (sha1 of the empty string too), an unknown one and garbage skipped.
-        let c = Checksum::from_sri(&format!("{sri} sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk= md5-1B2M2Y8AsgTpgAmY7PhCfg== sha256-!!"));
+        let c = Checksum::from_sri(&format!(
+            "{sri} sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk= md5-1B2M2Y8AsgTpgAmY7PhCfg== sha256-!!"
+        ));
         assert_eq!(c.iter().map(|c| c.alg).collect::<Vec<_>>(), [HashAlg::Sha1, HashAlg::Sha512]);
         assert_eq!(c[0].hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
     }
 
     #[test]
     fn prefixed_and_plain_hex() {
-        let c = Checksum::from_prefixed("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855").unwrap();
+        let c =
+            Checksum::from_prefixed("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855").unwrap();
         assert_eq!(c.hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert!(Checksum::from_prefixed("sha256:abc").is_none());
         assert!(Checksum::from_prefixed("md5:d41d8cd98f00b204e9800998ecf8427e").is_none());
@@ -372,7 +384,8 @@ mod tests {
 
     #[test]
     fn inventory_merges_same_purl_and_drops_dangling_edges() {
-        let mut a = Package::new(Ecosystem::Pypi, Role::Dependency, "idna", "3.7", "pkg:pypi/idna@3.7".into(), "a/poetry.lock");
+        let mut a =
+            Package::new(Ecosystem::Pypi, Role::Dependency, "idna", "3.7", "pkg:pypi/idna@3.7".into(), "a/poetry.lock");
         a.checksums.push(Checksum::new(HashAlg::Sha256, &"a".repeat(64)).unwrap());
         a.dependencies.insert("pkg:pypi/missing@1".into());
         let mut b = a.clone();

@@ -84,7 +84,8 @@ fn name_from_key(key: &str) -> Option<&str> {
 fn resolve<'a>(packages: &'a BTreeMap<String, Entry>, from: &str, dep: &str) -> Option<&'a str> {
     let mut base = from.to_string();
     loop {
-        let candidate = if base.is_empty() { format!("node_modules/{dep}") } else { format!("{base}/node_modules/{dep}") };
+        let candidate =
+            if base.is_empty() { format!("node_modules/{dep}") } else { format!("{base}/node_modules/{dep}") };
         if let Some((key, _)) = packages.get_key_value(&candidate) {
             return Some(key.as_str());
         }
@@ -138,7 +139,8 @@ fn from_packages(packages: &BTreeMap<String, Entry>, origin: &str) -> Vec<Packag
         p.download_location = http_url(e.resolved.as_ref());
         p.checksums = e.integrity.as_deref().map(Checksum::from_sri).unwrap_or_default();
         p.license = license_text(&e.license);
-        let mut deps: Vec<&String> = e.dependencies.keys().chain(e.optional_dependencies.keys()).chain(e.peer_dependencies.keys()).collect();
+        let mut deps: Vec<&String> =
+            e.dependencies.keys().chain(e.optional_dependencies.keys()).chain(e.peer_dependencies.keys()).collect();
         if own {
             deps.extend(e.dev_dependencies.keys());
         }
@@ -155,9 +157,11 @@ fn from_packages(packages: &BTreeMap<String, Entry>, origin: &str) -> Vec<Packag
 
 fn from_v1(lock: &LockFile, deps: &BTreeMap<String, V1Entry>, origin: &str) -> Vec<Package> {
     let mut out = Vec::new();
-    let mut root = lock.name.as_ref().zip(lock.version.as_ref()).map(|(n, v)| {
-        Package::new(Ecosystem::Npm, Role::Own, n, v, purl::npm(n, v), origin)
-    });
+    let mut root = lock
+        .name
+        .as_ref()
+        .zip(lock.version.as_ref())
+        .map(|(n, v)| Package::new(Ecosystem::Npm, Role::Own, n, v, purl::npm(n, v), origin));
     let mut scopes: Vec<&BTreeMap<String, V1Entry>> = vec![deps];
     walk_v1(deps, &mut scopes, origin, &mut out);
     if let Some(root) = root.as_mut() {
@@ -173,7 +177,12 @@ fn from_v1(lock: &LockFile, deps: &BTreeMap<String, V1Entry>, origin: &str) -> V
 
 /// Walks one level of the v1 tree; `scopes` is the chain of enclosing `dependencies` maps,
 /// innermost last, where `requires` are looked up.
-fn walk_v1<'a>(level: &'a BTreeMap<String, V1Entry>, scopes: &mut Vec<&'a BTreeMap<String, V1Entry>>, origin: &str, out: &mut Vec<Package>) {
+fn walk_v1<'a>(
+    level: &'a BTreeMap<String, V1Entry>,
+    scopes: &mut Vec<&'a BTreeMap<String, V1Entry>>,
+    origin: &str,
+    out: &mut Vec<Package>,
+) {
     for (name, e) in level {
         let Some(version) = &e.version else { continue };
         let mut p = Package::new(Ecosystem::Npm, Role::Dependency, name, version, purl::npm(name, version), origin);
@@ -215,7 +224,10 @@ mod tests {
         let pkgs = from_packages(lock.packages.as_ref().unwrap(), "package-lock.json");
         let get = |purl: &str| pkgs.iter().find(|p| p.purl == purl).unwrap();
         assert_eq!(get("pkg:npm/a@1.0.0").dependencies.iter().collect::<Vec<_>>(), ["pkg:npm/b@2.0.0"]);
-        assert_eq!(get("pkg:npm/root@1.0.0").dependencies.iter().collect::<Vec<_>>(), ["pkg:npm/a@1.0.0", "pkg:npm/b@1.0.0"]);
+        assert_eq!(
+            get("pkg:npm/root@1.0.0").dependencies.iter().collect::<Vec<_>>(),
+            ["pkg:npm/a@1.0.0", "pkg:npm/b@1.0.0"]
+        );
         assert_eq!(get("pkg:npm/root@1.0.0").role, Role::Own);
     }
 

@@ -110,7 +110,10 @@ mod tests {
         assert_eq!(cargo("wasi", "0.11.0+wasi-snapshot-preview1"), "pkg:cargo/wasi@0.11.0%2Bwasi-snapshot-preview1");
         let crates_io = "registry+https://github.com/rust-lang/crates.io-index";
         assert_eq!(cargo_with_source("libc", "0.2.155", Some(crates_io)), "pkg:cargo/libc@0.2.155");
-        assert_eq!(cargo_with_source("libc", "0.2.155", Some("sparse+https://index.crates.io/")), "pkg:cargo/libc@0.2.155");
+        assert_eq!(
+            cargo_with_source("libc", "0.2.155", Some("sparse+https://index.crates.io/")),
+            "pkg:cargo/libc@0.2.155"
+        );
         assert_eq!(cargo_with_source("local", "0.1.0", None), "pkg:cargo/local@0.1.0");
         assert_eq!(
             cargo_with_source("internal", "1.2.0", Some("sparse+https://crates.example.com/index/")),

@@ -145,7 +145,11 @@ pub fn read_uv(dir: &Path, origin: &str) -> Result<Vec<Package>, Failure> {
         for f in p.sdist.iter().chain(&p.wheels) {
             let Some(loc) = f.url.as_deref().or(f.path.as_deref()) else { continue };
             let checksums = f.hash.as_deref().and_then(Checksum::from_prefixed).into_iter().collect();
-            pkg.distributions.push(Distribution { file: file_name(loc), url: f.url.as_deref().and_then(https), checksums });
+            pkg.distributions.push(Distribution {
+                file: file_name(loc),
+                url: f.url.as_deref().and_then(https),
+                checksums,
+            });
         }
         primary(&mut pkg);
         if pkg.download_location.is_none() {
@@ -153,7 +157,9 @@ pub fn read_uv(dir: &Path, origin: &str) -> Result<Vec<Package>, Failure> {
         }
         let mut edges: Vec<(String, &UvDep)> =
             p.dependencies.iter().enumerate().map(|(j, d)| (format!("package[{i}].dependencies[{j}]"), d)).collect();
-        for (table, groups) in [("optional-dependencies", &p.optional_dependencies), ("dev-dependencies", &p.dev_dependencies)] {
+        for (table, groups) in
+            [("optional-dependencies", &p.optional_dependencies), ("dev-dependencies", &p.dev_dependencies)]
+        {
             for (group, list) in groups {
                 edges.extend(list.iter().enumerate().map(|(j, d)| (format!("package[{i}].{table}.{group}[{j}]"), d)));
             }
@@ -204,9 +210,20 @@ pub fn read_poetry(dir: &Path, origin: &str) -> Result<Vec<Package>, Failure> {
     for p in &lock.package {
         // poetry.lock never lists the project itself; a `directory` source is a path
         // dependency, like a Cargo path dependency outside the workspace.
-        let mut pkg = Package::new(Ecosystem::Pypi, Role::Dependency, &p.name, &p.version, purl::pypi(&p.name, &p.version), origin);
+        let mut pkg = Package::new(
+            Ecosystem::Pypi,
+            Role::Dependency,
+            &p.name,
+            &p.version,
+            purl::pypi(&p.name, &p.version),
+            origin,
+        );
         let legacy = lock.metadata.files.get(&p.name).or_else(|| {
-            lock.metadata.files.iter().find(|(k, _)| normalize_python_name(k) == normalize_python_name(&p.name)).map(|(_, v)| v)
+            lock.metadata
+                .files
+                .iter()
+                .find(|(k, _)| normalize_python_name(k) == normalize_python_name(&p.name))
+                .map(|(_, v)| v)
         });
         for f in p.files.iter().chain(legacy.into_iter().flatten()) {
             let checksums = f.hash.as_deref().and_then(Checksum::from_prefixed).into_iter().collect();
@@ -266,7 +283,11 @@ mod tests {
         std::fs::write(dir.path().join("uv.lock"), lock).unwrap();
         let err = read_uv(dir.path(), "uv.lock").unwrap_err();
         assert!(err.message.contains("at `package[0].dependencies[0]`: `numpy` names 2 packages"), "{}", err.message);
-        std::fs::write(dir.path().join("uv.lock"), lock.replace("{ name = \"numpy\" }", "{ name = \"numpy\", version = \"2.0.0\" }")).unwrap();
+        std::fs::write(
+            dir.path().join("uv.lock"),
+            lock.replace("{ name = \"numpy\" }", "{ name = \"numpy\", version = \"2.0.0\" }"),
+        )
+        .unwrap();
         let pkgs = read_uv(dir.path(), "uv.lock").unwrap();
         assert_eq!(pkgs[0].dependencies.iter().collect::<Vec<_>>(), ["pkg:pypi/numpy@2.0.0"]);
         assert_eq!(pkgs[0].role, Role::Own);

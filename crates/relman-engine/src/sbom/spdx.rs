@@ -147,7 +147,9 @@ impl Licenses {
         for id in inventory_refs {
             out.entry(id.clone()).or_insert_with(|| ExtractedLicense {
                 license_id: id.clone(),
-                extracted_text: format!("The licence `{id}` was declared in the package metadata; its text was not recorded."),
+                extracted_text: format!(
+                    "The licence `{id}` was declared in the package metadata; its text was not recorded."
+                ),
                 name: id.trim_start_matches("LicenseRef-").to_string(),
             });
         }
@@ -158,13 +160,16 @@ impl Licenses {
 fn package_comment(p: &Package) -> Option<String> {
     let mut lines = Vec::new();
     if let Some(h1) = p.properties.get(super::gomod::H1_PROPERTY) {
-        lines.push(format!("go.sum {h1} (Go's dirhash of the module zip, checked by `go mod verify`; not a file checksum)"));
+        lines.push(format!(
+            "go.sum {h1} (Go's dirhash of the module zip, checked by `go mod verify`; not a file checksum)"
+        ));
     }
     for (k, v) in p.properties.iter().filter(|(k, _)| k.as_str() != super::gomod::H1_PROPERTY) {
         lines.push(format!("{k}: {v}"));
     }
     for d in &p.distributions {
-        let sums: Vec<String> = d.checksums.iter().map(|c| format!("{}:{}", c.alg.spdx_name().to_lowercase(), c.hex)).collect();
+        let sums: Vec<String> =
+            d.checksums.iter().map(|c| format!("{}:{}", c.alg.spdx_name().to_lowercase(), c.hex)).collect();
         lines.push(format!("distribution {} {}", d.file, sums.join(" ")).trim_end().to_string());
     }
     (!lines.is_empty()).then(|| lines.join("\n"))
@@ -219,7 +224,11 @@ pub fn spdx_json(subject: &ReleaseSubject, inventory: &Inventory) -> String {
             version_info: p.version.clone(),
             download_location: p.download_location.clone().unwrap_or_else(|| NOASSERTION.to_string()),
             files_analyzed: false,
-            checksums: p.checksums.iter().map(|c| Checksum { algorithm: c.alg.spdx_name(), checksum_value: c.hex.clone() }).collect(),
+            checksums: p
+                .checksums
+                .iter()
+                .map(|c| Checksum { algorithm: c.alg.spdx_name(), checksum_value: c.hex.clone() })
+                .collect(),
             license_concluded: NOASSERTION.to_string(),
             license_declared: licenses.declared(p.license.as_deref()),
             copyright_text: NOASSERTION.to_string(),
@@ -257,9 +266,15 @@ pub fn spdx_json(subject: &ReleaseSubject, inventory: &Inventory) -> String {
 
     let declared_refs: Vec<String> = packages
         .iter()
-        .flat_map(|p| p.license_declared.split([' ', '(', ')']).filter(|t| t.starts_with("LicenseRef-")).map(str::to_string))
+        .flat_map(|p| {
+            p.license_declared.split([' ', '(', ')']).filter(|t| t.starts_with("LicenseRef-")).map(str::to_string)
+        })
         .collect();
-    let doc_name = if target.is_empty() { format!("{}-{}", subject.name, subject.version) } else { format!("{}-{}-{target}", subject.name, subject.version) };
+    let doc_name = if target.is_empty() {
+        format!("{}-{}", subject.name, subject.version)
+    } else {
+        format!("{}-{}-{target}", subject.name, subject.version)
+    };
     let mut uuid_parts = vec!["spdx", subject.name.as_str(), subject.version.as_str(), subject.commit.as_str(), target];
     uuid_parts.extend(&purls);
     let uuid = stable_uuid(&uuid_parts);
@@ -307,10 +322,16 @@ mod tests {
         };
         let inv = Inventory::new(None, vec![pkg("@acme/ui"), pkg("acme-ui"), pkg("acme_ui")], vec![], vec![]);
         let doc: serde_json::Value = serde_json::from_str(&spdx_json(&ReleaseSubject::default(), &inv)).unwrap();
-        let ids: Vec<&str> = doc["packages"].as_array().unwrap().iter().map(|p| p["SPDXID"].as_str().unwrap()).collect();
+        let ids: Vec<&str> =
+            doc["packages"].as_array().unwrap().iter().map(|p| p["SPDXID"].as_str().unwrap()).collect();
         assert_eq!(
             ids,
-            ["SPDXRef-Release", "SPDXRef-Package-npm-acme-ui-1.0.0", "SPDXRef-Package-npm-acme-ui-1.0.0--2", "SPDXRef-Package-npm-acme-ui-1.0.0--3"]
+            [
+                "SPDXRef-Release",
+                "SPDXRef-Package-npm-acme-ui-1.0.0",
+                "SPDXRef-Package-npm-acme-ui-1.0.0--2",
+                "SPDXRef-Package-npm-acme-ui-1.0.0--3"
+            ]
         );
     }
 }

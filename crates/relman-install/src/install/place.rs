@@ -22,10 +22,7 @@ fn remove_if_exists(path: &Path) -> Result<(), Failure> {
 
 /// `dir/.<name>.<suffix>`: a scratch name beside `path`.
 fn scratch(path: &Path, suffix: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.{suffix}"))
 }
 
@@ -35,9 +32,7 @@ fn link_or_copy(from: &Path, to: &Path) -> Result<(), Failure> {
     if fs::hard_link(from, to).is_ok() {
         return Ok(());
     }
-    fs::copy(from, to)
-        .map(drop)
-        .map_err(|e| write_failure(to, e))
+    fs::copy(from, to).map(drop).map_err(|e| write_failure(to, e))
 }
 
 #[cfg(unix)]
@@ -105,35 +100,21 @@ mod tests {
         fs::write(&bak, "old").unwrap();
         swap(&cur, &bak).unwrap();
         assert_eq!(
-            (
-                fs::read_to_string(&cur).unwrap(),
-                fs::read_to_string(&bak).unwrap()
-            ),
+            (fs::read_to_string(&cur).unwrap(), fs::read_to_string(&bak).unwrap()),
             ("old".into(), "new".into())
         );
         swap(&cur, &bak).unwrap();
         assert_eq!(
-            (
-                fs::read_to_string(&cur).unwrap(),
-                fs::read_to_string(&bak).unwrap()
-            ),
+            (fs::read_to_string(&cur).unwrap(), fs::read_to_string(&bak).unwrap()),
             ("new".into(), "old".into())
         );
-        assert_eq!(
-            fs::read_dir(dir.path()).unwrap().count(),
-            2,
-            "no scratch files left"
-        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2, "no scratch files left");
     }
 
     #[test]
     fn backup_then_replace_keeps_old_bytes() {
         let dir = tempfile::tempdir().unwrap();
-        let (cur, bak, new) = (
-            dir.path().join("app"),
-            dir.path().join("bak"),
-            dir.path().join("new"),
-        );
+        let (cur, bak, new) = (dir.path().join("app"), dir.path().join("bak"), dir.path().join("new"));
         fs::write(&cur, "v1").unwrap();
         fs::write(&new, "v2").unwrap();
         backup(&cur, &bak).unwrap();
@@ -143,10 +124,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&cur).unwrap().permissions().mode() & 0o777,
-                0o755
-            );
+            assert_eq!(fs::metadata(&cur).unwrap().permissions().mode() & 0o777, 0o755);
         }
     }
 }

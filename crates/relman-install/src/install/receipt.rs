@@ -144,9 +144,7 @@ impl Layout {
         };
         let mut receipts = Vec::new();
         for entry in dir {
-            let path = entry
-                .map_err(|e| Failure::io("list", &self.receipts, e))?
-                .path();
+            let path = entry.map_err(|e| Failure::io("list", &self.receipts, e))?.path();
             if path.extension().is_some_and(|x| x == "json") && path.is_file() {
                 let bytes = fs::read(&path).map_err(|e| Failure::io("read", &path, e))?;
                 receipts.push(parse_receipt(&path, &bytes)?);
@@ -181,9 +179,7 @@ impl Layout {
     /// Writes the receipt atomically; returns its path.
     pub fn write_receipt(&self, receipt: &Receipt) -> Result<PathBuf, Failure> {
         let path = self.receipt_path(&receipt.name);
-        let text = serde_json::to_string_pretty(receipt)
-            .map_err(|e| Failure::internal(e.to_string()))?
-            + "\n";
+        let text = serde_json::to_string_pretty(receipt).map_err(|e| Failure::internal(e.to_string()))? + "\n";
         write_atomic(&path, text.as_bytes())?;
         Ok(path)
     }
@@ -192,26 +188,17 @@ impl Layout {
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".relman-")
-        .tempfile_in(dir)
-        .map_err(|e| write_failure(path, e))?;
+    let mut tmp = tempfile::Builder::new().prefix(".relman-").tempfile_in(dir).map_err(|e| write_failure(path, e))?;
     tmp.write_all(bytes).map_err(|e| write_failure(path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| write_failure(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| write_failure(path, e.error))?;
+    tmp.as_file().sync_all().map_err(|e| write_failure(path, e))?;
+    tmp.persist(path).map_err(|e| write_failure(path, e.error))?;
     Ok(())
 }
 
 fn parse_receipt(path: &Path, bytes: &[u8]) -> Result<Receipt, Failure> {
     let invalid = |why: String| {
-        Failure::install(format!(
-            "`{}` is not a valid receipt: {why}",
-            path.display()
-        ))
-        .with_hint("remove it and install the program again")
+        Failure::install(format!("`{}` is not a valid receipt: {why}", path.display()))
+            .with_hint("remove it and install the program again")
     };
     let receipt: Receipt = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
     if receipt.format_version > RECEIPT_FORMAT_VERSION {
@@ -228,25 +215,17 @@ fn parse_receipt(path: &Path, bytes: &[u8]) -> Result<Receipt, Failure> {
 pub(crate) fn check_program_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-'));
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "`{}` is not a valid program name",
-            name.escape_debug()
-        ))
+        Err(format!("`{}` is not a valid program name", name.escape_debug()))
     }
 }
 
 /// The current time as RFC 3339 UTC, e.g. `2025-01-31T12:00:00Z`.
 pub(crate) fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     rfc3339(secs)
 }
 
@@ -298,21 +277,12 @@ mod tests {
         assert_eq!(layout.select(None).unwrap(), Some(receipt.clone()));
         assert_eq!(layout.select(Some("app")).unwrap(), Some(receipt.clone()));
         assert_eq!(layout.select(Some("other")).unwrap(), None);
-        layout
-            .write_receipt(&Receipt {
-                name: "other".into(),
-                ..receipt
-            })
-            .unwrap();
+        layout.write_receipt(&Receipt { name: "other".into(), ..receipt }).unwrap();
         let err = layout.select(None).unwrap_err();
         assert!(err.message.contains("`app`, `other`"), "{}", err.message);
         fs::write(layout.receipt_path("app"), "{").unwrap();
         let err = layout.select(Some("app")).unwrap_err();
         assert_eq!(err.class, relman_manifest::ErrorClass::Install);
-        assert!(
-            err.message.contains("app.json` is not a valid receipt"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("app.json` is not a valid receipt"), "{}", err.message);
     }
 }

@@ -17,9 +17,7 @@ use crate::checksums::{self, check_file_name};
 use crate::hash::sha256_bytes;
 use crate::platform::{compatible, host_target};
 use crate::source::{self, Location};
-use crate::verify::{
-    check_relative, parse_channels, parse_index, CHANNELS_FILE, DOCUMENT_LIMIT, INDEX_FILE,
-};
+use crate::verify::{check_relative, parse_channels, parse_index, CHANNELS_FILE, DOCUMENT_LIMIT, INDEX_FILE};
 
 /// Everything decided before the download.
 #[derive(Clone, Debug)]
@@ -64,9 +62,7 @@ pub(crate) fn resolve(opts: &InstallOptions) -> Result<Plan, Failure> {
         return plan_bare_archive(&loc, &file_name, format, opts);
     }
     if file_name == CHANNELS_FILE {
-        let root = loc
-            .parent()
-            .ok_or_else(|| Failure::usage(format!("`{loc}` has no parent directory")))?;
+        let root = loc.parent().ok_or_else(|| Failure::usage(format!("`{loc}` has no parent directory")))?;
         let bytes = source::read_bytes(&loc, DOCUMENT_LIMIT)?;
         return plan_from_root(&root, parse_channels(&loc, &bytes)?, opts);
     }
@@ -102,7 +98,9 @@ pub(crate) fn resolve(opts: &InstallOptions) -> Result<Plan, Failure> {
     Err(Failure::usage(format!(
         "`{loc}` is not a release: no archive name, no `{CHANNELS_FILE}` and no `{INDEX_FILE}`"
     ))
-    .with_hint("pass a release root, a version directory, an `index.json`, or an archive (`.tar.gz`, `.tar.zst`, `.zip`)"))
+    .with_hint(
+        "pass a release root, a version directory, an `index.json`, or an archive (`.tar.gz`, `.tar.zst`, `.zip`)",
+    ))
 }
 
 /// Directory names a version may live under: `1.2.0`, then `v1.2.0`.
@@ -121,24 +119,15 @@ fn guess_root(index_loc: &Location) -> Result<Option<Location>, Failure> {
     Ok(source::exists(&root.join(CHANNELS_FILE))?.then_some(root))
 }
 
-fn plan_from_root(
-    root: &Location,
-    channels: Channels,
-    opts: &InstallOptions,
-) -> Result<Plan, Failure> {
+fn plan_from_root(root: &Location, channels: Channels, opts: &InstallOptions) -> Result<Plan, Failure> {
     let channels_loc = root.join(CHANNELS_FILE);
     let index_rel = match (&opts.version, &channels.stable) {
         (None, Some(stable)) => stable.index.clone(),
         (None, None) => {
-            return Err(
-                Failure::install(format!("`{channels_loc}` has no stable release yet")).with_hint(
-                    "pass `--version` to install a published version that was not promoted",
-                ),
-            )
+            return Err(Failure::install(format!("`{channels_loc}` has no stable release yet"))
+                .with_hint("pass `--version` to install a published version that was not promoted"))
         }
-        (Some(v), Some(stable)) if normalize_version(v) == normalize_version(&stable.version) => {
-            stable.index.clone()
-        }
+        (Some(v), Some(stable)) if normalize_version(v) == normalize_version(&stable.version) => stable.index.clone(),
         (Some(v), stable) => {
             let mut found = None;
             for dir in version_dirs(v) {
@@ -161,12 +150,10 @@ fn plan_from_root(
             })?
         }
     };
-    check_relative(&index_rel)
-        .map_err(|why| Failure::verify(format!("`{channels_loc}`: index {why}")))?;
+    check_relative(&index_rel).map_err(|why| Failure::verify(format!("`{channels_loc}`: index {why}")))?;
     let index_loc = root.join(&index_rel);
     let bytes = source::read_optional(&index_loc, DOCUMENT_LIMIT)?.ok_or_else(|| {
-        Failure::verify(format!("`{index_loc}` is missing"))
-            .with_hint(format!("`{channels_loc}` points at it"))
+        Failure::verify(format!("`{index_loc}` is missing")).with_hint(format!("`{channels_loc}` points at it"))
     })?;
     plan_from_index(&index_loc, &bytes, Some(root.clone()), opts)
 }
@@ -178,8 +165,7 @@ fn plan_from_index(
     opts: &InstallOptions,
 ) -> Result<Plan, Failure> {
     let index: Index = parse_index(index_loc, bytes)?;
-    check_program_name(&index.name)
-        .map_err(|why| Failure::verify(format!("`{index_loc}`: {why}")))?;
+    check_program_name(&index.name).map_err(|why| Failure::verify(format!("`{index_loc}`: {why}")))?;
     if let Some(wanted) = &opts.version {
         if normalize_version(wanted) != normalize_version(&index.version) {
             return Err(Failure::usage(format!(
@@ -192,27 +178,17 @@ fn plan_from_index(
     }
     let target = opts.target.clone().unwrap_or_else(host_target);
     let platform = index.platform_for(&target).ok_or_else(|| {
-        let available: Vec<String> = index
-            .platforms
-            .iter()
-            .map(|p| format!("`{}`", p.target))
-            .collect();
-        let available = if available.is_empty() {
-            "none".to_string()
-        } else {
-            available.join(", ")
-        };
+        let available: Vec<String> = index.platforms.iter().map(|p| format!("`{}`", p.target)).collect();
+        let available = if available.is_empty() { "none".to_string() } else { available.join(", ") };
         Failure::install(format!(
             "no build of `{}` {} for `{target}`; the index has: {available}",
             index.name, index.version
         ))
         .with_hint("pass `--target <triple>` to install one of those anyway")
     })?;
-    check_relative(&platform.file)
-        .map_err(|why| Failure::verify(format!("`{index_loc}`: archive {why}")))?;
+    check_relative(&platform.file).map_err(|why| Failure::verify(format!("`{index_loc}`: archive {why}")))?;
     for binary in &platform.binaries {
-        check_file_name(binary)
-            .map_err(|why| Failure::verify(format!("`{index_loc}`: binary {why}")))?;
+        check_file_name(binary).map_err(|why| Failure::verify(format!("`{index_loc}`: binary {why}")))?;
     }
     if let Some(pinned) = &opts.sha256 {
         if *pinned != platform.sha256 {
@@ -222,20 +198,13 @@ fn plan_from_index(
             )));
         }
     }
-    let dir = index_loc
-        .parent()
-        .ok_or_else(|| Failure::usage(format!("`{index_loc}` has no parent directory")))?;
+    let dir = index_loc.parent().ok_or_else(|| Failure::usage(format!("`{index_loc}` has no parent directory")))?;
     Ok(Plan {
         name: index.name.clone(),
         version: index.version.clone(),
         target: platform.target.clone(),
         archive: dir.join(&platform.file),
-        archive_name: platform
-            .file
-            .rsplit('/')
-            .next()
-            .unwrap_or(&platform.file)
-            .to_string(),
+        archive_name: platform.file.rsplit('/').next().unwrap_or(&platform.file).to_string(),
         format: platform.format,
         expected: platform.sha256.clone(),
         expected_size: Some(platform.size),
@@ -389,11 +358,7 @@ pub(crate) fn parse_archive_name(file_name: &str) -> ArchiveName {
             target,
         };
     }
-    ArchiveName {
-        name: stem.to_string(),
-        version: None,
-        target: None,
-    }
+    ArchiveName { name: stem.to_string(), version: None, target: None }
 }
 
 #[cfg(test)]
@@ -401,11 +366,7 @@ mod tests {
     use super::*;
 
     fn name(n: &str, v: Option<&str>, t: Option<&str>) -> ArchiveName {
-        ArchiveName {
-            name: n.into(),
-            version: v.map(Into::into),
-            target: t.map(Into::into),
-        }
+        ArchiveName { name: n.into(), version: v.map(Into::into), target: t.map(Into::into) }
     }
 
     #[test]
@@ -418,24 +379,12 @@ mod tests {
             parse_archive_name("my-tool-v2.0.0-rc.1-aarch64-apple-darwin.zip"),
             name("my-tool", Some("2.0.0-rc.1"), Some("aarch64-apple-darwin"))
         );
-        assert_eq!(
-            parse_archive_name("app-1.2.0.tar.zst"),
-            name("app", Some("1.2.0"), None)
-        );
+        assert_eq!(parse_archive_name("app-1.2.0.tar.zst"), name("app", Some("1.2.0"), None));
         // Ambiguous: `linux` is not an architecture, so it reads as a pre-release tag.
-        assert_eq!(
-            parse_archive_name("app-1.2.0-linux.tar.gz"),
-            name("app", Some("1.2.0-linux"), None)
-        );
-        assert_eq!(
-            parse_archive_name("app-1.2.0-rc.1.tar.gz"),
-            name("app", Some("1.2.0-rc.1"), None)
-        );
+        assert_eq!(parse_archive_name("app-1.2.0-linux.tar.gz"), name("app", Some("1.2.0-linux"), None));
+        assert_eq!(parse_archive_name("app-1.2.0-rc.1.tar.gz"), name("app", Some("1.2.0-rc.1"), None));
         assert_eq!(parse_archive_name("tool.zip"), name("tool", None, None));
-        assert_eq!(
-            parse_archive_name("app-2fa-1.0.0.tgz"),
-            name("app-2fa", Some("1.0.0"), None)
-        );
+        assert_eq!(parse_archive_name("app-2fa-1.0.0.tgz"), name("app-2fa", Some("1.0.0"), None));
     }
 
     #[test]
@@ -443,9 +392,6 @@ mod tests {
         assert_eq!(normalize_version("v1.2.0"), "1.2.0");
         assert_eq!(normalize_version("1.2.0"), "1.2.0");
         assert_eq!(normalize_version("vnext"), "vnext");
-        assert_eq!(
-            version_dirs("v1.0.0"),
-            vec!["1.0.0".to_string(), "v1.0.0".to_string()]
-        );
+        assert_eq!(version_dirs("v1.0.0"), vec!["1.0.0".to_string(), "v1.0.0".to_string()]);
     }
 }

@@ -26,13 +26,8 @@ pub struct RollbackOutcome {
 pub fn rollback(prefix: &Path, name: Option<&str>) -> Result<RollbackOutcome, Failure> {
     let layout = Layout::new(prefix)?;
     let receipt = layout.select(name)?.ok_or_else(|| {
-        let what = name
-            .map(|n| format!("`{n}` is not installed"))
-            .unwrap_or_else(|| "nothing is installed".into());
-        Failure::install(format!(
-            "nothing to roll back: {what} in `{}`",
-            layout.prefix.display()
-        ))
+        let what = name.map(|n| format!("`{n}` is not installed")).unwrap_or_else(|| "nothing is installed".into());
+        Failure::install(format!("nothing to roll back: {what} in `{}`", layout.prefix.display()))
     })?;
     let nothing = || {
         Failure::install(format!(
@@ -60,10 +55,7 @@ pub fn rollback(prefix: &Path, name: Option<&str>) -> Result<RollbackOutcome, Fa
     let mut binaries = Vec::new();
     for b in &receipt.binaries {
         let (sha256, _) = sha256_file(&b.path).map_err(|e| Failure::io("read", &b.path, e))?;
-        binaries.push(InstalledBinary {
-            path: b.path.clone(),
-            sha256,
-        });
+        binaries.push(InstalledBinary { path: b.path.clone(), sha256 });
     }
     let mut updated = receipt.clone();
     updated.version = previous.clone();

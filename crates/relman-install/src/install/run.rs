@@ -103,20 +103,14 @@ pub fn install(opts: &InstallOptions) -> Result<InstallOutcome, Failure> {
 /// A location as a receipt keeps it: local paths made absolute, URL credentials redacted.
 fn persistent(loc: &Location) -> String {
     match loc {
-        Location::Path(p) => std::path::absolute(p)
-            .unwrap_or_else(|_| p.clone())
-            .display()
-            .to_string(),
+        Location::Path(p) => std::path::absolute(p).unwrap_or_else(|_| p.clone()).display().to_string(),
         Location::Url(u) => redact(u),
     }
 }
 
 /// Whether every binary the receipt lists is in place with the recorded digest.
 fn intact(receipt: &Receipt) -> bool {
-    receipt
-        .binaries
-        .iter()
-        .all(|b| sha256_file(&b.path).is_ok_and(|(digest, _)| digest == b.sha256))
+    receipt.binaries.iter().all(|b| sha256_file(&b.path).is_ok_and(|(digest, _)| digest == b.sha256))
 }
 
 fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<InstallOutcome, Failure> {
@@ -140,15 +134,8 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
     }
     let signature = trust.summary(index_form, archive_sig.as_ref().map(|s| s.form()));
 
-    if let Some(r) = existing
-        .as_ref()
-        .filter(|r| !opts.force && r.version == plan.version && r.target == plan.target)
-    {
-        if r.archive_sha256
-            .as_ref()
-            .is_none_or(|d| *d == plan.expected)
-            && intact(r)
-        {
+    if let Some(r) = existing.as_ref().filter(|r| !opts.force && r.version == plan.version && r.target == plan.target) {
+        if r.archive_sha256.as_ref().is_none_or(|d| *d == plan.expected) && intact(r) {
             return Ok(InstallOutcome {
                 name: r.name.clone(),
                 version: r.version.clone(),
@@ -168,20 +155,16 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
         .prefix("install-")
         .tempdir_in(&layout.tmp)
         .map_err(|e| write_failure(&layout.tmp, e))?;
-    let archive_path = work
-        .path()
-        .join(format!("archive.{}", plan.format.extension()));
+    let archive_path = work.path().join(format!("archive.{}", plan.format.extension()));
     let (digest, size) =
-        source::download_limited(&plan.archive, &archive_path, plan.expected_size)?.ok_or_else(
-            || {
-                if plan.listed {
-                    Failure::verify(format!("`{}` is missing", plan.archive))
-                        .with_hint("the index lists it; the release is incomplete")
-                } else {
-                    source::not_found(&plan.archive)
-                }
-            },
-        )?;
+        source::download_limited(&plan.archive, &archive_path, plan.expected_size)?.ok_or_else(|| {
+            if plan.listed {
+                Failure::verify(format!("`{}` is missing", plan.archive))
+                    .with_hint("the index lists it; the release is incomplete")
+            } else {
+                source::not_found(&plan.archive)
+            }
+        })?;
     if digest != plan.expected {
         return Err(Failure::verify(format!(
             "`{}`: sha256 mismatch ({} says {}, download has {digest})",
@@ -205,44 +188,27 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
     let picked: Vec<(String, PathBuf)> = match &plan.binaries {
         Some(names) => names
             .iter()
-            .map(|n| {
-                archive::find_binary(&entries, &unpacked, n, &plan.archive_name)
-                    .map(|p| (n.clone(), p))
-            })
+            .map(|n| archive::find_binary(&entries, &unpacked, n, &plan.archive_name).map(|p| (n.clone(), p)))
             .collect::<Result<_, _>>()?,
         None => archive::executables(&entries, &unpacked, &plan.archive_name)?,
     };
     if picked.is_empty() {
-        return Err(Failure::install(format!(
-            "`{}` contains no executable file",
-            plan.archive_name
-        ))
-        .with_hint("install from the release's index.json, which lists the binaries"));
+        return Err(Failure::install(format!("`{}` contains no executable file", plan.archive_name))
+            .with_hint("install from the release's index.json, which lists the binaries"));
     }
 
     // Refuse to clobber files relman does not own, before touching anything.
-    let owned: HashSet<&Path> = existing
-        .iter()
-        .flat_map(|r| r.binaries.iter().map(|b| b.path.as_path()))
-        .collect();
+    let owned: HashSet<&Path> = existing.iter().flat_map(|r| r.binaries.iter().map(|b| b.path.as_path())).collect();
     for (name, _) in &picked {
         let dest = layout.bin.join(name);
         match fs::symlink_metadata(&dest) {
-            Ok(meta) if meta.is_dir() => {
-                return Err(Failure::install(format!(
-                    "`{}` is a directory",
-                    dest.display()
-                )))
-            }
+            Ok(meta) if meta.is_dir() => return Err(Failure::install(format!("`{}` is a directory", dest.display()))),
             Ok(_) if !opts.force && !owned.contains(dest.as_path()) => {
-                return Err(Failure::install(format!(
-                    "`{}` exists and was not installed by relman",
-                    dest.display()
-                ))
-                .with_hint(format!(
-                    "pass `--force` to replace it (the old file is kept in `{}`)",
-                    layout.backup.display()
-                )))
+                return Err(Failure::install(format!("`{}` exists and was not installed by relman", dest.display()))
+                    .with_hint(format!(
+                        "pass `--force` to replace it (the old file is kept in `{}`)",
+                        layout.backup.display()
+                    )))
             }
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -281,10 +247,7 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
             }
             place::replace(&path, &dest)?;
         }
-        installed.push(InstalledBinary {
-            path: dest,
-            sha256: digest,
-        });
+        installed.push(InstalledBinary { path: dest, sha256: digest });
     }
 
     let (previous, previous_archive_sha256) = match &existing {

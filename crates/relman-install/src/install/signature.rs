@@ -91,12 +91,7 @@ impl Trust {
             (None, Some(pin)) => Some((pinned_key(pin, receipt_path, program)?, KeySource::Pinned)),
             (None, None) => None,
         };
-        Ok(Trust {
-            key,
-            require,
-            program: program.to_string(),
-            pinned_hint: pinned.map(|p| p.hint.clone()),
-        })
+        Ok(Trust { key, require, program: program.to_string(), pinned_hint: pinned.map(|p| p.hint.clone()) })
     }
 
     /// Whether signatures are looked at at all.
@@ -113,18 +108,11 @@ impl Trust {
             return Ok(None);
         }
         let bundle_loc = loc.with_suffix(BUNDLE_SUFFIX);
-        let mut found = read_text(&bundle_loc)?.map(|text| Fetched {
-            form: SignatureForm::Bundle,
-            loc: bundle_loc.clone(),
-            text,
-        });
+        let mut found =
+            read_text(&bundle_loc)?.map(|text| Fetched { form: SignatureForm::Bundle, loc: bundle_loc.clone(), text });
         if found.is_none() && !self.require {
             let legacy_loc = loc.with_suffix(LEGACY_SUFFIX);
-            found = read_text(&legacy_loc)?.map(|text| Fetched {
-                form: SignatureForm::Legacy,
-                loc: legacy_loc,
-                text,
-            });
+            found = read_text(&legacy_loc)?.map(|text| Fetched { form: SignatureForm::Legacy, loc: legacy_loc, text });
         }
         match (&found, &self.key) {
             (Some(_), Some(_)) => Ok(found),
@@ -165,11 +153,10 @@ impl Trust {
         let sig_name = sig.loc.display();
         let result = match sig.form {
             SignatureForm::Bundle => blob::verify_bundle(&sig.text, &sig_name, key, name, digest),
-            SignatureForm::Legacy => blob::verify_legacy(&sig.text, &sig_name, key, name, digest)
-                .map_err(|mut e| {
-                    e.message = format!("{} (key hint {})", e.message, key.hint());
-                    e
-                }),
+            SignatureForm::Legacy => blob::verify_legacy(&sig.text, &sig_name, key, name, digest).map_err(|mut e| {
+                e.message = format!("{} (key hint {})", e.message, key.hint());
+                e
+            }),
         };
         result.map_err(|e| {
             let e = Failure {
@@ -191,12 +178,7 @@ impl Trust {
     }
 
     /// Fetches and checks the signature of a document already read (`index.json`).
-    pub fn verify(
-        &self,
-        loc: &Location,
-        name: &str,
-        digest: &Sha256,
-    ) -> Result<Option<SignatureForm>, Failure> {
+    pub fn verify(&self, loc: &Location, name: &str, digest: &Sha256) -> Result<Option<SignatureForm>, Failure> {
         match self.fetch(loc, name)? {
             Some(sig) => {
                 self.check(&sig, name, digest)?;
@@ -208,18 +190,11 @@ impl Trust {
 
     /// The key to record in the receipt after a verified install.
     pub fn pin(&self) -> Option<PinnedKey> {
-        self.key.as_ref().map(|(key, _)| PinnedKey {
-            hint: key.hint().to_string(),
-            pem: key.to_pem(),
-        })
+        self.key.as_ref().map(|(key, _)| PinnedKey { hint: key.hint().to_string(), pem: key.to_pem() })
     }
 
     /// What to report, once the archive's signature (`archive`) was checked.
-    pub fn summary(
-        &self,
-        index: Option<SignatureForm>,
-        archive: Option<SignatureForm>,
-    ) -> Option<SignatureCheck> {
+    pub fn summary(&self, index: Option<SignatureForm>, archive: Option<SignatureForm>) -> Option<SignatureCheck> {
         let (key, source) = self.key.as_ref()?;
         Some(SignatureCheck {
             key_hint: key.hint().to_string(),
@@ -240,22 +215,12 @@ impl Fetched {
 /// The key pinned in a receipt, checked against its recorded hint.
 fn pinned_key(pin: &PinnedKey, receipt_path: &Path, program: &str) -> Result<PublicKey, Failure> {
     let broken = |why: String| {
-        Failure::install(format!(
-            "`{}` pins a signing key that cannot be used: {why}",
-            receipt_path.display()
-        ))
-        .with_hint(format!(
-            "reinstall `{program}` with `--key <public key file>` to pin the right key"
-        ))
+        Failure::install(format!("`{}` pins a signing key that cannot be used: {why}", receipt_path.display()))
+            .with_hint(format!("reinstall `{program}` with `--key <public key file>` to pin the right key"))
     };
-    let key = PublicKey::from_pem(&pin.pem, &format!("the key pinned for {program}"))
-        .map_err(|e| broken(e.message))?;
+    let key = PublicKey::from_pem(&pin.pem, &format!("the key pinned for {program}")).map_err(|e| broken(e.message))?;
     if key.hint() != pin.hint {
-        return Err(broken(format!(
-            "its PEM has hint {}, the receipt says {}",
-            key.hint(),
-            pin.hint
-        )));
+        return Err(broken(format!("its PEM has hint {}, the receipt says {}", key.hint(), pin.hint)));
     }
     Ok(key)
 }
@@ -265,7 +230,5 @@ fn read_text(loc: &Location) -> Result<Option<String>, Failure> {
     let Some(bytes) = source::read_optional(loc, DOCUMENT_LIMIT)? else {
         return Ok(None);
     };
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|_| Failure::verify(format!("`{loc}` is not UTF-8 text")))
+    String::from_utf8(bytes).map(Some).map_err(|_| Failure::verify(format!("`{loc}` is not UTF-8 text")))
 }

@@ -63,7 +63,9 @@ pub enum UpgradeOutcome {
         outcome: InstallOutcome,
     },
     /// Nothing was installed before.
-    Installed { outcome: InstallOutcome },
+    Installed {
+        outcome: InstallOutcome,
+    },
 }
 
 pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
@@ -75,11 +77,8 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
             .map(|n| format!("`{n}` is not installed"))
             .unwrap_or_else(|| "nothing is installed".into());
         let from = opts.from.clone().ok_or_else(|| {
-            Failure::usage(format!(
-                "{what} in `{}` and no release to install from",
-                layout.prefix.display()
-            ))
-            .with_hint("pass `--from <release root>` for a first install")
+            Failure::usage(format!("{what} in `{}` and no release to install from", layout.prefix.display()))
+                .with_hint("pass `--from <release root>` for a first install")
         })?;
         let outcome = install(&InstallOptions {
             from,
@@ -95,10 +94,8 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
     let root = match (&opts.from, &receipt.root) {
         (Some(from), _) => from.clone(),
         (None, Some(root)) if is_redacted(root) => {
-            return Err(Failure::usage(format!(
-                "`{root}` needs credentials, which relman does not store"
-            ))
-            .with_hint("pass `--from` with the release root URL and its credentials"))
+            return Err(Failure::usage(format!("`{root}` needs credentials, which relman does not store"))
+                .with_hint("pass `--from` with the release root URL and its credentials"))
         }
         (None, Some(root)) => root.clone(),
         (None, None) => {
@@ -106,9 +103,7 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
                 "`{}` was installed from `{}`, not from a release root",
                 receipt.name, receipt.source
             ))
-            .with_hint(
-                "pass `--from <release root>` (the directory or URL holding `channels.json`)",
-            ))
+            .with_hint("pass `--from <release root>` (the directory or URL holding `channels.json`)"))
         }
     };
     let root_loc = Location::parse(&root);
@@ -119,19 +114,12 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
     })?;
     let channels = parse_channels(&channels_loc, &bytes)?;
     if channels.name != receipt.name {
-        return Err(Failure::usage(format!(
-            "`{root_loc}` publishes `{}`, not `{}`",
-            channels.name, receipt.name
-        )));
+        return Err(Failure::usage(format!("`{root_loc}` publishes `{}`, not `{}`", channels.name, receipt.name)));
     }
-    let stable = channels
-        .stable
-        .ok_or_else(|| Failure::install(format!("`{channels_loc}` has no stable release yet")))?;
+    let stable =
+        channels.stable.ok_or_else(|| Failure::install(format!("`{channels_loc}` has no stable release yet")))?;
     let available = semver::Version::parse(normalize_version(&stable.version)).map_err(|e| {
-        Failure::verify(format!(
-            "`{channels_loc}`: stable version `{}` is not semver: {e}",
-            stable.version
-        ))
+        Failure::verify(format!("`{channels_loc}`: stable version `{}` is not semver: {e}", stable.version))
     })?;
     // An unparsable installed version (a bare archive without one) is treated as older.
     let installed = semver::Version::parse(normalize_version(&receipt.version)).ok();
@@ -152,8 +140,5 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
         key: opts.key.clone(),
         require_signature: opts.require_signature,
     })?;
-    Ok(UpgradeOutcome::Upgraded {
-        from_version: receipt.version,
-        outcome,
-    })
+    Ok(UpgradeOutcome::Upgraded { from_version: receipt.version, outcome })
 }

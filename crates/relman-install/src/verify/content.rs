@@ -60,15 +60,10 @@ fn sbom_subject(name: &str, manifest: &Manifest, archives: &[String]) -> Option<
     if let Some(subject) = manifest.artifact(name).and_then(|a| a.subject.clone()) {
         return Some(subject);
     }
-    let stem = name
-        .strip_suffix(".spdx.json")
-        .or_else(|| name.strip_suffix(".cdx.json"))?;
+    let stem = name.strip_suffix(".spdx.json").or_else(|| name.strip_suffix(".cdx.json"))?;
     archives
         .iter()
-        .find(|a| {
-            a.strip_prefix(stem)
-                .is_some_and(|ext| ext.starts_with('.') && !ext[1..].contains('-'))
-        })
+        .find(|a| a.strip_prefix(stem).is_some_and(|ext| ext.starts_with('.') && !ext[1..].contains('-')))
         .cloned()
 }
 
@@ -82,12 +77,8 @@ pub(super) fn check_sboms(
     contents: &BTreeMap<String, Vec<u8>>,
     found: &BTreeMap<String, Sha256>,
 ) {
-    let mut names: Vec<String> = manifest
-        .artifacts
-        .iter()
-        .filter(|a| a.kind == ArtifactKind::Sbom)
-        .map(|a| a.name.clone())
-        .collect();
+    let mut names: Vec<String> =
+        manifest.artifacts.iter().filter(|a| a.kind == ArtifactKind::Sbom).map(|a| a.name.clone()).collect();
     for name in listed {
         if is_sbom_name(name) && !names.contains(name) {
             names.push(name.clone());
@@ -97,16 +88,11 @@ pub(super) fn check_sboms(
     let mut covered: BTreeSet<(SbomFormat, String)> = BTreeSet::new();
     let mut formats: BTreeSet<SbomFormat> = BTreeSet::new();
     for name in &names {
-        let in_manifest = manifest
-            .artifact(name)
-            .is_some_and(|a| a.kind == ArtifactKind::Sbom);
+        let in_manifest = manifest.artifact(name).is_some_and(|a| a.kind == ArtifactKind::Sbom);
         let subject = sbom_subject(name, manifest, archives);
         match &subject {
             Some(s) if archives.contains(s) => {}
-            Some(s) => f.fail(
-                name,
-                format!("its subject `{s}` is not an archive of this release"),
-            ),
+            Some(s) => f.fail(name, format!("its subject `{s}` is not an archive of this release")),
             None => f.fail(name, "names no archive of this release as its subject"),
         }
         // Present is present: an empty or unreadable SBOM is its own problem.
@@ -144,10 +130,7 @@ pub(super) fn check_sboms(
             f.fail(name, "is neither an SPDX nor a CycloneDX document");
             continue;
         };
-        let count = value
-            .get(format.list())
-            .and_then(|v| v.as_array())
-            .map_or(0, Vec::len);
+        let count = value.get(format.list()).and_then(|v| v.as_array()).map_or(0, Vec::len);
         if count == 0 {
             f.fail(
                 name,
@@ -163,10 +146,7 @@ pub(super) fn check_sboms(
             }
             continue;
         }
-        f.note(
-            name,
-            format!("{} document, {count} {}", format.label(), format.list()),
-        );
+        f.note(name, format!("{} document, {count} {}", format.label(), format.list()));
         if let Some(s) = subject.filter(|s| archives.contains(s)) {
             f.note(&s, format!("SBOM `{name}`"));
         }
@@ -176,10 +156,7 @@ pub(super) fn check_sboms(
             if !covered.contains(&(format, archive.clone())) {
                 f.fail(
                     archive,
-                    format!(
-                        "has no {} SBOM, while the manifest lists them for other archives",
-                        format.label()
-                    ),
+                    format!("has no {} SBOM, while the manifest lists them for other archives", format.label()),
                 );
             }
         }
@@ -215,33 +192,18 @@ pub(super) fn check_statement(
     verified: bool,
 ) {
     if payload_type != relman_sign::dsse::INTOTO_PAYLOAD_TYPE {
-        f.fail(
-            prov,
-            format!(
-                "its payload type is `{payload_type}`, not `{}`",
-                relman_sign::dsse::INTOTO_PAYLOAD_TYPE
-            ),
-        );
+        f.fail(prov, format!("its payload type is `{payload_type}`, not `{}`", relman_sign::dsse::INTOTO_PAYLOAD_TYPE));
         return;
     }
     let statement: Statement = match serde_json::from_slice(payload) {
         Ok(s) => s,
         Err(e) => {
-            f.fail(
-                prov,
-                format!("its payload is not an in-toto statement: {e}"),
-            );
+            f.fail(prov, format!("its payload is not an in-toto statement: {e}"));
             return;
         }
     };
     if !statement.kind.starts_with("https://in-toto.io/Statement/") {
-        f.fail(
-            prov,
-            format!(
-                "its payload has `_type` `{}`, not an in-toto statement",
-                statement.kind
-            ),
-        );
+        f.fail(prov, format!("its payload has `_type` `{}`, not an in-toto statement", statement.kind));
         return;
     }
     let mut bad = false;
@@ -249,10 +211,7 @@ pub(super) fn check_statement(
     for subject in &statement.subject {
         let name = subject.name.as_str();
         if !archives.iter().any(|a| a == name) {
-            f.fail(
-                prov,
-                format!("subject `{name}` is not an archive of this release"),
-            );
+            f.fail(prov, format!("subject `{name}` is not an archive of this release"));
             bad = true;
             continue;
         }
@@ -263,25 +222,15 @@ pub(super) fn check_statement(
         match (claimed, found.get(name)) {
             (None, _) => {
                 f.fail(prov, format!("subject `{name}` has no sha256 digest"));
-                f.taint(
-                    name,
-                    format!("provenance `{prov}` records no sha256 for it"),
-                );
+                f.taint(name, format!("provenance `{prov}` records no sha256 for it"));
                 bad = true;
             }
             (Some(claimed), Some(actual)) if claimed != *actual => {
                 f.fail(
                     prov,
-                    format!(
-                        "subject `{name}` has sha256 {}…, the archive has {}…",
-                        claimed.short(),
-                        actual.short()
-                    ),
+                    format!("subject `{name}` has sha256 {}…, the archive has {}…", claimed.short(), actual.short()),
                 );
-                f.taint(
-                    name,
-                    format!("provenance `{prov}` records sha256 {}…", claimed.short()),
-                );
+                f.taint(name, format!("provenance `{prov}` records sha256 {}…", claimed.short()));
                 bad = true;
             }
             // A missing archive was reported where it was looked for.
@@ -290,10 +239,7 @@ pub(super) fn check_statement(
     }
     for archive in archives {
         if !seen.contains(archive.as_str()) {
-            f.fail(
-                prov,
-                format!("archive `{archive}` is not among its subjects"),
-            );
+            f.fail(prov, format!("archive `{archive}` is not among its subjects"));
             f.taint(archive, format!("provenance `{prov}` does not name it"));
             bad = true;
         }
@@ -304,11 +250,7 @@ pub(super) fn check_statement(
             format!(
                 "its {} subjects are exactly the archives{}",
                 statement.subject.len(),
-                if verified {
-                    ""
-                } else {
-                    " (unverified statement)"
-                }
+                if verified { "" } else { " (unverified statement)" }
             ),
         );
         for archive in archives {
@@ -335,17 +277,9 @@ mod tests {
             "app-1.0.0-x86_64-unknown-linux-musl.tar.gz".to_string(),
         ];
         assert_eq!(
-            sbom_subject(
-                "app-1.0.0-x86_64-unknown-linux-gnu.spdx.json",
-                &manifest,
-                &archives
-            )
-            .as_deref(),
+            sbom_subject("app-1.0.0-x86_64-unknown-linux-gnu.spdx.json", &manifest, &archives).as_deref(),
             Some("app-1.0.0-x86_64-unknown-linux-gnu.tar.gz")
         );
-        assert_eq!(
-            sbom_subject("app-1.0.0-x86_64.cdx.json", &manifest, &archives),
-            None
-        );
+        assert_eq!(sbom_subject("app-1.0.0-x86_64.cdx.json", &manifest, &archives), None);
     }
 }

@@ -42,13 +42,11 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use relman_manifest::{
-    Artifact, ArtifactKind, Channels, ErrorClass, Failure, Index, Manifest, Sha256,
-};
+use relman_manifest::{Artifact, ArtifactKind, Channels, ErrorClass, Failure, Index, Manifest, Sha256};
 
 pub use report::{
-    kind_name, write_files, ArtifactCheck, ArtifactStatus, FileCheck, FileStatus, VerifyReport,
-    REPORT_JSON, REPORT_MARKDOWN,
+    kind_name, write_files, ArtifactCheck, ArtifactStatus, FileCheck, FileStatus, VerifyReport, REPORT_JSON,
+    REPORT_MARKDOWN,
 };
 
 use crate::checksums::{self, check_file_name};
@@ -62,13 +60,7 @@ use signatures::{is_signature_file, BUNDLE_SUFFIX, LEGACY_SUFFIX};
 pub const DOCUMENT_LIMIT: u64 = 16 << 20;
 
 /// Name suffixes of files that later stages publish beside the archives.
-const ALLOWED_EXTRA_SUFFIXES: [&str; 5] = [
-    ".sig",
-    ".sigstore.json",
-    ".intoto.jsonl",
-    ".spdx.json",
-    ".cdx.json",
-];
+const ALLOWED_EXTRA_SUFFIXES: [&str; 5] = [".sig", ".sigstore.json", ".intoto.jsonl", ".spdx.json", ".cdx.json"];
 const ALLOWED_EXTRA_NAMES: [&str; 1] = ["release-notes.md"];
 
 pub const INDEX_FILE: &str = "index.json";
@@ -102,10 +94,7 @@ pub(crate) fn check_relative(rel: &str) -> Result<(), String> {
         || rel.split(['/', '\\']).any(|p| p == "..")
         || rel.chars().any(char::is_control)
     {
-        return Err(format!(
-            "`{}` is not a relative path inside the release",
-            rel.escape_debug()
-        ));
+        return Err(format!("`{}` is not a relative path inside the release", rel.escape_debug()));
     }
     Ok(())
 }
@@ -113,9 +102,7 @@ pub(crate) fn check_relative(rel: &str) -> Result<(), String> {
 /// The version directory to verify, and the version `channels.json` says it is (if used).
 fn locate_version(loc: &Location) -> Result<(Location, Option<String>), Failure> {
     if loc.file_name().as_deref() == Some(INDEX_FILE) {
-        let dir = loc
-            .parent()
-            .ok_or_else(|| Failure::usage(format!("`{loc}` has no parent directory")))?;
+        let dir = loc.parent().ok_or_else(|| Failure::usage(format!("`{loc}` has no parent directory")))?;
         return Ok((dir, None));
     }
     if source::exists(&loc.join(INDEX_FILE))? {
@@ -125,26 +112,21 @@ fn locate_version(loc: &Location) -> Result<(Location, Option<String>), Failure>
     if let Some(bytes) = source::read_optional(&channels_loc, DOCUMENT_LIMIT)? {
         let channels = parse_channels(&channels_loc, &bytes)?;
         let stable = channels.stable.ok_or_else(|| {
-            Failure::verify(format!("`{channels_loc}` has no stable release to verify")).with_hint(
-                format!(
-                    "pass a version directory such as `{}`",
-                    loc.join("<version>")
-                ),
-            )
+            Failure::verify(format!("`{channels_loc}` has no stable release to verify"))
+                .with_hint(format!("pass a version directory such as `{}`", loc.join("<version>")))
         })?;
         check_relative(&stable.index)
             .map_err(|why| Failure::verify(format!("`{channels_loc}`: stable index {why}")))?;
-        let dir = loc.join(&stable.index).parent().ok_or_else(|| {
-            Failure::verify(format!("`{channels_loc}`: stable index has no directory"))
-        })?;
+        let dir = loc
+            .join(&stable.index)
+            .parent()
+            .ok_or_else(|| Failure::verify(format!("`{channels_loc}`: stable index has no directory")))?;
         return Ok((dir, Some(stable.version)));
     }
     for other in [checksums::FILE_NAME, MANIFEST_FILE] {
         if source::exists(&loc.join(other))? {
             let hint = format!("`{loc}` looks like a version directory (it has `{other}`)");
-            return Err(
-                Failure::verify(format!("`{}` is missing", loc.join(INDEX_FILE))).with_hint(hint),
-            );
+            return Err(Failure::verify(format!("`{}` is missing", loc.join(INDEX_FILE))).with_hint(hint));
         }
     }
     if let Location::Path(p) = loc {
@@ -157,24 +139,19 @@ fn locate_version(loc: &Location) -> Result<(Location, Option<String>), Failure>
 }
 
 pub(crate) fn parse_channels(loc: &Location, bytes: &[u8]) -> Result<Channels, Failure> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| Failure::verify(format!("`{loc}` is not valid UTF-8: {e}")))?;
-    Channels::from_json(text)
-        .map_err(|e| Failure::verify(format!("`{loc}` is not a valid channels file: {e}")))
+    let text = std::str::from_utf8(bytes).map_err(|e| Failure::verify(format!("`{loc}` is not valid UTF-8: {e}")))?;
+    Channels::from_json(text).map_err(|e| Failure::verify(format!("`{loc}` is not a valid channels file: {e}")))
 }
 
 pub(crate) fn parse_index(loc: &Location, bytes: &[u8]) -> Result<Index, Failure> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| Failure::verify(format!("`{loc}` is not valid UTF-8: {e}")))?;
-    Index::from_json(text)
-        .map_err(|e| Failure::verify(format!("`{loc}` is not a valid index: {e}")))
+    let text = std::str::from_utf8(bytes).map_err(|e| Failure::verify(format!("`{loc}` is not valid UTF-8: {e}")))?;
+    Index::from_json(text).map_err(|e| Failure::verify(format!("`{loc}` is not a valid index: {e}")))
 }
 
 fn required(loc: &Location) -> Result<Vec<u8>, Failure> {
     source::read_optional(loc, DOCUMENT_LIMIT)?.ok_or_else(|| {
-        Failure::verify(format!("`{loc}` is missing")).with_hint(
-            "every release version has `checksums.txt`, `index.json` and `manifest.json`",
-        )
+        Failure::verify(format!("`{loc}` is missing"))
+            .with_hint("every release version has `checksums.txt`, `index.json` and `manifest.json`")
     })
 }
 
@@ -193,12 +170,8 @@ pub fn verify_release(loc: &Location) -> Result<VerifyReport, Failure> {
 /// `require_signatures` without a key, a report file that cannot be written.
 pub fn verify_release_with(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, Failure> {
     if opts.require_signatures && opts.key.is_none() {
-        return Err(Failure::usage(
-            "signatures are required, but no public key was given to check them with",
-        )
-        .with_hint(
-            "pass the `PUBLIC KEY` file of the key pair that signed the release (`--key`)",
-        ));
+        return Err(Failure::usage("signatures are required, but no public key was given to check them with")
+            .with_hint("pass the `PUBLIC KEY` file of the key pair that signed the release (`--key`)"));
     }
     let report = check_release(loc, opts)?;
     if let Some(dir) = &opts.report_dir {
@@ -236,17 +209,12 @@ impl Seen {
 
 /// Files read whole (they are parsed): signatures, bundles, SBOMs, provenance.
 fn wants_bytes(name: &str, manifest: &Manifest) -> bool {
-    [LEGACY_SUFFIX, BUNDLE_SUFFIX, ".intoto.jsonl"]
-        .iter()
-        .any(|s| name.ends_with(s))
+    [LEGACY_SUFFIX, BUNDLE_SUFFIX, ".intoto.jsonl"].iter().any(|s| name.ends_with(s))
         || content::is_sbom_name(name)
         || manifest.artifact(name).is_some_and(|a| {
             matches!(
                 a.kind,
-                ArtifactKind::Sbom
-                    | ArtifactKind::Provenance
-                    | ArtifactKind::Signature
-                    | ArtifactKind::Bundle
+                ArtifactKind::Sbom | ArtifactKind::Provenance | ArtifactKind::Signature | ArtifactKind::Bundle
             )
         })
 }
@@ -331,10 +299,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
     // index.json against checksums.txt and the files.
     for p in &index.platforms {
         match checksums::lookup(&entries, &p.file) {
-            None => f.fail(
-                &p.file,
-                format!("in {INDEX_FILE} but not in {checksums_name}"),
-            ),
+            None => f.fail(&p.file, format!("in {INDEX_FILE} but not in {checksums_name}")),
             Some(listed) if *listed != p.sha256 => f.fail(
                 &p.file,
                 format!(
@@ -351,10 +316,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
     // manifest.json archives against checksums.txt and the files.
     for a in manifest.archives() {
         match (checksums::lookup(&entries, &a.name), &a.sha256) {
-            (None, _) => f.fail(
-                &a.name,
-                format!("in {MANIFEST_FILE} but not in {checksums_name}"),
-            ),
+            (None, _) => f.fail(&a.name, format!("in {MANIFEST_FILE} but not in {checksums_name}")),
             (Some(_), None) => f.fail(&a.name, format!("{MANIFEST_FILE} records no sha256 for it")),
             (Some(listed), Some(recorded)) if listed != recorded => f.fail(
                 &a.name,
@@ -374,12 +336,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
 
     // The documents themselves, as the manifest recorded them.
     for (kind, label, name, bytes) in [
-        (
-            ArtifactKind::Checksums,
-            "checksums",
-            checksums_name.as_str(),
-            &checksums_bytes,
-        ),
+        (ArtifactKind::Checksums, "checksums", checksums_name.as_str(), &checksums_bytes),
         (ArtifactKind::Index, "index", INDEX_FILE, &index_bytes),
     ] {
         let digest = sha256_bytes(bytes);
@@ -389,16 +346,10 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
         let recorded = manifest.artifacts.iter().find(|a| a.kind == kind);
         let mut status = FileStatus::Ok;
         match recorded {
-            None => f.fail(
-                MANIFEST_FILE,
-                format!("no `{label}` artifact records {name}"),
-            ),
+            None => f.fail(MANIFEST_FILE, format!("no `{label}` artifact records {name}")),
             Some(a) => {
                 if a.name != name {
-                    f.fail(
-                        MANIFEST_FILE,
-                        format!("the `{label}` artifact is `{}`, not `{name}`", a.name),
-                    );
+                    f.fail(MANIFEST_FILE, format!("the `{label}` artifact is `{}`, not `{name}`", a.name));
                 }
                 status = against_manifest(&mut f, a, name, &digest, size);
             }
@@ -412,8 +363,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
         });
     }
     let manifest_digest = sha256_bytes(&manifest_bytes);
-    seen.found
-        .insert(MANIFEST_FILE.to_string(), manifest_digest.clone());
+    seen.found.insert(MANIFEST_FILE.to_string(), manifest_digest.clone());
     f.note(MANIFEST_FILE, "a valid manifest");
     files.push(FileCheck {
         name: MANIFEST_FILE.to_string(),
@@ -427,39 +377,25 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
     if index.version != manifest.version {
         f.fail(
             INDEX_FILE,
-            format!(
-                "version `{}` does not match {MANIFEST_FILE}'s `{}`",
-                index.version, manifest.version
-            ),
+            format!("version `{}` does not match {MANIFEST_FILE}'s `{}`", index.version, manifest.version),
         );
     }
     if index.name != manifest.project.name {
         f.fail(
             INDEX_FILE,
-            format!(
-                "name `{}` does not match {MANIFEST_FILE}'s `{}`",
-                index.name, manifest.project.name
-            ),
+            format!("name `{}` does not match {MANIFEST_FILE}'s `{}`", index.name, manifest.project.name),
         );
     }
     if let Some(channel) = channel_version.filter(|v| *v != index.version) {
-        f.fail(
-            CHANNELS_FILE,
-            format!(
-                "stable is `{channel}` but its {INDEX_FILE} says `{}`",
-                index.version
-            ),
-        );
+        f.fail(CHANNELS_FILE, format!("stable is `{channel}` but its {INDEX_FILE} says `{}`", index.version));
     }
 
     // Every other manifest artifact: present, with the recorded digest and size.
     let listed: BTreeSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
     let mut done: BTreeSet<&str> = BTreeSet::new();
     for a in &manifest.artifacts {
-        if matches!(
-            a.kind,
-            ArtifactKind::Archive | ArtifactKind::Checksums | ArtifactKind::Index
-        ) || !done.insert(a.name.as_str())
+        if matches!(a.kind, ArtifactKind::Archive | ArtifactKind::Checksums | ArtifactKind::Index)
+            || !done.insert(a.name.as_str())
         {
             continue;
         }
@@ -479,11 +415,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
         let got = if wants_bytes(&a.name, &manifest) {
             fetch_document(&file_loc)?
         } else {
-            source::hash_location(&file_loc)?.map(|(digest, size)| Fetched {
-                digest,
-                size,
-                bytes: None,
-            })
+            source::hash_location(&file_loc)?.map(|(digest, size)| Fetched { digest, size, bytes: None })
         };
         let check = match got {
             Some(got) => {
@@ -564,18 +496,9 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
         &seen.contents,
         &seen.found,
     );
-    let signature_files: Vec<String> = seen
-        .found
-        .keys()
-        .filter(|n| is_signature_file(n, &manifest))
-        .cloned()
-        .collect();
-    let mut provenance_files: Vec<String> = manifest
-        .artifacts
-        .iter()
-        .filter(|a| a.kind == ArtifactKind::Provenance)
-        .map(|a| a.name.clone())
-        .collect();
+    let signature_files: Vec<String> = seen.found.keys().filter(|n| is_signature_file(n, &manifest)).cloned().collect();
+    let mut provenance_files: Vec<String> =
+        manifest.artifacts.iter().filter(|a| a.kind == ArtifactKind::Provenance).map(|a| a.name.clone()).collect();
     for (name, _) in &entries {
         if name.ends_with(".intoto.jsonl") && !provenance_files.contains(name) {
             provenance_files.push(name.clone());
@@ -607,13 +530,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
                 continue;
             }
             f.fail(&name, format!("not listed in {checksums_name}"));
-            files.push(FileCheck {
-                name,
-                status: FileStatus::Extra,
-                expected: None,
-                found: None,
-                size: None,
-            });
+            files.push(FileCheck { name, status: FileStatus::Extra, expected: None, found: None, size: None });
         }
     }
 
@@ -631,23 +548,13 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
 }
 
 /// Compares a file's digest and size with what the manifest recorded for `a`.
-fn against_manifest(
-    f: &mut Findings,
-    a: &Artifact,
-    name: &str,
-    digest: &Sha256,
-    size: u64,
-) -> FileStatus {
+fn against_manifest(f: &mut Findings, a: &Artifact, name: &str, digest: &Sha256, size: u64) -> FileStatus {
     let mut status = FileStatus::Ok;
     match &a.sha256 {
         Some(r) if r != digest => {
             f.fail(
                 name,
-                format!(
-                    "sha256 mismatch ({MANIFEST_FILE} says {}…, file has {}…)",
-                    r.short(),
-                    digest.short()
-                ),
+                format!("sha256 mismatch ({MANIFEST_FILE} says {}…, file has {}…)", r.short(), digest.short()),
             );
             status = FileStatus::Mismatch;
         }
@@ -655,10 +562,7 @@ fn against_manifest(
         None => f.fail(name, format!("{MANIFEST_FILE} records no sha256 for it")),
     }
     if let Some(s) = a.size.filter(|&s| s != size) {
-        f.fail(
-            name,
-            format!("size mismatch ({MANIFEST_FILE} says {s} bytes, file has {size})"),
-        );
+        f.fail(name, format!("size mismatch ({MANIFEST_FILE} says {s} bytes, file has {size})"));
         if status == FileStatus::Ok {
             status = FileStatus::SizeMismatch;
         }
@@ -667,24 +571,11 @@ fn against_manifest(
 }
 
 /// A size a listing promised, against the size of the file found (if it was read).
-fn size_check(
-    f: &mut Findings,
-    files: &mut [FileCheck],
-    seen: &Seen,
-    name: &str,
-    listing: &str,
-    expected: u64,
-) {
+fn size_check(f: &mut Findings, files: &mut [FileCheck], seen: &Seen, name: &str, listing: &str, expected: u64) {
     if let Some(&size) = seen.sizes.get(name) {
         if size != expected {
-            f.fail(
-                name,
-                format!("size mismatch ({listing} says {expected} bytes, file has {size})"),
-            );
-            if let Some(check) = files
-                .iter_mut()
-                .find(|c| c.name == name && c.status == FileStatus::Ok)
-            {
+            f.fail(name, format!("size mismatch ({listing} says {expected} bytes, file has {size})"));
+            if let Some(check) = files.iter_mut().find(|c| c.name == name && c.status == FileStatus::Ok) {
                 check.status = FileStatus::SizeMismatch;
             }
         }
@@ -705,18 +596,12 @@ fn list_dir(dir: &Path) -> Result<Vec<String>, Failure> {
 /// [`DOCUMENT_LIMIT`] is streamed through the hasher instead (no bytes kept).
 fn fetch_document(loc: &Location) -> Result<Option<Fetched>, Failure> {
     match source::read_optional(loc, DOCUMENT_LIMIT) {
-        Ok(Some(bytes)) => Ok(Some(Fetched {
-            digest: sha256_bytes(&bytes),
-            size: bytes.len() as u64,
-            bytes: Some(bytes),
-        })),
+        Ok(Some(bytes)) => {
+            Ok(Some(Fetched { digest: sha256_bytes(&bytes), size: bytes.len() as u64, bytes: Some(bytes) }))
+        }
         Ok(None) => Ok(None),
         Err(e) if e.class == ErrorClass::Verify => {
-            Ok(source::hash_location(loc)?.map(|(digest, size)| Fetched {
-                digest,
-                size,
-                bytes: None,
-            }))
+            Ok(source::hash_location(loc)?.map(|(digest, size)| Fetched { digest, size, bytes: None }))
         }
         Err(e) => Err(e),
     }
@@ -731,18 +616,13 @@ fn fetch_listed(
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Option<Fetched>>, Failure> {
     let mut out: Vec<Option<Fetched>> = entries.iter().map(|_| None).collect();
-    let (whole, streamed): (Vec<usize>, Vec<usize>) =
-        (0..entries.len()).partition(|&i| keep(&entries[i].0));
+    let (whole, streamed): (Vec<usize>, Vec<usize>) = (0..entries.len()).partition(|&i| keep(&entries[i].0));
     match dir {
         Location::Path(p) => {
             let paths: Vec<PathBuf> = streamed.iter().map(|&i| p.join(&entries[i].0)).collect();
             for ((&i, path), result) in streamed.iter().zip(&paths).zip(sha256_files(&paths)) {
                 out[i] = match result {
-                    Ok((digest, size)) => Some(Fetched {
-                        digest,
-                        size,
-                        bytes: None,
-                    }),
+                    Ok((digest, size)) => Some(Fetched { digest, size, bytes: None }),
                     Err(e) if matches!(e.kind(), io::ErrorKind::NotFound) => None,
                     Err(e) => return Err(Failure::io("read", path, e)),
                 };
@@ -750,12 +630,10 @@ fn fetch_listed(
         }
         Location::Url(_) => {
             for &i in &streamed {
-                out[i] = source::hash_location(&dir.join(&entries[i].0))?.map(|(digest, size)| {
-                    Fetched {
-                        digest,
-                        size,
-                        bytes: None,
-                    }
+                out[i] = source::hash_location(&dir.join(&entries[i].0))?.map(|(digest, size)| Fetched {
+                    digest,
+                    size,
+                    bytes: None,
                 });
             }
         }
@@ -778,8 +656,8 @@ pub fn verify_dir_against_checksums(dir: &Path) -> Result<Vec<(String, Sha256)>,
         }
         Err(e) => return Err(Failure::io("read", &path, e)),
     };
-    let entries = checksums::parse(&text)
-        .map_err(|e| Failure::verify(format!("`{}` is not valid: {e}", path.display())))?;
+    let entries =
+        checksums::parse(&text).map_err(|e| Failure::verify(format!("`{}` is not valid: {e}", path.display())))?;
     let paths: Vec<PathBuf> = entries.iter().map(|(n, _)| dir.join(n)).collect();
     let mut bad = Vec::new();
     for (((name, expected), path), result) in entries.iter().zip(&paths).zip(sha256_files(&paths)) {
@@ -791,10 +669,9 @@ pub fn verify_dir_against_checksums(dir: &Path) -> Result<Vec<(String, Sha256)>,
                 expected.short(),
                 digest.short()
             )),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => bad.push(format!(
-                "`{}` is listed in checksums.txt but missing",
-                path.display()
-            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                bad.push(format!("`{}` is listed in checksums.txt but missing", path.display()))
+            }
             Err(e) => bad.push(format!("cannot read `{}` ({name}): {e}", path.display())),
         }
     }
@@ -802,11 +679,7 @@ pub fn verify_dir_against_checksums(dir: &Path) -> Result<Vec<(String, Sha256)>,
         0 => Ok(entries),
         1 => Err(Failure::verify(bad.swap_remove(0))),
         2 => Err(Failure::verify(format!("{} (and 1 other file)", bad[0]))),
-        n => Err(Failure::verify(format!(
-            "{} (and {} other files)",
-            bad[0],
-            n - 1
-        ))),
+        n => Err(Failure::verify(format!("{} (and {} other files)", bad[0], n - 1))),
     }
 }
 
@@ -839,37 +712,21 @@ mod tests {
             fs::write(dir.path().join(name), name).unwrap();
             entries.push((name.to_string(), sha256_bytes(name.as_bytes())));
         }
-        fs::write(
-            dir.path().join("checksums.txt"),
-            checksums::render(&entries),
-        )
-        .unwrap();
+        fs::write(dir.path().join("checksums.txt"), checksums::render(&entries)).unwrap();
         assert_eq!(verify_dir_against_checksums(dir.path()).unwrap(), entries);
 
         fs::write(dir.path().join("a"), "changed").unwrap();
         let err = verify_dir_against_checksums(dir.path()).unwrap_err();
         assert_eq!(err.class, relman_manifest::ErrorClass::Verify);
-        assert!(
-            err.message.contains("/a`: sha256 mismatch"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("/a`: sha256 mismatch"), "{}", err.message);
         assert!(!err.message.contains("other files"), "{}", err.message);
 
         fs::remove_file(dir.path().join("c")).unwrap();
         let err = verify_dir_against_checksums(dir.path()).unwrap_err();
-        assert!(
-            err.message.ends_with("(and 1 other file)"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.ends_with("(and 1 other file)"), "{}", err.message);
 
         fs::remove_file(dir.path().join("checksums.txt")).unwrap();
         let err = verify_dir_against_checksums(dir.path()).unwrap_err();
-        assert!(
-            err.message.contains("checksums.txt` is missing"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("checksums.txt` is missing"), "{}", err.message);
     }
 }

@@ -54,11 +54,7 @@ impl VerifyReport {
     /// The report as a Markdown page: a summary, a table of artifacts, the problems.
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
-        out.push_str(&format!(
-            "# Verification of {} {}\n\n",
-            cell(&self.name),
-            cell(&self.version)
-        ));
+        out.push_str(&format!("# Verification of {} {}\n\n", cell(&self.name), cell(&self.version)));
         out.push_str(&format!("- location: `{}`\n", cell(&self.location)));
         match &self.key_hint {
             Some(hint) => out.push_str(&format!("- signatures checked with key `{hint}`\n")),
@@ -164,10 +160,7 @@ pub fn kind_name(kind: ArtifactKind) -> &'static str {
 
 /// A table cell: one line, no `|`.
 fn cell(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .replace('|', "\\|")
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().replace('|', "\\|")
 }
 
 #[derive(Default)]
@@ -190,13 +183,7 @@ impl Findings {
     fn state(&mut self, name: &str) -> &mut State {
         if !self.states.contains_key(name) {
             self.order.push(name.to_string());
-            self.states.insert(
-                name.to_string(),
-                State {
-                    kind: kind_from_name(name),
-                    ..State::default()
-                },
-            );
+            self.states.insert(name.to_string(), State { kind: kind_from_name(name), ..State::default() });
         }
         self.states.get_mut(name).expect("just inserted")
     }
@@ -254,11 +241,7 @@ impl Findings {
                     name: name.clone(),
                     kind: s.kind,
                     status,
-                    reason: if parts.is_empty() {
-                        "present".to_string()
-                    } else {
-                        parts.join("; ")
-                    },
+                    reason: if parts.is_empty() { "present".to_string() } else { parts.join("; ") },
                 }
             })
             .collect();
@@ -299,15 +282,12 @@ pub fn write_files(dir: &Path, report: &VerifyReport) -> Result<Vec<PathBuf>, Fa
     let mut written = Vec::new();
     for (name, text) in [(REPORT_JSON, json), (REPORT_MARKDOWN, report.to_markdown())] {
         let path = dir.join(name);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".relman-")
-            .tempfile_in(dir)
-            .map_err(|e| Failure::io("write", &path, e))?;
+        let mut tmp =
+            tempfile::Builder::new().prefix(".relman-").tempfile_in(dir).map_err(|e| Failure::io("write", &path, e))?;
         tmp.write_all(text.as_bytes())
             .and_then(|()| tmp.as_file().sync_all())
             .map_err(|e| Failure::io("write", &path, e))?;
-        tmp.persist(&path)
-            .map_err(|e| Failure::io("write", &path, e.error))?;
+        tmp.persist(&path).map_err(|e| Failure::io("write", &path, e.error))?;
         written.push(path);
     }
     Ok(written)
@@ -329,36 +309,19 @@ mod tests {
         f.unchecked("manifest.json", "x");
         let (problems, artifacts) = f.finish();
         assert_eq!(problems, vec!["b.zip.sigstore.json: does not verify"]);
-        let got: Vec<(&str, Option<ArtifactKind>, ArtifactStatus)> = artifacts
-            .iter()
-            .map(|a| (a.name.as_str(), a.kind, a.status))
-            .collect();
+        let got: Vec<(&str, Option<ArtifactKind>, ArtifactStatus)> =
+            artifacts.iter().map(|a| (a.name.as_str(), a.kind, a.status)).collect();
         assert_eq!(
             got,
             vec![
-                (
-                    "a.tar.gz",
-                    Some(ArtifactKind::Archive),
-                    ArtifactStatus::Pass
-                ),
-                (
-                    "a.tar.gz.sig",
-                    Some(ArtifactKind::Signature),
-                    ArtifactStatus::Unchecked
-                ),
+                ("a.tar.gz", Some(ArtifactKind::Archive), ArtifactStatus::Pass),
+                ("a.tar.gz.sig", Some(ArtifactKind::Signature), ArtifactStatus::Unchecked),
                 ("b.zip", Some(ArtifactKind::Archive), ArtifactStatus::Fail),
-                (
-                    "b.zip.sigstore.json",
-                    Some(ArtifactKind::Bundle),
-                    ArtifactStatus::Fail
-                ),
+                ("b.zip.sigstore.json", Some(ArtifactKind::Bundle), ArtifactStatus::Fail),
                 ("manifest.json", None, ArtifactStatus::Unchecked),
             ]
         );
-        assert_eq!(
-            artifacts[2].reason,
-            "its bundle `b.zip.sigstore.json` does not verify"
-        );
+        assert_eq!(artifacts[2].reason, "its bundle `b.zip.sigstore.json` does not verify");
         assert_eq!(
             serde_json::to_value(&artifacts[0]).unwrap(),
             serde_json::json!({"name": "a.tar.gz", "kind": "archive", "status": "pass", "reason": "sha256 matches checksums.txt"})

@@ -50,31 +50,25 @@ pub(super) struct Release<'a> {
 pub(super) fn is_signature_file(name: &str, manifest: &Manifest) -> bool {
     name.ends_with(LEGACY_SUFFIX)
         || name.ends_with(BUNDLE_SUFFIX)
-        || manifest
-            .artifact(name)
-            .is_some_and(|a| matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle))
+        || manifest.artifact(name).is_some_and(|a| matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle))
 }
 
 fn is_legacy(name: &str, manifest: &Manifest) -> bool {
     name.ends_with(LEGACY_SUFFIX)
         || (!name.ends_with(BUNDLE_SUFFIX)
-            && manifest
-                .artifact(name)
-                .is_some_and(|a| a.kind == ArtifactKind::Signature))
+            && manifest.artifact(name).is_some_and(|a| a.kind == ArtifactKind::Signature))
 }
 
 /// The file a signature file signs: its name without the suffix, which the manifest's
 /// `subject` (when it has one) must agree with.
 fn subject_of(name: &str, manifest: &Manifest) -> Result<String, String> {
-    let by_name = name
-        .strip_suffix(BUNDLE_SUFFIX)
-        .or_else(|| name.strip_suffix(LEGACY_SUFFIX))
-        .filter(|s| !s.is_empty());
+    let by_name =
+        name.strip_suffix(BUNDLE_SUFFIX).or_else(|| name.strip_suffix(LEGACY_SUFFIX)).filter(|s| !s.is_empty());
     let recorded = manifest.artifact(name).and_then(|a| a.subject.as_deref());
     match (by_name, recorded) {
-        (Some(n), Some(r)) if n != r => Err(format!(
-            "manifest.json records `{r}` as its subject, but its name says `{n}`"
-        )),
+        (Some(n), Some(r)) if n != r => {
+            Err(format!("manifest.json records `{r}` as its subject, but its name says `{n}`"))
+        }
         (Some(n), _) => Ok(n.to_string()),
         (None, Some(r)) => Ok(r.to_string()),
         (None, None) => Err("names no subject (neither by its name nor in manifest.json)".into()),
@@ -116,9 +110,7 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
             continue;
         };
         let result = match r.contents.get(name).map(|b| std::str::from_utf8(b)) {
-            None => Err(Failure::verify(format!(
-                "`{name}` is too large to be a signature"
-            ))),
+            None => Err(Failure::verify(format!("`{name}` is too large to be a signature"))),
             Some(Err(_)) => Err(Failure::verify(format!("`{name}` is not UTF-8 text"))),
             Some(Ok(text)) if legacy => blob::verify_legacy(text, name, key, &subject, digest),
             Some(Ok(text)) => verify_bundle(text, name, key, &subject, digest, r, &statements),
@@ -132,10 +124,7 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
         }
         match result {
             Ok(()) => {
-                f.note(
-                    name,
-                    format!("verifies `{subject}` with key {}", key.hint()),
-                );
+                f.note(name, format!("verifies `{subject}` with key {}", key.hint()));
                 f.note(&subject, format!("signature `{name}` verifies"));
             }
             Err(e) => {
@@ -149,11 +138,8 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
         return;
     }
     // Signatures of files of this release (stray ones of unknown files do not count).
-    let any_signed = r
-        .signature_files
-        .iter()
-        .filter_map(|n| subject_of(n, r.manifest).ok())
-        .any(|s| r.found.contains_key(&s));
+    let any_signed =
+        r.signature_files.iter().filter_map(|n| subject_of(n, r.manifest).ok()).any(|s| r.found.contains_key(&s));
     let mut required: Vec<&str> = r.archives.iter().map(String::as_str).collect();
     required.extend([r.checksums_name, INDEX_FILE]);
     for subject in required {
@@ -162,12 +148,7 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
         }
         let s = signed.get(subject).copied().unwrap_or_default();
         if require && s.bundle.is_none() {
-            f.fail(
-                subject,
-                format!(
-                    "unsigned: there is no `{subject}{BUNDLE_SUFFIX}`, and signatures are required"
-                ),
-            );
+            f.fail(subject, format!("unsigned: there is no `{subject}{BUNDLE_SUFFIX}`, and signatures are required"));
         } else if s.bundle.is_none() && s.legacy.is_none() {
             if any_signed {
                 f.fail(
@@ -184,11 +165,7 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
 }
 
 /// Checks every provenance file; returns the verified statements as (file, payload).
-fn check_provenance(
-    f: &mut Findings,
-    r: &Release<'_>,
-    key: Option<&PublicKey>,
-) -> Vec<(String, Vec<u8>)> {
+fn check_provenance(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>) -> Vec<(String, Vec<u8>)> {
     let mut statements = Vec::new();
     let mut checked: HashSet<(String, Sha256)> = HashSet::new();
     for prov in r.provenance_files {
@@ -213,10 +190,7 @@ fn check_provenance(
             let (payload_type, payload, verified) = match key {
                 Some(key) => match envelope.verify(key, prov) {
                     Ok(v) => {
-                        f.note(
-                            prov,
-                            format!("DSSE signature verifies with key {}", key.hint()),
-                        );
+                        f.note(prov, format!("DSSE signature verifies with key {}", key.hint()));
                         (v.payload_type, v.payload, true)
                     }
                     Err(e) => {
@@ -236,15 +210,7 @@ fn check_provenance(
                 }
             };
             if checked.insert((prov.clone(), sha256_bytes(&payload))) {
-                check_statement(
-                    f,
-                    prov,
-                    &payload_type,
-                    &payload,
-                    r.archives,
-                    r.found,
-                    verified,
-                );
+                check_statement(f, prov, &payload_type, &payload, r.archives, r.found, verified);
             }
             if verified {
                 statements.push((prov.clone(), payload));
@@ -267,9 +233,7 @@ fn verify_bundle(
 ) -> Result<(), Failure> {
     let bundle = Bundle::parse(text, name)?;
     match bundle.content(name)? {
-        Content::MessageSignature(_) => {
-            blob::verify_parsed_bundle(&bundle, name, key, subject, digest)
-        }
+        Content::MessageSignature(_) => blob::verify_parsed_bundle(&bundle, name, key, subject, digest),
         Content::DsseEnvelope(_) => {
             if !r.provenance_files.iter().any(|p| p == subject) {
                 return Err(Failure::verify(format!(
@@ -277,10 +241,7 @@ fn verify_bundle(
                 )));
             }
             let verified = dsse::verify_parsed_bundle(&bundle, name, key)?;
-            if !statements
-                .iter()
-                .any(|(p, payload)| p == subject && *payload == verified.payload)
-            {
+            if !statements.iter().any(|(p, payload)| p == subject && *payload == verified.payload) {
                 return Err(Failure::verify(format!(
                     "`{name}` holds another statement than the verified ones in `{subject}`"
                 )));
@@ -295,9 +256,7 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     use base64::Engine as _;
     let text = text.trim();
-    [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(text).ok())
+    [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD].iter().find_map(|engine| engine.decode(text).ok())
 }
 
 #[cfg(test)]

@@ -15,8 +15,7 @@ use std::thread::JoinHandle;
 use relman_install::checksums;
 use relman_install::hash::sha256_bytes;
 use relman_manifest::{
-    ArchiveFormat, Artifact, ArtifactKind, Channel, ChannelEntry, Channels, Index, Manifest,
-    Project, Sha256,
+    ArchiveFormat, Artifact, ArtifactKind, Channel, ChannelEntry, Channels, Index, Manifest, Project, Sha256,
 };
 
 pub const NAME: &str = "app";
@@ -34,20 +33,10 @@ pub fn binary_bytes(bin: &str, version: &str, target: &str) -> Vec<u8> {
 /// One file in a test archive.
 #[derive(Clone)]
 pub enum Item {
-    File {
-        path: String,
-        mode: u32,
-        data: Vec<u8>,
-    },
+    File { path: String, mode: u32, data: Vec<u8> },
     Dir(String),
-    Symlink {
-        path: String,
-        target: String,
-    },
-    Hardlink {
-        path: String,
-        target: String,
-    },
+    Symlink { path: String, target: String },
+    Hardlink { path: String, target: String },
     CharDevice(String),
 }
 
@@ -56,18 +45,10 @@ pub fn standard_items(version: &str, target: &str, binaries: &[&str]) -> Vec<Ite
     let top = format!("{NAME}-{version}-{target}");
     let mut items = vec![
         Item::Dir(format!("{top}/")),
-        Item::File {
-            path: format!("{top}/README.md"),
-            mode: 0o644,
-            data: b"# app\n".to_vec(),
-        },
+        Item::File { path: format!("{top}/README.md"), mode: 0o644, data: b"# app\n".to_vec() },
     ];
     for bin in binaries {
-        items.push(Item::File {
-            path: format!("{top}/{bin}"),
-            mode: 0o755,
-            data: binary_bytes(bin, version, target),
-        });
+        items.push(Item::File { path: format!("{top}/{bin}"), mode: 0o755, data: binary_bytes(bin, version, target) });
     }
     items
 }
@@ -136,19 +117,13 @@ pub fn archive_bytes(format: ArchiveFormat, items: &[Item]) -> Vec<u8> {
             for item in items {
                 match item {
                     Item::File { path, mode, data } => {
-                        zip.start_file(
-                            path.as_str(),
-                            SimpleFileOptions::default().unix_permissions(*mode),
-                        )
-                        .unwrap();
+                        zip.start_file(path.as_str(), SimpleFileOptions::default().unix_permissions(*mode)).unwrap();
                         zip.write_all(data).unwrap();
                     }
-                    Item::Dir(path) => zip
-                        .add_directory(path.as_str(), SimpleFileOptions::default())
-                        .unwrap(),
-                    Item::Symlink { path, target } => zip
-                        .add_symlink(path.as_str(), target.as_str(), SimpleFileOptions::default())
-                        .unwrap(),
+                    Item::Dir(path) => zip.add_directory(path.as_str(), SimpleFileOptions::default()).unwrap(),
+                    Item::Symlink { path, target } => {
+                        zip.add_symlink(path.as_str(), target.as_str(), SimpleFileOptions::default()).unwrap()
+                    }
                     Item::Hardlink { .. } | Item::CharDevice(_) => {
                         panic!("zip has no such entries")
                     }
@@ -173,12 +148,7 @@ pub struct PlatformSpec {
 }
 
 impl PlatformSpec {
-    pub fn new(
-        target: &str,
-        format: ArchiveFormat,
-        binaries: &[&str],
-        items: Option<Vec<Item>>,
-    ) -> PlatformSpec {
+    pub fn new(target: &str, format: ArchiveFormat, binaries: &[&str], items: Option<Vec<Item>>) -> PlatformSpec {
         PlatformSpec {
             target: target.to_string(),
             format,
@@ -207,16 +177,8 @@ impl Spec {
     }
 
     /// Only the host target, in `format`, with `items` as the archive content.
-    pub fn host_only(
-        version: &str,
-        format: ArchiveFormat,
-        binaries: &[&str],
-        items: Option<Vec<Item>>,
-    ) -> Spec {
-        Spec {
-            version: version.to_string(),
-            platforms: vec![PlatformSpec::new(&host(), format, binaries, items)],
-        }
+    pub fn host_only(version: &str, format: ArchiveFormat, binaries: &[&str], items: Option<Vec<Item>>) -> Spec {
+        Spec { version: version.to_string(), platforms: vec![PlatformSpec::new(&host(), format, binaries, items)] }
     }
 }
 
@@ -314,12 +276,7 @@ pub fn sign_file(dir: &Path, name: &str, key: &relman_sign::KeyPair) -> Vec<Arti
 }
 
 /// [`sign_file`]; without `bundle`, only the `.sig`.
-pub fn sign_file_as(
-    dir: &Path,
-    name: &str,
-    key: &relman_sign::KeyPair,
-    bundle: bool,
-) -> Vec<Artifact> {
+pub fn sign_file_as(dir: &Path, name: &str, key: &relman_sign::KeyPair, bundle: bool) -> Vec<Artifact> {
     let bytes = fs::read(dir.join(name)).unwrap();
     let signed = relman_sign::blob::sign_bytes(key.signing_key(), &bytes).unwrap();
     let mut out = Vec::new();
@@ -341,17 +298,9 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
     fs::create_dir_all(&dir).unwrap();
     let mut artifacts = Vec::new();
     let mut entries = Vec::new();
-    for PlatformSpec {
-        target,
-        format,
-        binaries,
-        items,
-    } in &spec.platforms
-    {
+    for PlatformSpec { target, format, binaries, items } in &spec.platforms {
         let bins: Vec<&str> = binaries.iter().map(String::as_str).collect();
-        let items = items
-            .clone()
-            .unwrap_or_else(|| standard_items(&spec.version, target, &bins));
+        let items = items.clone().unwrap_or_else(|| standard_items(&spec.version, target, &bins));
         let bytes = archive_bytes(*format, &items);
         let name = archive_name(&spec.version, target, *format);
         fs::write(dir.join(&name), &bytes).unwrap();
@@ -373,11 +322,7 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
     let mut signed_files: Vec<String> = archives.iter().map(|(n, _)| n.clone()).collect();
     if extras.sboms {
         for (archive, target) in archives.iter().zip(&spec.platforms) {
-            let count = if extras.empty_sboms.contains(&target.target) {
-                0
-            } else {
-                2
-            };
+            let count = if extras.empty_sboms.contains(&target.target) { 0 } else { 2 };
             let stem = format!("{NAME}-{}-{}", spec.version, target.target);
             for (name, bytes) in [
                 (format!("{stem}.spdx.json"), spdx_json(&archive.0, count)),
@@ -385,12 +330,7 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
             ] {
                 fs::write(dir.join(&name), &bytes).unwrap();
                 entries.push((name.clone(), sha256_bytes(&bytes)));
-                artifacts.push(file_artifact(
-                    &name,
-                    ArtifactKind::Sbom,
-                    Some(&archive.0),
-                    &bytes,
-                ));
+                artifacts.push(file_artifact(&name, ArtifactKind::Sbom, Some(&archive.0), &bytes));
                 signed_files.push(name);
             }
         }
@@ -401,41 +341,24 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
             edit(&mut statement);
         }
         let payload = serde_json::to_vec(&statement).unwrap();
-        let signed = relman_sign::dsse::sign(
-            key.signing_key(),
-            relman_sign::dsse::INTOTO_PAYLOAD_TYPE,
-            &payload,
-        )
-        .unwrap();
+        let signed =
+            relman_sign::dsse::sign(key.signing_key(), relman_sign::dsse::INTOTO_PAYLOAD_TYPE, &payload).unwrap();
         let name = provenance_name(&spec.version);
         let jsonl = signed.intoto_jsonl();
         fs::write(dir.join(&name), &jsonl).unwrap();
         entries.push((name.clone(), sha256_bytes(jsonl.as_bytes())));
-        artifacts.push(file_artifact(
-            &name,
-            ArtifactKind::Provenance,
-            None,
-            jsonl.as_bytes(),
-        ));
+        artifacts.push(file_artifact(&name, ArtifactKind::Provenance, None, jsonl.as_bytes()));
         let bundle_name = format!("{name}.sigstore.json");
         let bundle = signed.bundle_json();
         fs::write(dir.join(&bundle_name), &bundle).unwrap();
-        artifacts.push(file_artifact(
-            &bundle_name,
-            ArtifactKind::Bundle,
-            Some(&name),
-            bundle.as_bytes(),
-        ));
+        artifacts.push(file_artifact(&bundle_name, ArtifactKind::Bundle, Some(&name), bundle.as_bytes()));
         signed_files.push(name);
     }
     let checksums_text = checksums::render(&entries);
     fs::write(dir.join("checksums.txt"), &checksums_text).unwrap();
     let mut manifest = Manifest {
         format_version: 1,
-        project: Project {
-            name: NAME.to_string(),
-            repository: None,
-        },
+        project: Project { name: NAME.to_string(), repository: None },
         version: spec.version.clone(),
         tag: Some(format!("v{}", spec.version)),
         channel: Channel::Stable,
@@ -449,10 +372,9 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
     let index = Index::from_manifest(&manifest, "checksums.txt").unwrap();
     let index_text = index.to_json();
     fs::write(dir.join("index.json"), &index_text).unwrap();
-    for (name, kind, text) in [
-        ("checksums.txt", ArtifactKind::Checksums, &checksums_text),
-        ("index.json", ArtifactKind::Index, &index_text),
-    ] {
+    for (name, kind, text) in
+        [("checksums.txt", ArtifactKind::Checksums, &checksums_text), ("index.json", ArtifactKind::Index, &index_text)]
+    {
         manifest.artifacts.push(Artifact {
             subject: None,
             name: name.to_string(),
@@ -470,9 +392,7 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
         for name in &signed_files {
             // The provenance's bundle is the DSSE one written above.
             let bundle = !name.ends_with(".intoto.jsonl");
-            manifest
-                .artifacts
-                .extend(sign_file_as(&dir, name, key, bundle));
+            manifest.artifacts.extend(sign_file_as(&dir, name, key, bundle));
         }
     }
     fs::write(dir.join("manifest.json"), manifest.release_view().to_json()).unwrap();
@@ -506,15 +426,7 @@ pub fn write_public_key(dir: &Path, file: &str, key: &relman_sign::KeyPair) -> P
 
 /// Everything a signed release has: SBOMs, provenance, signatures and bundles.
 pub fn publish_signed(root: &Path, spec: &Spec, key: &relman_sign::KeyPair) -> PathBuf {
-    publish_with(
-        root,
-        spec,
-        &Extras {
-            sboms: true,
-            key: Some(key),
-            ..Extras::default()
-        },
-    )
+    publish_with(root, spec, &Extras { sboms: true, key: Some(key), ..Extras::default() })
 }
 
 /// Points `root/channels.json`'s stable channel at `version`.
@@ -522,10 +434,7 @@ pub fn promote(root: &Path, version: &str) {
     let channels = Channels {
         format_version: 1,
         name: NAME.to_string(),
-        stable: Some(ChannelEntry {
-            version: version.to_string(),
-            index: format!("{version}/index.json"),
-        }),
+        stable: Some(ChannelEntry { version: version.to_string(), index: format!("{version}/index.json") }),
     };
     fs::write(root.join("channels.json"), channels.to_json()).unwrap();
     #[cfg(unix)]
@@ -558,9 +467,7 @@ pub fn installed(prefix: &Path, bin: &str) -> Vec<u8> {
 /// Names of the files in `prefix/bin` (empty when it does not exist).
 pub fn bin_listing(prefix: &Path) -> Vec<String> {
     let mut names: Vec<String> = match fs::read_dir(prefix.join("bin")) {
-        Ok(dir) => dir
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect(),
+        Ok(dir) => dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
         Err(_) => vec![],
     };
     names.sort();
@@ -602,24 +509,16 @@ impl TestServer {
             std::thread::spawn(move || {
                 for request in server.incoming_requests() {
                     let path = request.url().split('?').next().unwrap_or("/").to_string();
-                    requests
-                        .lock()
-                        .unwrap()
-                        .push(format!("{} {path}", request.method()));
+                    requests.lock().unwrap().push(format!("{} {path}", request.method()));
                     let authorized = auth.as_ref().is_none_or(|want| {
-                        request
-                            .headers()
-                            .iter()
-                            .any(|h| h.field.equiv("Authorization") && h.value.as_str() == want)
+                        request.headers().iter().any(|h| h.field.equiv("Authorization") && h.value.as_str() == want)
                     });
                     let status = statuses.lock().unwrap().get(&path).copied();
                     let file = dir.join(path.trim_start_matches('/'));
                     let _ = if !authorized {
                         request.respond(tiny_http::Response::empty(401))
                     } else if let Some(code) = status {
-                        request.respond(
-                            tiny_http::Response::from_string("forced").with_status_code(code),
-                        )
+                        request.respond(tiny_http::Response::from_string("forced").with_status_code(code))
                     } else if path.contains("..") || !file.is_file() {
                         request.respond(tiny_http::Response::empty(404))
                     } else {
@@ -628,13 +527,7 @@ impl TestServer {
                 }
             })
         };
-        TestServer {
-            base: format!("http://127.0.0.1:{port}"),
-            server,
-            handle: Some(handle),
-            statuses,
-            requests,
-        }
+        TestServer { base: format!("http://127.0.0.1:{port}"), server, handle: Some(handle), statuses, requests }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -642,11 +535,7 @@ impl TestServer {
     }
 
     pub fn url_with_credentials(&self, userinfo: &str, path: &str) -> String {
-        format!(
-            "http://{userinfo}@{}/{}",
-            self.base.trim_start_matches("http://"),
-            path.trim_start_matches('/')
-        )
+        format!("http://{userinfo}@{}/{}", self.base.trim_start_matches("http://"), path.trim_start_matches('/'))
     }
 
     /// Makes `path` (e.g. `/1.0.0/index.json`) answer with `code`.

@@ -22,23 +22,13 @@ fn other_pair() -> &'static KeyPair {
 const ARCHIVE: &[u8] = b"pretend this is app-1.0.0-x86_64-unknown-linux-gnu.tar.gz";
 
 fn verify(bundle: &str, bytes: &[u8]) -> Result<(), Failure> {
-    verify_bundle(
-        bundle,
-        "app.tar.gz.sigstore.json",
-        pair().public_key(),
-        "app.tar.gz",
-        &sha256_bytes(bytes),
-    )
+    verify_bundle(bundle, "app.tar.gz.sigstore.json", pair().public_key(), "app.tar.gz", &sha256_bytes(bytes))
 }
 
 fn assert_verify_failure(result: Result<(), Failure>, expected: &str) {
     let err = result.expect_err(expected);
     assert_eq!(err.class, ErrorClass::Verify, "{}", err.message);
-    assert!(
-        err.message.contains(expected),
-        "expected `{expected}` in: {}",
-        err.message
-    );
+    assert!(err.message.contains(expected), "expected `{expected}` in: {}", err.message);
 }
 
 #[test]
@@ -46,20 +36,10 @@ fn signs_once_and_both_forms_verify() {
     let signed = sign_bytes(pair().signing_key(), ARCHIVE).unwrap();
     assert_eq!(signed.sha256, sha256_bytes(ARCHIVE));
     verify(&signed.bundle_json(), ARCHIVE).unwrap();
-    verify_legacy(
-        &signed.legacy(),
-        "app.tar.gz.sig",
-        pair().public_key(),
-        "app.tar.gz",
-        &signed.sha256,
-    )
-    .unwrap();
+    verify_legacy(&signed.legacy(), "app.tar.gz.sig", pair().public_key(), "app.tar.gz", &signed.sha256).unwrap();
     // The .sig file is base64 of the DER signature, nothing else (no newline), and the bundle
     // carries the same signature.
-    assert_eq!(
-        b64::decode(&signed.legacy()).unwrap(),
-        signed.signature.as_der()
-    );
+    assert_eq!(b64::decode(&signed.legacy()).unwrap(), signed.signature.as_der());
     assert!(!signed.legacy().ends_with('\n'));
     let sig = p256::ecdsa::Signature::from_der(signed.signature.as_der()).unwrap();
     let raw = p256::ecdsa::VerifyingKey::from_public_key_der(pair().public_key().to_der()).unwrap();
@@ -86,13 +66,8 @@ fn bundle_has_the_documented_shape() {
     );
     // Keys in the documented order, compact.
     let text = signed.bundle_json();
-    let order = [
-        "\"mediaType\"",
-        "\"verificationMaterial\"",
-        "\"messageSignature\"",
-        "\"messageDigest\"",
-        "\"signature\"",
-    ];
+    let order =
+        ["\"mediaType\"", "\"verificationMaterial\"", "\"messageSignature\"", "\"messageDigest\"", "\"signature\""];
     let positions: Vec<usize> = order.iter().map(|k| text.find(k).unwrap()).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
     assert!(!text.contains('\n') && !text.contains(": "));
@@ -110,18 +85,13 @@ fn sign_file_streams_the_same_digest() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.bin");
     // Larger than one read, not a multiple of it.
-    let bytes: Vec<u8> = (0..(CHUNK_SIZE * 2 + 12345))
-        .map(|i| (i % 251) as u8)
-        .collect();
+    let bytes: Vec<u8> = (0..(CHUNK_SIZE * 2 + 12345)).map(|i| (i % 251) as u8).collect();
     std::fs::write(&path, &bytes).unwrap();
     assert_eq!(sha256_file(&path).unwrap(), sha256_bytes(&bytes));
     let signed = sign_file(pair().signing_key(), &path).unwrap();
     verify(&signed.bundle_json(), &bytes).unwrap();
     // SHA-256("abc"), FIPS 180-2.
-    assert_eq!(
-        sha256_bytes(b"abc").as_str(),
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
+    assert_eq!(sha256_bytes(b"abc").as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     let missing = sign_file(pair().signing_key(), &dir.path().join("missing")).unwrap_err();
     assert!(missing.message.contains("missing"), "{}", missing.message);
 }
@@ -132,21 +102,10 @@ fn a_flipped_byte_in_the_file_is_a_digest_mismatch() {
     let mut tampered = ARCHIVE.to_vec();
     tampered[10] ^= 0x01;
     let result = verify(&signed.bundle_json(), &tampered);
-    assert_verify_failure(
-        result,
-        "`app.tar.gz` does not match `app.tar.gz.sigstore.json`: the bundle signs sha256 ",
-    );
-    let result = verify_legacy(
-        &signed.legacy(),
-        "app.tar.gz.sig",
-        pair().public_key(),
-        "app.tar.gz",
-        &sha256_bytes(&tampered),
-    );
-    assert_verify_failure(
-        result,
-        "the signature `app.tar.gz.sig` does not verify for `app.tar.gz`",
-    );
+    assert_verify_failure(result, "`app.tar.gz` does not match `app.tar.gz.sigstore.json`: the bundle signs sha256 ");
+    let result =
+        verify_legacy(&signed.legacy(), "app.tar.gz.sig", pair().public_key(), "app.tar.gz", &sha256_bytes(&tampered));
+    assert_verify_failure(result, "the signature `app.tar.gz.sig` does not verify for `app.tar.gz`");
 }
 
 #[test]
@@ -162,13 +121,7 @@ fn a_flipped_byte_in_the_signature_does_not_verify() {
             "the signature in `app.tar.gz.sigstore.json` does not verify for `app.tar.gz`",
         );
         assert_verify_failure(
-            verify_legacy(
-                &b64::encode(&der),
-                "app.tar.gz.sig",
-                pair().public_key(),
-                "app.tar.gz",
-                &signed.sha256,
-            ),
+            verify_legacy(&b64::encode(&der), "app.tar.gz.sig", pair().public_key(), "app.tar.gz", &signed.sha256),
             "does not verify",
         );
     }
@@ -176,13 +129,7 @@ fn a_flipped_byte_in_the_signature_does_not_verify() {
     bundle.message_signature.as_mut().unwrap().signature = "not base64!".into();
     assert_verify_failure(verify(&bundle.to_json(), ARCHIVE), "does not verify");
     assert_verify_failure(
-        verify_legacy(
-            "not base64!",
-            "app.tar.gz.sig",
-            pair().public_key(),
-            "app.tar.gz",
-            &signed.sha256,
-        ),
+        verify_legacy("not base64!", "app.tar.gz.sig", pair().public_key(), "app.tar.gz", &signed.sha256),
         "`app.tar.gz.sig` is not a base64 signature",
     );
 }
@@ -193,55 +140,22 @@ fn an_edited_digest_in_the_bundle_is_caught() {
     let other = b"another archive";
     // The recorded digest now matches another file: the signature does not cover it.
     let mut bundle = signed.bundle.clone();
-    bundle
-        .message_signature
-        .as_mut()
-        .unwrap()
-        .message_digest
-        .as_mut()
-        .unwrap()
-        .digest = b64::encode(&digest_bytes(&sha256_bytes(other)).unwrap());
+    bundle.message_signature.as_mut().unwrap().message_digest.as_mut().unwrap().digest =
+        b64::encode(&digest_bytes(&sha256_bytes(other)).unwrap());
     assert_verify_failure(verify(&bundle.to_json(), other), "does not verify");
     // A flipped digest byte matches no file.
     let mut digest = digest_bytes(&signed.sha256).unwrap();
     digest[0] ^= 0x80;
-    bundle
-        .message_signature
-        .as_mut()
-        .unwrap()
-        .message_digest
-        .as_mut()
-        .unwrap()
-        .digest = b64::encode(&digest);
+    bundle.message_signature.as_mut().unwrap().message_digest.as_mut().unwrap().digest = b64::encode(&digest);
     assert_verify_failure(verify(&bundle.to_json(), ARCHIVE), "does not match");
     // Other algorithms, a missing digest, a digest of the wrong size.
     let mut edited = signed.bundle.clone();
-    edited
-        .message_signature
-        .as_mut()
-        .unwrap()
-        .message_digest
-        .as_mut()
-        .unwrap()
-        .algorithm = "SHA2_512".into();
-    assert_verify_failure(
-        verify(&edited.to_json(), ARCHIVE),
-        "signs a `SHA2_512` digest",
-    );
+    edited.message_signature.as_mut().unwrap().message_digest.as_mut().unwrap().algorithm = "SHA2_512".into();
+    assert_verify_failure(verify(&edited.to_json(), ARCHIVE), "signs a `SHA2_512` digest");
     edited.message_signature.as_mut().unwrap().message_digest = None;
-    assert_verify_failure(
-        verify(&edited.to_json(), ARCHIVE),
-        "records no message digest",
-    );
+    assert_verify_failure(verify(&edited.to_json(), ARCHIVE), "records no message digest");
     let mut short = signed.bundle.clone();
-    short
-        .message_signature
-        .as_mut()
-        .unwrap()
-        .message_digest
-        .as_mut()
-        .unwrap()
-        .digest = b64::encode(&[1; 20]);
+    short.message_signature.as_mut().unwrap().message_digest.as_mut().unwrap().digest = b64::encode(&[1; 20]);
     assert_verify_failure(verify(&short.to_json(), ARCHIVE), "not a base64 SHA-256");
 }
 
@@ -272,30 +186,13 @@ fn the_wrong_key_is_named() {
     );
     // Without the hint, the signature check itself refuses the other key.
     let mut bundle = signed.bundle.clone();
-    bundle
-        .verification_material
-        .public_key
-        .as_mut()
-        .unwrap()
-        .hint
-        .clear();
+    bundle.verification_material.public_key.as_mut().unwrap().hint.clear();
     assert_verify_failure(verify(&bundle.to_json(), ARCHIVE), "does not verify");
     // A hint forged to match does not help either.
-    bundle
-        .verification_material
-        .public_key
-        .as_mut()
-        .unwrap()
-        .hint = pair().key_hint().to_string();
+    bundle.verification_material.public_key.as_mut().unwrap().hint = pair().key_hint().to_string();
     assert_verify_failure(verify(&bundle.to_json(), ARCHIVE), "does not verify");
     assert_verify_failure(
-        verify_legacy(
-            &signed.legacy(),
-            "app.tar.gz.sig",
-            pair().public_key(),
-            "app.tar.gz",
-            &signed.sha256,
-        ),
+        verify_legacy(&signed.legacy(), "app.tar.gz.sig", pair().public_key(), "app.tar.gz", &signed.sha256),
         "does not verify",
     );
 }
@@ -303,9 +200,7 @@ fn the_wrong_key_is_named() {
 #[test]
 fn an_unknown_media_type_and_the_wrong_content_are_refused() {
     let signed = sign_bytes(pair().signing_key(), ARCHIVE).unwrap();
-    let text = signed
-        .bundle_json()
-        .replace("bundle.v0.3+json", "bundle.v0.9+json");
+    let text = signed.bundle_json().replace("bundle.v0.3+json", "bundle.v0.9+json");
     assert_verify_failure(
         verify(&text, ARCHIVE),
         "`app.tar.gz.sigstore.json` has the unknown bundle media type `application/vnd.dev.sigstore.bundle.v0.9+json`",
@@ -330,12 +225,5 @@ fn high_s_signatures_from_other_signers_verify() {
     let other = p256::ecdsa::Signature::from_scalars(r.to_bytes(), flipped_s.to_bytes()).unwrap();
     let der = other.to_der().as_bytes().to_vec();
     assert_ne!(der, signed.signature.as_der());
-    verify_legacy(
-        &b64::encode(&der),
-        "app.tar.gz.sig",
-        pair().public_key(),
-        "app.tar.gz",
-        &signed.sha256,
-    )
-    .unwrap();
+    verify_legacy(&b64::encode(&der), "app.tar.gz.sig", pair().public_key(), "app.tar.gz", &signed.sha256).unwrap();
 }

@@ -17,9 +17,8 @@ pub(crate) fn is_p256(algorithm: ObjectIdentifier, parameters: Option<ObjectIden
 
 /// The failure for a key of another type than ECDSA P-256: a config failure naming the type.
 pub(crate) fn unsupported(algorithm: &str, origin: &str) -> Failure {
-    Failure::config(format!("unsupported key type {algorithm} in `{origin}`")).with_hint(
-        "relman signs with ECDSA P-256 keys (cosign's default); create one with `relman keygen`",
-    )
+    Failure::config(format!("unsupported key type {algorithm} in `{origin}`"))
+        .with_hint("relman signs with ECDSA P-256 keys (cosign's default); create one with `relman keygen`")
 }
 
 /// A readable name for a key algorithm: `ECDSA P-384`, `Ed25519`, `RSA`, or the OID.
@@ -61,10 +60,7 @@ mod tests {
         let oid = ObjectIdentifier::new_unwrap;
         assert!(is_p256(ID_EC_PUBLIC_KEY, Some(P256)));
         assert!(!is_p256(ID_EC_PUBLIC_KEY, Some(oid("1.3.132.0.34"))));
-        assert_eq!(
-            name(ID_EC_PUBLIC_KEY, Some(oid("1.3.132.0.34"))),
-            "ECDSA P-384"
-        );
+        assert_eq!(name(ID_EC_PUBLIC_KEY, Some(oid("1.3.132.0.34"))), "ECDSA P-384");
         assert_eq!(name(oid("1.3.101.112"), None), "Ed25519");
         assert_eq!(name(oid("1.2.840.113549.1.1.1"), None), "RSA");
         assert_eq!(name(oid("1.2.3.4"), None), "with algorithm OID 1.2.3.4");

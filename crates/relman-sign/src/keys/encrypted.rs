@@ -93,41 +93,25 @@ pub(crate) fn encrypt_with(
     salt: &[u8],
     nonce: &[u8; NONCE_LEN],
 ) -> Result<Vec<u8>, Failure> {
-    let key = derive(passphrase, salt, n)
-        .ok_or_else(|| Failure::internal(format!("scrypt refused N = {n}")))?;
+    let key = derive(passphrase, salt, n).ok_or_else(|| Failure::internal(format!("scrypt refused N = {n}")))?;
     let ciphertext = XSalsa20Poly1305::new(&key)
         .encrypt(Nonce::from_slice(nonce), plaintext)
         .map_err(|_| Failure::internal("failed to encrypt the private key"))?;
     let body = Body {
         kdf: Kdf {
             name: KDF_NAME.into(),
-            params: ScryptParams {
-                n: n.into(),
-                r: SCRYPT_R.into(),
-                p: SCRYPT_P.into(),
-            },
+            params: ScryptParams { n: n.into(), r: SCRYPT_R.into(), p: SCRYPT_P.into() },
             salt: b64::encode(salt),
         },
-        cipher: Cipher {
-            name: CIPHER_NAME.into(),
-            nonce: b64::encode(nonce),
-        },
+        cipher: Cipher { name: CIPHER_NAME.into(), nonce: b64::encode(nonce) },
         ciphertext: b64::encode(&ciphertext),
     };
     serde_json::to_vec(&body).map_err(|e| Failure::internal(format!("failed to encode a key: {e}")))
 }
 
 /// Opens the JSON `body` of the key file `origin` with `passphrase`; returns the PKCS#8 DER.
-pub(crate) fn decrypt(
-    body: &[u8],
-    passphrase: &[u8],
-    origin: &str,
-) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    let corrupt = |what: &str| {
-        Failure::config(format!(
-            "`{origin}` is not a valid encrypted private key: {what}"
-        ))
-    };
+pub(crate) fn decrypt(body: &[u8], passphrase: &[u8], origin: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    let corrupt = |what: &str| Failure::config(format!("`{origin}` is not a valid encrypted private key: {what}"));
     let body: Body = serde_json::from_slice(body).map_err(|e| corrupt(&e.to_string()))?;
     if body.kdf.name != KDF_NAME {
         return Err(Failure::config(format!(
@@ -149,17 +133,13 @@ pub(crate) fn decrypt(
         .with_hint("cosign's key files use N = 32768, 65536 or 131072 with r = 8 and p = 1"));
     };
     let salt = b64::decode(&body.kdf.salt).ok_or_else(|| corrupt("the salt is not base64"))?;
-    let nonce =
-        b64::decode(&body.cipher.nonce).ok_or_else(|| corrupt("the nonce is not base64"))?;
-    let nonce: [u8; NONCE_LEN] = nonce
-        .try_into()
-        .map_err(|_| corrupt(&format!("the nonce is not {NONCE_LEN} bytes long")))?;
-    let ciphertext =
-        b64::decode(&body.ciphertext).ok_or_else(|| corrupt("the ciphertext is not base64"))?;
+    let nonce = b64::decode(&body.cipher.nonce).ok_or_else(|| corrupt("the nonce is not base64"))?;
+    let nonce: [u8; NONCE_LEN] =
+        nonce.try_into().map_err(|_| corrupt(&format!("the nonce is not {NONCE_LEN} bytes long")))?;
+    let ciphertext = b64::decode(&body.ciphertext).ok_or_else(|| corrupt("the ciphertext is not base64"))?;
     let key = derive(passphrase, &salt, n).ok_or_else(|| corrupt("bad scrypt cost"))?;
-    let plaintext = XSalsa20Poly1305::new(&key)
-        .decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice())
-        .map_err(|_| {
+    let plaintext =
+        XSalsa20Poly1305::new(&key).decrypt(Nonce::from_slice(&nonce), ciphertext.as_slice()).map_err(|_| {
             Failure::config(format!("wrong passphrase for `{origin}`")).with_hint(
                 "the passphrase comes from RELMAN_PASSWORD or COSIGN_PASSWORD, or the prompt; \
                  an empty passphrase is a passphrase too",
@@ -231,17 +211,11 @@ mod tests {
         // Key and nonce from NaCl's tests/secretbox.c; the expected output was computed with
         // PyNaCl 1.6 (`SecretBox(key).encrypt(msg, nonce).ciphertext.hex()`): the 16-byte tag
         // first, then the ciphertext, as cosign's (Go's) secretbox writes it.
-        let key = hex::decode("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389")
-            .unwrap();
+        let key = hex::decode("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389").unwrap();
         let nonce = hex::decode("69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37").unwrap();
         let cipher = XSalsa20Poly1305::new(Key::from_slice(&key));
-        let out = cipher
-            .encrypt(Nonce::from_slice(&nonce), &b"relman signs releases"[..])
-            .unwrap();
-        assert_eq!(
-            hex::encode(&out),
-            "90d3b5b6036d1b863ab6bb7f6612975842fb08371587c0d564e52ddff9651fd97f7a98e829"
-        );
+        let out = cipher.encrypt(Nonce::from_slice(&nonce), &b"relman signs releases"[..]).unwrap();
+        assert_eq!(hex::encode(&out), "90d3b5b6036d1b863ab6bb7f6612975842fb08371587c0d564e52ddff9651fd97f7a98e829");
     }
 
     #[test]
@@ -262,13 +236,7 @@ mod tests {
         for n in [32_768, 65_536, 131_072] {
             assert_eq!(accepted_cost(n, 8, 1), Some(n as u32));
         }
-        for (n, r, p) in [
-            (16_384, 8, 1),
-            (262_144, 8, 1),
-            (32_768, 16, 1),
-            (32_768, 8, 2),
-            (0, 8, 1),
-        ] {
+        for (n, r, p) in [(16_384, 8, 1), (262_144, 8, 1), (32_768, 16, 1), (32_768, 8, 2), (0, 8, 1)] {
             assert_eq!(accepted_cost(n, r, p), None, "{n} {r} {p}");
         }
     }
@@ -277,11 +245,7 @@ mod tests {
     fn refuses_other_costs_before_deriving() {
         for (from, to, expected) in [
             ("\"N\":32768", "\"N\":16384", "N = 16384, r = 8, p = 1"),
-            (
-                "\"N\":32768",
-                "\"N\":1073741824",
-                "N = 1073741824, r = 8, p = 1",
-            ),
+            ("\"N\":32768", "\"N\":1073741824", "N = 1073741824, r = 8, p = 1"),
             ("\"r\":8", "\"r\":16", "N = 32768, r = 16, p = 1"),
         ] {
             let text = fixture_body().replace(from, to);
@@ -291,11 +255,7 @@ mod tests {
             assert_eq!(err.class, ErrorClass::Config);
             assert!(err.message.contains(expected), "{}", err.message);
             // Refused at once, not after a derivation.
-            assert!(
-                started.elapsed().as_millis() < 500,
-                "{:?}",
-                started.elapsed()
-            );
+            assert!(started.elapsed().as_millis() < 500, "{:?}", started.elapsed());
         }
     }
 
@@ -306,18 +266,9 @@ mod tests {
         let salt = value["kdf"]["salt"].as_str().unwrap();
         let nonce = value["cipher"]["nonce"].as_str().unwrap();
         let cases = [
-            (
-                good.replace("\"scrypt\"", "\"argon2\""),
-                "key derivation `argon2`",
-            ),
-            (
-                good.replace("nacl/secretbox", "aes-gcm"),
-                "cipher `aes-gcm`",
-            ),
-            (
-                good.replace(nonce, &b64::encode(&[1u8; 12])),
-                "nonce is not 24 bytes",
-            ),
+            (good.replace("\"scrypt\"", "\"argon2\""), "key derivation `argon2`"),
+            (good.replace("nacl/secretbox", "aes-gcm"), "cipher `aes-gcm`"),
+            (good.replace(nonce, &b64::encode(&[1u8; 12])), "nonce is not 24 bytes"),
             (good.replace(salt, "!!"), "salt is not base64"),
             ("{}".to_string(), "not a valid encrypted private key"),
             ("not json".to_string(), "not a valid encrypted private key"),
@@ -325,11 +276,7 @@ mod tests {
         for (body, expected) in cases {
             let err = decrypt(body.as_bytes(), b"relman-fixture", "k.key").unwrap_err();
             assert_eq!(err.class, ErrorClass::Config);
-            assert!(
-                err.message.contains(expected),
-                "{expected}: {}",
-                err.message
-            );
+            assert!(err.message.contains(expected), "{expected}: {}", err.message);
             assert!(err.message.contains("`k.key`"), "{}", err.message);
         }
     }
@@ -343,14 +290,8 @@ mod tests {
         for i in [0, 16, sealed.len() - 1] {
             let mut tampered = sealed.clone();
             tampered[i] ^= 1;
-            assert!(
-                cipher.decrypt(&nonce, tampered.as_slice()).is_err(),
-                "byte {i}"
-            );
+            assert!(cipher.decrypt(&nonce, tampered.as_slice()).is_err(), "byte {i}");
         }
-        assert_eq!(
-            cipher.decrypt(&nonce, sealed.as_slice()).unwrap(),
-            b"pkcs8 der"
-        );
+        assert_eq!(cipher.decrypt(&nonce, sealed.as_slice()).unwrap(), b"pkcs8 der");
     }
 }

@@ -43,13 +43,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cosign.key");
         std::fs::write(&path, "x").unwrap();
-        for (mode, warns) in [
-            (0o600, false),
-            (0o400, false),
-            (0o640, true),
-            (0o604, true),
-            (0o620, true),
-        ] {
+        for (mode, warns) in [(0o600, false), (0o400, false), (0o640, true), (0o604, true), (0o620, true)] {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
             let warning = key_file_warning(&path);
             assert_eq!(warning.is_some(), warns, "mode {mode:o}: {warning:?}");

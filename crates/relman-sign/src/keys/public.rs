@@ -37,12 +37,7 @@ impl PublicKey {
             .map_err(|e| Failure::internal(format!("failed to encode the public key: {e}")))?
             .into_vec();
         let hint = b64::encode(&Sha256::digest(&spki_der));
-        Ok(PublicKey {
-            key,
-            spki_der,
-            hint,
-            origin: origin.to_string(),
-        })
+        Ok(PublicKey { key, spki_der, hint, origin: origin.to_string() })
     }
 
     /// Reads a `PUBLIC KEY` PEM (what `cosign generate-key-pair` and `relman keygen` write).
@@ -50,39 +45,28 @@ impl PublicKey {
     /// `origin` names the file in messages. Fails with a config failure when the text is not
     /// PEM, holds no public key, or holds a key of another type than ECDSA P-256.
     pub fn from_pem(text: &str, origin: &str) -> Result<Self, Failure> {
-        let blocks = pem::parse(text)
-            .map_err(|e| Failure::config(format!("`{origin}` is not a PEM public key: {e}")))?;
+        let blocks =
+            pem::parse(text).map_err(|e| Failure::config(format!("`{origin}` is not a PEM public key: {e}")))?;
         let Some(block) = blocks.iter().find(|b| b.label == PUBLIC_KEY_LABEL) else {
             let labels: Vec<String> = blocks.iter().map(|b| format!("`{}`", b.label)).collect();
-            return Err(Failure::config(format!(
-                "`{origin}` holds no public key (found {})",
-                labels.join(", ")
-            ))
-            .with_hint("give the `PUBLIC KEY` file of the key pair, e.g. `cosign.pub`"));
+            return Err(Failure::config(format!("`{origin}` holds no public key (found {})", labels.join(", ")))
+                .with_hint("give the `PUBLIC KEY` file of the key pair, e.g. `cosign.pub`"));
         };
         Self::from_der(&block.der, origin)
     }
 
     /// Reads the public key file `path`; the path names it in messages.
     pub fn from_file(path: &Path) -> Result<Self, Failure> {
-        Self::from_pem(
-            &super::signing::read_key_file(path)?,
-            &path.display().to_string(),
-        )
+        Self::from_pem(&super::signing::read_key_file(path)?, &path.display().to_string())
     }
 
     /// Reads a SubjectPublicKeyInfo DER.
     pub fn from_der(der: &[u8], origin: &str) -> Result<Self, Failure> {
-        let invalid = |e: &dyn fmt::Display| {
-            Failure::config(format!("`{origin}` is not a valid public key: {e}"))
-        };
+        let invalid = |e: &dyn fmt::Display| Failure::config(format!("`{origin}` is not a valid public key: {e}"));
         let spki = SubjectPublicKeyInfoRef::try_from(der).map_err(|e| invalid(&e))?;
         let (alg, params) = spki.algorithm.oids().map_err(|e| invalid(&e))?;
         if !algorithm::is_p256(alg, params) {
-            return Err(algorithm::unsupported(
-                &algorithm::name(alg, params),
-                origin,
-            ));
+            return Err(algorithm::unsupported(&algorithm::name(alg, params), origin));
         }
         let key = VerifyingKey::from_public_key_der(der).map_err(|e| invalid(&e))?;
         Self::new(key, origin)
@@ -132,9 +116,6 @@ impl Eq for PublicKey {}
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey")
-            .field("origin", &self.origin)
-            .field("hint", &self.hint)
-            .finish()
+        f.debug_struct("PublicKey").field("origin", &self.origin).field("hint", &self.hint).finish()
     }
 }

@@ -43,9 +43,7 @@ pub fn generate() -> Result<KeyPair, Failure> {
         encrypted::random_bytes(bytes.as_mut_slice())?;
         // Fails only for 0 or a value ≥ the group order: probability about 2^-32.
         if let Ok(secret) = p256::SecretKey::from_slice(bytes.as_slice()) {
-            return Ok(KeyPair {
-                key: SigningKey::new(secret, "generated key")?,
-            });
+            return Ok(KeyPair { key: SigningKey::new(secret, "generated key")? });
         }
     }
 }
@@ -98,8 +96,8 @@ impl SigningKey {
     /// Reads a private key PEM (see the module notes for the formats). `passphrase` is needed
     /// for the two encrypted formats and ignored otherwise; `origin` names the file in messages.
     pub fn from_pem(text: &str, passphrase: Option<&[u8]>, origin: &str) -> Result<Self, Failure> {
-        let blocks = pem::parse(text)
-            .map_err(|e| Failure::config(format!("`{origin}` is not a PEM private key: {e}")))?;
+        let blocks =
+            pem::parse(text).map_err(|e| Failure::config(format!("`{origin}` is not a PEM private key: {e}")))?;
         for block in &blocks {
             match block.label.as_str() {
                 "EC PARAMETERS" => continue,
@@ -159,16 +157,12 @@ impl SigningKey {
 
     /// Reads a PKCS#8 DER private key (P-256 only).
     pub fn from_pkcs8_der(der: &[u8], origin: &str) -> Result<Self, Failure> {
-        let invalid = |e: &dyn fmt::Display| {
-            Failure::config(format!("`{origin}` is not a valid PKCS#8 private key: {e}"))
-        };
+        let invalid =
+            |e: &dyn fmt::Display| Failure::config(format!("`{origin}` is not a valid PKCS#8 private key: {e}"));
         let info = PrivateKeyInfo::try_from(der).map_err(|e| invalid(&e))?;
         let (alg, params) = info.algorithm.oids().map_err(|e| invalid(&e))?;
         if !algorithm::is_p256(alg, params) {
-            return Err(algorithm::unsupported(
-                &algorithm::name(alg, params),
-                origin,
-            ));
+            return Err(algorithm::unsupported(&algorithm::name(alg, params), origin));
         }
         let secret = p256::SecretKey::try_from(info).map_err(|e| invalid(&e))?;
         Self::new(secret, origin)
@@ -176,9 +170,7 @@ impl SigningKey {
 
     /// Reads a SEC1 `ECPrivateKey` DER (P-256 only; a key that names no curve is read as P-256).
     pub fn from_sec1_der(der: &[u8], origin: &str) -> Result<Self, Failure> {
-        let invalid = |e: &dyn fmt::Display| {
-            Failure::config(format!("`{origin}` is not a valid EC private key: {e}"))
-        };
+        let invalid = |e: &dyn fmt::Display| Failure::config(format!("`{origin}` is not a valid EC private key: {e}"));
         let parsed = sec1::EcPrivateKey::try_from(der).map_err(|e| invalid(&e))?;
         if let Some(curve) = parsed.parameters.and_then(|p| p.named_curve()) {
             if curve != algorithm::P256 {
@@ -192,10 +184,8 @@ impl SigningKey {
 
     /// This key in cosign's encrypted format (see [`KeyPair::to_encrypted_pem`]).
     pub fn to_encrypted_pem(&self, passphrase: &[u8]) -> Result<String, Failure> {
-        let der = self
-            .key
-            .to_pkcs8_der()
-            .map_err(|e| Failure::internal(format!("failed to encode the private key: {e}")))?;
+        let der =
+            self.key.to_pkcs8_der().map_err(|e| Failure::internal(format!("failed to encode the private key: {e}")))?;
         let body = Zeroizing::new(encrypted::encrypt(der.as_bytes(), passphrase)?);
         Ok(pem::encode(SIGSTORE_LABEL, &body))
     }
@@ -210,9 +200,10 @@ impl SigningKey {
     }
 
     fn sign_digest(&self, digest: &[u8; 32]) -> Result<Signature, Failure> {
-        let sig: p256::ecdsa::Signature = self.key.sign_prehash(digest).map_err(|e| {
-            Failure::internal(format!("failed to sign with `{}`: {e}", self.origin()))
-        })?;
+        let sig: p256::ecdsa::Signature = self
+            .key
+            .sign_prehash(digest)
+            .map_err(|e| Failure::internal(format!("failed to sign with `{}`: {e}", self.origin())))?;
         Ok(Signature::from_der(sig.to_der().as_bytes().to_vec()))
     }
 }
@@ -220,21 +211,13 @@ impl SigningKey {
 /// Does this private key text need a passphrase (is it in cosign's encrypted format)? Lets the
 /// caller prompt only when it must.
 pub fn needs_passphrase(text: &str) -> bool {
-    pem::parse(text).is_ok_and(|blocks| {
-        blocks
-            .iter()
-            .any(|b| b.label == SIGSTORE_LABEL || b.label == COSIGN_LABEL)
-    })
+    pem::parse(text).is_ok_and(|blocks| blocks.iter().any(|b| b.label == SIGSTORE_LABEL || b.label == COSIGN_LABEL))
 }
 
 /// The text of a key file; a config failure naming it when it cannot be read.
 pub(crate) fn read_key_file(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path).map_err(|e| {
-        Failure::config(format!(
-            "cannot read the key file `{}`: {e}",
-            path.display()
-        ))
-    })
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::config(format!("cannot read the key file `{}`: {e}", path.display())))
 }
 
 impl Signer for SigningKey {
@@ -248,9 +231,7 @@ impl Signer for SigningKey {
 
     fn verification_material(&self) -> VerificationMaterial {
         VerificationMaterial {
-            public_key: Some(PublicKeyIdentifier {
-                hint: self.public.hint().to_string(),
-            }),
+            public_key: Some(PublicKeyIdentifier { hint: self.public.hint().to_string() }),
             tlog_entries: Vec::new(),
         }
     }

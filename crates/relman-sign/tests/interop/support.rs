@@ -33,28 +33,18 @@ impl Ran {
     /// stdout's last line as JSON (the scripts print one JSON line per result).
     pub fn json(&self) -> serde_json::Value {
         let line = self.stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(line).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): stdout {:?} stderr {:?}",
-                self.stdout, self.stderr
-            )
-        })
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): stdout {:?} stderr {:?}", self.stdout, self.stderr))
     }
 
     pub fn expect_ok(self, what: &str) -> Self {
-        assert!(
-            self.ok,
-            "{what} failed:\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
+        assert!(self.ok, "{what} failed:\nstdout: {}\nstderr: {}", self.stdout, self.stderr);
         self
     }
 }
 
 pub fn run(cmd: &mut Command) -> Ran {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}; {SETUP}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}; {SETUP}"));
     Ran {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -67,17 +57,9 @@ pub fn node(script: &str) -> Command {
     static CHECKED: OnceLock<PathBuf> = OnceLock::new();
     let modules = CHECKED.get_or_init(|| {
         let modules = repo_root().join(".tools/node_modules");
-        for package in [
-            "@sigstore/verify",
-            "@sigstore/bundle",
-            "@sigstore/protobuf-specs",
-        ] {
+        for package in ["@sigstore/verify", "@sigstore/bundle", "@sigstore/protobuf-specs"] {
             let manifest = modules.join(package).join("package.json");
-            assert!(
-                manifest.is_file(),
-                "sigstore-js is missing: no {}; {SETUP}",
-                manifest.display()
-            );
+            assert!(manifest.is_file(), "sigstore-js is missing: no {}; {SETUP}", manifest.display());
         }
         let version = Command::new("node").arg("--version").output();
         assert!(
@@ -87,8 +69,7 @@ pub fn node(script: &str) -> Command {
         modules
     });
     let mut cmd = Command::new("node");
-    cmd.arg(tests_dir().join("js").join(script))
-        .env("NODE_PATH", modules);
+    cmd.arg(tests_dir().join("js").join(script)).env("NODE_PATH", modules);
     cmd
 }
 
@@ -97,24 +78,13 @@ pub fn python(script: &str) -> Command {
     static CHECKED: OnceLock<PathBuf> = OnceLock::new();
     let python = CHECKED.get_or_init(|| {
         let python = repo_root().join(".venv/bin/python");
-        assert!(
-            python.is_file(),
-            "no Python virtualenv at {}; {SETUP}",
-            python.display()
-        );
-        let probe = run(Command::new(&python).args([
-            "-c",
-            "import securesystemslib.dsse, securesystemslib.signer, cryptography, nacl.secret",
-        ]));
-        assert!(
-            probe.ok,
-            "securesystemslib / cryptography / PyNaCl missing: {}; {SETUP}",
-            probe.stderr
-        );
+        assert!(python.is_file(), "no Python virtualenv at {}; {SETUP}", python.display());
+        let probe = run(Command::new(&python)
+            .args(["-c", "import securesystemslib.dsse, securesystemslib.signer, cryptography, nacl.secret"]));
+        assert!(probe.ok, "securesystemslib / cryptography / PyNaCl missing: {}; {SETUP}", probe.stderr);
         python
     });
     let mut cmd = Command::new(python);
-    cmd.arg(tests_dir().join("py").join(script))
-        .env_remove("RELMAN_TEST_PASSPHRASE");
+    cmd.arg(tests_dir().join("py").join(script)).env_remove("RELMAN_TEST_PASSPHRASE");
     cmd
 }

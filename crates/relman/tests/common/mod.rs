@@ -23,11 +23,7 @@ impl Out {
     #[track_caller]
     pub fn fails(&self, code: i32, needle: &str) -> &Self {
         assert_eq!(self.code, code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        assert!(
-            self.stderr.contains(needle),
-            "stderr does not contain {needle:?}\nstderr:\n{}",
-            self.stderr
-        );
+        assert!(self.stderr.contains(needle), "stderr does not contain {needle:?}\nstderr:\n{}", self.stderr);
         self
     }
 
@@ -68,7 +64,12 @@ impl Project {
         p.write("src/main.rs", "fn main() { println!(\"hello {}\", env!(\"CARGO_PKG_VERSION\")); }\n");
         p.write("README.md", "# hello\n");
         p.write(".gitignore", "/target\n/dist\n");
-        let out = Command::new("cargo").current_dir(&p.dir).args(["generate-lockfile", "--offline"]).env_remove("CARGO_TARGET_DIR").output().unwrap();
+        let out = Command::new("cargo")
+            .current_dir(&p.dir)
+            .args(["generate-lockfile", "--offline"])
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         p.commit("initial");
         p
