@@ -384,19 +384,7 @@ fn update_compare_links(lines: &mut Vec<String>, v: &Version, tag: &str) {
 
 /// `YYYY-MM-DD` (UTC) of a Unix time.
 pub fn utc_date(epoch_secs: i64) -> String {
-    let days = epoch_secs.div_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02}")
+    relman_manifest::time::date(epoch_secs)
 }
 
 /// Today (UTC), or the date of `source_date_epoch` when given.

@@ -416,7 +416,7 @@ pub fn normalize_python_name(name: &str) -> String {
 
 /// Directories under `root` matching `pattern` (`*`, `?` within a component, `**` any depth),
 /// relative and sorted.
-fn expand_glob(root: &Path, pattern: &str) -> Vec<String> {
+pub(crate) fn expand_glob(root: &Path, pattern: &str) -> Vec<String> {
     let parts: Vec<&str> = pattern.trim_matches('/').split('/').filter(|s| !s.is_empty() && *s != ".").collect();
     let mut out = Vec::new();
     walk_glob(root, String::new(), &parts, &mut out);

@@ -150,41 +150,8 @@ fn expand_all(root: &Path, patterns: &[String], exclude: &[String]) -> Vec<Strin
         if clean.is_empty() || clean == "." || clean.split('/').any(|c| c == "..") {
             continue;
         }
-        let parts: Vec<&str> = clean.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
-        walk(root, String::new(), &parts, &mut out);
+        out.extend(crate::version_files::expand_glob(root, clean));
     }
     out.retain(|d| !exclude.iter().any(|e| crate::version_files::glob_match(e.trim_start_matches("./"), d)));
     out
-}
-
-fn walk(root: &Path, rel: String, parts: &[&str], out: &mut Vec<String>) {
-    let Some((first, rest)) = parts.split_first() else {
-        if root.join(&rel).is_dir() {
-            out.push(rel);
-        }
-        return;
-    };
-    if !first.contains(['*', '?']) {
-        walk(root, rel_join(&rel, first), rest, out);
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(root.join(&rel)) else { return };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| !n.starts_with('.') && n != "node_modules" && n != "target")
-        .collect();
-    names.sort();
-    for n in names {
-        if *first == "**" {
-            // Zero or more directories.
-            walk(root, rel_join(&rel, &n), parts, out);
-        } else if crate::version_files::glob_match(first, &n) {
-            walk(root, rel_join(&rel, &n), rest, out);
-        }
-    }
-    if *first == "**" {
-        walk(root, rel, rest, out);
-    }
 }
