@@ -260,6 +260,31 @@ fn rel_join(dir: &str, file: &str) -> String {
     }
 }
 
+/// The members of a Cargo or uv workspace table (`members` globs minus `exclude`): each
+/// member's manifest path (relative to `root`) and text, for members whose manifest exists.
+fn workspace_members(root: &Path, ws: &Item, manifest_name: &str) -> Vec<(String, String)> {
+    let list = |key: &str| -> Vec<String> {
+        ws.get(key)
+            .and_then(Item::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let excluded = list("exclude");
+    let mut out = Vec::new();
+    for pattern in list("members") {
+        for dir in expand_glob(root, &pattern) {
+            if excluded.iter().any(|e| glob_match(e, &dir)) {
+                continue;
+            }
+            let manifest = rel_join(&dir, manifest_name);
+            if let Ok(text) = std::fs::read_to_string(root.join(&manifest)) {
+                out.push((manifest, text));
+            }
+        }
+    }
+    out
+}
+
 fn detect_cargo(p: &mut Project) {
     let Ok(text) = std::fs::read_to_string(p.root.join("Cargo.toml")) else { return };
     push(p, "Cargo.toml".into(), FileKind::CargoToml);
@@ -268,27 +293,14 @@ fn detect_cargo(p: &mut Project) {
         p.cargo_packages.insert(name.to_string());
     }
     if let Some(ws) = doc.get("workspace") {
-        let list = |key: &str| -> Vec<String> {
-            ws.get(key)
-                .and_then(Item::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default()
-        };
-        let excluded = list("exclude");
-        for pattern in list("members") {
-            for dir in expand_glob(&p.root, &pattern) {
-                if excluded.iter().any(|e| glob_match(e, &dir)) {
-                    continue;
-                }
-                let manifest = rel_join(&dir, "Cargo.toml");
-                let Ok(member) = std::fs::read_to_string(p.root.join(&manifest)) else { continue };
-                if let Some(name) = ImDocument::parse(member.as_str()).ok().and_then(|d| {
-                    d.get("package").and_then(|t| t.get("name")).and_then(Item::as_str).map(str::to_string)
-                }) {
-                    p.cargo_packages.insert(name);
-                }
-                push(p, manifest, FileKind::CargoToml);
+        for (manifest, member) in workspace_members(&p.root, ws, "Cargo.toml") {
+            if let Some(name) = ImDocument::parse(member.as_str())
+                .ok()
+                .and_then(|d| d.get("package").and_then(|t| t.get("name")).and_then(Item::as_str).map(str::to_string))
+            {
+                p.cargo_packages.insert(name);
             }
+            push(p, manifest, FileKind::CargoToml);
         }
     }
     if p.root.join("Cargo.lock").is_file() {
@@ -341,25 +353,11 @@ fn detect_python(p: &mut Project) {
     }
     let ws = doc.get("tool").and_then(|t| t.get("uv")).and_then(|t| t.get("workspace"));
     if let Some(ws) = ws {
-        let list = |key: &str| -> Vec<String> {
-            ws.get(key)
-                .and_then(Item::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-                .unwrap_or_default()
-        };
-        let excluded = list("exclude");
-        for pattern in list("members") {
-            for dir in expand_glob(&p.root, &pattern) {
-                if excluded.iter().any(|e| glob_match(e, &dir)) {
-                    continue;
-                }
-                let manifest = rel_join(&dir, "pyproject.toml");
-                let Ok(member) = std::fs::read_to_string(p.root.join(&manifest)) else { continue };
-                if let Some(n) = ImDocument::parse(member.as_str()).ok().as_ref().and_then(python_name) {
-                    p.python_packages.insert(n);
-                }
-                push(p, manifest, FileKind::Pyproject);
+        for (manifest, member) in workspace_members(&p.root, ws, "pyproject.toml") {
+            if let Some(n) = ImDocument::parse(member.as_str()).ok().as_ref().and_then(python_name) {
+                p.python_packages.insert(n);
             }
+            push(p, manifest, FileKind::Pyproject);
         }
     }
     if p.root.join("uv.lock").is_file() {
