@@ -50,7 +50,6 @@ pub struct Term {
     mode: Mode,
     quiet: bool,
     bar: Mutex<Option<ProgressBar>>,
-    stage: Mutex<String>,
 }
 
 impl Term {
@@ -62,7 +61,7 @@ impl Term {
         } else {
             Mode::Plain
         };
-        Term { mode, quiet, bar: Mutex::new(None), stage: Mutex::new(String::new()) }
+        Term { mode, quiet, bar: Mutex::new(None) }
     }
 
     fn line(&self, text: &str) {
@@ -79,7 +78,6 @@ impl Term {
 
 impl Reporter for Term {
     fn stage(&self, name: &str) {
-        *self.stage.lock().expect("stage") = name.to_string();
         if self.mode == Mode::Fancy {
             self.line(&format!("\x1b[1m{name}\x1b[0m"));
         } else {

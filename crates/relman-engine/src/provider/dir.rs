@@ -68,11 +68,7 @@ impl Provider for DirProvider {
                     if found == f.sha256 {
                         outcome.skipped.push(f.name.clone());
                     } else {
-                        return Err(Failure::publish(format!(
-                            "`{}` already holds a different `{}` for {version}: published sha256 {found}, this release has {}",
-                            self.url, f.name, f.sha256
-                        ))
-                        .with_hint("a published version is immutable: release a new version instead"));
+                        return Err(collision(&self.url, version, f, &found));
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(f),
@@ -119,10 +115,7 @@ impl Provider for DirProvider {
             if target.exists() {
                 let (found, _) = sha256_file(&target).map_err(|e| Failure::io("read", &target, e))?;
                 if found != f.sha256 {
-                    return Err(Failure::publish(format!(
-                        "`{}` already holds a different `{}` for {version}: published sha256 {found}, this release has {}",
-                        self.url, f.name, f.sha256
-                    )));
+                    return Err(collision(&self.url, version, f, &found));
                 }
                 outcome.skipped.push(f.name.clone());
                 continue;
@@ -226,6 +219,15 @@ impl Provider for DirProvider {
         report.moved = true;
         Ok(report)
     }
+}
+
+/// The destination holds other bytes under an immutable version: name both digests.
+fn collision(url: &str, version: &str, f: &LocalFile, found: &relman_manifest::Sha256) -> Failure {
+    Failure::publish(format!(
+        "`{url}` already holds a different `{}` for {version}: published sha256 {found}, this release has {}",
+        f.name, f.sha256
+    ))
+    .with_hint("a published version is immutable: release a new version instead")
 }
 
 /// Copies `f` to `to`, hashing on the way; refuses bytes that differ from the recorded digest.
