@@ -38,6 +38,99 @@ pub struct Config {
     /// `[versions]`: files that record the version, checked and bumped in lockstep.
     #[serde(default)]
     pub versions: crate::version_files::VersionsConfig,
+    /// `[[image]]`: container images, one entry per image (e.g. an API and a worker).
+    #[serde(default, rename = "image", skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageConfig>,
+    /// `[[chart]]`: Helm charts released with the same version.
+    #[serde(default, rename = "chart", skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<ChartConfig>,
+}
+
+/// `[[image]]`: a multi-platform container image.
+///
+/// Made one of three ways: from built files on a `base` image (relman adds one reproducible
+/// layer per platform, no daemon); taken as is from another builder's OCI layout per platform
+/// (`layout`); or built from a `dockerfile` with buildah.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageConfig {
+    /// Image name: pushed to `<oci destination>/<name>`. Default: the project name.
+    pub name: Option<String>,
+    /// Base image pinned by digest: `registry/repo@sha256:<hex>` (a tag may stay for humans:
+    /// `registry/repo:1.36@sha256:<hex>`), `oci:DIR@sha256:<hex>` for a local OCI layout, or
+    /// `scratch`. A tag alone is refused; `relman pin` resolves it.
+    pub base: Option<String>,
+    /// Per-platform OCI layouts made by another builder (buildah, `docker buildx --output
+    /// type=oci`), taken as they are. Placeholders `{os}`, `{arch}`, `{variant}`, `{target}`;
+    /// add `:NAME` to pick a named image of the layout.
+    pub layout: Option<String>,
+    /// A Dockerfile built with buildah for each platform (buildah must be installed).
+    pub dockerfile: Option<String>,
+    /// Build context for `dockerfile`, relative to the project root. Default: the project root.
+    pub context: Option<String>,
+    /// Platforms (`linux/amd64`, `linux/arm64`, `linux/arm/v7`). Default: one per Linux build target.
+    pub platforms: Option<Vec<String>>,
+    /// Files added to the image. Default: every binary at `/usr/local/bin/<binary>`, 0755.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ImageFile>,
+    /// Entrypoint. Default: the binary, when the image has exactly one.
+    pub entrypoint: Option<Vec<String>>,
+    /// Default arguments.
+    pub cmd: Option<Vec<String>>,
+    /// Environment, added to (and overriding) the base image's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// User (name or `UID[:GID]`). Default: the base image's.
+    pub user: Option<String>,
+    /// Working directory. Default: the base image's.
+    pub workdir: Option<String>,
+    /// Labels, added to the base image's and to the OCI labels relman sets
+    /// (`org.opencontainers.image.source`, `revision`, `version`, `created`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Exposed ports: `8080`, `8080/tcp`, `53/udp`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<String>,
+    /// `relman smoke`: a command run in the pushed image.
+    pub smoke: Option<SmokeConfig>,
+}
+
+/// `[[image.files]]`: one file of an image.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageFile {
+    /// A built binary (by name), taken from the platform's build target.
+    pub binary: Option<String>,
+    /// A project file, relative to the root. Placeholders `{target}`, `{os}`, `{arch}`.
+    pub src: Option<String>,
+    /// Absolute destination path in the image.
+    pub dest: String,
+    /// Octal mode, e.g. `"0755"`. Default 0755 for binaries, 0644 for other files.
+    pub mode: Option<String>,
+    /// Owner. Default 0.
+    pub uid: Option<u64>,
+    /// Group. Default 0.
+    pub gid: Option<u64>,
+}
+
+/// `[image.smoke]`: the smoke test `relman smoke` runs against the pushed image.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeConfig {
+    /// Arguments given to the image (after its entrypoint), e.g. `["--version"]`.
+    pub args: Vec<String>,
+    /// Text the output must contain. Placeholder `{version}`.
+    pub expect: Option<String>,
+    /// Promotion requires a passing, signed smoke result. Default true.
+    pub required: Option<bool>,
+}
+
+/// `[[chart]]`: a Helm chart released with the project's version.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartConfig {
+    /// The chart directory (with `Chart.yaml`), relative to the project root.
+    pub path: String,
 }
 
 /// `[sign]`: the key pair releases are signed with (written by `relman keygen`).

@@ -100,6 +100,7 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     if let Some(key) = &key {
         done.extend(crate::sign::write_signatures(planned, key, reporter)?);
     }
+    crate::image::build_images(planned, reporter)?;
     Ok(done)
 }
 

@@ -12,7 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use relman_manifest::{
-    Artifact, ArtifactKind, Channel, DestinationState, Failure, Manifest, Project, MANIFEST_FORMAT_VERSION,
+    Artifact, ArtifactKind, Channel, DestinationState, Failure, ImagePlatform, ImageRecord, Manifest, Project,
+    MANIFEST_FORMAT_VERSION,
 };
 use semver::Version;
 
@@ -104,6 +105,7 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
         source_date_epoch,
         targets: settings.targets.clone(),
         artifacts: plan_artifacts(&settings, &version),
+        images: crate::image::plan_images(&settings)?,
         destinations: Vec::new(),
     };
     for d in &settings.destinations {
@@ -234,6 +236,22 @@ fn merge_previous(mut planned: Planned) -> Result<Planned, Failure> {
             if same {
                 a.size = prev.size;
                 a.sha256 = prev.sha256.clone();
+            }
+        }
+    }
+    for img in planned.manifest.images.iter_mut() {
+        if let Some(prev) = old.images.iter().find(|p| p.name == img.name) {
+            let strip = |r: &ImageRecord| ImageRecord {
+                digest: None,
+                platforms: r
+                    .platforms
+                    .iter()
+                    .map(|p| ImagePlatform { digest: None, size: None, ..p.clone() })
+                    .collect(),
+                ..r.clone()
+            };
+            if strip(prev) == strip(img) {
+                *img = prev.clone();
             }
         }
     }

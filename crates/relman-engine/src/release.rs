@@ -52,9 +52,26 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     let files = release_files(planned)?;
     let mut outcomes = Vec::new();
     let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
+    // Images are signed as they are pushed (the signature names the destination repository):
+    // load the key once, before anything is pushed.
+    let oci_key = if urls.iter().any(|u| crate::oci::is_oci(u)) && has_oci_content(planned) {
+        crate::sign::load_key(&planned.settings, reporter)?
+    } else {
+        None
+    };
     for url in urls {
-        let p = provider::open(&url)?;
-        let outcome = p.put_release(&planned.manifest.version, &files, reporter)?;
+        let outcome = if crate::oci::is_oci(&url) {
+            if !has_oci_content(planned) {
+                return Err(Failure::usage(format!("destination `{url}`: the release has no image or chart to push"))
+                    .with_hint(
+                        "add an [[image]] or [[chart]] to relman.toml, or publish files to a dir: destination",
+                    ));
+            }
+            crate::oci::publish(planned, &url, oci_key.as_ref(), reporter)?.0
+        } else {
+            let p = provider::open(&url)?;
+            p.put_release(&planned.manifest.version, &files, reporter)?
+        };
         if outcome.written.is_empty() {
             reporter.step(&format!("{url}: already published, nothing to do"));
         } else {
@@ -75,16 +92,36 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     Ok(outcomes)
 }
 
-/// Promotes `version` at `url`; a failed gate is an error naming it.
+/// Whether the release has anything for an OCI destination.
+pub fn has_oci_content(planned: &Planned) -> bool {
+    !planned.manifest.images.is_empty()
+        || planned.manifest.artifacts.iter().any(|a| a.kind == relman_manifest::ArtifactKind::Chart)
+}
+
+/// Promotes `version` at `url`; a failed gate is an error naming it. OCI destinations need the
+/// planned release (`project`): its images, smoke configuration and public key.
 pub fn promote(
     url: &str,
     version: &Version,
     allow_downgrade: bool,
+    project: Option<&Planned>,
     reporter: &dyn Reporter,
 ) -> Result<PromoteReport, Failure> {
     reporter.stage("promote");
-    let p = provider::open(url)?;
-    let report = p.promote(version, allow_downgrade, reporter)?;
+    let report = if crate::oci::is_oci(url) {
+        let planned = project.ok_or_else(|| {
+            Failure::usage(format!("promoting at `{url}` needs the project's release record"))
+                .with_hint("run relman promote in the project directory, after relman publish")
+        })?;
+        let key = match &planned.settings.public_key {
+            Some(p) => Some(relman_sign::PublicKey::from_file(p)?),
+            None => None,
+        };
+        crate::oci::promote(planned, url, version, allow_downgrade, key.as_ref(), reporter)?
+    } else {
+        let p = provider::open(url)?;
+        p.promote(version, allow_downgrade, reporter)?
+    };
     if !report.passed() {
         let failed: Vec<String> =
             report.gates.iter().filter(|g| !g.passed).map(|g| format!("{} ({})", g.name, g.detail)).collect();
@@ -122,7 +159,9 @@ fn check(planned: &Planned, allow_dirty: bool, reporter: &dyn Reporter) -> Resul
         ignore_dirty: ignore,
         changelog: s.notes.changelog.as_ref().map(std::path::PathBuf::from),
     };
-    let report = crate::lockstep::check(&opts)?;
+    let mut report = crate::lockstep::check(&opts)?;
+    let config_file = s.config_path.strip_prefix(&s.root).unwrap_or(&s.config_path).display().to_string();
+    report.problems.extend(crate::image::pin::problems(&s.root, &config_file, &s.images)?);
     for w in &report.warnings {
         reporter.warn(w);
     }
@@ -181,7 +220,7 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
         let version = Version::parse(&planned.manifest.version).expect("planned versions are semver");
         let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
         for url in urls {
-            let report = promote(&url, &version, ro.allow_downgrade, reporter)?;
+            let report = promote(&url, &version, ro.allow_downgrade, Some(&planned), reporter)?;
             planned.manifest.destination_mut(&url).state = DestinationState::Promoted;
             planned.save()?;
             promoted.push(report);

@@ -97,6 +97,8 @@ pub struct Settings {
     pub ci: crate::provenance::CiContext,
     pub notes: crate::notes::NotesConfig,
     pub versions: crate::version_files::VersionsConfig,
+    pub images: Vec<crate::config::ImageConfig>,
+    pub charts: Vec<crate::config::ChartConfig>,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -217,6 +219,8 @@ impl Settings {
             ci: opts.ci.clone().unwrap_or_else(crate::provenance::CiContext::local),
             notes: config.notes.clone(),
             versions: config.versions.clone(),
+            images: config.images.clone(),
+            charts: config.charts.clone(),
             repository: config.project.repository.clone().or_else(|| cargo.as_ref().and_then(|c| c.repository.clone())),
             tag_prefix: config.project.tag_prefix.clone().unwrap_or_else(|| "v".to_string()),
             env: config.build.env.clone(),

@@ -37,6 +37,9 @@ pub struct Manifest {
     /// Target triples built, in plan order.
     pub targets: Vec<String>,
     pub artifacts: Vec<Artifact>,
+    /// Container images (multi-platform OCI image indexes) built for this release.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageRecord>,
     /// Where the release goes and what happened there. Not part of the published copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<Destination>,
@@ -69,6 +72,46 @@ pub enum ArtifactKind {
     Bundle,
     /// The release notes (`release-notes.md`).
     Notes,
+    /// A packaged Helm chart (`<chart>-<version>.tgz`), also pushed to OCI destinations.
+    Chart,
+}
+
+/// One container image of the release: an OCI image index in an image layout under the
+/// version directory, one manifest per platform.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageRecord {
+    /// Image name; at an `oci://REGISTRY/PATH` destination it is pushed to `REGISTRY/PATH/<name>`.
+    pub name: String,
+    /// The OCI image layout holding it, relative to the version directory (`oci/<name>`).
+    pub layout: String,
+    /// How it was made: `files` (relman added a layer to a base), `layout` (taken from another
+    /// builder's OCI layout), `dockerfile` (built with buildah).
+    pub source: String,
+    /// Digest of the image index (`sha256:<hex>`), once built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Base image, pinned by digest, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    pub platforms: Vec<ImagePlatform>,
+}
+
+/// One platform of an image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImagePlatform {
+    /// `linux/amd64`, `linux/arm64`, `linux/arm/v7`.
+    pub platform: String,
+    /// The build target whose files it holds, for images made from built files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Digest of the platform's image manifest, once built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Total size of its layers in bytes (compressed), once built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 /// One file of the release.

@@ -143,10 +143,48 @@ pub enum Command {
     /// Gates: the version is published, every file matches checksums.txt, index.json and the
     /// manifest, it is not a pre-release, and it is not older than the current latest.
     Promote(PromoteArgs),
+    /// Run each image's smoke test against the pushed image and record a signed result.
+    ///
+    /// podman runs REGISTRY/PATH/<image>@<digest> as UID 12345 with [image.smoke] args; the test
+    /// passes on exit 0 with `expect` in the output. The result is DSSE-signed and attached to
+    /// the image as an attestation; promote requires it when the smoke test is required.
+    Smoke(ProjectArgs),
+    /// Delete a version's images from an OCI registry: tags, manifests, signatures and
+    /// attestations (by digest, as registries require).
+    ///
+    /// Asks for confirmation (--yes in CI). A digest also tagged latest or X.Y is refused
+    /// unless --force.
+    Yank {
+        /// Version to remove, e.g. 1.4.2.
+        version: String,
+        /// OCI destination: oci://REGISTRY/PATH.
+        #[arg(long = "to", value_name = "URL", required = true)]
+        to: Vec<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Also delete a digest that latest or X.Y points at.
+        #[arg(long)]
+        force: bool,
+        /// Config file to use instead of ./relman.toml.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Resolve base images given by tag (relman.toml `base`, Dockerfile `FROM`) to digests and
+    /// rewrite those lines.
+    Pin {
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Config file to use instead of ./relman.toml.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Re-hash a published release and check that checksums.txt, index.json and the manifest agree.
     ///
     /// TARGET is a version directory or a release root (its latest stable version), local or
-    /// over HTTP(S).
+    /// over HTTP(S), or an image: oci://REGISTRY/REPO:TAG (signatures per platform and
+    /// attestations, with the public key).
     Verify {
         /// Directory or URL of a published release.
         target: String,
@@ -208,7 +246,7 @@ pub struct ProjectArgs {
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
 
-    /// Destination, replacing release.to (repeatable): dir:PATH.
+    /// Destination, replacing release.to (repeatable): dir:PATH, oci://REGISTRY/PATH.
     #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,
 
@@ -226,7 +264,7 @@ pub struct PromoteArgs {
     /// Version to promote, e.g. 1.4.2 (a leading v is accepted).
     pub version: String,
 
-    /// Destination holding the published version: dir:PATH.
+    /// Destination holding the published version: dir:PATH or oci://REGISTRY/PATH.
     #[arg(long = "to", value_name = "URL", required = true)]
     pub to: Vec<String>,
 

@@ -83,7 +83,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 ignore_dirty: vec![config.release.dist.clone().unwrap_or_else(|| "dist".into())],
                 changelog: config.notes.changelog.as_ref().map(PathBuf::from),
             };
-            let report = relman_engine::lockstep::check(&opts)?;
+            let mut report = relman_engine::lockstep::check(&opts)?;
+            report.problems.extend(relman_engine::image::pin::problems(&dir, "relman.toml", &config.images)?);
             for w in &report.warnings {
                 term.warn(w);
             }
@@ -299,7 +300,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let mut reports = Vec::new();
             for url in &args.to {
                 let url = absolutize_dir_url(url, &cwd);
-                reports.push(release::promote(&url, &version, args.allow_downgrade, &term)?);
+                let project = if relman_engine::oci::is_oci(&url) { Some(released(&dir, &version)?) } else { None };
+                reports.push(release::promote(&url, &version, args.allow_downgrade, project.as_ref(), &term)?);
             }
             if json {
                 render::json(&reports);
@@ -311,6 +313,133 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     } else {
                         println!("{}: latest is already {}", r.destination, r.version);
                     }
+                }
+            }
+            Ok(0)
+        }
+        Command::Verify { target, key, require_signatures: _, report_dir: _ } if target.starts_with("oci://") => {
+            let key_path = match key {
+                Some(k) => cwd.join(k),
+                None => Config::load(&dir.join("relman.toml"))
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.sign.public_key)
+                    .map(|k| dir.join(k))
+                    .ok_or_else(|| {
+                        Failure::usage(format!("verifying `{target}` needs the public key"))
+                            .with_hint("pass --key cosign.pub (or run in a project whose relman.toml sets sign.public_key)")
+                    })?,
+            };
+            let key = relman_sign::PublicKey::from_file(&key_path)?;
+            let reference = relman_oci::reference::Reference::parse(&target).map_err(Failure::usage)?;
+            let report = relman_engine::oci::verify_image(&relman_engine::oci::client(), &reference, &key)?;
+            if json {
+                render::json(&report);
+            } else if !cli.quiet {
+                for s in &report.subjects {
+                    println!(
+                        "{:<14} {}  {} signature(s), attestations: {}",
+                        s.platform,
+                        s.digest,
+                        s.signatures,
+                        if s.attestations.is_empty() { "none".to_string() } else { s.attestations.join(", ") }
+                    );
+                }
+                for p in &report.problems {
+                    eprintln!("problem: {p}");
+                }
+            }
+            if report.problems.is_empty() {
+                Ok(0)
+            } else {
+                Err(Failure::verify(format!("{target}: {} problem(s); first: {}", report.problems.len(), report.problems[0])))
+            }
+        }
+        Command::Smoke(args) => {
+            let opts = options(&args, &dir, &cwd)?;
+            let planned = plan::plan(&opts)?;
+            let key = relman_engine::sign::load_key(&planned.settings, &term)?;
+            let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).filter(|u| relman_engine::oci::is_oci(u)).collect();
+            let Some(url) = urls.first() else {
+                return Err(Failure::usage("no oci:// destination to run the smoke test against")
+                    .with_hint("pass --to oci://REGISTRY/PATH or set release.to"));
+            };
+            let results = relman_engine::smoke::smoke(&planned, url, key.as_ref(), &term)?;
+            if json {
+                render::json(&results);
+            } else if !cli.quiet {
+                for r in &results {
+                    println!("{}: {} ({}){}", r.image, if r.passed { "passed" } else { "FAILED" }, r.detail, if r.signed { ", signed result attached" } else { "" });
+                }
+            }
+            match results.iter().find(|r| !r.passed) {
+                Some(r) => Err(Failure::gate(format!("smoke test of `{}` failed: {}", r.image, r.detail))
+                    .with_hint(format!("output ends with: {}", r.output.lines().last().unwrap_or("").trim()))),
+                None => Ok(0),
+            }
+        }
+        Command::Yank { version, to, yes, force, config } => {
+            let version = relman_engine::version::parse_cli_version(&version)?;
+            let settings = relman_engine::settings::Settings::resolve(&Options { dir: dir.clone(), config: config.map(|c| cwd.join(c)), ..Default::default() })?;
+            let names: Vec<String> = settings.images.iter().map(|c| relman_engine::image::image_name(&settings, c)).collect();
+            if names.is_empty() {
+                return Err(Failure::config("relman.toml has no [[image]] to yank"));
+            }
+            let mut reports = Vec::new();
+            for url in &to {
+                let plan = relman_engine::oci::yank(&names, url, &version, false, force)?;
+                if !plan.blocked_by.is_empty() && !force {
+                    return Err(Failure::usage(format!("cannot yank {version} at `{url}`: {} still point at it", plan.blocked_by.join(", ")))
+                        .with_hint("promote another version first, or pass --force to delete those tags too"));
+                }
+                if plan.removed.is_empty() {
+                    reports.push(plan);
+                    continue;
+                }
+                if !yes {
+                    if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                        return Err(Failure::usage(format!("yank of {version} at `{url}` needs confirmation"))
+                            .with_hint("pass --yes to confirm without a prompt (CI)"));
+                    }
+                    eprintln!("relman yank will delete from {url}:");
+                    for r in &plan.removed {
+                        eprintln!("  {r}");
+                    }
+                    eprint!("delete these {} manifests? [y/N] ", plan.removed.len());
+                    let mut answer = String::new();
+                    std::io::stdin().read_line(&mut answer).map_err(|e| Failure::usage(format!("cannot read the answer: {e}")))?;
+                    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                        return Err(Failure::usage("yank cancelled; nothing deleted"));
+                    }
+                }
+                reports.push(relman_engine::oci::yank(&names, url, &version, true, force)?);
+            }
+            if json {
+                render::json(&reports);
+            } else if !cli.quiet {
+                for r in &reports {
+                    for x in &r.removed {
+                        println!("removed {x}");
+                    }
+                    for x in &r.left {
+                        println!("left    {x}");
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Pin { dry_run, config } => {
+            let settings = relman_engine::settings::Settings::resolve(&Options { dir: dir.clone(), config: config.map(|c| cwd.join(c)), ..Default::default() })?;
+            let config_file = settings.config_path.strip_prefix(&settings.root).unwrap_or(&settings.config_path).display().to_string();
+            let changes = relman_engine::image::pin::pin(&settings.root, &config_file, &settings.images, dry_run)?;
+            if json {
+                render::json(&changes);
+            } else if !cli.quiet {
+                if changes.is_empty() {
+                    println!("every base image is pinned by digest");
+                }
+                for c in &changes {
+                    println!("{}{}:{}: {} → {}", if dry_run { "would pin " } else { "" }, c.file, c.line, c.from, c.to);
                 }
             }
             Ok(0)
@@ -551,6 +680,20 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
         to: args.to.iter().map(|u| absolutize_dir_url(u, cwd)).collect(),
         source_date_epoch,
     })
+}
+
+/// The project's record of a released version (settings + `dist/<version>/manifest.json`), for
+/// steps that act on what was published (promote at an OCI destination).
+fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan::Planned, Failure> {
+    let settings = relman_engine::settings::Settings::resolve(&Options { dir: dir.to_path_buf(), ..Default::default() })?;
+    let version_dir = settings.dist.join(version.to_string());
+    let path = version_dir.join(relman_engine::plan::MANIFEST_FILE);
+    if !path.is_file() {
+        return Err(Failure::usage(format!("no release record for {version} at `{}`", path.display()))
+            .with_hint("promote from the project directory where the version was published"));
+    }
+    let manifest = plan::load_manifest(&path)?;
+    Ok(relman_engine::plan::Planned { settings, manifest, version_dir })
 }
 
 /// Paths relative to the current directory; URLs as they are.

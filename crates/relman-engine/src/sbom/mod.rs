@@ -9,6 +9,12 @@
 //! [`spdx_json`] and [`cyclonedx_json`] turn an inventory and a [`ReleaseSubject`] into the
 //! documents' text.
 //!
+//! Container images: [`os_packages`] reads the OS packages of an image's base from its layer
+//! files ([`LayerFile`]: dpkg or apk databases and os-release, whiteouts applied, streamed) into
+//! an [`OsInventory`] of `deb`/`apk` packages; [`image_inventory`] (or [`Inventory::merge`])
+//! joins it with the binaries' inventory so one SPDX and one CycloneDX document describe the
+//! image's contents.
+//!
 //! Invariants: nothing here writes a file or prints; the same inputs give byte-identical
 //! documents (timestamps from `SOURCE_DATE_EPOCH`, name-based UUIDs, everything sorted);
 //! nothing is guessed (a licence not in a lockfile stays `NOASSERTION`, Go's `h1:` hash is not
@@ -20,10 +26,12 @@ mod collect;
 mod cyclonedx;
 mod gomod;
 mod graph;
+mod layers;
 pub mod license;
 mod lockfile;
 mod model;
 mod npm;
+mod ospkg;
 pub mod purl;
 mod python;
 mod spdx;
@@ -32,6 +40,11 @@ mod subject;
 pub use collect::{collect, CollectOptions};
 pub use cyclonedx::cyclonedx_json;
 pub use gomod::H1_PROPERTY as GO_SUM_H1_PROPERTY;
+pub use layers::LayerFile;
 pub use model::{base64_decode, to_hex, Checksum, Distribution, Ecosystem, HashAlg, Inventory, Package, Role};
+pub use ospkg::{
+    image_inventory, os_packages, Distro, OsInventory, APK_INSTALLED, APK_ORIGIN_PROPERTY, DEB_SOURCE_PROPERTY,
+    DEB_SOURCE_VERSION_PROPERTY, DPKG_STATUS, DPKG_STATUS_D, OS_RELEASE,
+};
 pub use spdx::spdx_json;
 pub use subject::{rfc3339, stable_uuid, ReleaseSubject};

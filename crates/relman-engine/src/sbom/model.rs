@@ -17,16 +17,22 @@ pub enum Ecosystem {
     Npm,
     Pypi,
     Golang,
+    /// A Debian package installed in a container image (dpkg's database).
+    Deb,
+    /// An Alpine package installed in a container image (apk's database).
+    Apk,
 }
 
 impl Ecosystem {
-    /// The purl type: `cargo`, `npm`, `pypi`, `golang`.
+    /// The purl type: `cargo`, `npm`, `pypi`, `golang`, `deb`, `apk`.
     pub fn purl_type(self) -> &'static str {
         match self {
             Ecosystem::Cargo => "cargo",
             Ecosystem::Npm => "npm",
             Ecosystem::Pypi => "pypi",
             Ecosystem::Golang => "golang",
+            Ecosystem::Deb => "deb",
+            Ecosystem::Apk => "apk",
         }
     }
 }
@@ -297,6 +303,26 @@ impl Inventory {
         lockfiles.sort();
         lockfiles.dedup();
         Inventory { target, packages, lockfiles, notes }
+    }
+
+    /// Several inventories as one, e.g. a container image's: the OS packages of its base and
+    /// the inventory of the binaries built into it. Packages with the same purl are merged
+    /// (edges between parts kept when both ends are listed), lockfiles are the union, notes
+    /// are kept in order without repeats; `target` is the merged inventory's.
+    pub fn merge(target: Option<String>, parts: impl IntoIterator<Item = Inventory>) -> Inventory {
+        let mut packages = Vec::new();
+        let mut lockfiles = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        for part in parts {
+            packages.extend(part.packages);
+            lockfiles.extend(part.lockfiles);
+            for n in part.notes {
+                if !notes.contains(&n) {
+                    notes.push(n);
+                }
+            }
+        }
+        Inventory::new(target, packages, lockfiles, notes)
     }
 
     /// Every package, the project's own included.

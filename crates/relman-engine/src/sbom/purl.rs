@@ -3,9 +3,13 @@
 //! Each type follows its purl-spec definition: `pkg:cargo/<name>@<version>` (case kept);
 //! `pkg:npm/%40scope/name@<version>` (lowercased, the scope's `@` always encoded);
 //! `pkg:pypi/<name>@<version>` (PEP 503: lowercase, runs of `-_.` become `-`);
-//! `pkg:golang/<module path>@<version>` (lowercased, as the golang type definition requires).
+//! `pkg:golang/<module path>@<version>` (lowercased, as the golang type definition requires);
+//! OS packages `pkg:deb/<vendor>/<name>@<version>?arch=<arch>&distro=<id>-<version_id>` and
+//! `pkg:apk/<vendor>/<name>@<version>?arch=<arch>&distro=<id>-<version_id>` (vendor and name
+//! lowercased, the vendor being os-release's `ID`; qualifiers sorted).
 //! Every component is percent-encoded except the alphanumerics, `.-_~` and `:`, so
-//! `v2.0.0+incompatible` becomes `v2.0.0%2Bincompatible`.
+//! `v2.0.0+incompatible` becomes `v2.0.0%2Bincompatible`; deb and apk versions also encode
+//! `:` (a Debian epoch: `1:2.3-1` becomes `1%3A2.3-1`), as the purl-spec test suite does.
 
 /// Percent-encodes one purl component (a namespace segment, name, version or qualifier value).
 /// `keep` lists separators that stay as they are (qualifier values keep `/`).
@@ -98,6 +102,34 @@ pub fn golang(module: &str, version: &str) -> String {
     format!("pkg:golang/{}{}", path.join("/"), version_part(version))
 }
 
+/// `pkg:deb/<vendor>/<name>@<version>?arch=<arch>&distro=<distro>` for a Debian package
+/// (`vendor`: os-release's `ID`, e.g. `debian` or `ubuntu`; `distro`: `<ID>-<VERSION_ID>`, e.g.
+/// `debian-12`). An absent vendor or distro, or an empty arch, is left out.
+pub fn deb(vendor: Option<&str>, name: &str, version: &str, arch: &str, distro: Option<&str>) -> String {
+    os_package("deb", vendor, name, version, arch, distro)
+}
+
+/// `pkg:apk/<vendor>/<name>@<version>?arch=<arch>&distro=<distro>` for an Alpine package
+/// (`vendor`: os-release's `ID`, e.g. `alpine`; `distro` e.g. `alpine-3.19.1`).
+pub fn apk(vendor: Option<&str>, name: &str, version: &str, arch: &str, distro: Option<&str>) -> String {
+    os_package("apk", vendor, name, version, arch, distro)
+}
+
+fn os_package(kind: &str, vendor: Option<&str>, name: &str, version: &str, arch: &str, distro: Option<&str>) -> String {
+    let namespace = match vendor.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => format!("{}/", encode(&v.to_lowercase(), &[])),
+        None => String::new(),
+    };
+    let version =
+        if version.is_empty() { String::new() } else { format!("@{}", encode(version, &[]).replace(':', "%3A")) };
+    let distro = distro.map(str::to_lowercase).unwrap_or_default();
+    format!(
+        "pkg:{kind}/{namespace}{}{version}{}",
+        encode(&name.to_lowercase(), &[]),
+        qualifiers(&[("arch", arch.trim()), ("distro", distro.trim())])
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +190,28 @@ mod tests {
         assert_eq!(
             golang("golang.org/x/sys", "v0.0.0-20240101000000-abcdef123456"),
             "pkg:golang/golang.org/x/sys@v0.0.0-20240101000000-abcdef123456"
+        );
+    }
+
+    #[test]
+    fn os_package_purls() {
+        assert_eq!(
+            deb(Some("debian"), "curl", "7.88.1-10+deb12u5", "amd64", Some("debian-12")),
+            "pkg:deb/debian/curl@7.88.1-10%2Bdeb12u5?arch=amd64&distro=debian-12"
+        );
+        // An epoch's `:` is encoded; `~` is not.
+        assert_eq!(
+            deb(Some("Ubuntu"), "libgcrypt20", "1:1.10.1-3ubuntu1~22.04", "arm64", Some("ubuntu-22.04")),
+            "pkg:deb/ubuntu/libgcrypt20@1%3A1.10.1-3ubuntu1~22.04?arch=arm64&distro=ubuntu-22.04"
+        );
+        assert_eq!(deb(None, "tzdata", "2024a-0+deb12u1", "all", None), "pkg:deb/tzdata@2024a-0%2Bdeb12u1?arch=all");
+        assert_eq!(
+            apk(Some("alpine"), "musl", "1.2.4-r2", "x86_64", Some("alpine-3.19.1")),
+            "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.19.1"
+        );
+        assert_eq!(
+            apk(Some("alpine"), "ca-certificates-bundle", "20240226-r0", "", None),
+            "pkg:apk/alpine/ca-certificates-bundle@20240226-r0"
         );
     }
 

@@ -155,6 +155,7 @@ pub fn kind_name(kind: ArtifactKind) -> &'static str {
         ArtifactKind::Signature => "signature",
         ArtifactKind::Bundle => "bundle",
         ArtifactKind::Notes => "notes",
+        ArtifactKind::Chart => "chart",
     }
 }
 

@@ -367,6 +367,7 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
         source_date_epoch: 1_700_000_000,
         targets: spec.platforms.iter().map(|p| p.target.clone()).collect(),
         artifacts,
+        images: vec![],
         destinations: vec![],
     };
     let index = Index::from_manifest(&manifest, "checksums.txt").unwrap();

@@ -1,0 +1,168 @@
+//! One reproducible image layer: a gzip tar of the files relman adds to a base image.
+//!
+//! Entries sorted byte-wise, parent directories listed explicitly (0755, root), the given mtime
+//! on every entry, no user or group names, a gzip stream without name or time from relman's
+//! parallel encoder. The uncompressed tar is hashed on the way (the config's `diff_id`) and the
+//! compressed stream too (the layer digest), so each byte is read once and hashed twice.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
+
+use relman_install::hash::HashingWriter;
+use relman_manifest::Failure;
+use relman_oci::{Digest, Layout};
+
+use crate::pgzip::ParGzEncoder;
+use crate::report::Reporter;
+
+/// A file (or directory) of a layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerEntry {
+    /// Path in the image without the leading `/`; directories end with `/`.
+    pub path: String,
+    /// The file's bytes; `None` for a directory.
+    pub source: Option<PathBuf>,
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BuiltLayer {
+    /// Digest of the compressed blob (the layer descriptor's).
+    pub digest: Digest,
+    /// Digest of the uncompressed tar (the config's `rootfs.diff_ids`).
+    pub diff_id: Digest,
+    /// Compressed size.
+    pub size: u64,
+}
+
+/// Sorts the files and adds every parent directory they need, once.
+pub fn with_parents(files: Vec<LayerEntry>) -> Vec<LayerEntry> {
+    let mut all: BTreeMap<String, LayerEntry> = BTreeMap::new();
+    for f in files {
+        let mut parent = String::new();
+        let parts: Vec<&str> = f.path.trim_end_matches('/').split('/').collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            parent.push_str(part);
+            parent.push('/');
+            all.entry(parent.clone()).or_insert_with(|| LayerEntry {
+                path: parent.clone(),
+                source: None,
+                size: 0,
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+            });
+        }
+        all.insert(f.path.clone(), f);
+    }
+    all.into_values().collect()
+}
+
+/// Writes the layer into `layout`'s blob store and returns its digests.
+pub fn write_layer(
+    entries: &[LayerEntry],
+    mtime: u64,
+    level: u32,
+    layout: &Layout,
+    reporter: &dyn Reporter,
+) -> Result<BuiltLayer, Failure> {
+    let dir = layout.root().join("blobs").join("sha256");
+    let tmp = tempfile::Builder::new()
+        .prefix(".relman-layer-")
+        .tempfile_in(&dir)
+        .map_err(|e| Failure::io("create a temporary file in", &dir, e))?;
+    let file = tmp.as_file().try_clone().map_err(|e| Failure::io("open", tmp.path(), e))?;
+    let io_err = |e: io::Error| Failure::package(format!("failed to write an image layer in `{}`: {e}", dir.display()));
+    let total: u64 = entries.iter().map(|e| e.size).sum();
+    reporter.work_start("layer", total);
+    let compressed = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let gz = ParGzEncoder::new(compressed, level.clamp(1, 9), 0);
+    let tar_hashing = HashingWriter::new(gz);
+    let tar_hashing = write_tar(tar_hashing, entries, mtime, reporter).map_err(io_err)?;
+    let (gz, diff_sha, _) = tar_hashing.finish();
+    let compressed = gz.finish().map_err(io_err)?;
+    let (mut w, sha, size) = compressed.finish();
+    w.flush().map_err(io_err)?;
+    reporter.work_end();
+    drop(w);
+    let digest = Digest::from_hex(sha.as_str()).map_err(Failure::internal)?;
+    let diff_id = Digest::from_hex(diff_sha.as_str()).map_err(Failure::internal)?;
+    let path = tmp.into_temp_path();
+    let keep = path.keep().map_err(|e| Failure::io("keep", &dir, e.error))?;
+    layout.adopt_blob(&keep, &digest, false).map_err(|e| Failure::io("store", &keep, e))?;
+    Ok(BuiltLayer { digest, diff_id, size })
+}
+
+fn write_tar<W: Write>(w: W, entries: &[LayerEntry], mtime: u64, reporter: &dyn Reporter) -> io::Result<W> {
+    let mut builder = tar::Builder::new(w);
+    for e in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(mtime);
+        header.set_uid(e.uid);
+        header.set_gid(e.gid);
+        header.set_username("")?;
+        header.set_groupname("")?;
+        header.set_mode(e.mode);
+        match &e.source {
+            None => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_size(0);
+                builder.append_data(&mut header, &e.path, io::empty())?;
+            }
+            Some(src) => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_size(e.size);
+                let file =
+                    File::open(src).map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", src.display())))?;
+                let reader = Counted { inner: file, reporter, remaining: e.size };
+                builder.append_data(&mut header, &e.path, reader)?;
+            }
+        }
+    }
+    builder.into_inner()
+}
+
+struct Counted<'a, R> {
+    inner: R,
+    reporter: &'a dyn Reporter,
+    remaining: u64,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.remaining > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "file shrank while it was being added to a layer",
+            ));
+        }
+        self.remaining = self.remaining.saturating_sub(n as u64);
+        self.reporter.work_advance(n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> LayerEntry {
+        LayerEntry { path: path.into(), source: None, size: 0, mode: 0o644, uid: 0, gid: 0 }
+    }
+
+    #[test]
+    fn parents_are_added_once_and_sorted() {
+        let got = with_parents(vec![file("usr/local/bin/b"), file("etc/app.toml"), file("usr/local/bin/a")]);
+        let paths: Vec<&str> = got.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["etc/", "etc/app.toml", "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/a", "usr/local/bin/b"]
+        );
+    }
+}

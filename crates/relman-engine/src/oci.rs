@@ -1,0 +1,759 @@
+//! OCI registry destinations (`oci://REGISTRY/PATH`): images and charts.
+//!
+//! * [`publish`] pushes each image of the release to `REGISTRY/PATH/<image>`: blobs (skipping
+//!   what the registry has), platform manifests and the index by digest, then — when a key is
+//!   configured — cosign signatures (`sha256-<hex>.sig`) and attestations (`sha256-<hex>.att`:
+//!   SLSA provenance, and per platform the SBOM of the image's contents) for the index and
+//!   every platform manifest, the same as Sigstore bundles in OCI 1.1 referrers (fallback tag
+//!   index, since registries such as distribution 2.8 have no referrers API), and only then
+//!   the version tag. A version tag already on another digest is refused before anything is
+//!   pushed, naming both digests.
+//! * [`promote`] checks the gates and points `X.Y` and `latest` at the version's index: the
+//!   same manifest bytes, so the same digest; signatures follow the digest.
+//! * [`verify_image`] checks signatures per platform and attestations with the public key.
+
+use std::collections::BTreeMap;
+
+use relman_manifest::{Failure, ImageRecord};
+use relman_oci::cosign::{self, Attachment};
+use relman_oci::reference::Reference;
+use relman_oci::registry::{Client, ClientOptions};
+use relman_oci::transfer::{self, PushEvent};
+use relman_oci::types::Manifest as OciManifest;
+use relman_oci::{media, Descriptor, Digest, ImageIndex, ImageManifest, Layout, Platform};
+use relman_sign::{blob, dsse, PublicKey, SigningKey};
+use semver::Version;
+use serde::Serialize;
+
+use crate::image::version_tag;
+use crate::plan::Planned;
+use crate::provider::{Gate, PromoteReport, PutOutcome};
+use crate::report::Reporter;
+
+/// SLSA provenance predicate type.
+pub const SLSA_PREDICATE: &str = "https://slsa.dev/provenance/v1";
+/// SPDX predicate type (the SBOM of an image's contents).
+pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
+/// The smoke-test result predicate relman records.
+pub const SMOKE_PREDICATE: &str = "https://relman.dev/smoke/v1";
+const INTOTO_PAYLOAD: &str = "application/vnd.in-toto+json";
+
+/// A parsed `oci://REGISTRY[/PATH]` destination.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OciDest {
+    pub url: String,
+    pub registry: String,
+    pub path: String,
+}
+
+impl OciDest {
+    pub fn parse(url: &str) -> Result<OciDest, Failure> {
+        let rest = url
+            .strip_prefix("oci://")
+            .ok_or_else(|| Failure::usage(format!("`{url}` is not an oci:// destination")))?;
+        let rest = rest.trim_end_matches('/');
+        let (registry, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if registry.is_empty() || rest.contains('@') || path.rsplit('/').next().is_some_and(|p| p.contains(':')) {
+            return Err(Failure::usage(format!("destination `{url}` is not like oci://REGISTRY/PATH"))
+                .with_hint("e.g. oci://ghcr.io/acme or oci://127.0.0.1:5000/acme (no tag: relman tags by version)"));
+        }
+        let d = OciDest { url: url.to_string(), registry: registry.to_string(), path: path.to_string() };
+        d.repo("probe")?;
+        Ok(d)
+    }
+
+    /// The repository of image (or chart) `name` at this destination.
+    pub fn repo(&self, name: &str) -> Result<Reference, Failure> {
+        let text = if self.path.is_empty() {
+            format!("{}/{name}", self.registry)
+        } else {
+            format!("{}/{}/{name}", self.registry, self.path)
+        };
+        Reference::parse(&text).map_err(|e| Failure::usage(format!("destination `{}`: {e}", self.url)))
+    }
+}
+
+pub fn is_oci(url: &str) -> bool {
+    url.starts_with("oci://")
+}
+
+/// The registry client, configured from the environment (`RELMAN_INSECURE_REGISTRIES`: hosts
+/// spoken to over plain HTTP besides loopback ones).
+pub fn client() -> Client {
+    let mut opts = ClientOptions::default();
+    if let Ok(hosts) = std::env::var("RELMAN_INSECURE_REGISTRIES") {
+        opts.plain_http.extend(hosts.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()));
+    }
+    Client::new(opts)
+}
+
+/// Pulls a base image (only `platform`) into the cache layout; returns its root descriptor.
+pub fn pull_base(
+    reference: &Reference,
+    platform: &Platform,
+    cache: &Layout,
+    reporter: &dyn Reporter,
+) -> Result<Descriptor, Failure> {
+    if let Some(d) = &reference.digest {
+        if cache.has_blob(d) {
+            // Already pulled: the blobs of the platform are checked when copied.
+            let bytes = cache.read_verified(d).map_err(Failure::package)?;
+            let mt = match OciManifest::parse(&bytes, None).map_err(Failure::package)? {
+                OciManifest::Index(i) => i.content_type().to_string(),
+                OciManifest::Image(m) => m.content_type().to_string(),
+            };
+            let desc = Descriptor::new(&mt, d.clone(), bytes.len() as u64);
+            if platform_complete(cache, &desc, platform) {
+                return Ok(desc);
+            }
+        }
+    }
+    reporter.step(&format!("pulling base {reference} ({platform})"));
+    transfer::pull_to_layout(&client(), reference, std::slice::from_ref(platform), cache, &|_| {})
+}
+
+fn platform_complete(cache: &Layout, root: &Descriptor, platform: &Platform) -> bool {
+    let m = match cache.manifest(root) {
+        Ok(OciManifest::Image(m)) => m,
+        Ok(OciManifest::Index(i)) => match i.for_platform(platform).and_then(|d| cache.manifest(d).ok()) {
+            Some(OciManifest::Image(m)) => m,
+            _ => return false,
+        },
+        Err(_) => return false,
+    };
+    std::iter::once(&m.config).chain(&m.layers).all(|d| cache.has_blob(&d.digest))
+}
+
+/// One image as pushed.
+#[derive(Clone, Debug, Serialize)]
+pub struct PushedImage {
+    pub name: String,
+    pub repository: String,
+    pub tag: String,
+    pub digest: String,
+    pub blobs_uploaded: usize,
+    pub blobs_skipped: usize,
+    pub blobs_mounted: usize,
+    pub bytes_uploaded: u64,
+    pub signed: bool,
+    /// False when the version tag was already there with this digest.
+    pub tagged: bool,
+}
+
+/// What the image stage built, read back from the version directory.
+struct LocalImage {
+    record: ImageRecord,
+    layout: Layout,
+    index: Descriptor,
+    index_bytes: Vec<u8>,
+    platforms: Vec<Descriptor>,
+}
+
+fn local_image(planned: &Planned, record: &ImageRecord) -> Result<LocalImage, Failure> {
+    let Some(digest) = &record.digest else {
+        return Err(Failure::publish(format!("image `{}` has not been built", record.name))
+            .with_hint("run `relman package` (or `relman release`) first"));
+    };
+    let dir = planned.version_dir.join(&record.layout);
+    let layout = Layout::open(&dir).map_err(|e| Failure::publish(format!("image `{}`: {e}", record.name)))?;
+    let digest = Digest::parse(digest).map_err(Failure::verify)?;
+    let index_bytes = layout.read_verified(&digest).map_err(|e| {
+        Failure::verify(format!("image `{}`: {e}", record.name)).with_hint("rebuild it with `relman package`")
+    })?;
+    let index: ImageIndex = serde_json::from_slice(&index_bytes)
+        .map_err(|e| Failure::verify(format!("image `{}`: index {digest} is not an image index: {e}", record.name)))?;
+    Ok(LocalImage {
+        record: record.clone(),
+        layout,
+        index: Descriptor::new(media::OCI_INDEX, digest, index_bytes.len() as u64),
+        platforms: index.manifests.clone(),
+        index_bytes,
+    })
+}
+
+/// Pushes every image of the release to `url`; see the module docs for the order.
+pub fn publish(
+    planned: &Planned,
+    url: &str,
+    key: Option<&SigningKey>,
+    reporter: &dyn Reporter,
+) -> Result<(PutOutcome, Vec<PushedImage>), Failure> {
+    let dest = OciDest::parse(url)?;
+    let client = client();
+    let tag = version_tag(&planned.manifest.version);
+    let images: Vec<LocalImage> =
+        planned.manifest.images.iter().map(|r| local_image(planned, r)).collect::<Result<_, _>>()?;
+    // Refuse a moved version tag before pushing anything anywhere.
+    for img in &images {
+        let repo = dest.repo(&img.record.name)?;
+        if let Some(remote) = client.head_manifest(&repo.with_tag(&tag))? {
+            if remote.digest != img.index.digest {
+                return Err(Failure::publish(format!(
+                    "{}:{tag} already points at {}, not this release's {}",
+                    repo.name(),
+                    remote.digest,
+                    img.index.digest
+                ))
+                .with_hint(
+                    "a published version is immutable: release a new version (or `relman yank` this one first)",
+                ));
+            }
+        }
+    }
+    let mut written = Vec::new();
+    let mut skipped = Vec::new();
+    let mut pushed = Vec::new();
+    for img in &images {
+        let repo = dest.repo(&img.record.name)?;
+        let already = client.head_manifest(&repo.with_tag(&tag))?.is_some();
+        let total: u64 = img.record.platforms.iter().filter_map(|p| p.size).sum();
+        reporter.work_start(&format!("push {}", img.record.name), total);
+        let progress = |e: PushEvent| {
+            if let PushEvent::BlobProgress { bytes, .. } = e {
+                reporter.work_advance(bytes);
+            }
+        };
+        let report = transfer::push_layout(&client, &img.layout, &img.index, &repo, None, None, &progress)?;
+        reporter.work_end();
+        if let Some(key) = key {
+            attach_all(&client, &repo, planned, img, key)?;
+        }
+        if !already {
+            client.put_manifest(&repo, &tag, &img.index_bytes, media::OCI_INDEX)?;
+            written.push(format!("{}:{tag}", repo.name()));
+        } else {
+            skipped.push(format!("{}:{tag}", repo.name()));
+        }
+        reporter.step(&format!(
+            "{}:{tag} {} ({} blobs uploaded, {} already there{})",
+            repo.name(),
+            img.index.digest,
+            report.blobs_uploaded,
+            report.blobs_skipped,
+            if key.is_some() { ", signed and attested" } else { "" }
+        ));
+        pushed.push(PushedImage {
+            name: img.record.name.clone(),
+            repository: repo.name(),
+            tag: tag.clone(),
+            digest: img.index.digest.to_string(),
+            blobs_uploaded: report.blobs_uploaded,
+            blobs_skipped: report.blobs_skipped,
+            blobs_mounted: report.blobs_mounted,
+            bytes_uploaded: report.bytes_uploaded,
+            signed: key.is_some(),
+            tagged: !already,
+        });
+    }
+    let location = dest.repo("").map(|r| r.name()).unwrap_or_else(|_| url.to_string());
+    Ok((
+        PutOutcome {
+            destination: url.to_string(),
+            location: location.trim_end_matches('/').to_string(),
+            written,
+            skipped,
+        },
+        pushed,
+    ))
+}
+
+/// Signatures, attestations and referrer bundles for the index and every platform manifest.
+fn attach_all(
+    client: &Client,
+    repo: &Reference,
+    planned: &Planned,
+    img: &LocalImage,
+    key: &SigningKey,
+) -> Result<(), Failure> {
+    let provenance = image_provenance(planned, repo, img)?;
+    let prov_env = dsse::sign(key, INTOTO_PAYLOAD, provenance.as_bytes())?;
+    let created = relman_manifest::time::rfc3339(planned.manifest.source_date_epoch);
+    let mut subjects: Vec<(Descriptor, Vec<u8>, Option<Platform>)> =
+        vec![(img.index.clone(), img.index_bytes.clone(), None)];
+    for p in &img.platforms {
+        let bytes = img.layout.read_verified(&p.digest).map_err(Failure::verify)?;
+        subjects.push((Descriptor::new(&p.media_type, p.digest.clone(), p.size), bytes, p.platform.clone()));
+    }
+    for (subject, bytes, platform) in &subjects {
+        let payload = cosign::simple_signing_payload(&repo.name(), &subject.digest);
+        let sig = blob::sign_bytes(key, &payload)?;
+        put_attachments(
+            client,
+            repo,
+            &cosign::signature_tag(&subject.digest),
+            &[Attachment::signature(payload, &sig.legacy())],
+        )?;
+        let mut atts = vec![(
+            Attachment::attestation(prov_env.envelope.to_json().into_bytes(), SLSA_PREDICATE),
+            prov_env.bundle_json(),
+            SLSA_PREDICATE,
+        )];
+        if let Some(platform) = platform {
+            if let Some(sbom) = image_sbom(planned, img, platform, &subject.digest)? {
+                let stmt = serde_json::json!({
+                    "_type": "https://in-toto.io/Statement/v1",
+                    "subject": [{"name": repo.name(), "digest": {"sha256": subject.digest.hex()}}],
+                    "predicateType": SPDX_PREDICATE,
+                    "predicate": sbom,
+                });
+                let env = dsse::sign(key, INTOTO_PAYLOAD, serde_json::to_string(&stmt).expect("json").as_bytes())?;
+                atts.push((
+                    Attachment::attestation(env.envelope.to_json().into_bytes(), SPDX_PREDICATE),
+                    env.bundle_json(),
+                    SPDX_PREDICATE,
+                ));
+            }
+        }
+        let adds: Vec<Attachment> = atts.iter().map(|a| a.0.clone()).collect();
+        put_attachments(client, repo, &cosign::attestation_tag(&subject.digest), &adds)?;
+        // The same as Sigstore bundles in OCI 1.1 referrers (with the fallback tag index).
+        let message = blob::sign_bytes(key, bytes)?;
+        let message = message.bundle_json().into_bytes();
+        let mut referrers = vec![(cosign::bundle_referrer(subject, &message, None, &created), message)];
+        for (_, bundle, predicate) in &atts {
+            let bundle = bundle.clone().into_bytes();
+            referrers.push((cosign::bundle_referrer(subject, &bundle, Some(predicate), &created), bundle));
+        }
+        put_referrers(client, repo, subject, &referrers)?;
+    }
+    Ok(())
+}
+
+/// Adds attachments to the manifest at `tag` (keeping what is there); pushes only when changed.
+pub fn put_attachments(client: &Client, repo: &Reference, tag: &str, adds: &[Attachment]) -> Result<bool, Failure> {
+    let existing = match client.get_manifest(&repo.with_tag(tag))? {
+        Some(f) => match OciManifest::parse(&f.bytes, Some(&f.content_type)) {
+            Ok(OciManifest::Image(m)) => Some(m),
+            _ => None,
+        },
+        None => None,
+    };
+    let am = cosign::add_attachments(existing.as_ref(), adds);
+    if !am.changed {
+        return Ok(false);
+    }
+    client.push_blob_bytes(repo, &am.config)?;
+    for a in adds {
+        client.push_blob_bytes(repo, &a.bytes)?;
+    }
+    client.put_manifest(repo, tag, &am.manifest.to_bytes(), media::OCI_MANIFEST)?;
+    Ok(true)
+}
+
+/// Pushes referrers (bundle blob, empty config, manifest by digest), then adds them to the
+/// fallback tag index (the referrer before the index that lists it).
+fn put_referrers(
+    client: &Client,
+    repo: &Reference,
+    subject: &Descriptor,
+    referrers: &[(ImageManifest, Vec<u8>)],
+) -> Result<(), Failure> {
+    let tag = cosign::fallback_tag(&subject.digest);
+    let mut index = match client.get_manifest(&repo.with_tag(&tag))? {
+        Some(f) => serde_json::from_slice::<ImageIndex>(&f.bytes).ok(),
+        None => None,
+    };
+    let mut changed = false;
+    for (r, bundle) in referrers {
+        let bytes = r.to_bytes();
+        let digest = Digest::of(&bytes);
+        if client.head_manifest(&repo.with_digest(&digest))?.is_none() {
+            client.push_blob_bytes(repo, media::EMPTY_JSON)?;
+            client.push_blob_bytes(repo, bundle)?;
+            client.put_manifest(repo, &digest.to_string(), &bytes, media::OCI_MANIFEST)?;
+        }
+        let (next, c) = cosign::add_to_fallback(index.as_ref(), r);
+        changed |= c;
+        index = Some(next);
+    }
+    if changed {
+        if let Some(index) = index {
+            client.put_manifest(repo, &tag, &index.to_bytes(), media::OCI_INDEX)?;
+        }
+    }
+    Ok(())
+}
+
+/// The SLSA provenance statement of an image: subjects are the index and the platform manifests.
+fn image_provenance(planned: &Planned, repo: &Reference, img: &LocalImage) -> Result<String, Failure> {
+    let m = &planned.manifest;
+    let mut archives = vec![crate::provenance::Archive {
+        name: repo.name(),
+        sha256: relman_manifest::Sha256::parse(img.index.digest.hex()).expect("hex"),
+    }];
+    for p in &img.platforms {
+        let plat = p.platform.as_ref().map(|p| p.to_string()).unwrap_or_default();
+        archives.push(crate::provenance::Archive {
+            name: format!("{}@{plat}", repo.name()),
+            sha256: relman_manifest::Sha256::parse(p.digest.hex()).expect("hex"),
+        });
+    }
+    let input = crate::provenance::ProvenanceInput {
+        release: crate::sbom::ReleaseSubject {
+            name: m.project.name.clone(),
+            version: m.version.clone(),
+            commit: m.commit.clone(),
+            repository: m.project.repository.clone(),
+            source_date_epoch: m.source_date_epoch,
+        },
+        tag: m.tag.clone().unwrap_or_default(),
+        targets: m.targets.clone(),
+        archives,
+        toolchain: BTreeMap::new(),
+        relman_version: env!("CARGO_PKG_VERSION").to_string(),
+        ci: planned.settings.ci.clone(),
+        started_on: None,
+        finished_on: None,
+    };
+    crate::provenance::statement_json(&input)
+}
+
+/// The SPDX document of one platform image's contents (OS packages + the binaries' own).
+fn image_sbom(
+    planned: &Planned,
+    img: &LocalImage,
+    platform: &Platform,
+    digest: &Digest,
+) -> Result<Option<serde_json::Value>, Failure> {
+    crate::image::sbom::platform_sbom(planned, &img.record, &img.layout, platform, digest)
+}
+
+/// One gate per check; promotion moves tags only when all pass.
+pub fn promote(
+    planned: &Planned,
+    url: &str,
+    version: &Version,
+    allow_downgrade: bool,
+    public_key: Option<&PublicKey>,
+    reporter: &dyn Reporter,
+) -> Result<PromoteReport, Failure> {
+    let dest = OciDest::parse(url)?;
+    let client = client();
+    let tag = version_tag(&version.to_string());
+    let mut gates = Vec::new();
+    let mut fetched = Vec::new();
+    let mut missing = Vec::new();
+    for r in &planned.manifest.images {
+        let repo = dest.repo(&r.name)?;
+        match client.get_manifest(&repo.with_tag(&tag))? {
+            Some(f) if r.digest.as_deref().is_none_or(|d| d == f.digest.to_string()) => {
+                fetched.push((r.clone(), repo, f))
+            }
+            Some(f) => missing.push(format!(
+                "{}:{tag} is {} (manifest says {})",
+                repo.name(),
+                f.digest,
+                r.digest.as_deref().unwrap_or("?")
+            )),
+            None => missing.push(format!("{}:{tag} is not in the registry", repo.name())),
+        }
+    }
+    gates.push(Gate {
+        name: "published",
+        passed: missing.is_empty(),
+        detail: if missing.is_empty() { format!("{} images at {tag}", fetched.len()) } else { missing.join("; ") },
+    });
+    if let Some(key) = public_key {
+        let mut problems = Vec::new();
+        for (_, repo, f) in &fetched {
+            let report = verify_image(&client, &repo.with_digest(&f.digest), key)?;
+            problems.extend(report.problems.iter().map(|p| format!("{}: {p}", repo.name())));
+        }
+        gates.push(Gate {
+            name: "signed",
+            passed: problems.is_empty(),
+            detail: if problems.is_empty() {
+                "every signature and attestation verifies".into()
+            } else {
+                problems.join("; ")
+            },
+        });
+    }
+    let smoke_needed: Vec<&(ImageRecord, Reference, relman_oci::registry::FetchedManifest)> = fetched
+        .iter()
+        .filter(|(r, _, _)| {
+            planned.settings.images.iter().any(|c| {
+                crate::image::image_name(&planned.settings, c) == r.name
+                    && c.smoke.as_ref().is_some_and(|s| s.required.unwrap_or(true))
+            })
+        })
+        .collect();
+    if !smoke_needed.is_empty() {
+        let mut problems = Vec::new();
+        for (_, repo, f) in smoke_needed {
+            match public_key {
+                None => problems.push(format!("{}: no public key to check the smoke result with", repo.name())),
+                Some(key) => {
+                    if let Err(e) = crate::smoke::recorded_pass(&client, repo, &f.digest, key) {
+                        problems.push(e);
+                    }
+                }
+            }
+        }
+        gates.push(Gate {
+            name: "smoke",
+            passed: problems.is_empty(),
+            detail: if problems.is_empty() { "smoke test passed (signed result)".into() } else { problems.join("; ") },
+        });
+    }
+    gates.push(Gate {
+        name: "stable",
+        passed: version.pre.is_empty(),
+        detail: if version.pre.is_empty() { "stable version".into() } else { format!("{version} is a pre-release") },
+    });
+    // Not older than what `latest` points at (read from the index's version annotation).
+    let mut previous = None;
+    let mut older = Vec::new();
+    for (_, repo, _) in &fetched {
+        if let Some(f) = client.get_manifest(&repo.with_tag("latest"))? {
+            let v = serde_json::from_slice::<ImageIndex>(&f.bytes)
+                .ok()
+                .and_then(|i| i.annotations.get("org.opencontainers.image.version").cloned())
+                .and_then(|v| Version::parse(&v).ok());
+            if let Some(v) = v {
+                if v > *version {
+                    older.push(format!("{}:latest is {v}", repo.name()));
+                }
+                previous = Some(v.to_string());
+            }
+        }
+    }
+    gates.push(Gate {
+        name: "not-older",
+        passed: older.is_empty() || allow_downgrade,
+        detail: if older.is_empty() { "newer than latest".into() } else { older.join("; ") },
+    });
+    let passed = gates.iter().all(|g| g.passed);
+    let mut moved = false;
+    if passed {
+        let minor = format!("{}.{}", version.major, version.minor);
+        for (_, repo, f) in &fetched {
+            for t in [minor.as_str(), "latest"] {
+                let current = client.head_manifest(&repo.with_tag(t))?;
+                if current.as_ref().map(|d| &d.digest) != Some(&f.digest) {
+                    client.put_manifest(repo, t, &f.bytes, &f.content_type)?;
+                    moved = true;
+                }
+            }
+            reporter.step(&format!("{}: {minor} and latest → {}", repo.name(), f.digest));
+        }
+    }
+    Ok(PromoteReport { destination: url.to_string(), version: version.to_string(), gates, previous, moved })
+}
+
+/// What `verify_image` found for one image.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImageVerifyReport {
+    pub reference: String,
+    pub digest: String,
+    /// Per subject (the index, then each platform): what verified.
+    pub subjects: Vec<SubjectReport>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SubjectReport {
+    pub platform: String,
+    pub digest: String,
+    pub signatures: usize,
+    pub attestations: Vec<String>,
+}
+
+/// Verifies the image at `reference` (tag or digest): for the index and every platform, at
+/// least one simple-signing signature by `key` naming that digest, and a provenance
+/// attestation signed by `key` whose subjects include it; platforms also an SBOM attestation.
+pub fn verify_image(client: &Client, reference: &Reference, key: &PublicKey) -> Result<ImageVerifyReport, Failure> {
+    let Some(root) = client.get_manifest(reference)? else {
+        return Err(Failure::verify(format!("{reference}: no such image in the registry")));
+    };
+    let repo = Reference { tag: None, digest: None, ..reference.clone() };
+    let mut report =
+        ImageVerifyReport { reference: reference.to_string(), digest: root.digest.to_string(), ..Default::default() };
+    let mut subjects = vec![("index".to_string(), root.digest.clone())];
+    if let Ok(OciManifest::Index(i)) = OciManifest::parse(&root.bytes, Some(&root.content_type)) {
+        for d in &i.manifests {
+            let plat = d.platform.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
+            // Check that the platform manifest exists and has the digest the index says.
+            if client.get_manifest(&repo.with_digest(&d.digest))?.is_none() {
+                report.problems.push(format!("{plat}: manifest {} is missing", d.digest));
+                continue;
+            }
+            subjects.push((plat, d.digest.clone()));
+        }
+    }
+    for (plat, digest) in subjects {
+        let mut s = SubjectReport { platform: plat.clone(), digest: digest.to_string(), ..Default::default() };
+        // Signatures.
+        match fetch_attachment(client, &repo, &cosign::signature_tag(&digest))? {
+            None => report.problems.push(format!("{plat}: no signature ({})", cosign::signature_tag(&digest))),
+            Some(m) => {
+                let mut bad = Vec::new();
+                for l in &m.layers {
+                    if l.media_type != media::COSIGN_SIMPLE_SIGNING {
+                        continue;
+                    }
+                    let payload = client.get_blob(&repo, &l.digest)?;
+                    let sig = l.annotations.get(media::COSIGN_SIGNATURE_ANNOTATION).cloned().unwrap_or_default();
+                    match check_simple_signing(&payload, &sig, &digest, key) {
+                        Ok(()) => s.signatures += 1,
+                        Err(e) => bad.push(e),
+                    }
+                }
+                if s.signatures == 0 {
+                    let why = if bad.is_empty() { "no simple-signing layer".to_string() } else { bad.join(", ") };
+                    report.problems.push(format!("{plat}: no valid signature by the key ({why})"));
+                }
+            }
+        }
+        // Attestations.
+        match fetch_attachment(client, &repo, &cosign::attestation_tag(&digest))? {
+            None => report.problems.push(format!("{plat}: no attestation ({})", cosign::attestation_tag(&digest))),
+            Some(m) => {
+                for l in &m.layers {
+                    if l.media_type != media::DSSE_ENVELOPE {
+                        continue;
+                    }
+                    let bytes = client.get_blob(&repo, &l.digest)?;
+                    let text = String::from_utf8_lossy(&bytes).to_string();
+                    let predicate = l.annotations.get(cosign::PREDICATE_TYPE_ANNOTATION).cloned().unwrap_or_default();
+                    match check_attestation(&text, &digest, key) {
+                        Ok(pt) if pt == predicate || predicate.is_empty() => s.attestations.push(pt),
+                        Ok(pt) => {
+                            report.problems.push(format!("{plat}: attestation says {pt} but is annotated {predicate}"))
+                        }
+                        Err(e) => report.problems.push(format!("{plat}: attestation {}: {e}", l.digest.short())),
+                    }
+                }
+                if !s.attestations.iter().any(|p| p == SLSA_PREDICATE) {
+                    report.problems.push(format!("{plat}: no valid SLSA provenance attestation"));
+                }
+                if plat != "index" && !s.attestations.iter().any(|p| p == SPDX_PREDICATE) {
+                    report.problems.push(format!("{plat}: no valid SBOM attestation"));
+                }
+            }
+        }
+        report.subjects.push(s);
+    }
+    Ok(report)
+}
+
+fn fetch_attachment(client: &Client, repo: &Reference, tag: &str) -> Result<Option<ImageManifest>, Failure> {
+    Ok(match client.get_manifest(&repo.with_tag(tag))? {
+        Some(f) => match OciManifest::parse(&f.bytes, Some(&f.content_type)) {
+            Ok(OciManifest::Image(m)) => Some(m),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
+fn check_simple_signing(payload: &[u8], sig_b64: &str, digest: &Digest, key: &PublicKey) -> Result<(), String> {
+    let claim = cosign::parse_simple_signing(payload)?;
+    if &claim.digest != digest {
+        return Err(format!("signature is for {}, not {digest}", claim.digest));
+    }
+    let sha = blob::sha256_bytes(payload);
+    blob::verify_legacy(sig_b64.trim(), "signature", key, "image manifest", &sha).map_err(|f| f.message)?;
+    Ok(())
+}
+
+/// Verifies a DSSE attestation with `key`; its statement must name `digest`. Returns the predicate type.
+fn check_attestation(text: &str, digest: &Digest, key: &PublicKey) -> Result<String, String> {
+    let env = dsse::Envelope::parse(text, "attestation").map_err(|f| f.message)?;
+    let verified = env.verify(key, "attestation").map_err(|f| f.message)?;
+    let stmt: serde_json::Value =
+        serde_json::from_slice(&verified.payload).map_err(|e| format!("statement is not JSON: {e}"))?;
+    let names = stmt
+        .get("subject")
+        .and_then(|s| s.as_array())
+        .map(|a| a.iter().any(|s| s.pointer("/digest/sha256").and_then(|d| d.as_str()) == Some(digest.hex())))
+        .unwrap_or(false);
+    if !names {
+        return Err(format!("its subjects do not include {digest}"));
+    }
+    Ok(stmt.get("predicateType").and_then(|p| p.as_str()).unwrap_or("").to_string())
+}
+
+/// What `relman yank` would delete (or did) and what it leaves.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct YankReport {
+    pub version: String,
+    /// `repo@digest (what)` deleted, or to delete.
+    pub removed: Vec<String>,
+    /// What stays, and why.
+    pub left: Vec<String>,
+    /// Mutable tags (`latest`, `X.Y`) on a digest being yanked: refused unless forced.
+    pub blocked_by: Vec<String>,
+    pub done: bool,
+}
+
+/// Plans (and with `apply`, performs) the removal of `version`'s images from `url`: the
+/// attachments (signatures, attestations, referrers and their fallback index) first, then the
+/// index (which removes the version tag), then the platform manifests. Distribution deletes by
+/// digest only, which removes every tag on that digest: a digest also tagged `latest` or `X.Y`
+/// is refused unless `force`.
+pub fn yank(names: &[String], url: &str, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
+    let dest = OciDest::parse(url)?;
+    let client = client();
+    let tag = version_tag(&version.to_string());
+    let mut report = YankReport { version: version.to_string(), ..Default::default() };
+    let mut deletions: Vec<(Reference, Digest, String)> = Vec::new();
+    for name in names {
+        let repo = dest.repo(name)?;
+        let Some(root) = client.get_manifest(&repo.with_tag(&tag))? else {
+            report.left.push(format!("{}:{tag}: not in the registry", repo.name()));
+            continue;
+        };
+        let minor = format!("{}.{}", version.major, version.minor);
+        for t in ["latest", minor.as_str()] {
+            if client.head_manifest(&repo.with_tag(t))?.is_some_and(|d| d.digest == root.digest) {
+                report.blocked_by.push(format!("{}:{t}", repo.name()));
+            }
+        }
+        let mut subjects = vec![(root.digest.clone(), "index".to_string())];
+        if let Ok(OciManifest::Index(i)) = OciManifest::parse(&root.bytes, Some(&root.content_type)) {
+            for d in &i.manifests {
+                let p = d.platform.as_ref().map(|p| p.to_string()).unwrap_or_default();
+                subjects.push((d.digest.clone(), format!("{p} manifest")));
+            }
+        }
+        let mut attachments = Vec::new();
+        for (d, what) in &subjects {
+            let pairs: [(String, &str); 2] =
+                [(cosign::signature_tag(d), "signatures"), (cosign::attestation_tag(d), "attestations")];
+            for (t, kind) in pairs {
+                if let Some(a) = client.head_manifest(&repo.with_tag(&t))? {
+                    attachments.push((repo.clone(), a.digest, format!("{t} ({kind} of the {what})")));
+                }
+            }
+            let fb = cosign::fallback_tag(d);
+            if let Some(f) = client.get_manifest(&repo.with_tag(&fb))? {
+                if let Ok(idx) = serde_json::from_slice::<ImageIndex>(&f.bytes) {
+                    for r in &idx.manifests {
+                        attachments.push((repo.clone(), r.digest.clone(), format!("referrer of the {what}")));
+                    }
+                }
+                attachments.push((repo.clone(), f.digest, format!("{fb} (referrers index of the {what})")));
+            }
+        }
+        deletions.extend(attachments);
+        for (d, what) in subjects {
+            deletions.push((repo.clone(), d, if what == "index" { format!("{tag} (image index)") } else { what }));
+        }
+    }
+    for (repo, d, what) in &deletions {
+        report.removed.push(format!("{}@{d}: {what}", repo.name()));
+    }
+    if !report.blocked_by.is_empty() && !force {
+        report.left.extend(report.blocked_by.iter().map(|t| format!("{t} points at this version")));
+        return Ok(report);
+    }
+    if apply {
+        for (repo, d, _) in &deletions {
+            client.delete_manifest(repo, d)?;
+        }
+        report.done = true;
+        report.left.push("blobs (layers, configs): the registry's garbage collector removes unreferenced ones".into());
+    }
+    Ok(report)
+}
