@@ -239,6 +239,7 @@ impl Value {
 }
 
 /// A YAML syntax error: message and 1-based line.
+#[derive(Debug)]
 struct YamlError {
     line: usize,
     col: usize,
@@ -313,7 +314,7 @@ impl<'a> Fields<'a> {
         match &node.value {
             Value::Null => Ok(None),
             v => match v.as_text() {
-                Some(s) if s.is_empty() => Ok(None),
+                Some("") => Ok(None),
                 Some(s) => Ok(Some(s.to_string())),
                 None => Err(self.error(line, key, format_args!("must be a string, found {}", v.kind()))),
             },
@@ -330,7 +331,11 @@ impl<'a> Fields<'a> {
                 .map(|(i, item)| match &item.value {
                     Value::Null => Ok(String::new()),
                     v => v.as_text().map(str::to_string).ok_or_else(|| {
-                        self.error(item.line, &format!("{key}[{i}]"), format_args!("must be a string, found {}", v.kind()))
+                        self.error(
+                            item.line,
+                            &format!("{key}[{i}]"),
+                            format_args!("must be a string, found {}", v.kind()),
+                        )
                     }),
                 })
                 .collect(),
@@ -356,7 +361,11 @@ impl<'a> Fields<'a> {
                 .map(|(k, kline, v)| match &v.value {
                     Value::Null => Ok((k.clone(), String::new())),
                     other => other.as_text().map(|s| (k.clone(), s.to_string())).ok_or_else(|| {
-                        self.error(*kline, &format!("{key}.{k}"), format_args!("must be a string, found {}", other.kind()))
+                        self.error(
+                            *kline,
+                            &format!("{key}.{k}"),
+                            format_args!("must be a string, found {}", other.kind()),
+                        )
                     }),
                 })
                 .collect(),
@@ -376,7 +385,11 @@ impl<'a> Fields<'a> {
                     Value::Map(_) => {
                         Ok(Fields { file: self.file, prefix: format!("{}{key}[{i}].", self.prefix), node: item })
                     }
-                    v => Err(self.error(item.line, &format!("{key}[{i}]"), format_args!("must be a mapping, found {}", v.kind()))),
+                    v => Err(self.error(
+                        item.line,
+                        &format!("{key}[{i}]"),
+                        format_args!("must be a mapping, found {}", v.kind()),
+                    )),
                 })
                 .collect(),
             v => Err(self.error(line, key, format_args!("must be a list, found {}", v.kind()))),
@@ -437,22 +450,31 @@ pub fn load(dir: &Path) -> Result<ChartMeta, Failure> {
         Failure::config(format!("`{shown}` line {} column {}: invalid YAML: {}", e.line, e.col, e.message))
     })?;
     let Value::Map(entries) = &root.value else {
-        return Err(Failure::config(format!("`{shown}` must be a mapping of chart fields, found {}", root.value.kind())));
+        return Err(Failure::config(format!(
+            "`{shown}` must be a mapping of chart fields, found {}",
+            root.value.kind()
+        )));
     };
     let lines: BTreeMap<String, usize> = entries.iter().rev().map(|(k, line, _)| (k.clone(), *line)).collect();
     let f = Fields { file: &chart_yaml, prefix: String::new(), node: &root };
     let line_of = |key: &str| lines.get(key).copied().unwrap_or(1);
 
     let api_version = f.string("apiVersion")?.ok_or_else(|| {
-        Failure::config(format!("`{shown}`: `apiVersion` is missing")).with_hint("Helm 3 charts declare `apiVersion: v2`")
+        Failure::config(format!("`{shown}`: `apiVersion` is missing"))
+            .with_hint("Helm 3 charts declare `apiVersion: v2`")
     })?;
     if api_version != "v2" {
         return Err(f
-            .error(line_of("apiVersion"), "apiVersion", format_args!("is `{api_version}`; relman packages `v2` charts (Helm 3)"))
-            .with_hint("a `v1` chart is a Helm 2 chart: move requirements.yaml into Chart.yaml and set `apiVersion: v2`"));
+            .error(
+                line_of("apiVersion"),
+                "apiVersion",
+                format_args!("is `{api_version}`; relman packages `v2` charts (Helm 3)"),
+            )
+            .with_hint(
+                "a `v1` chart is a Helm 2 chart: move requirements.yaml into Chart.yaml and set `apiVersion: v2`",
+            ));
     }
-    let name = sanitized(f.string("name")?)
-        .ok_or_else(|| Failure::config(format!("`{shown}`: `name` is missing")))?;
+    let name = sanitized(f.string("name")?).ok_or_else(|| Failure::config(format!("`{shown}`: `name` is missing")))?;
     if name == "." || name == ".." || name.contains(['/', '\\']) {
         return Err(f.error(line_of("name"), "name", format_args!("`{name}` is not a valid chart name")));
     }
@@ -465,7 +487,11 @@ pub fn load(dir: &Path) -> Result<ChartMeta, Failure> {
     let chart_type = sanitized(f.string("type")?);
     if let Some(t) = &chart_type {
         if t != "application" && t != "library" {
-            return Err(f.error(line_of("type"), "type", format_args!("is `{t}`; it must be `application` or `library`")));
+            return Err(f.error(
+                line_of("type"),
+                "type",
+                format_args!("is `{t}`; it must be `application` or `library`"),
+            ));
         }
     }
     let maintainers = f
@@ -571,11 +597,8 @@ fn to_json(v: &Value) -> serde_json::Value {
 /// equal the release version (a leading `v` allowed). Empty when all agree.
 pub fn check(meta: &ChartMeta, release_version: &str) -> Vec<ChartProblem> {
     let mut problems = Vec::new();
-    let chart_problem = |line: Option<usize>, message: String| ChartProblem {
-        file: meta.chart_yaml.clone(),
-        line,
-        message,
-    };
+    let chart_problem =
+        |line: Option<usize>, message: String| ChartProblem { file: meta.chart_yaml.clone(), line, message };
     if meta.version != release_version {
         problems.push(chart_problem(
             meta.line("version"),
@@ -658,7 +681,10 @@ enum Tok {
     Any,
     Lit(char),
     /// `[...]`; like Go, a class may match `/`.
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 /// Compiles a Go `filepath.Match` pattern (Unix flavour: `\` escapes).
@@ -897,7 +923,9 @@ pub fn package(meta: &ChartMeta, mtime: u64, out_dir: &Path) -> Result<PackagedC
         }
     }
     let mut rest: Vec<(String, Option<&Path>)> = dirs.into_iter().map(|d| (d, None)).collect();
-    rest.extend(files.iter().filter(|f| f.rel != CHART_FILE).map(|f| (format!("{top}{}", f.rel), Some(f.path.as_path()))));
+    rest.extend(
+        files.iter().filter(|f| f.rel != CHART_FILE).map(|f| (format!("{top}{}", f.rel), Some(f.path.as_path()))),
+    );
     rest.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let chart_yaml = files.iter().find(|f| f.rel == CHART_FILE).expect("checked above");
     let mut entries: Vec<(String, Option<&Path>)> =
@@ -1009,8 +1037,7 @@ fn write_tar<W: Write>(w: W, entries: &[(String, Option<&Path>)], mtime: u64) ->
                 builder.append_data(&mut header, name, io::empty())?;
             }
             Some(path) => {
-                let data =
-                    fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                let data = fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_mode(0o644);
                 header.set_size(data.len() as u64);

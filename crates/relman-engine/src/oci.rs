@@ -109,7 +109,14 @@ pub fn pull_base(
         }
     }
     reporter.step(&format!("pulling base {reference} ({platform})"));
-    transfer::pull_to_layout(&client(), reference, std::slice::from_ref(platform), cache, &|_| {})
+    transfer::pull_to_layout(&client(), reference, std::slice::from_ref(platform), cache, &|_| {}).map_err(|f| {
+        // A base that lacks the platform is a packaging problem, not a failed publish.
+        if f.class == relman_manifest::ErrorClass::Network {
+            f
+        } else {
+            relman_manifest::Failure { class: relman_manifest::ErrorClass::Package, ..f }
+        }
+    })
 }
 
 fn platform_complete(cache: &Layout, root: &Descriptor, platform: &Platform) -> bool {

@@ -175,10 +175,7 @@ fn package_never_includes_its_own_output() {
 #[test]
 fn helmignore_rules_like_helm() {
     let (tmp, dir) = fixture("demo");
-    write(
-        &dir.join(".helmignore"),
-        "# comment\n\n/README.md\ntemplates/*.tpl\ndocs/\nsecret.txt\n",
-    );
+    write(&dir.join(".helmignore"), "# comment\n\n/README.md\ntemplates/*.tpl\ndocs/\nsecret.txt\n");
     write(&dir.join("docs/guide.md"), "guide\n");
     write(&dir.join("templates/secret.txt"), "nested secret, matched by base name\n");
     write(&dir.join("files/README.md"), "not at the root: kept\n");
@@ -232,7 +229,8 @@ fn check_accepts_a_chart_that_matches_the_release() {
     assert_eq!(chart::check(&meta, RELEASE), Vec::<ChartProblem>::new());
 
     // appVersion and image tags may carry one leading `v`; tags may also be the version.
-    let text = fs::read_to_string(dir.join("Chart.yaml")).unwrap().replace("appVersion: \"1.2.3\"", "appVersion: v1.2.3");
+    let text =
+        fs::read_to_string(dir.join("Chart.yaml")).unwrap().replace("appVersion: \"1.2.3\"", "appVersion: v1.2.3");
     write(&dir.join("Chart.yaml"), &text);
     write(&dir.join("values.yaml"), "image:\n  tag: v1.2.3\napi:\n  image:\n    tag: \"1.2.3\"\n");
     let meta = chart::load(&dir).unwrap();
@@ -468,4 +466,29 @@ fn oci_annotations_as_helm_push_sets_them() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     assert_eq!(a, expected);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_followed_and_loops_refused() {
+    let (tmp, dir) = fixture("demo");
+    std::os::unix::fs::symlink("../README.md", dir.join("templates/readme.txt")).unwrap();
+    let meta = chart::load(&dir).unwrap();
+    let p = chart::package(&meta, MTIME, &tmp.path().join("out")).unwrap();
+    let linked = entries(&p.path).into_iter().find(|e| e.0 == "demo/templates/readme.txt").expect("packaged");
+    assert_eq!(linked.1, 0o644);
+    assert_eq!(linked.5, fs::read(dir.join("README.md")).unwrap(), "the link's target, as a regular file");
+
+    fs::create_dir_all(dir.join("files")).unwrap();
+    std::os::unix::fs::symlink("..", dir.join("files/up")).unwrap();
+    let err = chart::package(&meta, MTIME, &tmp.path().join("out")).unwrap_err();
+    assert!(err.message.contains("symlink loop"), "{}", err.message);
+
+    // An ignored broken link is no problem; a packaged one is.
+    fs::remove_file(dir.join("files/up")).unwrap();
+    std::os::unix::fs::symlink("missing", dir.join("files/dangling.bak")).unwrap();
+    chart::package(&meta, MTIME, &tmp.path().join("out")).unwrap();
+    std::os::unix::fs::symlink("missing", dir.join("files/dangling")).unwrap();
+    let err = chart::package(&meta, MTIME, &tmp.path().join("out")).unwrap_err();
+    assert!(err.message.contains("files/dangling"), "{}", err.message);
 }

@@ -266,14 +266,15 @@ fn dpkg_query() -> BTreeMap<(String, String), Installed> {
     map
 }
 
-/// The purl-spec encoding of a Debian version (its characters are `[A-Za-z0-9.+~:-]`).
-fn enc(version: &str) -> String {
-    version.replace('+', "%2B").replace(':', "%3A")
+/// The purl-spec encoding of a Debian package name or version (their characters are
+/// `[A-Za-z0-9.+~:-]`).
+fn enc(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
 }
 
 fn expected_deb_purl(id: &str, version_id: &str, name: &str, i: &Installed) -> String {
     let distro = if version_id.is_empty() { id.to_string() } else { format!("{id}-{version_id}") };
-    format!("pkg:deb/{id}/{name}@{}?arch={}&distro={distro}", enc(&i.version), i.arch)
+    format!("pkg:deb/{id}/{}@{}?arch={}&distro={distro}", enc(name), enc(&i.version), i.arch)
 }
 
 fn debian_base(dir: &Path, name: &str) -> LayerFile {
@@ -313,7 +314,8 @@ fn debian_base_lists_what_dpkg_lists_with_spec_purls() {
     let expected: BTreeSet<String> =
         installed.iter().map(|((name, _), i)| expected_deb_purl(&id, &version_id, name, i)).collect();
     let got: BTreeSet<String> = os.packages.iter().map(|p| p.purl.clone()).collect();
-    assert_eq!(got, expected);
+    assert_eq!(got.difference(&expected).collect::<Vec<_>>(), Vec::<&String>::new(), "read but not installed");
+    assert_eq!(expected.difference(&got).collect::<Vec<_>>(), Vec::<&String>::new(), "installed but not read");
     let sorted: Vec<&str> = os.packages.iter().map(|p| p.purl.as_str()).collect();
     assert!(sorted.windows(2).all(|w| w[0] < w[1]), "sorted by purl, unique");
 

@@ -18,7 +18,10 @@ mod types;
 pub use channels::{ChannelEntry, Channels, CHANNELS_FORMAT_VERSION};
 pub use error::{ErrorClass, Failure};
 pub use index::{os_arch, Index, Platform, INDEX_FORMAT_VERSION};
-pub use manifest::{Artifact, ArtifactKind, Destination, DestinationState, ImagePlatform, ImageRecord, Manifest, Project, MANIFEST_FORMAT_VERSION};
+pub use manifest::{
+    Artifact, ArtifactKind, Destination, DestinationState, ImagePlatform, ImageRecord, Manifest, Project,
+    MANIFEST_FORMAT_VERSION,
+};
 pub use types::{ArchiveFormat, Channel, Sha256};
 
 /// JSON Schema of the manifest document, pretty-printed.

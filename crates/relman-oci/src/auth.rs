@@ -97,8 +97,9 @@ fn auth_files(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
 
 /// The entry for `host` in one auth file, if it has one with a usable secret.
 fn from_file(path: &Path, text: &[u8], host: &str) -> Result<Option<Credentials>, Failure> {
-    let value: serde_json::Value = serde_json::from_slice(text)
-        .map_err(|e| Failure::config(format!("`{}` is not JSON (line {}, column {})", path.display(), e.line(), e.column())))?;
+    let value: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+        Failure::config(format!("`{}` is not JSON (line {}, column {})", path.display(), e.line(), e.column()))
+    })?;
     let Some(auths) = value.get("auths").and_then(|a| a.as_object()) else {
         return Ok(None);
     };
@@ -164,7 +165,8 @@ mod tests {
     fn environment_comes_first() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("auth.json");
-        std::fs::write(&file, format!(r#"{{"auths":{{"reg.io":{{"auth":"{}"}}}}}}"#, b64("fileuser:filepass"))).unwrap();
+        std::fs::write(&file, format!(r#"{{"auths":{{"reg.io":{{"auth":"{}"}}}}}}"#, b64("fileuser:filepass")))
+            .unwrap();
         let env = env_of(&[
             (USERNAME_VAR, "envuser".into()),
             (PASSWORD_VAR, "envpass".into()),
@@ -184,7 +186,11 @@ mod tests {
         std::fs::create_dir_all(home.join(".docker")).unwrap();
         std::fs::write(
             containers.join("auth.json"),
-            format!(r#"{{"auths":{{"one.io":{{"auth":"{}"}},"one.io/team":{{"auth":"{}"}}}}}}"#, b64("a:1"), b64("t:9")),
+            format!(
+                r#"{{"auths":{{"one.io":{{"auth":"{}"}},"one.io/team":{{"auth":"{}"}}}}}}"#,
+                b64("a:1"),
+                b64("t:9")
+            ),
         )
         .unwrap();
         std::fs::write(
@@ -205,7 +211,8 @@ mod tests {
         assert_eq!(lookup("three.io", &env).unwrap(), None);
         assert_eq!(lookup("helper.io", &env).unwrap(), None);
         assert_eq!(lookup("team", &env).unwrap(), None);
-        let with_docker_config = env_of(&[("HOME", "/nonexistent".into()), ("DOCKER_CONFIG", home.join(".docker").display().to_string())]);
+        let with_docker_config =
+            env_of(&[("HOME", "/nonexistent".into()), ("DOCKER_CONFIG", home.join(".docker").display().to_string())]);
         assert_eq!(lookup("one.io", &with_docker_config).unwrap(), Some(Credentials::new("b", "2")));
     }
 

@@ -141,14 +141,22 @@ fn attachment_config(layers: &[Descriptor]) -> Vec<u8> {
 }
 
 /// An OCI 1.1 referrer holding one Sigstore bundle about `subject`.
-pub fn bundle_referrer(subject: &Descriptor, bundle: &[u8], predicate_type: Option<&str>, created: &str) -> ImageManifest {
+pub fn bundle_referrer(
+    subject: &Descriptor,
+    bundle: &[u8],
+    predicate_type: Option<&str>,
+    created: &str,
+) -> ImageManifest {
     let mut layer = Descriptor::of(media::SIGSTORE_BUNDLE, bundle);
     layer.media_type = media::SIGSTORE_BUNDLE.into();
     let mut m = ImageManifest::new(Descriptor::empty_json(), vec![layer]);
     m.artifact_type = Some(media::SIGSTORE_BUNDLE.into());
     m.subject = Some(Descriptor::new(&subject.media_type, subject.digest.clone(), subject.size));
     m.annotations.insert("org.opencontainers.image.created".into(), created.into());
-    m.annotations.insert("dev.sigstore.bundle.content".into(), if predicate_type.is_some() { "dsse-envelope" } else { "message-signature" }.into());
+    m.annotations.insert(
+        "dev.sigstore.bundle.content".into(),
+        if predicate_type.is_some() { "dsse-envelope" } else { "message-signature" }.into(),
+    );
     if let Some(p) = predicate_type {
         m.annotations.insert("dev.sigstore.bundle.predicateType".into(), p.into());
     }

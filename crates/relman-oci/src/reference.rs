@@ -68,8 +68,11 @@ impl Reference {
             "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_string(),
             _ => registry,
         };
-        let repository =
-            if registry == DOCKER_HUB && !repository.contains('/') { format!("library/{repository}") } else { repository };
+        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
         if !valid_host(&registry) {
             return Err(format!("`{s}`: `{registry}` is not a registry host (host[:port])"));
         }
@@ -154,8 +157,7 @@ pub fn valid_tag(tag: &str) -> bool {
 pub fn is_loopback_host(host: &str) -> bool {
     let bare = strip_port(host);
     let bare = bare.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    bare.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `host` without its `:port` (IPv6 literals keep their brackets).
@@ -242,7 +244,10 @@ mod tests {
     #[test]
     fn docker_hub_normalisation() {
         let r = Reference::parse("docker.io/library/busybox").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.api_host()), ("docker.io", "library/busybox", DOCKER_HUB_API));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.api_host()),
+            ("docker.io", "library/busybox", DOCKER_HUB_API)
+        );
         assert_eq!(Reference::parse("busybox:1.36").unwrap().name(), "docker.io/library/busybox");
         assert_eq!(Reference::parse("acme/app").unwrap().name(), "docker.io/acme/app");
         assert_eq!(Reference::parse("index.docker.io/acme/app").unwrap().name(), "docker.io/acme/app");

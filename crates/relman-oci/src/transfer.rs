@@ -58,12 +58,20 @@ struct Graph {
     blobs: Vec<Descriptor>,
 }
 
-fn walk(layout: &Layout, desc: &Descriptor, graph: &mut Graph, seen: &mut HashSet<Digest>, fail: &dyn Fn(String) -> Failure) -> Result<(), Failure> {
+fn walk(
+    layout: &Layout,
+    desc: &Descriptor,
+    graph: &mut Graph,
+    seen: &mut HashSet<Digest>,
+    fail: &dyn Fn(String) -> Failure,
+) -> Result<(), Failure> {
     if !seen.insert(desc.digest.clone()) {
         return Ok(());
     }
     let bytes = layout.read_verified(&desc.digest).map_err(fail)?;
-    match Manifest::parse(&bytes, Some(&desc.media_type)).map_err(|e| fail(format!("manifest `{}`: {e}", desc.digest)))? {
+    match Manifest::parse(&bytes, Some(&desc.media_type))
+        .map_err(|e| fail(format!("manifest `{}`: {e}", desc.digest)))?
+    {
         Manifest::Index(index) => {
             for child in &index.manifests {
                 walk(layout, child, graph, seen, fail)?;
@@ -91,7 +99,11 @@ fn walk(layout: &Layout, desc: &Descriptor, graph: &mut Graph, seen: &mut HashSe
 
 /// Runs `job` over `items` on up to `threads` threads, largest-first order kept as given; stops
 /// handing out work after the first failure and returns it.
-fn parallel<T: Sync>(items: &[T], threads: usize, job: &(dyn Fn(&T) -> Result<(), Failure> + Sync)) -> Result<(), Failure> {
+fn parallel<T: Sync>(
+    items: &[T],
+    threads: usize,
+    job: &(dyn Fn(&T) -> Result<(), Failure> + Sync),
+) -> Result<(), Failure> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first: Mutex<Option<Failure>> = Mutex::new(None);
@@ -140,16 +152,23 @@ pub fn push_layout(
                 .with_hint("tags are 1-128 of letters, digits, `_`, `.` and `-`, not starting with `.` or `-`"));
         }
     }
-    let fail = |e: String| Failure::verify(format!("cannot push `{}` from `{}`: {e}", dest.name(), layout.root().display()));
+    let fail =
+        |e: String| Failure::verify(format!("cannot push `{}` from `{}`: {e}", dest.name(), layout.root().display()));
     let mut graph = Graph { manifests: Vec::new(), blobs: Vec::new() };
     walk(layout, root, &mut graph, &mut HashSet::new(), &fail)?;
-    let mut report = PushReport { manifests: graph.manifests.iter().map(|(d, _)| d.digest.clone()).collect(), ..Default::default() };
+    let mut report =
+        PushReport { manifests: graph.manifests.iter().map(|(d, _)| d.digest.clone()).collect(), ..Default::default() };
     let root_bytes = &graph.manifests.last().expect("the walk records the root").1;
 
     let complete = client.head_manifest(&dest.with_digest(&root.digest))?.is_some();
     if complete {
         for blob in &graph.blobs {
-            progress(PushEvent::BlobDone { digest: blob.digest.clone(), size: blob.size, skipped: true, mounted: false });
+            progress(PushEvent::BlobDone {
+                digest: blob.digest.clone(),
+                size: blob.size,
+                skipped: true,
+                mounted: false,
+            });
         }
         report.blobs_skipped = graph.blobs.len();
         for (desc, _) in &graph.manifests {
@@ -212,9 +231,9 @@ pub fn pull_to_layout(
     progress: &(dyn Fn(PushEvent) + Sync),
 ) -> Result<Descriptor, Failure> {
     let store_fail = |e: std::io::Error| Failure::io("write into", layout.root(), e);
-    let fetched = client
-        .get_manifest(src)?
-        .ok_or_else(|| Failure::network(format!("cannot pull `{src}`: the registry has no such manifest (HTTP 404)")))?;
+    let fetched = client.get_manifest(src)?.ok_or_else(|| {
+        Failure::network(format!("cannot pull `{src}`: the registry has no such manifest (HTTP 404)"))
+    })?;
     let root = fetched.descriptor();
     let parsed = fetched.parse().map_err(|e| Failure::publish(format!("cannot pull `{src}`: {e}")))?;
     let mut blobs: Vec<Descriptor> = Vec::new();
@@ -233,8 +252,12 @@ pub fn pull_to_layout(
                             }
                         }
                         None => {
-                            let have: Vec<String> =
-                                index.manifests.iter().filter_map(|d| d.platform.as_ref()).map(|p| p.to_string()).collect();
+                            let have: Vec<String> = index
+                                .manifests
+                                .iter()
+                                .filter_map(|d| d.platform.as_ref())
+                                .map(|p| p.to_string())
+                                .collect();
                             return Err(Failure::usage(format!(
                                 "cannot pull `{src}`: it has no image for {p} (it has {})",
                                 if have.is_empty() { "no platform images".to_string() } else { have.join(", ") }
@@ -281,7 +304,8 @@ pub fn pull_to_layout(
                 };
                 let value: serde_json::Value = serde_json::from_slice(&config).unwrap_or_default();
                 let field = |k: &str| value.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-                let has = Platform::new(&field("os"), &field("architecture"), value.get("variant").and_then(|v| v.as_str()));
+                let has =
+                    Platform::new(&field("os"), &field("architecture"), value.get("variant").and_then(|v| v.as_str()));
                 if !field("os").is_empty() && !platforms.iter().any(|p| has.matches(p)) {
                     let asked: Vec<String> = platforms.iter().map(|p| p.to_string()).collect();
                     return Err(Failure::usage(format!(
@@ -298,14 +322,16 @@ pub fn pull_to_layout(
     let mut seen = HashSet::new();
     blobs.retain(|b| seen.insert(b.digest.clone()));
     blobs.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.digest.cmp(&b.digest)));
-    let (present, missing): (Vec<Descriptor>, Vec<Descriptor>) = blobs.into_iter().partition(|b| layout.has_blob(&b.digest));
+    let (present, missing): (Vec<Descriptor>, Vec<Descriptor>) =
+        blobs.into_iter().partition(|b| layout.has_blob(&b.digest));
     for b in &present {
         progress(PushEvent::BlobDone { digest: b.digest.clone(), size: b.size, skipped: true, mounted: false });
     }
     parallel(&missing, client.options().concurrency, &|blob: &Descriptor| {
         progress(PushEvent::BlobStart { digest: blob.digest.clone(), size: blob.size });
         let on_bytes = |bytes: u64| progress(PushEvent::BlobProgress { digest: blob.digest.clone(), bytes });
-        let got = client.get_blob_to_file_with_progress(src, &blob.digest, &layout.blob_path(&blob.digest), &on_bytes)?;
+        let got =
+            client.get_blob_to_file_with_progress(src, &blob.digest, &layout.blob_path(&blob.digest), &on_bytes)?;
         if got != blob.size {
             let _ = std::fs::remove_file(layout.blob_path(&blob.digest));
             return Err(Failure::verify(format!(

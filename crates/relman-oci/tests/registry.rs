@@ -34,6 +34,15 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// A gzip layer (skopeo would recompress uncompressed layers on their way to a registry) and
+/// its diff id.
+fn gzip_layer(layout: &Layout, content: &[u8]) -> (Descriptor, Digest) {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(content).unwrap();
+    let desc = layout.write_json_blob(media::OCI_LAYER_GZIP, &gz.finish().unwrap()).unwrap();
+    (desc, Digest::of(content))
+}
+
 struct Image {
     index: Descriptor,
     /// Per platform: (platform, manifest descriptor, its blobs).
@@ -44,15 +53,15 @@ struct Image {
 /// An index of one image per platform: each has a config, a layer of its own and a layer all
 /// share.
 fn build_index(layout: &Layout, platforms: &[&str], seed: u64, layer_size: usize) -> Image {
-    let shared = layout.write_json_blob(media::OCI_LAYER_TAR, &noise(layer_size, seed)).unwrap();
+    let (shared, shared_diff) = gzip_layer(layout, &noise(layer_size, seed));
     let mut entries = Vec::new();
     let mut out = Vec::new();
     for (i, p) in platforms.iter().enumerate() {
         let platform = Platform::parse(p).unwrap();
-        let own = layout.write_json_blob(media::OCI_LAYER_TAR, &noise(layer_size / 2 + i, seed + 1 + i as u64)).unwrap();
+        let (own, own_diff) = gzip_layer(layout, &noise(layer_size / 2 + i, seed + 1 + i as u64));
         let config = serde_json::json!({
             "architecture": platform.architecture, "os": platform.os,
-            "rootfs": {"type": "layers", "diff_ids": [shared.digest.to_string(), own.digest.to_string()]},
+            "rootfs": {"type": "layers", "diff_ids": [shared_diff.to_string(), own_diff.to_string()]},
             "config": {}
         });
         let config = layout.write_json_blob(media::OCI_CONFIG, &serde_json::to_vec(&config).unwrap()).unwrap();
@@ -102,13 +111,15 @@ fn pushed_index_reads_back_with_skopeo_and_repush_uploads_nothing() {
 
     let events = Mutex::new(Vec::new());
     let report =
-        push_layout(&client, &layout, &image.index, &dest, Some("1.0"), None, &|e| events.lock().unwrap().push(e)).unwrap();
+        push_layout(&client, &layout, &image.index, &dest, Some("1.0"), None, &|e| events.lock().unwrap().push(e))
+            .unwrap();
     assert_eq!(report.blobs_uploaded, distinct_blobs(&image), "{report:?}");
     assert_eq!(report.blobs_skipped, 0);
     assert_eq!(report.manifests.len(), 3);
     assert_eq!(report.manifests.last(), Some(&image.index.digest), "the root goes last");
     let events = events.into_inner().unwrap();
-    let tag_at = events.iter().position(|e| matches!(e, PushEvent::Manifest { tag: Some(t), .. } if t == "1.0")).unwrap();
+    let tag_at =
+        events.iter().position(|e| matches!(e, PushEvent::Manifest { tag: Some(t), .. } if t == "1.0")).unwrap();
     assert_eq!(tag_at, events.len() - 1, "the tag is written last");
     let done = events.iter().filter(|e| matches!(e, PushEvent::BlobDone { skipped: false, .. })).count();
     assert_eq!(done, distinct_blobs(&image));
@@ -177,7 +188,8 @@ fn chunked_upload_of_a_large_blob() {
     let path = dir.path().join("big");
     std::fs::write(&path, noise(20 * 1024 * 1024 + 13, 3)).unwrap();
     let (digest, size) = Digest::of_file(&path).unwrap();
-    let client = client_with(ClientOptions { chunk_size: 3 * 1024 * 1024, monolithic_limit: 1024 * 1024, ..Default::default() });
+    let client =
+        client_with(ClientOptions { chunk_size: 3 * 1024 * 1024, monolithic_limit: 1024 * 1024, ..Default::default() });
     let repo = reg.reference("acme/big");
     let seen = AtomicU64::new(0);
     let pushed = client
@@ -221,7 +233,10 @@ fn manifests_tags_deletes_and_referrers() {
     assert_eq!(client.list_tags(&repo).unwrap(), vec!["a", "b", "c"]);
 
     let got = client.get_manifest(&repo.with_tag("a")).unwrap().unwrap();
-    assert_eq!((got.bytes.as_slice(), &got.digest, got.content_type.as_str()), (one.as_slice(), &d1, media::OCI_MANIFEST));
+    assert_eq!(
+        (got.bytes.as_slice(), &got.digest, got.content_type.as_str()),
+        (one.as_slice(), &d1, media::OCI_MANIFEST)
+    );
     let head = client.head_manifest(&repo.with_digest(&d2)).unwrap().unwrap();
     assert_eq!((head.digest, head.size, head.media_type.as_str()), (d2.clone(), two.len() as u64, media::OCI_MANIFEST));
 
@@ -238,7 +253,11 @@ fn manifests_tags_deletes_and_referrers() {
     let missing = ImageManifest::new(Descriptor::of(media::OCI_CONFIG, b"{\"x\":1}"), vec![]).to_bytes();
     let err = client.put_manifest(&repo, "broken", &missing, media::OCI_MANIFEST).unwrap_err();
     assert_eq!(err.class, ErrorClass::Publish, "{}", err.message);
-    assert!(err.message.contains("acme/tags:broken") && err.message.contains("MANIFEST_BLOB_UNKNOWN"), "{}", err.message);
+    assert!(
+        err.message.contains("acme/tags:broken") && err.message.contains("MANIFEST_BLOB_UNKNOWN"),
+        "{}",
+        err.message
+    );
 }
 
 #[test]
@@ -289,11 +308,14 @@ fn pull_one_platform_fetches_only_its_blobs() {
         blobs.iter().for_each(|b| assert!(all.has_blob(&b.digest)));
     }
 
-    let err = pull_to_layout(&client, &repo.with_tag("2.0"), &[Platform::parse("linux/s390x").unwrap()], &layout, &quiet)
-        .unwrap_err();
+    let err =
+        pull_to_layout(&client, &repo.with_tag("2.0"), &[Platform::parse("linux/s390x").unwrap()], &layout, &quiet)
+            .unwrap_err();
     assert_eq!(err.class, ErrorClass::Usage);
     assert!(
-        err.message.contains("linux/s390x") && err.message.contains("linux/amd64") && err.message.contains("linux/arm64"),
+        err.message.contains("linux/s390x")
+            && err.message.contains("linux/amd64")
+            && err.message.contains("linux/arm64"),
         "{}",
         err.message
     );
@@ -325,7 +347,8 @@ fn wrong_credentials_are_refused_without_showing_the_password() {
     let repo = reg.reference("acme/private");
     let wrong = "Wr0ng-Pa55word-xyz";
 
-    let client = client_with(ClientOptions { credentials: Some(Credentials::new("alice", wrong)), ..Default::default() });
+    let client =
+        client_with(ClientOptions { credentials: Some(Credentials::new("alice", wrong)), ..Default::default() });
     let err = client.push_blob_bytes(&repo, b"data").unwrap_err();
     assert_eq!(err.class, ErrorClass::Publish, "{}", err.message);
     assert!(err.message.contains(&reg.host) && err.message.contains("refused"), "{}", err.message);
@@ -338,11 +361,17 @@ fn wrong_credentials_are_refused_without_showing_the_password() {
     let anonymous = reg.client();
     let err = anonymous.get_manifest(&repo.with_tag("x")).unwrap_err();
     assert_eq!(err.class, ErrorClass::Publish);
-    assert!(err.message.contains("no credentials"), "{}", err.message);
+    assert!(err.message.contains("none were found"), "{}", err.message);
 
-    let right = client_with(ClientOptions { credentials: Some(Credentials::new("alice", password)), ..Default::default() });
+    let right =
+        client_with(ClientOptions { credentials: Some(Credentials::new("alice", password)), ..Default::default() });
     assert!(right.push_blob_bytes(&repo, b"data").unwrap().uploaded);
-    let d = right.put_manifest(&repo, "1", &ImageManifest::new(Descriptor::empty_json(), vec![]).to_bytes(), media::OCI_MANIFEST);
+    let d = right.put_manifest(
+        &repo,
+        "1",
+        &ImageManifest::new(Descriptor::empty_json(), vec![]).to_bytes(),
+        media::OCI_MANIFEST,
+    );
     assert_eq!(d.unwrap_err().class, ErrorClass::Publish, "the config blob is missing: the registry says so");
     right.push_blob_bytes(&repo, media::EMPTY_JSON).unwrap();
     right
@@ -370,13 +399,16 @@ fn bearer_tokens_are_fetched_with_credentials_and_never_shown() {
             return FakeResponse::new(200, &format!(r#"{{"token":"{TOKEN}","expires_in":300}}"#));
         }
         if req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
-            return FakeResponse::new(401, r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#)
-                .header(
-                    "WWW-Authenticate",
-                    &format!(
-                        r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake",scope="repository:acme/app:pull""#
-                    ),
-                );
+            return FakeResponse::new(
+                401,
+                r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+            )
+            .header(
+                "WWW-Authenticate",
+                &format!(
+                    r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake",scope="repository:acme/app:pull""#
+                ),
+            );
         }
         if req.path.contains("/manifests/ok") {
             let body = ImageManifest::new(Descriptor::empty_json(), vec![]).to_bytes();
@@ -400,7 +432,8 @@ fn bearer_tokens_are_fetched_with_credentials_and_never_shown() {
         assert!(!shown.contains(TOKEN) && !shown.contains(PASSWORD), "{shown}");
     }
 
-    let wrong = client_with(ClientOptions { credentials: Some(Credentials::new("bob", "nope-wrong")), ..Default::default() });
+    let wrong =
+        client_with(ClientOptions { credentials: Some(Credentials::new("bob", "nope-wrong")), ..Default::default() });
     let err = wrong.get_manifest(&repo.with_tag("ok")).unwrap_err();
     assert_eq!(err.class, ErrorClass::Publish);
     assert!(err.message.contains("refused") && !format!("{err:?}").contains("nope-wrong"), "{}", err.message);
@@ -442,27 +475,36 @@ fn interrupted_uploads_resume_or_restart() {
     let reg = Registry::start();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("blob");
-    let size = 12 * 1024 * 1024;
-    std::fs::write(&path, noise(size, 6)).unwrap();
+    std::fs::write(&path, noise(12 * 1024 * 1024, 6)).unwrap();
     let (digest, size) = Digest::of_file(&path).unwrap();
+    let mib = 1024 * 1024;
+    let chunked = client_with(ClientOptions { chunk_size: 3 * mib, monolithic_limit: mib, ..Default::default() });
 
-    // Chunked: the connection dies in the middle of the third chunk; the upload resumes from
-    // what the registry acknowledged, so far fewer than twice the bytes cross the proxy.
-    let proxy = Proxy::start(&reg.host, Fault::CutFirstConnection { after: 7 * 1024 * 1024 });
-    let client = client_with(ClientOptions { chunk_size: 3 * 1024 * 1024, monolithic_limit: 1024 * 1024, ..Default::default() });
+    // Chunked, the connection lost between chunks (as the third PATCH starts): the upload
+    // resumes from what the registry acknowledged, so the bytes cross the proxy about once.
+    let proxy = Proxy::start(&reg.host, Fault::DropAtRequest { marker: "PATCH /v2/", nth: 3 });
     let repo = Reference::parse(&format!("{}/acme/resume", proxy.host())).unwrap();
-    let pushed = client.push_blob_file(&repo, &digest, size, &path, None).unwrap();
-    assert!(pushed.uploaded);
+    assert!(chunked.push_blob_file(&repo, &digest, size, &path, None).unwrap().uploaded);
     assert!(proxy.cut.load(Ordering::Relaxed), "the fault happened");
     let sent = proxy.upstream_bytes.load(Ordering::Relaxed);
-    assert!(sent < size + 5 * 1024 * 1024, "resumed, not restarted: {sent} bytes for {size}");
+    assert!(sent < size + mib, "resumed, not restarted: {sent} bytes for {size}");
     assert!(reg.client().blob_exists(&reg.reference("acme/resume"), &digest).unwrap());
 
-    // Monolithic: the upload starts again in a new session.
-    let proxy = Proxy::start(&reg.host, Fault::CutFirstConnection { after: 5 * 1024 * 1024 });
+    // Chunked, cut in the middle of a chunk: distribution 2.8 cancels a session whose size no
+    // longer matches its state, so the upload starts again in a new one, and succeeds.
+    let proxy = Proxy::start(&reg.host, Fault::CutFirstConnection { after: 7 * mib });
+    let repo = Reference::parse(&format!("{}/acme/rechunk", proxy.host())).unwrap();
+    assert!(chunked.push_blob_file(&repo, &digest, size, &path, None).unwrap().uploaded);
+    assert!(proxy.cut.load(Ordering::Relaxed));
+    assert!(reg.client().blob_exists(&reg.reference("acme/rechunk"), &digest).unwrap());
+
+    // Monolithic, cut mid-way: a new session, from the start.
+    let proxy = Proxy::start(&reg.host, Fault::CutFirstConnection { after: 5 * mib });
     let repo = Reference::parse(&format!("{}/acme/restart", proxy.host())).unwrap();
     let pushed = reg.client().push_blob_file(&repo, &digest, size, &path, None).unwrap();
     assert!(pushed.uploaded && proxy.cut.load(Ordering::Relaxed));
+    let sent = proxy.upstream_bytes.load(Ordering::Relaxed);
+    assert!(sent > size + 4 * mib, "restarted from zero: {sent} bytes for {size}");
     let back = reg.client().get_blob(&reg.reference("acme/restart"), &digest).unwrap();
     assert_eq!(Digest::of(&back), digest);
 }
@@ -470,7 +512,8 @@ fn interrupted_uploads_resume_or_restart() {
 #[test]
 fn downloads_are_verified() {
     // A registry that serves the wrong bytes for a digest: refused, and no file appears.
-    let server = FakeServer::start_on(free_port(), |_req: &FakeRequest| FakeResponse::new(200, "not what you asked for"));
+    let server =
+        FakeServer::start_on(free_port(), |_req: &FakeRequest| FakeResponse::new(200, "not what you asked for"));
     let client = client_with(ClientOptions::default());
     let repo = Reference::parse(&format!("127.0.0.1:{}/acme/app", server.port)).unwrap();
     let digest = Digest::of(b"expected");
@@ -509,6 +552,10 @@ enum Fault {
     ServiceUnavailable { connections: usize },
     /// The first connection is forwarded for `after` client bytes, then both ends are shut.
     CutFirstConnection { after: u64 },
+    /// The first connection is forwarded until the client sends `marker` (a request line) for
+    /// the `nth` time; what precedes it is forwarded, then both ends are shut. Request heads
+    /// start a fresh read here: the client waits for the previous answer first.
+    DropAtRequest { marker: &'static str, nth: usize },
 }
 
 struct Proxy {
@@ -542,12 +589,15 @@ impl Proxy {
                             line.clear();
                         }
                         let mut c = client;
-                        let _ = c.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        let _ = c.write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
                         let _ = c.shutdown(Shutdown::Both);
                     }
                     _ => {
                         let limit = match fault {
-                            Fault::CutFirstConnection { after } if n == 0 => Some(after),
+                            Fault::CutFirstConnection { after } if n == 0 => Some(Cut::After(after)),
+                            Fault::DropAtRequest { marker, nth } if n == 0 => Some(Cut::At(marker, nth)),
                             _ => None,
                         };
                         let (cut, bytes, upstream) = (cut.clone(), bytes.clone(), upstream.clone());
@@ -564,7 +614,19 @@ impl Proxy {
     }
 }
 
-fn forward(client: TcpStream, upstream: &str, limit: Option<u64>, cut: &std::sync::atomic::AtomicBool, bytes: &AtomicU64) {
+#[derive(Clone, Copy)]
+enum Cut {
+    After(u64),
+    At(&'static str, usize),
+}
+
+fn forward(
+    client: TcpStream,
+    upstream: &str,
+    limit: Option<Cut>,
+    cut: &std::sync::atomic::AtomicBool,
+    bytes: &AtomicU64,
+) {
     let Ok(server) = TcpStream::connect(upstream) else { return };
     let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
     let (mut s_read, mut c_write) = (server.try_clone().unwrap(), client.try_clone().unwrap());
@@ -574,18 +636,33 @@ fn forward(client: TcpStream, upstream: &str, limit: Option<u64>, cut: &std::syn
     });
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
+    let mut seen = 0usize;
     loop {
-        let n = match c_read.read(&mut buf) {
+        let mut n = match c_read.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if let Some(limit) = limit {
-            if total + n as u64 > limit {
-                cut.store(true, Ordering::Relaxed);
-                let _ = client.shutdown(Shutdown::Both);
-                let _ = server.shutdown(Shutdown::Both);
-                break;
-            }
+        let stop = match limit {
+            Some(Cut::After(after)) if total + n as u64 > after => true,
+            Some(Cut::At(marker, nth)) => match buf[..n].windows(marker.len()).position(|w| w == marker.as_bytes()) {
+                Some(at) => {
+                    seen += 1;
+                    if seen == nth {
+                        n = at;
+                    }
+                    seen == nth
+                }
+                None => false,
+            },
+            _ => false,
+        };
+        if stop {
+            cut.store(true, Ordering::Relaxed);
+            let _ = s_write.write_all(&buf[..n]);
+            bytes.fetch_add(n as u64, Ordering::Relaxed);
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = server.shutdown(Shutdown::Both);
+            break;
         }
         total += n as u64;
         bytes.fetch_add(n as u64, Ordering::Relaxed);

@@ -326,8 +326,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     .and_then(|c| c.sign.public_key)
                     .map(|k| dir.join(k))
                     .ok_or_else(|| {
-                        Failure::usage(format!("verifying `{target}` needs the public key"))
-                            .with_hint("pass --key cosign.pub (or run in a project whose relman.toml sets sign.public_key)")
+                        Failure::usage(format!("verifying `{target}` needs the public key")).with_hint(
+                            "pass --key cosign.pub (or run in a project whose relman.toml sets sign.public_key)",
+                        )
                     })?,
             };
             let key = relman_sign::PublicKey::from_file(&key_path)?;
@@ -352,14 +353,24 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if report.problems.is_empty() {
                 Ok(0)
             } else {
-                Err(Failure::verify(format!("{target}: {} problem(s); first: {}", report.problems.len(), report.problems[0])))
+                Err(Failure::verify(format!(
+                    "{target}: {} problem(s); first: {}",
+                    report.problems.len(),
+                    report.problems[0]
+                )))
             }
         }
         Command::Smoke(args) => {
             let opts = options(&args, &dir, &cwd)?;
             let planned = plan::plan(&opts)?;
             let key = relman_engine::sign::load_key(&planned.settings, &term)?;
-            let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).filter(|u| relman_engine::oci::is_oci(u)).collect();
+            let urls: Vec<String> = planned
+                .manifest
+                .destinations
+                .iter()
+                .map(|d| d.url.clone())
+                .filter(|u| relman_engine::oci::is_oci(u))
+                .collect();
             let Some(url) = urls.first() else {
                 return Err(Failure::usage("no oci:// destination to run the smoke test against")
                     .with_hint("pass --to oci://REGISTRY/PATH or set release.to"));
@@ -369,7 +380,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&results);
             } else if !cli.quiet {
                 for r in &results {
-                    println!("{}: {} ({}){}", r.image, if r.passed { "passed" } else { "FAILED" }, r.detail, if r.signed { ", signed result attached" } else { "" });
+                    println!(
+                        "{}: {} ({}){}",
+                        r.image,
+                        if r.passed { "passed" } else { "FAILED" },
+                        r.detail,
+                        if r.signed { ", signed result attached" } else { "" }
+                    );
                 }
             }
             match results.iter().find(|r| !r.passed) {
@@ -380,8 +397,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Yank { version, to, yes, force, config } => {
             let version = relman_engine::version::parse_cli_version(&version)?;
-            let settings = relman_engine::settings::Settings::resolve(&Options { dir: dir.clone(), config: config.map(|c| cwd.join(c)), ..Default::default() })?;
-            let names: Vec<String> = settings.images.iter().map(|c| relman_engine::image::image_name(&settings, c)).collect();
+            let settings = relman_engine::settings::Settings::resolve(&Options {
+                dir: dir.clone(),
+                config: config.map(|c| cwd.join(c)),
+                ..Default::default()
+            })?;
+            let names: Vec<String> =
+                settings.images.iter().map(|c| relman_engine::image::image_name(&settings, c)).collect();
             if names.is_empty() {
                 return Err(Failure::config("relman.toml has no [[image]] to yank"));
             }
@@ -389,8 +411,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             for url in &to {
                 let plan = relman_engine::oci::yank(&names, url, &version, false, force)?;
                 if !plan.blocked_by.is_empty() && !force {
-                    return Err(Failure::usage(format!("cannot yank {version} at `{url}`: {} still point at it", plan.blocked_by.join(", ")))
-                        .with_hint("promote another version first, or pass --force to delete those tags too"));
+                    return Err(Failure::usage(format!(
+                        "cannot yank {version} at `{url}`: {} still point at it",
+                        plan.blocked_by.join(", ")
+                    ))
+                    .with_hint("promote another version first, or pass --force to delete those tags too"));
                 }
                 if plan.removed.is_empty() {
                     reports.push(plan);
@@ -407,7 +432,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     }
                     eprint!("delete these {} manifests? [y/N] ", plan.removed.len());
                     let mut answer = String::new();
-                    std::io::stdin().read_line(&mut answer).map_err(|e| Failure::usage(format!("cannot read the answer: {e}")))?;
+                    std::io::stdin()
+                        .read_line(&mut answer)
+                        .map_err(|e| Failure::usage(format!("cannot read the answer: {e}")))?;
                     if !matches!(answer.trim(), "y" | "Y" | "yes") {
                         return Err(Failure::usage("yank cancelled; nothing deleted"));
                     }
@@ -429,8 +456,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Pin { dry_run, config } => {
-            let settings = relman_engine::settings::Settings::resolve(&Options { dir: dir.clone(), config: config.map(|c| cwd.join(c)), ..Default::default() })?;
-            let config_file = settings.config_path.strip_prefix(&settings.root).unwrap_or(&settings.config_path).display().to_string();
+            let settings = relman_engine::settings::Settings::resolve(&Options {
+                dir: dir.clone(),
+                config: config.map(|c| cwd.join(c)),
+                ..Default::default()
+            })?;
+            let config_file = settings
+                .config_path
+                .strip_prefix(&settings.root)
+                .unwrap_or(&settings.config_path)
+                .display()
+                .to_string();
             let changes = relman_engine::image::pin::pin(&settings.root, &config_file, &settings.images, dry_run)?;
             if json {
                 render::json(&changes);
@@ -685,7 +721,8 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
 /// The project's record of a released version (settings + `dist/<version>/manifest.json`), for
 /// steps that act on what was published (promote at an OCI destination).
 fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan::Planned, Failure> {
-    let settings = relman_engine::settings::Settings::resolve(&Options { dir: dir.to_path_buf(), ..Default::default() })?;
+    let settings =
+        relman_engine::settings::Settings::resolve(&Options { dir: dir.to_path_buf(), ..Default::default() })?;
     let version_dir = settings.dist.join(version.to_string());
     let path = version_dir.join(relman_engine::plan::MANIFEST_FILE);
     if !path.is_file() {

@@ -46,7 +46,8 @@ pub fn unpinned(root: &Path, config_file: &str, images: &[ImageConfig]) -> Resul
     let mut out = Vec::new();
     for (i, img) in images.iter().enumerate() {
         if let Some(b) = &img.base {
-            let base = BaseRef::parse(b).map_err(|e| Failure::config(format!("{config_file}: image[{i}].base: {e}")))?;
+            let base =
+                BaseRef::parse(b).map_err(|e| Failure::config(format!("{config_file}: image[{i}].base: {e}")))?;
             if !base.is_pinned() {
                 out.push(Unpinned {
                     file: config_file.to_string(),
@@ -75,7 +76,10 @@ pub fn unpinned(root: &Path, config_file: &str, images: &[ImageConfig]) -> Resul
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(&format!("\"{needle}\"")) || l.contains(&format!("'{needle}'"))).map(|i| i + 1).unwrap_or(0)
+    text.lines()
+        .position(|l| l.contains(&format!("\"{needle}\"")) || l.contains(&format!("'{needle}'")))
+        .map(|i| i + 1)
+        .unwrap_or(0)
 }
 
 /// `relman check`'s problems for unpinned bases.
@@ -109,8 +113,10 @@ pub fn pin(root: &Path, config_file: &str, images: &[ImageConfig], dry_run: bool
         return Ok(changes);
     }
     // relman.toml through toml_edit; Dockerfiles by span, last span first.
-    let config_edits: Vec<(usize, &String)> =
-        resolved.iter().filter_map(|(u, to)| if let Place::Config(i) = u.place { Some((i, to)) } else { None }).collect();
+    let config_edits: Vec<(usize, &String)> = resolved
+        .iter()
+        .filter_map(|(u, to)| if let Place::Config(i) = u.place { Some((i, to)) } else { None })
+        .collect();
     if !config_edits.is_empty() {
         let path = root.join(config_file);
         let text = std::fs::read_to_string(&path).map_err(|e| Failure::io("read", &path, e))?;
@@ -158,8 +164,10 @@ fn resolve(root: &Path, client: &relman_oci::registry::Client, base: &BaseRef) -
                 .with_hint("check the image name and tag")),
         },
         BaseRef::Layout { dir, name, text, .. } => {
-            let layout = Layout::open(&layout_dir(root, dir)).map_err(|e| Failure::config(format!("cannot pin `{text}`: {e}")))?;
-            let d = layout.resolve(name.as_deref()).map_err(|e| Failure::config(format!("cannot pin `{text}`: {e}")))?;
+            let layout = Layout::open(&layout_dir(root, dir))
+                .map_err(|e| Failure::config(format!("cannot pin `{text}`: {e}")))?;
+            let d =
+                layout.resolve(name.as_deref()).map_err(|e| Failure::config(format!("cannot pin `{text}`: {e}")))?;
             Ok(d.digest)
         }
     }

@@ -189,6 +189,7 @@ fn os_release_fields(text: &str) -> BTreeMap<String, String> {
 }
 
 /// One installed dpkg package.
+#[derive(Debug)]
 struct DebRecord {
     name: String,
     version: String,
@@ -362,6 +363,7 @@ fn deb_packages(records: Vec<DebRecord>, vendor: Option<&str>, distro: Option<&s
 }
 
 /// One installed apk package.
+#[derive(Debug)]
 struct ApkRecord {
     name: String,
     version: String,

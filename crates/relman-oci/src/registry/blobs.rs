@@ -304,11 +304,17 @@ impl Client {
             let offset = state.offset;
             let len = chunk.min(size - offset);
             let chunk_progress = move |n: u64| progress(offset + n);
-            let req = Req::new("PATCH", location.clone(), repo.api_host(), Self::push_scope(repo), Self::push_what(repo, digest))
-                .header("Content-Type", "application/octet-stream")
-                .header("Content-Range", format!("{offset}-{}", offset + len - 1))
-                .body(Self::body(src, offset, len, &chunk_progress))
-                .no_retry();
+            let req = Req::new(
+                "PATCH",
+                location.clone(),
+                repo.api_host(),
+                Self::push_scope(repo),
+                Self::push_what(repo, digest),
+            )
+            .header("Content-Type", "application/octet-stream")
+            .header("Content-Range", format!("{offset}-{}", offset + len - 1))
+            .body(Self::body(src, offset, len, &chunk_progress))
+            .no_retry();
             state.location = Some(location.clone());
             let answer = match self.send(&req) {
                 Ok(a) => a,
@@ -371,15 +377,28 @@ impl Client {
 
     /// Where an upload session stands: its new location and the next byte it expects, or
     /// `None` when it is gone (or cannot say unambiguously).
-    fn upload_status(&self, repo: &Reference, digest: &Digest, location: &str) -> Result<Option<(String, u64)>, Failure> {
-        let req = Req::new("GET", location.to_string(), repo.api_host(), Self::push_scope(repo), Self::push_what(repo, digest));
+    fn upload_status(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+        location: &str,
+    ) -> Result<Option<(String, u64)>, Failure> {
+        let req = Req::new(
+            "GET",
+            location.to_string(),
+            repo.api_host(),
+            Self::push_scope(repo),
+            Self::push_what(repo, digest),
+        );
         let answer = self.send(&req)?;
         if !(200..=299).contains(&answer.status) {
             answer.drain();
             return Ok(None);
         }
-        let range = answer.header("range").and_then(|r| r.trim().strip_prefix("0-")).and_then(|end| end.parse::<u64>().ok());
-        let location = answer.header("location").map(|l| self.resolve_location(repo, l)).unwrap_or_else(|| location.to_string());
+        let range =
+            answer.header("range").and_then(|r| r.trim().strip_prefix("0-")).and_then(|end| end.parse::<u64>().ok());
+        let location =
+            answer.header("location").map(|l| self.resolve_location(repo, l)).unwrap_or_else(|| location.to_string());
         answer.drain();
         // `0-0` means both "nothing" and "one byte" to distribution: start over then.
         Ok(range.filter(|end| *end > 0).map(|end| (location, end + 1)))
@@ -495,7 +514,8 @@ impl Client {
                 )));
             }
             hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(|e| Failure::internal(format!("cannot {}: writing failed: {e}", req.what)))?;
+            out.write_all(&buf[..n])
+                .map_err(|e| Failure::internal(format!("cannot {}: writing failed: {e}", req.what)))?;
             if total - reported >= 1 << 20 {
                 reported = total;
                 progress(total);

@@ -194,7 +194,10 @@ mod tests {
     fn locations_and_queries() {
         let c = Client::new(ClientOptions::default());
         let r = Reference::parse("127.0.0.1:5000/a/b").unwrap();
-        assert_eq!(c.resolve_location(&r, "/v2/a/b/blobs/uploads/u?_state=x"), "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u?_state=x");
+        assert_eq!(
+            c.resolve_location(&r, "/v2/a/b/blobs/uploads/u?_state=x"),
+            "http://127.0.0.1:5000/v2/a/b/blobs/uploads/u?_state=x"
+        );
         assert_eq!(c.resolve_location(&r, "https://s3.example/up?x=1"), "https://s3.example/up?x=1");
         assert_eq!(with_query("http://h/u?_state=x", "digest", "sha256:ab"), "http://h/u?_state=x&digest=sha256%3Aab");
         assert_eq!(with_query("http://h/u", "digest", "sha256:ab"), "http://h/u?digest=sha256%3Aab");
@@ -204,7 +207,10 @@ mod tests {
     fn client_is_send_sync_clone_and_debug_hides_the_password() {
         fn assert_traits<T: Send + Sync + Clone>() {}
         assert_traits::<Client>();
-        let c = Client::new(ClientOptions { credentials: Some(Credentials::new("u", "pa55w0rd-xyz")), ..Default::default() });
+        let c = Client::new(ClientOptions {
+            credentials: Some(Credentials::new("u", "pa55w0rd-xyz")),
+            ..Default::default()
+        });
         let shown = format!("{c:?}");
         assert!(!shown.contains("pa55w0rd-xyz") && shown.contains("***"), "{shown}");
     }

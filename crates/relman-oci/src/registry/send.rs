@@ -68,7 +68,12 @@ pub(super) enum Body<'a> {
     Bytes(&'a [u8]),
     /// `len` bytes of `path` from `offset`, streamed; `progress` gets the bytes sent so far
     /// (of this body).
-    File { path: &'a Path, offset: u64, len: u64, progress: &'a dyn Fn(u64) },
+    File {
+        path: &'a Path,
+        offset: u64,
+        len: u64,
+        progress: &'a dyn Fn(u64),
+    },
 }
 
 pub(super) struct Req<'a> {
@@ -125,11 +130,9 @@ impl Answer {
     /// Reads the body, refusing more than `limit` bytes.
     pub fn bytes(self, limit: u64, req: &Req) -> Result<Vec<u8>, Failure> {
         let mut out = Vec::new();
-        self.response
-            .into_reader()
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| Failure::network(format!("cannot {}: reading the answer of `{}` failed: {e}", req.what, req.shown_url())))?;
+        self.response.into_reader().take(limit + 1).read_to_end(&mut out).map_err(|e| {
+            Failure::network(format!("cannot {}: reading the answer of `{}` failed: {e}", req.what, req.shown_url()))
+        })?;
         if out.len() as u64 > limit {
             return Err(Failure::publish(format!(
                 "cannot {}: `{}` answered with more than {limit} bytes",

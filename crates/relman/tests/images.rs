@@ -1,0 +1,295 @@
+//! Container images end to end through the real binary: a real CNCF distribution registry on
+//! loopback, a busybox-static base built with umoci (scripts/make-base-image), skopeo reading
+//! what relman pushed, podman running it as UID 12345 for the smoke test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use relman_oci::testing::Registry;
+
+const PASS: &str = "correct horse";
+const AMD64: &str = "x86_64-unknown-linux-gnu";
+const ARM64: &str = "aarch64-unknown-linux-gnu";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (run scripts/setup-test-deps)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Builds the busybox base layout and pushes it to the registry as `base:1`; returns its digest.
+fn base_image(p: &Project, reg: &Registry) -> String {
+    let dir = p.outside("base-layout");
+    std::fs::remove_dir_all(&dir).unwrap();
+    run(Command::new(repo_root().join("scripts/make-base-image")).arg(&dir));
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:base", dir.display()))
+        .arg(format!("docker://{}/base:1", reg.host)));
+    let raw = run(Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/base:1", reg.host)));
+    format!("sha256:{}", relman_install::hash::sha256_bytes(raw.as_bytes()))
+}
+
+fn skopeo_raw(reference: &str) -> (String, serde_json::Value) {
+    let raw = run(Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}")));
+    let digest = format!("sha256:{}", relman_install::hash::sha256_bytes(raw.as_bytes()));
+    (digest, serde_json::from_str(&raw).unwrap())
+}
+
+fn project(reg: &Registry, base: &str, smoke: bool) -> Project {
+    let p = Project::generic(&[AMD64, ARM64]);
+    let mut toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    toml.push_str(&format!(
+        "\n[[image]]\nname = \"tool\"\nbase = \"{base}\"\nenv = {{ TOOL_MODE = \"server\" }}\nlabels = {{ \"com.example.team\" = \"infra\" }}\nports = [\"8080\"]\nuser = \"65534\"\n"
+    ));
+    if smoke {
+        toml.push_str("[image.smoke]\nargs = []\nexpect = \"tool {version}\"\n");
+    }
+    let _ = reg;
+    p.write("relman.toml", &toml);
+    let k = p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", PASS)]);
+    k.ok();
+    p.commit("images");
+    p
+}
+
+fn podman_env(p: &Project) -> Vec<(String, String)> {
+    let dir = p.outside("podman");
+    let out = run(Command::new(repo_root().join("scripts/podman-env")).arg(&dir));
+    out.lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches(|c| c == '\'' || c == '"').to_string()))
+        .collect()
+}
+
+#[test]
+fn images_build_push_sign_smoke_promote_verify_yank() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let base_digest = base_image(&p0, &reg);
+    let base = format!("{}/base:1@{base_digest}", reg.host);
+    let p = project(&reg, &base, true);
+    p.tag("v1.2.3");
+    let dest = format!("oci://{}/acme", reg.host);
+    let env = [("RELMAN_PASSWORD", PASS)];
+
+    // Publish: images built from files on the pinned base, pushed, signed, tagged 1.2.3.
+    p.relman_env(&["release", "--to", &dest, "--json"], &env).ok();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("dist/1.2.3/manifest.json")).unwrap()).unwrap();
+    let image = &manifest["images"][0];
+    let index_digest = image["digest"].as_str().unwrap().to_string();
+    let repo = format!("{}/acme/tool", reg.host);
+    let (pushed, index) = skopeo_raw(&format!("{repo}:1.2.3"));
+    assert_eq!(pushed, index_digest, "the registry serves the index relman built");
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!("{}/{}", m["platform"]["os"].as_str().unwrap(), m["platform"]["architecture"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    assert_eq!(index["annotations"]["org.opencontainers.image.version"], "1.2.3");
+
+    // skopeo reads the config: labels, env, user, entrypoint, base layer kept.
+    let cfg = run(Command::new("skopeo")
+        .args(["inspect", "--config", "--tls-verify=false", "--override-arch", "arm64"])
+        .arg(format!("docker://{repo}:1.2.3")));
+    let cfg: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    assert_eq!(cfg["architecture"], "arm64");
+    let labels = &cfg["config"]["Labels"];
+    assert_eq!(labels["org.opencontainers.image.version"], "1.2.3");
+    assert_eq!(labels["org.opencontainers.image.revision"], manifest["commit"]);
+    assert_eq!(labels["com.example.team"], "infra");
+    assert_eq!(cfg["config"]["Entrypoint"], serde_json::json!(["/usr/local/bin/tool"]));
+    assert_eq!(cfg["config"]["User"], "65534");
+    assert!(cfg["config"]["ExposedPorts"]["8080/tcp"].is_object());
+    let env_list: Vec<&str> = cfg["config"]["Env"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(env_list.contains(&"TOOL_MODE=server") && env_list.iter().any(|e| e.starts_with("PATH=")), "{env_list:?}");
+    assert_eq!(cfg["rootfs"]["diff_ids"].as_array().unwrap().len(), 2, "base layer + relman's layer");
+
+    // Signatures for the index and each platform, attestations, referrers fallback index.
+    for m in std::iter::once(index_digest.clone())
+        .chain(index["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap().to_string()))
+    {
+        let hex = m.trim_start_matches("sha256:");
+        let (_, sig) = skopeo_raw(&format!("{repo}:sha256-{hex}.sig"));
+        assert_eq!(sig["layers"][0]["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+        let (_, att) = skopeo_raw(&format!("{repo}:sha256-{hex}.att"));
+        assert!(att["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["annotations"]["predicateType"] == "https://slsa.dev/provenance/v1"));
+        let (_, refs) = skopeo_raw(&format!("{repo}:sha256-{hex}"));
+        assert!(refs["manifests"].as_array().unwrap().len() >= 2, "message bundle + provenance bundle referrers");
+    }
+
+    // skopeo copies the whole thing, signatures included.
+    let copy = p.outside("copy");
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--src-tls-verify=false"])
+        .arg(format!("docker://{repo}:1.2.3"))
+        .arg(format!("oci:{}:x", copy.display())));
+    let hex = index_digest.trim_start_matches("sha256:");
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--src-tls-verify=false"])
+        .arg(format!("docker://{repo}:sha256-{hex}.sig"))
+        .arg(format!("oci:{}:sig", copy.display())));
+
+    // relman verify oci:// checks every platform with the public key; a wrong key fails.
+    let v = p.relman(&["verify", &format!("oci://{repo}:1.2.3"), "--key", "relman.pub"]);
+    v.ok();
+    assert!(v.stdout.contains("linux/amd64") && v.stdout.contains("linux/arm64"), "{}", v.stdout);
+    let other = Project::empty();
+    other.relman_env(&["keygen", "--no-config"], &[("RELMAN_PASSWORD", PASS)]).ok();
+    p.relman(&["verify", &format!("oci://{repo}:1.2.3"), "--key", other.path("relman.pub").to_str().unwrap()])
+        .fails(7, "no valid signature");
+
+    // Promote needs the smoke test; latest does not exist yet.
+    p.relman(&["promote", "1.2.3", "--to", &dest]).fails(9, "smoke");
+    assert!(
+        Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{repo}:latest"))
+            .output()
+            .unwrap()
+            .status
+            .code()
+            != Some(0)
+    );
+
+    // Smoke test with podman as UID 12345, then promote: latest and 1.2 = the same digest.
+    let penv = podman_env(&p);
+    let mut senv: Vec<(&str, &str)> = penv.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    senv.push(("RELMAN_PASSWORD", PASS));
+    let s = p.relman_env(&["smoke", "--to", &dest], &senv);
+    s.ok();
+    assert!(s.stdout.contains("passed"), "{}", s.stdout);
+    p.relman(&["promote", "1.2.3", "--to", &dest]).ok();
+    assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, index_digest);
+    assert_eq!(skopeo_raw(&format!("{repo}:1.2")).0, index_digest);
+
+    // Publishing again uploads nothing and changes no digest.
+    let again = p.relman_env(&["publish", "--to", &dest, "--json"], &env);
+    again.ok();
+    assert_eq!(skopeo_raw(&format!("{repo}:1.2.3")).0, index_digest);
+
+    // Yank refuses while latest points at it; --force removes tags and attachments.
+    p.relman(&["yank", "1.2.3", "--to", &dest, "--yes"]).fails(2, "latest");
+    let y = p.relman(&["yank", "1.2.3", "--to", &dest, "--yes", "--force"]);
+    y.ok();
+    assert!(y.stdout.contains("removed"), "{}", y.stdout);
+    for t in ["1.2.3", "latest", &format!("sha256-{hex}.sig")] {
+        let st = Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{repo}:{t}"))
+            .output()
+            .unwrap();
+        assert!(!st.status.success(), "{t} is still there after yank");
+    }
+}
+
+#[test]
+fn same_inputs_same_digests_and_moved_tag_refused() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
+    let p = project(&reg, &base, false);
+    p.tag("v2.0.0");
+    let env = [("RELMAN_PASSWORD", PASS)];
+    p.relman(&["build"]).ok();
+    p.relman_env(&["package"], &env).ok();
+    let read = |p: &Project| -> String {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p.path("dist/2.0.0/manifest.json")).unwrap()).unwrap();
+        m["images"][0]["digest"].as_str().unwrap().to_string()
+    };
+    let first = read(&p);
+    std::fs::remove_dir_all(p.path("dist/2.0.0")).unwrap();
+    p.relman(&["build"]).ok();
+    p.relman_env(&["package"], &env).ok();
+    assert_eq!(read(&p), first, "same inputs give the same index digest");
+    // skopeo reads the local layout relman wrote.
+    run(Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("oci:{}:2.0.0", p.path("dist/2.0.0/oci/tool").display())));
+
+    // Someone else's image already at tool:2.0.0 → refused, naming both digests; not overwritten.
+    let (other, _) = skopeo_raw(&format!("{}/base:1", reg.host));
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--src-tls-verify=false", "--dest-tls-verify=false"])
+        .arg(format!("docker://{}/base:1", reg.host))
+        .arg(format!("docker://{}/acme/tool:2.0.0", reg.host)));
+    let out = p.relman_env(&["publish", "--to", &format!("oci://{}/acme", reg.host)], &env);
+    out.fails(8, &other);
+    assert!(out.stderr.contains(&first), "{}", out.stderr);
+    assert_eq!(skopeo_raw(&format!("{}/acme/tool:2.0.0", reg.host)).0, other);
+}
+
+#[test]
+fn unpinned_base_is_refused_and_pin_rewrites_it() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let digest = base_image(&p0, &reg);
+    let p = project(&reg, &format!("{}/base:1", reg.host), false);
+    p.write("Dockerfile", &format!("FROM {}/base:1 AS run\nCOPY x /x\n", reg.host));
+    p.commit("dockerfile");
+    p.tag("v1.0.0");
+    let c = p.relman(&["check"]);
+    c.fails(12, "not ready");
+    assert!(c.stderr.contains("not pinned by digest"), "{}", c.stderr);
+    p.relman(&["release", "--to", &format!("oci://{}/acme", reg.host)]).fails(12, "not ready");
+    let pin = p.relman(&["pin"]);
+    pin.ok();
+    let toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    assert!(toml.contains(&format!("base = \"{}/base:1@{digest}\"", reg.host)), "{toml}");
+    assert!(toml.contains("[[image]]") && toml.contains("TOOL_MODE"), "rest of the file kept");
+}
+
+#[test]
+fn platform_missing_from_base_and_registry_down() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let digest = base_image(&p0, &reg);
+    let p = Project::generic(&[AMD64, "s390x-unknown-linux-gnu"]);
+    let mut toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    toml.push_str(&format!("\n[[image]]\nname = \"tool\"\nbase = \"{}/base:1@{digest}\"\n", reg.host));
+    p.write("relman.toml", &toml);
+    p.commit("image");
+    p.tag("v1.0.0");
+    p.relman(&["build"]).ok();
+    let out = p.relman(&["package"]);
+    out.fails(6, "linux/s390x");
+    assert!(out.stderr.contains("linux/amd64, linux/arm64"), "names what the base has: {}", out.stderr);
+
+    // Registry down: a network error naming the registry, exit 11.
+    let dead = format!("127.0.0.1:{}", relman_oci::testing::free_port());
+    let q = Project::generic(&[AMD64]);
+    let mut toml = std::fs::read_to_string(q.path("relman.toml")).unwrap();
+    toml.push_str(&format!("\n[[image]]\nname = \"tool\"\nbase = \"{dead}/base:1@{digest}\"\n"));
+    q.write("relman.toml", &toml);
+    q.commit("image");
+    q.tag("v1.0.0");
+    q.relman(&["build"]).ok();
+    q.relman(&["package"]).fails(11, &dead);
+}
