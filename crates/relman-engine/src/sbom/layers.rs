@@ -153,6 +153,8 @@ impl ImageFiles {
         let file = File::open(&layer.path).map_err(|e| Failure::io("open image layer", &layer.path, e))?;
         let input = BufReader::with_capacity(256 << 10, file);
         let bad = |e: io::Error| {
+            // One line: some tar errors span several.
+            let e = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
             Failure::package(format!("image layer `{shown}` is not a valid {}: {e}", compression.name()))
                 .with_hint("the layer file is corrupt or its media type is wrong")
         };
