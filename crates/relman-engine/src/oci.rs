@@ -252,6 +252,21 @@ pub fn publish(
             tagged: !already,
         });
     }
+    for (name, path) in planned
+        .manifest
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == relman_manifest::ArtifactKind::Chart)
+        .map(|a| (a.name.clone(), planned.artifact_path(&a.name)))
+        .collect::<Vec<_>>()
+    {
+        let (r, done) = push_chart(planned, &dest, &client, &name, &path, key)?;
+        if done {
+            written.push(r);
+        } else {
+            skipped.push(r);
+        }
+    }
     let location = dest.repo("").map(|r| r.name()).unwrap_or_else(|_| url.to_string());
     Ok((
         PutOutcome {
@@ -262,6 +277,66 @@ pub fn publish(
         },
         pushed,
     ))
+}
+
+/// Pushes a packaged chart as Helm's OCI artifact to `<dest>/<chart name>:<chart version>`,
+/// signed like images; returns the reference and whether the tag was new.
+fn push_chart(
+    planned: &Planned,
+    dest: &OciDest,
+    client: &Client,
+    file: &str,
+    path: &std::path::Path,
+    key: Option<&SigningKey>,
+) -> Result<(String, bool), Failure> {
+    let cfg = planned
+        .settings
+        .charts
+        .iter()
+        .map(|c| crate::chart::load(&planned.settings.root.join(&c.path)))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .find(|m| m.archive_name() == file)
+        .ok_or_else(|| Failure::internal(format!("chart `{file}` is not configured")))?;
+    let repo = dest.repo(&cfg.name)?;
+    let tag = version_tag(&cfg.version);
+    let config = crate::chart::helm_config_json(&cfg);
+    let (layer_digest, layer_size) = Digest::of_file(path).map_err(|e| Failure::io("read", path, e))?;
+    let mut layer = Descriptor::new(media::HELM_CHART, layer_digest.clone(), layer_size);
+    layer.annotations.insert("org.opencontainers.image.title".into(), file.to_string());
+    let mut manifest = ImageManifest::new(Descriptor::of(media::HELM_CONFIG, &config), vec![layer]);
+    manifest.annotations =
+        crate::chart::oci_annotations(&cfg, &relman_manifest::time::rfc3339(planned.manifest.source_date_epoch));
+    let bytes = manifest.to_bytes();
+    let digest = Digest::of(&bytes);
+    let existing = client.head_manifest(&repo.with_tag(&tag))?;
+    if let Some(e) = &existing {
+        if e.digest != digest {
+            return Err(Failure::publish(format!(
+                "{}:{tag} already points at {}, not this release's chart {digest}",
+                repo.name(),
+                e.digest
+            ))
+            .with_hint("a published chart version is immutable: bump the chart version"));
+        }
+    }
+    client.push_blob_bytes(&repo, &config)?;
+    client.push_blob_file(&repo, &layer_digest, layer_size, path, None)?;
+    client.put_manifest(&repo, &digest.to_string(), &bytes, media::OCI_MANIFEST)?;
+    if let Some(key) = key {
+        let payload = cosign::simple_signing_payload(&repo.name(), &digest);
+        let sig = blob::sign_bytes(key, &payload)?;
+        put_attachments(
+            client,
+            &repo,
+            &cosign::signature_tag(&digest),
+            &[Attachment::signature(payload, &sig.legacy())],
+        )?;
+    }
+    if existing.is_none() {
+        client.put_manifest(&repo, &tag, &bytes, media::OCI_MANIFEST)?;
+    }
+    Ok((format!("{}:{tag}", repo.name()), existing.is_none()))
 }
 
 /// Signatures, attestations and referrer bundles for the index and every platform manifest.

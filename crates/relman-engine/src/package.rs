@@ -77,6 +77,7 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     }
 
     done.extend(write_sboms(planned, reporter)?);
+    done.extend(write_charts(planned, reporter)?);
     if let Some(key) = &key {
         done.extend(crate::sign::write_provenance(planned, key, reporter)?);
     }
@@ -155,7 +156,32 @@ fn verification_section(planned: &Planned) -> String {
 
 /// Whether `checksums.txt` lists artifacts of this kind.
 pub fn in_checksums(kind: ArtifactKind) -> bool {
-    matches!(kind, ArtifactKind::Archive | ArtifactKind::Sbom | ArtifactKind::Provenance)
+    matches!(kind, ArtifactKind::Archive | ArtifactKind::Sbom | ArtifactKind::Provenance | ArtifactKind::Chart)
+}
+
+/// Packages every `[[chart]]` (reproducible `<name>-<version>.tgz`), after checking that its
+/// version and appVersion are the release's.
+fn write_charts(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
+    let mut done = Vec::new();
+    let mtime = planned.manifest.source_date_epoch.max(0) as u64;
+    for c in planned.settings.charts.clone() {
+        let meta = crate::chart::load(&planned.settings.root.join(&c.path))?;
+        let problems = crate::chart::check(&meta, &planned.manifest.version);
+        if let Some(first) = problems.first() {
+            return Err(Failure::package(format!("chart `{}`: {first}", meta.name))
+                .with_hint("set the chart's version and appVersion to the release version (relman bump does)"));
+        }
+        let out = crate::chart::package(&meta, mtime, &planned.version_dir)?;
+        let name = meta.archive_name();
+        if let Some(a) = planned.manifest.artifact_mut(&name) {
+            a.sha256 = Some(out.sha256.clone());
+            a.size = Some(out.size);
+        }
+        reporter.step(&format!("{name}: {} ({})", human_size(out.size), out.sha256.short()));
+        done.push(Packaged { name, size: out.size, sha256: out.sha256, written: true });
+    }
+    planned.save()?;
+    Ok(done)
 }
 
 /// One SPDX and one CycloneDX document per target, from the project's lockfiles. Each

@@ -104,7 +104,7 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
         commit: resolved.commit.clone(),
         source_date_epoch,
         targets: settings.targets.clone(),
-        artifacts: plan_artifacts(&settings, &version),
+        artifacts: plan_artifacts(&settings, &version, &plan_charts(&settings)?),
         images: crate::image::plan_images(&settings)?,
         destinations: Vec::new(),
     };
@@ -127,7 +127,12 @@ pub fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
 /// Lockfiles an SBOM is made from; with none at the project root, no SBOM is planned.
 pub const LOCKFILES: [&str; 5] = ["Cargo.lock", "package-lock.json", "uv.lock", "poetry.lock", "go.sum"];
 
-fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
+/// The file name of each configured chart's package (`<chart>-<chart version>.tgz`).
+fn plan_charts(s: &Settings) -> Result<Vec<String>, Failure> {
+    s.charts.iter().map(|c| crate::chart::load(&s.root.join(&c.path)).map(|m| m.archive_name())).collect()
+}
+
+fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifact> {
     let mut artifacts = Vec::new();
     let has_lockfile = LOCKFILES.iter().any(|f| s.root.join(f).is_file());
     let mut sboms = Vec::new();
@@ -150,6 +155,9 @@ fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
         }
     }
     artifacts.extend(sboms);
+    for c in charts {
+        artifacts.push(artifact(c, ArtifactKind::Chart, None));
+    }
     let signed = s.sign_key.is_some();
     if signed {
         let provenance = provenance_name(&s.name, version);
@@ -170,7 +178,11 @@ fn plan_artifacts(s: &Settings, version: &str) -> Vec<Artifact> {
             .filter(|a| {
                 matches!(
                     a.kind,
-                    ArtifactKind::Archive | ArtifactKind::Sbom | ArtifactKind::Checksums | ArtifactKind::Index
+                    ArtifactKind::Archive
+                        | ArtifactKind::Sbom
+                        | ArtifactKind::Checksums
+                        | ArtifactKind::Index
+                        | ArtifactKind::Chart
                 )
             })
             .map(|a| (a.name.clone(), a.target.clone()))

@@ -203,9 +203,9 @@ mod tests {
     #[test]
     fn adding_twice_changes_nothing_and_keeps_other_signers() {
         let other = Attachment::signature(b"other".to_vec(), "b3RoZXI=");
-        let first = add_attachments(None, &[other.clone()]);
+        let first = add_attachments(None, std::slice::from_ref(&other));
         let ours = Attachment::signature(simple_signing_payload("r/x", &d()), "c2ln");
-        let second = add_attachments(Some(&first.manifest), &[ours.clone()]);
+        let second = add_attachments(Some(&first.manifest), std::slice::from_ref(&ours));
         assert!(second.changed);
         assert_eq!(second.manifest.layers.len(), 2);
         let third = add_attachments(Some(&second.manifest), &[ours]);

@@ -293,3 +293,42 @@ fn platform_missing_from_base_and_registry_down() {
     q.relman(&["build"]).ok();
     q.relman(&["package"]).fails(11, &dead);
 }
+
+#[test]
+fn helm_chart_is_packaged_pushed_with_helm_media_types_and_signed() {
+    let reg = Registry::start();
+    let p = Project::generic(&[AMD64]);
+    let mut toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    toml.push_str("\n[[chart]]\npath = \"deploy/chart\"\n");
+    p.write("relman.toml", &toml);
+    p.write(
+        "deploy/chart/Chart.yaml",
+        "apiVersion: v2\nname: tool-chart\ndescription: The tool\nversion: 1.2.3\nappVersion: 1.2.3\n",
+    );
+    p.write("deploy/chart/values.yaml", "image:\n  repository: registry.example/acme/tool\n  tag: \"\"\n");
+    p.write("deploy/chart/templates/deployment.yaml", "kind: Deployment\n");
+    p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", PASS)]).ok();
+    p.commit("chart");
+    p.tag("v1.2.3");
+    let dest = format!("oci://{}/charts", reg.host);
+    p.relman_env(&["release", "--to", &dest], &[("RELMAN_PASSWORD", PASS)]).ok();
+    let sums = std::fs::read_to_string(p.path("dist/1.2.3/checksums.txt")).unwrap();
+    assert!(sums.contains("tool-chart-1.2.3.tgz"), "{sums}");
+    let (digest, m) = skopeo_raw(&format!("{}/charts/tool-chart:1.2.3", reg.host));
+    assert_eq!(m["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
+    assert_eq!(m["layers"][0]["mediaType"], "application/vnd.cncf.helm.chart.content.v1.tar+gzip");
+    assert_eq!(m["annotations"]["org.opencontainers.image.version"], "1.2.3");
+    let tgz = std::fs::read(p.path("dist/1.2.3/tool-chart-1.2.3.tgz")).unwrap();
+    assert_eq!(m["layers"][0]["digest"], format!("sha256:{}", relman_install::hash::sha256_bytes(&tgz)));
+    let (_, sig) =
+        skopeo_raw(&format!("{}/charts/tool-chart:sha256-{}.sig", reg.host, digest.trim_start_matches("sha256:")));
+    assert_eq!(sig["layers"][0]["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+
+    // A chart whose version disagrees with the release: refused before anything is published.
+    p.write("deploy/chart/Chart.yaml", "apiVersion: v2\nname: tool-chart\nversion: 1.2.3\nappVersion: 1.2.2\n");
+    p.commit("wrong appVersion");
+    p.tag("v1.2.4");
+    let out = p.relman_env(&["release", "--to", &dest], &[("RELMAN_PASSWORD", PASS)]);
+    assert!(out.code != 0, "{}", out.stderr);
+    assert!(out.stderr.contains("appVersion") || out.stderr.contains("Chart.yaml"), "{}", out.stderr);
+}
