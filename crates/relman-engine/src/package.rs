@@ -34,12 +34,18 @@ pub struct Packaged {
     pub written: bool,
 }
 
-/// One file inside an archive.
-struct Entry {
-    path: String,
-    source: Option<PathBuf>,
-    mode: u32,
-    size: u64,
+/// One file (or directory) inside an archive or an image layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// Path inside the archive; directories end with `/`.
+    pub path: String,
+    /// The file's bytes; `None` for a directory.
+    pub source: Option<PathBuf>,
+    pub mode: u32,
+    pub size: u64,
+    /// Owner and group (0 in archives; configurable in image layers).
+    pub uid: u64,
+    pub gid: u64,
 }
 
 /// Packages every archive, then `checksums.txt` and `index.json`.
@@ -288,7 +294,7 @@ fn already_done(artifact: &Artifact, path: &Path) -> Result<Option<Packaged>, Fa
 fn archive_entries(planned: &Planned, artifact: &Artifact) -> Result<Vec<Entry>, Failure> {
     let target = artifact.target.as_deref().expect("archives have a target");
     let base = archive_base(artifact);
-    let mut entries = vec![Entry { path: format!("{base}/"), source: None, mode: 0o755, size: 0 }];
+    let mut entries = vec![Entry { path: format!("{base}/"), source: None, mode: 0o755, size: 0, uid: 0, gid: 0 }];
     let build_dir = planned.build_dir(target);
     for b in &artifact.binaries {
         let src = build_dir.join(b);
@@ -296,7 +302,14 @@ fn archive_entries(planned: &Planned, artifact: &Artifact) -> Result<Vec<Entry>,
             Failure::package(format!("binary `{b}` for `{target}` has not been built (no `{}`)", src.display()))
                 .with_hint(format!("run `relman build --target {target}` first"))
         })?;
-        entries.push(Entry { path: format!("{base}/{b}"), source: Some(src), mode: 0o755, size: meta.len() });
+        entries.push(Entry {
+            path: format!("{base}/{b}"),
+            source: Some(src),
+            mode: 0o755,
+            size: meta.len(),
+            uid: 0,
+            gid: 0,
+        });
     }
     let mut dirs = std::collections::BTreeSet::new();
     for f in &artifact.files {
@@ -318,10 +331,12 @@ fn archive_entries(planned: &Planned, artifact: &Artifact) -> Result<Vec<Entry>,
             source: Some(src),
             mode: if is_executable(&meta) { 0o755 } else { 0o644 },
             size: meta.len(),
+            uid: 0,
+            gid: 0,
         });
     }
     for d in dirs {
-        entries.push(Entry { path: d, source: None, mode: 0o755, size: 0 });
+        entries.push(Entry { path: d, source: None, mode: 0o755, size: 0, uid: 0, gid: 0 });
     }
     entries.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     entries.dedup_by(|a, b| a.path == b.path);
@@ -393,13 +408,14 @@ fn write_archive(
     Ok((sha256, size))
 }
 
-fn write_tar<W: Write>(w: W, entries: &[Entry], mtime: u64, reporter: &dyn Reporter) -> io::Result<W> {
+/// Writes a reproducible tar of `entries` (in order) with `mtime` on every entry.
+pub(crate) fn write_tar<W: Write>(w: W, entries: &[Entry], mtime: u64, reporter: &dyn Reporter) -> io::Result<W> {
     let mut builder = tar::Builder::new(w);
     for e in entries {
         let mut header = tar::Header::new_gnu();
         header.set_mtime(mtime);
-        header.set_uid(0);
-        header.set_gid(0);
+        header.set_uid(e.uid);
+        header.set_gid(e.gid);
         header.set_username("")?;
         header.set_groupname("")?;
         header.set_mode(e.mode);

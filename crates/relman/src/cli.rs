@@ -136,12 +136,16 @@ pub enum Command {
     Build(ProjectArgs),
     /// Build archives, checksums.txt and index.json under dist/<version>/ (reproducibly).
     Package(ProjectArgs),
-    /// Copy the packaged release to its destinations, under <version>/. Never moves latest.
+    /// Copy the packaged release to its destinations: files under dir:PATH/<version>/; images
+    /// and charts to oci://REGISTRY/PATH (signed, version tag last). Never moves latest.
     Publish(ProjectArgs),
     /// Check the gates for a published version and move latest to it.
     ///
     /// Gates: the version is published, every file matches checksums.txt, index.json and the
-    /// manifest, it is not a pre-release, and it is not older than the current latest.
+    /// manifest, it is not a pre-release, and it is not older than the current latest. At an
+    /// oci:// destination also: every signature and attestation verifies with sign.public_key
+    /// and the smoke test passed (when configured); then X.Y and latest point at the same
+    /// index digest.
     Promote(PromoteArgs),
     /// Run each image's smoke test against the pushed image and record a signed result.
     ///

@@ -6,9 +6,7 @@
 //! compressed stream too (the layer digest), so each byte is read once and hashed twice.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::io::{self, BufWriter, Write};
 
 use relman_install::hash::HashingWriter;
 use relman_manifest::Failure;
@@ -17,18 +15,8 @@ use relman_oci::{Digest, Layout};
 use crate::pgzip::ParGzEncoder;
 use crate::report::Reporter;
 
-/// A file (or directory) of a layer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerEntry {
-    /// Path in the image without the leading `/`; directories end with `/`.
-    pub path: String,
-    /// The file's bytes; `None` for a directory.
-    pub source: Option<PathBuf>,
-    pub size: u64,
-    pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
-}
+/// A file (or directory) of a layer: the same entry the archive writer takes, with its owner.
+pub use crate::package::Entry as LayerEntry;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct BuiltLayer {
@@ -83,7 +71,7 @@ pub fn write_layer(
     let compressed = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let gz = ParGzEncoder::new(compressed, level.clamp(1, 9), 0);
     let tar_hashing = HashingWriter::new(gz);
-    let tar_hashing = write_tar(tar_hashing, entries, mtime, reporter).map_err(io_err)?;
+    let tar_hashing = crate::package::write_tar(tar_hashing, entries, mtime, reporter).map_err(io_err)?;
     let (gz, diff_sha, _) = tar_hashing.finish();
     let compressed = gz.finish().map_err(io_err)?;
     let (mut w, sha, size) = compressed.finish();
@@ -96,56 +84,6 @@ pub fn write_layer(
     let keep = path.keep().map_err(|e| Failure::io("keep", &dir, e.error))?;
     layout.adopt_blob(&keep, &digest, false).map_err(|e| Failure::io("store", &keep, e))?;
     Ok(BuiltLayer { digest, diff_id, size })
-}
-
-fn write_tar<W: Write>(w: W, entries: &[LayerEntry], mtime: u64, reporter: &dyn Reporter) -> io::Result<W> {
-    let mut builder = tar::Builder::new(w);
-    for e in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_mtime(mtime);
-        header.set_uid(e.uid);
-        header.set_gid(e.gid);
-        header.set_username("")?;
-        header.set_groupname("")?;
-        header.set_mode(e.mode);
-        match &e.source {
-            None => {
-                header.set_entry_type(tar::EntryType::Directory);
-                header.set_size(0);
-                builder.append_data(&mut header, &e.path, io::empty())?;
-            }
-            Some(src) => {
-                header.set_entry_type(tar::EntryType::Regular);
-                header.set_size(e.size);
-                let file =
-                    File::open(src).map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", src.display())))?;
-                let reader = Counted { inner: file, reporter, remaining: e.size };
-                builder.append_data(&mut header, &e.path, reader)?;
-            }
-        }
-    }
-    builder.into_inner()
-}
-
-struct Counted<'a, R> {
-    inner: R,
-    reporter: &'a dyn Reporter,
-    remaining: u64,
-}
-
-impl<R: Read> Read for Counted<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && self.remaining > 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "file shrank while it was being added to a layer",
-            ));
-        }
-        self.remaining = self.remaining.saturating_sub(n as u64);
-        self.reporter.work_advance(n as u64);
-        Ok(n)
-    }
 }
 
 #[cfg(test)]
