@@ -332,3 +332,185 @@ fn helm_chart_is_packaged_pushed_with_helm_media_types_and_signed() {
     assert!(out.code != 0, "{}", out.stderr);
     assert!(out.stderr.contains("appVersion") || out.stderr.contains("Chart.yaml"), "{}", out.stderr);
 }
+
+/// One of relman-sign's interop scripts (`tests/py`, `tests/js`), run by the tools
+/// `scripts/setup-test-deps` installs: `.venv`'s Python or `node` with `.tools/node_modules`.
+fn peer(script: &str) -> Command {
+    let root = repo_root();
+    let scripts = root.join("crates/relman-sign/tests");
+    if script.ends_with(".py") {
+        let python = root.join(".venv/bin/python");
+        assert!(python.is_file(), "no {} (run scripts/setup-test-deps)", python.display());
+        let mut cmd = Command::new(python);
+        cmd.arg(scripts.join("py").join(script));
+        cmd
+    } else {
+        let modules = root.join(".tools/node_modules");
+        assert!(
+            modules.join("@sigstore/verify").is_dir(),
+            "no sigstore-js in {} (run scripts/setup-test-deps)",
+            modules.display()
+        );
+        let mut cmd = Command::new("node");
+        cmd.arg(scripts.join("js").join(script)).env("NODE_PATH", modules);
+        cmd
+    }
+}
+
+/// Exit status and stdout of a peer tool (no assertion: refusals are expected too).
+fn peer_verdict(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (run scripts/setup-test-deps)"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[test]
+fn image_signatures_attestations_and_referrers_verify_with_sigstore_securesystemslib_and_sigstore_js() {
+    use relman_oci::registry::{Client, ClientOptions};
+    use relman_oci::{cosign, Digest, Reference};
+    use sigstore::crypto::{CosignVerificationKey, Signature, SigningScheme};
+
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
+    let p = project(&reg, &base, false);
+    p.tag("v3.1.0");
+    p.relman_env(&["release", "--to", &format!("oci://{}/acme", reg.host)], &[("RELMAN_PASSWORD", PASS)]).ok();
+
+    let client = Client::new(ClientOptions { lookup_credentials: false, ..ClientOptions::default() });
+    let repo = Reference::parse(&format!("{}/acme/tool:3.1.0", reg.host)).unwrap();
+    let index = client.get_manifest(&repo).unwrap().expect("tool:3.1.0 is there");
+    let relman_oci::types::Manifest::Index(idx) = index.parse().unwrap() else { panic!("not an index") };
+    let mut subjects = vec![(index.digest.clone(), index.bytes.clone())];
+    for m in &idx.manifests {
+        let fetched = client.get_manifest(&repo.with_digest(&m.digest)).unwrap().unwrap();
+        subjects.push((m.digest.clone(), fetched.bytes));
+    }
+    assert_eq!(subjects.len(), 3, "the index and two platform manifests");
+
+    let pem = std::fs::read(p.path("relman.pub")).unwrap();
+    let key = CosignVerificationKey::from_pem(&pem, &SigningScheme::ECDSA_P256_SHA256_ASN1).unwrap();
+    let other = relman_sign::generate().unwrap();
+    let other_key =
+        CosignVerificationKey::from_pem(other.public_key_pem().as_bytes(), &SigningScheme::ECDSA_P256_SHA256_ASN1)
+            .unwrap();
+    let other_pem = p.outside("other-key").join("other.pub");
+    std::fs::write(&other_pem, other.public_key_pem()).unwrap();
+
+    let work = p.outside("peer");
+    let blob = |d: &Digest| client.get_blob(&repo, d).unwrap();
+    let manifest_of = |tag: &str| -> relman_oci::types::ImageManifest {
+        let f = client.get_manifest(&repo.with_tag(tag)).unwrap().unwrap_or_else(|| panic!("no tag {tag}"));
+        match f.parse().unwrap() {
+            relman_oci::types::Manifest::Image(m) => m,
+            other => panic!("{tag} is not an image manifest: {other:?}"),
+        }
+    };
+    let mut envelopes = String::new();
+    let mut verified_bundles = 0;
+    for (digest, bytes) in &subjects {
+        // .sig: the sigstore crate verifies the simple-signing payload's signature; the payload
+        // names this manifest's digest; an edited payload and another key are refused.
+        let sig = manifest_of(&cosign::signature_tag(digest));
+        assert_eq!(sig.layers.len(), 1);
+        let layer = &sig.layers[0];
+        let payload = blob(&layer.digest);
+        let signature = layer.annotations["dev.cosignproject.cosign/signature"].clone();
+        key.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &payload)
+            .unwrap_or_else(|e| panic!("sigstore refused the .sig of {digest}: {e}"));
+        let claim: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(claim["critical"]["image"]["docker-manifest-digest"], digest.to_string());
+        assert_eq!(claim["critical"]["type"], "cosign container image signature");
+        let mut edited = payload.clone();
+        let at = edited.len() / 2;
+        edited[at] ^= 1;
+        assert!(key.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &edited).is_err());
+        assert!(other_key.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &payload).is_err());
+
+        // .att: every envelope goes to securesystemslib; its subjects name this manifest.
+        let att = manifest_of(&cosign::attestation_tag(digest));
+        assert!(!att.layers.is_empty());
+        for layer in &att.layers {
+            let envelope = blob(&layer.digest);
+            let env: serde_json::Value = serde_json::from_slice(&envelope).unwrap();
+            let statement: serde_json::Value = {
+                use base64::Engine as _;
+                let text = base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap();
+                serde_json::from_slice(&text).unwrap()
+            };
+            let hex = digest.to_string().trim_start_matches("sha256:").to_string();
+            assert!(
+                statement["subject"].as_array().unwrap().iter().any(|s| s["digest"]["sha256"] == hex.as_str()),
+                "attestation of {digest} does not name it: {}",
+                statement["subject"]
+            );
+            assert_eq!(statement["predicateType"], layer.annotations["predicateType"].as_str());
+            envelopes.push_str(&env.to_string());
+            envelopes.push('\n');
+        }
+
+        // Referrers (fallback tag index): every Sigstore bundle to sigstore-js, the message
+        // signature against this manifest's bytes.
+        let f = client.get_manifest(&repo.with_tag(&cosign::fallback_tag(digest))).unwrap().unwrap();
+        let relman_oci::types::Manifest::Index(refs) = f.parse().unwrap() else { panic!("fallback is not an index") };
+        for r in &refs.manifests {
+            let fetched = client.get_manifest(&repo.with_digest(&r.digest)).unwrap().unwrap();
+            let relman_oci::types::Manifest::Image(m) = fetched.parse().unwrap() else { panic!("referrer") };
+            assert_eq!(m.subject.as_ref().unwrap().digest, *digest, "referrer's subject");
+            let bundle_path = work.join(format!("{}.sigstore.json", r.digest.to_string().replace(':', "-")));
+            std::fs::write(&bundle_path, blob(&m.layers[0].digest)).unwrap();
+            let subject_path = work.join(format!("{}.manifest.json", digest.to_string().replace(':', "-")));
+            std::fs::write(&subject_path, bytes).unwrap();
+            let message =
+                m.annotations.get("dev.sigstore.bundle.content").map(String::as_str) == Some("message-signature");
+            let mut cmd = peer("verify-bundle.cjs");
+            cmd.arg(&bundle_path).arg(p.path("relman.pub"));
+            if message {
+                cmd.arg(&subject_path);
+            }
+            let (ok, out) = peer_verdict(&mut cmd);
+            assert!(ok, "sigstore-js refused the referrer bundle {} of {digest}: {out}", r.digest);
+            verified_bundles += 1;
+            // Another key is refused; a message signature over another manifest is refused.
+            let mut cmd = peer("verify-bundle.cjs");
+            cmd.arg(&bundle_path).arg(&other_pem);
+            if message {
+                cmd.arg(&subject_path);
+            }
+            let (ok, out) = peer_verdict(&mut cmd);
+            assert!(!ok, "sigstore-js accepted another key: {out}");
+            if message {
+                let swapped = work.join("swapped.json");
+                let (_, other_bytes) = subjects.iter().find(|(d, _)| d != digest).unwrap();
+                std::fs::write(&swapped, other_bytes).unwrap();
+                let (ok, out) =
+                    peer_verdict(peer("verify-bundle.cjs").arg(&bundle_path).arg(p.path("relman.pub")).arg(&swapped));
+                assert!(!ok, "sigstore-js accepted a signature of {digest} for another manifest: {out}");
+            }
+        }
+    }
+    assert!(verified_bundles >= 6, "message + provenance bundles for 3 subjects, got {verified_bundles}");
+
+    // securesystemslib: all the envelopes with relman's key; an edited one and another key refused.
+    let all = work.join("attestations.intoto.jsonl");
+    std::fs::write(&all, &envelopes).unwrap();
+    let (ok, out) = peer_verdict(peer("dsse_verify.py").arg(&all).arg(p.path("relman.pub")));
+    assert!(ok, "securesystemslib refused an image attestation: {out}");
+    assert_eq!(out.lines().filter(|l| l.contains("\"ok\": true")).count(), envelopes.lines().count(), "{out}");
+    let (ok, out) = peer_verdict(peer("dsse_verify.py").arg(&all).arg(&other_pem));
+    assert!(!ok, "securesystemslib accepted another key: {out}");
+    let first: serde_json::Value = serde_json::from_str(envelopes.lines().next().unwrap()).unwrap();
+    let mut edited = first.clone();
+    {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut text = b64.decode(first["payload"].as_str().unwrap()).unwrap();
+        let at = text.iter().position(|b| b.is_ascii_hexdigit()).unwrap();
+        text[at] = if text[at] == b'0' { b'1' } else { b'0' };
+        edited["payload"] = b64.encode(text).into();
+    }
+    let edited_path = work.join("edited.intoto.jsonl");
+    std::fs::write(&edited_path, edited.to_string()).unwrap();
+    let (ok, out) = peer_verdict(peer("dsse_verify.py").arg(&edited_path).arg(p.path("relman.pub")));
+    assert!(!ok, "securesystemslib accepted an edited attestation: {out}");
+}
