@@ -514,3 +514,95 @@ fn image_signatures_attestations_and_referrers_verify_with_sigstore_securesystem
     let (ok, out) = peer_verdict(peer("dsse_verify.py").arg(&edited_path).arg(p.path("relman.pub")));
     assert!(!ok, "securesystemslib accepted an edited attestation: {out}");
 }
+
+#[test]
+fn images_from_per_platform_layouts_and_from_a_dockerfile_with_buildah() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let base_digest = base_image(&p0, &reg);
+    let base_layout = p0.outside("base-layout");
+    let p = Project::generic(&[AMD64, ARM64]);
+
+    // What `docker buildx --output type=oci` or `buildah push oci:` leave: one layout per platform.
+    let mut platform_digests = Vec::new();
+    for arch in ["amd64", "arm64"] {
+        let dir = p.path(&format!("images/linux-{arch}"));
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        run(Command::new("skopeo")
+            .args(["copy", "-q", "--override-os", "linux", "--override-arch", arch])
+            .arg(format!("oci:{}:base", base_layout.display()))
+            .arg(format!("oci:{}:img", dir.display())));
+        let raw = run(Command::new("skopeo").args(["inspect", "--raw"]).arg(format!("oci:{}:img", dir.display())));
+        platform_digests.push(format!("sha256:{}", relman_install::hash::sha256_bytes(raw.as_bytes())));
+    }
+
+    p.write("Dockerfile", &format!("FROM {}/base:1@{base_digest}\nCOPY greeting.txt /etc/greeting\n", reg.host));
+    p.write("greeting.txt", "hello from a Dockerfile\n");
+    let mut toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    toml.push_str(concat!(
+        "\n[[image]]\nname = \"prebuilt\"\nlayout = \"images/{os}-{arch}:img\"\n",
+        "\n[[image]]\nname = \"built\"\ndockerfile = \"Dockerfile\"\n",
+        "[image.smoke]\nargs = [\"cat\", \"/etc/greeting\"]\nexpect = \"hello from a Dockerfile\"\n",
+    ));
+    p.write("relman.toml", &toml);
+    p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", PASS)]).ok();
+    p.commit("images from other builders");
+    p.tag("v0.4.0");
+
+    let penv = podman_env(&p);
+    let mut env: Vec<(&str, &str)> = penv.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("RELMAN_PASSWORD", PASS));
+    let dest = format!("oci://{}/acme", reg.host);
+    p.relman_env(&["release", "--to", &dest], &env).ok();
+
+    // The per-platform layouts are taken as they are: the same manifest digests, under relman's index.
+    let (_, prebuilt) = skopeo_raw(&format!("{}/acme/prebuilt:0.4.0", reg.host));
+    let pushed: Vec<&str> =
+        prebuilt["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap()).collect();
+    assert_eq!(pushed, platform_digests, "the builders' manifests, byte for byte");
+    assert_eq!(prebuilt["manifests"][1]["platform"]["architecture"], "arm64");
+
+    // The Dockerfile image: both platforms, the base's layer plus the COPY layer, signed.
+    let (built_digest, built) = skopeo_raw(&format!("{}/acme/built:0.4.0", reg.host));
+    assert_eq!(built["manifests"].as_array().unwrap().len(), 2, "{built}");
+    let cfg = run(Command::new("skopeo")
+        .args(["inspect", "--config", "--tls-verify=false", "--override-arch", "arm64"])
+        .arg(format!("docker://{}/acme/built:0.4.0", reg.host)));
+    let cfg: serde_json::Value = serde_json::from_str(&cfg).unwrap();
+    assert_eq!(cfg["architecture"], "arm64");
+    assert_eq!(cfg["rootfs"]["diff_ids"].as_array().unwrap().len(), 2, "base layer + COPY layer: {cfg}");
+    let (_, base_index) = skopeo_raw(&format!("{}/base:1", reg.host));
+    let base_cfg = run(Command::new("skopeo").args(["inspect", "--config", "--tls-verify=false"]).arg(format!(
+        "docker://{}/base@{}",
+        reg.host,
+        base_index["manifests"][1]["digest"].as_str().unwrap()
+    )));
+    let base_cfg: serde_json::Value = serde_json::from_str(&base_cfg).unwrap();
+    assert_eq!(cfg["rootfs"]["diff_ids"][0], base_cfg["rootfs"]["diff_ids"][0], "built on the pinned base");
+    let v = p.relman(&["verify", &format!("oci://{}/acme/built:0.4.0", reg.host), "--key", "relman.pub"]);
+    v.ok();
+
+    // podman runs the Dockerfile image (as UID 12345): the smoke test passes, so promote does.
+    let s = p.relman_env(&["smoke", "--to", &dest], &env);
+    s.ok();
+    assert!(s.stdout.contains("passed"), "{}", s.stdout);
+    p.relman(&["promote", "0.4.0", "--to", &dest]).ok();
+    assert_eq!(skopeo_raw(&format!("{}/acme/built:latest", reg.host)).0, built_digest);
+
+    // buildah with --timestamp SOURCE_DATE_EPOCH: rebuilding gives the same digests.
+    std::fs::remove_dir_all(p.path("dist/0.4.0")).unwrap();
+    p.relman(&["build"]).ok();
+    p.relman_env(&["package"], &env).ok();
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("dist/0.4.0/manifest.json")).unwrap()).unwrap();
+    let rebuilt: Vec<&str> = m["images"].as_array().unwrap().iter().map(|i| i["digest"].as_str().unwrap()).collect();
+    assert!(rebuilt.contains(&built_digest.as_str()), "{rebuilt:?} vs {built_digest}");
+
+    // A Dockerfile FROM by tag only is refused by check, with the line.
+    p.write("Dockerfile", &format!("FROM {}/base:1\nCOPY greeting.txt /etc/greeting\n", reg.host));
+    p.commit("unpinned");
+    p.tag("v0.4.1");
+    let c = p.relman(&["check"]);
+    c.fails(12, "not ready");
+    assert!(c.stderr.contains("Dockerfile:1"), "{}", c.stderr);
+}

@@ -706,6 +706,10 @@ fn buildah_build(
             "chroot",
             "--platform",
             &platform.to_string(),
+            // Resolve the base from the registry every time: an image already in the store
+            // makes buildah record a shortened base name, and the digests would depend on what
+            // an earlier build left there.
+            "--pull=always",
             "--timestamp",
             &planned.manifest.source_date_epoch.max(0).to_string(),
             "-f",
