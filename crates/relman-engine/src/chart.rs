@@ -160,17 +160,62 @@ pub struct ChartProblem {
     pub file: PathBuf,
     /// 1-based, when the problem is at a line.
     pub line: Option<usize>,
-    /// Says what was expected and what was found.
-    pub message: String,
+    /// The key (`` `appVersion` ``, `` `image.tag` ``) or what is wrong.
+    pub what: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl ChartProblem {
+    /// `` `version`: expected `1.2.3` (the release version), found `1.2.2` ``
+    pub fn message(&self) -> String {
+        format!("{}: expected {}, found {}", self.what, self.expected, self.found)
+    }
+
+    /// As one of `relman check`'s problems, the file relative to `root`.
+    pub fn to_problem(&self, root: &Path) -> crate::lockstep::Problem {
+        crate::lockstep::Problem {
+            class: crate::lockstep::ProblemClass::Check,
+            file: Some(self.file.strip_prefix(root).unwrap_or(&self.file).display().to_string()),
+            line: self.line,
+            what: format!("chart {}", self.what),
+            expected: self.expected.clone(),
+            found: self.found.clone(),
+        }
+    }
 }
 
 impl fmt::Display for ChartProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
+            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.message()),
+            None => write!(f, "{}: {}", self.file.display(), self.message()),
         }
     }
+}
+
+/// Every `[[chart]]`'s disagreements with `release_version`, as `relman check` problems (a
+/// chart that does not load is a config problem naming its error).
+pub fn problems(
+    root: &Path,
+    charts: &[crate::config::ChartConfig],
+    release_version: &str,
+) -> Vec<crate::lockstep::Problem> {
+    let mut out = Vec::new();
+    for c in charts {
+        match load(&root.join(&c.path)) {
+            Ok(meta) => out.extend(check(&meta, release_version).iter().map(|p| p.to_problem(root))),
+            Err(f) => out.push(crate::lockstep::Problem {
+                class: crate::lockstep::ProblemClass::Config,
+                file: Some(Path::new(&c.path).join(CHART_FILE).display().to_string()),
+                line: None,
+                what: f.message,
+                expected: "a Helm chart".into(),
+                found: "an error".into(),
+            }),
+        }
+    }
+    out
 }
 
 /// The archive [`package`] wrote.
@@ -597,23 +642,22 @@ fn to_json(v: &Value) -> serde_json::Value {
 /// equal the release version (a leading `v` allowed). Empty when all agree.
 pub fn check(meta: &ChartMeta, release_version: &str) -> Vec<ChartProblem> {
     let mut problems = Vec::new();
-    let chart_problem =
-        |line: Option<usize>, message: String| ChartProblem { file: meta.chart_yaml.clone(), line, message };
+    let expected = format!("`{release_version}` (the release version)");
+    let chart_problem = |key: &str, found: String| ChartProblem {
+        file: meta.chart_yaml.clone(),
+        line: meta.line(key),
+        what: format!("`{key}`"),
+        expected: expected.clone(),
+        found,
+    };
     if meta.version != release_version {
-        problems.push(chart_problem(
-            meta.line("version"),
-            format!("`version`: expected `{release_version}` (the release version), found `{}`", meta.version),
-        ));
+        problems.push(chart_problem("version", format!("`{}`", meta.version)));
     }
     match &meta.app_version {
-        None => problems.push(chart_problem(
-            meta.line("appVersion"),
-            format!("`appVersion`: expected `{release_version}` (the release version), found none"),
-        )),
-        Some(app) if !same_version(app, release_version) => problems.push(chart_problem(
-            meta.line("appVersion"),
-            format!("`appVersion`: expected `{release_version}` (the release version), found `{app}`"),
-        )),
+        None => problems.push(chart_problem("appVersion", "none".into())),
+        Some(app) if !same_version(app, release_version) => {
+            problems.push(chart_problem("appVersion", format!("`{app}`")))
+        }
         Some(_) => {}
     }
     check_values(meta, release_version, &mut problems);
@@ -628,18 +672,24 @@ fn same_version(found: &str, release: &str) -> bool {
 
 fn check_values(meta: &ChartMeta, release_version: &str, problems: &mut Vec<ChartProblem>) {
     let file = meta.dir.join(VALUES_FILE);
-    let problem = |line: Option<usize>, message: String| ChartProblem { file: file.clone(), line, message };
+    let problem = |line: Option<usize>, what: String, expected: &str, found: String| ChartProblem {
+        file: file.clone(),
+        line,
+        what,
+        expected: expected.into(),
+        found,
+    };
     let text = match fs::read(&file) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
-            Err(_) => return problems.push(problem(None, "not UTF-8".into())),
+            Err(_) => return problems.push(problem(None, "contents".into(), "UTF-8 text", "other bytes".into())),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => return,
-        Err(e) => return problems.push(problem(None, format!("cannot be read: {e}"))),
+        Err(e) => return problems.push(problem(None, "contents".into(), "a readable file", e.to_string())),
     };
     let root = match parse_yaml(&text) {
         Ok(root) => root,
-        Err(e) => return problems.push(problem(Some(e.line), format!("invalid YAML: {}", e.message))),
+        Err(e) => return problems.push(problem(Some(e.line), "invalid YAML".into(), "valid YAML", e.message)),
     };
     let Value::Map(entries) = &root.value else { return };
     let mut check_tag = |path: String, image: &Node| {
@@ -655,9 +705,9 @@ fn check_values(meta: &ChartMeta, release_version: &str, problems: &mut Vec<Char
         };
         problems.push(problem(
             Some(line),
-            format!(
-                "`{path}`: expected empty (Helm then uses appVersion) or `{release_version}` (the release version), found {found}"
-            ),
+            format!("`{path}`"),
+            &format!("empty (Helm then uses appVersion) or `{release_version}` (the release version)"),
+            found,
         ));
     };
     if let Some((_, image)) = root.value.get("image") {

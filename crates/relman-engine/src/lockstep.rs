@@ -18,7 +18,7 @@
 //! Never writes, never prints.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use relman_manifest::{ErrorClass, Failure};
 use semver::Version;
@@ -147,6 +147,27 @@ impl CheckReport {
                 .with_hint("fix each one listed above (`relman bump` rewrites every version in lockstep), then run `relman check` again"),
         )
     }
+}
+
+/// Adds the problems `relman check` finds beyond version files: every base image not pinned
+/// by digest (relman.toml and Dockerfiles) and every `[[chart]]` out of step with the release
+/// (values.yaml's image tags; Chart.yaml lines the version files already reported are not
+/// repeated).
+pub fn add_release_problems(
+    report: &mut CheckReport,
+    root: &Path,
+    config_file: &str,
+    images: &[crate::config::ImageConfig],
+    charts: &[crate::config::ChartConfig],
+) -> Result<(), Failure> {
+    let mut more = crate::image::pin::problems(root, config_file, images)?;
+    more.extend(crate::chart::problems(root, charts, &report.version));
+    for p in more {
+        if !report.problems.iter().any(|q| q.file == p.file && q.line.is_some() && q.line == p.line) {
+            report.problems.push(p);
+        }
+    }
+    Ok(())
 }
 
 /// Every file's text and occurrences, or the file's error.

@@ -161,7 +161,7 @@ fn check(planned: &Planned, allow_dirty: bool, reporter: &dyn Reporter) -> Resul
     };
     let mut report = crate::lockstep::check(&opts)?;
     let config_file = s.config_path.strip_prefix(&s.root).unwrap_or(&s.config_path).display().to_string();
-    report.problems.extend(crate::image::pin::problems(&s.root, &config_file, &s.images)?);
+    crate::lockstep::add_release_problems(&mut report, &s.root, &config_file, &s.images, &s.charts)?;
     for w in &report.warnings {
         reporter.warn(w);
     }

@@ -268,7 +268,7 @@ fn check_reports_every_mismatch_with_its_line() {
     let chart_yaml = dir.join("Chart.yaml");
     let values = dir.join("values.yaml");
     let got: Vec<(PathBuf, Option<usize>, String)> =
-        problems.iter().map(|p| (p.file.clone(), p.line, p.message.clone())).collect();
+        problems.iter().map(|p| (p.file.clone(), p.line, p.message())).collect();
     assert_eq!(
         got,
         vec![
@@ -288,7 +288,7 @@ fn check_reports_every_mismatch_with_its_line() {
             ),
         ]
     );
-    assert_eq!(problems[0].to_string(), format!("{}:5: {}", chart_yaml.display(), problems[0].message));
+    assert_eq!(problems[0].to_string(), format!("{}:5: {}", chart_yaml.display(), problems[0].message()));
 }
 
 #[test]
@@ -301,11 +301,11 @@ fn check_reports_a_missing_app_version_and_bad_values_yaml() {
     let problems = chart::check(&meta, RELEASE);
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert_eq!(problems[0].line, None);
-    assert!(problems[0].message.contains("`appVersion`: expected `1.2.3`"), "{}", problems[0].message);
-    assert!(problems[0].message.ends_with("found none"), "{}", problems[0].message);
+    assert!(problems[0].message().contains("`appVersion`: expected `1.2.3`"), "{}", problems[0].message());
+    assert!(problems[0].message().ends_with("found none"), "{}", problems[0].message());
     assert_eq!(problems[1].file, dir.join("values.yaml"));
     assert!(problems[1].line.is_some());
-    assert!(problems[1].message.starts_with("invalid YAML"), "{}", problems[1].message);
+    assert!(problems[1].message().starts_with("invalid YAML"), "{}", problems[1].message());
 }
 
 fn load_error(chart_yaml: Option<&str>) -> relman_engine::Failure {

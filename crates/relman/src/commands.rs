@@ -84,7 +84,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 changelog: config.notes.changelog.as_ref().map(PathBuf::from),
             };
             let mut report = relman_engine::lockstep::check(&opts)?;
-            report.problems.extend(relman_engine::image::pin::problems(&dir, "relman.toml", &config.images)?);
+            relman_engine::lockstep::add_release_problems(
+                &mut report,
+                &dir,
+                "relman.toml",
+                &config.images,
+                &config.charts,
+            )?;
             for w in &report.warnings {
                 term.warn(w);
             }

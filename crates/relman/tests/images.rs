@@ -326,8 +326,14 @@ fn helm_chart_is_packaged_pushed_with_helm_media_types_and_signed() {
 
     // A chart whose version disagrees with the release: refused before anything is published.
     p.write("deploy/chart/Chart.yaml", "apiVersion: v2\nname: tool-chart\nversion: 1.2.3\nappVersion: 1.2.2\n");
+    p.write("deploy/chart/values.yaml", "image:\n  tag: \"1.2.3\"\n");
     p.commit("wrong appVersion");
     p.tag("v1.2.4");
+    let c = p.relman(&["check"]);
+    c.fails(12, "3 problems");
+    assert!(c.stderr.contains("deploy/chart/Chart.yaml:3: `version`"), "{}", c.stderr);
+    assert!(c.stderr.contains("deploy/chart/Chart.yaml:4: `appVersion`"), "{}", c.stderr);
+    assert!(c.stderr.contains("deploy/chart/values.yaml:2: chart `image.tag`: expected empty"), "{}", c.stderr);
     let out = p.relman_env(&["release", "--to", &dest], &[("RELMAN_PASSWORD", PASS)]);
     assert!(out.code != 0, "{}", out.stderr);
     assert!(out.stderr.contains("appVersion") || out.stderr.contains("Chart.yaml"), "{}", out.stderr);
