@@ -52,15 +52,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use relman_install::hash::HashingWriter;
 use relman_manifest::{Failure, Sha256};
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use crate::fsutil;
-use crate::pgzip::ParGzEncoder;
+use crate::package::Entry;
 
 /// The chart's metadata file, at the root of the chart directory.
 pub const CHART_FILE: &str = "Chart.yaml";
@@ -972,32 +971,25 @@ pub fn package(meta: &ChartMeta, mtime: u64, out_dir: &Path) -> Result<PackagedC
             dirs.insert(acc.clone());
         }
     }
-    let mut rest: Vec<(String, Option<&Path>)> = dirs.into_iter().map(|d| (d, None)).collect();
-    rest.extend(
-        files.iter().filter(|f| f.rel != CHART_FILE).map(|f| (format!("{top}{}", f.rel), Some(f.path.as_path()))),
-    );
-    rest.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let dir_entry = |path: String| Entry { path, source: None, mode: 0o755, size: 0, uid: 0, gid: 0 };
+    let file_entry = |path: String, f: &ChartFile| -> Result<Entry, Failure> {
+        let size = fs::metadata(&f.path).map_err(|e| Failure::io("read", &f.path, e))?.len();
+        Ok(Entry { path, source: Some(f.path.clone()), mode: 0o644, size, uid: 0, gid: 0 })
+    };
+    let mut rest: Vec<Entry> = dirs.into_iter().map(dir_entry).collect();
+    for f in files.iter().filter(|f| f.rel != CHART_FILE) {
+        rest.push(file_entry(format!("{top}{}", f.rel), f)?);
+    }
+    rest.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let chart_yaml = files.iter().find(|f| f.rel == CHART_FILE).expect("checked above");
-    let mut entries: Vec<(String, Option<&Path>)> =
-        vec![(top.clone(), None), (format!("{top}{CHART_FILE}"), Some(chart_yaml.path.as_path()))];
+    let mut entries = vec![dir_entry(top.clone()), file_entry(format!("{top}{CHART_FILE}"), chart_yaml)?];
     entries.extend(rest);
 
     let path = out_dir.join(meta.archive_name());
-    let tmp = tempfile::Builder::new()
-        .prefix(".relman-tmp-")
-        .tempfile_in(out_dir)
-        .map_err(|e| Failure::io("create a temporary file in", out_dir, e))?;
-    let file = tmp.as_file().try_clone().map_err(|e| Failure::io("open", tmp.path(), e))?;
     let io_err = |e: io::Error| Failure::package(format!("failed to write `{}`: {e}", path.display()));
-    let hashing = HashingWriter::new(BufWriter::new(file));
-    let gz = ParGzEncoder::new(hashing, GZIP_LEVEL, 0);
-    let gz = write_tar(gz, &entries, mtime).map_err(io_err)?;
-    let (mut w, sha256, size) = gz.finish().map_err(io_err)?.finish();
-    w.flush().map_err(io_err)?;
-    drop(w);
-    fsutil::make_readable(tmp.as_file(), tmp.path())?;
-    tmp.as_file().sync_all().map_err(|e| Failure::io("sync", tmp.path(), e))?;
-    tmp.persist(&path).map_err(|e| Failure::io("write", &path, e.error))?;
+    let (sha256, size) = fsutil::write_atomic_with(&path, |file, _| {
+        crate::package::write_tar_gz(file, &entries, mtime, GZIP_LEVEL, &crate::report::Silent).map_err(io_err)
+    })?;
     Ok(PackagedChart { path, sha256, size })
 }
 
@@ -1066,36 +1058,6 @@ fn walk(
         }
     }
     Ok(())
-}
-
-/// Writes the entries as a tar stream with fixed metadata: mtime, uid/gid 0, empty user and
-/// group names, 0755 directories and 0644 files.
-fn write_tar<W: Write>(w: W, entries: &[(String, Option<&Path>)], mtime: u64) -> io::Result<W> {
-    let mut builder = tar::Builder::new(w);
-    for (name, source) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_mtime(mtime);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_username("")?;
-        header.set_groupname("")?;
-        match source {
-            None => {
-                header.set_entry_type(tar::EntryType::Directory);
-                header.set_mode(0o755);
-                header.set_size(0);
-                builder.append_data(&mut header, name, io::empty())?;
-            }
-            Some(path) => {
-                let data = fs::read(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-                header.set_entry_type(tar::EntryType::Regular);
-                header.set_mode(0o644);
-                header.set_size(data.len() as u64);
-                builder.append_data(&mut header, name, data.as_slice())?;
-            }
-        }
-    }
-    builder.into_inner()
 }
 
 // ---------------------------------------------------------------------------------------------

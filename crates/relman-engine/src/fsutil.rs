@@ -9,17 +9,28 @@ use relman_manifest::Failure;
 
 /// Writes `bytes` to `path` atomically: a temp file beside it, fsync, rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    write_atomic_with(path, |mut file, tmp| file.write_all(bytes).map_err(|e| Failure::io("write", tmp, e)))
+}
+
+/// Creates `path` atomically from what `write` puts in the file it is given (a temp file
+/// beside `path`, whose path is the second argument): then 0644, fsync, rename. Nothing
+/// appears at `path` when `write` fails.
+pub fn write_atomic_with<T>(
+    path: &Path,
+    write: impl FnOnce(fs::File, &Path) -> Result<T, Failure>,
+) -> Result<T, Failure> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Failure::io("create directory", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".relman-tmp-")
         .tempfile_in(dir)
         .map_err(|e| Failure::io("create a temporary file in", dir, e))?;
-    tmp.write_all(bytes).map_err(|e| Failure::io("write", tmp.path(), e))?;
+    let file = tmp.as_file().try_clone().map_err(|e| Failure::io("open", tmp.path(), e))?;
+    let out = write(file, tmp.path())?;
     make_readable(tmp.as_file(), tmp.path())?;
     tmp.as_file().sync_all().map_err(|e| Failure::io("sync", tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Failure::io("replace", path, e.error))?;
-    Ok(())
+    tmp.persist(path).map_err(|e| Failure::io("write", path, e.error))?;
+    Ok(out)
 }
 
 /// Reads a file to a string, naming the file on failure.

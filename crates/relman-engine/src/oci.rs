@@ -471,13 +471,7 @@ fn image_provenance(planned: &Planned, repo: &Reference, img: &LocalImage) -> Re
         });
     }
     let input = crate::provenance::ProvenanceInput {
-        release: crate::sbom::ReleaseSubject {
-            name: m.project.name.clone(),
-            version: m.version.clone(),
-            commit: m.commit.clone(),
-            repository: m.project.repository.clone(),
-            source_date_epoch: m.source_date_epoch,
-        },
+        release: crate::sbom::ReleaseSubject::of(m),
         tag: m.tag.clone().unwrap_or_default(),
         targets: m.targets.clone(),
         archives,

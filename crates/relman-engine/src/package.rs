@@ -200,13 +200,7 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
         return Ok(Vec::new());
     }
     let m = &planned.manifest;
-    let subject = sbom::ReleaseSubject {
-        name: m.project.name.clone(),
-        version: m.version.clone(),
-        commit: m.commit.clone(),
-        repository: m.project.repository.clone(),
-        source_date_epoch: m.source_date_epoch,
-    };
+    let subject = sbom::ReleaseSubject::of(m);
     let mut inventories: std::collections::BTreeMap<String, sbom::Inventory> = Default::default();
     let mut done = Vec::new();
     for a in sboms {
@@ -366,26 +360,12 @@ fn write_archive(
     path: &Path,
     reporter: &dyn Reporter,
 ) -> Result<(Sha256, u64), Failure> {
-    let dir = path.parent().expect("in version dir");
-    let tmp = tempfile::Builder::new()
-        .prefix(".relman-tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Failure::io("create a temporary file in", dir, e))?;
-    let file = tmp.as_file().try_clone().map_err(|e| Failure::io("open", tmp.path(), e))?;
     let mtime = planned.manifest.source_date_epoch.max(0) as u64;
     let format = artifact.format.unwrap_or(ArchiveFormat::TarGz);
     let level = planned.settings.level;
     let io_err = |e: io::Error| Failure::package(format!("failed to write `{}`: {e}", artifact.name));
-    let (sha256, size) = match format {
-        ArchiveFormat::TarGz => {
-            let hashing = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-            let gz = ParGzEncoder::new(hashing, level.unwrap_or(6).min(9), 0);
-            let gz = write_tar(gz, entries, mtime, reporter).map_err(io_err)?;
-            let hashing = gz.finish().map_err(io_err)?;
-            let (mut w, sha, n) = hashing.finish();
-            w.flush().map_err(io_err)?;
-            (sha, n)
-        }
+    fsutil::write_atomic_with(path, |file, tmp| match format {
+        ArchiveFormat::TarGz => write_tar_gz(file, entries, mtime, level.unwrap_or(6), reporter).map_err(io_err),
         ArchiveFormat::TarZst => {
             let hashing = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
             let mut z = zstd::stream::write::Encoder::new(hashing, level.unwrap_or(3) as i32).map_err(io_err)?;
@@ -395,17 +375,30 @@ fn write_archive(
             let hashing = z.finish().map_err(io_err)?;
             let (mut w, sha, n) = hashing.finish();
             w.flush().map_err(io_err)?;
-            (sha, n)
+            Ok((sha, n))
         }
         ArchiveFormat::Zip => {
             write_zip(file, entries, mtime, level, reporter).map_err(io_err)?;
-            sha256_file(tmp.path()).map_err(|e| Failure::io("read", tmp.path(), e))?
+            sha256_file(tmp).map_err(|e| Failure::io("read", tmp, e))
         }
-    };
-    fsutil::make_readable(tmp.as_file(), tmp.path())?;
-    tmp.as_file().sync_all().map_err(|e| Failure::io("sync", tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Failure::io("write", path, e.error))?;
-    Ok((sha256, size))
+    })
+}
+
+/// Writes `entries` to `file` as a reproducible `.tar.gz` (relman's parallel gzip at `level`,
+/// no name or time in the gzip header); returns the sha256 and size of what it wrote.
+pub(crate) fn write_tar_gz(
+    file: File,
+    entries: &[Entry],
+    mtime: u64,
+    level: u32,
+    reporter: &dyn Reporter,
+) -> io::Result<(Sha256, u64)> {
+    let hashing = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let gz = ParGzEncoder::new(hashing, level.min(9), 0);
+    let gz = write_tar(gz, entries, mtime, reporter)?;
+    let (mut w, sha, n) = gz.finish()?.finish();
+    w.flush()?;
+    Ok((sha, n))
 }
 
 /// Writes a reproducible tar of `entries` (in order) with `mtime` on every entry.

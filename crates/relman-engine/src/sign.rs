@@ -71,13 +71,7 @@ pub fn write_provenance(
     } else {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).ok();
         let input = ProvenanceInput {
-            release: ReleaseSubject {
-                name: m.project.name.clone(),
-                version: m.version.clone(),
-                commit: m.commit.clone(),
-                repository: m.project.repository.clone(),
-                source_date_epoch: m.source_date_epoch,
-            },
+            release: ReleaseSubject::of(m),
             tag: m.tag.clone().unwrap_or_default(),
             targets: m.targets.clone(),
             archives,

@@ -39,10 +39,7 @@ pub fn platform_sbom(
     let mm = &planned.manifest;
     let subject = ReleaseSubject {
         name: format!("{}-{}", record.name.replace('/', "-"), platform.to_string().replace('/', "-")),
-        version: mm.version.clone(),
-        commit: mm.commit.clone(),
-        repository: mm.project.repository.clone(),
-        source_date_epoch: mm.source_date_epoch,
+        ..ReleaseSubject::of(mm)
     };
     let text = sbom::spdx_json(&subject, &inventory);
     let dir = planned.version_dir.join("images");

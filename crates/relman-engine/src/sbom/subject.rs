@@ -17,6 +17,17 @@ pub struct ReleaseSubject {
 }
 
 impl ReleaseSubject {
+    /// The release a manifest records.
+    pub fn of(m: &relman_manifest::Manifest) -> ReleaseSubject {
+        ReleaseSubject {
+            name: m.project.name.clone(),
+            version: m.version.clone(),
+            commit: m.commit.clone(),
+            repository: m.project.repository.clone(),
+            source_date_epoch: m.source_date_epoch,
+        }
+    }
+
     /// The repository as a URL without credentials: `https://...` as given, scp-like
     /// `git@host:path` as `ssh://git@host/path`; `None` when unset or not a URL.
     pub fn repository_url(&self) -> Option<String> {

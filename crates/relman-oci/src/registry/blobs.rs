@@ -83,18 +83,7 @@ impl Client {
             Scope::new(&repo.repository, access),
             format!("check for blob `{digest}` in `{}`", repo.name()),
         );
-        let answer = self.send(&req)?;
-        match answer.status {
-            200..=299 => {
-                answer.drain();
-                Ok(true)
-            }
-            404 => {
-                answer.drain();
-                Ok(false)
-            }
-            _ => Err(answer.unexpected(&req)),
-        }
+        self.send(&req)?.exists(&req)
     }
 
     /// Pushes the blob stored at `path` (`size` bytes, digest `digest`) unless `repo` has it,
@@ -260,14 +249,7 @@ impl Client {
         .header("Content-Type", "application/octet-stream")
         .body(Self::body(src, 0, size, progress))
         .no_retry();
-        let answer = self.send(&req)?;
-        match answer.status {
-            200..=299 => {
-                answer.drain();
-                Ok(())
-            }
-            _ => Err(answer.unexpected(&req)),
-        }
+        self.send(&req)?.done(&req)
     }
 
     /// `PATCH` chunks then an empty `PUT`, resuming from what the session holds.
@@ -366,13 +348,7 @@ impl Client {
                 return Err(f);
             }
         };
-        match answer.status {
-            200..=299 => {
-                answer.drain();
-                Ok(())
-            }
-            _ => Err(answer.unexpected(&req)),
-        }
+        answer.done(&req)
     }
 
     /// Where an upload session stands: its new location and the next byte it expects, or

@@ -60,26 +60,23 @@ fn media_type_of(bytes: &[u8], content_type: Option<&str>) -> String {
 }
 
 impl Client {
-    /// Fetches the manifest `r` names (its digest, else its tag, else `latest`); `None` when the
-    /// registry does not have it (`404`).
-    pub fn get_manifest(&self, r: &Reference) -> Result<Option<FetchedManifest>, Failure> {
-        let req = Req::new(
-            "GET",
+    /// A `GET`/`HEAD` of the manifest `r` names, accepting every manifest type.
+    fn manifest_req<'a>(&self, method: &'static str, r: &'a Reference, what: String) -> Req<'a> {
+        Req::new(
+            method,
             self.url(r, &format!("manifests/{}", r.tag_or_digest())),
             r.api_host(),
             Scope::new(&r.repository, Access::Pull),
-            format!("fetch manifest `{r}`"),
+            what,
         )
-        .header("Accept", media::MANIFEST_ACCEPT);
-        let answer = self.send(&req)?;
-        match answer.status {
-            200 => {}
-            404 => {
-                answer.drain();
-                return Ok(None);
-            }
-            _ => return Err(answer.unexpected(&req)),
-        }
+        .header("Accept", media::MANIFEST_ACCEPT)
+    }
+
+    /// Fetches the manifest `r` names (its digest, else its tag, else `latest`); `None` when the
+    /// registry does not have it (`404`).
+    pub fn get_manifest(&self, r: &Reference) -> Result<Option<FetchedManifest>, Failure> {
+        let req = self.manifest_req("GET", r, format!("fetch manifest `{r}`"));
+        let Some(answer) = self.send(&req)?.found(&req, &[])? else { return Ok(None) };
         let content_type = answer.header("content-type").map(str::to_string);
         let bytes = answer.bytes(MANIFEST_LIMIT, &req)?;
         let digest = Digest::of(&bytes);
@@ -97,23 +94,8 @@ impl Client {
     /// The descriptor of the manifest `r` names (`HEAD`; a `GET` when the registry does not
     /// send `Docker-Content-Digest`); `None` when it does not exist.
     pub fn head_manifest(&self, r: &Reference) -> Result<Option<Descriptor>, Failure> {
-        let req = Req::new(
-            "HEAD",
-            self.url(r, &format!("manifests/{}", r.tag_or_digest())),
-            r.api_host(),
-            Scope::new(&r.repository, Access::Pull),
-            format!("check for manifest `{r}`"),
-        )
-        .header("Accept", media::MANIFEST_ACCEPT);
-        let answer = self.send(&req)?;
-        match answer.status {
-            200 => {}
-            404 => {
-                answer.drain();
-                return Ok(None);
-            }
-            _ => return Err(answer.unexpected(&req)),
-        }
+        let req = self.manifest_req("HEAD", r, format!("check for manifest `{r}`"));
+        let Some(answer) = self.send(&req)?.found(&req, &[])? else { return Ok(None) };
         let digest = answer.header("docker-content-digest").and_then(|d| Digest::parse(d.trim()).ok());
         let size = answer.header("content-length").and_then(|l| l.trim().parse::<u64>().ok());
         let content_type = answer
@@ -197,20 +179,12 @@ impl Client {
             format!("delete manifest `{}@{digest}`", repo.name()),
         );
         let answer = self.send(&req)?;
-        match answer.status {
-            200..=299 => {
-                answer.drain();
-                Ok(true)
-            }
-            404 => {
-                answer.drain();
-                Ok(false)
-            }
-            405 => Err(answer.unexpected(&req).with_hint(
+        if answer.status == 405 {
+            return Err(answer.unexpected(&req).with_hint(
                 "the registry does not allow deletes (CNCF distribution: set storage.delete.enabled: true)",
-            )),
-            _ => Err(answer.unexpected(&req)),
+            ));
         }
+        answer.exists(&req)
     }
 
     /// Every tag of `repo`, following `Link` pagination, sorted; empty when the repository does
@@ -226,15 +200,7 @@ impl Client {
                 Scope::new(&repo.repository, Access::Pull),
                 format!("list the tags of `{}`", repo.name()),
             );
-            let answer = self.send(&req)?;
-            match answer.status {
-                200 => {}
-                404 => {
-                    answer.drain();
-                    break;
-                }
-                _ => return Err(answer.unexpected(&req)),
-            }
+            let Some(answer) = self.send(&req)?.found(&req, &[])? else { break };
             let next = answer.header("link").and_then(next_link).map(|l| self.resolve_location(repo, &l));
             let bytes = answer.bytes(TAGS_PAGE_LIMIT, &req)?;
             let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
@@ -264,15 +230,7 @@ impl Client {
             format!("list the referrers of `{}@{digest}`", repo.name()),
         )
         .header("Accept", media::OCI_INDEX);
-        let answer = self.send(&req)?;
-        match answer.status {
-            200 => {}
-            404 | 405 => {
-                answer.drain();
-                return Ok(None);
-            }
-            _ => return Err(answer.unexpected(&req)),
-        }
+        let Some(answer) = self.send(&req)?.found(&req, &[405])? else { return Ok(None) };
         let content_type = answer.header("content-type").unwrap_or("").to_string();
         let bytes = answer.bytes(MANIFEST_LIMIT, &req)?;
         if !content_type.starts_with(media::OCI_INDEX) {

@@ -143,6 +143,36 @@ impl Answer {
         Ok(out)
     }
 
+    /// `2xx` → the answer to read; `404` (and the `absent` statuses) → `None`, body drained;
+    /// anything else → [`Answer::unexpected`].
+    pub fn found(self, req: &Req, absent: &[u16]) -> Result<Option<Answer>, Failure> {
+        match self.status {
+            200..=299 => Ok(Some(self)),
+            s if s == 404 || absent.contains(&s) => {
+                self.drain();
+                Ok(None)
+            }
+            _ => Err(self.unexpected(req)),
+        }
+    }
+
+    /// `2xx` → `true`, `404` → `false` (body drained either way); anything else →
+    /// [`Answer::unexpected`].
+    pub fn exists(self, req: &Req) -> Result<bool, Failure> {
+        Ok(self.found(req, &[])?.map(Answer::drain).is_some())
+    }
+
+    /// `2xx` → done (body drained); anything else → [`Answer::unexpected`].
+    pub fn done(self, req: &Req) -> Result<(), Failure> {
+        match self.status {
+            200..=299 => {
+                self.drain();
+                Ok(())
+            }
+            _ => Err(self.unexpected(req)),
+        }
+    }
+
     /// Reads and drops the body, so the connection goes back to the pool.
     pub fn drain(self) {
         drain(self.response);
