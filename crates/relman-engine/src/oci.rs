@@ -223,7 +223,16 @@ pub fn publish(
         let report = transfer::push_layout(&client, &img.layout, &img.index, &repo, None, None, &progress)?;
         reporter.work_end();
         if let Some(key) = key {
-            attach_all(&client, &repo, planned, img, key)?;
+            let provenance = image_provenance(planned, &repo, img)?;
+            let mut subjects =
+                vec![Subject { desc: img.index.clone(), bytes: img.index_bytes.clone(), platform: None }];
+            for p in &img.platforms {
+                let bytes = img.layout.read_verified(&p.digest).map_err(Failure::verify)?;
+                let desc = Descriptor::new(&p.media_type, p.digest.clone(), p.size);
+                subjects.push(Subject { desc, bytes, platform: p.platform.clone() });
+            }
+            let sbom = |platform: &Platform, digest: &Digest| image_sbom(planned, img, platform, digest);
+            attach_all(&client, &repo, planned, &subjects, &provenance, &sbom, key)?;
         }
         if !already {
             client.put_manifest(&repo, &tag, &img.index_bytes, media::OCI_INDEX)?;
@@ -324,14 +333,26 @@ fn push_chart(
     client.push_blob_file(&repo, &layer_digest, layer_size, path, None)?;
     client.put_manifest(&repo, &digest.to_string(), &bytes, media::OCI_MANIFEST)?;
     if let Some(key) = key {
-        let payload = cosign::simple_signing_payload(&repo.name(), &digest);
-        let sig = blob::sign_bytes(key, &payload)?;
-        put_attachments(
-            client,
-            &repo,
-            &cosign::signature_tag(&digest),
-            &[Attachment::signature(payload, &sig.legacy())],
+        // Signed and attested like an image: provenance about the chart manifest and the .tgz.
+        let provenance = oci_provenance(
+            planned,
+            vec![
+                crate::provenance::Archive {
+                    name: repo.name(),
+                    sha256: relman_manifest::Sha256::parse(digest.hex()).expect("hex"),
+                },
+                crate::provenance::Archive {
+                    name: file.to_string(),
+                    sha256: relman_manifest::Sha256::parse(layer_digest.hex()).expect("hex"),
+                },
+            ],
         )?;
+        let subject = Subject {
+            desc: Descriptor::new(media::OCI_MANIFEST, digest.clone(), bytes.len() as u64),
+            bytes: bytes.clone(),
+            platform: None,
+        };
+        attach_all(client, &repo, planned, &[subject], &provenance, &|_, _| Ok(None), key)?;
     }
     if existing.is_none() {
         client.put_manifest(&repo, &tag, &bytes, media::OCI_MANIFEST)?;
@@ -340,23 +361,32 @@ fn push_chart(
 }
 
 /// Signatures, attestations and referrer bundles for the index and every platform manifest.
+/// A manifest that gets signatures and attestations: its descriptor, its bytes, and its
+/// platform (`None` for an index or a chart).
+struct Subject {
+    desc: Descriptor,
+    bytes: Vec<u8>,
+    platform: Option<Platform>,
+}
+
+/// The SPDX document of a platform manifest's contents, when there is one.
+type SbomOf<'a> = dyn Fn(&Platform, &Digest) -> Result<Option<serde_json::Value>, Failure> + 'a;
+
+/// For every subject: a simple-signing `.sig`, a `.att` with the SLSA `provenance` statement
+/// (and, for platform manifests, the SBOM `sbom` gives), and the same as Sigstore bundle
+/// referrers (a message signature over the manifest bytes, the DSSE bundles).
 fn attach_all(
     client: &Client,
     repo: &Reference,
     planned: &Planned,
-    img: &LocalImage,
+    subjects: &[Subject],
+    provenance: &str,
+    sbom: &SbomOf,
     key: &SigningKey,
 ) -> Result<(), Failure> {
-    let provenance = image_provenance(planned, repo, img)?;
     let prov_env = dsse::sign(key, INTOTO_PAYLOAD, provenance.as_bytes())?;
     let created = relman_manifest::time::rfc3339(planned.manifest.source_date_epoch);
-    let mut subjects: Vec<(Descriptor, Vec<u8>, Option<Platform>)> =
-        vec![(img.index.clone(), img.index_bytes.clone(), None)];
-    for p in &img.platforms {
-        let bytes = img.layout.read_verified(&p.digest).map_err(Failure::verify)?;
-        subjects.push((Descriptor::new(&p.media_type, p.digest.clone(), p.size), bytes, p.platform.clone()));
-    }
-    for (subject, bytes, platform) in &subjects {
+    for Subject { desc: subject, bytes, platform } in subjects {
         let payload = cosign::simple_signing_payload(&repo.name(), &subject.digest);
         let sig = blob::sign_bytes(key, &payload)?;
         put_attachments(
@@ -371,7 +401,7 @@ fn attach_all(
             SLSA_PREDICATE,
         )];
         if let Some(platform) = platform {
-            if let Some(sbom) = image_sbom(planned, img, platform, &subject.digest)? {
+            if let Some(sbom) = sbom(platform, &subject.digest)? {
                 let stmt = serde_json::json!({
                     "_type": "https://in-toto.io/Statement/v1",
                     "subject": [{"name": repo.name(), "digest": {"sha256": subject.digest.hex()}}],
@@ -458,7 +488,6 @@ fn put_referrers(
 
 /// The SLSA provenance statement of an image: subjects are the index and the platform manifests.
 fn image_provenance(planned: &Planned, repo: &Reference, img: &LocalImage) -> Result<String, Failure> {
-    let m = &planned.manifest;
     let mut archives = vec![crate::provenance::Archive {
         name: repo.name(),
         sha256: relman_manifest::Sha256::parse(img.index.digest.hex()).expect("hex"),
@@ -470,11 +499,17 @@ fn image_provenance(planned: &Planned, repo: &Reference, img: &LocalImage) -> Re
             sha256: relman_manifest::Sha256::parse(p.digest.hex()).expect("hex"),
         });
     }
+    oci_provenance(planned, archives)
+}
+
+/// The release's SLSA provenance statement about `subjects` (pushed manifests and files).
+fn oci_provenance(planned: &Planned, subjects: Vec<crate::provenance::Archive>) -> Result<String, Failure> {
+    let m = &planned.manifest;
     let input = crate::provenance::ProvenanceInput {
         release: crate::sbom::ReleaseSubject::of(m),
         tag: m.tag.clone().unwrap_or_default(),
         targets: m.targets.clone(),
-        archives,
+        archives: subjects,
         toolchain: BTreeMap::new(),
         relman_version: env!("CARGO_PKG_VERSION").to_string(),
         ci: planned.settings.ci.clone(),
@@ -645,8 +680,15 @@ pub fn verify_image(client: &Client, reference: &Reference, key: &PublicKey) -> 
     let repo = Reference { tag: None, digest: None, ..reference.clone() };
     let mut report =
         ImageVerifyReport { reference: reference.to_string(), digest: root.digest.to_string(), ..Default::default() };
-    let mut subjects = vec![("index".to_string(), root.digest.clone())];
-    if let Ok(OciManifest::Index(i)) = OciManifest::parse(&root.bytes, Some(&root.content_type)) {
+    let parsed = OciManifest::parse(&root.bytes, Some(&root.content_type));
+    // An index, a Helm chart (no SBOM: its contents are templates), or a single image.
+    let label = match &parsed {
+        Ok(OciManifest::Index(_)) => "index",
+        Ok(OciManifest::Image(m)) if m.config.media_type == media::HELM_CONFIG => "chart",
+        _ => "manifest",
+    };
+    let mut subjects = vec![(label.to_string(), root.digest.clone())];
+    if let Ok(OciManifest::Index(i)) = parsed {
         for d in &i.manifests {
             let plat = d.platform.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
             // Check that the platform manifest exists and has the digest the index says.
@@ -703,7 +745,7 @@ pub fn verify_image(client: &Client, reference: &Reference, key: &PublicKey) -> 
                 if !s.attestations.iter().any(|p| p == SLSA_PREDICATE) {
                     report.problems.push(format!("{plat}: no valid SLSA provenance attestation"));
                 }
-                if plat != "index" && !s.attestations.iter().any(|p| p == SPDX_PREDICATE) {
+                if plat != "index" && plat != "chart" && !s.attestations.iter().any(|p| p == SPDX_PREDICATE) {
                     report.problems.push(format!("{plat}: no valid SBOM attestation"));
                 }
             }

@@ -188,6 +188,8 @@ fn images_build_push_sign_smoke_promote_verify_yank() {
     p.relman(&["promote", "1.2.3", "--to", &dest]).ok();
     assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, index_digest);
     assert_eq!(skopeo_raw(&format!("{repo}:1.2")).0, index_digest);
+    // The signatures and attestations follow the digest: latest verifies as 1.2.3 does.
+    p.relman(&["verify", &format!("oci://{repo}:latest"), "--key", "relman.pub"]).ok();
 
     // Publishing again uploads nothing and changes no digest.
     let again = p.relman_env(&["publish", "--to", &dest, "--json"], &env);
@@ -323,6 +325,11 @@ fn helm_chart_is_packaged_pushed_with_helm_media_types_and_signed() {
     let (_, sig) =
         skopeo_raw(&format!("{}/charts/tool-chart:sha256-{}.sig", reg.host, digest.trim_start_matches("sha256:")));
     assert_eq!(sig["layers"][0]["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+    // Signed and attested like an image: relman verify checks both with the key.
+    let v = p.relman(&["verify", &format!("oci://{}/charts/tool-chart:1.2.3", reg.host), "--key", "relman.pub"]);
+    v.ok();
+    assert!(v.stdout.starts_with("chart") && v.stdout.contains("1 signature(s)"), "{}", v.stdout);
+    assert!(v.stdout.contains("https://slsa.dev/provenance/v1"), "{}", v.stdout);
 
     // A chart whose version disagrees with the release: refused before anything is published.
     p.write("deploy/chart/Chart.yaml", "apiVersion: v2\nname: tool-chart\nversion: 1.2.3\nappVersion: 1.2.2\n");
@@ -611,4 +618,61 @@ fn images_from_per_platform_layouts_and_from_a_dockerfile_with_buildah() {
     let c = p.relman(&["check"]);
     c.fails(12, "not ready");
     assert!(c.stderr.contains("Dockerfile:1"), "{}", c.stderr);
+}
+
+/// Every file under `dir`, recursively, as (path, bytes).
+fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else if path.is_file() {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn wrong_registry_credentials_are_refused_redacted_and_nothing_is_tagged() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
+    let dest_reg = Registry::start_with_htpasswd("ci-bot", "right-Pa55word-7781");
+    let p = project(&reg, &base, false);
+    p.tag("v1.0.0");
+    let dest = format!("oci://{}/acme", dest_reg.host);
+    let wrong = "wrong-Pa55word-3346";
+    let out = p.relman_env(
+        &["release", "--to", &dest],
+        &[("RELMAN_PASSWORD", PASS), ("RELMAN_REGISTRY_USERNAME", "ci-bot"), ("RELMAN_REGISTRY_PASSWORD", wrong)],
+    );
+    out.fails(8, &dest_reg.host);
+    assert!(!out.stderr.contains(wrong) && !out.stdout.contains(wrong), "password shown: {}", out.stderr);
+    // Nothing was tagged: the repository has no tags at all.
+    let tags = Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false", "--creds", "ci-bot:right-Pa55word-7781"])
+        .arg(format!("docker://{}/acme/tool", dest_reg.host))
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&tags.stdout);
+    assert!(!tags.status.success() || !listed.contains("1.0.0"), "tagged after a refused publish: {listed}");
+
+    // The right credentials: published; neither password is in any file relman wrote.
+    let right = "right-Pa55word-7781";
+    let ok = p.relman_env(
+        &["publish", "--to", &dest],
+        &[("RELMAN_PASSWORD", PASS), ("RELMAN_REGISTRY_USERNAME", "ci-bot"), ("RELMAN_REGISTRY_PASSWORD", right)],
+    );
+    ok.ok();
+    assert!(!ok.stderr.contains(right) && !ok.stdout.contains(right));
+    let listed = run(Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false", "--creds", &format!("ci-bot:{right}")])
+        .arg(format!("docker://{}/acme/tool", dest_reg.host)));
+    assert!(listed.contains("\"1.0.0\""), "{listed}");
+    for (path, bytes) in all_files(&p.path("dist")) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(right) && !text.contains(wrong), "a password in {}", path.display());
+    }
 }
