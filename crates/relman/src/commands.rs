@@ -355,6 +355,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 for p in &report.problems {
                     eprintln!("problem: {p}");
                 }
+                if report.problems.is_empty() {
+                    println!(
+                        "verified {target} ({}): {} manifest(s) signed and attested by {}",
+                        report.digest,
+                        report.subjects.len(),
+                        key_path.display()
+                    );
+                }
             }
             if report.problems.is_empty() {
                 Ok(0)

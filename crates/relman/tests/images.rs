@@ -160,6 +160,7 @@ fn images_build_push_sign_smoke_promote_verify_yank() {
     let v = p.relman(&["verify", &format!("oci://{repo}:1.2.3"), "--key", "relman.pub"]);
     v.ok();
     assert!(v.stdout.contains("linux/amd64") && v.stdout.contains("linux/arm64"), "{}", v.stdout);
+    assert!(v.stdout.contains(&format!("verified oci://{repo}:1.2.3 ({index_digest}): 3 manifest(s)")), "{}", v.stdout);
     let other = Project::empty();
     other.relman_env(&["keygen", "--no-config"], &[("RELMAN_PASSWORD", PASS)]).ok();
     p.relman(&["verify", &format!("oci://{repo}:1.2.3"), "--key", other.path("relman.pub").to_str().unwrap()])
