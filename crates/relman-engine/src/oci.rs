@@ -5,9 +5,12 @@
 //!   configured — cosign signatures (`sha256-<hex>.sig`) and attestations (`sha256-<hex>.att`:
 //!   SLSA provenance, and per platform the SBOM of the image's contents) for the index and
 //!   every platform manifest, the same as Sigstore bundles in OCI 1.1 referrers (fallback tag
-//!   index, since registries such as distribution 2.8 have no referrers API), and only then
-//!   the version tag. A version tag already on another digest is refused before anything is
-//!   pushed, naming both digests.
+//!   index, since registries such as distribution 2.8 have no referrers API); charts the same
+//!   way (Helm's media types). Only when every image and chart is pushed and signed are the
+//!   version tags written. A version tag already on another digest is refused before anything
+//!   is pushed, naming both digests (and again just before tagging).
+//! * [`yank`] deletes a version by digest: the index (and with it the tag) first, then the
+//!   attachments, then platform manifests no other tagged index lists.
 //! * [`promote`] checks the gates and points `X.Y` and `latest` at the version's index: the
 //!   same manifest bytes, so the same digest; signatures follow the digest.
 //! * [`verify_image`] checks signatures per platform and attestations with the public key.
@@ -178,7 +181,49 @@ fn local_image(planned: &Planned, record: &ImageRecord) -> Result<LocalImage, Fa
     })
 }
 
-/// Pushes every image of the release to `url`; see the module docs for the order.
+/// A manifest to be tagged once everything is pushed and signed.
+struct ToTag {
+    repo: Reference,
+    tag: String,
+    digest: Digest,
+    bytes: Vec<u8>,
+    media_type: &'static str,
+    /// The tag already pointed at this digest before publishing began.
+    already: bool,
+}
+
+impl ToTag {
+    /// Refuses a tag on another digest, naming both. Returns whether the tag is there with
+    /// this digest.
+    fn check(&self, client: &Client, what: &str) -> Result<bool, Failure> {
+        match client.head_manifest(&self.repo.with_tag(&self.tag))? {
+            Some(remote) if remote.digest != self.digest => Err(Failure::publish(format!(
+                "{}:{} already points at {}, not this release's {what} {}",
+                self.repo.name(),
+                self.tag,
+                remote.digest,
+                self.digest
+            ))
+            .with_hint("a published version is immutable: release a new version (or `relman yank` this one first)")),
+            Some(_) => Ok(true),
+            None => Ok(false),
+        }
+    }
+}
+
+/// A packaged chart as Helm's OCI artifact, ready to push.
+struct ChartPush {
+    file: String,
+    path: std::path::PathBuf,
+    config: Vec<u8>,
+    layer: Descriptor,
+    manifest: ToTag,
+}
+
+/// Pushes every image and chart of the release to `url`, in the order the module docs give:
+/// every version tag is checked first (one on another digest refuses the whole publish before
+/// anything is pushed); then every image and chart is pushed and signed; then — last — the
+/// version tags are written, each checked again.
 pub fn publish(
     planned: &Planned,
     url: &str,
@@ -190,40 +235,42 @@ pub fn publish(
     let tag = version_tag(&planned.manifest.version);
     let images: Vec<LocalImage> =
         planned.manifest.images.iter().map(|r| local_image(planned, r)).collect::<Result<_, _>>()?;
-    // Refuse a moved version tag before pushing anything anywhere.
-    for img in &images {
-        let repo = dest.repo(&img.record.name)?;
-        if let Some(remote) = client.head_manifest(&repo.with_tag(&tag))? {
-            if remote.digest != img.index.digest {
-                return Err(Failure::publish(format!(
-                    "{}:{tag} already points at {}, not this release's {}",
-                    repo.name(),
-                    remote.digest,
-                    img.index.digest
-                ))
-                .with_hint(
-                    "a published version is immutable: release a new version (or `relman yank` this one first)",
-                ));
-            }
-        }
+    let mut charts = Vec::new();
+    for a in planned.manifest.artifacts.iter().filter(|a| a.kind == relman_manifest::ArtifactKind::Chart) {
+        charts.push(chart_push(planned, &dest, &a.name, &planned.artifact_path(&a.name))?);
     }
-    let mut written = Vec::new();
-    let mut skipped = Vec::new();
-    let mut pushed = Vec::new();
+
+    // 1. Refuse a moved version tag before pushing anything anywhere.
+    let mut image_tags = Vec::new();
     for img in &images {
-        let repo = dest.repo(&img.record.name)?;
-        let already = client.head_manifest(&repo.with_tag(&tag))?.is_some();
+        let mut t = ToTag {
+            repo: dest.repo(&img.record.name)?,
+            tag: tag.clone(),
+            digest: img.index.digest.clone(),
+            bytes: img.index_bytes.clone(),
+            media_type: media::OCI_INDEX,
+            already: false,
+        };
+        t.already = t.check(&client, "image index")?;
+        image_tags.push(t);
+    }
+    for c in &mut charts {
+        c.manifest.already = c.manifest.check(&client, "chart")?;
+    }
+
+    // 2. Push and sign (by digest: nothing tagged yet).
+    let mut pushed = Vec::new();
+    for (img, t) in images.iter().zip(&image_tags) {
+        let repo = &t.repo;
         let total: u64 = img.record.platforms.iter().filter_map(|p| p.size).sum();
         reporter.work_start(&format!("push {}", img.record.name), total);
-        let progress = |e: PushEvent| {
-            if let PushEvent::BlobProgress { bytes, .. } = e {
-                reporter.work_advance(bytes);
-            }
+        let report = {
+            let advance = ByteProgress::new(reporter);
+            transfer::push_layout(&client, &img.layout, &img.index, repo, None, None, &|e| advance.event(e))?
         };
-        let report = transfer::push_layout(&client, &img.layout, &img.index, &repo, None, None, &progress)?;
         reporter.work_end();
         if let Some(key) = key {
-            let provenance = image_provenance(planned, &repo, img)?;
+            let provenance = image_provenance(planned, repo, img)?;
             let mut subjects =
                 vec![Subject { desc: img.index.clone(), bytes: img.index_bytes.clone(), platform: None }];
             for p in &img.platforms {
@@ -232,16 +279,10 @@ pub fn publish(
                 subjects.push(Subject { desc, bytes, platform: p.platform.clone() });
             }
             let sbom = |platform: &Platform, digest: &Digest| image_sbom(planned, img, platform, digest);
-            attach_all(&client, &repo, planned, &subjects, &provenance, &sbom, key)?;
-        }
-        if !already {
-            client.put_manifest(&repo, &tag, &img.index_bytes, media::OCI_INDEX)?;
-            written.push(format!("{}:{tag}", repo.name()));
-        } else {
-            skipped.push(format!("{}:{tag}", repo.name()));
+            attach_all(&client, repo, planned, &subjects, &provenance, &sbom, key)?;
         }
         reporter.step(&format!(
-            "{}:{tag} {} ({} blobs uploaded, {} already there{})",
+            "{}@{} ({} blobs uploaded, {} already there{})",
             repo.name(),
             img.index.digest,
             report.blobs_uploaded,
@@ -258,23 +299,25 @@ pub fn publish(
             blobs_mounted: report.blobs_mounted,
             bytes_uploaded: report.bytes_uploaded,
             signed: key.is_some(),
-            tagged: !already,
+            tagged: !t.already,
         });
     }
-    for (name, path) in planned
-        .manifest
-        .artifacts
-        .iter()
-        .filter(|a| a.kind == relman_manifest::ArtifactKind::Chart)
-        .map(|a| (a.name.clone(), planned.artifact_path(&a.name)))
-        .collect::<Vec<_>>()
-    {
-        let (r, done) = push_chart(planned, &dest, &client, &name, &path, key)?;
-        if done {
-            written.push(r);
-        } else {
-            skipped.push(r);
+    for c in &charts {
+        push_chart(planned, &client, c, key)?;
+    }
+
+    // 3. The version tags, last.
+    let mut written = Vec::new();
+    let mut skipped = Vec::new();
+    for t in image_tags.iter().chain(charts.iter().map(|c| &c.manifest)) {
+        let name = format!("{}:{}", t.repo.name(), t.tag);
+        if t.already || t.check(&client, "manifest")? {
+            skipped.push(name);
+            continue;
         }
+        client.put_manifest(&t.repo, &t.tag, &t.bytes, t.media_type)?;
+        reporter.step(&format!("{name} → {}", t.digest));
+        written.push(name);
     }
     let location = dest.repo("").map(|r| r.name()).unwrap_or_else(|_| url.to_string());
     Ok((
@@ -288,17 +331,38 @@ pub fn publish(
     ))
 }
 
-/// Pushes a packaged chart as Helm's OCI artifact to `<dest>/<chart name>:<chart version>`,
-/// signed like images; returns the reference and whether the tag was new.
-fn push_chart(
-    planned: &Planned,
-    dest: &OciDest,
-    client: &Client,
-    file: &str,
-    path: &std::path::Path,
-    key: Option<&SigningKey>,
-) -> Result<(String, bool), Failure> {
-    let cfg = planned
+/// Turns [`PushEvent`]s into the reporter's byte increments: `BlobProgress` says how far one
+/// blob is (cumulative, from 0 again when a transfer restarts), a skipped or mounted blob
+/// counts whole.
+struct ByteProgress<'a> {
+    reporter: &'a dyn Reporter,
+    seen: std::sync::Mutex<BTreeMap<Digest, u64>>,
+}
+
+impl<'a> ByteProgress<'a> {
+    fn new(reporter: &'a dyn Reporter) -> Self {
+        ByteProgress { reporter, seen: Default::default() }
+    }
+
+    fn event(&self, e: PushEvent) {
+        let mut seen = self.seen.lock().expect("progress lock");
+        let (digest, upto) = match e {
+            PushEvent::BlobProgress { digest, bytes } => (digest, bytes),
+            PushEvent::BlobDone { digest, size, .. } => (digest, size),
+            _ => return,
+        };
+        let last = seen.entry(digest).or_insert(0);
+        if upto > *last {
+            self.reporter.work_advance(upto - *last);
+        }
+        *last = upto;
+    }
+}
+
+/// The chart `file` (packaged at `path`) as Helm's OCI artifact for `<dest>/<chart name>`,
+/// tagged with the chart version.
+fn chart_push(planned: &Planned, dest: &OciDest, file: &str, path: &std::path::Path) -> Result<ChartPush, Failure> {
+    let meta = planned
         .settings
         .charts
         .iter()
@@ -307,60 +371,56 @@ fn push_chart(
         .into_iter()
         .find(|m| m.archive_name() == file)
         .ok_or_else(|| Failure::internal(format!("chart `{file}` is not configured")))?;
-    let repo = dest.repo(&cfg.name)?;
-    let tag = version_tag(&cfg.version);
-    let config = crate::chart::helm_config_json(&cfg);
+    let config = crate::chart::helm_config_json(&meta);
     let (layer_digest, layer_size) = Digest::of_file(path).map_err(|e| Failure::io("read", path, e))?;
-    let mut layer = Descriptor::new(media::HELM_CHART, layer_digest.clone(), layer_size);
+    let mut layer = Descriptor::new(media::HELM_CHART, layer_digest, layer_size);
     layer.annotations.insert("org.opencontainers.image.title".into(), file.to_string());
-    let mut manifest = ImageManifest::new(Descriptor::of(media::HELM_CONFIG, &config), vec![layer]);
+    let mut manifest = ImageManifest::new(Descriptor::of(media::HELM_CONFIG, &config), vec![layer.clone()]);
     manifest.annotations =
-        crate::chart::oci_annotations(&cfg, &relman_manifest::time::rfc3339(planned.manifest.source_date_epoch));
+        crate::chart::oci_annotations(&meta, &relman_manifest::time::rfc3339(planned.manifest.source_date_epoch));
     let bytes = manifest.to_bytes();
-    let digest = Digest::of(&bytes);
-    let existing = client.head_manifest(&repo.with_tag(&tag))?;
-    if let Some(e) = &existing {
-        if e.digest != digest {
-            return Err(Failure::publish(format!(
-                "{}:{tag} already points at {}, not this release's chart {digest}",
-                repo.name(),
-                e.digest
-            ))
-            .with_hint("a published chart version is immutable: bump the chart version"));
-        }
-    }
-    client.push_blob_bytes(&repo, &config)?;
-    client.push_blob_file(&repo, &layer_digest, layer_size, path, None)?;
-    client.put_manifest(&repo, &digest.to_string(), &bytes, media::OCI_MANIFEST)?;
+    Ok(ChartPush {
+        file: file.to_string(),
+        path: path.to_path_buf(),
+        config,
+        layer,
+        manifest: ToTag {
+            repo: dest.repo(&meta.name)?,
+            tag: version_tag(&meta.version),
+            digest: Digest::of(&bytes),
+            bytes,
+            media_type: media::OCI_MANIFEST,
+            already: false,
+        },
+    })
+}
+
+/// Pushes a chart's blobs and manifest by digest and, with a key, signs and attests it like an
+/// image (provenance about the chart manifest and the `.tgz`). The tag is the caller's.
+fn push_chart(planned: &Planned, client: &Client, c: &ChartPush, key: Option<&SigningKey>) -> Result<(), Failure> {
+    let m = &c.manifest;
+    client.push_blob_bytes(&m.repo, &c.config)?;
+    client.push_blob_file(&m.repo, &c.layer.digest, c.layer.size, &c.path, None)?;
+    client.put_manifest(&m.repo, &m.digest.to_string(), &m.bytes, m.media_type)?;
     if let Some(key) = key {
-        // Signed and attested like an image: provenance about the chart manifest and the .tgz.
+        let sha = |d: &Digest| relman_manifest::Sha256::parse(d.hex()).expect("hex");
         let provenance = oci_provenance(
             planned,
             vec![
-                crate::provenance::Archive {
-                    name: repo.name(),
-                    sha256: relman_manifest::Sha256::parse(digest.hex()).expect("hex"),
-                },
-                crate::provenance::Archive {
-                    name: file.to_string(),
-                    sha256: relman_manifest::Sha256::parse(layer_digest.hex()).expect("hex"),
-                },
+                crate::provenance::Archive { name: m.repo.name(), sha256: sha(&m.digest) },
+                crate::provenance::Archive { name: c.file.clone(), sha256: sha(&c.layer.digest) },
             ],
         )?;
         let subject = Subject {
-            desc: Descriptor::new(media::OCI_MANIFEST, digest.clone(), bytes.len() as u64),
-            bytes: bytes.clone(),
+            desc: Descriptor::new(m.media_type, m.digest.clone(), m.bytes.len() as u64),
+            bytes: m.bytes.clone(),
             platform: None,
         };
-        attach_all(client, &repo, planned, &[subject], &provenance, &|_, _| Ok(None), key)?;
+        attach_all(client, &m.repo, planned, &[subject], &provenance, &|_, _| Ok(None), key)?;
     }
-    if existing.is_none() {
-        client.put_manifest(&repo, &tag, &bytes, media::OCI_MANIFEST)?;
-    }
-    Ok((format!("{}:{tag}", repo.name()), existing.is_none()))
+    Ok(())
 }
 
-/// Signatures, attestations and referrer bundles for the index and every platform manifest.
 /// A manifest that gets signatures and attestations: its descriptor, its bytes, and its
 /// platform (`None` for an index or a chart).
 struct Subject {
@@ -810,6 +870,32 @@ pub struct YankReport {
 /// index (which removes the version tag), then the platform manifests. Distribution deletes by
 /// digest only, which removes every tag on that digest: a digest also tagged `latest` or `X.Y`
 /// is refused unless `force`.
+/// The manifests listed by an index that a tag other than `root` points at (cosign's
+/// `sha256-…` attachment tags aside): manifest digest → one such tag.
+fn manifests_listed_elsewhere(
+    client: &Client,
+    repo: &Reference,
+    root: &Digest,
+) -> Result<BTreeMap<Digest, String>, Failure> {
+    let mut listed = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for t in client.list_tags(repo)? {
+        if t.starts_with("sha256-") {
+            continue;
+        }
+        let Some(f) = client.get_manifest(&repo.with_tag(&t))? else { continue };
+        if &f.digest == root || !seen.insert(f.digest.clone()) {
+            continue;
+        }
+        if let Ok(OciManifest::Index(i)) = OciManifest::parse(&f.bytes, Some(&f.content_type)) {
+            for d in i.manifests {
+                listed.entry(d.digest).or_insert_with(|| t.clone());
+            }
+        }
+    }
+    Ok(listed)
+}
+
 pub fn yank(names: &[String], url: &str, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
     let dest = OciDest::parse(url)?;
     let client = client();
@@ -828,35 +914,48 @@ pub fn yank(names: &[String], url: &str, version: &Version, apply: bool, force: 
                 report.blocked_by.push(format!("{}:{t}", repo.name()));
             }
         }
+        // Platform manifests another tagged index still lists (builders' layouts are copied
+        // byte for byte, so two versions can share them) stay, with their attachments.
+        let shared = manifests_listed_elsewhere(&client, &repo, &root.digest)?;
         let mut subjects = vec![(root.digest.clone(), "index".to_string())];
         if let Ok(OciManifest::Index(i)) = OciManifest::parse(&root.bytes, Some(&root.content_type)) {
             for d in &i.manifests {
                 let p = d.platform.as_ref().map(|p| p.to_string()).unwrap_or_default();
-                subjects.push((d.digest.clone(), format!("{p} manifest")));
+                match shared.get(&d.digest) {
+                    Some(other) => report.left.push(format!(
+                        "{}@{}: {p} manifest, also listed by {}:{other}",
+                        repo.name(),
+                        d.digest,
+                        repo.name()
+                    )),
+                    None => subjects.push((d.digest.clone(), format!("{p} manifest"))),
+                }
             }
         }
-        let mut attachments = Vec::new();
+        // Order: the index first (the version tag goes with it), so a yank cut short never
+        // leaves a tagged image without its signatures; then each subject's attachments, then
+        // the platform manifests.
+        deletions.push((repo.clone(), root.digest.clone(), format!("{tag} (image index)")));
         for (d, what) in &subjects {
             let pairs: [(String, &str); 2] =
                 [(cosign::signature_tag(d), "signatures"), (cosign::attestation_tag(d), "attestations")];
             for (t, kind) in pairs {
                 if let Some(a) = client.head_manifest(&repo.with_tag(&t))? {
-                    attachments.push((repo.clone(), a.digest, format!("{t} ({kind} of the {what})")));
+                    deletions.push((repo.clone(), a.digest, format!("{t} ({kind} of the {what})")));
                 }
             }
             let fb = cosign::fallback_tag(d);
             if let Some(f) = client.get_manifest(&repo.with_tag(&fb))? {
                 if let Ok(idx) = serde_json::from_slice::<ImageIndex>(&f.bytes) {
                     for r in &idx.manifests {
-                        attachments.push((repo.clone(), r.digest.clone(), format!("referrer of the {what}")));
+                        deletions.push((repo.clone(), r.digest.clone(), format!("referrer of the {what}")));
                     }
                 }
-                attachments.push((repo.clone(), f.digest, format!("{fb} (referrers index of the {what})")));
+                deletions.push((repo.clone(), f.digest, format!("{fb} (referrers index of the {what})")));
             }
         }
-        deletions.extend(attachments);
-        for (d, what) in subjects {
-            deletions.push((repo.clone(), d, if what == "index" { format!("{tag} (image index)") } else { what }));
+        for (d, what) in subjects.into_iter().skip(1) {
+            deletions.push((repo.clone(), d, what));
         }
     }
     for (repo, d, what) in &deletions {

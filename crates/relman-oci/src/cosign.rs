@@ -109,13 +109,15 @@ pub struct AttachmentManifest {
 }
 
 /// Appends `adds` to `existing` (or starts a new manifest), skipping layers already present
-/// (same digest). The config is cosign's: an image config whose diff_ids are the layers.
+/// (same digest *and* annotations: every signer of an image signs the same simple-signing
+/// payload, so only the signature annotation tells two signers apart, as in cosign). The
+/// config is cosign's: an image config whose diff_ids are the layers.
 pub fn add_attachments(existing: Option<&ImageManifest>, adds: &[Attachment]) -> AttachmentManifest {
     let mut layers: Vec<Descriptor> = existing.map(|m| m.layers.clone()).unwrap_or_default();
     let mut changed = existing.is_none();
     for a in adds {
         let d = a.descriptor();
-        if !layers.iter().any(|l| l.digest == d.digest) {
+        if !layers.iter().any(|l| l.digest == d.digest && l.annotations == d.annotations) {
             layers.push(d);
             changed = true;
         }
@@ -208,9 +210,16 @@ mod tests {
         let second = add_attachments(Some(&first.manifest), std::slice::from_ref(&ours));
         assert!(second.changed);
         assert_eq!(second.manifest.layers.len(), 2);
-        let third = add_attachments(Some(&second.manifest), &[ours]);
+        let third = add_attachments(Some(&second.manifest), std::slice::from_ref(&ours));
         assert!(!third.changed);
         assert_eq!(third.manifest.to_bytes(), second.manifest.to_bytes());
+        // Another key over the very same payload (cosign signing the same image): kept apart.
+        let theirs = Attachment::signature(simple_signing_payload("r/x", &d()), "dGhlaXJz");
+        let fourth = add_attachments(Some(&third.manifest), std::slice::from_ref(&theirs));
+        assert!(fourth.changed);
+        assert_eq!(fourth.manifest.layers.len(), 3);
+        assert_eq!(fourth.manifest.layers[1].digest, fourth.manifest.layers[2].digest);
+        assert!(!add_attachments(Some(&fourth.manifest), &[ours, theirs]).changed);
     }
 
     #[test]

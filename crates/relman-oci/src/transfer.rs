@@ -4,9 +4,10 @@
 //! manifests → configs and layers), pushes every blob (concurrently, `concurrency` threads,
 //! largest first, so the longest upload starts first), then the child manifests by digest
 //! (children before parents), then the root by digest and — last — the tag. A tag therefore
-//! never points at something incomplete. When the registry already has the root by digest,
-//! everything below it is there too (the root is only pushed after its children, and
-//! registries refuse manifests whose references are missing), so only the tag is written.
+//! never points at something incomplete. When the registry already has the root and every
+//! child manifest by digest, the blobs are there too (manifests are pushed after what they
+//! reference), so only the tag is written; a child deleted since (a yank of a version sharing
+//! it) makes the push go through every blob again (HEAD-skipping what is there).
 //!
 //! [`pull_to_layout`] is the reverse, for the platforms asked for; blobs the layout has are
 //! not fetched. It stores blobs only: naming the result in the layout's `index.json`
@@ -160,7 +161,15 @@ pub fn push_layout(
         PushReport { manifests: graph.manifests.iter().map(|(d, _)| d.digest.clone()).collect(), ..Default::default() };
     let root_bytes = &graph.manifests.last().expect("the walk records the root").1;
 
-    let complete = client.head_manifest(&dest.with_digest(&root.digest))?.is_some();
+    // The root by digest means everything under it was pushed, unless someone deleted a child
+    // since (a yank of another version sharing it): check the child manifests too.
+    let mut complete = client.head_manifest(&dest.with_digest(&root.digest))?.is_some();
+    for (desc, _) in graph.manifests.iter().rev().skip(1) {
+        if !complete {
+            break;
+        }
+        complete = client.head_manifest(&dest.with_digest(&desc.digest))?.is_some();
+    }
     if complete {
         for blob in &graph.blobs {
             progress(PushEvent::BlobDone {

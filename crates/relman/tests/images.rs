@@ -612,10 +612,38 @@ fn images_from_per_platform_layouts_and_from_a_dockerfile_with_buildah() {
     let rebuilt: Vec<&str> = m["images"].as_array().unwrap().iter().map(|i| i["digest"].as_str().unwrap()).collect();
     assert!(rebuilt.contains(&built_digest.as_str()), "{rebuilt:?} vs {built_digest}");
 
+    // 0.4.1 takes the same builder layouts: its index lists the same platform manifests.
+    // Yanking 0.4.0 keeps them (and their signatures); 0.4.1 still verifies.
+    p.write("NEWS", "0.4.1\n");
+    p.commit("0.4.1");
+    p.tag("v0.4.1");
+    p.relman_env(&["release", "--to", &dest], &env).ok();
+    let (_, next) = skopeo_raw(&format!("{}/acme/prebuilt:0.4.1", reg.host));
+    let next_platforms: Vec<&str> =
+        next["manifests"].as_array().unwrap().iter().map(|m| m["digest"].as_str().unwrap()).collect();
+    assert_eq!(next_platforms, platform_digests);
+    let y = p.relman(&["yank", "0.4.0", "--to", &dest, "--yes", "--force"]);
+    y.ok();
+    assert!(y.stdout.contains("also listed by") || y.stderr.contains("also listed by"), "{}{}", y.stdout, y.stderr);
+    for d in &platform_digests {
+        skopeo_raw(&format!("{}/acme/prebuilt@{d}", reg.host));
+    }
+    p.relman(&["verify", &format!("oci://{}/acme/prebuilt:0.4.1", reg.host), "--key", "relman.pub"]).ok();
+    assert!(
+        !Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{}/acme/prebuilt:0.4.0", reg.host))
+            .output()
+            .unwrap()
+            .status
+            .success(),
+        "0.4.0 is yanked"
+    );
+
     // A Dockerfile FROM by tag only is refused by check, with the line.
     p.write("Dockerfile", &format!("FROM {}/base:1\nCOPY greeting.txt /etc/greeting\n", reg.host));
     p.commit("unpinned");
-    p.tag("v0.4.1");
+    p.tag("v0.4.2");
     let c = p.relman(&["check"]);
     c.fails(12, "not ready");
     assert!(c.stderr.contains("Dockerfile:1"), "{}", c.stderr);
