@@ -3,7 +3,9 @@
 //! [`lookup`] finds a username and password for a registry host in the places podman, skopeo
 //! and docker keep them (first found wins):
 //!
-//! 1. `RELMAN_REGISTRY_USERNAME` + `RELMAN_REGISTRY_PASSWORD`;
+//! 1. `RELMAN_REGISTRY_USERNAME` + `RELMAN_REGISTRY_PASSWORD`, for the hosts listed in
+//!    `RELMAN_REGISTRY_HOST` (comma-separated `host[:port]`), or every host when it is unset
+//!    (then a pull whose token request they fail falls back to anonymous access);
 //! 2. `$REGISTRY_AUTH_FILE`;
 //! 3. `$XDG_RUNTIME_DIR/containers/auth.json`;
 //! 4. `$HOME/.config/containers/auth.json`;
@@ -49,9 +51,12 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// The environment variables that hold credentials for every registry.
+/// The environment variables that hold credentials for every registry (or those in
+/// [`HOST_VAR`]).
 pub const USERNAME_VAR: &str = "RELMAN_REGISTRY_USERNAME";
 pub const PASSWORD_VAR: &str = "RELMAN_REGISTRY_PASSWORD";
+/// Limits [`USERNAME_VAR`]/[`PASSWORD_VAR`] to these registries (comma-separated).
+pub const HOST_VAR: &str = "RELMAN_REGISTRY_HOST";
 
 /// The credentials for `host` (`host[:port]`), first found of the places listed in the module
 /// notes. `Ok(None)`: none configured (anonymous access). A file that exists but cannot be read
@@ -59,7 +64,15 @@ pub const PASSWORD_VAR: &str = "RELMAN_REGISTRY_PASSWORD";
 pub fn lookup(host: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Credentials>, Failure> {
     let nonempty = |k: &str| env(k).filter(|v| !v.is_empty());
     if let (Some(user), Some(pass)) = (nonempty(USERNAME_VAR), nonempty(PASSWORD_VAR)) {
-        return Ok(Some(Credentials::new(user, pass)));
+        let for_host = match nonempty(HOST_VAR) {
+            None => true,
+            Some(list) => {
+                list.split(',').map(|h| canonical_host(&key_host(h.trim()))).any(|h| h == canonical_host(host))
+            }
+        };
+        if for_host {
+            return Ok(Some(Credentials::new(user, pass)));
+        }
     }
     for file in auth_files(env) {
         let text = match std::fs::read(&file) {
@@ -175,6 +188,19 @@ mod tests {
         assert_eq!(lookup("reg.io", &env).unwrap(), Some(Credentials::new("envuser", "envpass")));
         let env = env_of(&[(USERNAME_VAR, "envuser".into()), ("REGISTRY_AUTH_FILE", file.display().to_string())]);
         assert_eq!(lookup("reg.io", &env).unwrap(), Some(Credentials::new("fileuser", "filepass")));
+    }
+
+    #[test]
+    fn registry_host_limits_the_environment_credentials() {
+        let env = env_of(&[
+            (USERNAME_VAR, "envuser".into()),
+            (PASSWORD_VAR, "envpass".into()),
+            (HOST_VAR, "ghcr.io, https://registry-1.docker.io/v2/".into()),
+        ]);
+        assert_eq!(lookup("ghcr.io", &env).unwrap(), Some(Credentials::new("envuser", "envpass")));
+        assert_eq!(lookup("docker.io", &env).unwrap(), Some(Credentials::new("envuser", "envpass")));
+        assert_eq!(lookup("quay.io", &env).unwrap(), None, "not for another registry");
+        assert_eq!(lookup("ghcr.io:5000", &env).unwrap(), None, "the port is part of the host");
     }
 
     #[test]

@@ -440,6 +440,46 @@ fn bearer_tokens_are_fetched_with_credentials_and_never_shown() {
 }
 
 #[test]
+fn refused_credentials_fall_back_to_anonymous_for_pulls_only() {
+    // Like Docker Hub given another registry's token: the token service refuses the
+    // credentials, but hands out anonymous pull tokens.
+    const ANON: &str = "anonymous-token-1";
+    let port = free_port();
+    let server = FakeServer::start_on(port, move |req: &FakeRequest| {
+        if req.path.starts_with("/token") {
+            if req.header("authorization").is_some() {
+                return FakeResponse::new(401, r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#);
+            }
+            if req.path.contains("push") {
+                return FakeResponse::new(401, r#"{"errors":[{"code":"DENIED","message":"anonymous push"}]}"#);
+            }
+            return FakeResponse::new(200, &format!(r#"{{"token":"{ANON}","expires_in":300}}"#));
+        }
+        if req.header("authorization") != Some(&format!("Bearer {ANON}")) {
+            let scope = if req.method == "PUT" { "pull,push" } else { "pull" };
+            return FakeResponse::new(401, "{}").header(
+                "WWW-Authenticate",
+                &format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake",scope="repository:library/base:{scope}""#),
+            );
+        }
+        let body = ImageManifest::new(Descriptor::empty_json(), vec![]).to_bytes();
+        FakeResponse::bytes(200, body).header("Content-Type", media::OCI_MANIFEST)
+    });
+    let repo = Reference::parse(&format!("127.0.0.1:{}/library/base", server.port)).unwrap();
+    let client = client_with(ClientOptions {
+        retries: 0,
+        credentials: Some(Credentials::new("ghcr-bot", "ghp_not-for-this-registry")),
+        ..Default::default()
+    });
+    assert!(client.get_manifest(&repo.with_tag("1")).unwrap().is_some(), "pulled anonymously");
+    let bytes = ImageManifest::new(Descriptor::empty_json(), vec![]).to_bytes();
+    let err = client.put_manifest(&repo, "2", &bytes, media::OCI_MANIFEST).unwrap_err();
+    assert_eq!(err.class, ErrorClass::Publish);
+    assert!(err.message.contains("credentials for `ghcr-bot` were refused"), "{}", err.message);
+    assert!(!format!("{err:?}").contains("ghp_not-for-this-registry"));
+}
+
+#[test]
 fn retries_503_then_succeeds_and_gives_up_on_constant_500() {
     let reg = Registry::start();
     let dir = tempfile::tempdir().unwrap();
@@ -675,6 +715,7 @@ fn forward(
 }
 
 struct FakeRequest {
+    method: String,
     path: String,
     headers: HashMap<String, String>,
 }
@@ -753,7 +794,7 @@ fn serve(stream: TcpStream, handler: &dyn Fn(&FakeRequest) -> FakeResponse) {
         }
         let len: u64 = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
         let _ = std::io::copy(&mut (&mut reader).take(len), &mut std::io::sink());
-        let response = handler(&FakeRequest { path, headers });
+        let response = handler(&FakeRequest { method: method.clone(), path, headers });
         let mut head = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\n", response.status, response.body.len());
         for (k, v) in &response.headers {
             head.push_str(&format!("{k}: {v}\r\n"));

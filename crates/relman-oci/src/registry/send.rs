@@ -21,6 +21,7 @@ use relman_manifest::Failure;
 
 use super::client::{encode_query, Client};
 use crate::auth::Credentials;
+use crate::reference::is_loopback_host;
 
 /// What a request may do, which decides the token scope it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -512,6 +513,18 @@ impl Client {
         }
         let what = format!("get a token for `{}` from the registry's token service", req.host);
         let realm_host = url_host(&url).unwrap_or("").to_string();
+        // Never send a password in the clear to a token service off this machine.
+        if creds.is_some() && url.starts_with("http://") && !is_loopback_host(&realm_host) {
+            return Err(Failure::publish(format!(
+                "cannot {what}: its token service `{realm_host}` is plain HTTP; refusing to send credentials there"
+            ))
+            .with_hint("the registry's WWW-Authenticate realm should be https://"));
+        }
+        // Pull-only requests may fall back to anonymous access when credentials are refused
+        // (credentials meant for another registry, or expired ones on a public image).
+        let pull_only = req.scope.scopes().iter().all(|s| s.ends_with(":pull"));
+        let given = creds;
+        let mut creds = creds;
         let mut attempt = 0;
         let response = loop {
             let mut r = self.inner.agent.get(&url);
@@ -521,11 +534,18 @@ impl Client {
             let shown = url.split('?').next().unwrap_or(&url).to_string();
             match r.call() {
                 Ok(resp) => break resp,
+                Err(ureq::Error::Status(401 | 403, resp)) if creds.is_some() && pull_only => {
+                    drain(resp);
+                    creds = None;
+                }
                 Err(ureq::Error::Status(401 | 403, resp)) => {
                     let detail = error_detail(resp);
-                    let who = match creds {
-                        Some(c) => format!("the credentials for `{}` were refused", c.username),
-                        None => "it needs credentials and none were found".to_string(),
+                    let who = match (creds, given) {
+                        (Some(c), _) => format!("the credentials for `{}` were refused", c.username),
+                        (None, Some(c)) => {
+                            format!("the credentials for `{}` were refused, and anonymous access too", c.username)
+                        }
+                        (None, None) => "it needs credentials and none were found".to_string(),
                     };
                     return Err(Failure::publish(format!(
                         "cannot {}: token service `{shown}` of registry `{}` refused{detail}: {who}",
