@@ -166,9 +166,12 @@ pub fn smoke(
     Ok(results)
 }
 
+/// Whether relman's client speaks plain HTTP to `repo`'s registry (`RELMAN_INSECURE_REGISTRIES`
+/// lists it as `host:port` or as `host` for every port), so podman must too.
 fn insecure(repo: &Reference) -> bool {
+    let host = repo.registry.rsplit_once(':').map_or(repo.registry.as_str(), |(h, _)| h);
     std::env::var("RELMAN_INSECURE_REGISTRIES")
-        .map(|v| v.split(',').any(|h| h.trim() == repo.registry))
+        .map(|v| v.split(',').map(str::trim).any(|h| h == repo.registry || h == host))
         .unwrap_or(false)
 }
 
@@ -191,8 +194,13 @@ pub fn recorded_pass(client: &Client, repo: &Reference, digest: &Digest, key: &P
         let env = dsse::Envelope::parse(&String::from_utf8_lossy(&bytes), "smoke result").map_err(|f| f.message)?;
         let Ok(v) = env.verify(key, "smoke result") else { continue };
         let stmt: serde_json::Value = serde_json::from_slice(&v.payload).map_err(|e| e.to_string())?;
-        let about = stmt.pointer("/subject/0/digest/sha256").and_then(|d| d.as_str()) == Some(digest.hex());
-        if about && stmt.pointer("/predicate/passed").and_then(|p| p.as_bool()) == Some(true) {
+        // What was signed decides, not the layer's annotation.
+        let smoke = stmt.get("predicateType").and_then(|p| p.as_str()) == Some(SMOKE_PREDICATE);
+        let about = stmt
+            .get("subject")
+            .and_then(|s| s.as_array())
+            .is_some_and(|s| s.iter().any(|s| s.pointer("/digest/sha256").and_then(|d| d.as_str()) == Some(digest.hex())));
+        if smoke && about && stmt.pointer("/predicate/passed").and_then(|p| p.as_bool()) == Some(true) {
             return Ok(());
         }
     }
