@@ -455,11 +455,16 @@ fn attach_all(
             &cosign::signature_tag(&subject.digest),
             &[Attachment::signature(payload, &sig.legacy())],
         )?;
-        let mut atts = vec![(
-            Attachment::attestation(prov_env.envelope.to_json().into_bytes(), SLSA_PREDICATE),
-            prov_env.bundle_json(),
-            SLSA_PREDICATE,
-        )];
+        // One provenance per subject: a re-publish from another CI run (another invocation id
+        // in the statement) must not add a second one.
+        let mut atts = Vec::new();
+        if !has_provenance(client, repo, &subject.digest, key.public_key())? {
+            atts.push((
+                Attachment::attestation(prov_env.envelope.to_json().into_bytes(), SLSA_PREDICATE),
+                prov_env.bundle_json(),
+                SLSA_PREDICATE,
+            ));
+        }
         if let Some(platform) = platform {
             if let Some(sbom) = sbom(platform, &subject.digest)? {
                 let stmt = serde_json::json!({
@@ -496,7 +501,7 @@ pub fn put_attachments(client: &Client, repo: &Reference, tag: &str, adds: &[Att
     let existing = match client.get_manifest(&repo.with_tag(tag))? {
         Some(f) => match OciManifest::parse(&f.bytes, Some(&f.content_type)) {
             Ok(OciManifest::Image(m)) => Some(m),
-            _ => None,
+            _ => return Err(not_ours(repo, tag, &f.digest, "an image manifest")),
         },
         None => None,
     };
@@ -512,6 +517,15 @@ pub fn put_attachments(client: &Client, repo: &Reference, tag: &str, adds: &[Att
     Ok(true)
 }
 
+/// An attachment tag holding something relman would have to overwrite to add to it.
+fn not_ours(repo: &Reference, tag: &str, digest: &Digest, expected: &str) -> Failure {
+    Failure::publish(format!(
+        "{}:{tag} is {digest}, which is not {expected}; refusing to replace what another tool put there",
+        repo.name()
+    ))
+    .with_hint("inspect it (skopeo inspect --raw docker://…); delete it if it is debris")
+}
+
 /// Pushes referrers (bundle blob, empty config, manifest by digest), then adds them to the
 /// fallback tag index (the referrer before the index that lists it).
 fn put_referrers(
@@ -522,7 +536,10 @@ fn put_referrers(
 ) -> Result<(), Failure> {
     let tag = cosign::fallback_tag(&subject.digest);
     let mut index = match client.get_manifest(&repo.with_tag(&tag))? {
-        Some(f) => serde_json::from_slice::<ImageIndex>(&f.bytes).ok(),
+        Some(f) => match serde_json::from_slice::<ImageIndex>(&f.bytes) {
+            Ok(i) => Some(i),
+            Err(_) => return Err(not_ours(repo, &tag, &f.digest, "an image index")),
+        },
         None => None,
     };
     let mut changed = false;
@@ -813,6 +830,22 @@ pub fn verify_image(client: &Client, reference: &Reference, key: &PublicKey) -> 
         report.subjects.push(s);
     }
     Ok(report)
+}
+
+/// Whether the `.att` of `digest` already holds an SLSA provenance about it signed by `key`.
+fn has_provenance(client: &Client, repo: &Reference, digest: &Digest, key: &PublicKey) -> Result<bool, Failure> {
+    let Some(m) = fetch_attachment(client, repo, &cosign::attestation_tag(digest))? else { return Ok(false) };
+    for l in &m.layers {
+        let predicate = l.annotations.get(cosign::PREDICATE_TYPE_ANNOTATION).map(String::as_str);
+        if l.media_type != media::DSSE_ENVELOPE || predicate != Some(SLSA_PREDICATE) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&client.get_blob(repo, &l.digest)?).to_string();
+        if check_attestation(&text, digest, key).is_ok_and(|p| p == SLSA_PREDICATE) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn fetch_attachment(client: &Client, repo: &Reference, tag: &str) -> Result<Option<ImageManifest>, Failure> {

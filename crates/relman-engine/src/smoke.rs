@@ -196,10 +196,9 @@ pub fn recorded_pass(client: &Client, repo: &Reference, digest: &Digest, key: &P
         let stmt: serde_json::Value = serde_json::from_slice(&v.payload).map_err(|e| e.to_string())?;
         // What was signed decides, not the layer's annotation.
         let smoke = stmt.get("predicateType").and_then(|p| p.as_str()) == Some(SMOKE_PREDICATE);
-        let about = stmt
-            .get("subject")
-            .and_then(|s| s.as_array())
-            .is_some_and(|s| s.iter().any(|s| s.pointer("/digest/sha256").and_then(|d| d.as_str()) == Some(digest.hex())));
+        let about = stmt.get("subject").and_then(|s| s.as_array()).is_some_and(|s| {
+            s.iter().any(|s| s.pointer("/digest/sha256").and_then(|d| d.as_str()) == Some(digest.hex()))
+        });
         if smoke && about && stmt.pointer("/predicate/passed").and_then(|p| p.as_bool()) == Some(true) {
             return Ok(());
         }

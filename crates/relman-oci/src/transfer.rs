@@ -339,8 +339,13 @@ pub fn pull_to_layout(
     parallel(&missing, client.options().concurrency, &|blob: &Descriptor| {
         progress(PushEvent::BlobStart { digest: blob.digest.clone(), size: blob.size });
         let on_bytes = |bytes: u64| progress(PushEvent::BlobProgress { digest: blob.digest.clone(), bytes });
-        let got =
-            client.get_blob_to_file_with_progress(src, &blob.digest, &layout.blob_path(&blob.digest), &on_bytes)?;
+        let got = client.get_blob_to_file_with_progress(
+            src,
+            &blob.digest,
+            Some(blob.size),
+            &layout.blob_path(&blob.digest),
+            &on_bytes,
+        )?;
         if got != blob.size {
             let _ = std::fs::remove_file(layout.blob_path(&blob.digest));
             return Err(Failure::verify(format!(

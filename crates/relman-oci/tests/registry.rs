@@ -567,6 +567,11 @@ fn downloads_are_verified() {
     assert_eq!(client.get_blob(&repo, &digest).unwrap_err().class, ErrorClass::Verify);
     let err = client.get_manifest(&repo.with_digest(&digest)).unwrap_err();
     assert_eq!(err.class, ErrorClass::Verify);
+    // More bytes than the descriptor's size: cut off there, nothing written.
+    let err = client.get_blob_to_file_with_progress(&repo, &digest, Some(8), &dest, &|_| {}).unwrap_err();
+    assert_eq!(err.class, ErrorClass::Verify);
+    assert!(err.message.contains("more than 8 bytes"), "{}", err.message);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no temporary file left");
 }
 
 #[test]

@@ -192,10 +192,22 @@ fn images_build_push_sign_smoke_promote_verify_yank() {
     // The signatures and attestations follow the digest: latest verifies as 1.2.3 does.
     p.relman(&["verify", &format!("oci://{repo}:latest"), "--key", "relman.pub"]).ok();
 
-    // Publishing again uploads nothing and changes no digest.
-    let again = p.relman_env(&["publish", "--to", &dest, "--json"], &env);
+    // Publishing again — from another CI run, whose provenance would name another run —
+    // uploads nothing and changes no digest, the attestations' included.
+    let att_tag = format!("{repo}:sha256-{}.att", index_digest.trim_start_matches("sha256:"));
+    let att_before = skopeo_raw(&att_tag).0;
+    let ci = [
+        ("RELMAN_PASSWORD", PASS),
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("GITHUB_REPOSITORY", "acme/tool"),
+        ("GITHUB_RUN_ID", "987654321"),
+        ("GITHUB_RUN_ATTEMPT", "2"),
+    ];
+    let again = p.relman_env(&["publish", "--to", &dest, "--json"], &ci);
     again.ok();
     assert_eq!(skopeo_raw(&format!("{repo}:1.2.3")).0, index_digest);
+    assert_eq!(skopeo_raw(&att_tag).0, att_before, "no second provenance");
 
     // Yank refuses while latest points at it; --force removes tags and attachments.
     p.relman(&["yank", "1.2.3", "--to", &dest, "--yes"]).fails(2, "latest");

@@ -403,14 +403,17 @@ impl Client {
     /// Streams a blob to `dest` (atomically: a temporary file in the same directory, renamed
     /// when complete and verified); returns its size.
     pub fn get_blob_to_file(&self, repo: &Reference, digest: &Digest, dest: &Path) -> Result<u64, Failure> {
-        self.get_blob_to_file_with_progress(repo, digest, dest, &no_progress)
+        self.get_blob_to_file_with_progress(repo, digest, None, dest, &no_progress)
     }
 
-    /// [`Client::get_blob_to_file`], calling `progress` with the bytes received so far.
+    /// [`Client::get_blob_to_file`], calling `progress` with the bytes received so far. With
+    /// `size` (the descriptor's), a registry sending more is cut off there: a file never grows
+    /// past what the manifest promised.
     pub fn get_blob_to_file_with_progress(
         &self,
         repo: &Reference,
         digest: &Digest,
+        size: Option<u64>,
         dest: &Path,
         progress: &dyn Fn(u64),
     ) -> Result<u64, Failure> {
@@ -425,7 +428,7 @@ impl Client {
                 .tempfile_in(dir)
                 .map_err(|e| Failure::io("create a temporary file in", dir, e))?;
             let mut writer = BufWriter::with_capacity(DOWNLOAD_BUFFER, tmp);
-            match self.download(repo, digest, &mut writer, u64::MAX, progress) {
+            match self.download(repo, digest, &mut writer, size.unwrap_or(u64::MAX), progress) {
                 Ok((actual, size)) => {
                     if &actual != digest {
                         return Err(mismatch(repo, digest, &actual));
@@ -484,8 +487,8 @@ impl Client {
             };
             total += n as u64;
             if total > limit {
-                return Err(Failure::publish(format!(
-                    "cannot {}: it is larger than {limit} bytes; fetch it to a file",
+                return Err(Failure::verify(format!(
+                    "cannot {}: the registry sent more than {limit} bytes, the most expected here",
                     req.what
                 )));
             }
