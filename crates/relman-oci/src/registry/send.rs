@@ -299,7 +299,29 @@ fn transport_text(t: &ureq::Transport) -> String {
         text.push_str(": ");
         text.push_str(&source.to_string());
     }
-    text
+    without_url_secrets(&text)
+}
+
+/// `text` with every URL's query string and userinfo cut (a redirect to pre-signed storage
+/// carries its signature in the query).
+fn without_url_secrets(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match word.find("://") {
+            Some(i) => {
+                let (scheme, rest) = word.split_at(i + 3);
+                let rest = rest.split(['?', '#']).next().unwrap_or("");
+                let rest = match rest.split_once('/') {
+                    Some((authority, path)) => {
+                        format!("{}/{path}", authority.rsplit_once('@').map_or(authority, |(_, h)| h))
+                    }
+                    None => rest.rsplit_once('@').map_or(rest, |(_, h)| h).to_string(),
+                };
+                format!("{scheme}{rest}")
+            }
+            None => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// How to log in, for `401`/`403` hints.
@@ -605,6 +627,18 @@ pub(super) fn url_host(url: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn url_secrets_are_cut_from_transport_errors() {
+        assert_eq!(
+            super::without_url_secrets("bad redirection: https://u:p@s3.example/b/k?X-Amz-Signature=abc, again"),
+            "bad redirection: https://s3.example/b/k again",
+        );
+        assert_eq!(
+            super::without_url_secrets("dns failed for http://tok@host:5000"),
+            "dns failed for http://host:5000"
+        );
+    }
     use super::*;
 
     #[test]
