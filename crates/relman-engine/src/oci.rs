@@ -689,44 +689,71 @@ pub fn promote(
         passed: version.pre.is_empty(),
         detail: if version.pre.is_empty() { "stable version".into() } else { format!("{version} is a pre-release") },
     });
-    // Not older than what `latest` points at (read from the index's version annotation).
+    // Never backwards (read from the indexes' version annotation): `X.Y` must not hold a newer
+    // patch. A maintenance release of an older line (1.2.6 while latest is 2.0.0) moves only
+    // its `X.Y`; `latest` stays on the newer version unless --allow-downgrade.
+    let minor = format!("{}.{}", version.major, version.minor);
     let mut previous = None;
     let mut older = Vec::new();
+    let mut latest_stays = Vec::new();
     for (_, repo, _) in &fetched {
-        if let Some(f) = client.get_manifest(&repo.with_tag("latest"))? {
-            let v = serde_json::from_slice::<ImageIndex>(&f.bytes)
-                .ok()
-                .and_then(|i| i.annotations.get("org.opencontainers.image.version").cloned())
-                .and_then(|v| Version::parse(&v).ok());
-            if let Some(v) = v {
-                if v > *version {
-                    older.push(format!("{}:latest is {v}", repo.name()));
-                }
-                previous = Some(v.to_string());
+        if let Some(v) = tagged_version(&client, repo, &minor)? {
+            if v > *version {
+                older.push(format!("{}:{minor} is {v}", repo.name()));
             }
+        }
+        if let Some(v) = tagged_version(&client, repo, "latest")? {
+            if v > *version && !allow_downgrade {
+                latest_stays.push(format!("{}:latest stays at {v}", repo.name()));
+            }
+            previous = Some(v.to_string());
         }
     }
     gates.push(Gate {
         name: "not-older",
         passed: older.is_empty() || allow_downgrade,
-        detail: if older.is_empty() { "newer than latest".into() } else { older.join("; ") },
+        detail: match (older.is_empty(), latest_stays.is_empty()) {
+            (false, _) => older.join("; "),
+            (true, true) => format!("newer than {minor} and latest"),
+            (true, false) => format!("newer than {minor}; {} (newer)", latest_stays.join("; ")),
+        },
     });
     let passed = gates.iter().all(|g| g.passed);
     let mut moved = false;
     if passed {
-        let minor = format!("{}.{}", version.major, version.minor);
         for (_, repo, f) in &fetched {
-            for t in [minor.as_str(), "latest"] {
+            let keep_latest = latest_stays.iter().any(|s| s.starts_with(&format!("{}:", repo.name())));
+            let tags: &[&str] = if keep_latest { &[minor.as_str()] } else { &[minor.as_str(), "latest"] };
+            for t in tags {
                 let current = client.head_manifest(&repo.with_tag(t))?;
                 if current.as_ref().map(|d| &d.digest) != Some(&f.digest) {
                     client.put_manifest(repo, t, &f.bytes, &f.content_type)?;
                     moved = true;
                 }
             }
-            reporter.step(&format!("{}: {minor} and latest → {}", repo.name(), f.digest));
+            reporter.step(&format!("{}: {} → {}", repo.name(), tags.join(" and "), f.digest));
         }
     }
-    Ok(PromoteReport { destination: url.to_string(), version: version.to_string(), gates, previous, moved })
+    let pointers = if latest_stays.is_empty() { vec![minor, "latest".into()] } else { vec![minor] };
+    Ok(PromoteReport {
+        destination: url.to_string(),
+        version: version.to_string(),
+        gates,
+        previous,
+        moved,
+        pointers,
+        notes: latest_stays,
+    })
+}
+
+/// The version an index at `repo:tag` says it is (`org.opencontainers.image.version`).
+fn tagged_version(client: &Client, repo: &Reference, tag: &str) -> Result<Option<Version>, Failure> {
+    Ok(client.get_manifest(&repo.with_tag(tag))?.and_then(|f| {
+        serde_json::from_slice::<ImageIndex>(&f.bytes)
+            .ok()
+            .and_then(|i| i.annotations.get("org.opencontainers.image.version").cloned())
+            .and_then(|v| Version::parse(&v).ok())
+    }))
 }
 
 /// What `verify_image` found for one image.

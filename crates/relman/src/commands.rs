@@ -313,11 +313,18 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&reports);
             } else if !cli.quiet {
                 for r in &reports {
+                    let names = r.pointers.join(", ");
                     if r.moved {
-                        let from = r.previous.as_deref().map(|p| format!(" (was {p})")).unwrap_or_default();
-                        println!("{}: latest → {}{from}", r.destination, r.version);
+                        let from = match &r.previous {
+                            Some(p) if r.pointers.iter().any(|n| n == "latest") => format!(" (latest was {p})"),
+                            _ => String::new(),
+                        };
+                        println!("{}: {names} → {}{from}", r.destination, r.version);
                     } else {
-                        println!("{}: latest is already {}", r.destination, r.version);
+                        println!("{}: {names} already {}", r.destination, r.version);
+                    }
+                    for n in &r.notes {
+                        println!("  {n}");
                     }
                 }
             }
@@ -657,7 +664,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     );
                 }
                 for p in &summary.promoted {
-                    println!("  latest → {} at {}", p.version, p.destination);
+                    println!("  {} → {} at {}", p.pointers.join(", "), p.version, p.destination);
                 }
                 println!("  manifest {}", summary.manifest);
             }

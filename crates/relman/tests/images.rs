@@ -717,3 +717,36 @@ fn wrong_registry_credentials_are_refused_redacted_and_nothing_is_tagged() {
         assert!(!text.contains(right) && !text.contains(wrong), "a password in {}", path.display());
     }
 }
+
+#[test]
+fn a_maintenance_release_moves_its_minor_tag_and_leaves_latest() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
+    let p = project(&reg, &base, false);
+    let dest = format!("oci://{}/acme", reg.host);
+    let repo = format!("{}/acme/tool", reg.host);
+    let env = [("RELMAN_PASSWORD", PASS)];
+    let mut digests = std::collections::BTreeMap::new();
+    for v in ["1.2.3", "1.3.0", "1.2.4"] {
+        p.write("NEWS", &format!("{v}\n"));
+        p.commit(v);
+        p.tag(&format!("v{v}"));
+        p.relman_env(&["release", "--to", &dest], &env).ok();
+        digests.insert(v, skopeo_raw(&format!("{repo}:{v}")).0);
+        if v != "1.2.4" {
+            p.relman(&["promote", v, "--to", &dest]).ok();
+        }
+    }
+    assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digests["1.3.0"]);
+    // 1.2.4 after 1.3.0: 1.2 moves to it, latest stays on 1.3.0.
+    let out = p.relman(&["promote", "1.2.4", "--to", &dest]);
+    out.ok();
+    assert!(format!("{}{}", out.stdout, out.stderr).contains("latest stays at 1.3.0"), "{}{}", out.stdout, out.stderr);
+    assert_eq!(skopeo_raw(&format!("{repo}:1.2")).0, digests["1.2.4"]);
+    assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digests["1.3.0"]);
+    assert_eq!(skopeo_raw(&format!("{repo}:1.3")).0, digests["1.3.0"]);
+    // 1.2.3 again: 1.2 would go backwards → refused (exit 9), nothing moved.
+    p.relman(&["promote", "1.2.3", "--to", &dest]).fails(9, "1.2 is 1.2.4");
+    assert_eq!(skopeo_raw(&format!("{repo}:1.2")).0, digests["1.2.4"]);
+}

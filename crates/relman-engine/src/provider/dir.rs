@@ -195,6 +195,8 @@ impl Provider for DirProvider {
             gates,
             previous: previous.clone(),
             moved: false,
+            pointers: vec!["latest".into()],
+            notes: Vec::new(),
         };
         if !report.passed() {
             return Ok(report);

@@ -51,8 +51,13 @@ pub struct PromoteReport {
     pub gates: Vec<Gate>,
     /// The stable version `latest` pointed at before.
     pub previous: Option<String>,
-    /// False when a gate failed or `latest` already pointed at this version.
+    /// False when a gate failed or every pointer already pointed at this version.
     pub moved: bool,
+    /// The mutable names that point at this version once the gates passed (`latest`; for OCI
+    /// `X.Y` too, and not `latest` when a newer version holds it).
+    pub pointers: Vec<String>,
+    /// What was left as it is, and why (`latest stays at 2.0.0`).
+    pub notes: Vec<String>,
 }
 
 impl PromoteReport {
