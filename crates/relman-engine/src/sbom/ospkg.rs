@@ -223,43 +223,62 @@ fn relations(value: &str) -> Vec<Vec<String>> {
 /// installed` for a held package). `require_status: false` (distroless's `status.d`) keeps a
 /// stanza without `Status` too.
 fn parse_dpkg(text: &str, db: &str, require_status: bool) -> Result<Vec<DebRecord>, Failure> {
-    let invalid = |line: usize, what: &str| {
-        Failure::package(format!("invalid dpkg database `{db}` in the image, line {line}: {what}"))
-            .with_hint("the base image's package database is damaged; rebuild or re-pull the base image")
-    };
+    let field = |line: &str| line.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()));
     let mut out = Vec::new();
-    let mut fields: Vec<(String, String)> = Vec::new();
+    for (start, fields) in stanzas(text, db, "dpkg", "`Field: value`", true, field)? {
+        if let Some(r) = dpkg_record(&fields, db, require_status).map_err(|w| invalid_db("dpkg", db, start, &w))? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// A package database's records: blocks of lines separated by blank lines, each line parsed
+/// by `field` (a line it refuses is an error naming its number, `shape` saying what was
+/// expected), with `continuation` lines (starting with a space or tab) appended to the field
+/// before. Returns each record's first line number and its fields.
+fn stanzas<K>(
+    text: &str,
+    db: &str,
+    kind: &str,
+    shape: &str,
+    continuation: bool,
+    field: impl Fn(&str) -> Option<(K, String)>,
+) -> Result<Vec<Stanza<K>>, Failure> {
+    let mut out = Vec::new();
+    let mut fields: Vec<(K, String)> = Vec::new();
     let mut start = 1;
-    let lines: Vec<&str> = text.lines().collect();
-    for i in 0..=lines.len() {
-        let line = lines.get(i).copied().unwrap_or_default();
+    for (i, line) in text.lines().chain(std::iter::once("")).enumerate() {
         if line.trim().is_empty() {
             if !fields.is_empty() {
-                if let Some(r) = dpkg_record(&fields, db, require_status).map_err(|w| invalid(start, &w))? {
-                    out.push(r);
-                }
-                fields.clear();
+                out.push((start, std::mem::take(&mut fields)));
             }
             start = i + 2;
             continue;
         }
-        if line.starts_with([' ', '\t']) {
+        if continuation && line.starts_with([' ', '\t']) {
             let Some((_, value)) = fields.last_mut() else {
-                return Err(invalid(i + 1, "a continuation line before any field"));
+                return Err(invalid_db(kind, db, i + 1, "a continuation line before any field"));
             };
             value.push('\n');
             value.push_str(line.trim());
             continue;
         }
-        let Some((key, value)) = line.split_once(':') else {
-            return Err(invalid(
-                i + 1,
-                &format!("`{}` is not a `Field: value` line", line.chars().take(60).collect::<String>()),
-            ));
+        let Some(f) = field(line) else {
+            let shown: String = line.chars().take(60).collect();
+            return Err(invalid_db(kind, db, i + 1, &format!("`{shown}` is not a {shape} line")));
         };
-        fields.push((key.trim().to_string(), value.trim().to_string()));
+        fields.push(f);
     }
     Ok(out)
+}
+
+/// A record's first line number and its fields.
+type Stanza<K> = (usize, Vec<(K, String)>);
+
+fn invalid_db(kind: &str, db: &str, line: usize, what: &str) -> Failure {
+    Failure::package(format!("invalid {kind} database `{db}` in the image, line {line}: {what}"))
+        .with_hint("the base image's package database is damaged; rebuild or re-pull the base image")
 }
 
 fn dpkg_record(fields: &[(String, String)], db: &str, require_status: bool) -> Result<Option<DebRecord>, String> {
@@ -385,59 +404,41 @@ fn apk_name(item: &str) -> String {
 /// `V:` version, `A:` architecture, `L:` licence, `o:` origin, `D:` dependencies, `p:`
 /// provides; the file lists that follow are skipped).
 fn parse_apk(text: &str, db: &str) -> Result<Vec<ApkRecord>, Failure> {
-    let invalid = |line: usize, what: &str| {
-        Failure::package(format!("invalid apk database `{db}` in the image, line {line}: {what}"))
-            .with_hint("the base image's package database is damaged; rebuild or re-pull the base image")
-    };
-    let mut out = Vec::new();
-    let mut fields: Vec<(char, String)> = Vec::new();
-    let mut start = 1;
-    let lines: Vec<&str> = text.lines().collect();
-    for i in 0..=lines.len() {
-        let line = lines.get(i).copied().unwrap_or_default();
-        if line.trim().is_empty() {
-            if !fields.is_empty() {
-                let get = |k: char| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| v.trim());
-                let Some(name) = get('P').filter(|n| !n.is_empty()) else {
-                    return Err(invalid(start, "a record without `P:` (package name)"));
-                };
-                let Some(version) = get('V').filter(|v| !v.is_empty()) else {
-                    return Err(invalid(start, &format!("package `{name}` has no `V:` (version)")));
-                };
-                let items = |k: char| -> Vec<String> {
-                    get(k)
-                        .unwrap_or_default()
-                        .split_whitespace()
-                        .filter(|d| !d.starts_with('!') && !d.starts_with('/'))
-                        .map(apk_name)
-                        .filter(|d| !d.is_empty())
-                        .collect()
-                };
-                out.push(ApkRecord {
-                    name: name.to_string(),
-                    version: version.to_string(),
-                    arch: get('A').unwrap_or_default().to_string(),
-                    license: get('L').filter(|l| !l.is_empty()).map(str::to_string),
-                    origin: get('o').filter(|o| !o.is_empty()).map(str::to_string),
-                    depends: items('D').into_iter().map(|d| vec![d]).collect(),
-                    provides: items('p'),
-                    db: db.to_string(),
-                });
-                fields.clear();
-            }
-            start = i + 2;
-            continue;
-        }
+    let field = |line: &str| {
         let mut chars = line.chars();
         match (chars.next(), chars.next()) {
-            (Some(k), Some(':')) if k.is_ascii_alphabetic() => fields.push((k, chars.as_str().to_string())),
-            _ => {
-                return Err(invalid(
-                    i + 1,
-                    &format!("`{}` is not an `X:value` line", line.chars().take(60).collect::<String>()),
-                ))
-            }
+            (Some(k), Some(':')) if k.is_ascii_alphabetic() => Some((k, chars.as_str().to_string())),
+            _ => None,
         }
+    };
+    let mut out = Vec::new();
+    for (start, fields) in stanzas(text, db, "apk", "an `X:value`", false, field)? {
+        let get = |k: char| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| v.trim());
+        let Some(name) = get('P').filter(|n| !n.is_empty()) else {
+            return Err(invalid_db("apk", db, start, "a record without `P:` (package name)"));
+        };
+        let Some(version) = get('V').filter(|v| !v.is_empty()) else {
+            return Err(invalid_db("apk", db, start, &format!("package `{name}` has no `V:` (version)")));
+        };
+        let items = |k: char| -> Vec<String> {
+            get(k)
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter(|d| !d.starts_with('!') && !d.starts_with('/'))
+                .map(apk_name)
+                .filter(|d| !d.is_empty())
+                .collect()
+        };
+        out.push(ApkRecord {
+            name: name.to_string(),
+            version: version.to_string(),
+            arch: get('A').unwrap_or_default().to_string(),
+            license: get('L').filter(|l| !l.is_empty()).map(str::to_string),
+            origin: get('o').filter(|o| !o.is_empty()).map(str::to_string),
+            depends: items('D').into_iter().map(|d| vec![d]).collect(),
+            provides: items('p'),
+            db: db.to_string(),
+        });
     }
     Ok(out)
 }
@@ -503,6 +504,8 @@ mod tests {
         let e = parse_dpkg("Package: x\n\nnonsense\n", DPKG_STATUS, true).unwrap_err();
         assert!(e.message.contains("`/var/lib/dpkg/status`") && e.message.contains("line 3"), "{}", e.message);
         assert_eq!(parse_dpkg("Package: y\nVersion: 1\n", "/var/lib/dpkg/status.d/y", false).unwrap().len(), 1);
+        let e = parse_dpkg(" orphan\nPackage: x\n", DPKG_STATUS, true).unwrap_err();
+        assert!(e.message.contains("line 1: a continuation line before any field"), "{}", e.message);
     }
 
     #[test]
@@ -515,5 +518,10 @@ mod tests {
         assert_eq!(pkgs[1].dependencies.iter().collect::<Vec<_>>(), [&pkgs[0].purl]);
         assert_eq!(pkgs[0].properties[APK_ORIGIN_PROPERTY], "musl");
         assert!(parse_apk("P:x\n\n", APK_INSTALLED[0]).unwrap_err().message.contains("`V:`"));
+        let e = parse_apk("P:x\nV:1\n\nnot apk\n", APK_INSTALLED[0]).unwrap_err();
+        assert!(e.message.contains("invalid apk database") && e.message.contains("line 4"), "{}", e.message);
+        assert!(e.message.contains("not an `X:value` line"), "{}", e.message);
+        // apk has no continuation lines.
+        assert!(parse_apk(" P:x\n", APK_INSTALLED[0]).is_err());
     }
 }
