@@ -225,7 +225,7 @@ fn relations(value: &str) -> Vec<Vec<String>> {
 fn parse_dpkg(text: &str, db: &str, require_status: bool) -> Result<Vec<DebRecord>, Failure> {
     let field = |line: &str| line.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()));
     let mut out = Vec::new();
-    for (start, fields) in stanzas(text, db, "dpkg", "`Field: value`", true, field)? {
+    for (start, fields) in stanzas(text, db, "dpkg", "a `Field: value`", true, field)? {
         if let Some(r) = dpkg_record(&fields, db, require_status).map_err(|w| invalid_db("dpkg", db, start, &w))? {
             out.push(r);
         }
@@ -266,7 +266,7 @@ fn stanzas<K>(
         }
         let Some(f) = field(line) else {
             let shown: String = line.chars().take(60).collect();
-            return Err(invalid_db(kind, db, i + 1, &format!("`{shown}` is not a {shape} line")));
+            return Err(invalid_db(kind, db, i + 1, &format!("`{shown}` is not {shape} line")));
         };
         fields.push(f);
     }
