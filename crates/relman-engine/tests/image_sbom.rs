@@ -5,6 +5,8 @@
 //! from the repo's `.venv` (installed by `scripts/setup-test-deps`). Expected packages come
 //! from `dpkg-query` and a POSIX shell reading os-release, never from a list in this file.
 
+mod validators;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use std::process::Command;
 use relman_engine::sbom::{self, CollectOptions, Ecosystem, Inventory, LayerFile, OsInventory, ReleaseSubject, Role};
 use relman_engine::ErrorClass;
 use serde_json::Value;
+use validators::{validate_cyclonedx, validate_spdx};
 
 const COMMIT: &str = "4f2c1d0e9b8a7f6e5d4c3b2a1908f7e6d5c4b3a2";
 const SDE: i64 = 1_714_521_600;
@@ -22,62 +25,8 @@ const OCI_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 const OCI_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 const DOCKER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-// ---------------------------------------------------------------- validators (as in sbom.rs)
-
-fn venv_tool(name: &str) -> PathBuf {
-    let path = repo_root().join(".venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "`{}` is missing: run `scripts/setup-test-deps` (it installs the SBOM validators)",
-        path.display()
-    );
-    path
-}
-
-fn validate_spdx(text: &str, label: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(format!("{label}.spdx.json"));
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new(venv_tool("pyspdxtools")).arg("-i").arg(&file).output().expect("run pyspdxtools");
-    assert!(
-        out.status.success(),
-        "pyspdxtools rejected the SPDX document of {label}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-const CDX_VALIDATE: &str = r#"
-import sys
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read(), all_errors=True)
-if errors is not None:
-    for e in errors:
-        d = getattr(e, "data", e)
-        print(getattr(d, "json_path", ""), getattr(d, "message", d))
-    sys.exit(1)
-"#;
-
-fn validate_cyclonedx(text: &str, label: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(format!("{label}.cdx.json"));
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new(venv_tool("python")).arg("-c").arg(CDX_VALIDATE).arg(&file).output().expect("run python");
-    assert!(
-        out.status.success(),
-        "the CycloneDX 1.6 validator rejected the document of {label}:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn subject(name: &str, version: &str) -> ReleaseSubject {

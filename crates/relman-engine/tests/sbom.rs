@@ -5,6 +5,8 @@
 //! cyclonedx-python-lib's `JsonStrictValidator(SchemaVersion.V1_6)`, both from the repo's
 //! `.venv` (installed by `scripts/setup-test-deps`); a missing validator fails the test.
 
+mod validators;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,13 +16,10 @@ use relman_engine::sbom::{
 };
 use relman_engine::ErrorClass;
 use serde_json::Value;
+use validators::{validate_cyclonedx, validate_spdx};
 
 const COMMIT: &str = "4f2c1d0e9b8a7f6e5d4c3b2a1908f7e6d5c4b3a2";
 const SDE: i64 = 1_714_521_600; // 2024-05-01T00:00:00Z
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// A copy of `tests/fixtures/sbom/<name>` in a fresh temp dir.
 fn fixture(name: &str) -> tempfile::TempDir {
@@ -57,56 +56,6 @@ fn subject(name: &str) -> ReleaseSubject {
         repository: Some("https://github.com/acme/app".into()),
         source_date_epoch: SDE,
     }
-}
-
-fn venv_tool(name: &str) -> PathBuf {
-    let path = repo_root().join(".venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "`{}` is missing: run `scripts/setup-test-deps` (it installs the SBOM validators)",
-        path.display()
-    );
-    path
-}
-
-/// `pyspdxtools -i` must accept the document.
-fn validate_spdx(text: &str, label: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(format!("{label}.spdx.json"));
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new(venv_tool("pyspdxtools")).arg("-i").arg(&file).output().expect("run pyspdxtools");
-    assert!(
-        out.status.success(),
-        "pyspdxtools rejected the SPDX document of {label}:\n{}{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-const CDX_VALIDATE: &str = r#"
-import sys
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(open(sys.argv[1]).read(), all_errors=True)
-if errors is not None:
-    for e in errors:
-        d = getattr(e, "data", e)
-        print(getattr(d, "json_path", ""), getattr(d, "message", d))
-    sys.exit(1)
-"#;
-
-/// cyclonedx-python-lib's strict 1.6 validator must accept the document.
-fn validate_cyclonedx(text: &str, label: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join(format!("{label}.cdx.json"));
-    std::fs::write(&file, text).unwrap();
-    let out = Command::new(venv_tool("python")).arg("-c").arg(CDX_VALIDATE).arg(&file).output().expect("run python");
-    assert!(
-        out.status.success(),
-        "the CycloneDX 1.6 validator rejected the document of {label}:\n{}{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Both documents: non-empty, reproducible, valid; every inventory purl is in both.
