@@ -750,3 +750,62 @@ fn a_maintenance_release_moves_its_minor_tag_and_leaves_latest() {
     p.relman(&["promote", "1.2.3", "--to", &dest]).fails(9, "1.2 is 1.2.4");
     assert_eq!(skopeo_raw(&format!("{repo}:1.2")).0, digests["1.2.4"]);
 }
+
+#[test]
+fn verify_oci_refuses_a_flipped_payload_a_swapped_signature_and_a_missing_attestation() {
+    use relman_oci::registry::{Client, ClientOptions};
+    use relman_oci::types::Manifest;
+    use relman_oci::{cosign, media, Reference};
+
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
+    let p = project(&reg, &base, false);
+    p.tag("v5.0.0");
+    p.relman_env(&["release", "--to", &format!("oci://{}/acme", reg.host)], &[("RELMAN_PASSWORD", PASS)]).ok();
+    let target = format!("oci://{}/acme/tool:5.0.0", reg.host);
+    let verify = || p.relman(&["verify", &target, "--key", "relman.pub"]);
+    verify().ok();
+
+    let client = Client::new(ClientOptions { lookup_credentials: false, ..ClientOptions::default() });
+    let repo = Reference::parse(&format!("{}/acme/tool", reg.host)).unwrap();
+    let index = client.get_manifest(&repo.with_tag("5.0.0")).unwrap().unwrap();
+    let Manifest::Index(idx) = index.parse().unwrap() else { panic!("index") };
+    let (amd, arm) = (idx.manifests[0].digest.clone(), idx.manifests[1].digest.clone());
+    let sig_of =
+        |d: &relman_oci::Digest| client.get_manifest(&repo.with_tag(&cosign::signature_tag(d))).unwrap().unwrap();
+    let put = |tag: &str, bytes: &[u8]| {
+        client.put_manifest(&repo, tag, bytes, media::OCI_MANIFEST).unwrap();
+    };
+
+    // Swapped: arm64's signature tag holds amd64's signature (valid, but for another digest).
+    let arm_sig = sig_of(&arm);
+    put(&cosign::signature_tag(&arm), &sig_of(&amd).bytes);
+    let out = verify();
+    out.fails(7, "linux/arm64");
+    assert!(out.stderr.contains("no valid signature"), "{}", out.stderr);
+    put(&cosign::signature_tag(&arm), &arm_sig.bytes);
+    verify().ok();
+
+    // One byte of the index's signed payload flipped (the signature annotation kept).
+    let index_sig = sig_of(&index.digest);
+    let Manifest::Image(mut m) = index_sig.parse().unwrap() else { panic!("sig manifest") };
+    let mut payload = client.get_blob(&repo, &m.layers[0].digest).unwrap();
+    let at = payload.iter().position(|b| *b == b'"').unwrap() + 1;
+    payload[at] ^= 0x01;
+    client.push_blob_bytes(&repo, &payload).unwrap();
+    m.layers[0].digest = relman_oci::Digest::of(&payload);
+    m.layers[0].size = payload.len() as u64;
+    put(&cosign::signature_tag(&index.digest), &m.to_bytes());
+    let out = verify();
+    out.fails(7, "index");
+    put(&cosign::signature_tag(&index.digest), &index_sig.bytes);
+    verify().ok();
+
+    // Missing: amd64's attestations deleted.
+    let att = client.head_manifest(&repo.with_tag(&cosign::attestation_tag(&amd))).unwrap().unwrap();
+    assert!(client.delete_manifest(&repo, &att.digest).unwrap());
+    let out = verify();
+    out.fails(7, "linux/amd64");
+    assert!(out.stderr.contains("no attestation"), "{}", out.stderr);
+}
