@@ -16,6 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use relman_engine::config::LayerCompression;
 use relman_engine::image::layer::{self, LayerEntry};
 use relman_engine::report::Silent;
 use relman_oci::Layout;
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match layer::write_layer(&entries, mtime, LEVEL, &layout, &Silent) {
+    match layer::write_layer(&entries, mtime, LayerCompression::Gzip, LEVEL, &layout, &Silent) {
         Ok(built) => {
             let json = serde_json::json!({
                 "digest": built.digest.to_string(),

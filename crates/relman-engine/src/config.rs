@@ -93,6 +93,18 @@ pub struct ImageConfig {
     pub ports: Vec<String>,
     /// `relman smoke`: a command run in the pushed image.
     pub smoke: Option<SmokeConfig>,
+    /// Compression of the layer relman adds: `gzip` (the default; every runtime reads it) or
+    /// `zstd` (smaller, faster to unpack; podman/CRI-O, containerd 1.5+, Docker 23+).
+    pub compression: Option<LayerCompression>,
+}
+
+/// How an image layer is compressed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerCompression {
+    #[default]
+    Gzip,
+    Zstd,
 }
 
 /// `[[image.files]]`: one file of an image.

@@ -230,6 +230,12 @@ fn same_inputs_same_digests_and_moved_tag_refused() {
     let p0 = Project::empty();
     let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
     let p = project(&reg, &base, false);
+    // zstd for relman's layer: reproducible too, and runtimes read it.
+    let toml = std::fs::read_to_string(p.path("relman.toml"))
+        .unwrap()
+        .replace("[[image]]\n", "[[image]]\ncompression = \"zstd\"\n");
+    p.write("relman.toml", &toml);
+    p.commit("zstd layers");
     p.tag("v2.0.0");
     let env = [("RELMAN_PASSWORD", PASS)];
     p.relman(&["build"]).ok();
@@ -244,10 +250,30 @@ fn same_inputs_same_digests_and_moved_tag_refused() {
     p.relman(&["build"]).ok();
     p.relman_env(&["package"], &env).ok();
     assert_eq!(read(&p), first, "same inputs give the same index digest");
-    // skopeo reads the local layout relman wrote.
+    // skopeo reads the local layout relman wrote: the base's gzip layer, relman's zstd layer.
+    let layout = format!("oci:{}:2.0.0", p.path("dist/2.0.0/oci/tool").display());
+    let raw = run(Command::new("skopeo").args(["inspect", "--raw", "--override-arch", "amd64"]).arg(&layout));
+    let m: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let m = if m["manifests"].is_array() {
+        let d = m["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+        let blob = std::fs::read(p.path(&format!("dist/2.0.0/oci/tool/blobs/sha256/{d}"))).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&blob).unwrap()
+    } else {
+        m
+    };
+    assert_eq!(m["layers"][0]["mediaType"], "application/vnd.oci.image.layer.v1.tar+gzip");
+    assert_eq!(m["layers"][1]["mediaType"], "application/vnd.oci.image.layer.v1.tar+zstd");
+    // podman runs it (as UID 12345): the binary in the zstd layer prints its version.
+    let penv = podman_env(&p);
     run(Command::new("skopeo")
-        .args(["inspect", "--raw"])
-        .arg(format!("oci:{}:2.0.0", p.path("dist/2.0.0/oci/tool").display())));
+        .envs(penv.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(["copy", "-q", "--override-arch", "amd64"])
+        .arg(&layout)
+        .arg("containers-storage:localhost/zstd-tool:2.0.0"));
+    let out = run(Command::new("podman")
+        .envs(penv.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .args(["run", "--rm", "--user", "12345", "localhost/zstd-tool:2.0.0"]));
+    assert!(out.contains("tool 2.0.0"), "{out}");
 
     // Someone else's image already at tool:2.0.0 → refused, naming both digests; not overwritten.
     let (other, _) = skopeo_raw(&format!("{}/base:1", reg.host));

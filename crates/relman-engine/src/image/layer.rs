@@ -12,6 +12,7 @@ use relman_install::hash::HashingWriter;
 use relman_manifest::Failure;
 use relman_oci::{Digest, Layout};
 
+use crate::config::LayerCompression;
 use crate::pgzip::ParGzEncoder;
 use crate::report::Reporter;
 
@@ -51,10 +52,63 @@ pub fn with_parents(files: Vec<LayerEntry>) -> Vec<LayerEntry> {
     all.into_values().collect()
 }
 
+/// The compressor of a layer: relman's parallel gzip, or zstd on every core (its
+/// multi-threaded output does not depend on the thread count).
+enum Compressor<W: Write> {
+    Gzip(ParGzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+}
+
+impl<W: Write> Compressor<W> {
+    fn new(w: W, compression: LayerCompression, level: u32) -> io::Result<Compressor<W>> {
+        Ok(match compression {
+            LayerCompression::Gzip => Compressor::Gzip(ParGzEncoder::new(w, level.clamp(1, 9), 0)),
+            LayerCompression::Zstd => {
+                let mut z = zstd::stream::write::Encoder::new(w, level.clamp(1, 19) as i32)?;
+                let threads = std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1);
+                z.multithread(threads.max(1))?;
+                Compressor::Zstd(z)
+            }
+        })
+    }
+
+    fn finish(self) -> io::Result<W> {
+        match self {
+            Compressor::Gzip(g) => g.finish(),
+            Compressor::Zstd(z) => z.finish(),
+        }
+    }
+}
+
+impl<W: Write> Write for Compressor<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Compressor::Gzip(g) => g.write(buf),
+            Compressor::Zstd(z) => z.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Compressor::Gzip(g) => g.flush(),
+            Compressor::Zstd(z) => z.flush(),
+        }
+    }
+}
+
+/// The layer media type for `compression`.
+pub fn media_type(compression: LayerCompression) -> &'static str {
+    match compression {
+        LayerCompression::Gzip => relman_oci::media::OCI_LAYER_GZIP,
+        LayerCompression::Zstd => relman_oci::media::OCI_LAYER_ZSTD,
+    }
+}
+
 /// Writes the layer into `layout`'s blob store and returns its digests.
 pub fn write_layer(
     entries: &[LayerEntry],
     mtime: u64,
+    compression: LayerCompression,
     level: u32,
     layout: &Layout,
     reporter: &dyn Reporter,
@@ -69,7 +123,7 @@ pub fn write_layer(
     let total: u64 = entries.iter().map(|e| e.size).sum();
     reporter.work_start("layer", total);
     let compressed = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let gz = ParGzEncoder::new(compressed, level.clamp(1, 9), 0);
+    let gz = Compressor::new(compressed, compression, level).map_err(io_err)?;
     let tar_hashing = HashingWriter::new(gz);
     let tar_hashing = crate::package::write_tar(tar_hashing, entries, mtime, reporter).map_err(io_err)?;
     let (gz, diff_sha, _) = tar_hashing.finish();
@@ -102,5 +156,44 @@ mod tests {
             paths,
             ["etc/", "etc/app.toml", "usr/", "usr/local/", "usr/local/bin/", "usr/local/bin/a", "usr/local/bin/b"]
         );
+    }
+
+    #[test]
+    fn gzip_and_zstd_layers_are_reproducible_and_their_diff_id_is_the_tar() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("app");
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8 ^ (i >> 13) as u8).collect();
+        std::fs::write(&src, &data).unwrap();
+        let entries = with_parents(vec![LayerEntry {
+            path: "usr/local/bin/app".into(),
+            source: Some(src),
+            size: data.len() as u64,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+        }]);
+        let build = |c: LayerCompression, n: &str| {
+            let layout = Layout::create(&dir.path().join(n)).unwrap();
+            let built = write_layer(&entries, 1_700_000_000, c, 3, &layout, &crate::report::Silent).unwrap();
+            (built, layout)
+        };
+        for (c, magic) in
+            [(LayerCompression::Gzip, &[0x1f, 0x8b][..]), (LayerCompression::Zstd, &[0x28, 0xb5, 0x2f, 0xfd][..])]
+        {
+            let (a, layout) = build(c, &format!("{c:?}-1"));
+            let (b, _) = build(c, &format!("{c:?}-2"));
+            assert_eq!(a, b, "{c:?}: same inputs, same layer");
+            let blob = layout.read_blob(&a.digest).unwrap();
+            assert!(blob.starts_with(magic), "{c:?}");
+            let mut tar = Vec::new();
+            match c {
+                LayerCompression::Gzip => flate2::read::GzDecoder::new(&blob[..]).read_to_end(&mut tar).unwrap(),
+                LayerCompression::Zstd => {
+                    zstd::stream::read::Decoder::new(&blob[..]).unwrap().read_to_end(&mut tar).unwrap()
+                }
+            };
+            assert_eq!(a.diff_id, Digest::of(&tar), "{c:?}: diff_id is the uncompressed tar's digest");
+        }
     }
 }

@@ -22,7 +22,7 @@ use relman_oci::types::Manifest as OciManifest;
 use relman_oci::{media, Descriptor, Digest, ImageIndex, ImageManifest, Layout, Platform};
 use serde_json::{json, Value};
 
-use crate::config::{ImageConfig, ImageFile};
+use crate::config::{ImageConfig, ImageFile, LayerCompression};
 use crate::plan::Planned;
 use crate::report::Reporter;
 use crate::settings::Settings;
@@ -458,7 +458,12 @@ fn image_from_files(
     // The layer.
     let entries = layer_entries(planned, cfg, target)?;
     let mtime = planned.manifest.source_date_epoch.max(0) as u64;
-    let built = layer::write_layer(&entries, mtime, s.level.unwrap_or(6).min(9), out, reporter)?;
+    let compression = cfg.compression.unwrap_or_default();
+    let level = match compression {
+        LayerCompression::Gzip => s.level.unwrap_or(6).min(9),
+        LayerCompression::Zstd => s.level.unwrap_or(3),
+    };
+    let built = layer::write_layer(&entries, mtime, compression, level, out, reporter)?;
     // The config.
     let (base_manifest, base_config) = match base_parts {
         Some((m, c)) => (Some(m), c),
@@ -470,7 +475,7 @@ fn image_from_files(
         out.write_json_blob(media::OCI_CONFIG, &config_bytes).map_err(|e| Failure::io("write", out.root(), e))?;
     let mut layers: Vec<Descriptor> =
         base_manifest.as_ref().map(|m| m.layers.iter().map(oci_layer).collect()).unwrap_or_default();
-    layers.push(Descriptor::new(media::OCI_LAYER_GZIP, built.digest.clone(), built.size));
+    layers.push(Descriptor::new(layer::media_type(compression), built.digest.clone(), built.size));
     let mut manifest = ImageManifest::new(config_desc, layers);
     if let (Some(d), BaseRef::Registry { reference, .. }) = (base.digest(), &base) {
         manifest.annotations.insert("org.opencontainers.image.base.digest".into(), d.to_string());
