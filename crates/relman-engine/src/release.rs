@@ -189,6 +189,41 @@ pub struct ReleaseSummary {
     pub artifacts: Vec<Packaged>,
     pub published: Vec<PutOutcome>,
     pub promoted: Vec<PromoteReport>,
+    /// The container images built, and where they were pushed.
+    pub images: Vec<ImageSummary>,
+}
+
+/// One image of the release: its index digest, platforms, and the references it was pushed as.
+#[derive(Debug, Serialize)]
+pub struct ImageSummary {
+    pub name: String,
+    pub digest: Option<String>,
+    pub platforms: Vec<String>,
+    /// `REGISTRY/PATH/<name>:<version>` at every `oci://` destination.
+    pub pushed: Vec<String>,
+}
+
+/// The images of `planned`, with their references at its `oci://` destinations.
+fn image_summaries(planned: &Planned) -> Vec<ImageSummary> {
+    let tag = crate::image::version_tag(&planned.manifest.version);
+    planned
+        .manifest
+        .images
+        .iter()
+        .map(|i| ImageSummary {
+            name: i.name.clone(),
+            digest: i.digest.clone(),
+            platforms: i.platforms.iter().map(|p| p.platform.clone()).collect(),
+            pushed: planned
+                .manifest
+                .destinations
+                .iter()
+                .filter(|d| crate::oci::is_oci(&d.url) && d.state != DestinationState::Planned)
+                .filter_map(|d| crate::oci::OciDest::parse(&d.url).ok()?.repo(&i.name).ok())
+                .map(|r| format!("{}:{tag}", r.name()))
+                .collect(),
+        })
+        .collect()
 }
 
 #[derive(Clone, Debug, Default)]
@@ -236,5 +271,6 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
         artifacts,
         published,
         promoted,
+        images: image_summaries(&planned),
     })
 }

@@ -655,6 +655,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 for a in &summary.artifacts {
                     println!("  {}  {:>10}  {}", a.sha256.short(), human_size(a.size), a.name);
                 }
+                for i in &summary.images {
+                    let digest = i.digest.as_deref().unwrap_or("(not built)");
+                    println!("  image {}  {digest}  {}", i.name, i.platforms.join(", "));
+                    for r in &i.pushed {
+                        println!("    {r}@{digest}");
+                    }
+                }
                 for p in &summary.published {
                     println!(
                         "  published to {} ({} written, {} already there)",

@@ -270,9 +270,13 @@ fn same_inputs_same_digests_and_moved_tag_refused() {
         .args(["copy", "-q", "--override-arch", "amd64"])
         .arg(&layout)
         .arg("containers-storage:localhost/zstd-tool:2.0.0"));
-    let out = run(Command::new("podman")
-        .envs(penv.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .args(["run", "--rm", "--user", "12345", "localhost/zstd-tool:2.0.0"]));
+    let out = run(Command::new("podman").envs(penv.iter().map(|(k, v)| (k.as_str(), v.as_str()))).args([
+        "run",
+        "--rm",
+        "--user",
+        "12345",
+        "localhost/zstd-tool:2.0.0",
+    ]));
     assert!(out.contains("tool 2.0.0"), "{out}");
 
     // Someone else's image already at tool:2.0.0 → refused, naming both digests; not overwritten.
@@ -834,4 +838,36 @@ fn verify_oci_refuses_a_flipped_payload_a_swapped_signature_and_a_missing_attest
     let out = verify();
     out.fails(7, "linux/amd64");
     assert!(out.stderr.contains("no attestation"), "{}", out.stderr);
+}
+
+#[test]
+fn a_dynamically_linked_binary_on_a_base_without_its_loader_is_refused() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let digest = base_image(&p0, &reg);
+    let p = Project::generic(&[AMD64]);
+    // A glibc executable of this machine, on the busybox-static base (no C library at all).
+    let elf = std::fs::read("/bin/true").unwrap();
+    std::fs::create_dir_all(p.path("bin")).unwrap();
+    std::fs::write(p.path("bin/true"), &elf).unwrap();
+    let mut toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    toml.push_str(&format!(
+        "\n[[image]]\nname = \"tool\"\nbase = \"{}/base:1@{digest}\"\n[[image.files]]\nsrc = \"bin/true\"\ndest = \"/usr/local/bin/true\"\nmode = \"0755\"\n",
+        reg.host
+    ));
+    p.write("relman.toml", &toml);
+    p.commit("a dynamic binary");
+    p.tag("v1.0.0");
+    p.relman(&["build"]).ok();
+    let out = p.relman(&["package"]);
+    out.fails(6, "`/usr/local/bin/true` is dynamically linked and needs `/lib64/ld-linux-x86-64.so.2`");
+    assert!(out.stderr.contains("musl"), "a hint: {}", out.stderr);
+
+    // With the loader in the layer (here: a stand-in file), the check is satisfied.
+    toml.push_str("[[image.files]]\nsrc = \"bin/true\"\ndest = \"/lib64/ld-linux-x86-64.so.2\"\nmode = \"0755\"\n");
+    p.write("relman.toml", &toml);
+    p.commit("loader");
+    p.tag("v1.0.1");
+    p.relman(&["build"]).ok();
+    p.relman(&["package"]).ok();
 }

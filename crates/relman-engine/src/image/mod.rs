@@ -9,6 +9,7 @@
 //! a Dockerfile built with buildah) are copied in as they are. Same inputs → same digests.
 
 pub mod base;
+pub mod elf;
 pub mod layer;
 pub mod pin;
 pub mod sbom;
@@ -229,7 +230,8 @@ pub fn build_images(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Ve
         planned.manifest.images[i] =
             ImageRecord { digest: Some(out.digest.clone()), platforms: out.platforms.clone(), ..record };
         planned.save()?;
-        reporter.step(&format!("{}: {} ({} platforms)", out.name, out.digest, out.platforms.len()));
+        let n = out.platforms.len();
+        reporter.step(&format!("{}: {} ({n} platform{})", out.name, out.digest, if n == 1 { "" } else { "s" }));
         built.push(out);
     }
     Ok(built)
@@ -438,6 +440,51 @@ fn base_for(
     Ok(Some((m, cfg)))
 }
 
+/// Refuses an image whose dynamically linked executables ask for a loader (`PT_INTERP`) that
+/// neither the base nor relman's layer has: it would fail with `exec …: no such file or
+/// directory` when it runs.
+fn check_loaders(
+    entries: &[LayerEntry],
+    base: Option<&ImageManifest>,
+    layout: &Layout,
+    image: &str,
+    platform: &Platform,
+    base_text: &str,
+) -> Result<(), Failure> {
+    let mut needs = Vec::new();
+    for e in entries.iter().filter(|e| e.mode & 0o111 != 0) {
+        if let Some(src) = &e.source {
+            if let Some(loader) = elf::interpreter(src).map_err(|err| Failure::io("read", src, err))? {
+                needs.push((e.path.clone(), loader));
+            }
+        }
+    }
+    if needs.is_empty() {
+        return Ok(());
+    }
+    let layers: Vec<crate::sbom::LayerFile> = base
+        .map(|m| {
+            m.layers
+                .iter()
+                .map(|l| crate::sbom::LayerFile { path: layout.blob_path(&l.digest), media_type: l.media_type.clone() })
+                .collect()
+        })
+        .unwrap_or_default();
+    let files = crate::sbom::ImageFiles::read(&layers)?;
+    for (path, loader) in needs {
+        let ours = entries.iter().any(|e| e.source.is_some() && e.path == loader.trim_start_matches('/'));
+        if !ours && !files.exists(&loader) {
+            return Err(Failure::package(format!(
+                "image `{image}` ({platform}): `/{path}` is dynamically linked and needs `{loader}`, which base `{base_text}` does not have"
+            ))
+            .with_hint(
+                "use a base with the C library it was built against (e.g. gcr.io/distroless/cc, debian:stable-slim), or build it statically (e.g. a *-unknown-linux-musl target)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn image_from_files(
     planned: &Planned,
@@ -457,6 +504,8 @@ fn image_from_files(
     let base_parts = base_for(planned, &base, platform, out, &record.name, reporter)?;
     // The layer.
     let entries = layer_entries(planned, cfg, target)?;
+    let base_text = cfg.base.as_deref().unwrap_or("scratch");
+    check_loaders(&entries, base_parts.as_ref().map(|(m, _)| m), out, &record.name, platform, base_text)?;
     let mtime = planned.manifest.source_date_epoch.max(0) as u64;
     let compression = cfg.compression.unwrap_or_default();
     let level = match compression {

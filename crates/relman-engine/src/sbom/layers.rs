@@ -69,6 +69,8 @@ enum Node {
     File(Vec<u8>),
     /// A symbolic link and its target, as written.
     Symlink(String),
+    /// A regular file whose contents were not kept (only that it is there).
+    Present,
 }
 
 /// The kept part of an image's filesystem after all its layers: paths are relative to the
@@ -208,7 +210,10 @@ impl ImageFiles {
                 let target =
                     entry.link_name().map_err(bad)?.and_then(|t| normalise(&t.to_string_lossy().replace('\\', "/")));
                 let found = target.and_then(|t| upper.get(&t).or_else(|| self.nodes.get(&t)).cloned());
-                found.filter(|n| matches!(n, Node::Symlink(_)) || wanted(&path))
+                found.map(|n| match n {
+                    Node::File(_) if !wanted(&path) => Node::Present,
+                    n => n,
+                })
             } else if (kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse()) && wanted(&path) {
                 let size = entry.header().size().map_err(bad)?;
                 if size > MAX_FILE {
@@ -219,6 +224,8 @@ impl ImageFiles {
                 let mut data = Vec::with_capacity(size as usize);
                 (&mut entry).take(MAX_FILE).read_to_end(&mut data).map_err(bad)?;
                 Some(Node::File(data))
+            } else if kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse() {
+                Some(Node::Present)
             } else {
                 None
             };
@@ -269,7 +276,7 @@ impl ImageFiles {
                     }
                     pending.extend(target.split('/').rev().filter(|c| !c.is_empty()).map(str::to_string));
                 }
-                Some(Node::File(_)) if !pending.is_empty() => return None,
+                Some(Node::File(_) | Node::Present) if !pending.is_empty() => return None,
                 _ => {}
             }
         }
@@ -281,8 +288,13 @@ impl ImageFiles {
     pub fn file(&self, path: &str) -> Option<&[u8]> {
         match self.nodes.get(&self.resolve(path)?)? {
             Node::File(data) => Some(data),
-            Node::Symlink(_) => None,
+            Node::Symlink(_) | Node::Present => None,
         }
+    }
+
+    /// Whether a regular file is at `path` (absolute within the image, links followed).
+    pub fn exists(&self, path: &str) -> bool {
+        self.resolve(path).and_then(|p| self.nodes.get(&p)).is_some_and(|n| !matches!(n, Node::Symlink(_)))
     }
 
     /// The kept regular files directly in the directory `dir` (links followed), by name.
@@ -365,5 +377,22 @@ mod tests {
         assert_eq!(f.file("/loop"), None);
         assert_eq!(f.file("/usr/lib/os-release/x"), None);
         assert_eq!(f.dir_files("/lib").len(), 1);
+    }
+
+    #[test]
+    fn presence_of_files_whose_contents_are_not_kept() {
+        // Debian's loader: /lib64/ld-linux-x86-64.so.2 → /lib/x86_64-linux-gnu/…, /lib → usr/lib.
+        let f = files(&[
+            ("lib", Node::Symlink("usr/lib".into())),
+            ("lib64", Node::Symlink("usr/lib64".into())),
+            ("usr/lib64/ld-linux-x86-64.so.2", Node::Symlink("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2".into())),
+            ("usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", Node::Present),
+            ("dangling", Node::Symlink("/nowhere".into())),
+        ]);
+        assert!(f.exists("/lib64/ld-linux-x86-64.so.2"));
+        assert_eq!(f.file("/lib64/ld-linux-x86-64.so.2"), None, "contents not kept");
+        assert!(!f.exists("/lib/ld-musl-x86_64.so.1"));
+        assert!(!f.exists("/dangling"));
+        assert!(!f.exists("/lib"), "a directory link is not a file");
     }
 }

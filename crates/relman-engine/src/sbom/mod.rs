@@ -40,7 +40,7 @@ mod subject;
 pub use collect::{collect, CollectOptions};
 pub use cyclonedx::cyclonedx_json;
 pub use gomod::H1_PROPERTY as GO_SUM_H1_PROPERTY;
-pub use layers::LayerFile;
+pub use layers::{ImageFiles, LayerFile};
 pub use model::{base64_decode, to_hex, Checksum, Distribution, Ecosystem, HashAlg, Inventory, Package, Role};
 pub use ospkg::{
     image_inventory, os_packages, Distro, OsInventory, APK_INSTALLED, APK_ORIGIN_PROPERTY, DEB_SOURCE_PROPERTY,
