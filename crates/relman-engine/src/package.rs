@@ -221,7 +221,7 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
             sbom::cyclonedx_json(&subject, inventory)
         };
         let p = write_small(planned, &a.name, text.as_bytes())?;
-        reporter.step(&format!("{}: {} packages", a.name, inventory.len()));
+        reporter.step(&format!("{}: {}", a.name, crate::report::count(inventory.len(), "package")));
         done.push(p);
     }
     planned.save()?;

@@ -22,3 +22,12 @@ pub trait Reporter: Sync {
 /// A reporter that drops everything (tests, library callers).
 pub struct Silent;
 impl Reporter for Silent {}
+
+/// `1 package`, `2 packages`: a count and a regular English noun.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

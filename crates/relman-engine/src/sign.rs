@@ -88,7 +88,8 @@ pub fn write_provenance(
     let mut done = vec![write_small(planned, &name, jsonl.as_bytes())?];
     done.push(write_small(planned, &bundle, bundle_json.as_bytes())?);
     fsutil::write_atomic(&stamp, fingerprint.as_bytes())?;
-    reporter.step(&format!("{name}: SLSA provenance of {} archives, signed", planned.manifest.archives().count()));
+    let archives = crate::report::count(planned.manifest.archives().count(), "archive");
+    reporter.step(&format!("{name}: SLSA provenance of {archives}, signed"));
     planned.save()?;
     Ok(done)
 }

@@ -230,8 +230,8 @@ pub fn build_images(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Ve
         planned.manifest.images[i] =
             ImageRecord { digest: Some(out.digest.clone()), platforms: out.platforms.clone(), ..record };
         planned.save()?;
-        let n = out.platforms.len();
-        reporter.step(&format!("{}: {} ({n} platform{})", out.name, out.digest, if n == 1 { "" } else { "s" }));
+        let platforms = crate::report::count(out.platforms.len(), "platform");
+        reporter.step(&format!("{}: {} ({platforms})", out.name, out.digest));
         built.push(out);
     }
     Ok(built)
