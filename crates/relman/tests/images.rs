@@ -69,6 +69,17 @@ fn project(reg: &Registry, base: &str, smoke: bool) -> Project {
     p
 }
 
+/// A loopback registry with the busybox base as `base:1`, the project that holds its layout,
+/// and a project whose `tool` image is built on it, pinned by digest (smoke test configured
+/// when `smoke`).
+fn tool_on_base(smoke: bool) -> (Registry, Project, Project) {
+    let reg = Registry::start();
+    let holder = Project::empty();
+    let base = format!("{}/base:1@{}", reg.host, base_image(&holder, &reg));
+    let p = project(&reg, &base, smoke);
+    (reg, holder, p)
+}
+
 fn podman_env(p: &Project) -> Vec<(String, String)> {
     let dir = p.outside("podman");
     let out = run(Command::new(repo_root().join("scripts/podman-env")).arg(&dir));
@@ -81,11 +92,7 @@ fn podman_env(p: &Project) -> Vec<(String, String)> {
 
 #[test]
 fn images_build_push_sign_smoke_promote_verify_yank() {
-    let reg = Registry::start();
-    let p0 = Project::empty();
-    let base_digest = base_image(&p0, &reg);
-    let base = format!("{}/base:1@{base_digest}", reg.host);
-    let p = project(&reg, &base, true);
+    let (reg, _base, p) = tool_on_base(true);
     p.tag("v1.2.3");
     let dest = format!("oci://{}/acme", reg.host);
     let env = [("RELMAN_PASSWORD", PASS)];
@@ -226,10 +233,7 @@ fn images_build_push_sign_smoke_promote_verify_yank() {
 
 #[test]
 fn same_inputs_same_digests_and_moved_tag_refused() {
-    let reg = Registry::start();
-    let p0 = Project::empty();
-    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
-    let p = project(&reg, &base, false);
+    let (reg, _base, p) = tool_on_base(false);
     // zstd for relman's layer: reproducible too, and runtimes read it.
     let toml = std::fs::read_to_string(p.path("relman.toml"))
         .unwrap()
@@ -426,10 +430,7 @@ fn image_signatures_attestations_and_referrers_verify_with_sigstore_securesystem
     use relman_oci::{cosign, Digest, Reference};
     use sigstore::crypto::{CosignVerificationKey, Signature, SigningScheme};
 
-    let reg = Registry::start();
-    let p0 = Project::empty();
-    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
-    let p = project(&reg, &base, false);
+    let (reg, _base, p) = tool_on_base(false);
     p.tag("v3.1.0");
     p.relman_env(&["release", "--to", &format!("oci://{}/acme", reg.host)], &[("RELMAN_PASSWORD", PASS)]).ok();
 
@@ -707,11 +708,8 @@ fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 #[test]
 fn wrong_registry_credentials_are_refused_redacted_and_nothing_is_tagged() {
-    let reg = Registry::start();
-    let p0 = Project::empty();
-    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
+    let (_reg, _base, p) = tool_on_base(false);
     let dest_reg = Registry::start_with_htpasswd("ci-bot", "right-Pa55word-7781");
-    let p = project(&reg, &base, false);
     p.tag("v1.0.0");
     let dest = format!("oci://{}/acme", dest_reg.host);
     let wrong = "wrong-Pa55word-3346";
@@ -750,10 +748,7 @@ fn wrong_registry_credentials_are_refused_redacted_and_nothing_is_tagged() {
 
 #[test]
 fn a_maintenance_release_moves_its_minor_tag_and_leaves_latest() {
-    let reg = Registry::start();
-    let p0 = Project::empty();
-    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
-    let p = project(&reg, &base, false);
+    let (reg, _base, p) = tool_on_base(false);
     let dest = format!("oci://{}/acme", reg.host);
     let repo = format!("{}/acme/tool", reg.host);
     let env = [("RELMAN_PASSWORD", PASS)];
@@ -787,10 +782,7 @@ fn verify_oci_refuses_a_flipped_payload_a_swapped_signature_and_a_missing_attest
     use relman_oci::types::Manifest;
     use relman_oci::{cosign, media, Reference};
 
-    let reg = Registry::start();
-    let p0 = Project::empty();
-    let base = format!("{}/base:1@{}", reg.host, base_image(&p0, &reg));
-    let p = project(&reg, &base, false);
+    let (reg, _base, p) = tool_on_base(false);
     p.tag("v5.0.0");
     p.relman_env(&["release", "--to", &format!("oci://{}/acme", reg.host)], &[("RELMAN_PASSWORD", PASS)]).ok();
     let target = format!("oci://{}/acme/tool:5.0.0", reg.host);
