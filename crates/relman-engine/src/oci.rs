@@ -691,7 +691,8 @@ pub fn promote(
     });
     // Never backwards (read from the indexes' version annotation): `X.Y` must not hold a newer
     // patch. A maintenance release of an older line (1.2.6 while latest is 2.0.0) moves only
-    // its `X.Y`; `latest` stays on the newer version unless --allow-downgrade.
+    // its `X.Y`; `latest` stays on the newer line, even with --allow-downgrade (which moves
+    // `X.Y`, and `latest` within the same line, backwards).
     let minor = format!("{}.{}", version.major, version.minor);
     let mut previous = None;
     let mut older = Vec::new();
@@ -703,7 +704,8 @@ pub fn promote(
             }
         }
         if let Some(v) = tagged_version(&client, repo, "latest")? {
-            if v > *version && !allow_downgrade {
+            let newer_line = (v.major, v.minor) > (version.major, version.minor);
+            if v > *version && (newer_line || !allow_downgrade) {
                 latest_stays.push(format!("{}:latest stays at {v}", repo.name()));
             }
             previous = Some(v.to_string());
@@ -734,7 +736,8 @@ pub fn promote(
             reporter.step(&format!("{}: {} → {}", repo.name(), tags.join(" and "), f.digest));
         }
     }
-    let pointers = if latest_stays.is_empty() { vec![minor, "latest".into()] } else { vec![minor] };
+    // `latest` is named when it moved (or was already here) for at least one image.
+    let pointers = if latest_stays.len() < fetched.len() { vec![minor, "latest".into()] } else { vec![minor] };
     Ok(PromoteReport {
         destination: url.to_string(),
         version: version.to_string(),

@@ -129,7 +129,11 @@ pub fn promote(
         if !version.pre.is_empty() {
             f = f.with_hint("pre-releases stay reachable by their version; only stable versions move latest");
         } else if failed.iter().any(|g| g.starts_with("not-older")) {
-            f = f.with_hint("pass --allow-downgrade to move latest backwards on purpose");
+            f = f.with_hint(if crate::oci::is_oci(url) {
+                "pass --allow-downgrade to move X.Y backwards on purpose (latest stays on a newer X.Y line)"
+            } else {
+                "pass --allow-downgrade to move latest backwards on purpose"
+            });
         }
         return Err(f);
     }

@@ -772,8 +772,14 @@ fn a_maintenance_release_moves_its_minor_tag_and_leaves_latest() {
     assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digests["1.3.0"]);
     assert_eq!(skopeo_raw(&format!("{repo}:1.3")).0, digests["1.3.0"]);
     // 1.2.3 again: 1.2 would go backwards → refused (exit 9), nothing moved.
-    p.relman(&["promote", "1.2.3", "--to", &dest]).fails(9, "1.2 is 1.2.4");
+    let out = p.relman(&["promote", "1.2.3", "--to", &dest]);
+    out.fails(9, "1.2 is 1.2.4");
+    assert!(out.stderr.contains("--allow-downgrade to move X.Y backwards"), "{}", out.stderr);
     assert_eq!(skopeo_raw(&format!("{repo}:1.2")).0, digests["1.2.4"]);
+    // On purpose: 1.2 goes back to 1.2.3, latest stays on the newer 1.3 line.
+    p.relman(&["promote", "1.2.3", "--to", &dest, "--allow-downgrade"]).ok();
+    assert_eq!(skopeo_raw(&format!("{repo}:1.2")).0, digests["1.2.3"]);
+    assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digests["1.3.0"]);
 }
 
 #[test]

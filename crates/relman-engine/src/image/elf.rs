@@ -57,9 +57,14 @@ pub fn interpreter(path: &Path) -> io::Result<Option<String>> {
     if phentsize < min_entry || phnum > MAX_PHNUM {
         return Ok(None);
     }
+    let len = f.metadata()?.len();
     let mut ph = vec![0u8; phentsize as usize];
     for i in 0..phnum {
-        f.seek(SeekFrom::Start(phoff + i * phentsize))?;
+        // A corrupt header pointing past the file (or past u64) is "not an executable we know".
+        let Some(at) = i.checked_mul(phentsize).and_then(|o| o.checked_add(phoff)).filter(|at| *at < len) else {
+            return Ok(None);
+        };
+        f.seek(SeekFrom::Start(at))?;
         if read_up_to(&mut f, &mut ph)? < ph.len() {
             return Ok(None);
         }
@@ -68,7 +73,7 @@ pub fn interpreter(path: &Path) -> io::Result<Option<String>> {
         }
         let (offset, size) =
             if wide { (u64_of(&ph[8..]), u64_of(&ph[32..])) } else { (u32_of(&ph[4..]), u32_of(&ph[16..])) };
-        if size == 0 || size > 4096 {
+        if size == 0 || size > 4096 || offset >= len {
             return Ok(None);
         }
         let mut s = vec![0u8; size as usize];
@@ -115,6 +120,25 @@ mod tests {
         let cut = dir.path().join("cut");
         std::fs::write(&cut, &bytes[..100]).unwrap();
         assert_eq!(interpreter(&cut).unwrap(), None);
+        // Program headers said to be at the end of u64: no overflow, no seek error.
+        let mut wild = bytes[..64].to_vec();
+        wild[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        let wild_path = dir.path().join("wild");
+        std::fs::write(&wild_path, &wild).unwrap();
+        assert_eq!(interpreter(&wild_path).unwrap(), None);
+        // A 32-bit big-endian executable (as for linux/ppc or mips), built by hand.
+        let mut be32 = vec![0u8; 84];
+        be32[..6].copy_from_slice(b"\x7fELF\x01\x02");
+        be32[28..32].copy_from_slice(&52u32.to_be_bytes()); // e_phoff
+        be32[42..44].copy_from_slice(&32u16.to_be_bytes()); // e_phentsize
+        be32[44..46].copy_from_slice(&1u16.to_be_bytes()); // e_phnum
+        be32[52..56].copy_from_slice(&3u32.to_be_bytes()); // PT_INTERP
+        be32[56..60].copy_from_slice(&84u32.to_be_bytes()); // p_offset
+        be32[68..72].copy_from_slice(&13u32.to_be_bytes()); // p_filesz
+        be32.extend_from_slice(b"/lib/ld.so.1\0");
+        let be32_path = dir.path().join("be32");
+        std::fs::write(&be32_path, &be32).unwrap();
+        assert_eq!(interpreter(&be32_path).unwrap().as_deref(), Some("/lib/ld.so.1"));
         if std::path::Path::new("/bin/busybox").is_file() {
             assert_eq!(interpreter(std::path::Path::new("/bin/busybox")).unwrap(), None, "busybox-static");
         }

@@ -441,11 +441,13 @@ fn base_for(
 }
 
 /// Refuses an image whose dynamically linked executables ask for a loader (`PT_INTERP`) that
-/// neither the base nor relman's layer has: it would fail with `exec …: no such file or
-/// directory` when it runs.
+/// the image's filesystem — the base's layers with relman's `layer` on top — does not have: it
+/// would fail with `exec …: no such file or directory` when it runs.
+#[allow(clippy::too_many_arguments)]
 fn check_loaders(
     entries: &[LayerEntry],
     base: Option<&ImageManifest>,
+    layer: &Descriptor,
     layout: &Layout,
     image: &str,
     platform: &Platform,
@@ -463,17 +465,15 @@ fn check_loaders(
         return Ok(());
     }
     let layers: Vec<crate::sbom::LayerFile> = base
-        .map(|m| {
-            m.layers
-                .iter()
-                .map(|l| crate::sbom::LayerFile { path: layout.blob_path(&l.digest), media_type: l.media_type.clone() })
-                .collect()
-        })
-        .unwrap_or_default();
+        .map(|m| m.layers.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .chain(std::iter::once(layer))
+        .map(|l| crate::sbom::LayerFile { path: layout.blob_path(&l.digest), media_type: l.media_type.clone() })
+        .collect();
     let files = crate::sbom::ImageFiles::read(&layers)?;
     for (path, loader) in needs {
-        let ours = entries.iter().any(|e| e.source.is_some() && e.path == loader.trim_start_matches('/'));
-        if !ours && !files.exists(&loader) {
+        if !files.exists(&loader) {
             return Err(Failure::package(format!(
                 "image `{image}` ({platform}): `/{path}` is dynamically linked and needs `{loader}`, which base `{base_text}` does not have"
             ))
@@ -504,8 +504,6 @@ fn image_from_files(
     let base_parts = base_for(planned, &base, platform, out, &record.name, reporter)?;
     // The layer.
     let entries = layer_entries(planned, cfg, target)?;
-    let base_text = cfg.base.as_deref().unwrap_or("scratch");
-    check_loaders(&entries, base_parts.as_ref().map(|(m, _)| m), out, &record.name, platform, base_text)?;
     let mtime = planned.manifest.source_date_epoch.max(0) as u64;
     let compression = cfg.compression.unwrap_or_default();
     let level = match compression {
@@ -513,6 +511,9 @@ fn image_from_files(
         LayerCompression::Zstd => s.level.unwrap_or(3),
     };
     let built = layer::write_layer(&entries, mtime, compression, level, out, reporter)?;
+    let ours = Descriptor::new(layer::media_type(compression), built.digest.clone(), built.size);
+    let base_text = cfg.base.as_deref().unwrap_or("scratch");
+    check_loaders(&entries, base_parts.as_ref().map(|(m, _)| m), &ours, out, &record.name, platform, base_text)?;
     // The config.
     let (base_manifest, base_config) = match base_parts {
         Some((m, c)) => (Some(m), c),
@@ -524,7 +525,7 @@ fn image_from_files(
         out.write_json_blob(media::OCI_CONFIG, &config_bytes).map_err(|e| Failure::io("write", out.root(), e))?;
     let mut layers: Vec<Descriptor> =
         base_manifest.as_ref().map(|m| m.layers.iter().map(oci_layer).collect()).unwrap_or_default();
-    layers.push(Descriptor::new(layer::media_type(compression), built.digest.clone(), built.size));
+    layers.push(ours);
     let mut manifest = ImageManifest::new(config_desc, layers);
     if let (Some(d), BaseRef::Registry { reference, .. }) = (base.digest(), &base) {
         manifest.annotations.insert("org.opencontainers.image.base.digest".into(), d.to_string());
