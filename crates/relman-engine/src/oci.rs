@@ -190,6 +190,8 @@ struct ToTag {
     media_type: &'static str,
     /// The tag already pointed at this digest before publishing began.
     already: bool,
+    /// What to do when the tag is on another digest.
+    hint: &'static str,
 }
 
 impl ToTag {
@@ -204,7 +206,7 @@ impl ToTag {
                 remote.digest,
                 self.digest
             ))
-            .with_hint("a published version is immutable: release a new version (or `relman yank` this one first)")),
+            .with_hint(self.hint)),
             Some(_) => Ok(true),
             None => Ok(false),
         }
@@ -250,12 +252,21 @@ pub fn publish(
             bytes: img.index_bytes.clone(),
             media_type: media::OCI_INDEX,
             already: false,
+            hint: "a published version is immutable: release a new version (or `relman yank` this one first)",
         };
         t.already = t.check(&client, "image index")?;
         image_tags.push(t);
     }
     for c in &mut charts {
         c.manifest.already = c.manifest.check(&client, "chart")?;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for t in image_tags.iter().chain(charts.iter().map(|c| &c.manifest)) {
+        let name = format!("{}:{}", t.repo.name(), t.tag);
+        if !seen.insert(name.clone()) {
+            return Err(Failure::config(format!("two things of this release would be pushed as `{name}`"))
+                .with_hint("give the image and the chart different names ([[image]] name, Chart.yaml name)"));
+        }
     }
 
     // 2. Push and sign (by digest: nothing tagged yet).
@@ -391,6 +402,7 @@ fn chart_push(planned: &Planned, dest: &OciDest, file: &str, path: &std::path::P
             bytes,
             media_type: media::OCI_MANIFEST,
             already: false,
+            hint: "a published chart version is immutable: bump the chart's version (and the release's)",
         },
     })
 }
@@ -536,9 +548,9 @@ fn put_referrers(
 ) -> Result<(), Failure> {
     let tag = cosign::fallback_tag(&subject.digest);
     let mut index = match client.get_manifest(&repo.with_tag(&tag))? {
-        Some(f) => match serde_json::from_slice::<ImageIndex>(&f.bytes) {
-            Ok(i) => Some(i),
-            Err(_) => return Err(not_ours(repo, &tag, &f.digest, "an image index")),
+        Some(f) => match OciManifest::parse(&f.bytes, Some(&f.content_type)) {
+            Ok(OciManifest::Index(i)) => Some(i),
+            _ => return Err(not_ours(repo, &tag, &f.digest, "an image index")),
         },
         None => None,
     };
@@ -928,13 +940,9 @@ pub struct YankReport {
     pub done: bool,
 }
 
-/// Plans (and with `apply`, performs) the removal of `version`'s images from `url`: the
-/// attachments (signatures, attestations, referrers and their fallback index) first, then the
-/// index (which removes the version tag), then the platform manifests. Distribution deletes by
-/// digest only, which removes every tag on that digest: a digest also tagged `latest` or `X.Y`
-/// is refused unless `force`.
-/// The manifests listed by an index that a tag other than `root` points at (cosign's
-/// `sha256-…` attachment tags aside): manifest digest → one such tag.
+/// The manifests that a tag other than one on `root` (cosign's `sha256-…` attachment tags
+/// aside) points at or lists: manifest digest → one such tag. Tags are HEADed; each other
+/// digest is fetched once.
 fn manifests_listed_elsewhere(
     client: &Client,
     repo: &Reference,
@@ -946,20 +954,40 @@ fn manifests_listed_elsewhere(
         if t.starts_with("sha256-") {
             continue;
         }
-        let Some(f) = client.get_manifest(&repo.with_tag(&t))? else { continue };
-        if &f.digest == root || !seen.insert(f.digest.clone()) {
+        let Some(head) = client.head_manifest(&repo.with_tag(&t))? else { continue };
+        if &head.digest == root || !seen.insert(head.digest.clone()) {
             continue;
         }
-        if let Ok(OciManifest::Index(i)) = OciManifest::parse(&f.bytes, Some(&f.content_type)) {
-            for d in i.manifests {
-                listed.entry(d.digest).or_insert_with(|| t.clone());
+        listed.entry(head.digest.clone()).or_insert_with(|| t.clone());
+        if media::is_index(&head.media_type) {
+            if let Some(f) = client.get_manifest(&repo.with_digest(&head.digest))? {
+                if let Ok(OciManifest::Index(i)) = OciManifest::parse(&f.bytes, Some(&f.content_type)) {
+                    for d in i.manifests {
+                        listed.entry(d.digest).or_insert_with(|| t.clone());
+                    }
+                }
             }
         }
     }
     Ok(listed)
 }
 
-pub fn yank(names: &[String], url: &str, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
+/// Plans (and with `apply`, performs) the removal of `version`'s images from `url`, by digest:
+/// the index first (which removes the version tag, so a yank cut short never leaves a tagged
+/// image without its signatures), then the attachments (signatures, attestations, referrers
+/// and their fallback index), then the platform manifests no other tag lists. Distribution
+/// deletes by digest only, which removes every tag on that digest: a digest also tagged
+/// `latest` or `X.Y` is refused unless `force`. `recorded` (image name → index digest and
+/// platform manifests with their platforms, from the release record) lets a yank cut short be
+/// finished once the version tag is gone.
+pub fn yank(
+    names: &[String],
+    recorded: &BTreeMap<String, (Digest, Vec<(Digest, String)>)>,
+    url: &str,
+    version: &Version,
+    apply: bool,
+    force: bool,
+) -> Result<YankReport, Failure> {
     let dest = OciDest::parse(url)?;
     let client = client();
     let tag = version_tag(&version.to_string());
@@ -967,38 +995,60 @@ pub fn yank(names: &[String], url: &str, version: &Version, apply: bool, force: 
     let mut deletions: Vec<(Reference, Digest, String)> = Vec::new();
     for name in names {
         let repo = dest.repo(name)?;
-        let Some(root) = client.get_manifest(&repo.with_tag(&tag))? else {
-            report.left.push(format!("{}:{tag}: not in the registry", repo.name()));
-            continue;
+        // The index and its platform manifests: from the registry, or — when the tag is gone
+        // (a yank cut short after deleting the index) — from the release record.
+        let (root_digest, children, index_there) = match client.get_manifest(&repo.with_tag(&tag))? {
+            Some(root) => {
+                let children: Vec<(Digest, String)> = match OciManifest::parse(&root.bytes, Some(&root.content_type)) {
+                    Ok(OciManifest::Index(i)) => i
+                        .manifests
+                        .iter()
+                        .map(|d| (d.digest.clone(), d.platform.as_ref().map(|p| p.to_string()).unwrap_or_default()))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (root.digest, children, true)
+            }
+            None => match recorded.get(name) {
+                Some(r)
+                    if client.head_manifest(&repo.with_tag(&cosign::signature_tag(&r.0)))?.is_some()
+                        || client.head_manifest(&repo.with_digest(&r.0))?.is_some() =>
+                {
+                    let there = client.head_manifest(&repo.with_digest(&r.0))?.is_some();
+                    (r.0.clone(), r.1.clone(), there)
+                }
+                _ => {
+                    report.left.push(format!("{}:{tag}: not in the registry", repo.name()));
+                    continue;
+                }
+            },
         };
         let minor = format!("{}.{}", version.major, version.minor);
         for t in ["latest", minor.as_str()] {
-            if client.head_manifest(&repo.with_tag(t))?.is_some_and(|d| d.digest == root.digest) {
+            if client.head_manifest(&repo.with_tag(t))?.is_some_and(|d| d.digest == root_digest) {
                 report.blocked_by.push(format!("{}:{t}", repo.name()));
             }
         }
         // Platform manifests another tagged index still lists (builders' layouts are copied
         // byte for byte, so two versions can share them) stay, with their attachments.
-        let shared = manifests_listed_elsewhere(&client, &repo, &root.digest)?;
-        let mut subjects = vec![(root.digest.clone(), "index".to_string())];
-        if let Ok(OciManifest::Index(i)) = OciManifest::parse(&root.bytes, Some(&root.content_type)) {
-            for d in &i.manifests {
-                let p = d.platform.as_ref().map(|p| p.to_string()).unwrap_or_default();
-                match shared.get(&d.digest) {
-                    Some(other) => report.left.push(format!(
-                        "{}@{}: {p} manifest, also listed by {}:{other}",
-                        repo.name(),
-                        d.digest,
-                        repo.name()
-                    )),
-                    None => subjects.push((d.digest.clone(), format!("{p} manifest"))),
-                }
+        let shared = manifests_listed_elsewhere(&client, &repo, &root_digest)?;
+        let mut subjects = vec![(root_digest.clone(), "index".to_string())];
+        for (d, p) in &children {
+            match shared.get(d) {
+                Some(other) => report.left.push(format!(
+                    "{}@{d}: {p} manifest, also listed by {}:{other}",
+                    repo.name(),
+                    repo.name()
+                )),
+                None => subjects.push((d.clone(), format!("{p} manifest"))),
             }
         }
         // Order: the index first (the version tag goes with it), so a yank cut short never
         // leaves a tagged image without its signatures; then each subject's attachments, then
-        // the platform manifests.
-        deletions.push((repo.clone(), root.digest.clone(), format!("{tag} (image index)")));
+        // the platform manifests (those still there).
+        if index_there {
+            deletions.push((repo.clone(), root_digest.clone(), format!("{tag} (image index)")));
+        }
         for (d, what) in &subjects {
             let pairs: [(String, &str); 2] =
                 [(cosign::signature_tag(d), "signatures"), (cosign::attestation_tag(d), "attestations")];
@@ -1009,16 +1059,21 @@ pub fn yank(names: &[String], url: &str, version: &Version, apply: bool, force: 
             }
             let fb = cosign::fallback_tag(d);
             if let Some(f) = client.get_manifest(&repo.with_tag(&fb))? {
-                if let Ok(idx) = serde_json::from_slice::<ImageIndex>(&f.bytes) {
-                    for r in &idx.manifests {
-                        deletions.push((repo.clone(), r.digest.clone(), format!("referrer of the {what}")));
+                match OciManifest::parse(&f.bytes, Some(&f.content_type)) {
+                    Ok(OciManifest::Index(idx)) => {
+                        for r in &idx.manifests {
+                            deletions.push((repo.clone(), r.digest.clone(), format!("referrer of the {what}")));
+                        }
+                        deletions.push((repo.clone(), f.digest, format!("{fb} (referrers index of the {what})")));
                     }
+                    _ => report.left.push(format!("{}:{fb}: not a referrers index; left as it is", repo.name())),
                 }
-                deletions.push((repo.clone(), f.digest, format!("{fb} (referrers index of the {what})")));
             }
         }
         for (d, what) in subjects.into_iter().skip(1) {
-            deletions.push((repo.clone(), d, what));
+            if client.head_manifest(&repo.with_digest(&d))?.is_some() {
+                deletions.push((repo.clone(), d, what));
+            }
         }
     }
     for (repo, d, what) in &deletions {

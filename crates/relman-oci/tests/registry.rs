@@ -480,6 +480,26 @@ fn refused_credentials_fall_back_to_anonymous_for_pulls_only() {
 }
 
 #[test]
+fn credentials_never_go_to_a_plain_http_token_service_elsewhere() {
+    let server = FakeServer::start_on(free_port(), |_req: &FakeRequest| {
+        FakeResponse::new(401, "{}").header(
+            "WWW-Authenticate",
+            r#"Bearer realm="HTTP://auth.example.invalid/token",service="x",scope="repository:acme/app:pull""#,
+        )
+    });
+    let repo = Reference::parse(&format!("127.0.0.1:{}/acme/app", server.port)).unwrap();
+    let client = client_with(ClientOptions {
+        retries: 0,
+        credentials: Some(Credentials::new("bob", "pw-never-in-clear")),
+        ..Default::default()
+    });
+    let err = client.get_manifest(&repo.with_tag("1")).unwrap_err();
+    assert_eq!(err.class, ErrorClass::Publish);
+    assert!(err.message.contains("auth.example.invalid") && err.message.contains("plain HTTP"), "{}", err.message);
+    assert!(!format!("{err:?}").contains("pw-never-in-clear"));
+}
+
+#[test]
 fn retries_503_then_succeeds_and_gives_up_on_constant_500() {
     let reg = Registry::start();
     let dir = tempfile::tempdir().unwrap();
@@ -570,7 +590,7 @@ fn downloads_are_verified() {
     // More bytes than the descriptor's size: cut off there, nothing written.
     let err = client.get_blob_to_file_with_progress(&repo, &digest, Some(8), &dest, &|_| {}).unwrap_err();
     assert_eq!(err.class, ErrorClass::Verify);
-    assert!(err.message.contains("more than 8 bytes"), "{}", err.message);
+    assert!(err.message.contains("more than the 8 bytes"), "{}", err.message);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no temporary file left");
 }
 

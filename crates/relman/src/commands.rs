@@ -428,9 +428,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if names.is_empty() {
                 return Err(Failure::config("relman.toml has no [[image]] to yank"));
             }
+            // The release record's index digests, to finish a yank whose tag is already gone.
+            let recorded = released(&dir, &version).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
             let mut reports = Vec::new();
             for url in &to {
-                let plan = relman_engine::oci::yank(&names, url, &version, false, force)?;
+                let plan = relman_engine::oci::yank(&names, &recorded, url, &version, false, force)?;
                 if !plan.blocked_by.is_empty() && !force {
                     return Err(Failure::usage(format!(
                         "cannot yank {version} at `{url}`: {} still point at it",
@@ -460,7 +462,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                         return Err(Failure::usage("yank cancelled; nothing deleted"));
                     }
                 }
-                reports.push(relman_engine::oci::yank(&names, url, &version, true, force)?);
+                reports.push(relman_engine::oci::yank(&names, &recorded, url, &version, true, force)?);
             }
             if json {
                 render::json(&reports);
@@ -748,6 +750,22 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
 
 /// The project's record of a released version (settings + `dist/<version>/manifest.json`), for
 /// steps that act on what was published (promote at an OCI destination).
+/// Each image's index digest and platform manifests, as the release record has them.
+type RecordedImages = std::collections::BTreeMap<String, (relman_oci::Digest, Vec<(relman_oci::Digest, String)>)>;
+
+fn recorded_images(m: &relman_manifest::Manifest) -> RecordedImages {
+    let parse = |d: &str| relman_oci::Digest::parse(d).ok();
+    m.images
+        .iter()
+        .filter_map(|i| {
+            let index = parse(i.digest.as_deref()?)?;
+            let platforms =
+                i.platforms.iter().filter_map(|p| Some((parse(p.digest.as_deref()?)?, p.platform.clone()))).collect();
+            Some((i.name.clone(), (index, platforms)))
+        })
+        .collect()
+}
+
 fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan::Planned, Failure> {
     let settings =
         relman_engine::settings::Settings::resolve(&Options { dir: dir.to_path_buf(), ..Default::default() })?;

@@ -216,12 +216,21 @@ fn images_build_push_sign_smoke_promote_verify_yank() {
     assert_eq!(skopeo_raw(&format!("{repo}:1.2.3")).0, index_digest);
     assert_eq!(skopeo_raw(&att_tag).0, att_before, "no second provenance");
 
-    // Yank refuses while latest points at it; --force removes tags and attachments.
+    // Yank refuses while latest points at it.
     p.relman(&["yank", "1.2.3", "--to", &dest, "--yes"]).fails(2, "latest");
-    let y = p.relman(&["yank", "1.2.3", "--to", &dest, "--yes", "--force"]);
+    // A yank cut short after deleting the index (its tags went with it): running yank again
+    // finishes from the release record's digest — attachments and platform manifests go.
+    run(Command::new("skopeo").args(["delete", "--tls-verify=false"]).arg(format!("docker://{repo}@{index_digest}")));
+    let y = p.relman(&["yank", "1.2.3", "--to", &dest, "--yes"]);
     y.ok();
     assert!(y.stdout.contains("removed"), "{}", y.stdout);
-    for t in ["1.2.3", "latest", &format!("sha256-{hex}.sig")] {
+    let platform_sigs: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{}.sig", m["digest"].as_str().unwrap().replace(':', "-")))
+        .collect();
+    for t in ["1.2.3", "latest", &format!("sha256-{hex}.sig"), &platform_sigs[0], &platform_sigs[1]] {
         let st = Command::new("skopeo")
             .args(["inspect", "--raw", "--tls-verify=false"])
             .arg(format!("docker://{repo}:{t}"))
@@ -836,6 +845,15 @@ fn verify_oci_refuses_a_flipped_payload_a_swapped_signature_and_a_missing_attest
     let out = verify();
     out.fails(7, "linux/amd64");
     assert!(out.stderr.contains("no attestation"), "{}", out.stderr);
+
+    // Someone else's manifest (not an index) at the index's referrers tag: publishing again
+    // refuses to overwrite it, naming the tag; it is still there.
+    let fallback = cosign::fallback_tag(&index.digest);
+    put(&fallback, &index_sig.bytes);
+    let out = p.relman_env(&["publish", "--to", &format!("oci://{}/acme", reg.host)], &[("RELMAN_PASSWORD", PASS)]);
+    out.fails(8, "not an image index");
+    assert!(out.stderr.contains(&fallback), "{}", out.stderr);
+    assert_eq!(client.get_manifest(&repo.with_tag(&fallback)).unwrap().unwrap().digest, index_sig.digest);
 }
 
 #[test]

@@ -487,10 +487,17 @@ impl Client {
             };
             total += n as u64;
             if total > limit {
-                return Err(Failure::verify(format!(
-                    "cannot {}: the registry sent more than {limit} bytes, the most expected here",
-                    req.what
-                )));
+                return Err(if limit == IN_MEMORY_LIMIT {
+                    Failure::publish(format!(
+                        "cannot {}: it is larger than {limit} bytes; fetch it to a file",
+                        req.what
+                    ))
+                } else {
+                    Failure::verify(format!(
+                        "cannot {}: the registry sent more than the {limit} bytes its descriptor says",
+                        req.what
+                    ))
+                });
             }
             hasher.update(&buf[..n]);
             out.write_all(&buf[..n])

@@ -21,7 +21,6 @@ use relman_manifest::Failure;
 
 use super::client::{encode_query, Client};
 use crate::auth::Credentials;
-use crate::reference::is_loopback_host;
 
 /// What a request may do, which decides the token scope it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -535,8 +534,10 @@ impl Client {
         }
         let what = format!("get a token for `{}` from the registry's token service", req.host);
         let realm_host = url_host(&url).unwrap_or("").to_string();
-        // Never send a password in the clear to a token service off this machine.
-        if creds.is_some() && url.starts_with("http://") && !is_loopback_host(&realm_host) {
+        // Never send a password in the clear to a token service off this machine, unless the
+        // user listed it as a plain-HTTP registry.
+        let plain = url.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("http://"));
+        if creds.is_some() && plain && self.scheme(&realm_host) == "https" {
             return Err(Failure::publish(format!(
                 "cannot {what}: its token service `{realm_host}` is plain HTTP; refusing to send credentials there"
             ))
