@@ -972,6 +972,9 @@ fn manifests_listed_elsewhere(
     Ok(listed)
 }
 
+/// Each image's index digest and its platform manifests (digest, platform), by image name.
+pub type RecordedImages = BTreeMap<String, (Digest, Vec<(Digest, String)>)>;
+
 /// Plans (and with `apply`, performs) the removal of `version`'s images from `url`, by digest:
 /// the index first (which removes the version tag, so a yank cut short never leaves a tagged
 /// image without its signatures), then the attachments (signatures, attestations, referrers
@@ -982,7 +985,7 @@ fn manifests_listed_elsewhere(
 /// finished once the version tag is gone.
 pub fn yank(
     names: &[String],
-    recorded: &BTreeMap<String, (Digest, Vec<(Digest, String)>)>,
+    recorded: &RecordedImages,
     url: &str,
     version: &Version,
     apply: bool,
