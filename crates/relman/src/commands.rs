@@ -748,12 +748,8 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
     })
 }
 
-/// The project's record of a released version (settings + `dist/<version>/manifest.json`), for
-/// steps that act on what was published (promote at an OCI destination).
 /// Each image's index digest and platform manifests, as the release record has them.
-type RecordedImages = std::collections::BTreeMap<String, (relman_oci::Digest, Vec<(relman_oci::Digest, String)>)>;
-
-fn recorded_images(m: &relman_manifest::Manifest) -> RecordedImages {
+fn recorded_images(m: &relman_manifest::Manifest) -> relman_engine::oci::RecordedImages {
     let parse = |d: &str| relman_oci::Digest::parse(d).ok();
     m.images
         .iter()
@@ -766,6 +762,8 @@ fn recorded_images(m: &relman_manifest::Manifest) -> RecordedImages {
         .collect()
 }
 
+/// The project's record of a released version (settings + `dist/<version>/manifest.json`), for
+/// steps that act on what was published (promote at an OCI destination).
 fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan::Planned, Failure> {
     let settings =
         relman_engine::settings::Settings::resolve(&Options { dir: dir.to_path_buf(), ..Default::default() })?;
