@@ -57,6 +57,17 @@ fn keys() -> Keys {
     }
 }
 
+/// 1.0.0 signed with key 0, promoted, and installed with that key given (so pinned): the
+/// release root and the prefix.
+fn installed_with_pinned_key(k: &Keys) -> (tempfile::TempDir, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    let prefix = tempfile::tempdir().unwrap();
+    publish_signed(root.path(), &Spec::standard("1.0.0"), key(0));
+    promote(root.path(), "1.0.0");
+    install(&opts(root.path().display().to_string(), prefix.path(), Some(k.a.clone()))).unwrap();
+    (root, prefix)
+}
+
 #[test]
 fn install_with_a_key_verifies_and_pins_it() {
     let k = keys();
@@ -163,11 +174,7 @@ fn archive_changed_after_signing_is_refused_before_unpacking() {
 #[test]
 fn pinned_key_refuses_a_rekeyed_release_unless_key_names_the_new_one() {
     let k = keys();
-    let root = tempfile::tempdir().unwrap();
-    let prefix = tempfile::tempdir().unwrap();
-    publish_signed(root.path(), &Spec::standard("1.0.0"), key(0));
-    promote(root.path(), "1.0.0");
-    install(&opts(root.path().display().to_string(), prefix.path(), Some(k.a.clone()))).unwrap();
+    let (root, prefix) = installed_with_pinned_key(&k);
 
     // 1.1.0 is signed by another key.
     publish_signed(root.path(), &Spec::standard("1.1.0"), key(1));
@@ -214,11 +221,7 @@ fn pinned_key_refuses_a_rekeyed_release_unless_key_names_the_new_one() {
 #[test]
 fn pinned_key_refuses_an_unsigned_release() {
     let k = keys();
-    let root = tempfile::tempdir().unwrap();
-    let prefix = tempfile::tempdir().unwrap();
-    publish_signed(root.path(), &Spec::standard("1.0.0"), key(0));
-    promote(root.path(), "1.0.0");
-    install(&opts(root.path().display().to_string(), prefix.path(), Some(k.a.clone()))).unwrap();
+    let (root, prefix) = installed_with_pinned_key(&k);
     publish(root.path(), &Spec::standard("1.1.0"));
     promote(root.path(), "1.1.0");
     let err = upgrade(&upgrade_opts(prefix.path(), None)).unwrap_err();

@@ -376,17 +376,7 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
     for (name, kind, text) in
         [("checksums.txt", ArtifactKind::Checksums, &checksums_text), ("index.json", ArtifactKind::Index, &index_text)]
     {
-        manifest.artifacts.push(Artifact {
-            subject: None,
-            name: name.to_string(),
-            kind,
-            target: None,
-            format: None,
-            binaries: vec![],
-            files: vec![],
-            size: Some(text.len() as u64),
-            sha256: Some(sha256_bytes(text.as_bytes())),
-        });
+        manifest.artifacts.push(file_artifact(name, kind, None, text.as_bytes()));
     }
     if let Some(key) = extras.key {
         signed_files.extend(["checksums.txt".to_string(), "index.json".to_string()]);
