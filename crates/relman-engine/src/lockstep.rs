@@ -140,10 +140,9 @@ impl CheckReport {
             .into_iter()
             .find(|c| self.problems.iter().any(|p| p.class == *c))
             .expect("non-empty");
-        let n = self.problems.len();
-        let noun = if n == 1 { "problem" } else { "problems" };
+        let problems = crate::report::count(self.problems.len(), "problem");
         Some(
-            Failure::new(class.error_class(), format!("`{}` is not ready to release: {n} {noun}", self.tag))
+            Failure::new(class.error_class(), format!("`{}` is not ready to release: {problems}", self.tag))
                 .with_hint("fix each one listed above (`relman bump` rewrites every version in lockstep), then run `relman check` again"),
         )
     }

@@ -73,7 +73,7 @@ pub fn smoke(
         let reference = format!("{}@{digest}", repo.name());
         let mut cmd = Command::new("podman");
         cmd.args(["run", "--rm", "--user", SMOKE_UID]);
-        if repo.is_loopback() || insecure(&repo) {
+        if client.plain_http(&repo.registry) {
             cmd.arg("--tls-verify=false");
         }
         cmd.arg(&reference).args(&smoke.args);
@@ -164,15 +164,6 @@ pub fn smoke(
             .with_hint("add [image.smoke] args = [\"--version\"] to an [[image]] in relman.toml"));
     }
     Ok(results)
-}
-
-/// Whether relman's client speaks plain HTTP to `repo`'s registry (`RELMAN_INSECURE_REGISTRIES`
-/// lists it as `host:port` or as `host` for every port), so podman must too.
-fn insecure(repo: &Reference) -> bool {
-    let host = repo.registry.rsplit_once(':').map_or(repo.registry.as_str(), |(h, _)| h);
-    std::env::var("RELMAN_INSECURE_REGISTRIES")
-        .map(|v| v.split(',').map(str::trim).any(|h| h == repo.registry || h == host))
-        .unwrap_or(false)
 }
 
 /// Whether a passing smoke result signed by `key` is attached to `digest`.

@@ -47,6 +47,14 @@ pub struct ClientOptions {
     pub lookup_credentials: bool,
 }
 
+impl ClientOptions {
+    /// Whether `plain_http` lists `host` (`host:port`, or its bare host for every port).
+    pub fn lists_plain_http(&self, host: &str) -> bool {
+        let bare = strip_port(host);
+        self.plain_http.iter().any(|h| h.eq_ignore_ascii_case(host) || h.eq_ignore_ascii_case(bare))
+    }
+}
+
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
@@ -107,12 +115,14 @@ impl Client {
         &self.inner.opts
     }
 
+    /// Whether this client speaks plain HTTP to `host` (loopback, or listed in `plain_http`).
+    pub fn plain_http(&self, host: &str) -> bool {
+        self.scheme(host) == "http"
+    }
+
     /// `http` or `https` for a registry host.
     pub(super) fn scheme(&self, host: &str) -> &'static str {
-        let bare = strip_port(host);
-        let plain = is_loopback_host(host)
-            || self.inner.opts.plain_http.iter().any(|h| h.eq_ignore_ascii_case(host) || h.eq_ignore_ascii_case(bare));
-        if plain {
+        if is_loopback_host(host) || self.inner.opts.lists_plain_http(host) {
             "http"
         } else {
             "https"
