@@ -144,8 +144,9 @@ pub enum Command {
     /// Gates: the version is published, every file matches checksums.txt, index.json and the
     /// manifest, it is not a pre-release, and it is not older than the current latest. At an
     /// oci:// destination also: every signature and attestation verifies with sign.public_key
-    /// and the smoke test passed (when configured); then X.Y and latest point at the same
-    /// index digest.
+    /// and the smoke test passed (when configured), and X.Y would not move backwards; then X.Y
+    /// and latest point at the same index digest. A maintenance release of an older line
+    /// (1.2.6 while latest is 2.0.0) moves only its X.Y; latest stays on the newer line.
     Promote(PromoteArgs),
     /// Run each image's smoke test against the pushed image and record a signed result.
     ///
@@ -157,7 +158,9 @@ pub enum Command {
     /// attestations (by digest, as registries require).
     ///
     /// Asks for confirmation (--yes in CI). A digest also tagged latest or X.Y is refused
-    /// unless --force.
+    /// unless --force. The index goes first (its tag with it), then signatures, attestations
+    /// and referrers, then platform manifests no other tag lists. A yank cut short finishes
+    /// when run again (from dist/<version>/manifest.json).
     Yank {
         /// Version to remove, e.g. 1.4.2.
         version: String,
@@ -272,7 +275,8 @@ pub struct PromoteArgs {
     #[arg(long = "to", value_name = "URL", required = true)]
     pub to: Vec<String>,
 
-    /// Allow moving latest to a version older than the current latest.
+    /// Allow moving latest to a version older than the current latest (at oci://: X.Y, and
+    /// latest within the same X.Y line).
     #[arg(long)]
     pub allow_downgrade: bool,
 }
