@@ -57,6 +57,11 @@ fn snapshot_release_of_a_cargo_project_without_config() {
     // Publish never touches latest.
     assert!(!dest.join("latest").exists());
     assert!(!dest.join("channels.json").exists());
+
+    // A project without dependencies: its CycloneDX document has the project itself as
+    // `metadata.component` and no `components`; verify accepts that (as promote must).
+    assert_eq!(cdx["metadata"]["component"]["name"], "hello");
+    p.relman(&["verify", dest.join(&version).to_str().unwrap()]).ok();
 }
 
 #[test]

@@ -130,12 +130,20 @@ pub(super) fn check_sboms(
             f.fail(name, "is neither an SPDX nor a CycloneDX document");
             continue;
         };
-        let count = value.get(format.list()).and_then(|v| v.as_array()).map_or(0, Vec::len);
+        let mut count = value.get(format.list()).and_then(|v| v.as_array()).map_or(0, Vec::len);
+        // CycloneDX describes the released project itself in `metadata.component` (SPDX lists
+        // it among `packages`): a project without dependencies has no other component.
+        let root =
+            format == SbomFormat::CycloneDx && value.pointer("/metadata/component").is_some_and(|c| c.is_object());
+        if root {
+            count += 1;
+        }
         if count == 0 {
+            let also = if format == SbomFormat::CycloneDx { ", and no `metadata.component`" } else { "" };
             f.fail(
                 name,
                 format!(
-                    "the {} document lists no {} (`{}` is empty or absent)",
+                    "the {} document lists no {} (`{}` is empty or absent{also})",
                     format.label(),
                     format.list(),
                     format.list()
