@@ -7,6 +7,7 @@
 //!   already done (same digest), so re-running after a failure resumes.
 
 use relman_manifest::{DestinationState, Failure};
+use relman_sign::SigningKey;
 use semver::Version;
 use serde::Serialize;
 
@@ -20,8 +21,10 @@ use crate::settings::Options;
 /// The published copy of the manifest, written beside the working one.
 pub const RELEASE_MANIFEST_FILE: &str = "release-manifest.json";
 
-/// The files a destination receives: every artifact, plus the manifest's release view.
-pub fn release_files(planned: &Planned) -> Result<Vec<LocalFile>, Failure> {
+/// The files a destination receives: every artifact, plus the manifest's release view and,
+/// with a key, its signature `manifest.json.sigstore.json` (what verify reports as the
+/// release's record — commit, version, artifacts — is covered by it).
+pub fn release_files(planned: &Planned, key: Option<&SigningKey>) -> Result<Vec<LocalFile>, Failure> {
     let mut files = Vec::new();
     for a in &planned.manifest.artifacts {
         let (Some(sha256), Some(size)) = (a.sha256.clone(), a.size) else {
@@ -33,13 +36,41 @@ pub fn release_files(planned: &Planned) -> Result<Vec<LocalFile>, Failure> {
     let view = planned.manifest.release_view().to_json();
     let path = planned.version_dir.join(RELEASE_MANIFEST_FILE);
     fsutil::write_atomic(&path, view.as_bytes())?;
-    files.push(LocalFile {
-        name: plan::MANIFEST_FILE.to_string(),
-        path,
-        sha256: relman_install::hash::sha256_bytes(view.as_bytes()),
-        size: view.len() as u64,
-    });
+    let sha256 = relman_install::hash::sha256_bytes(view.as_bytes());
+    if let Some(key) = key {
+        files.push(manifest_signature(&path, &sha256, key)?);
+    }
+    files.push(LocalFile { name: plan::MANIFEST_FILE.to_string(), path, sha256, size: view.len() as u64 });
     Ok(files)
+}
+
+/// `manifest.json.sigstore.json` for the release view whose digest is `sha256`. An existing
+/// signature of the same bytes by the same key is kept (ECDSA signatures are randomized: a
+/// new one would differ from what a destination already holds, which is immutable).
+fn manifest_signature(
+    manifest_path: &std::path::Path,
+    sha256: &relman_manifest::Sha256,
+    key: &SigningKey,
+) -> Result<LocalFile, Failure> {
+    let name = plan::bundle_name(plan::MANIFEST_FILE);
+    let path = manifest_path.with_file_name(plan::bundle_name(RELEASE_MANIFEST_FILE));
+    let existing = std::fs::read_to_string(&path).ok().filter(|text| {
+        relman_sign::blob::verify_bundle(text, &name, key.public_key(), plan::MANIFEST_FILE, sha256).is_ok()
+    });
+    let text = match existing {
+        Some(text) => text,
+        None => {
+            let text = relman_sign::blob::sign_digest(key, sha256)?.bundle_json();
+            fsutil::write_atomic(&path, text.as_bytes())?;
+            text
+        }
+    };
+    Ok(LocalFile {
+        name,
+        path,
+        sha256: relman_install::hash::sha256_bytes(text.as_bytes()),
+        size: text.len() as u64,
+    })
 }
 
 /// Publishes to every destination of the manifest.
@@ -49,16 +80,15 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
         return Err(Failure::usage("no destination to publish to")
             .with_hint("pass --to dir:PATH, or set release.to in relman.toml"));
     }
-    let files = release_files(planned)?;
-    let mut outcomes = Vec::new();
     let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
-    // Images are signed as they are pushed (the signature names the destination repository):
-    // load the key once, before anything is pushed.
-    let oci_key = if urls.iter().any(|u| crate::oci::is_oci(u)) && has_oci_content(planned) {
-        crate::sign::load_key(&planned.settings, reporter)?
-    } else {
-        None
-    };
+    // The manifest is signed for file destinations; images are signed as they are pushed (the
+    // signature names the destination repository): load the key once, before anything is put.
+    let needs_key = urls.iter().any(|u| !crate::oci::is_oci(u))
+        || (urls.iter().any(|u| crate::oci::is_oci(u)) && has_oci_content(planned));
+    let key = if needs_key { crate::sign::load_key(&planned.settings, reporter)? } else { None };
+    let oci_key = key.as_ref();
+    let files = release_files(planned, key.as_ref())?;
+    let mut outcomes = Vec::new();
     for url in urls {
         let outcome = if crate::oci::is_oci(&url) {
             if !has_oci_content(planned) {
@@ -67,7 +97,7 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
                         "add an [[image]] or [[chart]] to relman.toml, or publish files to a dir: destination",
                     ));
             }
-            crate::oci::publish(planned, &url, oci_key.as_ref(), reporter)?.0
+            crate::oci::publish(planned, &url, oci_key, reporter)?.0
         } else {
             let p = provider::open(&url)?;
             p.put_release(&planned.manifest.version, &files, reporter)?

@@ -77,9 +77,11 @@ fn signed_release_passes_with_its_key() {
     }
     // 2 archives, 4 SBOMs, the provenance and its bundle, checksums, index, and a .sig and a
     // .sigstore.json for each archive, SBOM, checksums.txt and index.json, a .sig for the
-    // provenance; plus manifest.json.
+    // provenance; plus manifest.json and its bundle (the manifest cannot list its own).
     assert_eq!(manifest.artifacts.len(), 2 + 4 + 2 + 2 + 2 * 8 + 1);
-    assert_eq!(report.artifacts.len(), manifest.artifacts.len() + 1);
+    assert_eq!(report.artifacts.len(), manifest.artifacts.len() + 2);
+    let signed = report.artifact("manifest.json").unwrap();
+    assert!(signed.reason.contains("signature `manifest.json.sigstore.json` verifies"), "{}", signed.reason);
 
     let archive = report.artifact(&host_archive()).unwrap();
     for said in ["sha256 matches checksums.txt", "signature `", "SBOM `", "in provenance `app-1.2.0.intoto.jsonl`"] {
@@ -243,6 +245,8 @@ fn wrong_public_key() {
                 | ArtifactKind::Checksums
                 | ArtifactKind::Index,
             ) => assert_eq!(a.status, ArtifactStatus::Fail, "{a:?}"),
+            // manifest.json and its bundle are not listed in the manifest.
+            None => assert_eq!(a.status, ArtifactStatus::Fail, "{a:?}"),
             _ => assert_eq!(a.status, ArtifactStatus::Pass, "{a:?}"),
         }
     }
@@ -419,7 +423,7 @@ fn require_signatures_on_an_unsigned_release() {
     let report = verify(&dir, &opts);
     let mut expected: Vec<String> = [host_archive(), other_archive()]
         .into_iter()
-        .chain(["checksums.txt".to_string(), "index.json".to_string()])
+        .chain(["checksums.txt".to_string(), "index.json".to_string(), "manifest.json".to_string()])
         .map(|n| format!("{n}: unsigned: there is no `{n}.sigstore.json`, and signatures are required"))
         .collect();
     expected.sort();
@@ -428,17 +432,69 @@ fn require_signatures_on_an_unsigned_release() {
     assert_eq!(got, expected);
     assert_eq!(status(&report, "index.json"), ArtifactStatus::Fail);
 
-    // Without `require_signatures`, an unsigned release only says so.
+    // A key alone means the same: the release must be signed by it.
     let report = verify(&dir, &with_key(0));
+    assert_eq!(report.problems.len(), 5, "{:#?}", report.problems);
+    assert_problem(&report, &host_archive(), "unsigned: there is no");
+    assert_problem(&report, "manifest.json", "and a key was given to check it with");
+    // Without a key, nothing is claimed about signatures.
+    assert!(verify_release(&Location::Path(dir)).unwrap().is_ok());
+}
+
+/// The outside harness's case: every signature removed, and the binary, checksums, index and
+/// manifest rewritten to agree. Every file is consistent; only the key can tell.
+#[test]
+fn a_release_stripped_of_every_signature_fails_with_a_key() {
+    let (_root, dir) = signed_release();
+    let archive = host_archive();
+    flip_byte(&dir.join(&archive), 100);
+    let path = dir.join("manifest.json");
+    let mut manifest = relman_manifest::Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
+    for name in fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()) {
+        // The provenance goes too: its signed subjects would give the archive away.
+        if name.ends_with(".sig") || name.ends_with(".sigstore.json") || name.ends_with(".intoto.jsonl") {
+            fs::remove_file(dir.join(&name)).unwrap();
+            manifest.artifacts.retain(|a| a.name != name);
+        }
+    }
+    // checksums.txt, index.json and manifest.json rewritten to agree with the changed archive.
+    let new_digest = digest(&fs::read(dir.join(&archive)).unwrap());
+    let sums = dir.join("checksums.txt");
+    let old_digest = manifest.artifact(&archive).unwrap().sha256.clone().unwrap();
+    let text = fs::read_to_string(&sums).unwrap().replace(&old_digest.to_string(), &new_digest.to_string());
+    let text: String = text.lines().filter(|l| !l.ends_with(".intoto.jsonl")).map(|l| format!("{l}\n")).collect();
+    fs::write(&sums, text).unwrap();
+    rewrite_index(&dir, |index| {
+        for p in &mut index.platforms {
+            if p.file == archive {
+                p.sha256 = new_digest.clone();
+            }
+        }
+    });
+    for name in [archive.as_str(), "checksums.txt", "index.json"] {
+        let bytes = fs::read(dir.join(name)).unwrap();
+        let a = manifest.artifact_mut(name).unwrap();
+        a.sha256 = Some(digest(&bytes));
+        a.size = Some(bytes.len() as u64);
+    }
+    fs::write(&path, manifest.to_json()).unwrap();
+    // Every file agrees: without a key, it passes.
+    let report = verify_release(&Location::Path(dir.clone())).unwrap();
     assert!(report.is_ok(), "{:#?}", report.problems);
-    assert!(report.artifact(&host_archive()).unwrap().reason.contains("unsigned"));
+    let report = verify(&dir, &with_key(0));
+    assert!(!report.is_ok());
+    for name in [host_archive(), other_archive(), "checksums.txt".into(), "index.json".into(), "manifest.json".into()] {
+        assert_problem(&report, &name, "unsigned: there is no");
+        assert_eq!(status(&report, &name), ArtifactStatus::Fail, "{name}");
+    }
 }
 
 #[test]
 fn stripped_signatures_are_noticed_when_the_rest_is_signed() {
     let (_root, dir) = signed_release();
     let archive = other_archive();
-    // Remove the archive's signatures and their manifest entries.
+    // Remove the archive's signatures and their manifest entries (and re-sign the manifest:
+    // the archive's own check must catch it).
     let path = dir.join("manifest.json");
     let mut manifest = relman_manifest::Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
     for suffix in [".sig", ".sigstore.json"] {
@@ -447,13 +503,50 @@ fn stripped_signatures_are_noticed_when_the_rest_is_signed() {
         manifest.artifacts.retain(|a| a.name != name);
     }
     fs::write(&path, manifest.to_json()).unwrap();
+    sign_manifest(&dir, key(0));
     let report = verify(&dir, &with_key(0));
     assert_eq!(
         report.problems,
         vec![format!(
-            "{archive}: unsigned (no `{archive}.sigstore.json` or `{archive}.sig`), while other files of the release are signed"
+            "{archive}: unsigned: there is no `{archive}.sigstore.json` or `{archive}.sig`, and a key was given to check it with"
         )]
     );
+}
+
+/// What verify reports as fact (the commit, the version) is covered by the manifest's
+/// signature: an edited field fails, a manifest signed by another key fails, a removed
+/// manifest signature fails.
+#[test]
+fn the_manifest_is_signed() {
+    let (_root, dir) = signed_release();
+    assert!(verify(&dir, &with_key(0)).is_ok());
+    let path = dir.join("manifest.json");
+    let original = fs::read_to_string(&path).unwrap();
+    let edited = original.replace("0123456789abcdef0123456789abcdef01234567", "fedcba9876543210fedcba9876543210fedcba98");
+    assert_ne!(original, edited);
+    fs::write(&path, &edited).unwrap();
+    let report = verify(&dir, &with_key(0));
+    assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+    assert_problem(&report, "manifest.json.sigstore.json", "`manifest.json` does not match `manifest.json.sigstore.json`");
+    assert_eq!(status(&report, "manifest.json"), ArtifactStatus::Fail);
+    let reason = &report.artifact("manifest.json").unwrap().reason;
+    assert!(reason.contains("its signature `manifest.json.sigstore.json` does not verify"), "{reason}");
+
+    // Signed by another key.
+    sign_manifest(&dir, key(1));
+    let report = verify(&dir, &with_key(0));
+    assert_problem(&report, "manifest.json.sigstore.json", "was signed by another key");
+    assert_eq!(status(&report, "manifest.json"), ArtifactStatus::Fail);
+    // Its signature removed.
+    fs::remove_file(dir.join("manifest.json.sigstore.json")).unwrap();
+    let report = verify(&dir, &with_key(0));
+    assert_eq!(
+        report.problems,
+        vec!["manifest.json: unsigned: there is no `manifest.json.sigstore.json` or `manifest.json.sig`, and a key was given to check it with".to_string()]
+    );
+    // Re-signed with the right key, the edit is the release's own record again.
+    sign_manifest(&dir, key(0));
+    assert!(verify(&dir, &with_key(0)).is_ok());
 }
 
 #[test]

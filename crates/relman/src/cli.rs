@@ -197,11 +197,14 @@ pub enum Command {
         target: String,
 
         /// Public key to check signatures and provenance with (default: sign.public_key of
-        /// ./relman.toml, when there is one).
+        /// ./relman.toml, when there is one). With a key the release must be signed by it:
+        /// every archive, checksums.txt, index.json and manifest.json needs a signature that
+        /// verifies (a release stripped of its signatures fails, however well its files agree).
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
 
-        /// Fail when an archive, checksums.txt or index.json has no signature that verifies.
+        /// Demand a Sigstore bundle (`.sigstore.json`) for every archive, checksums.txt,
+        /// index.json and manifest.json; a legacy `.sig` alone is not enough.
         #[arg(long)]
         require_signatures: bool,
 

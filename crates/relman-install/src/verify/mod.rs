@@ -22,9 +22,10 @@
 //! * SBOMs are non-empty and every archive has one of each format the manifest lists
 //!   (module `content`); provenance subjects are exactly the archives with their digests;
 //! * with a key, every signature and bundle verifies against the digest of its subject's bytes
-//!   as hashed here, and every provenance envelope verifies (module `signatures`); without one, they
-//!   are reported "not checked (no key)"; `require_signatures` makes an archive,
-//!   `checksums.txt` or `index.json` without a verifying bundle a problem;
+//!   as hashed here, and every provenance envelope verifies (module `signatures`); every
+//!   archive, `checksums.txt`, `index.json` and `manifest.json` must be signed (a stripped
+//!   signature is a problem, so is an edited manifest); without a key, signatures are
+//!   reported "not checked (no key)"; `require_signatures` demands a bundle for each;
 //! * a local version directory holds nothing else (signatures, attestations, SBOMs and release
 //!   notes that later stages add are allowed).
 //!

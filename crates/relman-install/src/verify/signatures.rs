@@ -10,9 +10,10 @@
 //! verify and only its verified payload is read ([`super::content::check_statement`]).
 //!
 //! Without a key nothing is verified: signatures are reported `unchecked` ("not checked (no
-//! key)"). With a key, an archive, `checksums.txt` or `index.json` without any signature is a
-//! problem when other files of the release are signed (someone removed some), and with
-//! `require_signatures` each must have a bundle that verifies.
+//! key)"). With a key the release must be signed by it: every archive, `checksums.txt`,
+//! `index.json` and `manifest.json` needs a signature (bundle or legacy) that verifies — a
+//! release whose signatures were stripped fails, however well its files agree. With
+//! `require_signatures` each must have a bundle (a legacy `.sig` alone is not enough).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -22,7 +23,7 @@ use relman_sign::{blob, dsse, Bundle, PublicKey};
 
 use super::content::check_statement;
 use super::report::Findings;
-use super::INDEX_FILE;
+use super::{INDEX_FILE, MANIFEST_FILE};
 use crate::hash::sha256_bytes;
 
 pub(super) const BUNDLE_SUFFIX: &str = ".sigstore.json";
@@ -137,11 +138,10 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
     if key.is_none() {
         return;
     }
-    // Signatures of files of this release (stray ones of unknown files do not count).
-    let any_signed =
-        r.signature_files.iter().filter_map(|n| subject_of(n, r.manifest).ok()).any(|s| r.found.contains_key(&s));
+    // With a key, the release must be signed by it: every archive and every document verify
+    // reports from (checksums, index, manifest) needs a signature that verifies.
     let mut required: Vec<&str> = r.archives.iter().map(String::as_str).collect();
-    required.extend([r.checksums_name, INDEX_FILE]);
+    required.extend([r.checksums_name, INDEX_FILE, MANIFEST_FILE]);
     for subject in required {
         if !r.found.contains_key(subject) {
             continue; // missing, or never listed: reported elsewhere
@@ -150,16 +150,12 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
         if require && s.bundle.is_none() {
             f.fail(subject, format!("unsigned: there is no `{subject}{BUNDLE_SUFFIX}`, and signatures are required"));
         } else if s.bundle.is_none() && s.legacy.is_none() {
-            if any_signed {
-                f.fail(
-                    subject,
-                    format!(
-                        "unsigned (no `{subject}{BUNDLE_SUFFIX}` or `{subject}{LEGACY_SUFFIX}`), while other files of the release are signed"
-                    ),
-                );
-            } else {
-                f.note(subject, "unsigned");
-            }
+            f.fail(
+                subject,
+                format!(
+                    "unsigned: there is no `{subject}{BUNDLE_SUFFIX}` or `{subject}{LEGACY_SUFFIX}`, and a key was given to check it with"
+                ),
+            );
         }
     }
 }

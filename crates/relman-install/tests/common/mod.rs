@@ -387,11 +387,24 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
         }
     }
     fs::write(dir.join("manifest.json"), manifest.release_view().to_json()).unwrap();
+    if let Some(key) = extras.key {
+        sign_manifest(&dir, key);
+    }
     dir
 }
 
-/// Records the current bytes of `dir/name` in the manifest (what an attacker who can write
-/// the unsigned manifest does after changing a file).
+/// Writes `manifest.json.sigstore.json` for the current bytes of `dir/manifest.json` (what
+/// publish does; the manifest cannot list its own signature).
+pub fn sign_manifest(dir: &Path, key: &relman_sign::KeyPair) {
+    let bytes = fs::read(dir.join("manifest.json")).unwrap();
+    let signed = relman_sign::blob::sign_bytes(key.signing_key(), &bytes).unwrap();
+    fs::write(dir.join("manifest.json.sigstore.json"), signed.bundle_json()).unwrap();
+}
+
+/// Records the current bytes of `dir/name` in the manifest, and re-signs the manifest with
+/// `key(0)` when it was signed: the check under test must catch the change on its own, even
+/// if the manifest's signature were not there to (defence in depth). Tests of the manifest's
+/// own signature edit it without re-signing.
 pub fn rerecord(dir: &Path, name: &str) {
     let path = dir.join("manifest.json");
     let mut manifest = Manifest::from_json(&fs::read_to_string(&path).unwrap()).unwrap();
@@ -400,6 +413,9 @@ pub fn rerecord(dir: &Path, name: &str) {
     a.sha256 = Some(sha256_bytes(&bytes));
     a.size = Some(bytes.len() as u64);
     fs::write(path, manifest.to_json()).unwrap();
+    if dir.join("manifest.json.sigstore.json").exists() {
+        sign_manifest(dir, key(0));
+    }
 }
 
 /// A key pair shared by the tests of one binary (`which` picks one of three).
