@@ -13,6 +13,10 @@
 //!   time and must be real directories, files are created with `create_new`, so nothing is
 //!   written through a symlink. Symlinks are materialised as links; hard links as copies of the
 //!   file they name, which must come earlier in the archive.
+//! * Nothing unpacks to more than a limit ([`unpack_limit`]: 100× the archive, at least
+//!   256 MiB, at most 16 GiB): the declared sizes are summed in the check pass (a bomb is
+//!   refused at its first header, before anything is written), and the bytes written are
+//!   counted in the second (declared sizes can lie).
 //! * Binaries are found by file name anywhere in the archive (shallowest first); one that is a
 //!   symlink must resolve to a regular file inside the unpacked tree.
 
@@ -51,6 +55,8 @@ struct Raw {
     kind: RawKind,
     mode: u32,
     link: Option<String>,
+    /// The content size the container declares (tar header, zip central directory).
+    size: u64,
 }
 
 enum RawKind {
@@ -108,6 +114,7 @@ fn visit_tar(reader: impl Read, label: &str, format: ArchiveFormat, f: &mut Visi
         };
         let header = entry.header();
         let mode = header.mode().unwrap_or(0o644);
+        let size = header.size().map_err(|e| bad(&e))?;
         let kind = match header.entry_type() {
             EntryType::Regular | EntryType::Continuous if name.ends_with('/') => RawKind::Dir,
             EntryType::Regular | EntryType::Continuous => RawKind::File,
@@ -119,7 +126,7 @@ fn visit_tar(reader: impl Read, label: &str, format: ArchiveFormat, f: &mut Visi
             EntryType::XGlobalHeader => RawKind::Skip,
             other => RawKind::Other(format!("{other:?}")),
         };
-        f(Raw { name, kind, mode, link }, &mut entry)?;
+        f(Raw { name, kind, mode, link, size }, &mut entry)?;
     }
     Ok(())
 }
@@ -153,7 +160,8 @@ fn visit_zip(file: File, label: &str, format: ArchiveFormat, f: &mut Visitor<'_>
             _ => None,
         };
         let mode = unix_mode.unwrap_or(0o644) & 0o7777;
-        f(Raw { name, kind, mode, link }, &mut entry)?;
+        let size = entry.size();
+        f(Raw { name, kind, mode, link, size }, &mut entry)?;
     }
     Ok(())
 }
@@ -280,11 +288,50 @@ fn check_all(entries: &[Entry], label: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Lists and checks every entry without writing anything.
-pub(crate) fn check(archive: &Path, format: ArchiveFormat, label: &str) -> Result<Vec<Entry>, Failure> {
+/// The most an archive may unpack to: 100 times its own size, at least 256 MiB and at most
+/// 16 GiB. Release archives of binaries compress 2-5×; a decompression bomb is 1000× and more.
+pub(crate) fn unpack_limit(archive_size: u64) -> u64 {
+    archive_size.saturating_mul(100).clamp(256 << 20, 16 << 30)
+}
+
+fn too_large(label: &str, limit: u64) -> Failure {
+    Failure::verify(format!(
+        "`{label}` would unpack to more than {} ({limit} bytes); refused, nothing was installed",
+        human_bytes(limit)
+    ))
+    .with_hint("a release archive does not expand that much: it may be a decompression bomb; report it to the publisher")
+}
+
+fn human_bytes(n: u64) -> String {
+    if n >= 1 << 30 {
+        format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+    }
+}
+
+/// Lists and checks every entry without writing anything; refuses an archive whose declared
+/// content (files, and the copies hard links make) exceeds `limit` bytes, at the first entry
+/// that passes it.
+pub(crate) fn check(archive: &Path, format: ArchiveFormat, label: &str, limit: u64) -> Result<Vec<Entry>, Failure> {
     let mut entries = Vec::new();
+    let mut sizes: HashMap<String, u64> = HashMap::new();
+    let mut total: u64 = 0;
     visit(archive, format, label, &mut |raw, _| {
+        let declared = raw.size;
         if let Some(entry) = classify(raw, label)? {
+            let size = match &entry.kind {
+                Kind::File { .. } => declared,
+                Kind::Hardlink(target) => sizes.get(target).copied().unwrap_or(0),
+                Kind::Dir | Kind::Symlink(_) => 0,
+            };
+            total = total.saturating_add(size);
+            if total > limit {
+                return Err(too_large(label, limit));
+            }
+            if matches!(entry.kind, Kind::File { .. }) {
+                sizes.insert(entry.path.clone(), size);
+            }
             entries.push(entry);
         }
         Ok(())
@@ -293,11 +340,20 @@ pub(crate) fn check(archive: &Path, format: ArchiveFormat, label: &str) -> Resul
     Ok(entries)
 }
 
-/// Checks every entry, then unpacks the archive into `dest` (created if missing).
-pub(crate) fn extract(archive: &Path, format: ArchiveFormat, label: &str, dest: &Path) -> Result<Vec<Entry>, Failure> {
-    let entries = check(archive, format, label)?;
+/// Checks every entry, then unpacks the archive into `dest` (created if missing). At most
+/// `limit` bytes are written: the declared sizes are checked first, and the bytes actually
+/// written are counted too (a zip's declared sizes can lie).
+pub(crate) fn extract(
+    archive: &Path,
+    format: ArchiveFormat,
+    label: &str,
+    dest: &Path,
+    limit: u64,
+) -> Result<Vec<Entry>, Failure> {
+    let entries = check(archive, format, label, limit)?;
     fs::create_dir_all(dest).map_err(|e| write_failure(dest, e))?;
     let mut next = 0;
+    let mut budget = limit;
     visit(archive, format, label, &mut |raw, content| {
         let Some(entry) = classify(raw, label)? else {
             return Ok(());
@@ -306,9 +362,23 @@ pub(crate) fn extract(archive: &Path, format: ArchiveFormat, label: &str, dest: 
             return Err(Failure::verify(format!("`{label}` changed while it was being unpacked")));
         }
         next += 1;
-        write_entry(dest, &entry, content, label)
+        write_entry(dest, &entry, content, label, &mut budget).map_err(|e| match e {
+            Written::TooLarge => too_large(label, limit),
+            Written::Failed(f) => f,
+        })
     })?;
     Ok(entries)
+}
+
+enum Written {
+    TooLarge,
+    Failed(Failure),
+}
+
+impl From<Failure> for Written {
+    fn from(f: Failure) -> Self {
+        Written::Failed(f)
+    }
 }
 
 fn write_failure(path: &Path, e: io::Error) -> Failure {
@@ -332,7 +402,13 @@ fn ensure_dirs(root: &Path, rel: &str, label: &str, entry: &str) -> Result<PathB
     Ok(dir)
 }
 
-fn write_entry(root: &Path, entry: &Entry, content: &mut dyn Read, label: &str) -> Result<(), Failure> {
+fn write_entry(
+    root: &Path,
+    entry: &Entry,
+    content: &mut dyn Read,
+    label: &str,
+    budget: &mut u64,
+) -> Result<(), Written> {
     let (parent, _) = entry.path.rsplit_once('/').unwrap_or(("", &entry.path));
     ensure_dirs(root, parent, label, &entry.path)?;
     let dest = root.join(&entry.path);
@@ -354,8 +430,11 @@ fn write_entry(root: &Path, entry: &Entry, content: &mut dyn Read, label: &str) 
                     Ok(0) => break,
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(Failure::verify(format!("`{label}` is corrupt at `{}`: {e}", entry.path))),
+                    Err(e) => {
+                        return Err(Failure::verify(format!("`{label}` is corrupt at `{}`: {e}", entry.path)).into())
+                    }
                 };
+                *budget = budget.checked_sub(n as u64).ok_or(Written::TooLarge)?;
                 out.write_all(&buf[..n]).map_err(|e| write_failure(&dest, e))?;
             }
         }
@@ -366,7 +445,10 @@ fn write_entry(root: &Path, entry: &Entry, content: &mut dyn Read, label: &str) 
             let _ = target;
         }
         Kind::Hardlink(target) => {
-            fs::copy(root.join(target), &dest).map_err(|e| write_failure(&dest, e))?;
+            let source = root.join(target);
+            let size = fs::metadata(&source).map_err(|e| write_failure(&source, e))?.len();
+            *budget = budget.checked_sub(size).ok_or(Written::TooLarge)?;
+            fs::copy(&source, &dest).map_err(|e| write_failure(&dest, e))?;
         }
     }
     Ok(())
@@ -490,10 +572,66 @@ mod tests {
             ],
         );
         let dest = dir.path().join("out");
-        let err = extract(&archive, ArchiveFormat::TarGz, "a.tar.gz", &dest).unwrap_err();
+        let err = extract(&archive, ArchiveFormat::TarGz, "a.tar.gz", &dest, unpack_limit(0)).unwrap_err();
         assert_eq!(err.message, "`a.tar.gz` has an unsafe entry `../x`: the path has a `..` component");
         assert!(!dest.exists(), "the check pass wrote nothing");
         assert!(!dir.path().join("x").exists());
+    }
+
+    #[test]
+    fn a_bomb_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("bomb.tar.gz");
+        let zeros = vec![0u8; 4 << 20];
+        tar_gz(&archive, &[("top/zeros", tar::EntryType::Regular, "", 0o644, &zeros)]);
+        let compressed = fs::metadata(&archive).unwrap().len();
+        assert!(compressed < 64 << 10, "{compressed}");
+        let dest = dir.path().join("out");
+        let err = extract(&archive, ArchiveFormat::TarGz, "bomb.tar.gz", &dest, 1 << 20).unwrap_err();
+        assert_eq!(err.class, relman_manifest::ErrorClass::Verify);
+        assert!(
+            err.message.starts_with("`bomb.tar.gz` would unpack to more than 1.0 MiB (1048576 bytes); refused"),
+            "{}",
+            err.message
+        );
+        assert!(!dest.exists(), "the check pass wrote nothing");
+        // Under the limit, the same archive unpacks.
+        extract(&archive, ArchiveFormat::TarGz, "bomb.tar.gz", &dest, 8 << 20).unwrap();
+        assert_eq!(fs::metadata(dest.join("top/zeros")).unwrap().len(), 4 << 20);
+    }
+
+    #[test]
+    fn hard_links_count_as_the_copies_they_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("links.tar.gz");
+        let data = vec![7u8; 600];
+        tar_gz(
+            &archive,
+            &[
+                ("a", tar::EntryType::Regular, "", 0o644, &data),
+                ("b", tar::EntryType::Link, "a", 0o644, b""),
+                ("c", tar::EntryType::Link, "a", 0o644, b""),
+            ],
+        );
+        let dest = dir.path().join("out");
+        let err = extract(&archive, ArchiveFormat::TarGz, "links.tar.gz", &dest, 1500).unwrap_err();
+        assert!(err.message.contains("would unpack to more than"), "{}", err.message);
+        assert!(!dest.exists());
+        extract(&archive, ArchiveFormat::TarGz, "links.tar.gz", &dest, 1800).unwrap();
+        // The write pass counts too: a budget the check pass alone would not enforce.
+        let mut budget = 1000;
+        let entry = entry("x", Kind::File { mode: 0o644 });
+        let fresh = dir.path().join("fresh");
+        fs::create_dir(&fresh).unwrap();
+        let r = write_entry(&fresh, &entry, &mut &vec![1u8; 1200][..], "l", &mut budget);
+        assert!(matches!(r, Err(Written::TooLarge)));
+    }
+
+    #[test]
+    fn the_limit_scales_with_the_archive() {
+        assert_eq!(unpack_limit(0), 256 << 20);
+        assert_eq!(unpack_limit(10 << 20), 1000 << 20);
+        assert_eq!(unpack_limit(1 << 40), 16 << 30);
     }
 
     #[test]
@@ -511,7 +649,7 @@ mod tests {
             ],
         );
         let dest = dir.path().join("out");
-        let entries = extract(&archive, ArchiveFormat::TarGz, "a.tar.gz", &dest).unwrap();
+        let entries = extract(&archive, ArchiveFormat::TarGz, "a.tar.gz", &dest, unpack_limit(0)).unwrap();
         assert_eq!(entries.len(), 5);
         let app = find_binary(&entries, &dest, "app", "a.tar.gz").unwrap();
         assert_eq!(fs::read(&app).unwrap(), b"real", "shallowest match, symlink resolved");
@@ -534,7 +672,7 @@ mod tests {
         let archive = dir.path().join("a.zip");
         fs::write(&archive, b"PK\x03\x04 definitely not a zip").unwrap();
         for format in [ArchiveFormat::Zip, ArchiveFormat::TarGz, ArchiveFormat::TarZst] {
-            let err = check(&archive, format, "a.zip").unwrap_err();
+            let err = check(&archive, format, "a.zip", unpack_limit(0)).unwrap_err();
             assert_eq!(err.class, relman_manifest::ErrorClass::Verify, "{format}");
             assert!(err.message.starts_with(&format!("`a.zip` is not a valid {format} archive")), "{}", err.message);
         }

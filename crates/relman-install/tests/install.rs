@@ -428,3 +428,48 @@ fn bad_from_arguments() {
     let err = install(&opts("", prefix.path())).unwrap_err();
     assert_eq!(err.class, ErrorClass::Usage);
 }
+
+/// A gzip of 1 GiB of zeros (about 1 MiB, 1000×): refused at its first header, nothing unpacked,
+/// nothing installed, nothing left in the prefix.
+#[test]
+fn a_decompression_bomb_is_refused_naming_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = archive_name("1.0.0", &host(), ArchiveFormat::TarGz);
+    let path = dir.path().join(&name);
+    // Concatenated gzip members decompress as one stream (gzip(1) and relman both read
+    // them): a tar header for a 1 GiB file, then one compressed MiB of zeros 1024 times.
+    let gz = |bytes: &[u8]| {
+        use std::io::Write as _;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let size: u64 = 1 << 30;
+    let mut header = tar::Header::new_gnu();
+    header.set_path("app-1.0.0/app").unwrap();
+    header.set_mode(0o755);
+    header.set_size(size);
+    header.set_cksum();
+    let mut bytes = gz(header.as_bytes());
+    let block = gz(&vec![0u8; 1 << 20]);
+    for _ in 0..1024 {
+        bytes.extend_from_slice(&block);
+    }
+    bytes.extend_from_slice(&gz(&[0u8; 1024]));
+    fs::write(&path, &bytes).unwrap();
+    let compressed = fs::read(&path).unwrap();
+    assert!(compressed.len() < 4 << 20, "{}", compressed.len());
+
+    let prefix = tempfile::tempdir().unwrap();
+    let from = path.display().to_string();
+    let err = install(&InstallOptions { sha256: Some(digest(&compressed)), ..opts(&from, prefix.path()) }).unwrap_err();
+    assert_eq!(err.class, ErrorClass::Verify);
+    assert!(
+        err.message.starts_with(&format!("`{name}` would unpack to more than 256.0 MiB")),
+        "{}",
+        err.message
+    );
+    assert!(err.message.contains("nothing was installed"), "{}", err.message);
+    assert!(bin_listing(prefix.path()).is_empty());
+    assert_tmp_clean(prefix.path());
+}

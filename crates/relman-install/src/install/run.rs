@@ -184,7 +184,8 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
     }
 
     let unpacked = work.path().join("unpacked");
-    let entries = archive::extract(&archive_path, plan.format, &plan.archive_name, &unpacked)?;
+    let entries =
+        archive::extract(&archive_path, plan.format, &plan.archive_name, &unpacked, archive::unpack_limit(size))?;
     let picked: Vec<(String, PathBuf)> = match &plan.binaries {
         Some(names) => names
             .iter()
