@@ -96,13 +96,19 @@ fn stage_outputs(planned: &Planned, target: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Puts `src` at `dst` atomically (a hard link, or a copy across file systems), through a
+/// temp name beside it. Renaming a link onto a name that already links the same inode does
+/// nothing (POSIX), so the temp name is removed afterwards whatever happened.
 fn link_or_copy(src: &Path, dst: &Path) -> Result<(), Failure> {
-    let tmp = dst.with_extension("relman-tmp");
+    let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dst.with_file_name(format!("{}{name}", relman_install::lock::TEMP_PREFIX));
     let _ = fs::remove_file(&tmp);
     if fs::hard_link(src, &tmp).is_err() {
         fs::copy(src, &tmp).map_err(|e| Failure::io("copy", src, e))?;
     }
-    fs::rename(&tmp, dst).map_err(|e| Failure::io("stage", dst, e))
+    let renamed = fs::rename(&tmp, dst).map_err(|e| Failure::io("stage", dst, e));
+    let _ = fs::remove_file(&tmp);
+    renamed
 }
 
 fn last_meaningful_line(text: &str) -> String {

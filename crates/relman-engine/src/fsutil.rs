@@ -22,7 +22,7 @@ pub fn write_atomic_with<T>(
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| Failure::io("create directory", dir, e))?;
     let tmp = tempfile::Builder::new()
-        .prefix(".relman-tmp-")
+        .prefix(relman_install::lock::TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| Failure::io("create a temporary file in", dir, e))?;
     let file = tmp.as_file().try_clone().map_err(|e| Failure::io("open", tmp.path(), e))?;

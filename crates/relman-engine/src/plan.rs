@@ -21,6 +21,7 @@ use crate::fsutil;
 use crate::git::Repo;
 use crate::settings::{exe_suffix, Options, Settings};
 use crate::version;
+use relman_install::lock::Lock;
 
 pub const CHECKSUMS_FILE: &str = "checksums.txt";
 pub const INDEX_FILE: &str = "index.json";
@@ -34,6 +35,9 @@ pub struct Planned {
     pub manifest: Manifest,
     /// `dist/<version>`.
     pub version_dir: PathBuf,
+    /// The project's lock (`dist/.relman-lock`), held while this release is worked on; `None`
+    /// for a record only read (promote at an OCI destination).
+    pub lock: Option<std::sync::Arc<Lock>>,
 }
 
 impl Planned {
@@ -111,10 +115,36 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
     for d in &settings.destinations {
         manifest.destination_mut(d);
     }
-    let planned = Planned { settings, manifest, version_dir };
+    let lock = lock_project(&settings.dist, &version_dir, &version)?;
+    let planned = Planned { settings, manifest, version_dir, lock: Some(std::sync::Arc::new(lock)) };
     let planned = merge_previous(planned)?;
     planned.save()?;
     Ok(planned)
+}
+
+/// Takes the project's lock (`dist/.relman-lock`: two relman runs never write one `dist/` at
+/// once) and removes what killed runs left in `dist/`, `dist/<version>/`, its build
+/// directories and its OCI layouts (temp files, all named `.relman-tmp-*`).
+fn lock_project(dist: &Path, version_dir: &Path, version: &str) -> Result<Lock, Failure> {
+    let lock = Lock::acquire(
+        &dist.join(relman_install::lock::LOCK_FILE),
+        &format!("the project's `{}`", dist.display()),
+        &format!("release {version}"),
+        relman_install::lock::wait(),
+    )?;
+    let mut dirs = vec![dist.to_path_buf(), version_dir.to_path_buf()];
+    for sub in ["build", "oci"] {
+        if let Ok(entries) = std::fs::read_dir(version_dir.join(sub)) {
+            for e in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+                dirs.push(e.path());
+                dirs.push(e.path().join("blobs").join("sha256"));
+            }
+        }
+    }
+    for dir in dirs {
+        lock.sweep(&dir)?;
+    }
+    Ok(lock)
 }
 
 /// Loads the manifest of an already planned version (for stages run on their own).

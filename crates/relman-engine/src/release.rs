@@ -65,12 +65,7 @@ fn manifest_signature(
             text
         }
     };
-    Ok(LocalFile {
-        name,
-        path,
-        sha256: relman_install::hash::sha256_bytes(text.as_bytes()),
-        size: text.len() as u64,
-    })
+    Ok(LocalFile { name, path, sha256: relman_install::hash::sha256_bytes(text.as_bytes()), size: text.len() as u64 })
 }
 
 /// Publishes to every destination of the manifest.

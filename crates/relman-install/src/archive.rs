@@ -299,7 +299,9 @@ fn too_large(label: &str, limit: u64) -> Failure {
         "`{label}` would unpack to more than {} ({limit} bytes); refused, nothing was installed",
         human_bytes(limit)
     ))
-    .with_hint("a release archive does not expand that much: it may be a decompression bomb; report it to the publisher")
+    .with_hint(
+        "a release archive does not expand that much: it may be a decompression bomb; report it to the publisher",
+    )
 }
 
 fn human_bytes(n: u64) -> String {

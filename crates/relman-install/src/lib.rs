@@ -62,6 +62,7 @@ mod archive;
 pub mod checksums;
 pub mod hash;
 pub mod install;
+pub mod lock;
 pub mod platform;
 pub mod source;
 pub mod verify;

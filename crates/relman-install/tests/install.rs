@@ -464,12 +464,97 @@ fn a_decompression_bomb_is_refused_naming_the_archive() {
     let from = path.display().to_string();
     let err = install(&InstallOptions { sha256: Some(digest(&compressed)), ..opts(&from, prefix.path()) }).unwrap_err();
     assert_eq!(err.class, ErrorClass::Verify);
-    assert!(
-        err.message.starts_with(&format!("`{name}` would unpack to more than 256.0 MiB")),
-        "{}",
-        err.message
-    );
+    assert!(err.message.starts_with(&format!("`{name}` would unpack to more than 256.0 MiB")), "{}", err.message);
     assert!(err.message.contains("nothing was installed"), "{}", err.message);
     assert!(bin_listing(prefix.path()).is_empty());
     assert_tmp_clean(prefix.path());
+}
+
+/// A binary another program relman installed is refused naming that program, whatever the
+/// archive is called; `--force` does not take it over either.
+#[test]
+fn a_binary_of_another_installed_program_is_refused_naming_it() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = publish(root.path(), &Spec::standard("1.0.0"));
+    let prefix = tempfile::tempdir().unwrap();
+    install(&opts(dir.display().to_string(), prefix.path())).unwrap();
+
+    // The same archive under another program's name (`tool`), with the same binary `app`.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let bytes = fs::read(dir.join(archive_name("1.0.0", &host(), ArchiveFormat::TarGz))).unwrap();
+    let tool = elsewhere.path().join(format!("tool-1.0.0-{}.tar.gz", host()));
+    fs::write(&tool, &bytes).unwrap();
+    for force in [false, true] {
+        let err = install(&InstallOptions {
+            sha256: Some(digest(&bytes)),
+            force,
+            ..opts(tool.display().to_string(), prefix.path())
+        })
+        .unwrap_err();
+        assert_eq!(err.class, ErrorClass::Install);
+        assert!(
+            err.message.contains("bin/app` belongs to `app`, which relman installed in")
+                && err.message.ends_with("`tool` would replace it"),
+            "{}",
+            err.message
+        );
+    }
+    assert_installed(prefix.path(), "1.0.0");
+    assert!(!prefix.path().join(".relman/receipts/tool.json").exists());
+    assert_tmp_clean(prefix.path());
+}
+
+/// Installs into one prefix at once take turns (the prefix's lock): every one succeeds, the
+/// prefix ends with one intact binary, one receipt and no scratch files.
+#[test]
+fn concurrent_installs_into_one_prefix_take_turns() {
+    let root = tempfile::tempdir().unwrap();
+    publish(root.path(), &Spec::standard("1.0.0"));
+    publish(root.path(), &Spec::standard("1.1.0"));
+    promote(root.path(), "1.1.0");
+    let prefix = tempfile::tempdir().unwrap();
+    let from_old = root.path().join("1.0.0").display().to_string();
+    let from_new = root.path().display().to_string();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..6)
+            .map(|i| {
+                let from = if i % 2 == 0 { from_old.clone() } else { from_new.clone() };
+                let prefix = prefix.path().to_path_buf();
+                s.spawn(move || install(&opts(from, &prefix)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for r in &results {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    let r = receipt(prefix.path());
+    assert_installed(prefix.path(), &r.version);
+    assert_eq!(r.binaries[0].sha256, digest(&binary_bytes(NAME, &r.version, &host())));
+    assert_tmp_clean(prefix.path());
+    let leftovers: Vec<String> = fs::read_dir(prefix.path().join("bin"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "app")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// What a killed install leaves (a half-unpacked work directory, half-copied binaries) is
+/// swept by the next run that holds the prefix's lock.
+#[test]
+fn leftovers_of_a_killed_install_are_swept() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = publish(root.path(), &Spec::standard("1.0.0"));
+    let prefix = tempfile::tempdir().unwrap();
+    let p = prefix.path();
+    fs::create_dir_all(p.join(".relman/tmp/.relman-tmp-install-abc/unpacked")).unwrap();
+    fs::write(p.join(".relman/tmp/.relman-tmp-install-abc/archive.tar.gz"), b"half").unwrap();
+    fs::create_dir_all(p.join("bin")).unwrap();
+    fs::write(p.join("bin/.relman-tmp-app.relman-new"), b"half").unwrap();
+    fs::write(p.join("bin/mine"), b"a user's file").unwrap();
+    install(&opts(dir.display().to_string(), p)).unwrap();
+    assert_installed(p, "1.0.0");
+    assert_tmp_clean(p);
+    assert_eq!(bin_listing(p), vec!["app", "mine"]);
 }

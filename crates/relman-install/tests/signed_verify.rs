@@ -522,12 +522,17 @@ fn the_manifest_is_signed() {
     assert!(verify(&dir, &with_key(0)).is_ok());
     let path = dir.join("manifest.json");
     let original = fs::read_to_string(&path).unwrap();
-    let edited = original.replace("0123456789abcdef0123456789abcdef01234567", "fedcba9876543210fedcba9876543210fedcba98");
+    let edited =
+        original.replace("0123456789abcdef0123456789abcdef01234567", "fedcba9876543210fedcba9876543210fedcba98");
     assert_ne!(original, edited);
     fs::write(&path, &edited).unwrap();
     let report = verify(&dir, &with_key(0));
     assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
-    assert_problem(&report, "manifest.json.sigstore.json", "`manifest.json` does not match `manifest.json.sigstore.json`");
+    assert_problem(
+        &report,
+        "manifest.json.sigstore.json",
+        "`manifest.json` does not match `manifest.json.sigstore.json`",
+    );
     assert_eq!(status(&report, "manifest.json"), ArtifactStatus::Fail);
     let reason = &report.artifact("manifest.json").unwrap().reason;
     assert!(reason.contains("its signature `manifest.json.sigstore.json` does not verify"), "{reason}");

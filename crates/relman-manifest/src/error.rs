@@ -36,10 +36,12 @@ pub enum ErrorClass {
     Network,
     /// 12: `relman check` found versions out of lockstep or an unfinished changelog.
     Check,
+    /// 13: another relman holds the lock of this destination, prefix or project.
+    Busy,
 }
 
 impl ErrorClass {
-    pub const ALL: [ErrorClass; 12] = [
+    pub const ALL: [ErrorClass; 13] = [
         ErrorClass::Internal,
         ErrorClass::Usage,
         ErrorClass::Config,
@@ -52,6 +54,7 @@ impl ErrorClass {
         ErrorClass::Install,
         ErrorClass::Network,
         ErrorClass::Check,
+        ErrorClass::Busy,
     ];
 
     /// The process exit code for this class.
@@ -69,6 +72,7 @@ impl ErrorClass {
             ErrorClass::Install => 10,
             ErrorClass::Network => 11,
             ErrorClass::Check => 12,
+            ErrorClass::Busy => 13,
         }
     }
 
@@ -87,6 +91,7 @@ impl ErrorClass {
             ErrorClass::Install => "install",
             ErrorClass::Network => "network",
             ErrorClass::Check => "check",
+            ErrorClass::Busy => "busy",
         }
     }
 }
@@ -145,6 +150,9 @@ impl Failure {
     pub fn check(message: impl Into<String>) -> Self {
         Self::new(ErrorClass::Check, message)
     }
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self::new(ErrorClass::Busy, message)
+    }
 
     /// An I/O error on a named path, as an internal failure (message names the path).
     pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Self {
@@ -167,6 +175,6 @@ mod tests {
     #[test]
     fn exit_codes_are_distinct_and_stable() {
         let codes: Vec<i32> = ErrorClass::ALL.iter().map(|c| c.exit_code()).collect();
-        assert_eq!(codes, (1..=12).collect::<Vec<_>>());
+        assert_eq!(codes, (1..=13).collect::<Vec<_>>());
     }
 }

@@ -178,13 +178,14 @@ impl Layout {
 
 fn temp_path(dest: &Path) -> PathBuf {
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("blob");
-    dest.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    // relman's temp prefix: a run that dies leaves nothing the next one does not sweep.
+    dest.with_file_name(format!(".relman-tmp-{name}.{}", std::process::id()))
 }
 
 /// Writes `bytes` to `path` so that readers see the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".relman-tmp-").tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_data()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -774,7 +774,7 @@ fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan
             .with_hint("promote from the project directory where the version was published"));
     }
     let manifest = plan::load_manifest(&path)?;
-    Ok(relman_engine::plan::Planned { settings, manifest, version_dir })
+    Ok(relman_engine::plan::Planned { settings, manifest, version_dir, lock: None })
 }
 
 /// Paths relative to the current directory; URLs as they are.

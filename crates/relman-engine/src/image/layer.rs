@@ -115,7 +115,7 @@ pub fn write_layer(
 ) -> Result<BuiltLayer, Failure> {
     let dir = layout.root().join("blobs").join("sha256");
     let tmp = tempfile::Builder::new()
-        .prefix(".relman-layer-")
+        .prefix(&format!("{}layer-", relman_install::lock::TEMP_PREFIX))
         .tempfile_in(&dir)
         .map_err(|e| Failure::io("create a temporary file in", &dir, e))?;
     let file = tmp.as_file().try_clone().map_err(|e| Failure::io("open", tmp.path(), e))?;

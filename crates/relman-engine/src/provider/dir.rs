@@ -4,12 +4,17 @@
 //! `PATH/channels.json`. A new version directory is filled under a staging name and renamed
 //! into place, so readers see all of it or none of it; files added to an existing version
 //! directory appear one by one, each atomically. `put_release` never touches `latest`.
+//!
+//! Both take the destination's lock (`PATH/.relman-lock`, see [`relman_install::lock`]):
+//! two promotes never interleave their `latest` and `channels.json` writes, and what a killed
+//! run left (`.relman-staging-*`, `.relman-tmp-*`) is removed by the next one.
 
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use relman_install::hash::{sha256_file, HashingWriter};
+use relman_install::lock::{Lock, STAGING_PREFIX, TEMP_PREFIX};
 use relman_install::source::Location;
 use relman_install::verify::verify_release;
 use relman_manifest::{ChannelEntry, Channels, Failure, Index, CHANNELS_FORMAT_VERSION};
@@ -32,6 +37,23 @@ impl DirProvider {
         DirProvider { url: url.to_string(), root }
     }
 
+    /// Takes the destination's lock (`PATH/.relman-lock`) and removes what dead runs left in
+    /// `PATH` and in `dirs` (staging directories, temp files).
+    fn lock(&self, doing: &str, dirs: &[&Path]) -> Result<Lock, Failure> {
+        fsutil::create_dir_all(&self.root)?;
+        let lock = Lock::acquire(
+            &self.root.join(relman_install::lock::LOCK_FILE),
+            &format!("the destination `{}`", self.url),
+            doing,
+            relman_install::lock::wait(),
+        )?;
+        lock.sweep(&self.root)?;
+        for dir in dirs {
+            lock.sweep(dir)?;
+        }
+        Ok(lock)
+    }
+
     fn read_channels(&self) -> Result<Option<Channels>, Failure> {
         let path = self.root.join(CHANNELS_FILE);
         match fs::read_to_string(&path) {
@@ -50,8 +72,8 @@ impl Provider for DirProvider {
     }
 
     fn put_release(&self, version: &str, files: &[LocalFile], reporter: &dyn Reporter) -> Result<PutOutcome, Failure> {
-        fsutil::create_dir_all(&self.root)?;
         let dest = self.root.join(version);
+        let _lock = self.lock(&format!("publish {version}"), &[&dest])?;
         let mut outcome = PutOutcome {
             destination: self.url.clone(),
             location: dest.display().to_string(),
@@ -81,7 +103,7 @@ impl Provider for DirProvider {
         if !dest.exists() {
             // Fill a staging directory, then rename it into place in one step.
             let staging = tempfile::Builder::new()
-                .prefix(&format!(".relman-staging-{version}-"))
+                .prefix(&format!("{STAGING_PREFIX}{version}-"))
                 .tempdir_in(&self.root)
                 .map_err(|e| Failure::io("create a staging directory in", &self.root, e))?;
             #[cfg(unix)]
@@ -120,7 +142,7 @@ impl Provider for DirProvider {
                 outcome.skipped.push(f.name.clone());
                 continue;
             }
-            let tmp = dest.join(format!(".relman-tmp-{}", f.name));
+            let tmp = dest.join(format!("{TEMP_PREFIX}{}", f.name));
             copy_verified(f, &tmp)?;
             fs::rename(&tmp, &target).map_err(|e| Failure::io("write", &target, e))?;
             reporter.step(&format!("{}: copied", f.name));
@@ -137,6 +159,8 @@ impl Provider for DirProvider {
     ) -> Result<PromoteReport, Failure> {
         let v = version.to_string();
         let dir = self.root.join(&v);
+        // One promote at a time: `latest` and channels.json move together or not at all.
+        let _lock = self.lock(&format!("promote {v}"), &[])?;
         let mut gates = Vec::new();
         let mut gate = |name: &'static str, passed: bool, detail: String| {
             reporter.step(&format!("gate {name}: {} ({detail})", if passed { "pass" } else { "FAIL" }));
@@ -260,7 +284,7 @@ fn replace_link(link: &Path, target: &str) -> Result<(), Failure> {
                 .with_hint("remove it; relman manages `latest` as a link to the version directory"));
         }
     }
-    let tmp = link.with_file_name(format!(".latest-{}", std::process::id()));
+    let tmp = link.with_file_name(format!("{TEMP_PREFIX}latest-{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     #[cfg(unix)]
     std::os::unix::fs::symlink(target, &tmp).map_err(|e| Failure::io("create link", &tmp, e))?;

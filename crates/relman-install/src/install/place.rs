@@ -21,7 +21,15 @@ fn remove_if_exists(path: &Path) -> Result<(), Failure> {
 }
 
 /// `dir/.<name>.<suffix>`: a scratch name beside `path`.
+/// A scratch name beside `path` for a copy that can be lost without harm (the next run,
+/// holding the prefix's lock, sweeps it: [`crate::lock::TEMP_PREFIX`]).
 fn scratch(path: &Path, suffix: &str) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!("{}{name}.{suffix}", crate::lock::TEMP_PREFIX))
+}
+
+/// A scratch name for the only copy of a file while it moves (never swept).
+fn holding(path: &Path, suffix: &str) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.{suffix}"))
 }
@@ -76,7 +84,7 @@ pub(crate) fn replace(new: &Path, dest: &Path) -> Result<(), Failure> {
 
 /// Exchanges `current` and `backup`: the backup becomes current, current becomes the backup.
 pub(crate) fn swap(current: &Path, backup: &Path) -> Result<(), Failure> {
-    let hold = scratch(backup, "relman-swap");
+    let hold = holding(backup, "relman-swap");
     let had_current = current.exists();
     if had_current {
         link_or_copy(current, &hold)?;

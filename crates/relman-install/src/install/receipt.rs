@@ -114,6 +114,23 @@ impl Layout {
         })
     }
 
+    /// Takes the prefix's lock (`.relman/.relman-lock`: one install, upgrade or rollback at a
+    /// time) and sweeps what killed runs left in `.relman/tmp`, `bin`, the backups and the
+    /// receipts. `doing` says what for, in the message another run shows.
+    pub fn lock(&self, doing: &str) -> Result<crate::lock::Lock, Failure> {
+        let state = self.receipts.parent().unwrap_or(&self.prefix);
+        let lock = crate::lock::Lock::acquire(
+            &state.join(crate::lock::LOCK_FILE),
+            &format!("the install prefix `{}`", self.prefix.display()),
+            doing,
+            crate::lock::wait(),
+        )?;
+        for dir in [&self.tmp, &self.bin, &self.backup, &self.receipts] {
+            lock.sweep(dir)?;
+        }
+        Ok(lock)
+    }
+
     /// Creates the directories an install writes to.
     pub fn create(&self) -> Result<(), Failure> {
         for dir in [&self.bin, &self.receipts, &self.backup, &self.tmp] {
@@ -188,7 +205,10 @@ impl Layout {
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames it into place.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new().prefix(".relman-").tempfile_in(dir).map_err(|e| write_failure(path, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(crate::lock::TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(|e| write_failure(path, e))?;
     tmp.write_all(bytes).map_err(|e| write_failure(path, e))?;
     tmp.as_file().sync_all().map_err(|e| write_failure(path, e))?;
     tmp.persist(path).map_err(|e| write_failure(path, e.error))?;

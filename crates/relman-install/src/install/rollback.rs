@@ -25,6 +25,12 @@ pub struct RollbackOutcome {
 
 pub fn rollback(prefix: &Path, name: Option<&str>) -> Result<RollbackOutcome, Failure> {
     let layout = Layout::new(prefix)?;
+    // Under the prefix's lock, once there is something to roll back (a prefix with nothing
+    // installed is not written to).
+    let _lock = match layout.select(name) {
+        Ok(Some(_)) => Some(layout.lock(&name.map_or_else(|| "rollback".to_string(), |n| format!("rollback {n}")))?),
+        _ => None,
+    };
     let receipt = layout.select(name)?.ok_or_else(|| {
         let what = name.map(|n| format!("`{n}` is not installed")).unwrap_or_else(|| "nothing is installed".into());
         Failure::install(format!("nothing to roll back: {what} in `{}`", layout.prefix.display()))

@@ -97,7 +97,7 @@ pub struct InstallOutcome {
 pub fn install(opts: &InstallOptions) -> Result<InstallOutcome, Failure> {
     let plan = resolve(opts)?;
     let layout = Layout::new(&opts.prefix)?;
-    execute(&plan, &layout, opts)
+    execute(&plan, &layout, opts, None)
 }
 
 /// A location as a receipt keeps it: local paths made absolute, URL credentials redacted.
@@ -113,7 +113,69 @@ fn intact(receipt: &Receipt) -> bool {
     receipt.binaries.iter().all(|b| sha256_file(&b.path).is_ok_and(|(digest, _)| digest == b.sha256))
 }
 
-fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<InstallOutcome, Failure> {
+/// Refuses to replace `bin/<name>` when relman did not put it there for this program: a file
+/// of another program relman installed (named), a file relman never installed (unless
+/// `force`), a directory.
+fn check_clobber(
+    plan: &Plan,
+    layout: &Layout,
+    existing: Option<&Receipt>,
+    names: &[&str],
+    force: bool,
+) -> Result<(), Failure> {
+    let owned: HashSet<&Path> = existing.iter().flat_map(|r| r.binaries.iter().map(|b| b.path.as_path())).collect();
+    let mut others: Option<Vec<Receipt>> = None;
+    for name in names {
+        let dest = layout.bin.join(name);
+        match fs::symlink_metadata(&dest) {
+            Ok(meta) if meta.is_dir() => return Err(Failure::install(format!("`{}` is a directory", dest.display()))),
+            Ok(_) if owned.contains(dest.as_path()) => {}
+            Ok(_) => {
+                let receipts = match &others {
+                    Some(r) => r,
+                    None => others.insert(layout.receipts()?),
+                };
+                let owner = receipts
+                    .iter()
+                    .find(|r| r.name != plan.name && r.binaries.iter().any(|b| b.path == dest))
+                    .map(|r| r.name.clone());
+                match owner {
+                    Some(other) => {
+                        return Err(Failure::install(format!(
+                            "`{}` belongs to `{other}`, which relman installed in `{}`; `{}` would replace it",
+                            dest.display(),
+                            layout.prefix.display(),
+                            plan.name
+                        ))
+                        .with_hint("install into another --prefix, or remove the other program first"))
+                    }
+                    None if !force => {
+                        return Err(Failure::install(format!(
+                            "`{}` exists and was not installed by relman",
+                            dest.display()
+                        ))
+                        .with_hint(format!(
+                            "pass `--force` to replace it (the old file is kept in `{}`)",
+                            layout.backup.display()
+                        )))
+                    }
+                    None => {}
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Failure::io("read", &dest, e)),
+        }
+    }
+    Ok(())
+}
+
+/// `lock` is the prefix's lock when the caller holds it already.
+fn execute(
+    plan: &Plan,
+    layout: &Layout,
+    opts: &InstallOptions,
+    lock: Option<&crate::lock::Lock>,
+) -> Result<InstallOutcome, Failure> {
     let existing = layout.read_receipt(&plan.name)?;
 
     // Signatures first: nothing is written at the prefix before they verify.
@@ -134,6 +196,18 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
     }
     let signature = trust.summary(index_form, archive_sig.as_ref().map(|s| s.form()));
 
+    // One install, upgrade or rollback per prefix at a time (taken after the signatures: a
+    // refused release writes nothing at the prefix). When another run changed the receipt
+    // meanwhile, everything is decided again from the new one, under the lock.
+    let _held;
+    if lock.is_none() {
+        let taken = layout.lock(&format!("install {} {}", plan.name, plan.version))?;
+        if layout.read_receipt(&plan.name)? != existing {
+            return execute(plan, layout, opts, Some(&taken));
+        }
+        _held = taken;
+    }
+
     if let Some(r) = existing.as_ref().filter(|r| !opts.force && r.version == plan.version && r.target == plan.target) {
         if r.archive_sha256.as_ref().is_none_or(|d| *d == plan.expected) && intact(r) {
             return Ok(InstallOutcome {
@@ -150,9 +224,15 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
         }
     }
 
+    // With the binaries known (from the index), a clobber is refused before the download.
+    if let Some(names) = &plan.binaries {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        check_clobber(plan, layout, existing.as_ref(), &names, opts.force)?;
+    }
+
     layout.create()?;
     let work = tempfile::Builder::new()
-        .prefix("install-")
+        .prefix(&format!("{}install-", crate::lock::TEMP_PREFIX))
         .tempdir_in(&layout.tmp)
         .map_err(|e| write_failure(&layout.tmp, e))?;
     let archive_path = work.path().join(format!("archive.{}", plan.format.extension()));
@@ -199,23 +279,8 @@ fn execute(plan: &Plan, layout: &Layout, opts: &InstallOptions) -> Result<Instal
     }
 
     // Refuse to clobber files relman does not own, before touching anything.
-    let owned: HashSet<&Path> = existing.iter().flat_map(|r| r.binaries.iter().map(|b| b.path.as_path())).collect();
-    for (name, _) in &picked {
-        let dest = layout.bin.join(name);
-        match fs::symlink_metadata(&dest) {
-            Ok(meta) if meta.is_dir() => return Err(Failure::install(format!("`{}` is a directory", dest.display()))),
-            Ok(_) if !opts.force && !owned.contains(dest.as_path()) => {
-                return Err(Failure::install(format!("`{}` exists and was not installed by relman", dest.display()))
-                    .with_hint(format!(
-                        "pass `--force` to replace it (the old file is kept in `{}`)",
-                        layout.backup.display()
-                    )))
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Failure::io("read", &dest, e)),
-        }
-    }
+    let names: Vec<&str> = picked.iter().map(|(n, _)| n.as_str()).collect();
+    check_clobber(plan, layout, existing.as_ref(), &names, opts.force)?;
     let mut new = Vec::new();
     for (name, path) in picked {
         let (digest, _) = sha256_file(&path).map_err(|e| Failure::io("read", &path, e))?;

@@ -283,8 +283,10 @@ pub fn write_files(dir: &Path, report: &VerifyReport) -> Result<Vec<PathBuf>, Fa
     let mut written = Vec::new();
     for (name, text) in [(REPORT_JSON, json), (REPORT_MARKDOWN, report.to_markdown())] {
         let path = dir.join(name);
-        let mut tmp =
-            tempfile::Builder::new().prefix(".relman-").tempfile_in(dir).map_err(|e| Failure::io("write", &path, e))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(crate::lock::TEMP_PREFIX)
+            .tempfile_in(dir)
+            .map_err(|e| Failure::io("write", &path, e))?;
         tmp.write_all(text.as_bytes())
             .and_then(|()| tmp.as_file().sync_all())
             .map_err(|e| Failure::io("write", &path, e))?;
