@@ -106,6 +106,7 @@ fn link_or_copy(src: &Path, dst: &Path) -> Result<(), Failure> {
     if fs::hard_link(src, &tmp).is_err() {
         fs::copy(src, &tmp).map_err(|e| Failure::io("copy", src, e))?;
     }
+    relman_install::crashpoint::point(&format!("built:{name}"));
     let renamed = fs::rename(&tmp, dst).map_err(|e| Failure::io("stage", dst, e));
     let _ = fs::remove_file(&tmp);
     renamed

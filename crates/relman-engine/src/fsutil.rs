@@ -27,6 +27,9 @@ pub fn write_atomic_with<T>(
         .map_err(|e| Failure::io("create a temporary file in", dir, e))?;
     let file = tmp.as_file().try_clone().map_err(|e| Failure::io("open", tmp.path(), e))?;
     let out = write(file, tmp.path())?;
+    if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+        relman_install::crashpoint::point(&format!("written:{name}"));
+    }
     make_readable(tmp.as_file(), tmp.path())?;
     tmp.as_file().sync_all().map_err(|e| Failure::io("sync", tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Failure::io("write", path, e.error))?;

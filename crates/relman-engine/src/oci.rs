@@ -56,6 +56,7 @@ impl OciDest {
             .ok_or_else(|| Failure::usage(format!("`{url}` is not an oci:// destination")))?;
         let rest = rest.trim_end_matches('/');
         let (registry, path) = rest.split_once('/').unwrap_or((rest, ""));
+        refuse_credentials(url)?;
         if registry.is_empty() || rest.contains('@') || path.rsplit('/').next().is_some_and(|p| p.contains(':')) {
             return Err(Failure::usage(format!("destination `{url}` is not like oci://REGISTRY/PATH"))
                 .with_hint("e.g. oci://ghcr.io/acme or oci://127.0.0.1:5000/acme (no tag: relman tags by version)"));
@@ -74,6 +75,25 @@ impl OciDest {
         };
         Reference::parse(&text).map_err(|e| Failure::usage(format!("destination `{}`: {e}", self.url)))
     }
+}
+
+/// Refuses an `oci://user:password@…` URL without echoing it: registry credentials come from
+/// the environment or a login, never from a URL that ends up in logs and records.
+pub fn refuse_credentials(url: &str) -> Result<(), Failure> {
+    let rest = url.strip_prefix("oci://").unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    if !authority.contains('@') {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "`{}` has credentials in it; relman does not read them from an oci:// URL",
+        relman_install::source::redact(url)
+    ))
+    .with_hint(format!(
+        "drop them from the URL and set {} and {} (or log in with docker or podman)",
+        relman_oci::auth::USERNAME_VAR,
+        relman_oci::auth::PASSWORD_VAR
+    )))
 }
 
 pub fn is_oci(url: &str) -> bool {

@@ -189,6 +189,13 @@ impl Settings {
                 None => vec![format!("dir:{}", dist.join("releases").display())],
             }
         };
+        // A destination is recorded in the manifest: one with a password in it is refused
+        // before anything is written (and without echoing it).
+        for d in &destinations {
+            if crate::oci::is_oci(d) {
+                crate::oci::refuse_credentials(d)?;
+            }
+        }
         let files = config.package.files.clone().unwrap_or_default();
         for f in &files {
             let p = Path::new(f);

@@ -60,6 +60,7 @@
 
 mod archive;
 pub mod checksums;
+pub mod crashpoint;
 pub mod hash;
 pub mod install;
 pub mod lock;

@@ -161,6 +161,33 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// Replaces the `user:password@` of every URL inside `text` (a message, a log line, a JSON
+/// document) with `****@`. The safety net the CLI applies to everything it prints.
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '/' | '?' | '#' | '`' | '\'' | '"' | '<' | '>' | ')' | ',')
+            })
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(i) if i > 0 => {
+                out.push_str("****");
+                out.push_str(&authority[i..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// True when a URL's credentials were redacted (a receipt keeps no secrets).
 pub(crate) fn is_redacted(url: &str) -> bool {
     matches!(split_userinfo(url), Some((_, Some("****"), _)))
@@ -431,6 +458,17 @@ fn stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_inside_text_are_redacted() {
+        assert_eq!(
+            redact_text("`oci://u:p4ss@host:5000/a/b` and https://tok@x.dev/y?q, http://plain/z"),
+            "`oci://****@host:5000/a/b` and https://****@x.dev/y?q, http://plain/z"
+        );
+        assert_eq!(redact_text("{\"url\":\"https://a:b@c\"}"), "{\"url\":\"https://****@c\"}");
+        assert_eq!(redact_text("no urls: a@b, ://@x"), "no urls: a@b, ://@x");
+        assert_eq!(redact_text("oci://u:p@ss@host/x"), "oci://****@host/x");
+    }
 
     #[test]
     fn parse_recognises_schemes() {

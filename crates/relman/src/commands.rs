@@ -331,6 +331,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Verify { target, key, require_signatures: _, report_dir: _ } if target.starts_with("oci://") => {
+            relman_engine::oci::refuse_credentials(&target)?;
             let key_path = match key {
                 Some(k) => cwd.join(k),
                 None => Config::load(&dir.join("relman.toml"))

@@ -3,6 +3,9 @@
 //!
 //! Errors: `error: <one line>` then `hint: <text>` on stderr; under --json one JSON object
 //! on stdout: `{"error":{"class":..,"exit_code":..,"message":..,"hint":..}}`.
+//!
+//! Everything printed passes [`redact_text`]: a `user:password@` inside any URL becomes
+//! `****@`, whichever layer formatted the text (a safety net; the engine redacts too).
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -10,6 +13,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use relman_engine::report::Reporter;
+use relman_install::source::redact_text;
 use relman_manifest::Failure;
 
 pub fn failure(f: &Failure, json: bool) {
@@ -18,16 +22,16 @@ pub fn failure(f: &Failure, json: bool) {
             "error": {
                 "class": f.class.name(),
                 "exit_code": f.class.exit_code(),
-                "message": f.message,
-                "hint": f.hint,
+                "message": redact_text(&f.message),
+                "hint": f.hint.as_deref().map(redact_text),
             }
         });
         println!("{v}");
     } else {
-        eprintln!("error: {}", f.message);
+        eprintln!("error: {}", redact_text(&f.message));
         if let Some(h) = &f.hint {
             for line in h.lines() {
-                eprintln!("hint: {line}");
+                eprintln!("hint: {}", redact_text(line));
             }
         }
     }
@@ -35,7 +39,7 @@ pub fn failure(f: &Failure, json: bool) {
 
 /// Prints a JSON value on stdout.
 pub fn json<T: serde::Serialize>(value: &T) {
-    println!("{}", serde_json::to_string_pretty(value).expect("serializable"));
+    println!("{}", redact_text(&serde_json::to_string_pretty(value).expect("serializable")));
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -65,6 +69,7 @@ impl Term {
     }
 
     fn line(&self, text: &str) {
+        let text = &redact_text(text);
         match self.mode {
             Mode::Silent => {}
             Mode::Plain => eprintln!("{text}"),
@@ -92,7 +97,7 @@ impl Reporter for Term {
     fn warn(&self, message: &str) {
         // Warnings go to stderr even under --json (stdout stays one JSON document); --quiet drops them.
         if !self.quiet {
-            eprintln!("warning: {message}");
+            eprintln!("warning: {}", redact_text(message));
         }
     }
 

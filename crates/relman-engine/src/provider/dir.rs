@@ -114,6 +114,7 @@ impl Provider for DirProvider {
             }
             for f in &missing {
                 copy_verified(f, &staging.path().join(&f.name))?;
+                relman_install::crashpoint::point(&format!("staged:{}", f.name));
                 reporter.step(&format!("{}: copied", f.name));
             }
             let staged = staging.keep();
@@ -144,6 +145,7 @@ impl Provider for DirProvider {
             }
             let tmp = dest.join(format!("{TEMP_PREFIX}{}", f.name));
             copy_verified(f, &tmp)?;
+            relman_install::crashpoint::point(&format!("copied:{}", f.name));
             fs::rename(&tmp, &target).map_err(|e| Failure::io("write", &target, e))?;
             reporter.step(&format!("{}: copied", f.name));
             outcome.written.push(f.name.clone());
@@ -241,6 +243,7 @@ impl Provider for DirProvider {
             stable: Some(ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::plan::INDEX_FILE) }),
         };
         replace_link(&link, &v)?;
+        relman_install::crashpoint::point("latest-moved");
         fsutil::write_atomic(&self.root.join(CHANNELS_FILE), channels.to_json().as_bytes())?;
         report.moved = true;
         Ok(report)
@@ -261,6 +264,9 @@ fn copy_verified(f: &LocalFile, to: &Path) -> Result<(), Failure> {
     let mut src = File::open(&f.path).map_err(|e| Failure::io("open", &f.path, e))?;
     let out = File::create(to).map_err(|e| Failure::io("create", to, e))?;
     let mut w = HashingWriter::new(out);
+    // In two halves: the crash suite kills a copy in the middle ("copying:<name>").
+    io::copy(&mut io::Read::take(&mut src, f.size / 2), &mut w).map_err(|e| Failure::io("copy", &f.path, e))?;
+    relman_install::crashpoint::point(&format!("copying:{}", f.name));
     io::copy(&mut src, &mut w).map_err(|e| Failure::io("copy", &f.path, e))?;
     let (out, sha, _) = w.finish();
     out.sync_all().map_err(|e| Failure::io("sync", to, e))?;

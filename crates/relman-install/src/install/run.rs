@@ -116,17 +116,31 @@ fn intact(receipt: &Receipt) -> bool {
 /// Refuses to replace `bin/<name>` when relman did not put it there for this program: a file
 /// of another program relman installed (named), a file relman never installed (unless
 /// `force`), a directory.
+///
+/// `new` holds the digests of the binaries about to be installed, once they are unpacked: a
+/// file with exactly those bytes is this program's, left by an install killed before it wrote
+/// its receipt. Before unpacking (`None`), only another program's files and directories are
+/// refused.
 fn check_clobber(
     plan: &Plan,
     layout: &Layout,
     existing: Option<&Receipt>,
-    names: &[&str],
+    new: Option<&[(String, PathBuf, Sha256)]>,
     force: bool,
 ) -> Result<(), Failure> {
+    let names: Vec<&str> = match new {
+        Some(new) => new.iter().map(|(n, _, _)| n.as_str()).collect(),
+        None => plan.binaries.iter().flatten().map(String::as_str).collect(),
+    };
     let owned: HashSet<&Path> = existing.iter().flat_map(|r| r.binaries.iter().map(|b| b.path.as_path())).collect();
     let mut others: Option<Vec<Receipt>> = None;
     for name in names {
         let dest = layout.bin.join(name);
+        let same_bytes = || {
+            new.into_iter()
+                .flatten()
+                .any(|(n, _, digest)| n == name && sha256_file(&dest).is_ok_and(|(found, _)| found == *digest))
+        };
         match fs::symlink_metadata(&dest) {
             Ok(meta) if meta.is_dir() => return Err(Failure::install(format!("`{}` is a directory", dest.display()))),
             Ok(_) if owned.contains(dest.as_path()) => {}
@@ -149,7 +163,8 @@ fn check_clobber(
                         ))
                         .with_hint("install into another --prefix, or remove the other program first"))
                     }
-                    None if !force => {
+                    None if force || new.is_none() || same_bytes() => {}
+                    None => {
                         return Err(Failure::install(format!(
                             "`{}` exists and was not installed by relman",
                             dest.display()
@@ -159,7 +174,6 @@ fn check_clobber(
                             layout.backup.display()
                         )))
                     }
-                    None => {}
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -225,9 +239,8 @@ fn execute(
     }
 
     // With the binaries known (from the index), a clobber is refused before the download.
-    if let Some(names) = &plan.binaries {
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        check_clobber(plan, layout, existing.as_ref(), &names, opts.force)?;
+    if plan.binaries.is_some() {
+        check_clobber(plan, layout, existing.as_ref(), None, opts.force)?;
     }
 
     layout.create()?;
@@ -266,6 +279,7 @@ fn execute(
     let unpacked = work.path().join("unpacked");
     let entries =
         archive::extract(&archive_path, plan.format, &plan.archive_name, &unpacked, archive::unpack_limit(size))?;
+    crate::crashpoint::point("unpacked");
     let picked: Vec<(String, PathBuf)> = match &plan.binaries {
         Some(names) => names
             .iter()
@@ -278,14 +292,13 @@ fn execute(
             .with_hint("install from the release's index.json, which lists the binaries"));
     }
 
-    // Refuse to clobber files relman does not own, before touching anything.
-    let names: Vec<&str> = picked.iter().map(|(n, _)| n.as_str()).collect();
-    check_clobber(plan, layout, existing.as_ref(), &names, opts.force)?;
     let mut new = Vec::new();
     for (name, path) in picked {
         let (digest, _) = sha256_file(&path).map_err(|e| Failure::io("read", &path, e))?;
         new.push((name, path, digest));
     }
+    // Refuse to clobber files relman does not own, before touching anything.
+    check_clobber(plan, layout, existing.as_ref(), Some(&new), opts.force)?;
 
     let same_version = existing.as_ref().is_some_and(|r| r.version == plan.version);
     let mut backed_up = false;
@@ -313,6 +326,7 @@ fn execute(
             }
             place::replace(&path, &dest)?;
         }
+        crate::crashpoint::point(&format!("placed:{name}"));
         installed.push(InstalledBinary { path: dest, sha256: digest });
     }
 
