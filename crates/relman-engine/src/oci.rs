@@ -101,9 +101,17 @@ pub fn is_oci(url: &str) -> bool {
 }
 
 /// The registry client, configured from the environment (`RELMAN_INSECURE_REGISTRIES`: hosts
-/// spoken to over plain HTTP besides loopback ones).
+/// spoken to over plain HTTP besides loopback ones; `RELMAN_REGISTRY_TIMEOUT`: seconds).
 pub fn client() -> Client {
     let mut opts = ClientOptions::default();
+    // `RELMAN_REGISTRY_TIMEOUT`: seconds a read or write may wait before the attempt is retried.
+    if let Some(t) = std::env::var("RELMAN_REGISTRY_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|t| t.is_finite() && *t > 0.0)
+    {
+        opts.timeout = std::time::Duration::from_secs_f64(t);
+    }
     if let Ok(hosts) = std::env::var("RELMAN_INSECURE_REGISTRIES") {
         opts.plain_http.extend(hosts.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()));
     }

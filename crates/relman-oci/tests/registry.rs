@@ -838,3 +838,68 @@ fn base64_of(s: &str) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fault suite: seeded faults (503, dropped connections, stalls past the read timeout,
+// truncated answers) in front of the real registry.
+
+/// Pushes an index through the fault proxy for several seeds. Each push either succeeds
+/// through retries or fails with a Network failure naming the registry; a tag, when it exists,
+/// always names a complete image (never half-tagged); a re-push without faults converges on
+/// the same digest. `RELMAN_FULL_SWEEP=1` runs 24 seeds instead of 6.
+#[test]
+fn fault_suite_pushes_survive_or_fail_cleanly_and_never_half_tag() {
+    use relman_oci::testing::{FaultPlan, FaultProxy};
+    let full = std::env::var_os("RELMAN_FULL_SWEEP").is_some_and(|v| v == "1");
+    let seeds: u64 = if full { 24 } else { 6 };
+    let reg = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let image = build_index(&layout, &["linux/amd64", "linux/arm64"], 40, 300_000);
+    let client = client_with(ClientOptions {
+        concurrency: 2,
+        retries: 6,
+        timeout: Duration::from_millis(700),
+        chunk_size: 128 * 1024,
+        monolithic_limit: 64 * 1024,
+        ..Default::default()
+    });
+    let (mut injected, mut requests, mut survived, mut failed) = (0, 0, 0, 0);
+    for seed in 1..=seeds {
+        let proxy = FaultProxy::start(&reg.host, FaultPlan { seed, rate: 0.2, stall: Duration::from_millis(1500) });
+        let repo = format!("acme/faults-{seed}");
+        let dest = Reference::parse(&format!("{}/{repo}", proxy.host)).unwrap();
+        match push_layout(&client, &layout, &image.index, &dest, Some("1"), None, &quiet) {
+            Ok(_) => survived += 1,
+            Err(e) => {
+                failed += 1;
+                assert_eq!(e.class, ErrorClass::Network, "seed {seed}: {}", e.message);
+                assert!(e.message.contains(&proxy.host), "seed {seed}: {}", e.message);
+            }
+        }
+        // Never half-tagged: a tag, when there is one, is the whole index, every blob present.
+        let direct = reg.client();
+        if let Some(tagged) = direct.get_manifest(&reg.reference(&repo).with_tag("1")).unwrap() {
+            assert_eq!(tagged.digest, image.index.digest, "seed {seed}: the tag names another index");
+            for (_, manifest, blobs) in &image.platforms {
+                let by_digest = reg.reference(&repo).with_digest(&manifest.digest);
+                assert!(direct.get_manifest(&by_digest).unwrap().is_some(), "seed {seed}: a platform is missing");
+                for b in blobs {
+                    assert!(direct.blob_exists(&reg.reference(&repo), &b.digest).unwrap(), "seed {seed}: blob missing");
+                }
+            }
+        }
+        // The re-run converges.
+        injected += proxy.stats().injected();
+        requests += proxy.stats().requests.load(Ordering::Relaxed);
+        proxy.set_rate(0.0);
+        push_layout(&client, &layout, &image.index, &dest, Some("1"), None, &quiet).unwrap();
+        let tagged = direct.get_manifest(&reg.reference(&repo).with_tag("1")).unwrap().unwrap();
+        assert_eq!(tagged.digest, image.index.digest);
+    }
+    eprintln!(
+        "fault suite: {seeds} seeds, {requests} requests, {injected} faults injected; {survived} pushes survived them, {failed} failed cleanly; every re-run converged"
+    );
+    assert!(injected >= seeds as usize, "too few faults to mean anything: {injected}");
+    assert!(survived > 0, "no push survived its faults");
+}

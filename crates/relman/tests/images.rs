@@ -6,6 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 use relman_oci::testing::Registry;
@@ -886,4 +887,50 @@ fn a_dynamically_linked_binary_on_a_base_without_its_loader_is_refused() {
     p.tag("v1.0.1");
     p.relman(&["build"]).ok();
     p.relman(&["package"]).ok();
+}
+
+/// Fault suite through the binary: `release` to a registry behind the fault proxy (503s,
+/// dropped connections, stalls past the read timeout, truncated answers, seeded). It succeeds
+/// through retries or fails with a network/publish error; the version tag never names an
+/// incomplete image; `publish` again without faults converges, and the image verifies.
+#[test]
+fn fault_suite_release_to_a_faulty_registry_converges() {
+    use relman_oci::testing::{FaultPlan, FaultProxy};
+    let (reg, _base, p) = tool_on_base(false);
+    p.tag("v1.0.0");
+    let proxy = FaultProxy::start(&reg.host, FaultPlan { seed: 7, rate: 0.15, stall: Duration::from_millis(2500) });
+    let dest = format!("oci://{}/acme", proxy.host);
+    let env = [("RELMAN_PASSWORD", PASS), ("RELMAN_REGISTRY_TIMEOUT", "1")];
+    let first = p.relman_env(&["release", "--to", &dest], &env);
+    assert!(
+        [0, 8, 11].contains(&first.code),
+        "neither success nor a clean failure (exit {}):\n{}",
+        first.code,
+        first.stderr
+    );
+    if first.code != 0 {
+        assert!(first.stderr.lines().any(|l| l.starts_with("error: ")), "{}", first.stderr);
+    }
+    // Never half-tagged: if 1.0.0 exists it is the whole signed index (checked by verify
+    // below, after the re-run; here, its platforms are all present).
+    let repo = format!("{}/acme/tool", reg.host);
+    if let Ok(out) = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{repo}:1.0.0"))
+        .output()
+    {
+        if out.status.success() {
+            let index: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            for m in index["manifests"].as_array().unwrap() {
+                let d = m["digest"].as_str().unwrap();
+                skopeo_raw(&format!("{repo}@{d}"));
+            }
+        }
+    }
+    let injected = proxy.stats().injected();
+    proxy.set_rate(0.0);
+    p.relman_env(&["publish", "--to", &dest], &env).ok();
+    p.relman(&["verify", &format!("oci://{repo}:1.0.0"), "--key", "relman.pub"]).ok();
+    eprintln!("fault suite (binary): {}; first run exit {}; re-run converged", proxy.stats().summary(), first.code);
+    assert!(injected > 0, "no fault was injected: {}", proxy.stats().summary());
 }

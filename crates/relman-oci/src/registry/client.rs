@@ -45,6 +45,9 @@ pub struct ClientOptions {
     /// over the process environment (on the first `401`). `false`: anonymous unless
     /// `credentials` are given.
     pub lookup_credentials: bool,
+    /// Longest wait for a read or a write on a connection before the attempt counts as failed
+    /// (and is retried): 60 s.
+    pub timeout: Duration,
 }
 
 impl ClientOptions {
@@ -65,6 +68,7 @@ impl Default for ClientOptions {
             plain_http: Vec::new(),
             credentials: None,
             lookup_credentials: true,
+            timeout: Duration::from_secs(60),
         }
     }
 }
@@ -95,8 +99,8 @@ impl Client {
         let idle = opts.concurrency.max(1) * 2 + 2;
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10))
-            .timeout_read(Duration::from_secs(60))
-            .timeout_write(Duration::from_secs(60))
+            .timeout_read(opts.timeout)
+            .timeout_write(opts.timeout)
             .max_idle_connections(idle.max(16))
             .max_idle_connections_per_host(idle)
             .user_agent(concat!("relman/", env!("CARGO_PKG_VERSION")))

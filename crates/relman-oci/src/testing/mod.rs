@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+mod faults;
+pub use faults::{FaultPlan, FaultProxy, FaultStats};
+
 use crate::reference::Reference;
 use crate::registry::{Client, ClientOptions};
 
