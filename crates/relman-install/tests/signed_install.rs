@@ -344,3 +344,26 @@ fn a_bad_key_file_is_a_config_failure() {
     assert!(err.message.contains("bad.pub"), "{}", err.message);
     assert_untouched(&target);
 }
+
+/// Files swapped between versions, all validly signed: 1.1.0's directory holds 1.0.0's
+/// release, and channels.json says 1.1.0. An upgrade must not install 1.0.0 as 1.1.0 (nor
+/// go backwards): the signed index's own version must be the one asked for.
+#[test]
+fn a_version_directory_swapped_for_an_older_signed_one_is_refused() {
+    let k = keys();
+    let (root, prefix) = installed_with_pinned_key(&k);
+    let staging = tempfile::tempdir().unwrap();
+    let old = publish_signed(staging.path(), &Spec::standard("1.0.0"), key(0));
+    let target = root.path().join("1.1.0");
+    fs::create_dir_all(&target).unwrap();
+    for e in fs::read_dir(&old).unwrap().flatten() {
+        fs::copy(e.path(), target.join(e.file_name())).unwrap();
+    }
+    promote(root.path(), "1.1.0");
+    let before = fs::read(prefix.path().join(".relman/receipts/app.json")).unwrap();
+    let err = upgrade(&upgrade_opts(prefix.path(), None)).unwrap_err();
+    assert_eq!(err.class, ErrorClass::Verify, "{err:?}");
+    assert!(err.message.contains("1.1.0") && err.message.contains("1.0.0"), "{}", err.message);
+    assert_eq!(installed(prefix.path(), NAME), binary_bytes(NAME, "1.0.0", &host()));
+    assert_eq!(fs::read(prefix.path().join(".relman/receipts/app.json")).unwrap(), before);
+}

@@ -445,7 +445,7 @@ fn require_signatures_on_an_unsigned_release() {
 /// manifest rewritten to agree. Every file is consistent; only the key can tell.
 #[test]
 fn a_release_stripped_of_every_signature_fails_with_a_key() {
-    let (_root, dir) = signed_release();
+    let (root, dir) = signed_release();
     let archive = host_archive();
     flip_byte(&dir.join(&archive), 100);
     let path = dir.join("manifest.json");
@@ -481,11 +481,18 @@ fn a_release_stripped_of_every_signature_fails_with_a_key() {
     // Every file agrees: without a key, it passes.
     let report = verify_release(&Location::Path(dir.clone())).unwrap();
     assert!(report.is_ok(), "{:#?}", report.problems);
-    let report = verify(&dir, &with_key(0));
-    assert!(!report.is_ok());
-    for name in [host_archive(), other_archive(), "checksums.txt".into(), "index.json".into(), "manifest.json".into()] {
-        assert_problem(&report, &name, "unsigned: there is no");
-        assert_eq!(status(&report, &name), ArtifactStatus::Fail, "{name}");
+    // From the directory and over HTTP (where signatures are looked for by URL).
+    let server = TestServer::serve(root.path());
+    for report in
+        [verify(&dir, &with_key(0)), verify_release_with(&Location::parse(&server.url(V)), &with_key(0)).unwrap()]
+    {
+        assert!(!report.is_ok());
+        for name in
+            [host_archive(), other_archive(), "checksums.txt".into(), "index.json".into(), "manifest.json".into()]
+        {
+            assert_problem(&report, &name, "unsigned: there is no");
+            assert_eq!(status(&report, &name), ArtifactStatus::Fail, "{name}");
+        }
     }
 }
 
@@ -518,7 +525,10 @@ fn stripped_signatures_are_noticed_when_the_rest_is_signed() {
 /// manifest signature fails.
 #[test]
 fn the_manifest_is_signed() {
-    let (_root, dir) = signed_release();
+    let (root, dir) = signed_release();
+    let server = TestServer::serve(root.path());
+    let over_http = || verify_release_with(&Location::parse(&server.url(V)), &with_key(0)).unwrap();
+    assert!(over_http().is_ok(), "{:#?}", over_http().problems);
     assert!(verify(&dir, &with_key(0)).is_ok());
     let path = dir.join("manifest.json");
     let original = fs::read_to_string(&path).unwrap();
@@ -536,6 +546,7 @@ fn the_manifest_is_signed() {
     assert_eq!(status(&report, "manifest.json"), ArtifactStatus::Fail);
     let reason = &report.artifact("manifest.json").unwrap().reason;
     assert!(reason.contains("its signature `manifest.json.sigstore.json` does not verify"), "{reason}");
+    assert_problem(&over_http(), "manifest.json.sigstore.json", "does not match");
 
     // Signed by another key.
     sign_manifest(&dir, key(1));

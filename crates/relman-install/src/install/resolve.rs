@@ -167,6 +167,15 @@ fn plan_from_index(
     let index: Index = parse_index(index_loc, bytes)?;
     check_program_name(&index.name).map_err(|why| Failure::verify(format!("`{index_loc}`: {why}")))?;
     if let Some(wanted) = &opts.version {
+        if root.is_some() && normalize_version(wanted) != normalize_version(&index.version) {
+            // Found through the release root: the root's own files disagree.
+            return Err(Failure::verify(format!(
+                "`{index_loc}` is version `{}`, where `{}` was expected; nothing was installed",
+                index.version,
+                normalize_version(wanted)
+            ))
+            .with_hint("the release root is inconsistent or was tampered with; report it to the publisher"));
+        }
         if normalize_version(wanted) != normalize_version(&index.version) {
             return Err(Failure::usage(format!(
                 "`{index_loc}` is version `{}`, not `{}`",
