@@ -308,6 +308,7 @@ pub fn publish(
             transfer::push_layout(&client, &img.layout, &img.index, repo, None, None, &|e| advance.event(e))?
         };
         reporter.work_end();
+        relman_install::crashpoint::point(&format!("pushed:{}", img.record.name));
         if let Some(key) = key {
             let provenance = image_provenance(planned, repo, img)?;
             let mut subjects =
@@ -319,6 +320,7 @@ pub fn publish(
             }
             let sbom = |platform: &Platform, digest: &Digest| image_sbom(planned, img, platform, digest);
             attach_all(&client, repo, planned, &subjects, &provenance, &sbom, key)?;
+            relman_install::crashpoint::point(&format!("signed:{}", img.record.name));
         }
         reporter.step(&format!(
             "{}@{} ({} blobs uploaded, {} already there{})",
@@ -355,6 +357,7 @@ pub fn publish(
             continue;
         }
         client.put_manifest(&t.repo, &t.tag, &t.bytes, t.media_type)?;
+        relman_install::crashpoint::point(&format!("tagged:{name}"));
         reporter.step(&format!("{name} → {}", t.digest));
         written.push(name);
     }
@@ -770,6 +773,7 @@ pub fn promote(
                 let current = client.head_manifest(&repo.with_tag(t))?;
                 if current.as_ref().map(|d| &d.digest) != Some(&f.digest) {
                     client.put_manifest(repo, t, &f.bytes, &f.content_type)?;
+                    relman_install::crashpoint::point(&format!("moved:{}:{t}", repo.name()));
                     moved = true;
                 }
             }
@@ -1117,6 +1121,7 @@ pub fn yank(
     if apply {
         for (repo, d, _) in &deletions {
             client.delete_manifest(repo, d)?;
+            relman_install::crashpoint::point("deleted");
         }
         report.done = true;
         report.left.push("blobs (layers, configs): the registry's garbage collector removes unreferenced ones".into());

@@ -934,3 +934,59 @@ fn fault_suite_release_to_a_faulty_registry_converges() {
     eprintln!("fault suite (binary): {}; first run exit {}; re-run converged", proxy.stats().summary(), first.code);
     assert!(injected > 0, "no fault was injected: {}", proxy.stats().summary());
 }
+
+/// Crash suite at an OCI destination: SIGKILL `release --promote` after the images are pushed
+/// (unsigned, untagged), after they are signed, after the version tag, after `X.Y` moved; and
+/// `yank` after its first deletion. Right after each kill, a version tag names a complete,
+/// signed image (or does not exist) and `latest` is never ahead of it; the re-run exits 0 and
+/// converges on the digest an uninterrupted run pushed.
+#[test]
+fn crash_suite_at_an_oci_destination() {
+    let (reg, _base, p) = tool_on_base(false);
+    p.tag("v1.0.0");
+    let env = [("RELMAN_PASSWORD", PASS)];
+    let head = |repo: &str, tag: &str| -> Option<String> {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{repo}:{tag}"))
+            .output()
+            .unwrap();
+        out.status.success().then(|| format!("sha256:{}", sha256_hex(&out.stdout)))
+    };
+    // The uninterrupted run.
+    let reference = format!("oci://{}/ref", reg.host);
+    p.relman_env(&["release", "--promote", "--to", &reference], &env).ok();
+    let expected = head(&format!("{}/ref/tool", reg.host), "1.0.0").expect("tagged");
+    let points = ["pushed:tool", "signed:tool", "moved:", "tagged:"];
+    for (i, point) in points.iter().enumerate() {
+        let path = format!("c{i}");
+        let dest = format!("oci://{}/{path}", reg.host);
+        let repo = format!("{}/{path}/tool", reg.host);
+        let point = match *point {
+            "tagged:" => format!("tagged:{repo}:1.0.0"),
+            "moved:" => format!("moved:{repo}:1.0"),
+            p => p.to_string(),
+        };
+        kill_at_with(&p.dir, &["release", "--promote", "--to", &dest], &point, &env);
+        // Never ahead: a version tag is a complete, signed image; latest only after it.
+        if let Some(tagged) = head(&repo, "1.0.0") {
+            assert_eq!(tagged, expected, "{point}");
+            p.relman(&["verify", &format!("oci://{repo}:1.0.0"), "--key", "relman.pub"]).ok();
+        }
+        if let Some(latest) = head(&repo, "latest") {
+            assert_eq!(Some(latest), head(&repo, "1.0.0"), "{point}: latest ahead of the version tag");
+        }
+        let out = p.relman_env(&["release", "--promote", "--to", &dest], &env);
+        assert_eq!(out.code, 0, "re-run after a kill at `{point}`:\n{}", out.stderr);
+        assert_eq!(head(&repo, "1.0.0").as_deref(), Some(expected.as_str()), "{point}");
+        assert_eq!(head(&repo, "latest").as_deref(), Some(expected.as_str()), "{point}");
+        p.relman(&["verify", &format!("oci://{repo}:latest"), "--key", "relman.pub"]).ok();
+    }
+    // Yank killed after its first deletion: the re-run finishes it.
+    let repo = format!("{}/c0/tool", reg.host);
+    kill_at(&p.dir, &["yank", "1.0.0", "--to", &format!("oci://{}/c0", reg.host), "--yes", "--force"], "deleted");
+    let out = p.relman(&["yank", "1.0.0", "--to", &format!("oci://{}/c0", reg.host), "--yes", "--force"]);
+    assert_eq!(out.code, 0, "yank re-run:\n{}", out.stderr);
+    assert_eq!(head(&repo, "1.0.0"), None);
+    eprintln!("crash suite (oci): {} points in release/promote and 1 in yank killed and recovered", points.len());
+}

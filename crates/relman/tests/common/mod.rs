@@ -228,3 +228,41 @@ pub fn list_tar_gz(path: &Path) -> Vec<(String, u32, u64, u64, u64, u64)> {
         })
         .collect()
 }
+
+/// Runs relman in `dir` until it reaches the crash point `point`, then SIGKILLs it.
+pub fn kill_at(dir: &Path, args: &[&str], point: &str) {
+    kill_at_with(dir, args, point, &[])
+}
+
+/// [`kill_at`] with extra environment variables.
+pub fn kill_at_with(dir: &Path, args: &[&str], point: &str, env: &[(&str, &str)]) {
+    let ready = dir.join(format!("../crash-ready-{}", std::process::id()));
+    let log = dir.join(format!("../crash-stderr-{}", std::process::id()));
+    let _ = fs::remove_file(&ready);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_relman"))
+        .current_dir(dir)
+        .args(args)
+        .env("CI", "true")
+        .env("RELMAN_TEST_CRASH_AT", point)
+        .env("RELMAN_TEST_CRASH_READY", &ready)
+        .envs(env.iter().copied())
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !ready.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let err = fs::read_to_string(&log).unwrap_or_default();
+            panic!("relman {args:?} ended ({status}) before reaching the point `{point}`:\n{err}");
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(120), "`{point}` not reached in 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let _ = fs::remove_file(&ready);
+    let _ = fs::remove_file(&log);
+}
