@@ -13,6 +13,7 @@
 //!   time and must be real directories, files are created with `create_new`, so nothing is
 //!   written through a symlink. Symlinks are materialised as links; hard links as copies of the
 //!   file they name, which must come earlier in the archive.
+//! * No path longer than 4096 bytes or name longer than 255, at most 100 000 entries.
 //! * Nothing unpacks to more than a limit ([`unpack_limit`]: 100× the archive, at least
 //!   256 MiB, at most 16 GiB): the declared sizes are summed in the check pass (a bomb is
 //!   refused at its first header, before anything is written), and the bytes written are
@@ -166,6 +167,12 @@ fn visit_zip(file: File, label: &str, format: ArchiveFormat, f: &mut Visitor<'_>
     Ok(())
 }
 
+/// Longest entry path and longest name on it (Linux's PATH_MAX and NAME_MAX).
+const MAX_PATH: usize = 4096;
+const MAX_NAME: usize = 255;
+/// Most entries an archive may have (a million empty files exhaust inodes, not bytes).
+const MAX_ENTRIES: usize = 100_000;
+
 /// Normalises an entry name to `a/b/c`: refuses absolute paths and `..`; drops `.` and empty
 /// components. Backslashes count as separators (some zip tools write them).
 fn normalize(name: &str) -> Result<String, &'static str> {
@@ -176,11 +183,15 @@ fn normalize(name: &str) -> Result<String, &'static str> {
     if name.starts_with(['/', '\\']) || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':') {
         return Err("absolute path");
     }
+    if name.len() > MAX_PATH {
+        return Err("the path is longer than 4096 bytes");
+    }
     let mut parts = Vec::new();
     for part in name.split(['/', '\\']) {
         match part {
             "" | "." => {}
             ".." => return Err("the path has a `..` component"),
+            p if p.len() > MAX_NAME => return Err("a name on the path is longer than 255 bytes"),
             p => parts.push(p),
         }
     }
@@ -322,6 +333,12 @@ pub(crate) fn check(archive: &Path, format: ArchiveFormat, label: &str, limit: u
     visit(archive, format, label, &mut |raw, _| {
         let declared = raw.size;
         if let Some(entry) = classify(raw, label)? {
+            if entries.len() == MAX_ENTRIES {
+                return Err(Failure::verify(format!(
+                    "`{label}` has more than {MAX_ENTRIES} entries; refused, nothing was installed"
+                ))
+                .with_hint("a release archive does not hold that many files; report it to the publisher"));
+            }
             let size = match &entry.kind {
                 Kind::File { .. } => declared,
                 Kind::Hardlink(target) => sizes.get(target).copied().unwrap_or(0),
@@ -627,6 +644,29 @@ mod tests {
         fs::create_dir(&fresh).unwrap();
         let r = write_entry(&fresh, &entry, &mut &vec![1u8; 1200][..], "l", &mut budget);
         assert!(matches!(r, Err(Written::TooLarge)));
+    }
+
+    #[test]
+    fn long_names_and_too_many_entries_are_refused() {
+        assert_eq!(normalize(&format!("a/{}", "n".repeat(256))), Err("a name on the path is longer than 255 bytes"));
+        assert!(normalize(&format!("a/{}", "n".repeat(255))).is_ok());
+        assert_eq!(normalize(&"a/".repeat(2049)), Err("the path is longer than 4096 bytes"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("many.tar.gz");
+        let gz = flate2::write::GzEncoder::new(File::create(&archive).unwrap(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gz);
+        for i in 0..=MAX_ENTRIES {
+            let mut header = tar::Header::new_gnu();
+            header.set_path(format!("d{i}/")).unwrap();
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            header.set_cksum();
+            builder.append(&header, &b""[..]).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap();
+        let err = check(&archive, ArchiveFormat::TarGz, "many.tar.gz", unpack_limit(0)).unwrap_err();
+        assert_eq!(err.message, "`many.tar.gz` has more than 100000 entries; refused, nothing was installed");
     }
 
     #[test]

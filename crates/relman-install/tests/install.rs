@@ -344,6 +344,27 @@ fn unsafe_archives_are_refused_before_writing() {
             "leaves the archive",
         ),
     ];
+    let cases: Vec<(ArchiveFormat, Item, &str)> = cases
+        .into_iter()
+        .chain([
+            (
+                ArchiveFormat::Zip,
+                Item::File { path: "..\\x".into(), mode: 0o644, data: b"evil".to_vec() },
+                "`..` component",
+            ),
+            (
+                ArchiveFormat::Zip,
+                Item::File { path: abs.display().to_string(), mode: 0o644, data: b"evil".to_vec() },
+                "absolute path",
+            ),
+            (ArchiveFormat::Zip, Item::File { path: "C:\\x".into(), mode: 0o644, data: b"evil".to_vec() }, "absolute path"),
+            (
+                ArchiveFormat::TarGz,
+                Item::File { path: format!("{top}/README.md"), mode: 0o644, data: b"twice".to_vec() },
+                "the path appears twice",
+            ),
+        ])
+        .collect();
     for (format, evil, expected) in cases {
         let (err, _prefix) = unsafe_case(format, vec![evil], &abs);
         assert_eq!(err.class, ErrorClass::Verify, "{}", err.message);
