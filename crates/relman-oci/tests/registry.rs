@@ -903,3 +903,42 @@ fn fault_suite_pushes_survive_or_fail_cleanly_and_never_half_tag() {
     assert!(injected >= seeds as usize, "too few faults to mean anything: {injected}");
     assert!(survived > 0, "no push survived its faults");
 }
+
+/// Hostile registry answers: an oversized manifest, a manifest that is not JSON, one whose
+/// bytes do not match the digest asked for, and an error body of garbage — each a one-line
+/// failure naming the URL, never a panic or an unbounded read.
+#[test]
+fn hostile_registry_answers_are_refused_naming_the_url() {
+    let digest_of_other = Digest::of(b"{}");
+    let big = vec![b' '; 9 * 1024 * 1024];
+    let server = FakeServer::start_on(free_port(), move |req: &FakeRequest| {
+        if req.path.ends_with("/manifests/big") {
+            FakeResponse::bytes(200, big.clone()).header("Content-Type", media::OCI_MANIFEST)
+        } else if req.path.ends_with("/manifests/garbage") {
+            FakeResponse::bytes(200, b"\x00\xffnot json".to_vec()).header("Content-Type", media::OCI_MANIFEST)
+        } else if req.path.contains("/manifests/sha256:") {
+            FakeResponse::bytes(200, b"{\"schemaVersion\":2}".to_vec()).header("Content-Type", media::OCI_MANIFEST)
+        } else {
+            FakeResponse::bytes(418, b"\x00\x01\x02 teapot garbage".to_vec())
+        }
+    });
+    let client = client_with(ClientOptions { retries: 0, ..Default::default() });
+    let repo = Reference::parse(&format!("127.0.0.1:{}/acme/app", server.port)).unwrap();
+    let url = format!("127.0.0.1:{}", server.port);
+    let cases = [
+        (repo.with_tag("big"), "answered with more than 8388608 bytes"),
+        (repo.with_digest(&digest_of_other), ""),
+        (repo.with_tag("teapot"), "418"),
+    ];
+    for (reference, says) in cases {
+        let err = client.get_manifest(&reference).unwrap_err();
+        assert!(!err.message.contains('\n'), "{}", err.message);
+        assert!(err.message.contains(&url), "{}", err.message);
+        assert!(err.message.contains(says), "{reference}: {}", err.message);
+    }
+    // Not JSON: fetched as bytes, refused when read as a manifest (pull), one line.
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let err = pull_to_layout(&client, &repo.with_tag("garbage"), &[], &layout, &quiet).unwrap_err();
+    assert!(!err.message.contains('\n') && !err.message.is_empty(), "{}", err.message);
+}
