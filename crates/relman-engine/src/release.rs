@@ -45,8 +45,8 @@ pub fn release_files(planned: &Planned, key: Option<&SigningKey>) -> Result<Vec<
 }
 
 /// `manifest.json.sigstore.json` for the release view whose digest is `sha256`. An existing
-/// signature of the same bytes by the same key is kept (ECDSA signatures are randomized: a
-/// new one would differ from what a destination already holds, which is immutable).
+/// signature of the same bytes by the same key is kept: a re-run signs nothing and publishes
+/// the bytes a destination already holds (which are immutable).
 fn manifest_signature(
     manifest_path: &std::path::Path,
     sha256: &relman_manifest::Sha256,
