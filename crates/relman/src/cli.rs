@@ -12,7 +12,9 @@ Exit codes:
   3  config error            9  promotion gate failed (pre-release, downgrade, unverified)
   4  git state (tag, dirty)  10 install failed (no build for this platform, unsafe archive)
   5  build failed            11 network error
-                             12 check failed (versions out of lockstep, changelog not final)";
+                             12 check failed (versions out of lockstep, changelog not final)
+                             13 busy: another relman holds this destination's, prefix's or
+                                project's lock (RELMAN_LOCK_TIMEOUT seconds are waited first)";
 
 /// relman turns a git tag into a complete, verifiable release: archives for every target,
 /// checksums.txt, index.json and a manifest, published to a destination in two phases

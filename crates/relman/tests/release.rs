@@ -609,6 +609,7 @@ fn help_documents_exit_codes() {
     let out = run_in(std::path::Path::new("."), &["--help"]);
     out.ok();
     assert!(out.stdout.contains("9  promotion gate failed"), "{}", out.stdout);
+    assert!(out.stdout.contains("13 busy: another relman holds"), "{}", out.stdout);
 }
 
 #[test]
