@@ -7,6 +7,8 @@
 //! Invariants:
 //! * Credentials in a URL (`user:pass@`) are sent as HTTP basic auth and never reach a message:
 //!   [`Location`]'s `Display` and `Debug`, and every [`Failure`] built here, use [`redact`].
+//! * A URL that fails on the way (refused, reset, timed out, cut short, HTTP 429/5xx) is tried
+//!   again up to 4 times with backoff; a download cut short starts again from zero.
 //! * One shared HTTP agent with connect and read timeouts; an HTTP error status becomes a
 //!   [`ErrorClass::Network`](relman_manifest::ErrorClass) failure naming the URL and the status;
 //!   `404`/`410` mean "not there" to the `*_optional` functions and [`exists`].
@@ -261,8 +263,40 @@ fn call(method: &str, url: &str, auth: Option<&str>) -> Result<ureq::Response, B
     request.call().map_err(Box::new)
 }
 
-/// Sends a request; `Ok(None)` for 404 and 410. A `HEAD` refused with 405/501 is retried as `GET`.
-fn http(method: &str, url: &str) -> Result<Option<ureq::Response>, Failure> {
+/// Retries after the first attempt for a URL that fails on the way (connection refused or
+/// reset, a timeout, an answer cut short, HTTP 429 or 5xx), with backoff from 100 ms.
+const RETRIES: u32 = 4;
+
+/// A failed attempt, and whether trying again may help.
+type Attempt<T> = Result<T, (Failure, bool)>;
+
+fn fatal(f: Failure) -> (Failure, bool) {
+    (f, false)
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or has failed `1 + RETRIES` times.
+fn retry<T>(mut attempt: impl FnMut() -> Attempt<T>) -> Result<T, Failure> {
+    let mut failed = 0;
+    loop {
+        match attempt() {
+            Ok(v) => return Ok(v),
+            Err((_, true)) if failed < RETRIES => {
+                std::thread::sleep(Duration::from_millis(100u64 << failed.min(4)));
+                failed += 1;
+            }
+            Err((mut f, transient)) => {
+                if transient && failed > 0 {
+                    f.message.push_str(&format!(" (after {} attempts)", failed + 1));
+                }
+                return Err(f);
+            }
+        }
+    }
+}
+
+/// Sends a request once; `Ok(None)` for 404 and 410. A `HEAD` refused with 405/501 is sent
+/// again as `GET`.
+fn http_once(method: &str, url: &str) -> Attempt<Option<ureq::Response>> {
     let (clean, auth) = request_parts(url);
     let mut result = call(method, &clean, auth.as_deref());
     if method == "HEAD" && matches!(result.as_ref().map_err(|e| &**e), Err(ureq::Error::Status(405 | 501, _))) {
@@ -277,10 +311,13 @@ fn http(method: &str, url: &str) -> Result<Option<ureq::Response>, Failure> {
                 redact(url),
                 response.status_text().chars().filter(|c| !c.is_control()).collect::<String>()
             ));
-            Err(match code {
-                401 | 403 => failure.with_hint("check the credentials in the URL (`https://user:token@host/...`)"),
-                _ => failure,
-            })
+            match code {
+                401 | 403 => {
+                    Err(fatal(failure.with_hint("check the credentials in the URL (`https://user:token@host/...`)")))
+                }
+                429 | 500..=599 => Err((failure, true)),
+                _ => Err(fatal(failure)),
+            }
         }
         Err(ureq::Error::Transport(t)) => {
             let kind = t.kind().to_string().to_lowercase();
@@ -293,7 +330,7 @@ fn http(method: &str, url: &str) -> Result<Option<ureq::Response>, Failure> {
                 message.push_str(": ");
                 message.push_str(&source.to_string());
             }
-            Err(Failure::network(message))
+            Err((Failure::network(message), true))
         }
     }
 }
@@ -317,7 +354,15 @@ pub fn read_bytes(loc: &Location, limit: u64) -> Result<Vec<u8>, Failure> {
 
 /// Like [`read_bytes`], but a missing file (or HTTP 404/410) is `Ok(None)`.
 pub fn read_optional(loc: &Location, limit: u64) -> Result<Option<Vec<u8>>, Failure> {
-    let reader: Box<dyn Read> = match loc {
+    let read = |reader: Box<dyn Read>| -> Attempt<Vec<u8>> {
+        let mut bytes = Vec::new();
+        reader.take(limit + 1).read_to_end(&mut bytes).map_err(|e| (read_failure(loc, 0, e), loc.is_url()))?;
+        if bytes.len() as u64 > limit {
+            return Err(fatal(too_large(loc, limit)));
+        }
+        Ok(bytes)
+    };
+    match loc {
         Location::Path(p) => match File::open(p) {
             Ok(f) => {
                 let meta = f.metadata().map_err(|e| Failure::io("read", p, e))?;
@@ -327,27 +372,21 @@ pub fn read_optional(loc: &Location, limit: u64) -> Result<Option<Vec<u8>>, Fail
                 if meta.len() > limit {
                     return Err(too_large(loc, limit));
                 }
-                Box::new(f)
+                read(Box::new(f)).map(Some).map_err(|(f, _)| f)
             }
-            Err(e) if is_missing(&e) => return Ok(None),
-            Err(e) => return Err(Failure::io("read", p, e)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(Failure::io("read", p, e)),
         },
-        Location::Url(u) => {
-            let Some(response) = http("GET", u)? else {
+        Location::Url(u) => retry(|| {
+            let Some(response) = http_once("GET", u)? else {
                 return Ok(None);
             };
             if response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > limit) {
-                return Err(too_large(loc, limit));
+                return Err(fatal(too_large(loc, limit)));
             }
-            response.into_reader()
-        }
-    };
-    let mut bytes = Vec::new();
-    reader.take(limit + 1).read_to_end(&mut bytes).map_err(|e| read_failure(loc, 0, e))?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(loc, limit));
+            read(response.into_reader()).map(Some)
+        }),
     }
-    Ok(Some(bytes))
 }
 
 fn is_missing(e: &io::Error) -> bool {
@@ -369,7 +408,7 @@ pub fn exists(loc: &Location) -> Result<bool, Failure> {
             Err(e) if is_missing(&e) => Ok(false),
             Err(e) => Err(Failure::io("read", p, e)),
         },
-        Location::Url(u) => Ok(http("HEAD", u)?.is_some()),
+        Location::Url(u) => Ok(retry(|| http_once("HEAD", u))?.is_some()),
     }
 }
 
@@ -379,20 +418,32 @@ pub fn download_to(loc: &Location, dest: &Path) -> Result<(Sha256, u64), Failure
 }
 
 /// [`download_to`] that stops with a Verify failure past `max` bytes; `Ok(None)` when missing.
+/// A download cut short is started again from zero (the file is rewritten, and rehashed).
 pub(crate) fn download_limited(
     loc: &Location,
     dest: &Path,
     max: Option<u64>,
 ) -> Result<Option<(Sha256, u64)>, Failure> {
-    let Some(mut reader) = open(loc)? else {
-        return Ok(None);
-    };
-    let file = File::create(dest).map_err(|e| write_failure(dest, e))?;
-    let mut out = HashingWriter::new(file);
-    stream(loc, &mut reader, &mut out, max, dest)?;
-    let (file, digest, size) = out.finish();
-    file.sync_all().map_err(|e| write_failure(dest, e))?;
-    Ok(Some((digest, size)))
+    attempts(loc, || {
+        let Some(mut reader) = open(loc)? else {
+            return Ok(None);
+        };
+        let file = File::create(dest).map_err(|e| fatal(write_failure(dest, e)))?;
+        let mut out = HashingWriter::new(file);
+        stream(loc, &mut reader, &mut out, max, dest)?;
+        let (file, digest, size) = out.finish();
+        file.sync_all().map_err(|e| fatal(write_failure(dest, e)))?;
+        Ok(Some((digest, size)))
+    })
+}
+
+/// Runs `attempt` once for a path, with retries for a URL.
+fn attempts<T>(loc: &Location, attempt: impl FnMut() -> Attempt<T>) -> Result<T, Failure> {
+    let mut attempt = attempt;
+    match loc {
+        Location::Path(_) => attempt().map_err(|(f, _)| f),
+        Location::Url(_) => retry(attempt),
+    }
 }
 
 /// Hashes the location without keeping it; `Ok(None)` when missing.
@@ -404,26 +455,28 @@ pub fn hash_location(loc: &Location) -> Result<Option<(Sha256, u64)>, Failure> {
             Err(e) => Err(Failure::io("read", p, e)),
         };
     }
-    let Some(mut reader) = open(loc)? else {
-        return Ok(None);
-    };
-    let mut out = HashingWriter::new(io::sink());
-    stream(loc, &mut reader, &mut out, None, Path::new("-"))?;
-    let (_, digest, size) = out.finish();
-    Ok(Some((digest, size)))
+    attempts(loc, || {
+        let Some(mut reader) = open(loc)? else {
+            return Ok(None);
+        };
+        let mut out = HashingWriter::new(io::sink());
+        stream(loc, &mut reader, &mut out, None, Path::new("-"))?;
+        let (_, digest, size) = out.finish();
+        Ok(Some((digest, size)))
+    })
 }
 
-fn open(loc: &Location) -> Result<Option<Box<dyn Read>>, Failure> {
+fn open(loc: &Location) -> Attempt<Option<Box<dyn Read>>> {
     match loc {
         Location::Path(p) => match File::open(p) {
             Ok(f) if f.metadata().is_ok_and(|m| m.is_dir()) => {
-                Err(Failure::usage(format!("`{}` is a directory, not a file", p.display())))
+                Err(fatal(Failure::usage(format!("`{}` is a directory, not a file", p.display()))))
             }
             Ok(f) => Ok(Some(Box::new(f))),
             Err(e) if is_missing(&e) => Ok(None),
-            Err(e) => Err(Failure::io("read", p, e)),
+            Err(e) => Err(fatal(Failure::io("read", p, e))),
         },
-        Location::Url(u) => Ok(http("GET", u)?.map(|r| -> Box<dyn Read> { r.into_reader() })),
+        Location::Url(u) => Ok(http_once("GET", u)?.map(|r| -> Box<dyn Read> { r.into_reader() })),
     }
 }
 
@@ -431,27 +484,22 @@ fn write_failure(dest: &Path, e: io::Error) -> Failure {
     Failure::install(format!("cannot write `{}`: {e}", dest.display()))
 }
 
-fn stream(
-    loc: &Location,
-    reader: &mut dyn Read,
-    out: &mut dyn Write,
-    max: Option<u64>,
-    dest: &Path,
-) -> Result<(), Failure> {
+/// Copies `reader` to `out`; a read failure of a URL may be retried, nothing else.
+fn stream(loc: &Location, reader: &mut dyn Read, out: &mut dyn Write, max: Option<u64>, dest: &Path) -> Attempt<()> {
     let mut buf = vec![0u8; CHUNK_SIZE];
     let mut total = 0u64;
     loop {
         let n = match reader.read(&mut buf) {
-            Ok(0) => return out.flush().map_err(|e| write_failure(dest, e)),
+            Ok(0) => return out.flush().map_err(|e| fatal(write_failure(dest, e))),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(read_failure(loc, total, e)),
+            Err(e) => return Err((read_failure(loc, total, e), loc.is_url())),
         };
         total += n as u64;
         if let Some(max) = max.filter(|&max| total > max) {
-            return Err(Failure::verify(format!("`{loc}` is larger than the {max} bytes expected")));
+            return Err(fatal(Failure::verify(format!("`{loc}` is larger than the {max} bytes expected"))));
         }
-        out.write_all(&buf[..n]).map_err(|e| write_failure(dest, e))?;
+        out.write_all(&buf[..n]).map_err(|e| fatal(write_failure(dest, e)))?;
     }
 }
 

@@ -357,7 +357,11 @@ fn unsafe_archives_are_refused_before_writing() {
                 Item::File { path: abs.display().to_string(), mode: 0o644, data: b"evil".to_vec() },
                 "absolute path",
             ),
-            (ArchiveFormat::Zip, Item::File { path: "C:\\x".into(), mode: 0o644, data: b"evil".to_vec() }, "absolute path"),
+            (
+                ArchiveFormat::Zip,
+                Item::File { path: "C:\\x".into(), mode: 0o644, data: b"evil".to_vec() },
+                "absolute path",
+            ),
             (
                 ArchiveFormat::TarGz,
                 Item::File { path: format!("{top}/README.md"), mode: 0o644, data: b"twice".to_vec() },
