@@ -15,6 +15,7 @@ pub mod chart;
 pub mod config;
 pub mod conventional;
 pub mod fsutil;
+pub mod gates;
 pub mod git;
 pub mod history;
 pub mod image;

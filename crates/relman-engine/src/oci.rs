@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::image::version_tag;
 use crate::plan::Planned;
-use crate::provider::{Gate, PromoteReport, PutOutcome};
+use crate::provider::{ApplyMoves, Gate, PromotePlan, PromoteReport, PutOutcome};
 use crate::report::Reporter;
 
 /// SLSA provenance predicate type.
@@ -649,15 +649,16 @@ fn image_sbom(
     crate::image::sbom::platform_sbom(planned, &img.record, &img.layout, platform, digest)
 }
 
-/// One gate per check; promotion moves tags only when all pass.
-pub fn promote(
+/// One gate per check, evaluated from what the registry holds (nothing written); the plan
+/// moves `X.Y` (and `latest`) when all pass.
+pub fn check_promote(
     planned: &Planned,
     url: &str,
     version: &Version,
     allow_downgrade: bool,
     public_key: Option<&PublicKey>,
-    reporter: &dyn Reporter,
-) -> Result<PromoteReport, Failure> {
+    _reporter: &dyn Reporter,
+) -> Result<PromotePlan, Failure> {
     let dest = OciDest::parse(url)?;
     let client = client();
     let tag = version_tag(&version.to_string());
@@ -727,11 +728,7 @@ pub fn promote(
             detail: if problems.is_empty() { "smoke test passed (signed result)".into() } else { problems.join("; ") },
         });
     }
-    gates.push(Gate {
-        name: "stable",
-        passed: version.pre.is_empty(),
-        detail: if version.pre.is_empty() { "stable version".into() } else { format!("{version} is a pre-release") },
-    });
+    gates.push(crate::gates::stable(version));
     // Never backwards (read from the indexes' version annotation): `X.Y` must not hold a newer
     // patch. A maintenance release of an older line (1.2.6 while latest is 2.0.0) moves only
     // its `X.Y`; `latest` stays on the newer line, even with --allow-downgrade (which moves
@@ -764,33 +761,44 @@ pub fn promote(
         },
     });
     let passed = gates.iter().all(|g| g.passed);
-    let mut moved = false;
+    // The moves, decided now: every tag that does not already name the version's index.
+    let mut moves = Vec::new();
     if passed {
         for (_, repo, f) in &fetched {
             let keep_latest = latest_stays.iter().any(|s| s.starts_with(&format!("{}:", repo.name())));
             let tags: &[&str] = if keep_latest { &[minor.as_str()] } else { &[minor.as_str(), "latest"] };
-            for t in tags {
-                let current = client.head_manifest(&repo.with_tag(t))?;
-                if current.as_ref().map(|d| &d.digest) != Some(&f.digest) {
-                    client.put_manifest(repo, t, &f.bytes, &f.content_type)?;
-                    relman_install::crashpoint::point(&format!("moved:{}:{t}", repo.name()));
-                    moved = true;
-                }
-            }
-            reporter.step(&format!("{}: {} → {}", repo.name(), tags.join(" and "), f.digest));
+            moves.push((repo.clone(), tags.iter().map(|t| t.to_string()).collect::<Vec<_>>(), f.clone()));
         }
     }
     // `latest` is named when it moved (or was already here) for at least one image.
     let pointers = if latest_stays.len() < fetched.len() { vec![minor, "latest".into()] } else { vec![minor] };
-    Ok(PromoteReport {
+    let report = PromoteReport {
         destination: url.to_string(),
         version: version.to_string(),
         gates,
         previous,
-        moved,
+        moved: false,
         pointers,
         notes: latest_stays,
-    })
+    };
+    let apply: Option<ApplyMoves> = passed.then(|| {
+        Box::new(move |reporter: &dyn Reporter| {
+            let mut moved = false;
+            for (repo, tags, f) in &moves {
+                for t in tags {
+                    let current = client.head_manifest(&repo.with_tag(t))?;
+                    if current.as_ref().map(|d| &d.digest) != Some(&f.digest) {
+                        client.put_manifest(repo, t, &f.bytes, &f.content_type)?;
+                        relman_install::crashpoint::point(&format!("moved:{}:{t}", repo.name()));
+                        moved = true;
+                    }
+                }
+                reporter.step(&format!("{}: {} → {}", repo.name(), tags.join(" and "), f.digest));
+            }
+            Ok(moved)
+        }) as ApplyMoves
+    });
+    Ok(PromotePlan { report, apply })
 }
 
 /// The version an index at `repo:tag` says it is (`org.opencontainers.image.version`).

@@ -123,8 +123,7 @@ pub fn has_oci_content(planned: &Planned) -> bool {
         || planned.manifest.artifacts.iter().any(|a| a.kind == relman_manifest::ArtifactKind::Chart)
 }
 
-/// Promotes `version` at `url`; a failed gate is an error naming it. OCI destinations need the
-/// planned release (`project`): its images, smoke configuration and public key.
+/// Promotes `version` at one destination: [`promote_all`] with one URL.
 pub fn promote(
     url: &str,
     version: &Version,
@@ -132,8 +131,20 @@ pub fn promote(
     project: Option<&Planned>,
     reporter: &dyn Reporter,
 ) -> Result<PromoteReport, Failure> {
-    reporter.stage("promote");
-    let report = if crate::oci::is_oci(url) {
+    let mut reports = promote_all(&[url.to_string()], version, allow_downgrade, project, reporter)?;
+    Ok(reports.remove(0))
+}
+
+/// Checks the gates of `url` for `version`, writing nothing. OCI destinations need the
+/// planned release (`project`): its images, smoke configuration and public key.
+pub fn check_promote(
+    url: &str,
+    version: &Version,
+    allow_downgrade: bool,
+    project: Option<&Planned>,
+    reporter: &dyn Reporter,
+) -> Result<provider::PromotePlan, Failure> {
+    if crate::oci::is_oci(url) {
         let planned = project.ok_or_else(|| {
             Failure::usage(format!("promoting at `{url}` needs the project's release record"))
                 .with_hint("run relman promote in the project directory, after relman publish")
@@ -142,19 +153,58 @@ pub fn promote(
             Some(p) => Some(relman_sign::PublicKey::from_file(p)?),
             None => None,
         };
-        crate::oci::promote(planned, url, version, allow_downgrade, key.as_ref(), reporter)?
+        crate::oci::check_promote(planned, url, version, allow_downgrade, key.as_ref(), reporter)
     } else {
-        let p = provider::open(url)?;
-        p.promote(version, allow_downgrade, reporter)?
-    };
-    if !report.passed() {
-        let failed: Vec<String> =
-            report.gates.iter().filter(|g| !g.passed).map(|g| format!("{} ({})", g.name, g.detail)).collect();
-        let mut f = Failure::gate(format!("cannot promote {version} at `{url}`: gate {}", failed.join(", gate ")));
+        provider::open(url)?.check_promote(version, allow_downgrade, reporter)
+    }
+}
+
+/// Promotes `version` at every destination in `urls` as one: every gate at every destination
+/// is checked first (nothing written), and pointers move only when all pass — a gate failing
+/// at one destination moves nothing anywhere. The error names each failed gate with its
+/// destination.
+pub fn promote_all(
+    urls: &[String],
+    version: &Version,
+    allow_downgrade: bool,
+    project: Option<&Planned>,
+    reporter: &dyn Reporter,
+) -> Result<Vec<PromoteReport>, Failure> {
+    reporter.stage("promote");
+    let mut unique: Vec<String> = Vec::new();
+    for u in urls {
+        if !unique.contains(u) {
+            unique.push(u.clone());
+        }
+    }
+    let urls = &unique[..];
+    let mut plans = Vec::new();
+    for url in urls {
+        plans.push(check_promote(url, version, allow_downgrade, project, reporter)?);
+    }
+    let failed: Vec<String> = plans
+        .iter()
+        .flat_map(|p| {
+            let many = urls.len() > 1;
+            p.report.gates.iter().filter(|g| !g.passed).map(move |g| {
+                if many {
+                    format!("{} at `{}` ({})", g.name, p.report.destination, g.detail)
+                } else {
+                    format!("{} ({})", g.name, g.detail)
+                }
+            })
+        })
+        .collect();
+    if !failed.is_empty() {
+        let place = match urls {
+            [one] => format!("at `{one}`"),
+            _ => format!("at {} destinations (nothing was moved at any)", urls.len()),
+        };
+        let mut f = Failure::gate(format!("cannot promote {version} {place}: gate {}", failed.join(", gate ")));
         if !version.pre.is_empty() {
             f = f.with_hint("pre-releases stay reachable by their version; only stable versions move latest");
         } else if failed.iter().any(|g| g.starts_with("not-older")) {
-            f = f.with_hint(if crate::oci::is_oci(url) {
+            f = f.with_hint(if urls.iter().any(|u| crate::oci::is_oci(u)) {
                 "pass --allow-downgrade to move X.Y backwards on purpose (latest stays on a newer X.Y line)"
             } else {
                 "pass --allow-downgrade to move latest backwards on purpose"
@@ -162,7 +212,11 @@ pub fn promote(
         }
         return Err(f);
     }
-    Ok(report)
+    let mut reports = Vec::new();
+    for plan in plans {
+        reports.push(plan.apply(reporter)?);
+    }
+    Ok(reports)
 }
 
 /// `relman check` before building: every recorded version agrees with the tag and the
@@ -255,6 +309,23 @@ fn image_summaries(planned: &Planned) -> Vec<ImageSummary> {
         .collect()
 }
 
+/// Runs the configured smoke tests at the first OCI destination (their signed results are what
+/// promote's `smoke` gate reads); a failed test is a gate failure naming the image.
+fn run_smoke(planned: &Planned, urls: &[String], reporter: &dyn Reporter) -> Result<(), Failure> {
+    let configured = planned.settings.images.iter().any(|c| c.smoke.is_some());
+    let Some(url) = urls.iter().find(|u| crate::oci::is_oci(u)) else { return Ok(()) };
+    if !configured {
+        return Ok(());
+    }
+    let key = crate::sign::load_key(&planned.settings, reporter)?;
+    let results = crate::smoke::smoke(planned, url, key.as_ref(), reporter)?;
+    match results.iter().find(|r| !r.passed) {
+        Some(r) => Err(Failure::gate(format!("smoke test of `{}` failed: {}", r.image, r.detail))
+            .with_hint(format!("output ends with: {}", r.output.lines().last().unwrap_or("").trim()))),
+        None => Ok(()),
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ReleaseOptions {
     pub options: Options,
@@ -283,12 +354,12 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
     if ro.promote {
         let version = Version::parse(&planned.manifest.version).expect("planned versions are semver");
         let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
-        for url in urls {
-            let report = promote(&url, &version, ro.allow_downgrade, Some(&planned), reporter)?;
-            planned.manifest.destination_mut(&url).state = DestinationState::Promoted;
-            planned.save()?;
-            promoted.push(report);
+        run_smoke(&planned, &urls, reporter)?;
+        promoted = promote_all(&urls, &version, ro.allow_downgrade, Some(&planned), reporter)?;
+        for url in &urls {
+            planned.manifest.destination_mut(url).state = DestinationState::Promoted;
         }
+        planned.save()?;
     }
     Ok(ReleaseSummary {
         name: planned.manifest.project.name.clone(),

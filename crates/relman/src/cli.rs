@@ -276,8 +276,10 @@ pub struct PromoteArgs {
     /// Version to promote, e.g. 1.4.2 (a leading v is accepted).
     pub version: String,
 
-    /// Destination holding the published version: dir:PATH or oci://REGISTRY/PATH.
-    #[arg(long = "to", value_name = "URL", required = true)]
+    /// Destination holding the published version: dir:PATH or oci://REGISTRY/PATH (repeat for
+    /// several). Default: the release's destinations (release.to in relman.toml). Every gate
+    /// at every destination is checked before any pointer moves anywhere.
+    #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,
 
     /// Allow moving latest to a version older than the current latest (at oci://: X.Y, and

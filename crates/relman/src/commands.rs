@@ -303,12 +303,16 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Promote(args) => {
             let version = relman_engine::version::parse_cli_version(&args.version)?;
-            let mut reports = Vec::new();
-            for url in &args.to {
-                let url = absolutize_dir_url(url, &cwd);
-                let project = if relman_engine::oci::is_oci(&url) { Some(released(&dir, &version)?) } else { None };
-                reports.push(release::promote(&url, &version, args.allow_downgrade, project.as_ref(), &term)?);
-            }
+            // Without --to: the release's configured destinations (release.to, or the default).
+            let urls: Vec<String> = if args.to.is_empty() {
+                relman_engine::settings::Settings::resolve(&Options { dir: dir.clone(), ..Default::default() })?
+                    .destinations
+            } else {
+                args.to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect()
+            };
+            let project =
+                if urls.iter().any(|u| relman_engine::oci::is_oci(u)) { Some(released(&dir, &version)?) } else { None };
+            let reports = release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &term)?;
             if json {
                 render::json(&reports);
             } else if !cli.quiet {

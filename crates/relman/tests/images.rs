@@ -990,3 +990,22 @@ fn crash_suite_at_an_oci_destination() {
     assert_eq!(head(&repo, "1.0.0"), None);
     eprintln!("crash suite (oci): {} points in release/promote and 1 in yank killed and recovered", points.len());
 }
+
+/// `release --promote` runs the configured smoke test (podman), whose signed result the
+/// promote gate then reads: the whole chain passes in one command and moves latest.
+#[test]
+fn release_with_promote_runs_the_smoke_test() {
+    let (reg, _base, p) = tool_on_base(true);
+    p.tag("v2.0.0");
+    let dest = format!("oci://{}/acme", reg.host);
+    let repo = format!("{}/acme/tool", reg.host);
+    let penv = podman_env(&p);
+    let mut env: Vec<(&str, &str)> = penv.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("RELMAN_PASSWORD", PASS));
+    let out = p.relman_env(&["release", "--promote", "--to", &dest], &env);
+    out.ok();
+    assert!(out.stderr.contains("== smoke"), "{}", out.stderr);
+    let (digest, _) = skopeo_raw(&format!("{repo}:2.0.0"));
+    assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digest);
+    assert_eq!(skopeo_raw(&format!("{repo}:2.0")).0, digest);
+}

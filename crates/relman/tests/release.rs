@@ -649,3 +649,48 @@ fn release_checks_lockstep_versions_first() {
     assert_eq!(out.code, 12);
     assert!(out.stderr.contains("Cargo.toml:3"), "{}", out.stderr);
 }
+
+/// Release-wide promote: a gate failing at one destination moves nothing at any; once every
+/// destination passes, both move together. Without --to, the configured destinations.
+#[test]
+fn a_gate_failing_at_one_destination_moves_nothing_anywhere() {
+    let p = Project::generic(&[T1]);
+    let (a, b) = (p.outside("a"), p.outside("b"));
+    let (to_a, to_b) = (format!("dir:{}", a.display()), format!("dir:{}", b.display()));
+    p.tag("v1.0.0");
+    p.relman(&["release", "--promote", "--to", &to_a, "--to", &to_b]).ok();
+    p.write("two.txt", "2");
+    p.commit("two");
+    p.tag("v1.1.0");
+    p.relman(&["release", "--to", &to_a, "--to", &to_b]).ok();
+    // 1.1.0 at b is damaged: its verified gate fails.
+    let archive = b.join(format!("1.1.0/tool-1.1.0-{T1}.tar.gz"));
+    let mut bytes = fs::read(&archive).unwrap();
+    bytes[40] ^= 1;
+    fs::write(&archive, &bytes).unwrap();
+    let out = p.relman(&["promote", "1.1.0", "--to", &to_a, "--to", &to_b]);
+    out.fails(9, &format!("gate verified at `{to_b}`"));
+    assert!(out.stderr.contains("at 2 destinations (nothing was moved at any)"), "{}", out.stderr);
+    for dest in [&a, &b] {
+        assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "1.0.0", "{}", dest.display());
+        let ch = fs::read_to_string(dest.join("channels.json")).unwrap();
+        assert!(ch.contains("\"1.0.0\""), "{ch}");
+    }
+    // Repaired (the version published again), both move.
+    fs::remove_dir_all(b.join("1.1.0")).unwrap();
+    p.relman(&["publish", "--to", &to_b]).ok();
+    let out = p.relman(&["promote", "1.1.0", "--to", &to_a, "--to", &to_b]);
+    out.ok();
+    for dest in [&a, &b] {
+        assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "1.1.0");
+    }
+
+    // Without --to: release.to of relman.toml.
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &format!("{toml}\n[release]\nto = [\"{to_a}\"]\n"));
+    p.commit("destinations");
+    let out = p.relman(&["promote", "1.0.0", "--allow-downgrade"]);
+    out.ok();
+    assert_eq!(fs::read_link(a.join("latest")).unwrap().to_str().unwrap(), "1.0.0");
+    assert_eq!(fs::read_link(b.join("latest")).unwrap().to_str().unwrap(), "1.1.0");
+}

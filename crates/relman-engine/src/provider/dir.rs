@@ -20,7 +20,7 @@ use relman_install::verify::verify_release;
 use relman_manifest::{ChannelEntry, Channels, Failure, Index, CHANNELS_FORMAT_VERSION};
 use semver::Version;
 
-use super::{Gate, LocalFile, PromoteReport, Provider, PutOutcome};
+use super::{ApplyMoves, Gate, LocalFile, PromotePlan, PromoteReport, Provider, PutOutcome};
 use crate::fsutil;
 use crate::report::Reporter;
 
@@ -153,69 +153,52 @@ impl Provider for DirProvider {
         Ok(outcome)
     }
 
-    fn promote(
+    fn check_promote(
         &self,
         version: &Version,
         allow_downgrade: bool,
         reporter: &dyn Reporter,
-    ) -> Result<PromoteReport, Failure> {
+    ) -> Result<PromotePlan, Failure> {
         let v = version.to_string();
         let dir = self.root.join(&v);
-        // One promote at a time: `latest` and channels.json move together or not at all.
-        let _lock = self.lock(&format!("promote {v}"), &[])?;
+        // One promote at a time: `latest` and channels.json move together or not at all. The
+        // lock is held from the check until the plan is applied or dropped.
+        let lock = self.lock(&format!("promote {v}"), &[])?;
         let mut gates = Vec::new();
-        let mut gate = |name: &'static str, passed: bool, detail: String| {
-            reporter.step(&format!("gate {name}: {} ({detail})", if passed { "pass" } else { "FAIL" }));
-            gates.push(Gate { name, passed, detail });
+        let mut gate = |g: Gate| {
+            reporter.step(&format!("gate {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail));
+            gates.push(g);
         };
 
         let index_path = dir.join(crate::plan::INDEX_FILE);
         let published = index_path.is_file();
-        gate(
-            "published",
-            published,
-            if published { format!("{} exists", dir.display()) } else { format!("no {} at {}", v, dir.display()) },
-        );
-        if published {
-            match verify_release(&Location::Path(dir.clone())) {
-                Ok(report) if report.is_ok() => gate(
-                    "verified",
-                    true,
-                    format!("{} files match checksums.txt, index.json and manifest.json", report.files.len()),
-                ),
-                Ok(report) => gate("verified", false, report.problems.join("; ")),
-                Err(e) => gate("verified", false, e.message),
-            }
-        }
-        let stable = version.pre.is_empty();
-        gate(
-            "stable",
-            stable,
-            if stable {
-                format!("{v} is a stable version")
+        gate(Gate {
+            name: "published",
+            passed: published,
+            detail: if published {
+                format!("{} exists", dir.display())
             } else {
-                format!("{v} is a pre-release; pre-releases never become latest")
+                format!("no {} at {}", v, dir.display())
             },
-        );
+        });
+        if published {
+            gate(match verify_release(&Location::Path(dir.clone())) {
+                Ok(report) if report.is_ok() => Gate {
+                    name: "verified",
+                    passed: true,
+                    detail: format!("{} files match checksums.txt, index.json and manifest.json", report.files.len()),
+                },
+                Ok(report) => Gate { name: "verified", passed: false, detail: report.problems.join("; ") },
+                Err(e) => Gate { name: "verified", passed: false, detail: e.message },
+            });
+        }
+        gate(crate::gates::stable(version));
         let channels = self.read_channels()?;
         let previous = channels.as_ref().and_then(|c| c.stable.as_ref()).map(|e| e.version.clone());
-        if let Some(prev) = &previous {
-            let prev_v = Version::parse(prev).ok();
-            let older = prev_v.as_ref().map(|p| version.cmp_precedence(p).is_lt()).unwrap_or(false);
-            let passed = !older || allow_downgrade;
-            let detail = if older && allow_downgrade {
-                format!("{v} is older than latest {prev}, allowed by --allow-downgrade")
-            } else if older {
-                format!("{v} is older than latest {prev}")
-            } else {
-                format!("latest is {prev}")
-            };
-            gate("not-older", passed, detail);
-        } else {
-            gate("not-older", true, "no latest yet".into());
-        }
+        let previous_v = previous.as_deref().and_then(|p| Version::parse(p).ok());
+        gate(crate::gates::not_older(version, "latest", previous_v.as_ref(), allow_downgrade));
 
-        let mut report = PromoteReport {
+        let report = PromoteReport {
             destination: self.url.clone(),
             version: v.clone(),
             gates,
@@ -224,13 +207,10 @@ impl Provider for DirProvider {
             pointers: vec!["latest".into()],
             notes: Vec::new(),
         };
-        if !report.passed() {
-            return Ok(report);
-        }
         let link = self.root.join(LATEST_LINK);
         let link_ok = fs::read_link(&link).map(|t| t == Path::new(&v)).unwrap_or(false);
-        if previous.as_deref() == Some(v.as_str()) && link_ok {
-            return Ok(report);
+        if !report.passed() || (previous.as_deref() == Some(v.as_str()) && link_ok) {
+            return Ok(PromotePlan { report, apply: None });
         }
         let name = fs::read_to_string(&index_path)
             .ok()
@@ -242,11 +222,15 @@ impl Provider for DirProvider {
             name,
             stable: Some(ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::plan::INDEX_FILE) }),
         };
-        replace_link(&link, &v)?;
-        relman_install::crashpoint::point("latest-moved");
-        fsutil::write_atomic(&self.root.join(CHANNELS_FILE), channels.to_json().as_bytes())?;
-        report.moved = true;
-        Ok(report)
+        let channels_path = self.root.join(CHANNELS_FILE);
+        let apply: ApplyMoves = Box::new(move |_reporter: &dyn Reporter| {
+            let _lock = lock;
+            replace_link(&link, &v)?;
+            relman_install::crashpoint::point("latest-moved");
+            fsutil::write_atomic(&channels_path, channels.to_json().as_bytes())?;
+            Ok(true)
+        });
+        Ok(PromotePlan { report, apply: Some(apply) })
     }
 }
 

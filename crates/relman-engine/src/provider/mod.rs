@@ -66,18 +66,41 @@ impl PromoteReport {
     }
 }
 
+/// Moves a destination's pointers; `Ok(true)` when one of them moved.
+pub type ApplyMoves = Box<dyn FnOnce(&dyn Reporter) -> Result<bool, Failure>>;
+
+/// A promotion checked at one destination but not applied: every gate evaluated from what is
+/// there now (nothing written), and the pointer moves they allow. A release-wide promote
+/// checks every destination first and applies only when every gate everywhere passed.
+pub struct PromotePlan {
+    pub report: PromoteReport,
+    /// `None` when a gate failed or nothing needs to move.
+    pub(crate) apply: Option<ApplyMoves>,
+}
+
+impl PromotePlan {
+    /// Moves the pointers (when every gate passed); the report says whether any moved.
+    pub fn apply(self, reporter: &dyn Reporter) -> Result<PromoteReport, Failure> {
+        let mut report = self.report;
+        if let (true, Some(apply)) = (report.passed(), self.apply) {
+            report.moved = apply(reporter)?;
+        }
+        Ok(report)
+    }
+}
+
 pub trait Provider {
     /// The destination URL, for messages.
     fn url(&self) -> &str;
     /// Puts the immutable files of `version`. Never touches mutable pointers.
     fn put_release(&self, version: &str, files: &[LocalFile], reporter: &dyn Reporter) -> Result<PutOutcome, Failure>;
-    /// Checks the gates, then moves the mutable pointers to `version` when all pass.
-    fn promote(
+    /// Checks the gates for `version`, writing nothing; the plan moves the pointers.
+    fn check_promote(
         &self,
         version: &Version,
         allow_downgrade: bool,
         reporter: &dyn Reporter,
-    ) -> Result<PromoteReport, Failure>;
+    ) -> Result<PromotePlan, Failure>;
 }
 
 /// Opens the provider for a destination URL.

@@ -1,0 +1,64 @@
+//! Promotion gates shared by every destination kind, written once.
+//!
+//! A destination gathers its own facts (what is published, what `latest` holds) and turns
+//! them into [`Gate`]s with these functions, so `stable` and `not-older` read the same
+//! everywhere.
+
+use semver::Version;
+
+use crate::provider::Gate;
+
+/// Pre-releases never become latest.
+pub fn stable(version: &Version) -> Gate {
+    let passed = version.pre.is_empty();
+    Gate {
+        name: "stable",
+        passed,
+        detail: if passed {
+            format!("{version} is a stable version")
+        } else {
+            format!("{version} is a pre-release; pre-releases never become latest")
+        },
+    }
+}
+
+/// Never backwards: `version` against what `pointer` holds now (`current`), unless
+/// `allow_downgrade`.
+pub fn not_older(version: &Version, pointer: &str, current: Option<&Version>, allow_downgrade: bool) -> Gate {
+    let Some(current) = current else {
+        return Gate { name: "not-older", passed: true, detail: format!("no {pointer} yet") };
+    };
+    let older = version.cmp_precedence(current).is_lt();
+    Gate {
+        name: "not-older",
+        passed: !older || allow_downgrade,
+        detail: if older && allow_downgrade {
+            format!("{version} is older than {pointer} {current}, allowed by --allow-downgrade")
+        } else if older {
+            format!("{version} is older than {pointer} {current}")
+        } else {
+            format!("{pointer} is {current}")
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    #[test]
+    fn stable_and_not_older() {
+        assert!(stable(&v("1.0.0")).passed);
+        assert!(!stable(&v("1.0.0-rc.1")).passed);
+        assert!(not_older(&v("1.0.0"), "latest", None, false).passed);
+        assert!(not_older(&v("1.1.0"), "latest", Some(&v("1.0.0")), false).passed);
+        assert!(not_older(&v("1.0.0"), "latest", Some(&v("1.0.0")), false).passed);
+        let g = not_older(&v("0.9.0"), "latest", Some(&v("1.0.0")), false);
+        assert!(!g.passed && g.detail == "0.9.0 is older than latest 1.0.0");
+        assert!(not_older(&v("0.9.0"), "latest", Some(&v("1.0.0")), true).passed);
+    }
+}
