@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::image::version_tag;
 use crate::plan::Planned;
-use crate::provider::{ApplyMoves, Gate, PromotePlan, PromoteReport, PutOutcome};
+use crate::provider::{ApplyMoves, Gate, PromotePlan, PromoteReport, PutOutcome, YankReport};
 use crate::report::Reporter;
 
 /// SLSA provenance predicate type.
@@ -965,19 +965,6 @@ fn check_attestation(text: &str, digest: &Digest, key: &PublicKey) -> Result<Str
         return Err(format!("its subjects do not include {digest}"));
     }
     Ok(stmt.get("predicateType").and_then(|p| p.as_str()).unwrap_or("").to_string())
-}
-
-/// What `relman yank` would delete (or did) and what it leaves.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct YankReport {
-    pub version: String,
-    /// `repo@digest (what)` deleted, or to delete.
-    pub removed: Vec<String>,
-    /// What stays, and why.
-    pub left: Vec<String>,
-    /// Mutable tags (`latest`, `X.Y`) on a digest being yanked: refused unless forced.
-    pub blocked_by: Vec<String>,
-    pub done: bool,
 }
 
 /// The manifests that a tag other than one on `root` (cosign's `sha256-…` attachment tags

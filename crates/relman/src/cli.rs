@@ -156,25 +156,31 @@ pub enum Command {
     /// passes on exit 0 with `expect` in the output. The result is DSSE-signed and attached to
     /// the image as an attestation; promote requires it when the smoke test is required.
     Smoke(ProjectArgs),
-    /// Delete a version's images from an OCI registry: tags, manifests, signatures and
-    /// attestations (by digest, as registries require).
+    /// Remove a version from its destinations: at oci://, its images' tags, manifests,
+    /// signatures and attestations (by digest, as registries require); at dir:, its version
+    /// directory.
     ///
-    /// Asks for confirmation (--yes in CI). A digest also tagged latest or X.Y is refused
-    /// unless --force. The index goes first (its tag with it), then signatures, attestations
-    /// and referrers, then platform manifests no other tag lists. A yank cut short finishes
-    /// when run again (from dist/<version>/manifest.json).
+    /// Everything is checked at every destination before anything is deleted anywhere. Asks
+    /// for confirmation (--yes in CI; --dry-run lists only). A version latest or X.Y points at
+    /// is refused (exit 9) unless --force. At oci:// the index goes first (its tag with it),
+    /// then signatures, attestations and referrers, then platform manifests no other tag
+    /// lists. A yank cut short finishes when run again (from dist/<version>/manifest.json).
     Yank {
         /// Version to remove, e.g. 1.4.2.
         version: String,
-        /// OCI destination: oci://REGISTRY/PATH.
-        #[arg(long = "to", value_name = "URL", required = true)]
+        /// Destination: oci://REGISTRY/PATH (images, their signatures and attestations) or
+        /// dir:PATH (the version directory). Default: the release's destinations.
+        #[arg(long = "to", value_name = "URL")]
         to: Vec<String>,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
-        /// Also delete a digest that latest or X.Y points at.
+        /// Also remove what latest or X.Y points at (and those pointers, at dir:).
         #[arg(long)]
         force: bool,
+        /// List what would be removed at every destination; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// Config file to use instead of ./relman.toml.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,

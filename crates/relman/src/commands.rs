@@ -421,44 +421,61 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 None => Ok(0),
             }
         }
-        Command::Yank { version, to, yes, force, config } => {
+        Command::Yank { version, to, yes, force, dry_run, config } => {
             let version = relman_engine::version::parse_cli_version(&version)?;
             let settings = relman_engine::settings::Settings::resolve(&Options {
                 dir: dir.clone(),
                 config: config.map(|c| cwd.join(c)),
                 ..Default::default()
             })?;
+            let urls: Vec<String> = if to.is_empty() {
+                settings.destinations.clone()
+            } else {
+                to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect()
+            };
             let names: Vec<String> =
                 settings.images.iter().map(|c| relman_engine::image::image_name(&settings, c)).collect();
-            if names.is_empty() {
-                return Err(Failure::config("relman.toml has no [[image]] to yank"));
-            }
             // The release record's index digests, to finish a yank whose tag is already gone.
             let recorded = released(&dir, &version).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
-            let mut reports = Vec::new();
-            for url in &to {
-                let plan = relman_engine::oci::yank(&names, &recorded, url, &version, false, force)?;
+            let yank_at = |url: &str, apply: bool| -> Result<relman_engine::provider::YankReport, Failure> {
+                if relman_engine::oci::is_oci(url) {
+                    if names.is_empty() {
+                        return Err(Failure::config(format!("relman.toml has no [[image]] to yank at `{url}`")));
+                    }
+                    relman_engine::oci::yank(&names, &recorded, url, &version, apply, force)
+                } else {
+                    relman_engine::provider::open(url)?.yank(&version, apply, force)
+                }
+            };
+            // Everything is decided at every destination before anything is deleted anywhere.
+            let mut plans = Vec::new();
+            for url in &urls {
+                let plan = yank_at(url, false)?;
                 if !plan.blocked_by.is_empty() && !force {
-                    return Err(Failure::usage(format!(
+                    return Err(Failure::gate(format!(
                         "cannot yank {version} at `{url}`: {} still point at it",
                         plan.blocked_by.join(", ")
                     ))
-                    .with_hint("promote another version first, or pass --force to delete those tags too"));
+                    .with_hint("promote another version first, or pass --force to remove those pointers too"));
                 }
-                if plan.removed.is_empty() {
+                plans.push((url.clone(), plan));
+            }
+            let mut reports = Vec::new();
+            for (url, plan) in plans {
+                if plan.removed.is_empty() || dry_run {
                     reports.push(plan);
                     continue;
                 }
                 if !yes {
                     if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
                         return Err(Failure::usage(format!("yank of {version} at `{url}` needs confirmation"))
-                            .with_hint("pass --yes to confirm without a prompt (CI)"));
+                            .with_hint("pass --yes to confirm without a prompt (CI), or --dry-run to list only"));
                     }
                     eprintln!("relman yank will delete from {url}:");
                     for r in &plan.removed {
                         eprintln!("  {r}");
                     }
-                    eprint!("delete these {} manifests? [y/N] ", plan.removed.len());
+                    eprint!("delete these {} items? [y/N] ", plan.removed.len());
                     let mut answer = String::new();
                     std::io::stdin()
                         .read_line(&mut answer)
@@ -467,14 +484,15 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                         return Err(Failure::usage("yank cancelled; nothing deleted"));
                     }
                 }
-                reports.push(relman_engine::oci::yank(&names, &recorded, url, &version, true, force)?);
+                reports.push(yank_at(&url, true)?);
             }
             if json {
                 render::json(&reports);
             } else if !cli.quiet {
                 for r in &reports {
+                    let verb = if dry_run { "would remove" } else { "removed" };
                     for x in &r.removed {
-                        println!("removed {x}");
+                        println!("{verb} {x}");
                     }
                     for x in &r.left {
                         println!("left    {x}");
@@ -527,44 +545,46 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 None if loc.is_url() => Some(cwd.clone()),
                 None => None,
             };
-            let opts =
-                relman_install::verify::VerifyOptions { key, require_signatures, report_dir: report_dir.clone() };
-            let report = relman_install::verify::verify_release_with(&loc, &opts)?;
+            // A root with nothing promoted (or its stable version yanked): every version in it.
+            let targets = relman_install::verify::unpromoted_versions(&loc)?.unwrap_or_else(|| vec![loc.clone()]);
+            let many = targets.len() > 1;
+            let mut reports = Vec::new();
+            for target in &targets {
+                let report_dir = match (&report_dir, target) {
+                    (Some(d), relman_install::Location::Path(p)) if many => {
+                        Some(d.join(p.file_name().unwrap_or_default()))
+                    }
+                    (d, _) => d.clone(),
+                };
+                let opts = relman_install::verify::VerifyOptions {
+                    key: key.clone(),
+                    require_signatures,
+                    report_dir: report_dir.clone(),
+                };
+                let report = relman_install::verify::verify_release_with(target, &opts)?;
+                if !json && !cli.quiet {
+                    print_verify_report(&report, report_dir.as_deref());
+                }
+                reports.push(report);
+            }
             if json {
-                render::json(&report);
-            } else if !cli.quiet {
-                for a in &report.artifacts {
-                    let status = serde_json::to_value(a.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
-                    let kind = a.kind.map(relman_install::verify::kind_name).unwrap_or("file");
-                    let reason = if a.reason.is_empty() { String::new() } else { format!("  {}", a.reason) };
-                    println!("{status:<9} {kind:<10} {}{reason}", a.name);
-                }
-                for p in &report.problems {
-                    eprintln!("problem: {p}");
-                }
-                match &report.key_hint {
-                    Some(h) => println!("signatures checked with key {h}"),
-                    None => println!("signatures not checked (no key: pass --key)"),
-                }
-                if let Some(d) = &report_dir {
-                    println!(
-                        "report: {} and {}",
-                        d.join(relman_install::verify::REPORT_JSON).display(),
-                        d.join(relman_install::verify::REPORT_MARKDOWN).display()
-                    );
-                }
-                if report.is_ok() {
-                    println!("verified {} {} ({} files)", report.location, report.version, report.files.len());
+                if many {
+                    render::json(&reports);
+                } else {
+                    render::json(&reports[0]);
                 }
             }
-            if report.is_ok() {
+            let bad: Vec<&relman_install::verify::VerifyReport> = reports.iter().filter(|r| !r.is_ok()).collect();
+            if bad.is_empty() {
+                if many && !json && !cli.quiet {
+                    println!("verified {} versions in `{loc}` (none promoted)", reports.len());
+                }
                 Ok(0)
             } else {
                 if !json {
-                    eprintln!("error: {} problem(s) in `{}`", report.problems.len(), report.location);
+                    for r in &bad {
+                        eprintln!("error: {} problem(s) in `{}`", r.problems.len(), r.location);
+                    }
                 }
                 Ok(ErrorClass::Verify.exit_code())
             }
@@ -855,5 +875,33 @@ fn print_signature(outcome: &install::InstallOutcome) {
         if let Some(old) = &sig.replaced_key_hint {
             println!("  pinned key changed {old} → {}", sig.key_hint);
         }
+    }
+}
+
+/// Prints a verify report: one line per artifact, the problems, the key, the report files.
+fn print_verify_report(report: &relman_install::verify::VerifyReport, report_dir: Option<&Path>) {
+    for a in &report.artifacts {
+        let status =
+            serde_json::to_value(a.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let kind = a.kind.map(relman_install::verify::kind_name).unwrap_or("file");
+        let reason = if a.reason.is_empty() { String::new() } else { format!("  {}", a.reason) };
+        println!("{status:<9} {kind:<10} {}{reason}", a.name);
+    }
+    for p in &report.problems {
+        eprintln!("problem: {p}");
+    }
+    match &report.key_hint {
+        Some(h) => println!("signatures checked with key {h}"),
+        None => println!("signatures not checked (no key: pass --key)"),
+    }
+    if let Some(d) = report_dir {
+        println!(
+            "report: {} and {}",
+            d.join(relman_install::verify::REPORT_JSON).display(),
+            d.join(relman_install::verify::REPORT_MARKDOWN).display()
+        );
+    }
+    if report.is_ok() {
+        println!("verified {} {} ({} files)", report.location, report.version, report.files.len());
     }
 }

@@ -694,3 +694,76 @@ fn a_gate_failing_at_one_destination_moves_nothing_anywhere() {
     assert_eq!(fs::read_link(a.join("latest")).unwrap().to_str().unwrap(), "1.0.0");
     assert_eq!(fs::read_link(b.join("latest")).unwrap().to_str().unwrap(), "1.1.0");
 }
+
+/// Yank at a dir: destination: a dry run lists and removes nothing; the version latest points
+/// at is refused with the gate code unless --force (which removes latest and the stable
+/// channel first); another version goes, and the release root still verifies.
+#[test]
+fn yank_at_a_dir_destination() {
+    let p = Project::generic(&[T1]);
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    p.tag("v1.0.0");
+    p.relman(&["release", "--promote", "--to", &to]).ok();
+    p.write("two.txt", "2");
+    p.commit("two");
+    p.tag("v1.1.0");
+    p.relman(&["release", "--promote", "--to", &to]).ok();
+
+    let dry = p.relman(&["yank", "1.0.0", "--to", &to, "--dry-run"]);
+    dry.ok();
+    assert!(dry.stdout.contains(&format!("would remove 1.0.0/tool-1.0.0-{T1}.tar.gz")), "{}", dry.stdout);
+    assert!(dest.join("1.0.0/index.json").is_file());
+    // Without --yes and no terminal: refused, nothing removed.
+    p.relman(&["yank", "1.0.0", "--to", &to]).fails(2, "needs confirmation");
+    assert!(dest.join("1.0.0").is_dir());
+
+    p.relman(&["yank", "1.1.0", "--to", &to, "--yes"]).fails(9, "latest");
+    assert!(dest.join("1.1.0").is_dir());
+
+    let out = p.relman(&["yank", "1.0.0", "--to", &to, "--yes"]);
+    out.ok();
+    assert!(!dest.join("1.0.0").exists());
+    p.relman(&["verify", dest.to_str().unwrap()]).ok();
+    // Again: nothing left to do.
+    let again = p.relman(&["yank", "1.0.0", "--to", &to, "--yes"]);
+    again.ok();
+    assert!(again.stdout.contains("1.0.0 is not at"), "{}", again.stdout);
+
+    // --force on the latest version: the pointers go first, then the directory.
+    p.relman(&["yank", "1.1.0", "--to", &to, "--yes", "--force"]).ok();
+    assert!(!dest.join("1.1.0").exists() && fs::symlink_metadata(dest.join("latest")).is_err());
+    let ch: serde_json::Value = serde_json::from_str(&fs::read_to_string(dest.join("channels.json")).unwrap()).unwrap();
+    assert!(ch["stable"].is_null(), "{ch}");
+    let names: Vec<String> =
+        fs::read_dir(&dest).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(names.iter().all(|n| !n.starts_with(".relman-staging-")), "{names:?}");
+}
+
+/// `verify` on a release root where nothing is promoted verifies every version in it; a
+/// damaged one fails naming its directory.
+#[test]
+fn verify_of_an_unpromoted_root_checks_every_version() {
+    let p = Project::generic(&[T1]);
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    p.tag("v1.0.0");
+    p.relman(&["release", "--to", &to]).ok();
+    p.write("two.txt", "2");
+    p.commit("two");
+    p.tag("v1.1.0");
+    p.relman(&["release", "--to", &to]).ok();
+    let root = dest.to_str().unwrap();
+    let out = p.relman(&["verify", root]);
+    out.ok();
+    assert!(out.stdout.contains("verified 2 versions"), "{}", out.stdout);
+    let json = p.relman(&["verify", root, "--json"]).json();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(json[0]["version"], "1.0.0");
+    let index = dest.join("1.0.0/index.json");
+    let text = fs::read_to_string(&index).unwrap().replace("1.0.0", "1.0.9");
+    fs::write(&index, text).unwrap();
+    let out = p.relman(&["verify", root]);
+    assert_eq!(out.code, 7, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(&format!("problem(s) in `{}`", dest.join("1.0.0").display())), "{}", out.stderr);
+}

@@ -20,7 +20,7 @@ use relman_install::verify::verify_release;
 use relman_manifest::{ChannelEntry, Channels, Failure, Index, CHANNELS_FORMAT_VERSION};
 use semver::Version;
 
-use super::{ApplyMoves, Gate, LocalFile, PromotePlan, PromoteReport, Provider, PutOutcome};
+use super::{ApplyMoves, Gate, LocalFile, PromotePlan, PromoteReport, Provider, PutOutcome, YankReport};
 use crate::fsutil;
 use crate::report::Reporter;
 
@@ -231,6 +231,57 @@ impl Provider for DirProvider {
             Ok(true)
         });
         Ok(PromotePlan { report, apply: Some(apply) })
+    }
+
+    fn yank(&self, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
+        let v = version.to_string();
+        let dir = self.root.join(&v);
+        let _lock = self.lock(&format!("yank {v}"), &[])?;
+        let mut report = YankReport { version: v.clone(), ..YankReport::default() };
+        if !dir.is_dir() {
+            report.left.push(format!("{v} is not at `{}`", self.url));
+            report.done = true;
+            return Ok(report);
+        }
+        let link = self.root.join(LATEST_LINK);
+        let link_here = fs::read_link(&link).is_ok_and(|t| t == Path::new(&v));
+        let mut channels = self.read_channels()?;
+        let stable_here = channels.as_ref().and_then(|c| c.stable.as_ref()).is_some_and(|e| e.version == v);
+        if link_here {
+            report.blocked_by.push("latest".into());
+        }
+        if stable_here {
+            report.blocked_by.push(format!("{CHANNELS_FILE} (stable)"));
+        }
+        let mut names: Vec<String> = fs::read_dir(&dir)
+            .map_err(|e| Failure::io("read", &dir, e))?
+            .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
+            .collect();
+        names.sort();
+        report.removed = names.iter().map(|n| format!("{v}/{n}")).collect();
+        if force {
+            report.removed.extend(report.blocked_by.iter().map(|b| format!("{b} (pointed at {v})")));
+        }
+        if !apply || (!report.blocked_by.is_empty() && !force) {
+            return Ok(report);
+        }
+        // The pointers first (never a pointer at a missing version), then the directory, in
+        // one rename out of sight; a yank killed after it leaves only what the next run sweeps.
+        if stable_here {
+            if let Some(c) = channels.as_mut() {
+                c.stable = None;
+                fsutil::write_atomic(&self.root.join(CHANNELS_FILE), c.to_json().as_bytes())?;
+            }
+        }
+        if link_here {
+            fs::remove_file(&link).map_err(|e| Failure::io("remove", &link, e))?;
+        }
+        let gone = self.root.join(format!("{STAGING_PREFIX}yank-{v}-{}", std::process::id()));
+        fs::rename(&dir, &gone).map_err(|e| Failure::io("remove", &dir, e))?;
+        relman_install::crashpoint::point("yanked");
+        fs::remove_dir_all(&gone).map_err(|e| Failure::io("remove", &gone, e))?;
+        report.done = true;
+        Ok(report)
     }
 }
 

@@ -89,6 +89,19 @@ impl PromotePlan {
     }
 }
 
+/// What `relman yank` would delete (or did) and what it leaves.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct YankReport {
+    pub version: String,
+    /// `repo@digest (what)` deleted, or to delete.
+    pub removed: Vec<String>,
+    /// What stays, and why.
+    pub left: Vec<String>,
+    /// Mutable tags (`latest`, `X.Y`) on a digest being yanked: refused unless forced.
+    pub blocked_by: Vec<String>,
+    pub done: bool,
+}
+
 pub trait Provider {
     /// The destination URL, for messages.
     fn url(&self) -> &str;
@@ -101,6 +114,9 @@ pub trait Provider {
         allow_downgrade: bool,
         reporter: &dyn Reporter,
     ) -> Result<PromotePlan, Failure>;
+    /// What removing `version` takes (`apply`: and removes it). A version a pointer names is
+    /// listed in `blocked_by` and kept unless `force` (which removes those pointers too).
+    fn yank(&self, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure>;
 }
 
 /// Opens the provider for a destination URL.

@@ -139,6 +139,36 @@ fn locate_version(loc: &Location) -> Result<(Location, Option<String>), Failure>
         .with_hint("pass a release root (holding `channels.json`, written by promote) or a version directory such as `<root>/1.2.0`"))
 }
 
+/// The version directories of a local release root that has no stable version (no
+/// `channels.json`, or one without `stable`: nothing promoted yet, or the stable one yanked):
+/// each subdirectory holding an `index.json`, oldest first. `None` for anything else (a
+/// version directory, a root with a stable version, a URL: those verify as one).
+pub fn unpromoted_versions(loc: &Location) -> Result<Option<Vec<Location>>, Failure> {
+    let Location::Path(root) = loc else { return Ok(None) };
+    if !root.is_dir() || root.join(INDEX_FILE).exists() {
+        return Ok(None);
+    }
+    let channels_loc = loc.join(CHANNELS_FILE);
+    if let Some(bytes) = source::read_optional(&channels_loc, DOCUMENT_LIMIT)? {
+        if parse_channels(&channels_loc, &bytes)?.stable.is_some() {
+            return Ok(None);
+        }
+    }
+    let mut versions: Vec<(semver::Version, PathBuf)> = Vec::new();
+    for e in fs::read_dir(root).map_err(|e| Failure::io("read", root, e))?.flatten() {
+        let path = e.path();
+        let Some(v) = e.file_name().to_str().and_then(|n| semver::Version::parse(n).ok()) else { continue };
+        if path.join(INDEX_FILE).is_file() {
+            versions.push((v, path));
+        }
+    }
+    if versions.is_empty() {
+        return Ok(None);
+    }
+    versions.sort();
+    Ok(Some(versions.into_iter().map(|(_, p)| Location::Path(p)).collect()))
+}
+
 pub(crate) fn parse_channels(loc: &Location, bytes: &[u8]) -> Result<Channels, Failure> {
     let text = std::str::from_utf8(bytes).map_err(|e| Failure::verify(format!("`{loc}` is not valid UTF-8: {e}")))?;
     Channels::from_json(text).map_err(|e| Failure::verify(format!("`{loc}` is not a valid channels file: {e}")))
