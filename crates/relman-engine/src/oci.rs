@@ -260,8 +260,23 @@ pub fn publish(
     key: Option<&SigningKey>,
     reporter: &dyn Reporter,
 ) -> Result<(PutOutcome, Vec<PushedImage>), Failure> {
-    let dest = OciDest::parse(url)?;
     let client = client();
+    let (dest, tag, images, charts, image_tags) = check_tags(planned, url, &client)?;
+    publish_checked(planned, url, key, reporter, &client, dest, tag, images, charts, image_tags)
+}
+
+/// The preflight of an OCI destination, writing nothing: every version tag this release would
+/// write is absent or already on this release's digest (credentials that cannot read the
+/// repositories fail here too), and no two things would share a name.
+pub fn preflight(planned: &Planned, url: &str) -> Result<(), Failure> {
+    check_tags(planned, url, &client()).map(|_| ())
+}
+
+type Checked = (OciDest, String, Vec<LocalImage>, Vec<ChartPush>, Vec<ToTag>);
+
+/// Step 1 of [`publish`]: what would be tagged, checked against the registry.
+fn check_tags(planned: &Planned, url: &str, client: &Client) -> Result<Checked, Failure> {
+    let dest = OciDest::parse(url)?;
     let tag = version_tag(&planned.manifest.version);
     let images: Vec<LocalImage> =
         planned.manifest.images.iter().map(|r| local_image(planned, r)).collect::<Result<_, _>>()?;
@@ -296,6 +311,24 @@ pub fn publish(
                 .with_hint("give the image and the chart different names ([[image]] name, Chart.yaml name)"));
         }
     }
+    Ok((dest, tag, images, charts, image_tags))
+}
+
+/// Steps 2 and 3 of [`publish`], after [`check_tags`].
+#[allow(clippy::too_many_arguments)]
+fn publish_checked(
+    planned: &Planned,
+    url: &str,
+    key: Option<&SigningKey>,
+    reporter: &dyn Reporter,
+    client: &Client,
+    dest: OciDest,
+    tag: String,
+    images: Vec<LocalImage>,
+    charts: Vec<ChartPush>,
+    image_tags: Vec<ToTag>,
+) -> Result<(PutOutcome, Vec<PushedImage>), Failure> {
+    let client = client.clone();
 
     // 2. Push and sign (by digest: nothing tagged yet).
     let mut pushed = Vec::new();

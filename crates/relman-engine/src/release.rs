@@ -68,7 +68,8 @@ fn manifest_signature(
     Ok(LocalFile { name, path, sha256: relman_install::hash::sha256_bytes(text.as_bytes()), size: text.len() as u64 })
 }
 
-/// Publishes to every destination of the manifest.
+/// Publishes to every destination of the manifest: every destination's preflight first
+/// (nothing written), then each in turn, its state recorded in the manifest as it goes.
 pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<PutOutcome>, Failure> {
     reporter.stage("publish");
     if planned.manifest.destinations.is_empty() {
@@ -83,15 +84,24 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     let key = if needs_key { crate::sign::load_key(&planned.settings, reporter)? } else { None };
     let oci_key = key.as_ref();
     let files = release_files(planned, key.as_ref())?;
-    let mut outcomes = Vec::new();
-    for url in urls {
-        let outcome = if crate::oci::is_oci(&url) {
+    // Every destination is checked before anything is written anywhere: a conflict or refused
+    // credentials at the last one leave the first ones untouched.
+    for url in &urls {
+        if crate::oci::is_oci(url) {
             if !has_oci_content(planned) {
                 return Err(Failure::usage(format!("destination `{url}`: the release has no image or chart to push"))
                     .with_hint(
                         "add an [[image]] or [[chart]] to relman.toml, or publish files to a dir: destination",
                     ));
             }
+            crate::oci::preflight(planned, url)?;
+        } else {
+            provider::open(url)?.preflight(&planned.manifest.version, &files)?;
+        }
+    }
+    let mut outcomes = Vec::new();
+    for url in urls {
+        let outcome = if crate::oci::is_oci(&url) {
             crate::oci::publish(planned, &url, oci_key, reporter)?.0
         } else {
             let p = provider::open(&url)?;

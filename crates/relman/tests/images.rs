@@ -1009,3 +1009,26 @@ fn release_with_promote_runs_the_smoke_test() {
     assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digest);
     assert_eq!(skopeo_raw(&format!("{repo}:2.0")).0, digest);
 }
+
+/// Wrong credentials at the registry, the second of two destinations: refused in the
+/// preflight, so the directory destination listed first receives nothing.
+#[test]
+fn wrong_credentials_at_one_destination_write_nothing_anywhere() {
+    let (_reg, _base, p) = tool_on_base(false);
+    let dest_reg = Registry::start_with_htpasswd("ci-bot", "right-Pa55word-1204");
+    p.tag("v1.0.0");
+    let dir = p.outside("files");
+    let to_dir = format!("dir:{}", dir.display());
+    let to_oci = format!("oci://{}/acme", dest_reg.host);
+    let out = p.relman_env(
+        &["release", "--to", &to_dir, "--to", &to_oci],
+        &[
+            ("RELMAN_PASSWORD", PASS),
+            ("RELMAN_REGISTRY_USERNAME", "ci-bot"),
+            ("RELMAN_REGISTRY_PASSWORD", "wrong-Pa55word-9"),
+        ],
+    );
+    assert!([8, 11].contains(&out.code), "exit {}:\n{}", out.code, out.stderr);
+    assert!(out.stderr.contains(&dest_reg.host), "{}", out.stderr);
+    assert!(!dir.join("1.0.0").exists(), "the dir: destination was written before the registry was checked");
+}

@@ -767,3 +767,25 @@ fn verify_of_an_unpromoted_root_checks_every_version() {
     assert_eq!(out.code, 7, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stderr.contains(&format!("problem(s) in `{}`", dest.join("1.0.0").display())), "{}", out.stderr);
 }
+
+/// Release-wide publish: every destination is checked before anything is written, so a
+/// conflict at the second destination leaves the first untouched.
+#[test]
+fn a_conflict_at_one_destination_writes_nothing_anywhere() {
+    let p = Project::generic(&[T1]);
+    let (a, b) = (p.outside("a"), p.outside("b"));
+    let (to_a, to_b) = (format!("dir:{}", a.display()), format!("dir:{}", b.display()));
+    p.tag("v1.0.0");
+    // b already holds another index.json under 1.0.0.
+    fs::create_dir_all(b.join("1.0.0")).unwrap();
+    fs::write(b.join("1.0.0/index.json"), "{}").unwrap();
+    let out = p.relman(&["release", "--to", &to_a, "--to", &to_b]);
+    out.fails(8, &format!("`{to_b}` already holds a different `index.json` for 1.0.0"));
+    assert!(!a.join("1.0.0").exists(), "written at the first destination before the second was checked");
+    // A destination path under a file: a usage error naming it, nothing written.
+    let file = p.outside("f").join("plain");
+    fs::write(&file, "x").unwrap();
+    let out = p.relman(&["release", "--to", &to_a, "--to", &format!("dir:{}/rel", file.display())]);
+    out.fails(2, "is not a directory");
+    assert!(!a.join("1.0.0").exists());
+}

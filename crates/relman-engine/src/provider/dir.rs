@@ -71,6 +71,38 @@ impl Provider for DirProvider {
         &self.url
     }
 
+    fn preflight(&self, version: &str, files: &[LocalFile]) -> Result<(), Failure> {
+        // The nearest existing ancestor must be a directory (the rest is created).
+        let mut at = self.root.as_path();
+        loop {
+            match fs::metadata(at) {
+                Ok(m) if m.is_dir() => break,
+                Ok(_) => {
+                    return Err(Failure::usage(format!(
+                        "destination `{}`: `{}` is not a directory",
+                        self.url,
+                        at.display()
+                    )))
+                }
+                Err(_) => match at.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    Some(parent) => at = parent,
+                    None => break,
+                },
+            }
+        }
+        let dest = self.root.join(version);
+        for f in files {
+            let target = dest.join(&f.name);
+            if target.exists() {
+                let (found, _) = sha256_file(&target).map_err(|e| Failure::io("read", &target, e))?;
+                if found != f.sha256 {
+                    return Err(collision(&self.url, version, f, &found));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn put_release(&self, version: &str, files: &[LocalFile], reporter: &dyn Reporter) -> Result<PutOutcome, Failure> {
         let dest = self.root.join(version);
         let _lock = self.lock(&format!("publish {version}"), &[&dest])?;

@@ -105,6 +105,10 @@ pub struct YankReport {
 pub trait Provider {
     /// The destination URL, for messages.
     fn url(&self) -> &str;
+    /// Checks, writing nothing, that `files` can be put for `version`: the destination is
+    /// usable and holds no different file under the version. A release-wide publish runs every
+    /// destination's preflight before it writes anything anywhere.
+    fn preflight(&self, version: &str, files: &[LocalFile]) -> Result<(), Failure>;
     /// Puts the immutable files of `version`. Never touches mutable pointers.
     fn put_release(&self, version: &str, files: &[LocalFile], reporter: &dyn Reporter) -> Result<PutOutcome, Failure>;
     /// Checks the gates for `version`, writing nothing; the plan moves the pointers.
