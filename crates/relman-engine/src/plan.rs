@@ -75,6 +75,7 @@ pub struct ResolvedVersion {
 /// Resolves settings, version and artifacts; writes the manifest.
 pub fn plan(opts: &Options) -> Result<Planned, Failure> {
     let settings = Settings::resolve(opts)?;
+    settings.check_sign_key()?;
     let repo = Repo::discover(&settings.root)?;
     let resolved = resolve_version(&repo, &settings, opts)?;
     if !opts.snapshot && !opts.allow_dirty {

@@ -111,6 +111,18 @@ pub struct CargoProject {
 }
 
 impl Settings {
+    /// The signing key file exists (checked by the stages that sign, before they start; the
+    /// others — promote, yank, verify — work without the private key).
+    pub fn check_sign_key(&self) -> Result<(), Failure> {
+        match &self.sign_key {
+            Some(k) if !k.is_file() => {
+                Err(Failure::config(format!("signing key `{}` (sign.key) does not exist", k.display()))
+                    .with_hint("run `relman keygen`, or fix sign.key in relman.toml"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn resolve(opts: &Options) -> Result<Settings, Failure> {
         let root = std::path::absolute(&opts.dir).map_err(|e| Failure::io("resolve", &opts.dir, e))?;
         let config_path = opts.config.clone().unwrap_or_else(|| root.join(CONFIG_FILE));
@@ -211,12 +223,6 @@ impl Settings {
                 config_path.display()
             ))
             .with_hint("run `relman keygen` to create a key pair and record it in relman.toml"));
-        }
-        if let Some(k) = &sign_key {
-            if !k.is_file() {
-                return Err(Failure::config(format!("signing key `{}` (sign.key) does not exist", k.display()))
-                    .with_hint("run `relman keygen`, or fix sign.key in relman.toml"));
-            }
         }
         Ok(Settings {
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),

@@ -789,16 +789,37 @@ fn recorded_images(m: &relman_manifest::Manifest) -> relman_engine::oci::Recorde
 
 /// The project's record of a released version (settings + `dist/<version>/manifest.json`), for
 /// steps that act on what was published (promote at an OCI destination).
+///
+/// From a fresh checkout (no `dist/`), the record published at one of the configured `dir:`
+/// destinations is used; else one made from relman.toml alone (the images by name: the gates
+/// check what the registry holds under the version tag, signatures with the public key).
 fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan::Planned, Failure> {
     let settings =
         relman_engine::settings::Settings::resolve(&Options { dir: dir.to_path_buf(), ..Default::default() })?;
     let version_dir = settings.dist.join(version.to_string());
-    let path = version_dir.join(relman_engine::plan::MANIFEST_FILE);
-    if !path.is_file() {
-        return Err(Failure::usage(format!("no release record for {version} at `{}`", path.display()))
-            .with_hint("promote from the project directory where the version was published"));
-    }
-    let manifest = plan::load_manifest(&path)?;
+    let local = version_dir.join(relman_engine::plan::MANIFEST_FILE);
+    let published = settings
+        .destinations
+        .iter()
+        .filter_map(|d| d.strip_prefix("dir:"))
+        .map(|root| Path::new(root).join(version.to_string()).join(relman_engine::plan::MANIFEST_FILE));
+    let manifest = match std::iter::once(local).chain(published).find(|p| p.is_file()) {
+        Some(path) => plan::load_manifest(&path)?,
+        None => relman_manifest::Manifest {
+            format_version: relman_manifest::MANIFEST_FORMAT_VERSION,
+            project: relman_manifest::Project { name: settings.name.clone(), repository: settings.repository.clone() },
+            version: version.to_string(),
+            tag: None,
+            channel: relman_engine::version::channel_of(version),
+            snapshot: false,
+            commit: String::new(),
+            source_date_epoch: 0,
+            targets: settings.targets.clone(),
+            artifacts: Vec::new(),
+            images: relman_engine::image::plan_images(&settings)?,
+            destinations: Vec::new(),
+        },
+    };
     Ok(relman_engine::plan::Planned { settings, manifest, version_dir, lock: None })
 }
 

@@ -1032,3 +1032,29 @@ fn wrong_credentials_at_one_destination_write_nothing_anywhere() {
     assert!(out.stderr.contains(&dest_reg.host), "{}", out.stderr);
     assert!(!dir.join("1.0.0").exists(), "the dir: destination was written before the registry was checked");
 }
+
+/// The second phase from a fresh clone at the tag (a separate promote workflow): no `dist/`,
+/// no private key (git-ignored). Promote gates on what the registry holds, signatures checked
+/// with the committed public key, and moves latest and X.Y.
+#[test]
+fn promote_from_a_fresh_clone_without_dist_or_private_key() {
+    let (reg, _base, p) = tool_on_base(false);
+    p.tag("v1.0.0");
+    let dest = format!("oci://{}/acme", reg.host);
+    p.relman_env(&["release", "--to", &dest], &[("RELMAN_PASSWORD", PASS)]).ok();
+    let clone = p.outside("clone");
+    let out = Command::new("git").args(["clone", "-q", "--branch", "v1.0.0"]).arg(&p.dir).arg(&clone).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!clone.join("dist").exists() && !clone.join("relman.key").exists() && clone.join("relman.pub").exists());
+    let out = run_in(&clone, &["promote", "1.0.0", "--to", &dest]);
+    out.ok();
+    let repo = format!("{}/acme/tool", reg.host);
+    let (digest, _) = skopeo_raw(&format!("{repo}:1.0.0"));
+    assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digest);
+    assert_eq!(skopeo_raw(&format!("{repo}:1.0")).0, digest);
+    // The signed gate ran against the registry: a release signed by another key is refused.
+    let other = p.outside("otherkey");
+    run_with_env(&other, &["keygen", "--no-config"], &[("RELMAN_PASSWORD", PASS)]).ok();
+    std::fs::copy(other.join("relman.pub"), clone.join("relman.pub")).unwrap();
+    run_in(&clone, &["promote", "1.0.0", "--to", &dest]).fails(9, "signed");
+}
