@@ -143,6 +143,10 @@ pub struct SmokeConfig {
 pub struct ChartConfig {
     /// The chart directory (with `Chart.yaml`), relative to the project root.
     pub path: String,
+    /// Path below each `oci://` destination the chart is pushed under, e.g. `charts`: the
+    /// chart goes to `oci://REGISTRY/PATH/charts/<chart name>`, beside the images at
+    /// `oci://REGISTRY/PATH/<image>`. Default: none (`oci://REGISTRY/PATH/<chart name>`).
+    pub repository: Option<String>,
 }
 
 /// `[sign]`: the key pair releases are signed with (written by `relman keygen`).

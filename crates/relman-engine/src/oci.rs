@@ -437,14 +437,14 @@ impl<'a> ByteProgress<'a> {
 /// The chart `file` (packaged at `path`) as Helm's OCI artifact for `<dest>/<chart name>`,
 /// tagged with the chart version.
 fn chart_push(planned: &Planned, dest: &OciDest, file: &str, path: &std::path::Path) -> Result<ChartPush, Failure> {
-    let meta = planned
+    let (cfg, meta) = planned
         .settings
         .charts
         .iter()
-        .map(|c| crate::chart::load(&planned.settings.root.join(&c.path)))
+        .map(|c| crate::chart::load(&planned.settings.root.join(&c.path)).map(|m| (c, m)))
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
-        .find(|m| m.archive_name() == file)
+        .find(|(_, m)| m.archive_name() == file)
         .ok_or_else(|| Failure::internal(format!("chart `{file}` is not configured")))?;
     let config = crate::chart::helm_config_json(&meta);
     let (layer_digest, layer_size) = Digest::of_file(path).map_err(|e| Failure::io("read", path, e))?;
@@ -460,7 +460,7 @@ fn chart_push(planned: &Planned, dest: &OciDest, file: &str, path: &std::path::P
         config,
         layer,
         manifest: ToTag {
-            repo: dest.repo(&meta.name)?,
+            repo: dest.repo(&crate::chart::repository_name(cfg, &meta.name))?,
             tag: version_tag(&meta.version),
             digest: Digest::of(&bytes),
             bytes,

@@ -158,9 +158,27 @@ pub fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
 /// Lockfiles an SBOM is made from; with none at the project root, no SBOM is planned.
 pub const LOCKFILES: [&str; 5] = ["Cargo.lock", "package-lock.json", "uv.lock", "poetry.lock", "go.sum"];
 
-/// The file name of each configured chart's package (`<chart>-<chart version>.tgz`).
+/// The file name of each configured chart's package (`<chart>-<chart version>.tgz`). An image
+/// and a chart (or two charts) that would share a repository at an `oci://` destination are
+/// refused here, before anything is built.
 fn plan_charts(s: &Settings) -> Result<Vec<String>, Failure> {
-    s.charts.iter().map(|c| crate::chart::load(&s.root.join(&c.path)).map(|m| m.archive_name())).collect()
+    let mut repos: Vec<(String, String)> =
+        s.images.iter().map(|c| (crate::image::image_name(s, c), "the image".to_string())).collect();
+    let mut names = Vec::new();
+    for c in &s.charts {
+        let meta = crate::chart::load(&s.root.join(&c.path))?;
+        let repo = crate::chart::repository_name(c, &meta.name);
+        if let Some((_, what)) = repos.iter().find(|(r, _)| *r == repo) {
+            return Err(Failure::config(format!(
+                "the chart `{}` ({}) and {what} `{repo}` would be pushed to the same repository `<destination>/{repo}`",
+                meta.name, c.path
+            ))
+            .with_hint(format!("give the chart its own path: repository = \"charts\" in its [[chart]] ({})", c.path)));
+        }
+        repos.push((repo, format!("the chart in {}", c.path)));
+        names.push(meta.archive_name());
+    }
+    Ok(names)
 }
 
 fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifact> {

@@ -433,8 +433,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else {
                 to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect()
             };
-            let names: Vec<String> =
+            // Every repository of the release: its images, and its charts (at their own path).
+            let mut names: Vec<String> =
                 settings.images.iter().map(|c| relman_engine::image::image_name(&settings, c)).collect();
+            for c in &settings.charts {
+                let meta = relman_engine::chart::load(&settings.root.join(&c.path))?;
+                names.push(relman_engine::chart::repository_name(c, &meta.name));
+            }
             // The release record's index digests, to finish a yank whose tag is already gone.
             let recorded = released(&dir, &version).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
             let yank_at = |url: &str, apply: bool| -> Result<relman_engine::provider::YankReport, Failure> {

@@ -1058,3 +1058,45 @@ fn promote_from_a_fresh_clone_without_dist_or_private_key() {
     std::fs::copy(other.join("relman.pub"), clone.join("relman.pub")).unwrap();
     run_in(&clone, &["promote", "1.0.0", "--to", &dest]).fails(9, "signed");
 }
+
+/// An image and a chart of the same name: refused before anything is built; with the chart
+/// at its own path (`repository = "charts"`) both are pushed side by side, and yank removes
+/// the chart with its signature and attestation tags too.
+#[test]
+fn charts_get_their_own_path_and_are_yanked_with_the_images() {
+    let (reg, _base, p) = tool_on_base(false);
+    let toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &format!("{toml}\n[[chart]]\npath = \"deploy/chart\"\n"));
+    p.write("deploy/chart/Chart.yaml", "apiVersion: v2\nname: tool\nversion: 1.0.0\nappVersion: 1.0.0\n");
+    p.write("deploy/chart/values.yaml", "image:\n  tag: \"\"\n");
+    p.write("deploy/chart/templates/deployment.yaml", "kind: Deployment\n");
+    p.commit("chart");
+    p.tag("v1.0.0");
+    let dest = format!("oci://{}/acme", reg.host);
+    let env = [("RELMAN_PASSWORD", PASS)];
+    let out = p.relman_env(&["release", "--to", &dest], &env);
+    out.fails(3, "the chart `tool` (deploy/chart) and the image `tool` would be pushed to the same repository");
+    assert!(out.stderr.contains("repository = \"charts\""), "{}", out.stderr);
+    assert!(!out.stderr.contains("== build"), "refused after building:\n{}", out.stderr);
+
+    p.write("relman.toml", &format!("{toml}\n[[chart]]\npath = \"deploy/chart\"\nrepository = \"charts\"\n"));
+    p.commit("chart path");
+    p.git(&["tag", "-f", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    p.relman_env(&["release", "--to", &dest], &env).ok();
+    let (image, _) = skopeo_raw(&format!("{}/acme/tool:1.0.0", reg.host));
+    let (chart, m) = skopeo_raw(&format!("{}/acme/charts/tool:1.0.0", reg.host));
+    assert_ne!(image, chart);
+    assert_eq!(m["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
+    let chart_sig = format!("{}/acme/charts/tool:sha256-{}.sig", reg.host, chart.trim_start_matches("sha256:"));
+    skopeo_raw(&chart_sig);
+
+    p.relman(&["yank", "1.0.0", "--to", &dest, "--yes"]).ok();
+    for gone in [format!("{}/acme/tool:1.0.0", reg.host), format!("{}/acme/charts/tool:1.0.0", reg.host), chart_sig] {
+        let st = Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{gone}"))
+            .output()
+            .unwrap();
+        assert!(!st.status.success(), "{gone} is still there after yank");
+    }
+}
