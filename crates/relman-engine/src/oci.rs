@@ -77,6 +77,89 @@ impl OciDest {
     }
 }
 
+/// An `oci://REGISTRY/PATH` destination: images and charts, pushed by digest, signed, tagged
+/// last; promote moves `X.Y` and `latest`.
+pub struct OciDestination {
+    dest: OciDest,
+}
+
+impl OciDestination {
+    pub fn parse(url: &str) -> Result<OciDestination, Failure> {
+        Ok(OciDestination { dest: OciDest::parse(url)? })
+    }
+
+    fn record<'a>(&self, record: Option<&'a Planned>) -> Result<&'a Planned, Failure> {
+        record.ok_or_else(|| {
+            Failure::usage(format!("promoting at `{}` needs the project's release record", self.dest.url))
+                .with_hint("run relman promote in the project directory (a clone at the tag will do)")
+        })
+    }
+}
+
+impl crate::provider::Destination for OciDestination {
+    fn url(&self) -> &str {
+        &self.dest.url
+    }
+    fn kind(&self) -> crate::provider::Kind {
+        crate::provider::Kind::Oci
+    }
+    fn accepts(&self, planned: &Planned) -> Result<(), Failure> {
+        if crate::release::has_oci_content(planned) {
+            return Ok(());
+        }
+        Err(Failure::usage(format!("destination `{}`: the release has no image or chart to push", self.dest.url))
+            .with_hint("add an [[image]] or [[chart]] to relman.toml, or publish files to a dir: destination"))
+    }
+    fn signs(&self, planned: &Planned) -> bool {
+        crate::release::has_oci_content(planned)
+    }
+    fn needs_record(&self) -> bool {
+        true
+    }
+    fn preflight(&self, planned: &Planned, _files: &[crate::provider::LocalFile]) -> Result<(), Failure> {
+        preflight(planned, &self.dest.url)
+    }
+    fn publish(
+        &self,
+        planned: &Planned,
+        _files: &[crate::provider::LocalFile],
+        key: Option<&SigningKey>,
+        reporter: &dyn Reporter,
+    ) -> Result<PutOutcome, Failure> {
+        Ok(publish(planned, &self.dest.url, key, reporter)?.0)
+    }
+    fn check_promote(
+        &self,
+        record: Option<&Planned>,
+        version: &Version,
+        allow_downgrade: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<PromotePlan, Failure> {
+        let planned = self.record(record)?;
+        let key = match &planned.settings.public_key {
+            Some(p) => Some(PublicKey::from_file(p)?),
+            None => None,
+        };
+        check_promote(planned, &self.dest.url, version, allow_downgrade, key.as_ref(), reporter)
+    }
+    fn yank(
+        &self,
+        scope: &crate::provider::YankScope<'_>,
+        version: &Version,
+        apply: bool,
+        force: bool,
+    ) -> Result<YankReport, Failure> {
+        if scope.repositories.is_empty() {
+            return Err(Failure::config(format!(
+                "relman.toml has no [[image]] or [[chart]] to yank at `{}`",
+                self.dest.url
+            )));
+        }
+        let empty = RecordedImages::new();
+        yank(scope.repositories, scope.recorded.unwrap_or(&empty), &self.dest.url, version, apply, force)
+    }
+}
+
 /// Refuses an `oci://user:password@…` URL without echoing it: registry credentials come from
 /// the environment or a login, never from a URL that ends up in logs and records.
 pub fn refuse_credentials(url: &str) -> Result<(), Failure> {

@@ -77,36 +77,22 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
             .with_hint("pass --to dir:PATH, or set release.to in relman.toml"));
     }
     let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
+    let dests = urls.iter().map(|u| provider::open(u)).collect::<Result<Vec<_>, _>>()?;
     // The manifest is signed for file destinations; images are signed as they are pushed (the
     // signature names the destination repository): load the key once, before anything is put.
-    let needs_key = urls.iter().any(|u| !crate::oci::is_oci(u))
-        || (urls.iter().any(|u| crate::oci::is_oci(u)) && has_oci_content(planned));
+    let needs_key = dests.iter().any(|d| d.signs(planned));
     let key = if needs_key { crate::sign::load_key(&planned.settings, reporter)? } else { None };
-    let oci_key = key.as_ref();
     let files = release_files(planned, key.as_ref())?;
     // Every destination is checked before anything is written anywhere: a conflict or refused
     // credentials at the last one leave the first ones untouched.
-    for url in &urls {
-        if crate::oci::is_oci(url) {
-            if !has_oci_content(planned) {
-                return Err(Failure::usage(format!("destination `{url}`: the release has no image or chart to push"))
-                    .with_hint(
-                        "add an [[image]] or [[chart]] to relman.toml, or publish files to a dir: destination",
-                    ));
-            }
-            crate::oci::preflight(planned, url)?;
-        } else {
-            provider::open(url)?.preflight(&planned.manifest.version, &files)?;
-        }
+    for d in &dests {
+        d.accepts(planned)?;
+        d.preflight(planned, &files)?;
     }
     let mut outcomes = Vec::new();
-    for url in urls {
-        let outcome = if crate::oci::is_oci(&url) {
-            crate::oci::publish(planned, &url, oci_key, reporter)?.0
-        } else {
-            let p = provider::open(&url)?;
-            p.put_release(&planned.manifest.version, &files, reporter)?
-        };
+    for d in &dests {
+        let url = d.url().to_string();
+        let outcome = d.publish(planned, &files, key.as_ref(), reporter)?;
         if outcome.written.is_empty() {
             reporter.step(&format!("{url}: already published, nothing to do"));
         } else {
@@ -145,8 +131,8 @@ pub fn promote(
     Ok(reports.remove(0))
 }
 
-/// Checks the gates of `url` for `version`, writing nothing. OCI destinations need the
-/// planned release (`project`): its images, smoke configuration and public key.
+/// Checks the gates of `url` for `version`, writing nothing. Destinations that need the
+/// release record (OCI: its images, smoke configuration and public key) get `project`.
 pub fn check_promote(
     url: &str,
     version: &Version,
@@ -154,19 +140,7 @@ pub fn check_promote(
     project: Option<&Planned>,
     reporter: &dyn Reporter,
 ) -> Result<provider::PromotePlan, Failure> {
-    if crate::oci::is_oci(url) {
-        let planned = project.ok_or_else(|| {
-            Failure::usage(format!("promoting at `{url}` needs the project's release record"))
-                .with_hint("run relman promote in the project directory, after relman publish")
-        })?;
-        let key = match &planned.settings.public_key {
-            Some(p) => Some(relman_sign::PublicKey::from_file(p)?),
-            None => None,
-        };
-        crate::oci::check_promote(planned, url, version, allow_downgrade, key.as_ref(), reporter)
-    } else {
-        provider::open(url)?.check_promote(version, allow_downgrade, reporter)
-    }
+    provider::open(url)?.check_promote(project, version, allow_downgrade, reporter)
 }
 
 /// Promotes `version` at every destination in `urls` as one: every gate at every destination
@@ -214,7 +188,8 @@ pub fn promote_all(
         if !version.pre.is_empty() {
             f = f.with_hint("pre-releases stay reachable by their version; only stable versions move latest");
         } else if failed.iter().any(|g| g.starts_with("not-older")) {
-            f = f.with_hint(if urls.iter().any(|u| crate::oci::is_oci(u)) {
+            let oci = urls.iter().any(|u| provider::open(u).is_ok_and(|d| d.kind() == provider::Kind::Oci));
+            f = f.with_hint(if oci {
                 "pass --allow-downgrade to move X.Y backwards on purpose (latest stays on a newer X.Y line)"
             } else {
                 "pass --allow-downgrade to move latest backwards on purpose"

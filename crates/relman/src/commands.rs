@@ -310,8 +310,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else {
                 args.to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect()
             };
-            let project =
-                if urls.iter().any(|u| relman_engine::oci::is_oci(u)) { Some(released(&dir, &version)?) } else { None };
+            let needs_record = urls
+                .iter()
+                .map(|u| relman_engine::provider::open(u))
+                .collect::<Result<Vec<_>, _>>()?
+                .iter()
+                .any(|d| d.needs_record());
+            let project = if needs_record { Some(released(&dir, &version)?) } else { None };
             let reports = release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &term)?;
             if json {
                 render::json(&reports);
@@ -334,7 +339,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::Verify { target, key, require_signatures: _, report_dir: _ } if target.starts_with("oci://") => {
+        Command::Verify { target, key, require_signatures: _, report_dir: _ }
+            if relman_engine::oci::is_oci(&target) =>
+        {
             relman_engine::oci::refuse_credentials(&target)?;
             let key_path = match key {
                 Some(k) => cwd.join(k),
@@ -442,15 +449,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             // The release record's index digests, to finish a yank whose tag is already gone.
             let recorded = released(&dir, &version).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
+            let scope = relman_engine::provider::YankScope { repositories: &names, recorded: Some(&recorded) };
             let yank_at = |url: &str, apply: bool| -> Result<relman_engine::provider::YankReport, Failure> {
-                if relman_engine::oci::is_oci(url) {
-                    if names.is_empty() {
-                        return Err(Failure::config(format!("relman.toml has no [[image]] to yank at `{url}`")));
-                    }
-                    relman_engine::oci::yank(&names, &recorded, url, &version, apply, force)
-                } else {
-                    relman_engine::provider::open(url)?.yank(&version, apply, force)
-                }
+                relman_engine::provider::open(url)?.yank(&scope, &version, apply, force)
             };
             // Everything is decided at every destination before anything is deleted anywhere.
             let mut plans = Vec::new();

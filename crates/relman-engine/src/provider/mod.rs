@@ -1,8 +1,13 @@
-//! Destinations: one narrow trait, one implementation per kind of destination.
+//! Destinations: one trait, [`Destination`], one implementation per kind (`dir:` in `dir`,
+//! `oci://` in `crate::oci`; S3 and forges plug in here), parsed once from the URL by
+//! [`open`].
 //!
-//! A provider puts immutable, versioned files (`put_release`) and, separately, moves mutable
-//! pointers (`promote`). Both are idempotent: what the destination already has with the same
-//! digest is skipped; a different digest under the same version is an error naming both.
+//! Every kind answers the same questions in the same order: what it accepts of a release,
+//! a preflight that writes nothing, publish (immutable things only), a promote check (every
+//! gate from what is there now, nothing written) whose plan moves the pointers, and yank.
+//! All are idempotent: what the destination already has with the same digest is skipped; a
+//! different digest under the same version is an error naming both. Release-wide publish and
+//! promote (`crate::release`) run each step at every destination before the next.
 
 mod dir;
 
@@ -12,7 +17,9 @@ use relman_manifest::{Failure, Sha256};
 use semver::Version;
 use serde::Serialize;
 
+use crate::plan::Planned;
 use crate::report::Reporter;
+use relman_sign::SigningKey;
 
 pub use dir::DirProvider;
 
@@ -102,6 +109,59 @@ pub struct YankReport {
     pub done: bool,
 }
 
+/// What kind of destination a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    Oci,
+}
+
+/// The repositories a yank at an OCI destination covers (images and charts), and the index
+/// digests the release record holds (to finish a yank whose tag is already gone).
+#[derive(Default)]
+pub struct YankScope<'a> {
+    pub repositories: &'a [String],
+    pub recorded: Option<&'a crate::oci::RecordedImages>,
+}
+
+/// One destination of a release. Implementations: [`DirProvider`], [`crate::oci::OciDestination`].
+pub trait Destination {
+    /// The destination URL, for messages and the release record.
+    fn url(&self) -> &str;
+    fn kind(&self) -> Kind;
+    /// Whether the release has anything for this destination (a usage failure when not).
+    fn accepts(&self, planned: &Planned) -> Result<(), Failure>;
+    /// Whether publishing here signs something (and so needs the private key).
+    fn signs(&self, planned: &Planned) -> bool;
+    /// Whether promote and yank need the release record (`dist/<v>/manifest.json` or what
+    /// stands in for it) rather than only what the destination holds.
+    fn needs_record(&self) -> bool;
+    /// Checks, writing nothing, that the release can be published here: the destination is
+    /// usable (credentials work) and holds nothing different under the version.
+    fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure>;
+    /// Publishes the immutable things of the release. Never touches mutable pointers.
+    fn publish(
+        &self,
+        planned: &Planned,
+        files: &[LocalFile],
+        key: Option<&SigningKey>,
+        reporter: &dyn Reporter,
+    ) -> Result<PutOutcome, Failure>;
+    /// Evaluates every gate for `version` from what is there now, writing nothing; the plan
+    /// moves the pointers. `record` is the release record when [`Self::needs_record`].
+    fn check_promote(
+        &self,
+        record: Option<&Planned>,
+        version: &Version,
+        allow_downgrade: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<PromotePlan, Failure>;
+    /// What removing `version` takes (`apply`: and removes it). What a pointer names is listed
+    /// in `blocked_by` and kept unless `force`.
+    fn yank(&self, scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure>;
+}
+
+/// The `dir:` destination's own operations, behind [`Destination`].
 pub trait Provider {
     /// The destination URL, for messages.
     fn url(&self) -> &str;
@@ -123,22 +183,73 @@ pub trait Provider {
     fn yank(&self, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure>;
 }
 
-/// Opens the provider for a destination URL.
-pub fn open(url: &str) -> Result<Box<dyn Provider>, Failure> {
+/// Parses a destination URL once into its kind: `dir:PATH` or `oci://REGISTRY/PATH`.
+pub fn open(url: &str) -> Result<Box<dyn Destination>, Failure> {
+    if crate::oci::is_oci(url) {
+        return Ok(Box::new(crate::oci::OciDestination::parse(url)?));
+    }
+    Ok(Box::new(open_dir(url)?))
+}
+
+/// Opens a `dir:` destination.
+pub fn open_dir(url: &str) -> Result<DirProvider, Failure> {
     if let Some(path) = url.strip_prefix("dir:") {
         if path.is_empty() {
             return Err(
                 Failure::usage(format!("destination `{url}` has no path")).with_hint("write it as dir:./releases")
             );
         }
-        return Ok(Box::new(DirProvider::new(url, PathBuf::from(path))));
+        return Ok(DirProvider::new(url, PathBuf::from(path)));
     }
     let scheme = url.split(':').next().unwrap_or(url);
-    let known = ["oci", "github", "gitea", "forgejo", "s3"];
+    let known = ["github", "gitea", "forgejo", "gitlab", "s3"];
     let msg = if known.contains(&scheme) {
         format!("destination `{url}`: `{scheme}:` destinations are not supported by this version of relman")
     } else {
         format!("destination `{url}` has an unknown scheme")
     };
-    Err(Failure::usage(msg).with_hint("use a directory destination: --to dir:PATH"))
+    Err(Failure::usage(msg)
+        .with_hint("use a directory or registry destination: --to dir:PATH or --to oci://REGISTRY/PATH"))
+}
+
+impl Destination for DirProvider {
+    fn url(&self) -> &str {
+        Provider::url(self)
+    }
+    fn kind(&self) -> Kind {
+        Kind::Dir
+    }
+    fn accepts(&self, _planned: &Planned) -> Result<(), Failure> {
+        Ok(())
+    }
+    fn signs(&self, _planned: &Planned) -> bool {
+        true // the manifest's signature
+    }
+    fn needs_record(&self) -> bool {
+        false
+    }
+    fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure> {
+        Provider::preflight(self, &planned.manifest.version, files)
+    }
+    fn publish(
+        &self,
+        planned: &Planned,
+        files: &[LocalFile],
+        _key: Option<&SigningKey>,
+        reporter: &dyn Reporter,
+    ) -> Result<PutOutcome, Failure> {
+        self.put_release(&planned.manifest.version, files, reporter)
+    }
+    fn check_promote(
+        &self,
+        _record: Option<&Planned>,
+        version: &Version,
+        allow_downgrade: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<PromotePlan, Failure> {
+        Provider::check_promote(self, version, allow_downgrade, reporter)
+    }
+    fn yank(&self, _scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
+        Provider::yank(self, version, apply, force)
+    }
 }
