@@ -35,6 +35,7 @@ pub mod sbom;
 pub mod settings;
 pub mod sign;
 pub mod smoke;
+pub mod summary;
 pub mod textdiff;
 pub mod version;
 pub mod version_files;

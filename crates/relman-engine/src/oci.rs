@@ -158,6 +158,62 @@ impl crate::provider::Destination for OciDestination {
         let empty = RecordedImages::new();
         yank(scope.repositories, scope.recorded.unwrap_or(&empty), &self.dest.url, version, apply, force)
     }
+    fn state(
+        &self,
+        record: Option<&Planned>,
+        version: &Version,
+        key: Option<&PublicKey>,
+    ) -> Result<crate::provider::DestinationState, Failure> {
+        use crate::provider::{Asset, Pointer};
+        let planned = self.record(record)?;
+        let client = client();
+        let tag = version_tag(&version.to_string());
+        let minor = format!("{}.{}", version.major, version.minor);
+        let mut state = crate::provider::DestinationState {
+            destination: self.dest.url.clone(),
+            assets: Vec::new(),
+            pointers: Vec::new(),
+            problems: Vec::new(),
+            verify_commands: Vec::new(),
+        };
+        let mut repos: Vec<(String, Option<String>)> =
+            planned.manifest.images.iter().map(|i| (i.name.clone(), i.digest.clone())).collect();
+        for c in &planned.settings.charts {
+            let meta = crate::chart::load(&planned.settings.root.join(&c.path))?;
+            repos.push((crate::chart::repository_name(c, &meta.name), None));
+        }
+        for (name, expected) in repos {
+            let repo = self.dest.repo(&name)?;
+            let found = client.head_manifest(&repo.with_tag(&tag))?.map(|d| d.digest.to_string());
+            let status = match (&expected, &found) {
+                (_, None) => "missing",
+                (Some(e), Some(f)) if e != f => "different",
+                (Some(_), Some(_)) => "ok",
+                (None, Some(_)) => "unchecked",
+            };
+            match status {
+                "missing" => state.problems.push(format!("{}:{tag} is not in the registry", repo.name())),
+                "different" => state.problems.push(format!(
+                    "{}:{tag} is {}, the release record says {}",
+                    repo.name(),
+                    found.as_deref().unwrap_or("?"),
+                    expected.as_deref().unwrap_or("?")
+                )),
+                _ => {}
+            }
+            if let (Some(key), Some(_)) = (key, &found) {
+                let report = verify_image(&client, &repo.with_tag(&tag), key)?;
+                state.problems.extend(report.problems.iter().map(|p| format!("{}: {p}", repo.name())));
+            }
+            state.assets.push(Asset { name: format!("{}:{tag}", repo.name()), status, expected, found });
+            for t in [minor.as_str(), "latest"] {
+                let target = client.head_manifest(&repo.with_tag(t))?.map(|d| d.digest.to_string());
+                state.pointers.push(Pointer { name: format!("{}:{t}", repo.name()), target });
+            }
+            state.verify_commands.push(format!("relman verify oci://{}:{tag} --key <public key>", repo.name()));
+        }
+        Ok(state)
+    }
 }
 
 /// Refuses an `oci://user:password@…` URL without echoing it: registry credentials come from

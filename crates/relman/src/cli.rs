@@ -150,6 +150,22 @@ pub enum Command {
     /// and latest point at the same index digest. A maintenance release of an older line
     /// (1.2.6 while latest is 2.0.0) moves only its X.Y; latest stays on the newer line.
     Promote(PromoteArgs),
+    /// What each destination really holds of a version: the assets the release record expects
+    /// against what is there (fetched and verified, never assumed), the pointers, the gates,
+    /// and the commands to verify it yourself.
+    ///
+    /// Writes dist/<version>/release-summary.md and release-summary.json (from a fresh clone
+    /// too). Exit 7 when an asset is missing, different or extra, or a signature fails.
+    Summary {
+        /// Version to summarise, e.g. 1.4.2.
+        version: String,
+        /// Destinations to look at (repeat). Default: the release's destinations.
+        #[arg(long = "to", value_name = "URL")]
+        to: Vec<String>,
+        /// Public key to check signatures with (default: sign.public_key of relman.toml).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
     /// Run each image's smoke test against the pushed image and record a signed result.
     ///
     /// podman runs REGISTRY/PATH/<image>@<digest> as UID 12345 with [image.smoke] args; the test

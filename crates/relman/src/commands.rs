@@ -318,6 +318,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 .any(|d| d.needs_record());
             let project = if needs_record { Some(released(&dir, &version)?) } else { None };
             let reports = release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &term)?;
+            after_promote(&dir, &urls, &version, json || cli.quiet);
             if json {
                 render::json(&reports);
             } else if !cli.quiet {
@@ -674,6 +675,51 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
+        Command::Summary { version, to, key } => {
+            let version = relman_engine::version::parse_cli_version(&version)?;
+            let record = released(&dir, &version)?;
+            let urls: Vec<String> = if to.is_empty() {
+                record.settings.destinations.clone()
+            } else {
+                to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect()
+            };
+            let key = match key.map(|k| cwd.join(k)).or_else(|| record.settings.public_key.clone()) {
+                Some(k) => Some(relman_sign::PublicKey::from_file(&k)?),
+                None => None,
+            };
+            let summary = write_summary(&record, &urls, &version, key.as_ref())?;
+            if json {
+                render::json(&summary);
+            } else if !cli.quiet {
+                for d in &summary.destinations {
+                    println!("{}", d.state.destination);
+                    for a in &d.state.assets {
+                        println!("  {:<9} {}", a.status, a.name);
+                    }
+                    for p in &d.state.pointers {
+                        println!("  pointer   {} → {}", p.name, p.target.as_deref().unwrap_or("(not set)"));
+                    }
+                    for g in &d.gates {
+                        println!("  gate      {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail);
+                    }
+                    for p in &d.state.problems {
+                        eprintln!("problem: {p}");
+                    }
+                }
+                println!("summary: {}", record.version_dir.join(relman_engine::summary::SUMMARY_MARKDOWN).display());
+            }
+            if summary.ok {
+                Ok(0)
+            } else {
+                if !json {
+                    eprintln!(
+                        "error: {} {} is not what its release record says at every destination",
+                        summary.name, summary.version
+                    );
+                }
+                Ok(ErrorClass::Verify.exit_code())
+            }
+        }
         Command::Release(args) => {
             let ro = ReleaseOptions {
                 options: options(&args.project, &dir, &cwd)?,
@@ -681,6 +727,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 allow_downgrade: args.allow_downgrade,
             };
             let summary = release::release(&ro, &term)?;
+            if args.promote {
+                let version = semver::Version::parse(&summary.version).expect("released versions are semver");
+                let urls: Vec<String> = summary.promoted.iter().map(|p| p.destination.clone()).collect::<Vec<_>>();
+                after_promote(&dir, &urls, &version, json || cli.quiet);
+            }
             if json {
                 render::json(&summary);
             } else if !cli.quiet {
@@ -930,5 +981,35 @@ fn print_verify_report(report: &relman_install::verify::VerifyReport, report_dir
     }
     if report.is_ok() {
         println!("verified {} {} ({} files)", report.location, report.version, report.files.len());
+    }
+}
+
+/// Fetches and writes the release summary into the record's `dist/<version>/`.
+fn write_summary(
+    record: &relman_engine::plan::Planned,
+    urls: &[String],
+    version: &semver::Version,
+    key: Option<&relman_sign::PublicKey>,
+) -> Result<relman_engine::summary::Summary, Failure> {
+    let summary = relman_engine::summary::summarize(record, urls, version, key)?;
+    relman_engine::summary::write(&record.version_dir, &summary)?;
+    Ok(summary)
+}
+
+/// After a promote: the release summary, when the project's record can be read (promote also
+/// runs outside a project, at a dir: destination, where there is none to write).
+fn after_promote(dir: &Path, urls: &[String], version: &semver::Version, quiet: bool) {
+    let Ok(record) = released(dir, version) else { return };
+    let key = record.settings.public_key.as_ref().and_then(|k| relman_sign::PublicKey::from_file(k).ok());
+    match write_summary(&record, urls, version, key.as_ref()) {
+        Ok(s) if !quiet => {
+            eprintln!("summary: {}", record.version_dir.join(relman_engine::summary::SUMMARY_MARKDOWN).display());
+            if !s.ok {
+                eprintln!("warning: the summary found problems: run `relman summary {version}`");
+            }
+        }
+        Ok(_) => {}
+        Err(e) if !quiet => eprintln!("warning: no release summary: {}", e.message),
+        Err(_) => {}
     }
 }

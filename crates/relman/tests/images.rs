@@ -1052,6 +1052,16 @@ fn promote_from_a_fresh_clone_without_dist_or_private_key() {
     let (digest, _) = skopeo_raw(&format!("{repo}:1.0.0"));
     assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digest);
     assert_eq!(skopeo_raw(&format!("{repo}:1.0")).0, digest);
+    // The summary from the clone: the image fetched and verified, both pointers on it.
+    let sum = run_in(&clone, &["summary", "1.0.0", "--to", &dest]);
+    sum.ok();
+    assert!(
+        sum.stdout.contains(&format!("unchecked {repo}:1.0.0"))
+            || sum.stdout.contains(&format!("ok        {repo}:1.0.0")),
+        "{}",
+        sum.stdout
+    );
+    assert!(sum.stdout.contains(&format!("pointer   {repo}:latest → {digest}")), "{}", sum.stdout);
     // The signed gate ran against the registry: a release signed by another key is refused.
     let other = p.outside("otherkey");
     run_with_env(&other, &["keygen", "--no-config"], &[("RELMAN_PASSWORD", PASS)]).ok();

@@ -789,3 +789,57 @@ fn a_conflict_at_one_destination_writes_nothing_anywhere() {
     out.fails(2, "is not a directory");
     assert!(!a.join("1.0.0").exists());
 }
+
+/// `relman summary`: what each destination really holds against the release record, written
+/// as release-summary.md/.json (also after promote); a damaged or extra file is exit 7; works
+/// from a fresh clone, where the record comes from the destination.
+#[test]
+fn summary_compares_the_record_with_what_is_there() {
+    let p = Project::generic(&[T1]);
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &format!("{toml}\n[release]\nto = [\"{to}\"]\n"));
+    p.commit("destination");
+    p.tag("v1.0.0");
+    let out = p.relman(&["release", "--promote"]);
+    out.ok();
+    assert!(out.stderr.contains("summary: "), "{}", out.stderr);
+    let md = fs::read_to_string(p.path("dist/1.0.0/release-summary.md")).unwrap();
+    assert!(md.contains("Every destination holds what the release record expects"), "{md}");
+    assert!(md.contains("| `latest` | 1.0.0 |") && md.contains("relman verify"), "{md}");
+
+    let json = p.relman(&["summary", "1.0.0", "--json"]);
+    json.ok();
+    let v = json.json();
+    assert_eq!(v["ok"], true);
+    let assets = v["destinations"][0]["assets"].as_array().unwrap();
+    assert!(assets.iter().any(|a| a["name"] == format!("tool-1.0.0-{T1}.tar.gz") && a["status"] == "ok"), "{v}");
+    let gates = v["destinations"][0]["gates"].as_array().unwrap();
+    assert!(gates.iter().all(|g| g["passed"] == true), "{v}");
+
+    // Damaged and extra files at the destination.
+    let archive = dest.join(format!("1.0.0/tool-1.0.0-{T1}.tar.gz"));
+    let mut bytes = fs::read(&archive).unwrap();
+    bytes[30] ^= 1;
+    fs::write(&archive, &bytes).unwrap();
+    fs::write(dest.join("1.0.0/stray.bin"), b"x").unwrap();
+    let out = p.relman(&["summary", "1.0.0"]);
+    assert_eq!(out.code, 7, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&format!("different tool-1.0.0-{T1}.tar.gz")), "{}", out.stdout);
+    assert!(out.stdout.contains("extra     stray.bin"), "{}", out.stdout);
+    assert!(out.stderr.contains("problem: "), "{}", out.stderr);
+
+    // A fresh clone: no dist/, the record read from the destination.
+    let clone = p.outside("clone");
+    let st = Command::new("git").args(["clone", "-q"]).arg(&p.dir).arg(&clone).output().unwrap();
+    assert!(st.status.success());
+    fs::write(&archive, {
+        bytes[30] ^= 1;
+        &bytes
+    })
+    .unwrap();
+    fs::remove_file(dest.join("1.0.0/stray.bin")).unwrap();
+    run_in(&clone, &["summary", "1.0.0"]).ok();
+    assert!(clone.join("dist/1.0.0/release-summary.json").is_file());
+}

@@ -66,6 +66,61 @@ impl DirProvider {
     }
 }
 
+impl DirProvider {
+    /// The version directory re-hashed and verified (signatures with `key`), and `latest` and
+    /// the stable channel as they are.
+    pub fn fetch_state(
+        &self,
+        version: &Version,
+        key: Option<&relman_sign::PublicKey>,
+    ) -> Result<super::DestinationState, Failure> {
+        let v = version.to_string();
+        let dir = self.root.join(&v);
+        let mut state = super::DestinationState {
+            destination: self.url.clone(),
+            assets: Vec::new(),
+            pointers: vec![
+                super::Pointer {
+                    name: LATEST_LINK.into(),
+                    target: fs::read_link(self.root.join(LATEST_LINK)).ok().map(|t| t.display().to_string()),
+                },
+                super::Pointer {
+                    name: format!("{CHANNELS_FILE} stable"),
+                    target: self.read_channels()?.and_then(|c| c.stable).map(|e| e.version),
+                },
+            ],
+            problems: Vec::new(),
+            verify_commands: vec![
+                format!("relman verify {}{}", dir.display(), if key.is_some() { " --key <public key>" } else { "" }),
+                format!("relman install --from {}", self.root.display()),
+            ],
+        };
+        if !dir.join(crate::plan::INDEX_FILE).is_file() {
+            state.problems.push(format!("{v} is not published at `{}`", self.url));
+            return Ok(state);
+        }
+        let opts = relman_install::verify::VerifyOptions { key: key.cloned(), ..Default::default() };
+        let report = relman_install::verify::verify_release_with(&Location::Path(dir), &opts)?;
+        use relman_install::verify::FileStatus;
+        for f in &report.files {
+            let status = match f.status {
+                FileStatus::Ok => "ok",
+                FileStatus::Missing => "missing",
+                FileStatus::Extra => "extra",
+                FileStatus::Mismatch | FileStatus::SizeMismatch => "different",
+            };
+            state.assets.push(super::Asset {
+                name: f.name.clone(),
+                status,
+                expected: f.expected.as_ref().map(|d| d.to_string()),
+                found: f.found.as_ref().map(|d| d.to_string()),
+            });
+        }
+        state.problems.extend(report.problems);
+        Ok(state)
+    }
+}
+
 impl Provider for DirProvider {
     fn url(&self) -> &str {
         &self.url

@@ -124,6 +124,38 @@ pub struct YankScope<'a> {
     pub recorded: Option<&'a crate::oci::RecordedImages>,
 }
 
+/// One published thing at a destination, as fetched: what the release record expects and
+/// what is really there.
+#[derive(Clone, Debug, Serialize)]
+pub struct Asset {
+    pub name: String,
+    /// `ok`, `missing`, `different`, `extra` or `unchecked`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+}
+
+/// A mutable pointer and what it names now (`None`: not set).
+#[derive(Clone, Debug, Serialize)]
+pub struct Pointer {
+    pub name: String,
+    pub target: Option<String>,
+}
+
+/// What a destination holds of one version, fetched and checked (nothing assumed).
+#[derive(Clone, Debug, Serialize)]
+pub struct DestinationState {
+    pub destination: String,
+    pub assets: Vec<Asset>,
+    pub pointers: Vec<Pointer>,
+    /// Every missing, different or extra asset, and every signature that does not verify.
+    pub problems: Vec<String>,
+    /// Commands a user runs to check the release themselves.
+    pub verify_commands: Vec<String>,
+}
+
 /// One destination of a release. Implementations: [`DirProvider`], [`crate::oci::OciDestination`].
 pub trait Destination {
     /// The destination URL, for messages and the release record.
@@ -159,6 +191,14 @@ pub trait Destination {
     /// What removing `version` takes (`apply`: and removes it). What a pointer names is listed
     /// in `blocked_by` and kept unless `force`.
     fn yank(&self, scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure>;
+    /// What is published of `version` here and where each pointer points, re-fetched and
+    /// checked (signatures with `key`).
+    fn state(
+        &self,
+        record: Option<&Planned>,
+        version: &Version,
+        key: Option<&relman_sign::PublicKey>,
+    ) -> Result<DestinationState, Failure>;
 }
 
 /// The `dir:` destination's own operations, behind [`Destination`].
@@ -251,5 +291,13 @@ impl Destination for DirProvider {
     }
     fn yank(&self, _scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
         Provider::yank(self, version, apply, force)
+    }
+    fn state(
+        &self,
+        _record: Option<&Planned>,
+        version: &Version,
+        key: Option<&relman_sign::PublicKey>,
+    ) -> Result<DestinationState, Failure> {
+        self.fetch_state(version, key)
     }
 }
