@@ -31,6 +31,7 @@ pub mod provenance;
 pub mod provider;
 pub mod release;
 pub mod report;
+pub mod s3;
 pub mod sbom;
 pub mod settings;
 pub mod sign;

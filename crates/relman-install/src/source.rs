@@ -294,12 +294,14 @@ fn retry<T>(mut attempt: impl FnMut() -> Attempt<T>) -> Result<T, Failure> {
     }
 }
 
-/// Sends a request once; `Ok(None)` for 404 and 410. A `HEAD` refused with 405/501 is sent
-/// again as `GET`.
+/// Sends a request once; `Ok(None)` for 404 and 410. A `HEAD` refused with 403/405/501 is
+/// sent again as `GET`.
 fn http_once(method: &str, url: &str) -> Attempt<Option<ureq::Response>> {
     let (clean, auth) = request_parts(url);
     let mut result = call(method, &clean, auth.as_deref());
-    if method == "HEAD" && matches!(result.as_ref().map_err(|e| &**e), Err(ureq::Error::Status(405 | 501, _))) {
+    // Some servers refuse HEAD where GET works (405/501; a 403 from stores whose policy names
+    // only GetObject): ask with GET.
+    if method == "HEAD" && matches!(result.as_ref().map_err(|e| &**e), Err(ureq::Error::Status(403 | 405 | 501, _))) {
         result = call("GET", &clean, auth.as_deref());
     }
     match result.map_err(|e| *e) {

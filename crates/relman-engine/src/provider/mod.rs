@@ -21,7 +21,7 @@ use crate::plan::Planned;
 use crate::report::Reporter;
 use relman_sign::SigningKey;
 
-pub use dir::DirProvider;
+pub use dir::{DirProvider, CHANNELS_FILE};
 
 /// A file to publish: its name at the destination and where its bytes are.
 #[derive(Clone, Debug)]
@@ -114,6 +114,7 @@ pub struct YankReport {
 pub enum Kind {
     Dir,
     Oci,
+    S3,
 }
 
 /// The repositories a yank at an OCI destination covers (images and charts), and the index
@@ -228,6 +229,9 @@ pub fn open(url: &str) -> Result<Box<dyn Destination>, Failure> {
     if crate::oci::is_oci(url) {
         return Ok(Box::new(crate::oci::OciDestination::parse(url)?));
     }
+    if url.starts_with("s3://") {
+        return Ok(Box::new(crate::s3::S3Destination::parse(url, crate::s3::S3Options::from_env())?));
+    }
     Ok(Box::new(open_dir(url)?))
 }
 
@@ -242,14 +246,13 @@ pub fn open_dir(url: &str) -> Result<DirProvider, Failure> {
         return Ok(DirProvider::new(url, PathBuf::from(path)));
     }
     let scheme = url.split(':').next().unwrap_or(url);
-    let known = ["github", "gitea", "forgejo", "gitlab", "s3"];
+    let known = ["github", "gitea", "forgejo", "gitlab"];
     let msg = if known.contains(&scheme) {
         format!("destination `{url}`: `{scheme}:` destinations are not supported by this version of relman")
     } else {
         format!("destination `{url}` has an unknown scheme")
     };
-    Err(Failure::usage(msg)
-        .with_hint("use a directory or registry destination: --to dir:PATH or --to oci://REGISTRY/PATH"))
+    Err(Failure::usage(msg).with_hint("use --to dir:PATH, --to oci://REGISTRY/PATH or --to s3://BUCKET/PREFIX"))
 }
 
 impl Destination for DirProvider {

@@ -1,0 +1,721 @@
+//! The S3-compatible destination, `s3://BUCKET/PREFIX`: versions written immutably under
+//! `PREFIX/<version>/`, `channels.json` written by promote, last.
+//!
+//! Requests are signed with AWS Signature Version 4 (written here: hmac + sha2; the payload
+//! hash is the digest packaging recorded, so nothing is hashed twice). Every object carries its
+//! sha256 as `x-amz-meta-sha256`: a re-publish HEADs each object and skips those with the same
+//! digest (one request per file, no PUT), and refuses a different one naming both digests.
+//! Files above 64 MiB go as multipart uploads (16 MiB parts; `RELMAN_S3_MULTIPART_ABOVE` and
+//! `RELMAN_S3_PART_SIZE` change both); files are uploaded 4 at a time.
+//!
+//! Configuration (standard AWS variables, read once by [`S3Options::from_env`]): credentials
+//! from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, else the
+//! `AWS_PROFILE` (default `default`) section of `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`);
+//! region from `AWS_REGION` / `AWS_DEFAULT_REGION` (default `us-east-1`); endpoint from
+//! `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` (non-AWS stores: path-style requests), else
+//! `https://s3.<region>.amazonaws.com` with virtual-host-style. Secrets are never printed.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use relman_manifest::{Failure, Sha256};
+use semver::Version;
+use sha2::Digest as _;
+
+use crate::plan::Planned;
+use crate::provider::{
+    Asset, Destination, DestinationState, Gate, Kind, LocalFile, Pointer, PromotePlan, PromoteReport, PutOutcome,
+    YankReport, YankScope,
+};
+use crate::report::Reporter;
+
+const MULTIPART_ABOVE: u64 = 64 << 20;
+const PART_SIZE: u64 = 16 << 20;
+/// S3's smallest part (but the last).
+const MIN_PART_SIZE: u64 = 5 << 20;
+const UPLOADS_AT_ONCE: usize = 4;
+const META_SHA256: &str = "x-amz-meta-sha256";
+
+/// Credentials (never printed: no `Debug`).
+#[derive(Clone)]
+struct Credentials {
+    access_key: String,
+    secret_key: String,
+    token: Option<String>,
+}
+
+/// Where and how to reach the store.
+#[derive(Clone)]
+pub struct S3Options {
+    /// `https://s3.us-east-1.amazonaws.com` or the configured endpoint, without a trailing `/`.
+    endpoint: String,
+    path_style: bool,
+    region: String,
+    credentials: Option<Credentials>,
+    /// Files larger than this go as multipart uploads (`RELMAN_S3_MULTIPART_ABOVE`, bytes).
+    multipart_above: u64,
+    /// Bytes per part (`RELMAN_S3_PART_SIZE`, at least 5 MiB).
+    part_size: u64,
+}
+
+impl S3Options {
+    /// From the standard AWS environment and profile files.
+    pub fn from_env() -> S3Options {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into());
+        let endpoint = var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL"));
+        let path_style = endpoint.is_some();
+        let endpoint = endpoint
+            .map(|e| e.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
+        let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+            (Some(access_key), Some(secret_key)) => {
+                Some(Credentials { access_key, secret_key, token: var("AWS_SESSION_TOKEN") })
+            }
+            _ => profile_credentials(
+                &var("AWS_SHARED_CREDENTIALS_FILE")
+                    .map(std::path::PathBuf::from)
+                    .or_else(|| var("HOME").map(|h| Path::new(&h).join(".aws/credentials")))
+                    .unwrap_or_default(),
+                &var("AWS_PROFILE").unwrap_or_else(|| "default".into()),
+            ),
+        };
+        let bytes = |k: &str, default: u64| var(k).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default);
+        S3Options {
+            endpoint,
+            path_style,
+            region,
+            credentials,
+            multipart_above: bytes("RELMAN_S3_MULTIPART_ABOVE", MULTIPART_ABOVE),
+            part_size: bytes("RELMAN_S3_PART_SIZE", PART_SIZE).max(MIN_PART_SIZE),
+        }
+    }
+}
+
+/// The `[profile]` section of an AWS credentials file.
+fn profile_credentials(path: &Path, profile: &str) -> Option<Credentials> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut in_section = false;
+    let (mut access_key, mut secret_key, mut token) = (None, None, None);
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_section = line.trim_matches(['[', ']']).trim() == profile;
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else { continue };
+        if !in_section {
+            continue;
+        }
+        let v = v.trim().to_string();
+        match k.trim() {
+            "aws_access_key_id" => access_key = Some(v),
+            "aws_secret_access_key" => secret_key = Some(v),
+            "aws_session_token" => token = Some(v),
+            _ => {}
+        }
+    }
+    Some(Credentials { access_key: access_key?, secret_key: secret_key?, token })
+}
+
+/// `s3://bucket/prefix`, parsed.
+pub struct S3Destination {
+    url: String,
+    bucket: String,
+    prefix: String,
+    opts: S3Options,
+    agent: ureq::Agent,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hmac(key: &[u8], data: &str) -> Vec<u8> {
+    let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    m.update(data.as_bytes());
+    m.finalize().into_bytes().to_vec()
+}
+
+/// RFC 3986 encoding as SigV4 wants it (`/` kept in paths).
+fn encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'/' if keep_slash => out.push('/'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The SigV4 `Authorization` header of a request: `headers` lowercase and sorted (all of
+/// them are signed), `path` and `query` already canonical.
+#[allow(clippy::too_many_arguments)]
+fn authorization(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(String, String)],
+    payload_hash: &str,
+    amz_date: &str,
+    region: &str,
+    c: &Credentials,
+) -> String {
+    let date = &amz_date[..8];
+    let signed = headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
+    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{}\n", v.trim())).collect();
+    let canonical = format!("{method}\n{path}\n{query}\n{canonical_headers}\n{signed}\n{payload_hash}");
+    let scope = format!("{date}/{region}/s3/aws4_request");
+    let to_sign =
+        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex(&sha2::Sha256::digest(canonical.as_bytes())));
+    let mut k = hmac(format!("AWS4{}", c.secret_key).as_bytes(), date);
+    for part in [region, "s3", "aws4_request"] {
+        k = hmac(&k, part);
+    }
+    let signature = hex(&hmac(&k, &to_sign));
+    format!("AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={signature}", c.access_key)
+}
+
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// An answer: status, headers we read, body.
+struct Answer {
+    status: u16,
+    meta_sha256: Option<String>,
+    etag: Option<String>,
+    body: Vec<u8>,
+}
+
+impl S3Destination {
+    pub fn parse(url: &str, opts: S3Options) -> Result<S3Destination, Failure> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| Failure::usage(format!("`{url}` is not an s3:// URL")))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid = !bucket.is_empty()
+            && bucket.len() <= 63
+            && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !valid || rest.contains('@') {
+            return Err(Failure::usage(format!(
+                "destination `{}` is not like s3://BUCKET/PREFIX",
+                relman_install::source::redact(url)
+            ))
+            .with_hint("bucket names are 3-63 lowercase letters, digits, `-` and `.`; credentials come from the AWS environment"));
+        }
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(15))
+            .timeout_read(Duration::from_secs(120))
+            .timeout_write(Duration::from_secs(120))
+            .user_agent(concat!("relman/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(S3Destination {
+            url: url.trim_end_matches('/').to_string(),
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            opts,
+            agent,
+        })
+    }
+
+    /// The object key of `rel` below the prefix.
+    fn key(&self, rel: &str) -> String {
+        if self.prefix.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{}/{rel}", self.prefix)
+        }
+    }
+
+    /// (URL, host, canonical path) of an object key (empty: the bucket).
+    fn locate(&self, key: &str) -> (String, String, String) {
+        let (scheme, host) = self.opts.endpoint.split_once("://").unwrap_or(("https", &self.opts.endpoint));
+        let path_key = encode(key, true);
+        if self.opts.path_style {
+            let path =
+                if key.is_empty() { format!("/{}", self.bucket) } else { format!("/{}/{path_key}", self.bucket) };
+            (format!("{scheme}://{host}{path}"), host.to_string(), path)
+        } else {
+            let host = format!("{}.{host}", self.bucket);
+            let path = format!("/{path_key}");
+            (format!("{scheme}://{host}{path}"), host, path)
+        }
+    }
+
+    /// The public HTTP URL of the release root (for verify and install over HTTP).
+    pub fn http_root(&self) -> String {
+        self.locate(&self.key("")).0.trim_end_matches('/').to_string() + "/"
+    }
+
+    /// Sends one signed request. `query` pairs are already unencoded; `payload` is the body's
+    /// sha256 (hex) or `UNSIGNED-PAYLOAD`.
+    fn send(
+        &self,
+        method: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        extra: &[(&str, String)],
+        payload_hash: &str,
+        body: Option<Box<dyn Read + Send + '_>>,
+        length: u64,
+    ) -> Result<Answer, Failure> {
+        let (url, host, path) = self.locate(key);
+        let mut q: Vec<(String, String)> = query.iter().map(|(k, v)| (encode(k, false), encode(v, false))).collect();
+        q.sort();
+        let canonical_query = q.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let (y, mo, d, h, mi, s) = relman_manifest::time::civil(now as i64);
+        let date = format!("{y:04}{mo:02}{d:02}");
+        let amz_date = format!("{date}T{h:02}{mi:02}{s:02}Z");
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), host.clone()),
+            ("x-amz-content-sha256".into(), payload_hash.to_string()),
+            ("x-amz-date".into(), amz_date.clone()),
+        ];
+        let creds = self.opts.credentials.clone();
+        if let Some(t) = creds.as_ref().and_then(|c| c.token.clone()) {
+            headers.push(("x-amz-security-token".into(), t));
+        }
+        for (k, v) in extra {
+            headers.push((k.to_ascii_lowercase(), v.clone()));
+        }
+        headers.sort();
+        let target = if canonical_query.is_empty() { url.clone() } else { format!("{url}?{canonical_query}") };
+        let mut req = self.agent.request(method, &target);
+        for (k, v) in &headers {
+            if k != "host" {
+                req = req.set(k, v);
+            }
+        }
+        if let Some(c) = &creds {
+            let auth =
+                authorization(method, &path, &canonical_query, &headers, payload_hash, &amz_date, &self.opts.region, c);
+            req = req.set("Authorization", &auth);
+        }
+        let shown = format!("{method} {}", self.locate(key).0);
+        let result = match body {
+            Some(reader) => req.set("Content-Length", &length.to_string()).send(reader),
+            None => req.call(),
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(ureq::Error::Transport(t)) => {
+                return Err(Failure::network(format!("cannot reach the S3 endpoint ({shown}): {t}")))
+            }
+        };
+        let status = response.status();
+        let meta_sha256 = response.header(META_SHA256).map(str::to_string);
+        let etag = response.header("ETag").map(str::to_string);
+        let mut body = Vec::new();
+        if method != "HEAD" {
+            response
+                .into_reader()
+                .take(16 << 20)
+                .read_to_end(&mut body)
+                .map_err(|e| Failure::network(format!("reading the answer to {shown} failed: {e}")))?;
+        }
+        Ok(Answer { status, meta_sha256, etag, body })
+    }
+
+    /// A failure for an unexpected answer, with S3's error code when it gave one.
+    fn unexpected(&self, what: &str, a: &Answer) -> Failure {
+        let text = String::from_utf8_lossy(&a.body);
+        let code = text.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("");
+        let f = Failure::publish(format!("`{}`: {what} answered HTTP {} {code}", self.url, a.status));
+        match (a.status, code) {
+            (_, "NoSuchBucket") => f.with_hint(format!("create the bucket `{}` first", self.bucket)),
+            (403, _) | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch") => {
+                f.with_hint("check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the AWS profile)")
+            }
+            _ => f,
+        }
+    }
+
+    /// The sha256 an object records (`None`: absent). HEAD, one request.
+    fn head(&self, key: &str) -> Result<Option<String>, Failure> {
+        let a = self.send("HEAD", key, &[], &[], EMPTY_SHA256, None, 0)?;
+        match a.status {
+            200 => Ok(Some(a.meta_sha256.unwrap_or_default())),
+            404 => Ok(None),
+            _ => Err(self.unexpected(&format!("HEAD {key}"), &a)),
+        }
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure> {
+        let a = self.send("GET", key, &[], &[], EMPTY_SHA256, None, 0)?;
+        match a.status {
+            200 => Ok(Some(a.body)),
+            404 => Ok(None),
+            _ => Err(self.unexpected(&format!("GET {key}"), &a)),
+        }
+    }
+
+    fn put_bytes(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), Failure> {
+        let sha = hex(&sha2::Sha256::digest(bytes));
+        let extra = [("content-type", content_type.to_string()), (META_SHA256, sha.clone())];
+        let a = self.send("PUT", key, &[], &extra, &sha, Some(Box::new(bytes)), bytes.len() as u64)?;
+        if a.status != 200 {
+            return Err(self.unexpected(&format!("PUT {key}"), &a));
+        }
+        Ok(())
+    }
+
+    /// Uploads a local file under `key`, its sha256 recorded as metadata.
+    fn put_file(&self, key: &str, f: &LocalFile) -> Result<(), Failure> {
+        let meta = (META_SHA256, f.sha256.to_string());
+        if f.size <= self.opts.multipart_above {
+            let file = std::fs::File::open(&f.path).map_err(|e| Failure::io("open", &f.path, e))?;
+            let a = self.send("PUT", key, &[], &[meta], f.sha256.as_str(), Some(Box::new(file)), f.size)?;
+            if a.status != 200 {
+                return Err(self.unexpected(&format!("PUT {key}"), &a));
+            }
+            return Ok(());
+        }
+        let a = self.send("POST", key, &[("uploads", "")], &[meta], EMPTY_SHA256, None, 0)?;
+        let text = String::from_utf8_lossy(&a.body).into_owned();
+        let upload_id = text.split("<UploadId>").nth(1).and_then(|r| r.split("</UploadId>").next());
+        let Some(upload_id) = upload_id.filter(|_| a.status == 200).map(str::to_string) else {
+            return Err(self.unexpected(&format!("starting a multipart upload of {key}"), &a));
+        };
+        let mut file = std::fs::File::open(&f.path).map_err(|e| Failure::io("open", &f.path, e))?;
+        let mut parts = Vec::new();
+        let mut number = 1;
+        loop {
+            let mut buf = Vec::with_capacity(self.opts.part_size as usize);
+            (&mut file).take(self.opts.part_size).read_to_end(&mut buf).map_err(|e| Failure::io("read", &f.path, e))?;
+            if buf.is_empty() {
+                break;
+            }
+            let sha = hex(&sha2::Sha256::digest(&buf));
+            let n = number.to_string();
+            let len = buf.len() as u64;
+            let a = self.send(
+                "PUT",
+                key,
+                &[("partNumber", &n), ("uploadId", &upload_id)],
+                &[],
+                &sha,
+                Some(Box::new(std::io::Cursor::new(buf))),
+                len,
+            )?;
+            let Some(etag) = a.etag.clone().filter(|_| a.status == 200) else {
+                return Err(self.unexpected(&format!("uploading part {n} of {key}"), &a));
+            };
+            parts.push(format!("<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"));
+            number += 1;
+        }
+        let body = format!("<CompleteMultipartUpload>{}</CompleteMultipartUpload>", parts.concat());
+        let sha = hex(&sha2::Sha256::digest(body.as_bytes()));
+        let len = body.len() as u64;
+        let a = self.send(
+            "POST",
+            key,
+            &[("uploadId", &upload_id)],
+            &[],
+            &sha,
+            Some(Box::new(std::io::Cursor::new(body.into_bytes()))),
+            len,
+        )?;
+        if a.status != 200 || String::from_utf8_lossy(&a.body).contains("<Error>") {
+            return Err(self.unexpected(&format!("completing the multipart upload of {key}"), &a));
+        }
+        Ok(())
+    }
+
+    /// Every file of the release: absent (to put), there with the same sha256 (skipped), or
+    /// there with another (refused, naming both).
+    fn decide<'f>(&self, version: &str, files: &'f [LocalFile]) -> Result<(Vec<&'f LocalFile>, Vec<String>), Failure> {
+        let mut missing = Vec::new();
+        let mut skipped = Vec::new();
+        for f in files {
+            match self.head(&self.key(&format!("{version}/{}", f.name)))? {
+                None => missing.push(f),
+                Some(found) if found == f.sha256.as_str() => skipped.push(f.name.clone()),
+                Some(found) => {
+                    let found = if found.is_empty() { "none recorded".to_string() } else { found };
+                    return Err(Failure::publish(format!(
+                        "`{}` already holds a different `{}` for {version}: published sha256 {found}, this release has {}",
+                        self.url, f.name, f.sha256
+                    ))
+                    .with_hint("a published version is immutable: release a new version instead"));
+                }
+            }
+        }
+        Ok((missing, skipped))
+    }
+
+    fn channels(&self) -> Result<Option<relman_manifest::Channels>, Failure> {
+        match self.get(&self.key(crate::provider::CHANNELS_FILE))? {
+            None => Ok(None),
+            Some(bytes) => {
+                relman_manifest::Channels::from_json(&String::from_utf8_lossy(&bytes)).map(Some).map_err(|e| {
+                    Failure::verify(format!("`{}/channels.json` is not a valid channels file: {e}", self.url))
+                })
+            }
+        }
+    }
+
+    /// The release record: the local one, or the published `manifest.json`.
+    fn record(&self, version: &str, record: Option<&Planned>) -> Result<Option<relman_manifest::Manifest>, Failure> {
+        if let Some(p) = record.filter(|p| p.manifest.version == version) {
+            return Ok(Some(p.manifest.release_view()));
+        }
+        match self.get(&self.key(&format!("{version}/{}", crate::plan::MANIFEST_FILE)))? {
+            None => Ok(None),
+            Some(bytes) => {
+                relman_manifest::Manifest::from_json(&String::from_utf8_lossy(&bytes)).map(Some).map_err(|e| {
+                    Failure::verify(format!("`{}/{version}/manifest.json` is not a valid manifest: {e}", self.url))
+                })
+            }
+        }
+    }
+}
+
+impl Destination for S3Destination {
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn kind(&self) -> Kind {
+        Kind::S3
+    }
+    fn accepts(&self, _planned: &Planned) -> Result<(), Failure> {
+        Ok(())
+    }
+    fn signs(&self, _planned: &Planned) -> bool {
+        true
+    }
+    fn needs_record(&self) -> bool {
+        false
+    }
+    fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure> {
+        if self.opts.credentials.is_none() {
+            return Err(Failure::usage(format!("`{}`: no AWS credentials", self.url))
+                .with_hint("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with ~/.aws/credentials"));
+        }
+        let a = self.send("HEAD", "", &[], &[], EMPTY_SHA256, None, 0)?;
+        match a.status {
+            200 => {}
+            404 => {
+                return Err(Failure::publish(format!("`{}`: the bucket `{}` does not exist", self.url, self.bucket))
+                    .with_hint(format!("create the bucket `{}` first", self.bucket)))
+            }
+            _ => return Err(self.unexpected("HEAD of the bucket", &a)),
+        }
+        self.decide(&planned.manifest.version, files).map(|_| ())
+    }
+    fn publish(
+        &self,
+        planned: &Planned,
+        files: &[LocalFile],
+        _key: Option<&relman_sign::SigningKey>,
+        reporter: &dyn Reporter,
+    ) -> Result<PutOutcome, Failure> {
+        let version = &planned.manifest.version;
+        let (missing, skipped) = self.decide(version, files)?;
+        // index.json and manifest.json last: a reader never finds an index whose files are
+        // not all there yet.
+        let (last, first): (Vec<&LocalFile>, Vec<&LocalFile>) = missing
+            .into_iter()
+            .partition(|f| f.name == crate::plan::INDEX_FILE || f.name == crate::plan::MANIFEST_FILE);
+        let upload = |batch: &[&LocalFile]| -> Result<(), Failure> {
+            for chunk in batch.chunks(UPLOADS_AT_ONCE) {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = chunk
+                        .iter()
+                        .map(|f| s.spawn(move || self.put_file(&self.key(&format!("{version}/{}", f.name)), f)))
+                        .collect();
+                    handles.into_iter().map(|h| h.join().expect("upload thread")).collect::<Result<Vec<_>, _>>()
+                })?;
+                for f in chunk {
+                    reporter.step(&format!("{}: uploaded", f.name));
+                }
+            }
+            Ok(())
+        };
+        upload(&first)?;
+        upload(&last)?;
+        Ok(PutOutcome {
+            destination: self.url.clone(),
+            location: format!("{}/{version}", self.url),
+            written: first.iter().chain(&last).map(|f| f.name.clone()).collect(),
+            skipped,
+        })
+    }
+    fn check_promote(
+        &self,
+        record: Option<&Planned>,
+        version: &Version,
+        allow_downgrade: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<PromotePlan, Failure> {
+        let v = version.to_string();
+        let mut gates = Vec::new();
+        let mut gate = |g: Gate| {
+            reporter.step(&format!("gate {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail));
+            gates.push(g);
+        };
+        let manifest = self.record(&v, record)?;
+        let index_there = self.head(&self.key(&format!("{v}/{}", crate::plan::INDEX_FILE)))?.is_some();
+        gate(Gate {
+            name: "published",
+            passed: index_there && manifest.is_some(),
+            detail: if index_there { format!("{}/{v} exists", self.url) } else { format!("no {v} at {}", self.url) },
+        });
+        if let (true, Some(m)) = (index_there, &manifest) {
+            let mut problems = Vec::new();
+            for a in &m.artifacts {
+                let Some(expected) = &a.sha256 else { continue };
+                match self.head(&self.key(&format!("{v}/{}", a.name)))? {
+                    None => problems.push(format!("{} is missing", a.name)),
+                    Some(found) if found != expected.as_str() => {
+                        problems.push(format!("{}: sha256 {found}, the manifest says {expected}", a.name))
+                    }
+                    Some(_) => {}
+                }
+            }
+            gate(Gate {
+                name: "verified",
+                passed: problems.is_empty(),
+                detail: if problems.is_empty() {
+                    format!("{} objects carry the digests the manifest records", m.artifacts.len())
+                } else {
+                    problems.join("; ")
+                },
+            });
+        }
+        gate(crate::gates::stable(version));
+        let channels = self.channels()?;
+        let previous = channels.as_ref().and_then(|c| c.stable.as_ref()).map(|e| e.version.clone());
+        let previous_v = previous.as_deref().and_then(|p| Version::parse(p).ok());
+        gate(crate::gates::not_older(version, "latest", previous_v.as_ref(), allow_downgrade));
+        let report = PromoteReport {
+            destination: self.url.clone(),
+            version: v.clone(),
+            gates,
+            previous: previous.clone(),
+            moved: false,
+            pointers: vec![crate::provider::CHANNELS_FILE.into()],
+            notes: Vec::new(),
+        };
+        if !report.passed() || previous.as_deref() == Some(v.as_str()) {
+            return Ok(PromotePlan { report, apply: None });
+        }
+        let channels = relman_manifest::Channels {
+            format_version: relman_manifest::CHANNELS_FORMAT_VERSION,
+            name: manifest.map(|m| m.project.name).unwrap_or_default(),
+            stable: Some(relman_manifest::ChannelEntry {
+                version: v.clone(),
+                index: format!("{v}/{}", crate::plan::INDEX_FILE),
+            }),
+        };
+        let key = self.key(crate::provider::CHANNELS_FILE);
+        let this = S3Destination {
+            url: self.url.clone(),
+            bucket: self.bucket.clone(),
+            prefix: self.prefix.clone(),
+            opts: self.opts.clone(),
+            agent: self.agent.clone(),
+        };
+        let apply: crate::provider::ApplyMoves = Box::new(move |_r: &dyn Reporter| {
+            this.put_bytes(&key, channels.to_json().as_bytes(), "application/json")?;
+            Ok(true)
+        });
+        Ok(PromotePlan { report, apply: Some(apply) })
+    }
+    fn yank(
+        &self,
+        _scope: &YankScope<'_>,
+        version: &Version,
+        _apply: bool,
+        _force: bool,
+    ) -> Result<YankReport, Failure> {
+        Err(Failure::usage(format!("yank at `{}` ({version}) is not supported yet", self.url))
+            .with_hint("delete the version's prefix with your S3 tools; never the one channels.json names"))
+    }
+    fn state(
+        &self,
+        record: Option<&Planned>,
+        version: &Version,
+        _key: Option<&relman_sign::PublicKey>,
+    ) -> Result<DestinationState, Failure> {
+        let v = version.to_string();
+        let mut state = DestinationState {
+            destination: self.url.clone(),
+            assets: Vec::new(),
+            pointers: vec![Pointer {
+                name: format!("{} stable", crate::provider::CHANNELS_FILE),
+                target: self.channels()?.and_then(|c| c.stable).map(|e| e.version),
+            }],
+            problems: Vec::new(),
+            verify_commands: vec![
+                format!("relman verify {}{v}/ --key <public key>", self.http_root()),
+                format!("relman install --from {}", self.http_root()),
+            ],
+        };
+        let Some(m) = self.record(&v, record)? else {
+            state.problems.push(format!("{v} is not published at `{}`", self.url));
+            return Ok(state);
+        };
+        let mut names: Vec<(String, Option<Sha256>)> =
+            m.artifacts.iter().map(|a| (a.name.clone(), a.sha256.clone())).collect();
+        names.push((crate::plan::MANIFEST_FILE.into(), None));
+        for (name, expected) in names {
+            let found = self.head(&self.key(&format!("{v}/{name}")))?;
+            let status = match (&expected, &found) {
+                (_, None) => "missing",
+                (Some(e), Some(f)) if f != e.as_str() => "different",
+                (Some(_), Some(_)) => "ok",
+                (None, Some(_)) => "unchecked",
+            };
+            if matches!(status, "missing" | "different") {
+                state.problems.push(format!("{name}: {status} at `{}`", self.url));
+            }
+            state.assets.push(Asset { name, status, expected: expected.map(|e| e.to_string()), found });
+        }
+        Ok(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worked example of AWS's "Signature Calculations for the Authorization Header"
+    /// (GET Object with a Range header), its published signature.
+    #[test]
+    fn sigv4_matches_the_aws_documentation_example() {
+        let c = Credentials {
+            access_key: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            token: None,
+        };
+        let headers = vec![
+            ("host".to_string(), "examplebucket.s3.amazonaws.com".to_string()),
+            ("range".to_string(), "bytes=0-9".to_string()),
+            ("x-amz-content-sha256".to_string(), EMPTY_SHA256.to_string()),
+            ("x-amz-date".to_string(), "20130524T000000Z".to_string()),
+        ];
+        let auth = authorization("GET", "/test.txt", "", &headers, EMPTY_SHA256, "20130524T000000Z", "us-east-1", &c);
+        assert_eq!(
+            auth,
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+             SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
+             Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
+    }
+
+    #[test]
+    fn urls_and_profiles() {
+        assert!(S3Destination::parse("s3://Bad_Bucket/x", S3Options::from_env()).is_err());
+        let err = S3Destination::parse("s3://k:secret@bucket/x", S3Options::from_env()).err().unwrap();
+        assert!(!err.message.contains("secret"), "{}", err.message);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("credentials");
+        std::fs::write(&file, "[default]\naws_access_key_id = A\naws_secret_access_key = B\n[ci]\naws_access_key_id = C\naws_secret_access_key = D\naws_session_token = T\n").unwrap();
+        let ci = profile_credentials(&file, "ci").unwrap();
+        assert_eq!((ci.access_key.as_str(), ci.secret_key.as_str(), ci.token.as_deref()), ("C", "D", Some("T")));
+        assert!(profile_credentials(&file, "missing").is_none());
+        assert_eq!(encode("a b/c+d", true), "a%20b/c%2Bd");
+    }
+}

@@ -1,0 +1,196 @@
+//! The S3 destination against moto's S3 server on loopback (`.venv/bin/moto_server`), read
+//! back with boto3 (an S3 client we did not write), and by relman's own verify and install
+//! over plain HTTP.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const T1: &str = "x86_64-unknown-linux-gnu";
+const SECRET: &str = "s3-Secret-Kq72Zx";
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// moto's server on a free loopback port; killed on drop.
+struct Moto {
+    endpoint: String,
+    child: Child,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let bin = repo_root().join(".venv/bin/moto_server");
+        assert!(bin.is_file(), "{} is missing: run scripts/setup-test-deps", bin.display());
+        let port = relman_oci::testing::free_port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(30), "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto { endpoint, child }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "relman-test".into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET.into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+        ]
+    }
+
+    /// Runs a boto3 snippet (`s3` is a client on this server); its stdout.
+    fn boto(&self, code: &str) -> String {
+        let script = format!(
+            "import boto3, hashlib, json, sys\ns3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='y')\n{code}\n",
+            self.endpoint
+        );
+        let out = Command::new(repo_root().join(".venv/bin/python")).arg("-c").arg(script).output().unwrap();
+        assert!(out.status.success(), "boto3: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn s3_publish_promote_read_back_verify_install_and_refusals() {
+    let moto = Moto::start();
+    // A release bucket readable by anyone (a bucket policy, as maintainers serve downloads).
+    moto.boto(
+        "s3.create_bucket(Bucket='rel')\n\
+         s3.put_bucket_policy(Bucket='rel', Policy=json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Principal': '*', 'Action': 's3:GetObject', 'Resource': 'arn:aws:s3:::rel/*'}]}))",
+    );
+    let env_owned = moto.env();
+    let mut env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("RELMAN_PASSWORD", "pw"));
+    let p = Project::generic(&[T1]);
+    p.relman_env(&["keygen"], &env).ok();
+    p.commit("key");
+    p.tag("v1.0.0");
+    let to = "s3://rel/releases";
+    let out = p.relman_env(&["release", "--promote", "--to", to], &env);
+    out.ok();
+    assert!(!out.stderr.contains(SECRET) && !out.stdout.contains(SECRET));
+
+    // boto3 reads back every object: its bytes hash to the x-amz-meta-sha256 relman recorded
+    // and to the file in dist/.
+    let listing = moto.boto(
+        "r = s3.list_objects_v2(Bucket='rel', Prefix='releases/1.0.0/')\n\
+         for o in r['Contents']:\n\
+         \x20   h = s3.head_object(Bucket='rel', Key=o['Key'])\n\
+         \x20   b = s3.get_object(Bucket='rel', Key=o['Key'])['Body'].read()\n\
+         \x20   print(o['Key'], hashlib.sha256(b).hexdigest(), h['Metadata'].get('sha256'))",
+    );
+    let mut seen = 0;
+    for line in listing.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(parts[1], parts[2], "{line}");
+        let name = parts[0].trim_start_matches("releases/1.0.0/");
+        let local = if name == "manifest.json" { "release-manifest.json" } else { name };
+        let local = if name == "manifest.json.sigstore.json" { "release-manifest.json.sigstore.json" } else { local };
+        let bytes = fs::read(p.path(&format!("dist/1.0.0/{local}"))).unwrap();
+        assert_eq!(sha256_hex(&bytes), parts[1], "{name}");
+        seen += 1;
+    }
+    assert!(seen >= 10, "{listing}");
+    let channels =
+        moto.boto("print(s3.get_object(Bucket='rel', Key='releases/channels.json')['Body'].read().decode())");
+    assert!(channels.contains("\"version\": \"1.0.0\"") || channels.contains("\"version\":\"1.0.0\""), "{channels}");
+
+    // Read over HTTP by relman verify and install (path-style URLs of the same server).
+    let http = format!("{}/rel/releases/", moto.endpoint);
+    p.relman(&[
+        "verify",
+        &format!("{http}1.0.0/"),
+        "--key",
+        "relman.pub",
+        "--report-dir",
+        p.outside("r").to_str().unwrap(),
+    ])
+    .ok();
+    let prefix = p.outside("prefix");
+    p.relman(&["install", "--from", &http, "--prefix", prefix.to_str().unwrap(), "--target", T1]).ok();
+    assert!(fs::read_to_string(prefix.join("bin/tool")).unwrap().contains("tool 1.0.0"));
+
+    // Again: nothing uploaded.
+    let again = p.relman_env(&["publish", "--to", to], &env);
+    again.ok();
+    assert!(again.stderr.contains("already published, nothing to do"), "{}", again.stderr);
+    // The summary fetches every object's digest.
+    let sum = p.relman_env(&["summary", "1.0.0", "--to", to], &env);
+    sum.ok();
+    assert!(sum.stdout.contains(&format!("ok        tool-1.0.0-{T1}.tar.gz")), "{}", sum.stdout);
+
+    // A different object under the version: refused naming both digests, nothing written.
+    moto.boto("s3.put_object(Bucket='rel', Key='other/1.0.0/index.json', Body=b'{}', Metadata={'sha256': 'beef'})");
+    let out = p.relman_env(&["publish", "--to", "s3://rel/other"], &env);
+    out.fails(8, "already holds a different `index.json` for 1.0.0: published sha256 beef");
+    let listed = moto.boto("print(len(s3.list_objects_v2(Bucket='rel', Prefix='other/')['Contents']))");
+    assert_eq!(listed.trim(), "1");
+
+    // A bucket that does not exist; a malformed URL; no credentials.
+    p.relman_env(&["publish", "--to", "s3://nosuch/x"], &env).fails(8, "the bucket `nosuch` does not exist");
+    p.relman_env(&["publish", "--to", "s3://Bad_Name/x"], &env).fails(2, "is not like s3://BUCKET/PREFIX");
+    let mut no_creds: Vec<(&str, &str)> = env.iter().copied().filter(|(k, _)| !k.starts_with("AWS_S")).collect();
+    no_creds.retain(|(k, _)| *k != "AWS_ACCESS_KEY_ID");
+    no_creds.push(("HOME", "/nonexistent"));
+    p.relman_env(&["publish", "--to", to], &no_creds).fails(2, "no AWS credentials");
+}
+
+/// A large file goes as a multipart upload (three 5 MiB parts here); boto3 reads back the
+/// whole object with the digest relman recorded.
+#[test]
+fn s3_multipart_upload_of_a_large_archive() {
+    let moto = Moto::start();
+    moto.boto("s3.create_bucket(Bucket='big')");
+    let env_owned = moto.env();
+    let mut env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("RELMAN_S3_MULTIPART_ABOVE", "1048576"));
+    env.push(("RELMAN_S3_PART_SIZE", "5242880"));
+    let p = Project::generic(&[T1]);
+    // 12 MB of noise in the archive: it does not compress.
+    let mut noise = Vec::with_capacity(12 << 20);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while noise.len() < 12 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.extend_from_slice(&x.to_le_bytes());
+    }
+    fs::write(p.path("docs/guide.md"), &noise).unwrap();
+    p.commit("big");
+    p.tag("v1.0.0");
+    p.relman_env(&["release", "--to", "s3://big/r"], &env).ok();
+    let archive = format!("tool-1.0.0-{T1}.tar.gz");
+    let local = fs::read(p.path(&format!("dist/1.0.0/{archive}"))).unwrap();
+    assert!(local.len() > 11 << 20, "{}", local.len());
+    let out = moto.boto(&format!(
+        "h = s3.head_object(Bucket='big', Key='r/1.0.0/{archive}')\n\
+         b = s3.get_object(Bucket='big', Key='r/1.0.0/{archive}')['Body'].read()\n\
+         print(hashlib.sha256(b).hexdigest(), h['Metadata'].get('sha256'), h['ETag'])"
+    ));
+    let parts: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(parts[0], sha256_hex(&local));
+    assert_eq!(parts[1], parts[0]);
+    assert!(parts[2].ends_with("-3\""), "a 3-part multipart ETag: {}", parts[2]);
+}
