@@ -126,6 +126,9 @@ pub struct S3Destination {
     prefix: String,
     opts: S3Options,
     agent: ureq::Agent,
+    /// What the preflight found per version (the names already there with this release's
+    /// digest), so publish does not ask again: one request per file in all.
+    decided: std::sync::Mutex<Option<(String, Vec<String>)>>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -215,6 +218,7 @@ impl S3Destination {
             prefix: prefix.trim_matches('/').to_string(),
             opts,
             agent,
+            decided: std::sync::Mutex::new(None),
         })
     }
 
@@ -426,6 +430,13 @@ impl S3Destination {
     /// Every file of the release: absent (to put), there with the same sha256 (skipped), or
     /// there with another (refused, naming both).
     fn decide<'f>(&self, version: &str, files: &'f [LocalFile]) -> Result<(Vec<&'f LocalFile>, Vec<String>), Failure> {
+        if let Some((v, present)) = self.decided.lock().expect("decided").take() {
+            if v == version {
+                let (skipped, missing): (Vec<&LocalFile>, Vec<&LocalFile>) =
+                    files.iter().partition(|f| present.contains(&f.name));
+                return Ok((missing, skipped.iter().map(|f| f.name.clone()).collect()));
+            }
+        }
         let mut missing = Vec::new();
         let mut skipped = Vec::new();
         for f in files {
@@ -502,7 +513,9 @@ impl Destination for S3Destination {
             }
             _ => return Err(self.unexpected("HEAD of the bucket", &a)),
         }
-        self.decide(&planned.manifest.version, files).map(|_| ())
+        let (_, present) = self.decide(&planned.manifest.version, files)?;
+        *self.decided.lock().expect("decided") = Some((planned.manifest.version.clone(), present));
+        Ok(())
     }
     fn publish(
         &self,
@@ -616,6 +629,7 @@ impl Destination for S3Destination {
             prefix: self.prefix.clone(),
             opts: self.opts.clone(),
             agent: self.agent.clone(),
+            decided: std::sync::Mutex::new(None),
         };
         let apply: crate::provider::ApplyMoves = Box::new(move |_r: &dyn Reporter| {
             this.put_bytes(&key, channels.to_json().as_bytes(), "application/json")?;
