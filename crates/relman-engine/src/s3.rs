@@ -182,6 +182,10 @@ fn authorization(
     format!("AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed}, Signature={signature}", c.access_key)
 }
 
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+}
+
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// An answer: status, headers we read, body.
@@ -456,6 +460,32 @@ impl S3Destination {
         Ok((missing, skipped))
     }
 
+    /// Every object key below `prefix` (ListObjectsV2, following continuation tokens).
+    fn list(&self, prefix: &str) -> Result<Vec<String>, Failure> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut q: Vec<(&str, &str)> = vec![("list-type", "2"), ("prefix", prefix)];
+            if let Some(t) = &token {
+                q.push(("continuation-token", t));
+            }
+            let a = self.send("GET", "", &q, &[], EMPTY_SHA256, None, 0)?;
+            if a.status != 200 {
+                return Err(self.unexpected(&format!("listing {prefix}"), &a));
+            }
+            let text = String::from_utf8_lossy(&a.body).into_owned();
+            keys.extend(text.split("<Key>").skip(1).filter_map(|r| r.split("</Key>").next()).map(xml_unescape));
+            token = text
+                .split("<NextContinuationToken>")
+                .nth(1)
+                .and_then(|r| r.split("</NextContinuationToken>").next())
+                .map(xml_unescape);
+            if token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
     fn channels(&self) -> Result<Option<relman_manifest::Channels>, Failure> {
         match self.get(&self.key(crate::provider::CHANNELS_FILE))? {
             None => Ok(None),
@@ -637,15 +667,43 @@ impl Destination for S3Destination {
         });
         Ok(PromotePlan { report, apply: Some(apply) })
     }
-    fn yank(
-        &self,
-        _scope: &YankScope<'_>,
-        version: &Version,
-        _apply: bool,
-        _force: bool,
-    ) -> Result<YankReport, Failure> {
-        Err(Failure::usage(format!("yank at `{}` ({version}) is not supported yet", self.url))
-            .with_hint("delete the version's prefix with your S3 tools; never the one channels.json names"))
+    fn yank(&self, _scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
+        let v = version.to_string();
+        let mut report = YankReport { version: v.clone(), ..YankReport::default() };
+        let keys = self.list(&self.key(&format!("{v}/")))?;
+        if keys.is_empty() {
+            report.left.push(format!("{v} is not at `{}`", self.url));
+            report.done = true;
+            return Ok(report);
+        }
+        let mut channels = self.channels()?;
+        let stable_here = channels.as_ref().and_then(|c| c.stable.as_ref()).is_some_and(|e| e.version == v);
+        if stable_here {
+            report.blocked_by.push(format!("{} (stable)", crate::provider::CHANNELS_FILE));
+        }
+        report.removed = keys.clone();
+        if !apply || (stable_here && !force) {
+            return Ok(report);
+        }
+        // The pointer first (never a channel naming a missing version), then index.json (the
+        // version stops being installable), then the rest.
+        if stable_here {
+            if let Some(c) = channels.as_mut() {
+                c.stable = None;
+                self.put_bytes(&self.key(crate::provider::CHANNELS_FILE), c.to_json().as_bytes(), "application/json")?;
+            }
+        }
+        let index = self.key(&format!("{v}/{}", crate::plan::INDEX_FILE));
+        let mut ordered: Vec<&String> = keys.iter().filter(|k| **k == index).collect();
+        ordered.extend(keys.iter().filter(|k| **k != index));
+        for k in ordered {
+            let a = self.send("DELETE", k, &[], &[], EMPTY_SHA256, None, 0)?;
+            if !matches!(a.status, 200 | 204 | 404) {
+                return Err(self.unexpected(&format!("DELETE {k}"), &a));
+            }
+        }
+        report.done = true;
+        Ok(report)
     }
     fn state(
         &self,

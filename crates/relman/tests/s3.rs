@@ -148,6 +148,16 @@ fn s3_publish_promote_read_back_verify_install_and_refusals() {
     let listed = moto.boto("print(len(s3.list_objects_v2(Bucket='rel', Prefix='other/')['Contents']))");
     assert_eq!(listed.trim(), "1");
 
+    // Yank: the stable version is refused (exit 9) unless --force; --force removes the
+    // channel first, then every object of the version.
+    p.relman_env(&["yank", "1.0.0", "--to", to, "--yes"], &env).fails(9, "channels.json (stable)");
+    p.relman_env(&["yank", "1.0.0", "--to", to, "--yes", "--force"], &env).ok();
+    let left = moto.boto("print(s3.list_objects_v2(Bucket='rel', Prefix='releases/1.0.0/').get('KeyCount'))");
+    assert_eq!(left.trim(), "0");
+    let channels =
+        moto.boto("print(s3.get_object(Bucket='rel', Key='releases/channels.json')['Body'].read().decode())");
+    assert!(!channels.contains("1.0.0"), "{channels}");
+
     // A bucket that does not exist; a malformed URL; no credentials.
     p.relman_env(&["publish", "--to", "s3://nosuch/x"], &env).fails(8, "the bucket `nosuch` does not exist");
     p.relman_env(&["publish", "--to", "s3://Bad_Name/x"], &env).fails(2, "is not like s3://BUCKET/PREFIX");
