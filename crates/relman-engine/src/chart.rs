@@ -1256,6 +1256,15 @@ fn go_string(s: &str) -> String {
     out
 }
 
+/// The repository a chart is pushed to, below an `oci://` destination: `<repository>/<name>`,
+/// or `<name>` without `repository`.
+pub fn repository_name(cfg: &crate::config::ChartConfig, name: &str) -> String {
+    match cfg.repository.as_deref().map(|r| r.trim_matches('/')).filter(|r| !r.is_empty()) {
+        Some(sub) => format!("{sub}/{name}"),
+        None => name.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1327,14 +1336,5 @@ mod tests {
         assert_eq!(line, 3);
         assert_eq!(c.value.as_text(), Some("1.10"));
         assert_eq!(b.value.get("d").unwrap().1.value.as_text(), Some("true"));
-    }
-}
-
-/// The repository a chart is pushed to, below an `oci://` destination: `<repository>/<name>`,
-/// or `<name>` without `repository`.
-pub fn repository_name(cfg: &crate::config::ChartConfig, name: &str) -> String {
-    match cfg.repository.as_deref().map(|r| r.trim_matches('/')).filter(|r| !r.is_empty()) {
-        Some(sub) => format!("{sub}/{name}"),
-        None => name.to_string(),
     }
 }

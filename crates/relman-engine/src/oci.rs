@@ -436,11 +436,11 @@ fn check_tags(planned: &Planned, url: &str, client: &Client) -> Result<Checked, 
             already: false,
             hint: "a published version is immutable: release a new version (or `relman yank` this one first)",
         };
-        t.already = t.check(&client, "image index")?;
+        t.already = t.check(client, "image index")?;
         image_tags.push(t);
     }
     for c in &mut charts {
-        c.manifest.already = c.manifest.check(&client, "chart")?;
+        c.manifest.already = c.manifest.check(client, "chart")?;
     }
     let mut seen = std::collections::BTreeSet::new();
     for t in image_tags.iter().chain(charts.iter().map(|c| &c.manifest)) {

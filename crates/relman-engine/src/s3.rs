@@ -255,6 +255,7 @@ impl S3Destination {
         self.locate(&self.key("")).0.trim_end_matches('/').to_string() + "/"
     }
 
+    #[allow(clippy::too_many_arguments)]
     /// Sends one signed request. `query` pairs are already unencoded; `payload` is the body's
     /// sha256 (hex) or `UNSIGNED-PAYLOAD`.
     fn send(
