@@ -186,6 +186,12 @@ fn xml_unescape(s: &str) -> String {
     s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
+/// Retries after the first attempt of a request that failed on the way.
+const RETRIES: u32 = 4;
+
+/// Makes the body of a request (again, for a retry).
+type BodyFn<'b> = dyn Fn() -> Result<Box<dyn Read + Send + 'b>, Failure> + Sync + 'b;
+
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// An answer: status, headers we read, body.
@@ -255,10 +261,41 @@ impl S3Destination {
         self.locate(&self.key("")).0.trim_end_matches('/').to_string() + "/"
     }
 
+    /// Sends a signed request, again (with a fresh body from `body`) after a failure on the way
+    /// — refused, reset, timed out, an answer cut short, HTTP 429 or 5xx — up to 4 times with
+    /// backoff. Every request relman makes is idempotent, but completing a multipart upload
+    /// (see [`Self::put_file`]).
     #[allow(clippy::too_many_arguments)]
-    /// Sends one signed request. `query` pairs are already unencoded; `payload` is the body's
-    /// sha256 (hex) or `UNSIGNED-PAYLOAD`.
     fn send(
+        &self,
+        method: &str,
+        key: &str,
+        query: &[(&str, &str)],
+        extra: &[(&str, String)],
+        payload_hash: &str,
+        body: Option<&BodyFn<'_>>,
+        length: u64,
+    ) -> Result<Answer, Failure> {
+        let mut failed = 0;
+        loop {
+            let reader = match body {
+                Some(make) => Some(make()?),
+                None => None,
+            };
+            match self.send_once(method, key, query, extra, payload_hash, reader, length) {
+                Ok(a) if matches!(a.status, 429 | 500 | 502 | 503 | 504) && failed < RETRIES => {}
+                Err(f) if f.class == relman_manifest::ErrorClass::Network && failed < RETRIES => {}
+                other => return other,
+            }
+            std::thread::sleep(Duration::from_millis(100 << failed));
+            failed += 1;
+        }
+    }
+
+    /// Sends one signed request. `query` pairs are already unencoded; `payload` is the body's
+    /// sha256 (hex).
+    #[allow(clippy::too_many_arguments)]
+    fn send_once(
         &self,
         method: &str,
         key: &str,
@@ -363,7 +400,8 @@ impl S3Destination {
     fn put_bytes(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), Failure> {
         let sha = hex(&sha2::Sha256::digest(bytes));
         let extra = [("content-type", content_type.to_string()), (META_SHA256, sha.clone())];
-        let a = self.send("PUT", key, &[], &extra, &sha, Some(Box::new(bytes)), bytes.len() as u64)?;
+        let body = || Ok(Box::new(bytes) as Box<dyn Read + Send>);
+        let a = self.send("PUT", key, &[], &extra, &sha, Some(&body), bytes.len() as u64)?;
         if a.status != 200 {
             return Err(self.unexpected(&format!("PUT {key}"), &a));
         }
@@ -374,8 +412,11 @@ impl S3Destination {
     fn put_file(&self, key: &str, f: &LocalFile) -> Result<(), Failure> {
         let meta = (META_SHA256, f.sha256.to_string());
         if f.size <= self.opts.multipart_above {
-            let file = std::fs::File::open(&f.path).map_err(|e| Failure::io("open", &f.path, e))?;
-            let a = self.send("PUT", key, &[], &[meta], f.sha256.as_str(), Some(Box::new(file)), f.size)?;
+            let body = || {
+                let file = std::fs::File::open(&f.path).map_err(|e| Failure::io("open", &f.path, e))?;
+                Ok(Box::new(file) as Box<dyn Read + Send>)
+            };
+            let a = self.send("PUT", key, &[], &[meta], f.sha256.as_str(), Some(&body), f.size)?;
             if a.status != 200 {
                 return Err(self.unexpected(&format!("PUT {key}"), &a));
             }
@@ -399,15 +440,9 @@ impl S3Destination {
             let sha = hex(&sha2::Sha256::digest(&buf));
             let n = number.to_string();
             let len = buf.len() as u64;
-            let a = self.send(
-                "PUT",
-                key,
-                &[("partNumber", &n), ("uploadId", &upload_id)],
-                &[],
-                &sha,
-                Some(Box::new(std::io::Cursor::new(buf))),
-                len,
-            )?;
+            let part = || Ok(Box::new(buf.as_slice()) as Box<dyn Read + Send>);
+            let a =
+                self.send("PUT", key, &[("partNumber", &n), ("uploadId", &upload_id)], &[], &sha, Some(&part), len)?;
             let Some(etag) = a.etag.clone().filter(|_| a.status == 200) else {
                 return Err(self.unexpected(&format!("uploading part {n} of {key}"), &a));
             };
@@ -417,16 +452,14 @@ impl S3Destination {
         let body = format!("<CompleteMultipartUpload>{}</CompleteMultipartUpload>", parts.concat());
         let sha = hex(&sha2::Sha256::digest(body.as_bytes()));
         let len = body.len() as u64;
-        let a = self.send(
-            "POST",
-            key,
-            &[("uploadId", &upload_id)],
-            &[],
-            &sha,
-            Some(Box::new(std::io::Cursor::new(body.into_bytes()))),
-            len,
-        )?;
+        let complete = || Ok(Box::new(body.as_bytes()) as Box<dyn Read + Send>);
+        let a = self.send("POST", key, &[("uploadId", &upload_id)], &[], &sha, Some(&complete), len)?;
         if a.status != 200 || String::from_utf8_lossy(&a.body).contains("<Error>") {
+            // A retry of a completion whose answer was lost finds the upload gone: the object
+            // is what counts.
+            if self.head(key)?.as_deref() == Some(f.sha256.as_str()) {
+                return Ok(());
+            }
             return Err(self.unexpected(&format!("completing the multipart upload of {key}"), &a));
         }
         Ok(())
