@@ -605,6 +605,7 @@ impl Destination for S3Destination {
                     handles.into_iter().map(|h| h.join().expect("upload thread")).collect::<Result<Vec<_>, _>>()
                 })?;
                 for f in chunk {
+                    relman_install::crashpoint::point(&format!("uploaded:{}", f.name));
                     reporter.step(&format!("{}: uploaded", f.name));
                 }
             }

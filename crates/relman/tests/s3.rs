@@ -252,3 +252,35 @@ fn s3_fault_suite_publish_and_promote_converge() {
     eprintln!("fault suite (s3): {seeds} seeds, {injected} faults injected; {first_ok} of {} runs succeeded through them; every re-run converged", seeds * 2);
     assert!(injected > 0);
 }
+
+/// Crash suite at S3: SIGKILL `release --promote` after the first archive is uploaded and
+/// after the index (the last files) is uploaded, before promote. Right after the kill no
+/// `channels.json` names the version; the re-run exits 0 and every object has its digest.
+#[test]
+fn s3_crash_suite_release_converges() {
+    let moto = Moto::start();
+    moto.boto("s3.create_bucket(Bucket='crash')");
+    let env_owned = moto.env();
+    let env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0");
+    for (i, point) in [format!("uploaded:tool-1.0.0-{T1}.tar.gz"), "uploaded:index.json".to_string()].iter().enumerate()
+    {
+        let to = format!("s3://crash/c{i}");
+        kill_at_with(&p.dir, &["release", "--promote", "--to", &to], point, &env);
+        let channels = moto.boto(&format!(
+            "r = s3.list_objects_v2(Bucket='crash', Prefix='c{i}/channels.json')\nprint(r.get('KeyCount'))"
+        ));
+        assert_eq!(channels.trim(), "0", "{point}: a channel before the release was complete");
+        let out = p.relman_env(&["release", "--promote", "--to", &to], &env);
+        assert_eq!(out.code, 0, "re-run after a kill at `{point}`:\n{}", out.stderr);
+        let check = moto.boto(&format!(
+            "bad = 0\n\
+             for o in s3.list_objects_v2(Bucket='crash', Prefix='c{i}/1.0.0/')['Contents']:\n\
+             \x20   b = s3.get_object(Bucket='crash', Key=o['Key'])\n\
+             \x20   bad += hashlib.sha256(b['Body'].read()).hexdigest() != b['Metadata'].get('sha256')\n\
+             print(bad)"
+        ));
+        assert_eq!(check.trim(), "0", "{point}");
+    }
+}
