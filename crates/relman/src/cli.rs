@@ -138,8 +138,9 @@ pub enum Command {
     Build(ProjectArgs),
     /// Build archives, checksums.txt and index.json under dist/<version>/ (reproducibly).
     Package(ProjectArgs),
-    /// Copy the packaged release to its destinations: files under dir:PATH/<version>/; images
-    /// and charts to oci://REGISTRY/PATH (signed, version tag last). Never moves latest.
+    /// Copy the packaged release to its destinations: files under dir:PATH/<version>/ or
+    /// s3://BUCKET/PREFIX/<version>/; images and charts to oci://REGISTRY/PATH (signed, version
+    /// tag last). Every destination is checked before anything is written. Never moves latest.
     Publish(ProjectArgs),
     /// Check the gates for a published version and move latest to it.
     ///
@@ -174,7 +175,7 @@ pub enum Command {
     Smoke(ProjectArgs),
     /// Remove a version from its destinations: at oci://, its images' tags, manifests,
     /// signatures and attestations (by digest, as registries require); at dir:, its version
-    /// directory.
+    /// directory; at s3://, its objects (index.json first).
     ///
     /// Everything is checked at every destination before anything is deleted anywhere. Asks
     /// for confirmation (--yes in CI; --dry-run lists only). A version latest or X.Y points at
@@ -184,8 +185,9 @@ pub enum Command {
     Yank {
         /// Version to remove, e.g. 1.4.2.
         version: String,
-        /// Destination: oci://REGISTRY/PATH (images, their signatures and attestations) or
-        /// dir:PATH (the version directory). Default: the release's destinations.
+        /// Destination: oci://REGISTRY/PATH (images, their signatures and attestations),
+        /// dir:PATH or s3://BUCKET/PREFIX (the version's files). Default: the release's
+        /// destinations.
         #[arg(long = "to", value_name = "URL")]
         to: Vec<String>,
         /// Do not ask for confirmation.
@@ -280,7 +282,8 @@ pub struct ProjectArgs {
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
 
-    /// Destination, replacing release.to (repeatable): dir:PATH, oci://REGISTRY/PATH.
+    /// Destination, replacing release.to (repeatable): dir:PATH, oci://REGISTRY/PATH,
+    /// s3://BUCKET/PREFIX (AWS credentials and AWS_ENDPOINT_URL from the environment).
     #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,
 
@@ -298,7 +301,8 @@ pub struct PromoteArgs {
     /// Version to promote, e.g. 1.4.2 (a leading v is accepted).
     pub version: String,
 
-    /// Destination holding the published version: dir:PATH or oci://REGISTRY/PATH (repeat for
+    /// Destination holding the published version: dir:PATH, oci://REGISTRY/PATH or
+    /// s3://BUCKET/PREFIX (repeat for
     /// several). Default: the release's destinations (release.to in relman.toml). Every gate
     /// at every destination is checked before any pointer moves anywhere.
     #[arg(long = "to", value_name = "URL")]
