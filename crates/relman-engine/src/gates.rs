@@ -42,6 +42,18 @@ pub fn not_older(version: &Version, pointer: &str, current: Option<&Version>, al
     }
 }
 
+/// `stable`, then `not-older` against the stable version `channels` names (the pointer of
+/// file destinations); also that version, for the report.
+pub fn from_channels(
+    version: &Version,
+    channels: Option<&relman_manifest::Channels>,
+    allow_downgrade: bool,
+) -> ([Gate; 2], Option<String>) {
+    let previous = channels.and_then(|c| c.stable.as_ref()).map(|e| e.version.clone());
+    let previous_v = previous.as_deref().and_then(|p| Version::parse(p).ok());
+    ([stable(version), not_older(version, "latest", previous_v.as_ref(), allow_downgrade)], previous)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

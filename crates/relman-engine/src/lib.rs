@@ -3,8 +3,9 @@
 //! Data flow (see ARCHITECTURE.md): [`settings`] resolves options once; [`plan`] decides the
 //! version and every artifact and writes `dist/<version>/manifest.json`; [`build`],
 //! [`package`] and [`release::publish`] each read the manifest, do their part, skip what is
-//! already done and record what they did; [`release::promote`] checks gates at a destination
-//! and moves `latest`. Destinations live behind the [`provider::Provider`] trait.
+//! already done and record what they did; [`release::promote_all`] checks every gate at every
+//! destination, then moves the pointers. Destinations live behind the
+//! [`provider::Destination`] trait.
 //!
 //! The engine never prints: progress goes through [`report::Reporter`], results are returned.
 

@@ -11,7 +11,7 @@
 //!   is pushed, naming both digests (and again just before tagging).
 //! * [`yank`] deletes a version by digest: the index (and with it the tag) first, then the
 //!   attachments, then platform manifests no other tagged index lists.
-//! * [`promote`] checks the gates and points `X.Y` and `latest` at the version's index: the
+//! * [`check_promote`] checks the gates; its plan points `X.Y` and `latest` at the version's index: the
 //!   same manifest bytes, so the same digest; signatures follow the digest.
 //! * [`verify_image`] checks signatures per platform and attestations with the public key.
 

@@ -2,7 +2,7 @@
 //!
 //! * [`publish`] puts the immutable files of a packaged release to every destination and
 //!   records the outcome in the manifest.
-//! * [`promote`] checks the gates at a destination and moves `latest` there.
+//! * [`promote_all`] checks the gates at every destination, then moves the pointers at all.
 //! * [`release`] runs plan → build → package → publish (→ promote). Each stage skips what is
 //!   already done (same digest), so re-running after a failure resumes.
 
@@ -119,30 +119,6 @@ pub fn has_oci_content(planned: &Planned) -> bool {
         || planned.manifest.artifacts.iter().any(|a| a.kind == relman_manifest::ArtifactKind::Chart)
 }
 
-/// Promotes `version` at one destination: [`promote_all`] with one URL.
-pub fn promote(
-    url: &str,
-    version: &Version,
-    allow_downgrade: bool,
-    project: Option<&Planned>,
-    reporter: &dyn Reporter,
-) -> Result<PromoteReport, Failure> {
-    let mut reports = promote_all(&[url.to_string()], version, allow_downgrade, project, reporter)?;
-    Ok(reports.remove(0))
-}
-
-/// Checks the gates of `url` for `version`, writing nothing. Destinations that need the
-/// release record (OCI: its images, smoke configuration and public key) get `project`.
-pub fn check_promote(
-    url: &str,
-    version: &Version,
-    allow_downgrade: bool,
-    project: Option<&Planned>,
-    reporter: &dyn Reporter,
-) -> Result<provider::PromotePlan, Failure> {
-    provider::open(url)?.check_promote(project, version, allow_downgrade, reporter)
-}
-
 /// Promotes `version` at every destination in `urls` as one: every gate at every destination
 /// is checked first (nothing written), and pointers move only when all pass — a gate failing
 /// at one destination moves nothing anywhere. The error names each failed gate with its
@@ -164,7 +140,7 @@ pub fn promote_all(
     let urls = &unique[..];
     let mut plans = Vec::new();
     for url in urls {
-        plans.push(check_promote(url, version, allow_downgrade, project, reporter)?);
+        plans.push(provider::open(url)?.check_promote(project, version, allow_downgrade, reporter)?);
     }
     let failed: Vec<String> = plans
         .iter()

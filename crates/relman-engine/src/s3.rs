@@ -662,11 +662,8 @@ impl Destination for S3Destination {
                 },
             });
         }
-        gate(crate::gates::stable(version));
-        let channels = self.channels()?;
-        let previous = channels.as_ref().and_then(|c| c.stable.as_ref()).map(|e| e.version.clone());
-        let previous_v = previous.as_deref().and_then(|p| Version::parse(p).ok());
-        gate(crate::gates::not_older(version, "latest", previous_v.as_ref(), allow_downgrade));
+        let (shared, previous) = crate::gates::from_channels(version, self.channels()?.as_ref(), allow_downgrade);
+        shared.into_iter().for_each(&mut gate);
         let report = PromoteReport {
             destination: self.url.clone(),
             version: v.clone(),

@@ -279,11 +279,8 @@ impl Provider for DirProvider {
                 Err(e) => Gate { name: "verified", passed: false, detail: e.message },
             });
         }
-        gate(crate::gates::stable(version));
-        let channels = self.read_channels()?;
-        let previous = channels.as_ref().and_then(|c| c.stable.as_ref()).map(|e| e.version.clone());
-        let previous_v = previous.as_deref().and_then(|p| Version::parse(p).ok());
-        gate(crate::gates::not_older(version, "latest", previous_v.as_ref(), allow_downgrade));
+        let (shared, previous) = crate::gates::from_channels(version, self.read_channels()?.as_ref(), allow_downgrade);
+        shared.into_iter().for_each(&mut gate);
 
         let report = PromoteReport {
             destination: self.url.clone(),
