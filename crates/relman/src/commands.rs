@@ -458,7 +458,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let mut plans = Vec::new();
             for url in &urls {
                 let plan = yank_at(url, false)?;
-                if !plan.blocked_by.is_empty() && !force {
+                if !plan.blocked_by.is_empty() && !force && !dry_run {
                     return Err(Failure::gate(format!(
                         "cannot yank {version} at `{url}`: {} still point at it",
                         plan.blocked_by.join(", ")
@@ -503,6 +503,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     }
                     for x in &r.left {
                         println!("left    {x}");
+                    }
+                    if dry_run && !force {
+                        for b in &r.blocked_by {
+                            println!("blocked {b} points at {} (refused without --force)", r.version);
+                        }
                     }
                 }
             }

@@ -718,6 +718,10 @@ fn yank_at_a_dir_destination() {
     p.relman(&["yank", "1.0.0", "--to", &to]).fails(2, "needs confirmation");
     assert!(dest.join("1.0.0").is_dir());
 
+    // A dry run lists the latest version too, saying what blocks it.
+    let dry = p.relman(&["yank", "1.1.0", "--to", &to, "--dry-run"]);
+    dry.ok();
+    assert!(dry.stdout.contains("blocked latest points at 1.1.0 (refused without --force)"), "{}", dry.stdout);
     p.relman(&["yank", "1.1.0", "--to", &to, "--yes"]).fails(9, "latest");
     assert!(dest.join("1.1.0").is_dir());
 
