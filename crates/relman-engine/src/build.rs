@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 
 use relman_manifest::{os_arch, Failure};
 
-use crate::plan::Planned;
+use crate::planned::Planned;
 use crate::report::Reporter;
 use crate::settings::BuildKind;
 

@@ -58,8 +58,8 @@ use std::path::{Path, PathBuf};
 use relman_manifest::{Failure, Sha256};
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
+use crate::archive::Entry;
 use crate::fsutil;
-use crate::package::Entry;
 
 /// The chart's metadata file, at the root of the chart directory.
 pub const CHART_FILE: &str = "Chart.yaml";
@@ -172,9 +172,9 @@ impl ChartProblem {
     }
 
     /// As one of `relman check`'s problems, the file relative to `root`.
-    pub fn to_problem(&self, root: &Path) -> crate::lockstep::Problem {
-        crate::lockstep::Problem {
-            class: crate::lockstep::ProblemClass::Check,
+    pub fn to_problem(&self, root: &Path) -> crate::problem::Problem {
+        crate::problem::Problem {
+            class: crate::problem::ProblemClass::Check,
             file: Some(self.file.strip_prefix(root).unwrap_or(&self.file).display().to_string()),
             line: self.line,
             what: format!("chart {}", self.what),
@@ -199,13 +199,13 @@ pub fn problems(
     root: &Path,
     charts: &[crate::config::ChartConfig],
     release_version: &str,
-) -> Vec<crate::lockstep::Problem> {
+) -> Vec<crate::problem::Problem> {
     let mut out = Vec::new();
     for c in charts {
         match load(&root.join(&c.path)) {
             Ok(meta) => out.extend(check(&meta, release_version).iter().map(|p| p.to_problem(root))),
-            Err(f) => out.push(crate::lockstep::Problem {
-                class: crate::lockstep::ProblemClass::Config,
+            Err(f) => out.push(crate::problem::Problem {
+                class: crate::problem::ProblemClass::Config,
                 file: Some(Path::new(&c.path).join(CHART_FILE).display().to_string()),
                 line: None,
                 what: f.message,
@@ -988,7 +988,7 @@ pub fn package(meta: &ChartMeta, mtime: u64, out_dir: &Path) -> Result<PackagedC
     let path = out_dir.join(meta.archive_name());
     let io_err = |e: io::Error| Failure::package(format!("failed to write `{}`: {e}", path.display()));
     let (sha256, size) = fsutil::write_atomic_with(&path, |file, _| {
-        crate::package::write_tar_gz(file, &entries, mtime, GZIP_LEVEL, &crate::report::Silent).map_err(io_err)
+        crate::archive::write_tar_gz(file, &entries, mtime, GZIP_LEVEL, &crate::report::Silent).map_err(io_err)
     })?;
     Ok(PackagedChart { path, sha256, size })
 }

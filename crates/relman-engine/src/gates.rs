@@ -6,7 +6,15 @@
 
 use semver::Version;
 
-use crate::provider::Gate;
+use serde::Serialize;
+
+/// One promotion gate and its result.
+#[derive(Clone, Debug, Serialize)]
+pub struct Gate {
+    pub name: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
 
 /// Pre-releases never become latest.
 pub fn stable(version: &Version) -> Gate {

@@ -9,12 +9,14 @@
 //!
 //! The engine never prints: progress goes through [`report::Reporter`], results are returned.
 
+pub mod archive;
 pub mod build;
 pub mod bump;
 pub mod changelog;
 pub mod chart;
 pub mod config;
 pub mod conventional;
+pub mod destination;
 pub mod fsutil;
 pub mod gates;
 pub mod git;
@@ -28,9 +30,12 @@ pub mod oci;
 pub mod package;
 pub mod pgzip;
 pub mod plan;
+pub mod planned;
+pub mod problem;
 pub mod provenance;
 pub mod provider;
 pub mod release;
+pub mod remote;
 pub mod report;
 pub mod s3;
 pub mod sbom;

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use relman_manifest::{Failure, ImageRecord};
 use relman_oci::cosign::{self, Attachment};
 use relman_oci::reference::Reference;
-use relman_oci::registry::{Client, ClientOptions};
+use relman_oci::registry::Client;
 use relman_oci::transfer::{self, PushEvent};
 use relman_oci::types::Manifest as OciManifest;
 use relman_oci::{media, Descriptor, Digest, ImageIndex, ImageManifest, Layout, Platform};
@@ -28,9 +28,9 @@ use relman_sign::{blob, dsse, PublicKey, SigningKey};
 use semver::Version;
 use serde::Serialize;
 
+use crate::destination::{ApplyMoves, Gate, PromotePlan, PromoteReport, PutOutcome, YankReport};
 use crate::image::version_tag;
-use crate::plan::Planned;
-use crate::provider::{ApplyMoves, Gate, PromotePlan, PromoteReport, PutOutcome, YankReport};
+use crate::planned::Planned;
 use crate::report::Reporter;
 
 /// SLSA provenance predicate type.
@@ -81,11 +81,13 @@ impl OciDest {
 /// last; promote moves `X.Y` and `latest`.
 pub struct OciDestination {
     dest: OciDest,
+    client: Client,
 }
 
 impl OciDestination {
-    pub fn parse(url: &str) -> Result<OciDestination, Failure> {
-        Ok(OciDestination { dest: OciDest::parse(url)? })
+    /// Parses `oci://REGISTRY/PATH`; `remote` says how to talk to the registry.
+    pub fn parse(url: &str, remote: &crate::remote::Remote) -> Result<OciDestination, Failure> {
+        Ok(OciDestination { dest: OciDest::parse(url)?, client: remote.registry_client() })
     }
 
     fn record<'a>(&self, record: Option<&'a Planned>) -> Result<&'a Planned, Failure> {
@@ -96,37 +98,37 @@ impl OciDestination {
     }
 }
 
-impl crate::provider::Destination for OciDestination {
+impl crate::destination::Destination for OciDestination {
     fn url(&self) -> &str {
         &self.dest.url
     }
-    fn kind(&self) -> crate::provider::Kind {
-        crate::provider::Kind::Oci
+    fn kind(&self) -> crate::destination::Kind {
+        crate::destination::Kind::Oci
     }
     fn accepts(&self, planned: &Planned) -> Result<(), Failure> {
-        if crate::release::has_oci_content(planned) {
+        if crate::planned::has_oci_content(planned) {
             return Ok(());
         }
         Err(Failure::usage(format!("destination `{}`: the release has no image or chart to push", self.dest.url))
             .with_hint("add an [[image]] or [[chart]] to relman.toml, or publish files to a dir: destination"))
     }
     fn signs(&self, planned: &Planned) -> bool {
-        crate::release::has_oci_content(planned)
+        crate::planned::has_oci_content(planned)
     }
     fn needs_record(&self) -> bool {
         true
     }
-    fn preflight(&self, planned: &Planned, _files: &[crate::provider::LocalFile]) -> Result<(), Failure> {
-        preflight(planned, &self.dest.url)
+    fn preflight(&self, planned: &Planned, _files: &[crate::destination::LocalFile]) -> Result<(), Failure> {
+        preflight(planned, &self.dest.url, &self.client)
     }
     fn publish(
         &self,
         planned: &Planned,
-        _files: &[crate::provider::LocalFile],
+        _files: &[crate::destination::LocalFile],
         key: Option<&SigningKey>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure> {
-        Ok(publish(planned, &self.dest.url, key, reporter)?.0)
+        Ok(publish(planned, &self.dest.url, &self.client, key, reporter)?.0)
     }
     fn check_promote(
         &self,
@@ -140,11 +142,11 @@ impl crate::provider::Destination for OciDestination {
             Some(p) => Some(PublicKey::from_file(p)?),
             None => None,
         };
-        check_promote(planned, &self.dest.url, version, allow_downgrade, key.as_ref(), reporter)
+        check_promote(planned, &self.dest.url, &self.client, version, allow_downgrade, key.as_ref(), reporter)
     }
     fn yank(
         &self,
-        scope: &crate::provider::YankScope<'_>,
+        scope: &crate::destination::YankScope<'_>,
         version: &Version,
         apply: bool,
         force: bool,
@@ -156,20 +158,20 @@ impl crate::provider::Destination for OciDestination {
             )));
         }
         let empty = RecordedImages::new();
-        yank(scope.repositories, scope.recorded.unwrap_or(&empty), &self.dest.url, version, apply, force)
+        yank(&self.client, scope.repositories, scope.recorded.unwrap_or(&empty), &self.dest.url, version, apply, force)
     }
     fn state(
         &self,
         record: Option<&Planned>,
         version: &Version,
         key: Option<&PublicKey>,
-    ) -> Result<crate::provider::DestinationState, Failure> {
-        use crate::provider::{Asset, Pointer};
+    ) -> Result<crate::destination::DestinationState, Failure> {
+        use crate::destination::{Asset, Pointer};
         let planned = self.record(record)?;
-        let client = client();
+        let client = &self.client;
         let tag = version_tag(&version.to_string());
         let minor = format!("{}.{}", version.major, version.minor);
-        let mut state = crate::provider::DestinationState {
+        let mut state = crate::destination::DestinationState {
             destination: self.dest.url.clone(),
             assets: Vec::new(),
             pointers: Vec::new(),
@@ -202,7 +204,7 @@ impl crate::provider::Destination for OciDestination {
                 _ => {}
             }
             if let (Some(key), Some(_)) = (key, &found) {
-                let report = verify_image(&client, &repo.with_tag(&tag), key)?;
+                let report = verify_image(client, &repo.with_tag(&tag), key)?;
                 state.problems.extend(report.problems.iter().map(|p| format!("{}: {p}", repo.name())));
             }
             state.assets.push(Asset { name: format!("{}:{tag}", repo.name()), status, expected, found });
@@ -216,90 +218,7 @@ impl crate::provider::Destination for OciDestination {
     }
 }
 
-/// Refuses an `oci://user:password@…` URL without echoing it: registry credentials come from
-/// the environment or a login, never from a URL that ends up in logs and records.
-pub fn refuse_credentials(url: &str) -> Result<(), Failure> {
-    let rest = url.strip_prefix("oci://").unwrap_or(url);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    if !authority.contains('@') {
-        return Ok(());
-    }
-    Err(Failure::usage(format!(
-        "`{}` has credentials in it; relman does not read them from an oci:// URL",
-        relman_install::source::redact(url)
-    ))
-    .with_hint(format!(
-        "drop them from the URL and set {} and {} (or log in with docker or podman)",
-        relman_oci::auth::USERNAME_VAR,
-        relman_oci::auth::PASSWORD_VAR
-    )))
-}
-
-pub fn is_oci(url: &str) -> bool {
-    url.starts_with("oci://")
-}
-
-/// The registry client, configured from the environment (`RELMAN_INSECURE_REGISTRIES`: hosts
-/// spoken to over plain HTTP besides loopback ones; `RELMAN_REGISTRY_TIMEOUT`: seconds).
-pub fn client() -> Client {
-    let mut opts = ClientOptions::default();
-    // `RELMAN_REGISTRY_TIMEOUT`: seconds a read or write may wait before the attempt is retried.
-    if let Some(t) = std::env::var("RELMAN_REGISTRY_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|t| t.is_finite() && *t > 0.0)
-    {
-        opts.timeout = std::time::Duration::from_secs_f64(t);
-    }
-    if let Ok(hosts) = std::env::var("RELMAN_INSECURE_REGISTRIES") {
-        opts.plain_http.extend(hosts.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()));
-    }
-    Client::new(opts)
-}
-
-/// Pulls a base image (only `platform`) into the cache layout; returns its root descriptor.
-pub fn pull_base(
-    reference: &Reference,
-    platform: &Platform,
-    cache: &Layout,
-    reporter: &dyn Reporter,
-) -> Result<Descriptor, Failure> {
-    if let Some(d) = &reference.digest {
-        if cache.has_blob(d) {
-            // Already pulled: the blobs of the platform are checked when copied.
-            let bytes = cache.read_verified(d).map_err(Failure::package)?;
-            let mt = match OciManifest::parse(&bytes, None).map_err(Failure::package)? {
-                OciManifest::Index(i) => i.content_type().to_string(),
-                OciManifest::Image(m) => m.content_type().to_string(),
-            };
-            let desc = Descriptor::new(&mt, d.clone(), bytes.len() as u64);
-            if platform_complete(cache, &desc, platform) {
-                return Ok(desc);
-            }
-        }
-    }
-    reporter.step(&format!("pulling base {reference} ({platform})"));
-    transfer::pull_to_layout(&client(), reference, std::slice::from_ref(platform), cache, &|_| {}).map_err(|f| {
-        // A base that lacks the platform is a packaging problem, not a failed publish.
-        if f.class == relman_manifest::ErrorClass::Network {
-            f
-        } else {
-            relman_manifest::Failure { class: relman_manifest::ErrorClass::Package, ..f }
-        }
-    })
-}
-
-fn platform_complete(cache: &Layout, root: &Descriptor, platform: &Platform) -> bool {
-    let m = match cache.manifest(root) {
-        Ok(OciManifest::Image(m)) => m,
-        Ok(OciManifest::Index(i)) => match i.for_platform(platform).and_then(|d| cache.manifest(d).ok()) {
-            Some(OciManifest::Image(m)) => m,
-            _ => return false,
-        },
-        Err(_) => return false,
-    };
-    std::iter::once(&m.config).chain(&m.layers).all(|d| cache.has_blob(&d.digest))
-}
+pub use crate::remote::{is_oci, refuse_credentials};
 
 /// One image as pushed.
 #[derive(Clone, Debug, Serialize)]
@@ -396,19 +315,19 @@ struct ChartPush {
 pub fn publish(
     planned: &Planned,
     url: &str,
+    client: &Client,
     key: Option<&SigningKey>,
     reporter: &dyn Reporter,
 ) -> Result<(PutOutcome, Vec<PushedImage>), Failure> {
-    let client = client();
-    let (dest, tag, images, charts, image_tags) = check_tags(planned, url, &client)?;
-    publish_checked(planned, url, key, reporter, &client, dest, tag, images, charts, image_tags)
+    let (dest, tag, images, charts, image_tags) = check_tags(planned, url, client)?;
+    publish_checked(planned, url, key, reporter, client, dest, tag, images, charts, image_tags)
 }
 
 /// The preflight of an OCI destination, writing nothing: every version tag this release would
 /// write is absent or already on this release's digest (credentials that cannot read the
 /// repositories fail here too), and no two things would share a name.
-pub fn preflight(planned: &Planned, url: &str) -> Result<(), Failure> {
-    check_tags(planned, url, &client()).map(|_| ())
+pub fn preflight(planned: &Planned, url: &str, client: &Client) -> Result<(), Failure> {
+    check_tags(planned, url, client).map(|_| ())
 }
 
 type Checked = (OciDest, String, Vec<LocalImage>, Vec<ChartPush>, Vec<ToTag>);
@@ -711,24 +630,49 @@ fn attach_all(
     Ok(())
 }
 
-/// Adds attachments to the manifest at `tag` (keeping what is there); pushes only when changed.
+/// Adds `adds` to the attachment manifest at `tag` (signatures or attestations), keeping what
+/// is there; `Ok(false)` when every one was already attached.
 pub fn put_attachments(client: &Client, repo: &Reference, tag: &str, adds: &[Attachment]) -> Result<bool, Failure> {
-    let existing = match client.get_manifest(&repo.with_tag(tag))? {
+    put_attachments_replacing(client, repo, tag, adds, None)
+}
+
+/// [`put_attachments`], but first dropping the attestations of `predicate_type` already there
+/// (a smoke result replaces the earlier one: the newest result is the only one).
+pub fn put_attachments_replacing(
+    client: &Client,
+    repo: &Reference,
+    tag: &str,
+    adds: &[Attachment],
+    predicate_type: Option<&str>,
+) -> Result<bool, Failure> {
+    let fetched = client.get_manifest(&repo.with_tag(tag))?;
+    let existing = match &fetched {
         Some(f) => match OciManifest::parse(&f.bytes, Some(&f.content_type)) {
             Ok(OciManifest::Image(m)) => Some(m),
             _ => return Err(not_ours(repo, tag, &f.digest, "an image manifest")),
         },
         None => None,
     };
-    let am = cosign::add_attachments(existing.as_ref(), adds);
-    if !am.changed {
+    let kept = existing.clone().map(|mut m| {
+        if let Some(p) = predicate_type {
+            m.layers.retain(|l| l.annotations.get(cosign::PREDICATE_TYPE_ANNOTATION).map(String::as_str) != Some(p));
+        }
+        m
+    });
+    let removed = match (&existing, &kept) {
+        (Some(e), Some(k)) => e.layers.len() != k.layers.len(),
+        _ => false,
+    };
+    let am = cosign::add_attachments(kept.as_ref(), adds);
+    let bytes = am.manifest.to_bytes();
+    if fetched.as_ref().is_some_and(|f| f.bytes == bytes) || (!am.changed && !removed) {
         return Ok(false);
     }
     client.push_blob_bytes(repo, &am.config)?;
     for a in adds {
         client.push_blob_bytes(repo, &a.bytes)?;
     }
-    client.put_manifest(repo, tag, &am.manifest.to_bytes(), media::OCI_MANIFEST)?;
+    client.put_manifest(repo, tag, &bytes, media::OCI_MANIFEST)?;
     Ok(true)
 }
 
@@ -826,13 +770,13 @@ fn image_sbom(
 pub fn check_promote(
     planned: &Planned,
     url: &str,
+    client: &Client,
     version: &Version,
     allow_downgrade: bool,
     public_key: Option<&PublicKey>,
     _reporter: &dyn Reporter,
 ) -> Result<PromotePlan, Failure> {
     let dest = OciDest::parse(url)?;
-    let client = client();
     let tag = version_tag(&version.to_string());
     let mut gates = Vec::new();
     let mut fetched = Vec::new();
@@ -860,7 +804,7 @@ pub fn check_promote(
     if let Some(key) = public_key {
         let mut problems = Vec::new();
         for (_, repo, f) in &fetched {
-            let report = verify_image(&client, &repo.with_digest(&f.digest), key)?;
+            let report = verify_image(client, &repo.with_digest(&f.digest), key)?;
             problems.extend(report.problems.iter().map(|p| format!("{}: {p}", repo.name())));
         }
         gates.push(Gate {
@@ -888,7 +832,7 @@ pub fn check_promote(
             match public_key {
                 None => problems.push(format!("{}: no public key to check the smoke result with", repo.name())),
                 Some(key) => {
-                    if let Err(e) = crate::smoke::recorded_pass(&client, repo, &f.digest, key) {
+                    if let Err(e) = recorded_pass(client, repo, &f.digest, key) {
                         problems.push(e);
                     }
                 }
@@ -910,12 +854,12 @@ pub fn check_promote(
     let mut older = Vec::new();
     let mut latest_stays = Vec::new();
     for (_, repo, _) in &fetched {
-        if let Some(v) = tagged_version(&client, repo, &minor)? {
+        if let Some(v) = tagged_version(client, repo, &minor)? {
             if v > *version {
                 older.push(format!("{}:{minor} is {v}", repo.name()));
             }
         }
-        if let Some(v) = tagged_version(&client, repo, "latest")? {
+        if let Some(v) = tagged_version(client, repo, "latest")? {
             let newer_line = (v.major, v.minor) > (version.major, version.minor);
             if v > *version && (newer_line || !allow_downgrade) {
                 latest_stays.push(format!("{}:latest stays at {v}", repo.name()));
@@ -942,32 +886,36 @@ pub fn check_promote(
             moves.push((repo.clone(), tags.iter().map(|t| t.to_string()).collect::<Vec<_>>(), f.clone()));
         }
     }
-    // `latest` is named when it moved (or was already here) for at least one image.
-    let pointers = if latest_stays.len() < fetched.len() { vec![minor, "latest".into()] } else { vec![minor] };
+    // Every tag this promote is about, per repository: `repo:X.Y`, and `repo:latest` unless a
+    // newer version holds it.
+    let pointers: Vec<String> =
+        moves.iter().flat_map(|(repo, tags, _)| tags.iter().map(move |t| format!("{}:{t}", repo.name()))).collect();
     let report = PromoteReport {
         destination: url.to_string(),
         version: version.to_string(),
         gates,
         previous,
         moved: false,
+        moved_pointers: Vec::new(),
+        left_pointers: Vec::new(),
         pointers,
         notes: latest_stays,
     };
     let apply: Option<ApplyMoves> = passed.then(|| {
-        Box::new(move |reporter: &dyn Reporter| {
-            let mut moved = false;
+        let client = client.clone();
+        Box::new(move |reporter: &dyn Reporter, moved: &mut Vec<String>| {
             for (repo, tags, f) in &moves {
                 for t in tags {
                     let current = client.head_manifest(&repo.with_tag(t))?;
                     if current.as_ref().map(|d| &d.digest) != Some(&f.digest) {
                         client.put_manifest(repo, t, &f.bytes, &f.content_type)?;
                         relman_install::crashpoint::point(&format!("moved:{}:{t}", repo.name()));
-                        moved = true;
+                        moved.push(format!("{}:{t}", repo.name()));
                     }
                 }
                 reporter.step(&format!("{}: {} → {}", repo.name(), tags.join(" and "), f.digest));
             }
-            Ok(moved)
+            Ok(())
         }) as ApplyMoves
     });
     Ok(PromotePlan { report, apply })
@@ -1172,7 +1120,7 @@ fn manifests_listed_elsewhere(
 }
 
 /// Each image's index digest and its platform manifests (digest, platform), by image name.
-pub type RecordedImages = BTreeMap<String, (Digest, Vec<(Digest, String)>)>;
+pub use crate::destination::RecordedImages;
 
 /// Plans (and with `apply`, performs) the removal of `version`'s images from `url`, by digest:
 /// the index first (which removes the version tag, so a yank cut short never leaves a tagged
@@ -1183,6 +1131,7 @@ pub type RecordedImages = BTreeMap<String, (Digest, Vec<(Digest, String)>)>;
 /// platform manifests with their platforms, from the release record) lets a yank cut short be
 /// finished once the version tag is gone.
 pub fn yank(
+    client: &Client,
     names: &[String],
     recorded: &RecordedImages,
     url: &str,
@@ -1191,7 +1140,6 @@ pub fn yank(
     force: bool,
 ) -> Result<YankReport, Failure> {
     let dest = OciDest::parse(url)?;
-    let client = client();
     let tag = version_tag(&version.to_string());
     let mut report = YankReport { version: version.to_string(), ..Default::default() };
     let mut deletions: Vec<(Reference, Digest, String)> = Vec::new();
@@ -1233,7 +1181,7 @@ pub fn yank(
         }
         // Platform manifests another tagged index still lists (builders' layouts are copied
         // byte for byte, so two versions can share them) stay, with their attachments.
-        let shared = manifests_listed_elsewhere(&client, &repo, &root_digest)?;
+        let shared = manifests_listed_elsewhere(client, &repo, &root_digest)?;
         let mut subjects = vec![(root_digest.clone(), "index".to_string())];
         for (d, p) in &children {
             match shared.get(d) {
@@ -1294,4 +1242,47 @@ pub fn yank(
         report.left.push("blobs (layers, configs): the registry's garbage collector removes unreferenced ones".into());
     }
     Ok(report)
+}
+
+/// Whether the smoke result attached to `digest` passed: of the results signed by `key` about
+/// `digest`, the newest decides (smoke replaces its earlier result; a registry holding several,
+/// from an older relman, is read in the order they were attached). A FAILED newest result fails
+/// the gate even when an earlier run passed.
+pub fn recorded_pass(client: &Client, repo: &Reference, digest: &Digest, key: &PublicKey) -> Result<(), String> {
+    let tag = cosign::attestation_tag(digest);
+    let m = match client.get_manifest(&repo.with_tag(&tag)) {
+        Ok(Some(f)) => match relman_oci::types::Manifest::parse(&f.bytes, Some(&f.content_type)) {
+            Ok(relman_oci::types::Manifest::Image(m)) => m,
+            _ => return Err(format!("{}: {tag} is not an attestation manifest", repo.name())),
+        },
+        Ok(None) => return Err(format!("{}: no smoke result recorded (run `relman smoke`)", repo.name())),
+        Err(f) => return Err(f.message),
+    };
+    let mut newest: Option<serde_json::Value> = None;
+    for l in m.layers.iter().filter(|l| l.media_type == media::DSSE_ENVELOPE) {
+        if l.annotations.get(cosign::PREDICATE_TYPE_ANNOTATION).map(String::as_str) != Some(SMOKE_PREDICATE) {
+            continue;
+        }
+        let bytes = client.get_blob(repo, &l.digest).map_err(|f| f.message)?;
+        let env = dsse::Envelope::parse(&String::from_utf8_lossy(&bytes), "smoke result").map_err(|f| f.message)?;
+        let Ok(v) = env.verify(key, "smoke result") else { continue };
+        let stmt: serde_json::Value = serde_json::from_slice(&v.payload).map_err(|e| e.to_string())?;
+        // What was signed decides, not the layer's annotation.
+        let smoke = stmt.get("predicateType").and_then(|p| p.as_str()) == Some(SMOKE_PREDICATE);
+        let about = stmt.get("subject").and_then(|s| s.as_array()).is_some_and(|s| {
+            s.iter().any(|s| s.pointer("/digest/sha256").and_then(|d| d.as_str()) == Some(digest.hex()))
+        });
+        if smoke && about {
+            newest = Some(stmt);
+        }
+    }
+    match newest {
+        None => Err(format!("{}: no smoke result signed by the key (run `relman smoke`)", repo.name())),
+        Some(stmt) if stmt.pointer("/predicate/passed").and_then(|p| p.as_bool()) == Some(true) => Ok(()),
+        Some(stmt) => Err(format!(
+            "{}: the newest smoke result FAILED ({}; fix it and run `relman smoke` again)",
+            repo.name(),
+            stmt.pointer("/predicate/detail").and_then(|d| d.as_str()).unwrap_or("no detail")
+        )),
+    }
 }

@@ -10,43 +10,22 @@
 //! time or name. Every input file is read once: compression runs on all cores (pigz-style
 //! blocks, see [`crate::pgzip`]) and the archive is hashed while it is written.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs::{self};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use relman_install::checksums;
 use relman_install::hash::{sha256_file, HashingWriter};
 use relman_manifest::{ArchiveFormat, Artifact, ArtifactKind, Failure, Index, Sha256};
 
+pub use crate::archive::Entry;
+use crate::archive::{write_tar, write_tar_gz, write_zip};
 use crate::fsutil;
-use crate::pgzip::ParGzEncoder;
-use crate::plan::{Planned, CHECKSUMS_FILE, INDEX_FILE};
+use crate::planned::write_small;
+pub use crate::planned::Packaged;
+use crate::planned::{Planned, CHECKSUMS_FILE, INDEX_FILE};
 use crate::report::Reporter;
 use crate::sbom;
-
-/// What packaging did to one file.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Packaged {
-    pub name: String,
-    pub size: u64,
-    pub sha256: Sha256,
-    /// False when the file already existed with the recorded digest.
-    pub written: bool,
-}
-
-/// One file (or directory) inside an archive or an image layer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
-    /// Path inside the archive; directories end with `/`.
-    pub path: String,
-    /// The file's bytes; `None` for a directory.
-    pub source: Option<PathBuf>,
-    pub mode: u32,
-    pub size: u64,
-    /// Owner and group (0 in archives; configurable in image layers).
-    pub uid: u64,
-    pub gid: u64,
-}
 
 /// Packages every archive, then `checksums.txt` and `index.json`.
 pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
@@ -102,7 +81,7 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     let index = Index::from_manifest(&planned.manifest, CHECKSUMS_FILE).map_err(Failure::package)?;
     done.push(write_small(planned, INDEX_FILE, index.to_json().as_bytes())?);
     let notes = release_notes(planned)?;
-    done.push(write_small(planned, crate::plan::NOTES_FILE, notes.as_bytes())?);
+    done.push(write_small(planned, crate::planned::NOTES_FILE, notes.as_bytes())?);
     planned.save()?;
     if let Some(key) = &key {
         done.extend(crate::sign::write_signatures(planned, key, reporter)?);
@@ -215,7 +194,7 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
             inventories.insert(target.clone(), inventory);
         }
         let inventory = &inventories[&target];
-        let text = if a.name.ends_with(crate::plan::SPDX_EXT) {
+        let text = if a.name.ends_with(crate::planned::SPDX_EXT) {
             sbom::spdx_json(&subject, inventory)
         } else {
             sbom::cyclonedx_json(&subject, inventory)
@@ -226,20 +205,6 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     }
     planned.save()?;
     Ok(done)
-}
-
-/// Writes a small generated file when its content changed; records its digest.
-pub(crate) fn write_small(planned: &mut Planned, name: &str, bytes: &[u8]) -> Result<Packaged, Failure> {
-    let path = planned.artifact_path(name);
-    let sha256 = relman_install::hash::sha256_bytes(bytes);
-    let written = fs::read(&path).map(|old| old != bytes).unwrap_or(true);
-    if written {
-        fsutil::write_atomic(&path, bytes)?;
-    }
-    let a = planned.manifest.artifact_mut(name).expect("planned artifact");
-    a.size = Some(bytes.len() as u64);
-    a.sha256 = Some(sha256.clone());
-    Ok(Packaged { name: name.to_string(), size: bytes.len() as u64, sha256, written })
 }
 
 /// What an archive is made of, cheaply: entry paths, modes, and each source's size, mtime and
@@ -382,98 +347,6 @@ fn write_archive(
             sha256_file(tmp).map_err(|e| Failure::io("read", tmp, e))
         }
     })
-}
-
-/// Writes `entries` to `file` as a reproducible `.tar.gz` (relman's parallel gzip at `level`,
-/// no name or time in the gzip header); returns the sha256 and size of what it wrote.
-pub(crate) fn write_tar_gz(
-    file: File,
-    entries: &[Entry],
-    mtime: u64,
-    level: u32,
-    reporter: &dyn Reporter,
-) -> io::Result<(Sha256, u64)> {
-    let hashing = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let gz = ParGzEncoder::new(hashing, level.min(9), 0);
-    let gz = write_tar(gz, entries, mtime, reporter)?;
-    let (mut w, sha, n) = gz.finish()?.finish();
-    w.flush()?;
-    Ok((sha, n))
-}
-
-/// Writes a reproducible tar of `entries` (in order) with `mtime` on every entry.
-pub(crate) fn write_tar<W: Write>(w: W, entries: &[Entry], mtime: u64, reporter: &dyn Reporter) -> io::Result<W> {
-    let mut builder = tar::Builder::new(w);
-    for e in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_mtime(mtime);
-        header.set_uid(e.uid);
-        header.set_gid(e.gid);
-        header.set_username("")?;
-        header.set_groupname("")?;
-        header.set_mode(e.mode);
-        match &e.source {
-            None => {
-                header.set_entry_type(tar::EntryType::Directory);
-                header.set_size(0);
-                builder.append_data(&mut header, &e.path, io::empty())?;
-            }
-            Some(src) => {
-                header.set_entry_type(tar::EntryType::Regular);
-                header.set_size(e.size);
-                let file =
-                    File::open(src).map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", src.display())))?;
-                let reader = Progress { inner: file, reporter, remaining: e.size };
-                builder.append_data(&mut header, &e.path, reader)?;
-            }
-        }
-    }
-    builder.into_inner()
-}
-
-fn write_zip(file: File, entries: &[Entry], mtime: u64, level: Option<u32>, reporter: &dyn Reporter) -> io::Result<()> {
-    use zip::write::SimpleFileOptions;
-    let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
-    let (y, mo, d, h, mi, s) = relman_manifest::time::civil(mtime as i64);
-    let time =
-        zip::DateTime::from_date_and_time(y.clamp(1980, 2107) as u16, mo as u8, d as u8, h as u8, mi as u8, s as u8)
-            .unwrap_or_default();
-    for e in entries {
-        let opts = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(level.unwrap_or(6).min(9) as i64))
-            .last_modified_time(time)
-            .unix_permissions(e.mode);
-        match &e.source {
-            None => zip.add_directory(e.path.trim_end_matches('/'), opts).map_err(io::Error::other)?,
-            Some(src) => {
-                zip.start_file(e.path.as_str(), opts).map_err(io::Error::other)?;
-                let mut reader = Progress { inner: File::open(src)?, reporter, remaining: e.size };
-                io::copy(&mut reader, &mut zip)?;
-            }
-        }
-    }
-    let mut w = zip.finish().map_err(io::Error::other)?;
-    w.flush()
-}
-
-/// Reports bytes read to the reporter.
-struct Progress<'a, R> {
-    inner: R,
-    reporter: &'a dyn Reporter,
-    remaining: u64,
-}
-
-impl<R: Read> Read for Progress<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && self.remaining > 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while it was being archived"));
-        }
-        self.remaining = self.remaining.saturating_sub(n as u64);
-        self.reporter.work_advance(n as u64);
-        Ok(n)
-    }
 }
 
 pub fn human_size(n: u64) -> String {

@@ -12,57 +12,19 @@
 use std::path::{Path, PathBuf};
 
 use relman_manifest::{
-    Artifact, ArtifactKind, Channel, DestinationState, Failure, ImagePlatform, ImageRecord, Manifest, Project,
+    Artifact, ArtifactKind, DestinationState, Failure, ImagePlatform, ImageRecord, Manifest, Project,
     MANIFEST_FORMAT_VERSION,
 };
 use semver::Version;
 
-use crate::fsutil;
 use crate::git::Repo;
+pub use crate::planned::{
+    bundle_name, has_oci_content, load_manifest, moves_latest, provenance_name, Packaged, Planned, CHECKSUMS_FILE,
+    CYCLONEDX_EXT, INDEX_FILE, LOCKFILES, MANIFEST_FILE, NOTES_FILE, SPDX_EXT,
+};
 use crate::settings::{exe_suffix, Options, Settings};
 use crate::version;
 use relman_install::lock::Lock;
-
-pub const CHECKSUMS_FILE: &str = "checksums.txt";
-pub const INDEX_FILE: &str = "index.json";
-pub const MANIFEST_FILE: &str = "manifest.json";
-pub const NOTES_FILE: &str = "release-notes.md";
-
-/// A planned release: settings, the manifest, and where its files live.
-#[derive(Clone, Debug)]
-pub struct Planned {
-    pub settings: Settings,
-    pub manifest: Manifest,
-    /// `dist/<version>`.
-    pub version_dir: PathBuf,
-    /// The project's lock (`dist/.relman-lock`), held while this release is worked on; `None`
-    /// for a record only read (promote at an OCI destination).
-    pub lock: Option<std::sync::Arc<Lock>>,
-}
-
-impl Planned {
-    pub fn manifest_path(&self) -> PathBuf {
-        self.version_dir.join(MANIFEST_FILE)
-    }
-
-    /// Writes the manifest atomically.
-    pub fn save(&self) -> Result<(), Failure> {
-        fsutil::write_atomic(&self.manifest_path(), self.manifest.to_json().as_bytes())
-    }
-
-    /// Where the build stage leaves binaries for `target`.
-    pub fn build_dir(&self, target: &str) -> PathBuf {
-        self.version_dir.join("build").join(target)
-    }
-
-    pub fn logs_dir(&self) -> PathBuf {
-        self.version_dir.join("logs")
-    }
-
-    pub fn artifact_path(&self, name: &str) -> PathBuf {
-        self.version_dir.join(name)
-    }
-}
 
 /// The version being released and where it came from.
 #[derive(Clone, Debug)]
@@ -147,16 +109,6 @@ fn lock_project(dist: &Path, version_dir: &Path, version: &str) -> Result<Lock, 
     }
     Ok(lock)
 }
-
-/// Loads the manifest of an already planned version (for stages run on their own).
-pub fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
-    let text = fsutil::read_to_string(path)?;
-    Manifest::from_json(&text)
-        .map_err(|e| Failure::verify(format!("`{}` is not a valid relman manifest: {e}", path.display())))
-}
-
-/// Lockfiles an SBOM is made from; with none at the project root, no SBOM is planned.
-pub const LOCKFILES: [&str; 5] = ["Cargo.lock", "package-lock.json", "uv.lock", "poetry.lock", "go.sum"];
 
 /// The file name of each configured chart's package (`<chart>-<chart version>.tgz`). An image
 /// and a chart (or two charts) that would share a repository at an `oci://` destination are
@@ -249,19 +201,6 @@ fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifac
     }
     artifacts
 }
-
-/// `<name>-<version>.intoto.jsonl`: the DSSE-signed SLSA provenance of the archives.
-pub fn provenance_name(name: &str, version: &str) -> String {
-    format!("{name}-{version}.intoto.jsonl")
-}
-
-/// `<file>.sigstore.json`: the Sigstore bundle of a file.
-pub fn bundle_name(file: &str) -> String {
-    format!("{file}.sigstore.json")
-}
-
-pub const SPDX_EXT: &str = "spdx.json";
-pub const CYCLONEDX_EXT: &str = "cdx.json";
 
 /// An artifact with nothing recorded yet.
 pub fn artifact(name: &str, kind: ArtifactKind, target: Option<&String>) -> Artifact {
@@ -415,9 +354,4 @@ fn check_clean(repo: &Repo, s: &Settings) -> Result<(), Failure> {
     let shown: Vec<&str> = dirty.iter().take(3).map(String::as_str).collect();
     Err(Failure::git(format!("the working tree has uncommitted changes: {}{more}", shown.join(", ")))
         .with_hint("commit or stash them, or pass --allow-dirty (or --snapshot for a test build)"))
-}
-
-/// True when `channel` may move `latest`.
-pub fn moves_latest(channel: Channel) -> bool {
-    channel == Channel::Stable
 }

@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::fsutil;
 use crate::package::{self, Packaged};
-use crate::plan::{self, Planned};
+use crate::plan;
+use crate::planned::Planned;
 use crate::provider::{self, LocalFile, PromoteReport, PutOutcome};
 use crate::report::Reporter;
 use crate::settings::Options;
@@ -77,7 +78,7 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
             .with_hint("pass --to dir:PATH, or set release.to in relman.toml"));
     }
     let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
-    let dests = urls.iter().map(|u| provider::open(u)).collect::<Result<Vec<_>, _>>()?;
+    let dests = urls.iter().map(|u| provider::open(u, &planned.settings.remote)).collect::<Result<Vec<_>, _>>()?;
     // The manifest is signed for file destinations; images are signed as they are pushed (the
     // signature names the destination repository): load the key once, before anything is put.
     let needs_key = dests.iter().any(|d| d.signs(planned));
@@ -113,11 +114,7 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     Ok(outcomes)
 }
 
-/// Whether the release has anything for an OCI destination.
-pub fn has_oci_content(planned: &Planned) -> bool {
-    !planned.manifest.images.is_empty()
-        || planned.manifest.artifacts.iter().any(|a| a.kind == relman_manifest::ArtifactKind::Chart)
-}
+pub use crate::planned::has_oci_content;
 
 /// Promotes `version` at every destination in `urls` as one: every gate at every destination
 /// is checked first (nothing written), and pointers move only when all pass — a gate failing
@@ -128,6 +125,7 @@ pub fn promote_all(
     version: &Version,
     allow_downgrade: bool,
     project: Option<&Planned>,
+    remote: &crate::remote::Remote,
     reporter: &dyn Reporter,
 ) -> Result<Vec<PromoteReport>, Failure> {
     reporter.stage("promote");
@@ -140,7 +138,7 @@ pub fn promote_all(
     let urls = &unique[..];
     let mut plans = Vec::new();
     for url in urls {
-        plans.push(provider::open(url)?.check_promote(project, version, allow_downgrade, reporter)?);
+        plans.push(provider::open(url, remote)?.check_promote(project, version, allow_downgrade, reporter)?);
     }
     let failed: Vec<String> = plans
         .iter()
@@ -164,7 +162,7 @@ pub fn promote_all(
         if !version.pre.is_empty() {
             f = f.with_hint("pre-releases stay reachable by their version; only stable versions move latest");
         } else if failed.iter().any(|g| g.starts_with("not-older")) {
-            let oci = urls.iter().any(|u| provider::open(u).is_ok_and(|d| d.kind() == provider::Kind::Oci));
+            let oci = urls.iter().any(|u| provider::open(u, remote).is_ok_and(|d| d.kind() == provider::Kind::Oci));
             f = f.with_hint(if oci {
                 "pass --allow-downgrade to move X.Y backwards on purpose (latest stays on a newer X.Y line)"
             } else {
@@ -173,11 +171,48 @@ pub fn promote_all(
         }
         return Err(f);
     }
-    let mut reports = Vec::new();
-    for plan in plans {
-        reports.push(plan.apply(reporter)?);
+    let mut reports: Vec<PromoteReport> = Vec::new();
+    let count = plans.len();
+    for (i, plan) in plans.into_iter().enumerate() {
+        match plan.apply(reporter) {
+            Ok(r) => reports.push(r),
+            Err(stopped) => {
+                let (f, partial) = *stopped;
+                return Err(stopped_midway(version, f, &partial, &reports, &urls[i + 1..count]));
+            }
+        }
     }
     Ok(reports)
+}
+
+/// A pointer move failed at `partial.destination`: the error names each pointer that moved
+/// (there and at the destinations before), each left, and the destinations not reached.
+fn stopped_midway(
+    version: &Version,
+    f: Failure,
+    partial: &PromoteReport,
+    done: &[PromoteReport],
+    not_reached: &[String],
+) -> Failure {
+    let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let mut parts = vec![format!(
+        "promote of {version} stopped at `{}`: {}; moved there: {}; not moved there: {}",
+        partial.destination,
+        f.message,
+        list(&partial.moved_pointers),
+        list(&partial.left_pointers)
+    )];
+    for r in done {
+        parts.push(format!("done at `{}` (moved: {})", r.destination, list(&r.moved_pointers)));
+    }
+    if !not_reached.is_empty() {
+        parts.push(format!(
+            "not reached: {}",
+            not_reached.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Failure { message: parts.join("; "), ..f }
+        .with_hint(format!("run `relman promote {version}` again: it finishes the moves (each one is idempotent)"))
 }
 
 /// `relman check` before building: every recorded version agrees with the tag and the
@@ -316,7 +351,8 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
         let version = Version::parse(&planned.manifest.version).expect("planned versions are semver");
         let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
         run_smoke(&planned, &urls, reporter)?;
-        promoted = promote_all(&urls, &version, ro.allow_downgrade, Some(&planned), reporter)?;
+        promoted =
+            promote_all(&urls, &version, ro.allow_downgrade, Some(&planned), &planned.settings.remote, reporter)?;
         for url in &urls {
             planned.manifest.destination_mut(url).state = DestinationState::Promoted;
         }

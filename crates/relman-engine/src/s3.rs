@@ -1,5 +1,6 @@
 //! The S3-compatible destination, `s3://BUCKET/PREFIX`: versions written immutably under
-//! `PREFIX/<version>/`, `channels.json` written by promote, last.
+//! `PREFIX/<version>/`; promote makes `PREFIX/latest/` a server-side copy of the stable version
+//! (its `index.json` last) and writes `channels.json` last of all.
 //!
 //! Requests are signed with AWS Signature Version 4 (written here: hmac + sha2; the payload
 //! hash is the digest packaging recorded, so nothing is hashed twice). Every object carries its
@@ -8,15 +9,10 @@
 //! Files above 64 MiB go as multipart uploads (16 MiB parts; `RELMAN_S3_MULTIPART_ABOVE` and
 //! `RELMAN_S3_PART_SIZE` change both); files are uploaded 4 at a time.
 //!
-//! Configuration (standard AWS variables, read once by [`S3Options::from_env`]): credentials
-//! from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, else the
-//! `AWS_PROFILE` (default `default`) section of `~/.aws/credentials` (`AWS_SHARED_CREDENTIALS_FILE`);
-//! region from `AWS_REGION` / `AWS_DEFAULT_REGION` (default `us-east-1`); endpoint from
-//! `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` (non-AWS stores: path-style requests), else
-//! `https://s3.<region>.amazonaws.com` with virtual-host-style. Secrets are never printed.
+//! Configuration comes in [`S3Options`] (endpoint, region, credentials, part sizes), which the CLI
+//! reads once from the standard AWS environment (`crate::remote`). Secrets are never printed.
 
 use std::io::Read;
-use std::path::Path;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -24,100 +20,18 @@ use relman_manifest::{Failure, Sha256};
 use semver::Version;
 use sha2::Digest as _;
 
-use crate::plan::Planned;
-use crate::provider::{
+use crate::destination::{
     Asset, Destination, DestinationState, Gate, Kind, LocalFile, Pointer, PromotePlan, PromoteReport, PutOutcome,
     YankReport, YankScope,
 };
+use crate::planned::Planned;
+use crate::remote::{Credentials, S3Options};
 use crate::report::Reporter;
 
-const MULTIPART_ABOVE: u64 = 64 << 20;
-const PART_SIZE: u64 = 16 << 20;
-/// S3's smallest part (but the last).
-const MIN_PART_SIZE: u64 = 5 << 20;
 const UPLOADS_AT_ONCE: usize = 4;
 const META_SHA256: &str = "x-amz-meta-sha256";
-
-/// Credentials (never printed: no `Debug`).
-#[derive(Clone)]
-struct Credentials {
-    access_key: String,
-    secret_key: String,
-    token: Option<String>,
-}
-
-/// Where and how to reach the store.
-#[derive(Clone)]
-pub struct S3Options {
-    /// `https://s3.us-east-1.amazonaws.com` or the configured endpoint, without a trailing `/`.
-    endpoint: String,
-    path_style: bool,
-    region: String,
-    credentials: Option<Credentials>,
-    /// Files larger than this go as multipart uploads (`RELMAN_S3_MULTIPART_ABOVE`, bytes).
-    multipart_above: u64,
-    /// Bytes per part (`RELMAN_S3_PART_SIZE`, at least 5 MiB).
-    part_size: u64,
-}
-
-impl S3Options {
-    /// From the standard AWS environment and profile files.
-    pub fn from_env() -> S3Options {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into());
-        let endpoint = var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL"));
-        let path_style = endpoint.is_some();
-        let endpoint = endpoint
-            .map(|e| e.trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("https://s3.{region}.amazonaws.com"));
-        let credentials = match (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
-            (Some(access_key), Some(secret_key)) => {
-                Some(Credentials { access_key, secret_key, token: var("AWS_SESSION_TOKEN") })
-            }
-            _ => profile_credentials(
-                &var("AWS_SHARED_CREDENTIALS_FILE")
-                    .map(std::path::PathBuf::from)
-                    .or_else(|| var("HOME").map(|h| Path::new(&h).join(".aws/credentials")))
-                    .unwrap_or_default(),
-                &var("AWS_PROFILE").unwrap_or_else(|| "default".into()),
-            ),
-        };
-        let bytes = |k: &str, default: u64| var(k).and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(default);
-        S3Options {
-            endpoint,
-            path_style,
-            region,
-            credentials,
-            multipart_above: bytes("RELMAN_S3_MULTIPART_ABOVE", MULTIPART_ABOVE),
-            part_size: bytes("RELMAN_S3_PART_SIZE", PART_SIZE).max(MIN_PART_SIZE),
-        }
-    }
-}
-
-/// The `[profile]` section of an AWS credentials file.
-fn profile_credentials(path: &Path, profile: &str) -> Option<Credentials> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut in_section = false;
-    let (mut access_key, mut secret_key, mut token) = (None, None, None);
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_section = line.trim_matches(['[', ']']).trim() == profile;
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else { continue };
-        if !in_section {
-            continue;
-        }
-        let v = v.trim().to_string();
-        match k.trim() {
-            "aws_access_key_id" => access_key = Some(v),
-            "aws_secret_access_key" => secret_key = Some(v),
-            "aws_session_token" => token = Some(v),
-            _ => {}
-        }
-    }
-    Some(Credentials { access_key: access_key?, secret_key: secret_key?, token })
-}
+/// `PREFIX/latest/`: a server-side copy of the stable version, moved by promote.
+const LATEST_DIR: &str = "latest";
 
 /// `s3://bucket/prefix`, parsed.
 pub struct S3Destination {
@@ -368,7 +282,9 @@ impl S3Destination {
     fn unexpected(&self, what: &str, a: &Answer) -> Failure {
         let text = String::from_utf8_lossy(&a.body);
         let code = text.split("<Code>").nth(1).and_then(|r| r.split("</Code>").next()).unwrap_or("");
-        let f = Failure::publish(format!("`{}`: {what} answered HTTP {} {code}", self.url, a.status));
+        let f = Failure::publish(
+            format!("`{}`: {what} answered HTTP {} {code}", self.url, a.status).trim_end().to_string(),
+        );
         match (a.status, code) {
             (_, "NoSuchBucket") => f.with_hint(format!("create the bucket `{}` first", self.bucket)),
             (403, _) | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch") => {
@@ -406,6 +322,68 @@ impl S3Destination {
             return Err(self.unexpected(&format!("PUT {key}"), &a));
         }
         Ok(())
+    }
+
+    /// Copies `from` to `to` inside the bucket (server-side: no bytes travel through relman),
+    /// metadata included: the copy keeps its `x-amz-meta-sha256`.
+    fn copy_object(&self, from: &str, to: &str) -> Result<(), Failure> {
+        let source = format!("/{}/{}", self.bucket, encode(from, true));
+        let extra = [("x-amz-copy-source", source), ("x-amz-metadata-directive", "COPY".to_string())];
+        let a = self.send("PUT", to, &[], &extra, EMPTY_SHA256, None, 0)?;
+        // A copy can fail after its 200 (the error is in the body).
+        if a.status != 200 || String::from_utf8_lossy(&a.body).contains("<Error>") {
+            return Err(self.unexpected(&format!("copy {from} to {to}"), &a));
+        }
+        Ok(())
+    }
+
+    fn delete(&self, key: &str) -> Result<(), Failure> {
+        let a = self.send("DELETE", key, &[], &[], EMPTY_SHA256, None, 0)?;
+        if !matches!(a.status, 200 | 204 | 404) {
+            return Err(self.unexpected(&format!("DELETE {key}"), &a));
+        }
+        Ok(())
+    }
+
+    /// Makes `PREFIX/latest/` a copy of `PREFIX/<v>/` (objects already there with the same
+    /// digest are kept, others copied server-side, then those not in the version deleted);
+    /// `Ok(true)` when anything changed. `index.json` is copied last and deleted first, so
+    /// `latest/` is installable only once complete.
+    fn mirror_latest(&self, v: &str) -> Result<bool, Failure> {
+        let from = self.key(&format!("{v}/"));
+        let to = self.key(&format!("{LATEST_DIR}/"));
+        let wanted = self.list(&from)?;
+        let present = self.list(&to)?;
+        let index = crate::planned::INDEX_FILE;
+        let mut changed = false;
+        let mut names: Vec<&str> = wanted.iter().map(|k| &k[from.len()..]).filter(|n| *n != index).collect();
+        names.push(index);
+        for name in names {
+            let (src, dst) = (format!("{from}{name}"), format!("{to}{name}"));
+            let same = match (self.head(&src)?, present.contains(&dst)) {
+                (Some(sha), true) => self.head(&dst)?.is_some_and(|d| d == sha),
+                _ => false,
+            };
+            if !same {
+                if name == index && present.contains(&dst) {
+                    self.delete(&dst)?; // not installable while its files change
+                }
+                self.copy_object(&src, &dst)?;
+                changed = true;
+            }
+        }
+        for k in present.iter().filter(|k| !wanted.contains(&format!("{from}{}", &k[to.len()..]))) {
+            self.delete(k)?;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
+    /// The version `latest/` mirrors: its `index.json`'s digest against `v`'s (one HEAD each).
+    fn latest_is(&self, v: &str) -> Result<Option<bool>, Failure> {
+        let index = crate::planned::INDEX_FILE;
+        let Some(latest) = self.head(&self.key(&format!("{LATEST_DIR}/{index}")))? else { return Ok(None) };
+        Ok(Some(self.head(&self.key(&format!("{v}/{index}")))?.is_some_and(|sha| sha == latest)))
     }
 
     /// Uploads a local file under `key`, its sha256 recorded as metadata.
@@ -521,7 +499,7 @@ impl S3Destination {
     }
 
     fn channels(&self) -> Result<Option<relman_manifest::Channels>, Failure> {
-        match self.get(&self.key(crate::provider::CHANNELS_FILE))? {
+        match self.get(&self.key(crate::planned::CHANNELS_FILE))? {
             None => Ok(None),
             Some(bytes) => {
                 relman_manifest::Channels::from_json(&String::from_utf8_lossy(&bytes)).map(Some).map_err(|e| {
@@ -536,7 +514,7 @@ impl S3Destination {
         if let Some(p) = record.filter(|p| p.manifest.version == version) {
             return Ok(Some(p.manifest.release_view()));
         }
-        match self.get(&self.key(&format!("{version}/{}", crate::plan::MANIFEST_FILE)))? {
+        match self.get(&self.key(&format!("{version}/{}", crate::planned::MANIFEST_FILE)))? {
             None => Ok(None),
             Some(bytes) => {
                 relman_manifest::Manifest::from_json(&String::from_utf8_lossy(&bytes)).map(Some).map_err(|e| {
@@ -594,7 +572,7 @@ impl Destination for S3Destination {
         // not all there yet.
         let (last, first): (Vec<&LocalFile>, Vec<&LocalFile>) = missing
             .into_iter()
-            .partition(|f| f.name == crate::plan::INDEX_FILE || f.name == crate::plan::MANIFEST_FILE);
+            .partition(|f| f.name == crate::planned::INDEX_FILE || f.name == crate::planned::MANIFEST_FILE);
         let upload = |batch: &[&LocalFile]| -> Result<(), Failure> {
             for chunk in batch.chunks(UPLOADS_AT_ONCE) {
                 std::thread::scope(|s| {
@@ -634,7 +612,7 @@ impl Destination for S3Destination {
             gates.push(g);
         };
         let manifest = self.record(&v, record)?;
-        let index_there = self.head(&self.key(&format!("{v}/{}", crate::plan::INDEX_FILE)))?.is_some();
+        let index_there = self.head(&self.key(&format!("{v}/{}", crate::planned::INDEX_FILE)))?.is_some();
         gate(Gate {
             name: "published",
             passed: index_there && manifest.is_some(),
@@ -670,10 +648,12 @@ impl Destination for S3Destination {
             gates,
             previous: previous.clone(),
             moved: false,
-            pointers: vec![crate::provider::CHANNELS_FILE.into()],
+            moved_pointers: Vec::new(),
+            left_pointers: Vec::new(),
+            pointers: vec![format!("{LATEST_DIR}/"), crate::planned::CHANNELS_FILE.into()],
             notes: Vec::new(),
         };
-        if !report.passed() || previous.as_deref() == Some(v.as_str()) {
+        if !report.passed() || (previous.as_deref() == Some(v.as_str()) && self.latest_is(&v)? == Some(true)) {
             return Ok(PromotePlan { report, apply: None });
         }
         let channels = relman_manifest::Channels {
@@ -681,10 +661,10 @@ impl Destination for S3Destination {
             name: manifest.map(|m| m.project.name).unwrap_or_default(),
             stable: Some(relman_manifest::ChannelEntry {
                 version: v.clone(),
-                index: format!("{v}/{}", crate::plan::INDEX_FILE),
+                index: format!("{v}/{}", crate::planned::INDEX_FILE),
             }),
         };
-        let key = self.key(crate::provider::CHANNELS_FILE);
+        let key = self.key(crate::planned::CHANNELS_FILE);
         let this = S3Destination {
             url: self.url.clone(),
             bucket: self.bucket.clone(),
@@ -693,9 +673,17 @@ impl Destination for S3Destination {
             agent: self.agent.clone(),
             decided: std::sync::Mutex::new(None),
         };
-        let apply: crate::provider::ApplyMoves = Box::new(move |_r: &dyn Reporter| {
-            this.put_bytes(&key, channels.to_json().as_bytes(), "application/json")?;
-            Ok(true)
+        let apply: crate::destination::ApplyMoves = Box::new(move |_r: &dyn Reporter, moved: &mut Vec<String>| {
+            if this.mirror_latest(&v)? {
+                moved.push(format!("{LATEST_DIR}/"));
+            }
+            relman_install::crashpoint::point("s3-latest-moved");
+            let bytes = channels.to_json();
+            if this.get(&key)?.as_deref() != Some(bytes.as_bytes()) {
+                this.put_bytes(&key, bytes.as_bytes(), "application/json")?;
+                moved.push(crate::planned::CHANNELS_FILE.into());
+            }
+            Ok(())
         });
         Ok(PromotePlan { report, apply: Some(apply) })
     }
@@ -710,11 +698,15 @@ impl Destination for S3Destination {
         }
         let mut channels = self.channels()?;
         let stable_here = channels.as_ref().and_then(|c| c.stable.as_ref()).is_some_and(|e| e.version == v);
+        let latest_here = self.latest_is(&v)? == Some(true);
         if stable_here {
-            report.blocked_by.push(format!("{} (stable)", crate::provider::CHANNELS_FILE));
+            report.blocked_by.push(format!("{} (stable)", crate::planned::CHANNELS_FILE));
+        }
+        if latest_here {
+            report.blocked_by.push(format!("{LATEST_DIR}/"));
         }
         report.removed = keys.clone();
-        if !apply || (stable_here && !force) {
+        if !apply || ((stable_here || latest_here) && !force) {
             return Ok(report);
         }
         // The pointer first (never a channel naming a missing version), then index.json (the
@@ -722,17 +714,22 @@ impl Destination for S3Destination {
         if stable_here {
             if let Some(c) = channels.as_mut() {
                 c.stable = None;
-                self.put_bytes(&self.key(crate::provider::CHANNELS_FILE), c.to_json().as_bytes(), "application/json")?;
+                self.put_bytes(&self.key(crate::planned::CHANNELS_FILE), c.to_json().as_bytes(), "application/json")?;
             }
         }
-        let index = self.key(&format!("{v}/{}", crate::plan::INDEX_FILE));
-        let mut ordered: Vec<&String> = keys.iter().filter(|k| **k == index).collect();
-        ordered.extend(keys.iter().filter(|k| **k != index));
-        for k in ordered {
-            let a = self.send("DELETE", k, &[], &[], EMPTY_SHA256, None, 0)?;
-            if !matches!(a.status, 200 | 204 | 404) {
-                return Err(self.unexpected(&format!("DELETE {k}"), &a));
-            }
+        let mut ordered: Vec<String> = Vec::new();
+        if latest_here {
+            // latest/ goes with the version it mirrors, its index.json first.
+            let latest = self.list(&self.key(&format!("{LATEST_DIR}/")))?;
+            let li = self.key(&format!("{LATEST_DIR}/{}", crate::planned::INDEX_FILE));
+            ordered.extend(latest.iter().filter(|k| **k == li).cloned());
+            ordered.extend(latest.into_iter().filter(|k| *k != li));
+        }
+        let index = self.key(&format!("{v}/{}", crate::planned::INDEX_FILE));
+        ordered.extend(keys.iter().filter(|k| **k == index).cloned());
+        ordered.extend(keys.iter().filter(|k| **k != index).cloned());
+        for k in &ordered {
+            self.delete(k)?;
         }
         report.done = true;
         Ok(report)
@@ -747,10 +744,20 @@ impl Destination for S3Destination {
         let mut state = DestinationState {
             destination: self.url.clone(),
             assets: Vec::new(),
-            pointers: vec![Pointer {
-                name: format!("{} stable", crate::provider::CHANNELS_FILE),
-                target: self.channels()?.and_then(|c| c.stable).map(|e| e.version),
-            }],
+            pointers: vec![
+                Pointer {
+                    name: format!("{} stable", crate::planned::CHANNELS_FILE),
+                    target: self.channels()?.and_then(|c| c.stable).map(|e| e.version),
+                },
+                Pointer {
+                    name: format!("{LATEST_DIR}/"),
+                    target: match self.latest_is(&v)? {
+                        None => None,
+                        Some(true) => Some(v.clone()),
+                        Some(false) => Some("another version".into()),
+                    },
+                },
+            ],
             problems: Vec::new(),
             verify_commands: vec![
                 format!("relman verify {}{v}/ --key <public key>", self.http_root()),
@@ -763,7 +770,7 @@ impl Destination for S3Destination {
         };
         let mut names: Vec<(String, Option<Sha256>)> =
             m.artifacts.iter().map(|a| (a.name.clone(), a.sha256.clone())).collect();
-        names.push((crate::plan::MANIFEST_FILE.into(), None));
+        names.push((crate::planned::MANIFEST_FILE.into(), None));
         for (name, expected) in names {
             let found = self.head(&self.key(&format!("{v}/{name}")))?;
             let status = match (&expected, &found) {
@@ -784,6 +791,7 @@ impl Destination for S3Destination {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::remote::profile_credentials;
 
     /// The worked example of AWS's "Signature Calculations for the Authorization Header"
     /// (GET Object with a Range header), its published signature.
@@ -811,8 +819,8 @@ mod tests {
 
     #[test]
     fn urls_and_profiles() {
-        assert!(S3Destination::parse("s3://Bad_Bucket/x", S3Options::from_env()).is_err());
-        let err = S3Destination::parse("s3://k:secret@bucket/x", S3Options::from_env()).err().unwrap();
+        assert!(S3Destination::parse("s3://Bad_Bucket/x", S3Options::default()).is_err());
+        let err = S3Destination::parse("s3://k:secret@bucket/x", S3Options::default()).err().unwrap();
         assert!(!err.message.contains("secret"), "{}", err.message);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("credentials");

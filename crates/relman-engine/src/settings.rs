@@ -37,6 +37,8 @@ pub struct Options {
     pub require_signatures: bool,
     /// CI facts for provenance, read by the CLI from the documented variables only.
     pub ci: Option<crate::provenance::CiContext>,
+    /// How to reach registries and stores (read by the CLI from the environment).
+    pub remote: crate::remote::Remote,
 }
 
 /// A secret string: never shown by `Debug` or `Display`.
@@ -99,6 +101,8 @@ pub struct Settings {
     pub versions: crate::version_files::VersionsConfig,
     pub images: Vec<crate::config::ImageConfig>,
     pub charts: Vec<crate::config::ChartConfig>,
+    /// How to reach registries and stores.
+    pub remote: crate::remote::Remote,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -204,8 +208,8 @@ impl Settings {
         // A destination is recorded in the manifest: one with a password in it is refused
         // before anything is written (and without echoing it).
         for d in &destinations {
-            if crate::oci::is_oci(d) {
-                crate::oci::refuse_credentials(d)?;
+            if crate::remote::is_oci(d) {
+                crate::remote::refuse_credentials(d)?;
             }
         }
         let files = config.package.files.clone().unwrap_or_default();
@@ -225,6 +229,7 @@ impl Settings {
             .with_hint("run `relman keygen` to create a key pair and record it in relman.toml"));
         }
         Ok(Settings {
+            remote: opts.remote.clone(),
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,
             require_signatures,

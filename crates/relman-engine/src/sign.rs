@@ -19,8 +19,8 @@ use relman_manifest::{ArtifactKind, Failure};
 use relman_sign::{blob, dsse, keys, SigningKey};
 
 use crate::fsutil;
-use crate::package::{write_small, Packaged};
-use crate::plan::{bundle_name, provenance_name, Planned};
+use crate::planned::{bundle_name, provenance_name, Planned};
+use crate::planned::{write_small, Packaged};
 use crate::provenance::{self, Archive, ProvenanceInput};
 use crate::report::Reporter;
 use crate::sbom::ReleaseSubject;

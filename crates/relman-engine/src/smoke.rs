@@ -12,14 +12,12 @@ use std::process::Command;
 
 use relman_manifest::Failure;
 use relman_oci::cosign::{self, Attachment};
-use relman_oci::reference::Reference;
-use relman_oci::registry::Client;
-use relman_oci::{media, Digest};
-use relman_sign::{dsse, PublicKey, SigningKey};
+use relman_oci::Digest;
+use relman_sign::{dsse, SigningKey};
 use serde::Serialize;
 
 use crate::oci::{self, OciDest, SMOKE_PREDICATE};
-use crate::plan::Planned;
+use crate::planned::Planned;
 use crate::report::Reporter;
 
 /// The UID the image runs as: arbitrary and non-root, as OpenShift-style platforms do.
@@ -49,7 +47,7 @@ pub fn smoke(
 ) -> Result<Vec<SmokeResult>, Failure> {
     reporter.stage("smoke");
     let dest = OciDest::parse(url)?;
-    let client = oci::client();
+    let client = planned.settings.remote.registry_client();
     let mut results = Vec::new();
     for cfg in &planned.settings.images {
         let Some(smoke) = &cfg.smoke else { continue };
@@ -142,14 +140,15 @@ pub fn smoke(
             )?;
             let path = planned.version_dir.join(format!("smoke-{}.intoto.jsonl", name.replace('/', "-")));
             crate::fsutil::write_atomic(&path, env.intoto_jsonl().as_bytes())?;
-            if result.passed {
-                oci::put_attachments(
-                    &client,
-                    &repo,
-                    &cosign::attestation_tag(&digest),
-                    &[Attachment::attestation(env.envelope.to_json().into_bytes(), SMOKE_PREDICATE)],
-                )?;
-            }
+            // Passed or not, the result replaces the earlier one: the promote gate reads the
+            // newest, so a failure after a pass blocks promotion until a run passes again.
+            oci::put_attachments_replacing(
+                &client,
+                &repo,
+                &cosign::attestation_tag(&digest),
+                &[Attachment::attestation(env.envelope.to_json().into_bytes(), SMOKE_PREDICATE)],
+                Some(SMOKE_PREDICATE),
+            )?;
             result.signed = true;
         }
         reporter.step(&format!(
@@ -164,35 +163,4 @@ pub fn smoke(
             .with_hint("add [image.smoke] args = [\"--version\"] to an [[image]] in relman.toml"));
     }
     Ok(results)
-}
-
-/// Whether a passing smoke result signed by `key` is attached to `digest`.
-pub fn recorded_pass(client: &Client, repo: &Reference, digest: &Digest, key: &PublicKey) -> Result<(), String> {
-    let tag = cosign::attestation_tag(digest);
-    let m = match client.get_manifest(&repo.with_tag(&tag)) {
-        Ok(Some(f)) => match relman_oci::types::Manifest::parse(&f.bytes, Some(&f.content_type)) {
-            Ok(relman_oci::types::Manifest::Image(m)) => m,
-            _ => return Err(format!("{}: {tag} is not an attestation manifest", repo.name())),
-        },
-        Ok(None) => return Err(format!("{}: no smoke result recorded (run `relman smoke`)", repo.name())),
-        Err(f) => return Err(f.message),
-    };
-    for l in m.layers.iter().filter(|l| l.media_type == media::DSSE_ENVELOPE) {
-        if l.annotations.get(cosign::PREDICATE_TYPE_ANNOTATION).map(String::as_str) != Some(SMOKE_PREDICATE) {
-            continue;
-        }
-        let bytes = client.get_blob(repo, &l.digest).map_err(|f| f.message)?;
-        let env = dsse::Envelope::parse(&String::from_utf8_lossy(&bytes), "smoke result").map_err(|f| f.message)?;
-        let Ok(v) = env.verify(key, "smoke result") else { continue };
-        let stmt: serde_json::Value = serde_json::from_slice(&v.payload).map_err(|e| e.to_string())?;
-        // What was signed decides, not the layer's annotation.
-        let smoke = stmt.get("predicateType").and_then(|p| p.as_str()) == Some(SMOKE_PREDICATE);
-        let about = stmt.get("subject").and_then(|s| s.as_array()).is_some_and(|s| {
-            s.iter().any(|s| s.pointer("/digest/sha256").and_then(|d| d.as_str()) == Some(digest.hex()))
-        });
-        if smoke && about && stmt.pointer("/predicate/passed").and_then(|p| p.as_bool()) == Some(true) {
-            return Ok(());
-        }
-    }
-    Err(format!("{}: no passing smoke result signed by the key (run `relman smoke`)", repo.name()))
 }

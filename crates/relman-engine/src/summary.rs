@@ -8,7 +8,7 @@ use semver::Version;
 use serde::Serialize;
 
 use crate::fsutil;
-use crate::plan::Planned;
+use crate::planned::Planned;
 use crate::provider::{self, DestinationState, Gate};
 use crate::report::Silent;
 
@@ -41,7 +41,7 @@ pub fn summarize(
 ) -> Result<Summary, Failure> {
     let mut destinations = Vec::new();
     for url in urls {
-        let d = provider::open(url)?;
+        let d = provider::open(url, &record.settings.remote)?;
         let state = d.state(Some(record), version, key)?;
         let gates = match d.check_promote(Some(record), version, false, &Silent) {
             Ok(plan) => plan.report.gates,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use relman_engine::package::human_size;
 use relman_engine::plan;
 use relman_engine::release::{self, ReleaseOptions};
+use relman_engine::remote::Remote;
 use relman_engine::report::Reporter;
 use relman_engine::settings::{absolutize_dir_url, Options, Secret};
 use relman_engine::{build, config::Config, init, package};
@@ -304,34 +305,42 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Promote(args) => {
             let version = relman_engine::version::parse_cli_version(&args.version)?;
             // Without --to: the release's configured destinations (release.to, or the default).
+            let remote = Remote::from_env();
             let urls: Vec<String> = if args.to.is_empty() {
-                relman_engine::settings::Settings::resolve(&Options { dir: dir.clone(), ..Default::default() })?
-                    .destinations
+                relman_engine::settings::Settings::resolve(&Options {
+                    dir: dir.clone(),
+                    remote: Remote::from_env(),
+                    ..Default::default()
+                })?
+                .destinations
             } else {
                 args.to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect()
             };
             let needs_record = urls
                 .iter()
-                .map(|u| relman_engine::provider::open(u))
+                .map(|u| relman_engine::provider::open(u, &remote))
                 .collect::<Result<Vec<_>, _>>()?
                 .iter()
                 .any(|d| d.needs_record());
             let project = if needs_record { Some(released(&dir, &version)?) } else { None };
-            let reports = release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &term)?;
+            let reports =
+                release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &remote, &term)?;
             after_promote(&dir, &urls, &version, json || cli.quiet);
             if json {
                 render::json(&reports);
             } else if !cli.quiet {
                 for r in &reports {
-                    let names = r.pointers.join(", ");
                     if r.moved {
                         let from = match &r.previous {
-                            Some(p) if r.pointers.iter().any(|n| n == "latest") => format!(" (latest was {p})"),
+                            Some(p) if r.moved_pointers.iter().any(|n| n == "latest") => format!(" (latest was {p})"),
                             _ => String::new(),
                         };
-                        println!("{}: {names} → {}{from}", r.destination, r.version);
+                        println!("{}: {} → {}{from}", r.destination, r.moved_pointers.join(", "), r.version);
+                        if !r.left_pointers.is_empty() {
+                            println!("  already {}: {}", r.version, r.left_pointers.join(", "));
+                        }
                     } else {
-                        println!("{}: {names} already {}", r.destination, r.version);
+                        println!("{}: {} already {}", r.destination, r.pointers.join(", "), r.version);
                     }
                     for n in &r.notes {
                         println!("  {n}");
@@ -359,7 +368,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             };
             let key = relman_sign::PublicKey::from_file(&key_path)?;
             let reference = relman_oci::reference::Reference::parse(&target).map_err(Failure::usage)?;
-            let report = relman_engine::oci::verify_image(&relman_engine::oci::client(), &reference, &key)?;
+            let report = relman_engine::oci::verify_image(&Remote::from_env().registry_client(), &reference, &key)?;
             if json {
                 render::json(&report);
             } else if !cli.quiet {
@@ -434,6 +443,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let settings = relman_engine::settings::Settings::resolve(&Options {
                 dir: dir.clone(),
                 config: config.map(|c| cwd.join(c)),
+                remote: Remote::from_env(),
                 ..Default::default()
             })?;
             let urls: Vec<String> = if to.is_empty() {
@@ -452,7 +462,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let recorded = released(&dir, &version).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
             let scope = relman_engine::provider::YankScope { repositories: &names, recorded: Some(&recorded) };
             let yank_at = |url: &str, apply: bool| -> Result<relman_engine::provider::YankReport, Failure> {
-                relman_engine::provider::open(url)?.yank(&scope, &version, apply, force)
+                relman_engine::provider::open(url, &settings.remote)?.yank(&scope, &version, apply, force)
             };
             // Everything is decided at every destination before anything is deleted anywhere.
             let mut plans = Vec::new();
@@ -517,6 +527,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let settings = relman_engine::settings::Settings::resolve(&Options {
                 dir: dir.clone(),
                 config: config.map(|c| cwd.join(c)),
+                remote: Remote::from_env(),
                 ..Default::default()
             })?;
             let config_file = settings
@@ -525,7 +536,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 .unwrap_or(&settings.config_path)
                 .display()
                 .to_string();
-            let changes = relman_engine::image::pin::pin(&settings.root, &config_file, &settings.images, dry_run)?;
+            let changes = relman_engine::image::pin::pin(
+                &settings.root,
+                &config_file,
+                &settings.images,
+                &settings.remote,
+                dry_run,
+            )?;
             if json {
                 render::json(&changes);
             } else if !cli.quiet {
@@ -832,6 +849,7 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
         targets: args.targets.clone(),
         to: args.to.iter().map(|u| absolutize_dir_url(u, cwd)).collect(),
         source_date_epoch,
+        remote: Remote::from_env(),
     })
 }
 
@@ -856,8 +874,11 @@ fn recorded_images(m: &relman_manifest::Manifest) -> relman_engine::oci::Recorde
 /// destinations is used; else one made from relman.toml alone (the images by name: the gates
 /// check what the registry holds under the version tag, signatures with the public key).
 fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan::Planned, Failure> {
-    let settings =
-        relman_engine::settings::Settings::resolve(&Options { dir: dir.to_path_buf(), ..Default::default() })?;
+    let settings = relman_engine::settings::Settings::resolve(&Options {
+        dir: dir.to_path_buf(),
+        remote: Remote::from_env(),
+        ..Default::default()
+    })?;
     let version_dir = settings.dist.join(version.to_string());
     let local = version_dir.join(relman_engine::plan::MANIFEST_FILE);
     let published = settings

@@ -1008,6 +1008,20 @@ fn release_with_promote_runs_the_smoke_test() {
     let (digest, _) = skopeo_raw(&format!("{repo}:2.0.0"));
     assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digest);
     assert_eq!(skopeo_raw(&format!("{repo}:2.0")).0, digest);
+
+    // A later smoke run FAILS (the expectation changed): its signed result replaces the pass,
+    // and promote of the version latest already names is refused by the smoke gate.
+    let toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &toml.replace("expect = \"tool {version}\"", "expect = \"no such output\""));
+    p.relman_env(&["smoke", "--to", &dest, "--allow-dirty"], &env).fails(9, "smoke test of `tool` failed");
+    let refused = p.relman(&["promote", "2.0.0", "--to", &dest]);
+    refused.fails(9, "the newest smoke result FAILED");
+    // Passing again replaces the failure (identical to the first pass, byte for byte): the
+    // gate passes again.
+    p.write("relman.toml", &toml);
+    p.relman_env(&["smoke", "--to", &dest], &env).ok();
+    p.relman(&["promote", "2.0.0", "--to", &dest]).ok();
+    assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, digest);
 }
 
 /// Wrong credentials at the registry, the second of two destinations: refused in the

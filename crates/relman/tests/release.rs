@@ -266,7 +266,7 @@ fn promote_moves_latest_with_gates() {
 
     let out = p.relman(&["promote", "1.1.0", "--to", &to]);
     out.ok();
-    assert!(out.stdout.contains("latest → 1.1.0"), "{}", out.stdout);
+    assert!(out.stdout.contains("latest, channels.json → 1.1.0"), "{}", out.stdout);
     assert_eq!(fs::read_link(dest.join("latest")).unwrap().to_str().unwrap(), "1.1.0");
     let ch: serde_json::Value = serde_json::from_str(&fs::read_to_string(dest.join("channels.json")).unwrap()).unwrap();
     assert_eq!(ch["stable"]["version"], "1.1.0");

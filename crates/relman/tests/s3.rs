@@ -141,22 +141,65 @@ fn s3_publish_promote_read_back_verify_install_and_refusals() {
     sum.ok();
     assert!(sum.stdout.contains(&format!("ok        tool-1.0.0-{T1}.tar.gz")), "{}", sum.stdout);
 
+    // latest/ is a server-side copy of the stable version: every object with its digest, and
+    // relman verify reads it over HTTP.
+    let same = moto.boto(
+        "a = {o['Key'].split('/')[-1]: s3.head_object(Bucket='rel', Key=o['Key'])['Metadata'].get('sha256') for o in s3.list_objects_v2(Bucket='rel', Prefix='releases/1.0.0/')['Contents']}\n\
+         b = {o['Key'].split('/')[-1]: s3.head_object(Bucket='rel', Key=o['Key'])['Metadata'].get('sha256') for o in s3.list_objects_v2(Bucket='rel', Prefix='releases/latest/')['Contents']}\n\
+         print(a == b, len(b))",
+    );
+    assert!(same.starts_with("True"), "latest/ differs from 1.0.0/: {same}");
+    p.relman(&[
+        "verify",
+        &format!("{http}latest/"),
+        "--key",
+        "relman.pub",
+        "--report-dir",
+        p.outside("r").to_str().unwrap(),
+    ])
+    .ok();
+
+    // The next version moves latest/: its objects copied, the old version's removed.
+    p.write("src.txt", "two");
+    p.commit("two");
+    p.tag("v1.1.0");
+    let next = p.relman_env(&["release", "--promote", "--to", to], &env);
+    next.ok();
+    let names = moto.boto(
+        "print(' '.join(sorted(o['Key'] for o in s3.list_objects_v2(Bucket='rel', Prefix='releases/latest/')['Contents'])))",
+    );
+    assert!(names.contains(&format!("releases/latest/tool-1.1.0-{T1}.tar.gz")), "{names}");
+    assert!(!names.contains("1.0.0"), "a 1.0.0 object stayed in latest/: {names}");
+    p.relman(&[
+        "verify",
+        &format!("{http}latest/"),
+        "--key",
+        "relman.pub",
+        "--report-dir",
+        p.outside("r").to_str().unwrap(),
+    ])
+    .ok();
+
     // A different object under the version: refused naming both digests, nothing written.
-    moto.boto("s3.put_object(Bucket='rel', Key='other/1.0.0/index.json', Body=b'{}', Metadata={'sha256': 'beef'})");
+    moto.boto("s3.put_object(Bucket='rel', Key='other/1.1.0/index.json', Body=b'{}', Metadata={'sha256': 'beef'})");
     let out = p.relman_env(&["publish", "--to", "s3://rel/other"], &env);
-    out.fails(8, "already holds a different `index.json` for 1.0.0: published sha256 beef");
+    out.fails(8, "already holds a different `index.json` for 1.1.0: published sha256 beef");
     let listed = moto.boto("print(len(s3.list_objects_v2(Bucket='rel', Prefix='other/')['Contents']))");
     assert_eq!(listed.trim(), "1");
 
     // Yank: the stable version is refused (exit 9) unless --force; --force removes the
     // channel first, then every object of the version.
-    p.relman_env(&["yank", "1.0.0", "--to", to, "--yes"], &env).fails(9, "channels.json (stable)");
-    p.relman_env(&["yank", "1.0.0", "--to", to, "--yes", "--force"], &env).ok();
-    let left = moto.boto("print(s3.list_objects_v2(Bucket='rel', Prefix='releases/1.0.0/').get('KeyCount'))");
-    assert_eq!(left.trim(), "0");
+    // An older version goes without --force.
+    p.relman_env(&["yank", "1.1.0", "--to", to, "--yes"], &env).fails(9, "channels.json (stable)");
+    p.relman_env(&["yank", "1.0.0", "--to", to, "--yes"], &env).ok();
+    p.relman_env(&["yank", "1.1.0", "--to", to, "--yes", "--force"], &env).ok();
+    let left = moto.boto(
+        "print(s3.list_objects_v2(Bucket='rel', Prefix='releases/1.1.0/').get('KeyCount'), s3.list_objects_v2(Bucket='rel', Prefix='releases/latest/').get('KeyCount'), s3.list_objects_v2(Bucket='rel', Prefix='releases/1.0.0/').get('KeyCount'))",
+    );
+    assert_eq!(left.split_whitespace().collect::<Vec<_>>(), ["0", "0", "0"], "{left}");
     let channels =
         moto.boto("print(s3.get_object(Bucket='rel', Key='releases/channels.json')['Body'].read().decode())");
-    assert!(!channels.contains("1.0.0"), "{channels}");
+    assert!(!channels.contains("1.1.0"), "{channels}");
 
     // A bucket that does not exist; a malformed URL; no credentials.
     p.relman_env(&["publish", "--to", "s3://nosuch/x"], &env).fails(8, "the bucket `nosuch` does not exist");
@@ -251,6 +294,57 @@ fn s3_fault_suite_publish_and_promote_converge() {
     }
     eprintln!("fault suite (s3): {seeds} seeds, {injected} faults injected; {first_ok} of {} runs succeeded through them; every re-run converged", seeds * 2);
     assert!(injected > 0);
+}
+
+/// A destination that stops answering between publish and promote: promote fails naming it
+/// and moves nothing anywhere (the `dir:` before it keeps no `latest`); once it answers again
+/// but refuses writes, the move fails midway and the error names each pointer moved (at the
+/// `dir:`) and each left (at S3); the re-run finishes, and says what was already there.
+#[test]
+fn s3_stops_answering_between_publish_and_promote() {
+    use relman_oci::testing::{FaultPlan, FaultProxy};
+    let moto = Moto::start();
+    moto.boto("s3.create_bucket(Bucket='gone')");
+    let upstream = moto.endpoint.trim_start_matches("http://").to_string();
+    let proxy = FaultProxy::start(&upstream, FaultPlan { seed: 1, rate: 0.0, stall: Duration::from_millis(100) });
+    let mut env: Vec<(&str, String)> = moto.env();
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL", format!("http://{}", proxy.host)));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = Project::generic(&[T1]);
+    p.tag("v1.0.0");
+    let files = p.outside("files");
+    let to_dir = format!("dir:{}", files.display());
+    let to_s3 = "s3://gone/rel";
+    p.relman_env(&["release", "--to", &to_dir, "--to", to_s3], &env).ok();
+
+    proxy.set_down(true);
+    let down = p.relman_env(&["promote", "1.0.0", "--to", &to_dir, "--to", to_s3], &env);
+    assert_eq!(down.code, 11, "{}", down.stderr);
+    assert!(down.stderr.contains("s3://gone/rel") || down.stderr.contains(&proxy.host), "{}", down.stderr);
+    assert!(!files.join("latest").exists() && !files.join("channels.json").exists(), "nothing moved at the dir:");
+
+    proxy.set_down(false);
+    proxy.refuse_method(Some("PUT"));
+    let midway = p.relman_env(&["promote", "1.0.0", "--to", &to_dir, "--to", to_s3], &env);
+    assert_eq!(midway.code, 8, "{}", midway.stderr);
+    for needle in [
+        "promote of 1.0.0 stopped at `s3://gone/rel`",
+        "answered HTTP 503; moved there: none; not moved there: latest/, channels.json",
+        &format!("done at `{to_dir}` (moved: latest, channels.json)"),
+        "run `relman promote 1.0.0` again",
+    ] {
+        assert!(midway.stderr.contains(needle), "{needle:?} not in:\n{}", midway.stderr);
+    }
+    assert_eq!(fs::read_link(files.join("latest")).unwrap(), PathBuf::from("1.0.0"));
+
+    proxy.refuse_method(None);
+    let again = p.relman_env(&["promote", "1.0.0", "--to", &to_dir, "--to", to_s3], &env);
+    again.ok();
+    assert!(again.stdout.contains(&format!("{to_dir}: latest, channels.json already 1.0.0")), "{}", again.stdout);
+    assert!(again.stdout.contains("s3://gone/rel: latest/, channels.json → 1.0.0"), "{}", again.stdout);
+    let channels = moto.boto("print(s3.get_object(Bucket='gone', Key='rel/channels.json')['Body'].read().decode())");
+    assert!(channels.contains("\"version\": \"1.0.0\""), "{channels}");
 }
 
 /// Crash suite at S3: SIGKILL `release --promote` after the first archive is uploaded and

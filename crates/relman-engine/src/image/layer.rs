@@ -17,7 +17,7 @@ use crate::pgzip::ParGzEncoder;
 use crate::report::Reporter;
 
 /// A file (or directory) of a layer: the same entry the archive writer takes, with its owner.
-pub use crate::package::Entry as LayerEntry;
+pub use crate::archive::Entry as LayerEntry;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct BuiltLayer {
@@ -125,7 +125,7 @@ pub fn write_layer(
     let compressed = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let gz = Compressor::new(compressed, compression, level).map_err(io_err)?;
     let tar_hashing = HashingWriter::new(gz);
-    let tar_hashing = crate::package::write_tar(tar_hashing, entries, mtime, reporter).map_err(io_err)?;
+    let tar_hashing = crate::archive::write_tar(tar_hashing, entries, mtime, reporter).map_err(io_err)?;
     let (gz, diff_sha, _) = tar_hashing.finish();
     let compressed = gz.finish().map_err(io_err)?;
     let (mut w, sha, size) = compressed.finish();

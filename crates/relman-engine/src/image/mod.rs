@@ -24,7 +24,7 @@ use relman_oci::{media, Descriptor, Digest, ImageIndex, ImageManifest, Layout, P
 use serde_json::{json, Value};
 
 use crate::config::{ImageConfig, ImageFile, LayerCompression};
-use crate::plan::Planned;
+use crate::planned::Planned;
 use crate::report::Reporter;
 use crate::settings::Settings;
 
@@ -422,7 +422,7 @@ fn base_for(
         BaseRef::Registry { reference, .. } => {
             let cache_dir = planned.settings.dist.join(CACHE_DIR);
             let cache = Layout::create(&cache_dir).map_err(|e| Failure::io("create", &cache_dir, e))?;
-            let root = crate::oci::pull_base(reference, platform, &cache, reporter)?;
+            let root = pull_base(&planned.settings.remote.registry_client(), reference, platform, &cache, reporter)?;
             let desc = match cache.manifest(&root).map_err(Failure::package)? {
                 OciManifest::Index(_) => find_platform_manifest(&cache, None, Some(&root.digest), platform, image)?,
                 OciManifest::Image(_) => root,
@@ -792,6 +792,53 @@ fn run_logged(mut cmd: Command, log: &Path, image: &str) -> Result<(), Failure> 
             .with_hint(format!("full log: {}", log.display())));
     }
     Ok(())
+}
+
+/// Pulls a base image (only `platform`) into the cache layout; returns its root descriptor.
+pub fn pull_base(
+    client: &relman_oci::registry::Client,
+    reference: &relman_oci::reference::Reference,
+    platform: &Platform,
+    cache: &Layout,
+    reporter: &dyn Reporter,
+) -> Result<Descriptor, Failure> {
+    if let Some(d) = &reference.digest {
+        if cache.has_blob(d) {
+            // Already pulled: the blobs of the platform are checked when copied.
+            let bytes = cache.read_verified(d).map_err(Failure::package)?;
+            let mt = match OciManifest::parse(&bytes, None).map_err(Failure::package)? {
+                OciManifest::Index(i) => i.content_type().to_string(),
+                OciManifest::Image(m) => m.content_type().to_string(),
+            };
+            let desc = Descriptor::new(&mt, d.clone(), bytes.len() as u64);
+            if platform_complete(cache, &desc, platform) {
+                return Ok(desc);
+            }
+        }
+    }
+    reporter.step(&format!("pulling base {reference} ({platform})"));
+    relman_oci::transfer::pull_to_layout(client, reference, std::slice::from_ref(platform), cache, &|_| {}).map_err(
+        |f| {
+            // A base that lacks the platform is a packaging problem, not a failed publish.
+            if f.class == relman_manifest::ErrorClass::Network {
+                f
+            } else {
+                relman_manifest::Failure { class: relman_manifest::ErrorClass::Package, ..f }
+            }
+        },
+    )
+}
+
+fn platform_complete(cache: &Layout, root: &Descriptor, platform: &Platform) -> bool {
+    let m = match cache.manifest(root) {
+        Ok(OciManifest::Image(m)) => m,
+        Ok(OciManifest::Index(i)) => match i.for_platform(platform).and_then(|d| cache.manifest(d).ok()) {
+            Some(OciManifest::Image(m)) => m,
+            _ => return false,
+        },
+        Err(_) => return false,
+    };
+    std::iter::once(&m.config).chain(&m.layers).all(|d| cache.has_blob(&d.digest))
 }
 
 #[cfg(test)]

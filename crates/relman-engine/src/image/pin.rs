@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::base::{dockerfile_froms, layout_dir, BaseRef};
 use crate::config::ImageConfig;
-use crate::lockstep::{Problem, ProblemClass};
+use crate::problem::{Problem, ProblemClass};
 
 /// A base image that is not pinned, and where it is written.
 #[derive(Clone, Debug, Serialize)]
@@ -98,9 +98,15 @@ pub fn problems(root: &Path, config_file: &str, images: &[ImageConfig]) -> Resul
 }
 
 /// Resolves every unpinned base to its current digest and rewrites the lines (unless `dry_run`).
-pub fn pin(root: &Path, config_file: &str, images: &[ImageConfig], dry_run: bool) -> Result<Vec<PinChange>, Failure> {
+pub fn pin(
+    root: &Path,
+    config_file: &str,
+    images: &[ImageConfig],
+    remote: &crate::remote::Remote,
+    dry_run: bool,
+) -> Result<Vec<PinChange>, Failure> {
     let found = unpinned(root, config_file, images)?;
-    let client = crate::oci::client();
+    let client = remote.registry_client();
     let mut changes = Vec::new();
     let mut resolved = Vec::new();
     for u in &found {

@@ -7,7 +7,7 @@ use relman_manifest::{Failure, ImageRecord};
 use relman_oci::types::Manifest as OciManifest;
 use relman_oci::{Digest, Layout, Platform};
 
-use crate::plan::{Planned, LOCKFILES};
+use crate::planned::{Planned, LOCKFILES};
 use crate::sbom::{self, CollectOptions, LayerFile, ReleaseSubject};
 
 pub fn platform_sbom(

@@ -20,15 +20,15 @@ use relman_install::verify::verify_release;
 use relman_manifest::{ChannelEntry, Channels, Failure, Index, CHANNELS_FORMAT_VERSION};
 use semver::Version;
 
-use super::{ApplyMoves, Gate, LocalFile, PromotePlan, PromoteReport, Provider, PutOutcome, YankReport};
+use super::{ApplyMoves, Gate, LocalFile, PromotePlan, PromoteReport, PutOutcome, YankReport};
 use crate::fsutil;
+use crate::planned::CHANNELS_FILE;
 use crate::report::Reporter;
 
-pub const CHANNELS_FILE: &str = "channels.json";
 pub const LATEST_LINK: &str = "latest";
 
 pub struct DirProvider {
-    url: String,
+    pub(super) url: String,
     root: PathBuf,
 }
 
@@ -95,7 +95,7 @@ impl DirProvider {
                 format!("relman install --from {}", self.root.display()),
             ],
         };
-        if !dir.join(crate::plan::INDEX_FILE).is_file() {
+        if !dir.join(crate::planned::INDEX_FILE).is_file() {
             state.problems.push(format!("{v} is not published at `{}`", self.url));
             return Ok(state);
         }
@@ -121,12 +121,10 @@ impl DirProvider {
     }
 }
 
-impl Provider for DirProvider {
-    fn url(&self) -> &str {
-        &self.url
-    }
-
-    fn preflight(&self, version: &str, files: &[LocalFile]) -> Result<(), Failure> {
+impl DirProvider {
+    /// Checks, writing nothing, that `files` can be put for `version`: the destination is
+    /// usable and holds no different file under the version.
+    pub(super) fn preflight_files(&self, version: &str, files: &[LocalFile]) -> Result<(), Failure> {
         // The nearest existing ancestor must be a directory (the rest is created).
         let mut at = self.root.as_path();
         loop {
@@ -158,7 +156,13 @@ impl Provider for DirProvider {
         Ok(())
     }
 
-    fn put_release(&self, version: &str, files: &[LocalFile], reporter: &dyn Reporter) -> Result<PutOutcome, Failure> {
+    /// Puts the immutable files of `version`. Never touches mutable pointers.
+    pub(super) fn put_release(
+        &self,
+        version: &str,
+        files: &[LocalFile],
+        reporter: &dyn Reporter,
+    ) -> Result<PutOutcome, Failure> {
         let dest = self.root.join(version);
         let _lock = self.lock(&format!("publish {version}"), &[&dest])?;
         let mut outcome = PutOutcome {
@@ -240,7 +244,8 @@ impl Provider for DirProvider {
         Ok(outcome)
     }
 
-    fn check_promote(
+    /// Checks the gates for `version`, writing nothing; the plan moves the pointers.
+    pub(super) fn check_promote_dir(
         &self,
         version: &Version,
         allow_downgrade: bool,
@@ -257,7 +262,7 @@ impl Provider for DirProvider {
             gates.push(g);
         };
 
-        let index_path = dir.join(crate::plan::INDEX_FILE);
+        let index_path = dir.join(crate::planned::INDEX_FILE);
         let published = index_path.is_file();
         gate(Gate {
             name: "published",
@@ -288,7 +293,9 @@ impl Provider for DirProvider {
             gates,
             previous: previous.clone(),
             moved: false,
-            pointers: vec!["latest".into()],
+            moved_pointers: Vec::new(),
+            left_pointers: Vec::new(),
+            pointers: vec![LATEST_LINK.into(), CHANNELS_FILE.into()],
             notes: Vec::new(),
         };
         let link = self.root.join(LATEST_LINK);
@@ -304,20 +311,29 @@ impl Provider for DirProvider {
         let channels = Channels {
             format_version: CHANNELS_FORMAT_VERSION,
             name,
-            stable: Some(ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::plan::INDEX_FILE) }),
+            stable: Some(ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::planned::INDEX_FILE) }),
         };
         let channels_path = self.root.join(CHANNELS_FILE);
-        let apply: ApplyMoves = Box::new(move |_reporter: &dyn Reporter| {
+        let apply: ApplyMoves = Box::new(move |_reporter: &dyn Reporter, moved: &mut Vec<String>| {
             let _lock = lock;
-            replace_link(&link, &v)?;
+            if !link_ok {
+                replace_link(&link, &v)?;
+                moved.push(LATEST_LINK.into());
+            }
             relman_install::crashpoint::point("latest-moved");
-            fsutil::write_atomic(&channels_path, channels.to_json().as_bytes())?;
-            Ok(true)
+            let bytes = channels.to_json();
+            if fs::read(&channels_path).ok().as_deref() != Some(bytes.as_bytes()) {
+                fsutil::write_atomic(&channels_path, bytes.as_bytes())?;
+                moved.push(CHANNELS_FILE.into());
+            }
+            Ok(())
         });
         Ok(PromotePlan { report, apply: Some(apply) })
     }
 
-    fn yank(&self, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
+    /// What removing `version` takes (`apply`: and removes it); what a pointer names is kept
+    /// unless `force`.
+    pub(super) fn yank_dir(&self, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
         let v = version.to_string();
         let dir = self.root.join(&v);
         let _lock = self.lock(&format!("yank {v}"), &[])?;

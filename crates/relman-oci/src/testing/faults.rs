@@ -74,6 +74,11 @@ struct Shared {
     rate_ppm: AtomicU64,
     stall: Duration,
     stop: AtomicBool,
+    /// Every request's connection is dropped: the server stopped answering.
+    down: AtomicBool,
+    /// Requests with this method (`PUT`) are answered 503, always: a store that stopped
+    /// accepting writes while it still answers reads.
+    refuse_method: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -123,6 +128,8 @@ impl FaultProxy {
             rate_ppm: AtomicU64::new(ppm(plan.rate)),
             stall: plan.stall,
             stop: AtomicBool::new(false),
+            down: AtomicBool::new(false),
+            refuse_method: Mutex::new(None),
         });
         let s = shared.clone();
         std::thread::spawn(move || {
@@ -145,6 +152,18 @@ impl FaultProxy {
     /// Changes the share of faulted requests (0.0 turns the faults off).
     pub fn set_rate(&self, rate: f64) {
         self.shared.rate_ppm.store(ppm(rate), Ordering::Relaxed);
+    }
+
+    /// `true`: every connection is dropped before an answer (the server stopped answering);
+    /// `false`: back to the plan.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::Relaxed);
+    }
+
+    /// Answers every request with `method` (e.g. `PUT`) 503, while the others pass; `None`
+    /// lifts it.
+    pub fn refuse_method(&self, method: Option<&str>) {
+        *self.shared.refuse_method.lock().unwrap() = method.map(str::to_string);
     }
 }
 
@@ -227,6 +246,20 @@ fn serve(client: TcpStream, s: &Shared) {
     let mut out = client;
     while let Some(req) = read_request(&mut reader) {
         s.stats.requests.fetch_add(1, Ordering::Relaxed);
+        if s.down.load(Ordering::Relaxed) {
+            s.stats.dropped.fetch_add(1, Ordering::Relaxed);
+            let _ = out.shutdown(Shutdown::Both);
+            return;
+        }
+        let refused =
+            s.refuse_method.lock().unwrap().as_ref().is_some_and(|m| req.head.starts_with(format!("{m} ").as_bytes()));
+        if refused {
+            s.stats.unavailable.fetch_add(1, Ordering::Relaxed);
+            if out.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").is_err() {
+                return;
+            }
+            continue;
+        }
         let fault = s.draw();
         match fault {
             Some(Fault::Unavailable) => {

@@ -1,0 +1,216 @@
+//! The destination abstraction: one trait, [`Destination`], and the values every kind
+//! answers with. Implementations live with their kind (`dir:` in `crate::provider`, `oci://` in
+//! `crate::oci`, `s3://` in `crate::s3`); `crate::provider::open` parses a URL into one.
+//!
+//! Every kind answers the same questions in the same order: what it accepts of a release,
+//! a preflight that writes nothing, publish (immutable things only), a promote check (every
+//! gate from what is there now, nothing written) whose plan moves the pointers, state (what is
+//! really there, re-fetched) and yank. All are idempotent: what the destination already has
+//! with the same digest is skipped; a different digest under the same version is an error
+//! naming both. Release-wide publish and promote (`crate::release`) run each step at every
+//! destination before the next.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use relman_manifest::{Failure, Sha256};
+use relman_oci::Digest;
+use relman_sign::SigningKey;
+use semver::Version;
+use serde::Serialize;
+
+pub use crate::gates::Gate;
+use crate::planned::Planned;
+use crate::report::Reporter;
+
+/// Per image or chart repository (`name`): the index digest and each platform's manifest
+/// digest with its platform, as the release record holds them.
+pub type RecordedImages = BTreeMap<String, (Digest, Vec<(Digest, String)>)>;
+
+/// A file to publish: its name at the destination and where its bytes are.
+#[derive(Clone, Debug)]
+pub struct LocalFile {
+    pub name: String,
+    pub path: PathBuf,
+    pub sha256: Sha256,
+    pub size: u64,
+}
+
+/// What publishing at one destination did.
+#[derive(Clone, Debug, Serialize)]
+pub struct PutOutcome {
+    pub destination: String,
+    /// Where the version's files are, e.g. `/srv/releases/1.4.2`.
+    pub location: String,
+    pub written: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// What `promote` found and did.
+#[derive(Clone, Debug, Serialize)]
+pub struct PromoteReport {
+    pub destination: String,
+    pub version: String,
+    pub gates: Vec<Gate>,
+    /// The stable version `latest` pointed at before.
+    pub previous: Option<String>,
+    /// False when a gate failed or every pointer already pointed at this version.
+    pub moved: bool,
+    /// Each pointer this promote moved, in the order it moved them (`latest`, `channels.json`,
+    /// `acme/app:1.2`).
+    pub moved_pointers: Vec<String>,
+    /// Each pointer left as it was (already at this version, or held by a newer one).
+    pub left_pointers: Vec<String>,
+    /// The mutable names that point at this version once the gates passed (`latest`; for OCI
+    /// `X.Y` too, and not `latest` when a newer version holds it).
+    pub pointers: Vec<String>,
+    /// What was left as it is, and why (`latest stays at 2.0.0`).
+    pub notes: Vec<String>,
+}
+
+impl PromoteReport {
+    pub fn passed(&self) -> bool {
+        self.gates.iter().all(|g| g.passed)
+    }
+}
+
+/// Moves a destination's pointers, pushing the name of each one onto the list as soon as it
+/// has moved (so a move failing midway still says which moved before it).
+pub type ApplyMoves = Box<dyn FnOnce(&dyn Reporter, &mut Vec<String>) -> Result<(), Failure>>;
+
+/// A promotion checked at one destination but not applied: every gate evaluated from what is
+/// there now (nothing written), and the pointer moves they allow. A release-wide promote
+/// checks every destination first and applies only when every gate everywhere passed.
+pub struct PromotePlan {
+    pub report: PromoteReport,
+    /// `None` when a gate failed or nothing needs to move.
+    pub(crate) apply: Option<ApplyMoves>,
+}
+
+impl PromotePlan {
+    /// Moves the pointers (when every gate passed); the report names each pointer moved and
+    /// each left. On a failure midway, the error is returned with the report so far (the
+    /// pointers that did move); a re-run finishes, every move being idempotent.
+    pub fn apply(self, reporter: &dyn Reporter) -> Result<PromoteReport, Box<(Failure, PromoteReport)>> {
+        let mut report = self.report;
+        let mut moved = Vec::new();
+        let result = match (report.passed(), self.apply) {
+            (true, Some(apply)) => apply(reporter, &mut moved),
+            _ => Ok(()),
+        };
+        report.moved = !moved.is_empty();
+        report.left_pointers = report.pointers.iter().filter(|p| !moved.iter().any(|m| m == *p)).cloned().collect();
+        report.moved_pointers = moved;
+        match result {
+            Ok(()) => Ok(report),
+            Err(f) => Err(Box::new((f, report))),
+        }
+    }
+}
+
+/// What `relman yank` would delete (or did) and what it leaves.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct YankReport {
+    pub version: String,
+    /// `repo@digest (what)` deleted, or to delete.
+    pub removed: Vec<String>,
+    /// What stays, and why.
+    pub left: Vec<String>,
+    /// Mutable tags (`latest`, `X.Y`) on a digest being yanked: refused unless forced.
+    pub blocked_by: Vec<String>,
+    pub done: bool,
+}
+
+/// What kind of destination a URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    Oci,
+    S3,
+}
+
+/// The repositories a yank at an OCI destination covers (images and charts), and the index
+/// digests the release record holds (to finish a yank whose tag is already gone).
+#[derive(Default)]
+pub struct YankScope<'a> {
+    pub repositories: &'a [String],
+    pub recorded: Option<&'a RecordedImages>,
+}
+
+/// One published thing at a destination, as fetched: what the release record expects and
+/// what is really there.
+#[derive(Clone, Debug, Serialize)]
+pub struct Asset {
+    pub name: String,
+    /// `ok`, `missing`, `different`, `extra` or `unchecked`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub found: Option<String>,
+}
+
+/// A mutable pointer and what it names now (`None`: not set).
+#[derive(Clone, Debug, Serialize)]
+pub struct Pointer {
+    pub name: String,
+    pub target: Option<String>,
+}
+
+/// What a destination holds of one version, fetched and checked (nothing assumed).
+#[derive(Clone, Debug, Serialize)]
+pub struct DestinationState {
+    pub destination: String,
+    pub assets: Vec<Asset>,
+    pub pointers: Vec<Pointer>,
+    /// Every missing, different or extra asset, and every signature that does not verify.
+    pub problems: Vec<String>,
+    /// Commands a user runs to check the release themselves.
+    pub verify_commands: Vec<String>,
+}
+
+/// One destination of a release. Implementations: `crate::provider::DirProvider` (`dir:`),
+/// `crate::oci::OciDestination` (`oci://`), `crate::s3::S3Destination` (`s3://`).
+pub trait Destination {
+    /// The destination URL, for messages and the release record.
+    fn url(&self) -> &str;
+    fn kind(&self) -> Kind;
+    /// Whether the release has anything for this destination (a usage failure when not).
+    fn accepts(&self, planned: &Planned) -> Result<(), Failure>;
+    /// Whether publishing here signs something (and so needs the private key).
+    fn signs(&self, planned: &Planned) -> bool;
+    /// Whether promote and yank need the release record (`dist/<v>/manifest.json` or what
+    /// stands in for it) rather than only what the destination holds.
+    fn needs_record(&self) -> bool;
+    /// Checks, writing nothing, that the release can be published here: the destination is
+    /// usable (credentials work) and holds nothing different under the version.
+    fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure>;
+    /// Publishes the immutable things of the release. Never touches mutable pointers.
+    fn publish(
+        &self,
+        planned: &Planned,
+        files: &[LocalFile],
+        key: Option<&SigningKey>,
+        reporter: &dyn Reporter,
+    ) -> Result<PutOutcome, Failure>;
+    /// Evaluates every gate for `version` from what is there now, writing nothing; the plan
+    /// moves the pointers. `record` is the release record when [`Self::needs_record`].
+    fn check_promote(
+        &self,
+        record: Option<&Planned>,
+        version: &Version,
+        allow_downgrade: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<PromotePlan, Failure>;
+    /// What removing `version` takes (`apply`: and removes it). What a pointer names is listed
+    /// in `blocked_by` and kept unless `force`.
+    fn yank(&self, scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure>;
+    /// What is published of `version` here and where each pointer points, re-fetched and
+    /// checked (signatures with `key`).
+    fn state(
+        &self,
+        record: Option<&Planned>,
+        version: &Version,
+        key: Option<&relman_sign::PublicKey>,
+    ) -> Result<DestinationState, Failure>;
+}

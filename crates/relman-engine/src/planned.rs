@@ -1,0 +1,113 @@
+//! A planned release: its settings, its manifest (the release record) and where its files live,
+//! with the file names every stage agrees on. Made by [`crate::plan`] (or read back from a
+//! `dist/` or a destination); read and updated by every later stage.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use relman_install::lock::Lock;
+use relman_manifest::{Channel, Failure, Manifest, Sha256};
+
+use crate::fsutil;
+use crate::settings::Settings;
+
+pub const CHECKSUMS_FILE: &str = "checksums.txt";
+pub const INDEX_FILE: &str = "index.json";
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The channel pointers of a file destination (`dir:`, `s3:`), written last by promote.
+pub const CHANNELS_FILE: &str = "channels.json";
+pub const NOTES_FILE: &str = "release-notes.md";
+
+/// A planned release: settings, the manifest, and where its files live.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub settings: Settings,
+    pub manifest: Manifest,
+    /// `dist/<version>`.
+    pub version_dir: PathBuf,
+    /// The project's lock (`dist/.relman-lock`), held while this release is worked on; `None`
+    /// for a record only read (promote at an OCI destination).
+    pub lock: Option<std::sync::Arc<Lock>>,
+}
+
+impl Planned {
+    pub fn manifest_path(&self) -> PathBuf {
+        self.version_dir.join(MANIFEST_FILE)
+    }
+
+    /// Writes the manifest atomically.
+    pub fn save(&self) -> Result<(), Failure> {
+        fsutil::write_atomic(&self.manifest_path(), self.manifest.to_json().as_bytes())
+    }
+
+    /// Where the build stage leaves binaries for `target`.
+    pub fn build_dir(&self, target: &str) -> PathBuf {
+        self.version_dir.join("build").join(target)
+    }
+
+    pub fn logs_dir(&self) -> PathBuf {
+        self.version_dir.join("logs")
+    }
+
+    pub fn artifact_path(&self, name: &str) -> PathBuf {
+        self.version_dir.join(name)
+    }
+}
+
+/// Loads the manifest of an already planned version (for stages run on their own).
+pub fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
+    let text = fsutil::read_to_string(path)?;
+    Manifest::from_json(&text)
+        .map_err(|e| Failure::verify(format!("`{}` is not a valid relman manifest: {e}", path.display())))
+}
+
+/// Lockfiles an SBOM is made from; with none at the project root, no SBOM is planned.
+pub const LOCKFILES: [&str; 5] = ["Cargo.lock", "package-lock.json", "uv.lock", "poetry.lock", "go.sum"];
+
+/// `<name>-<version>.intoto.jsonl`: the DSSE-signed SLSA provenance of the archives.
+pub fn provenance_name(name: &str, version: &str) -> String {
+    format!("{name}-{version}.intoto.jsonl")
+}
+
+/// `<file>.sigstore.json`: the Sigstore bundle of a file.
+pub fn bundle_name(file: &str) -> String {
+    format!("{file}.sigstore.json")
+}
+
+pub const SPDX_EXT: &str = "spdx.json";
+pub const CYCLONEDX_EXT: &str = "cdx.json";
+
+/// True when `channel` may move `latest`.
+pub fn moves_latest(channel: Channel) -> bool {
+    channel == Channel::Stable
+}
+
+/// What packaging did to one file.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Packaged {
+    pub name: String,
+    pub size: u64,
+    pub sha256: Sha256,
+    /// False when the file already existed with the recorded digest.
+    pub written: bool,
+}
+
+/// Writes a small generated file when its content changed; records its digest.
+pub(crate) fn write_small(planned: &mut Planned, name: &str, bytes: &[u8]) -> Result<Packaged, Failure> {
+    let path = planned.artifact_path(name);
+    let sha256 = relman_install::hash::sha256_bytes(bytes);
+    let written = fs::read(&path).map(|old| old != bytes).unwrap_or(true);
+    if written {
+        fsutil::write_atomic(&path, bytes)?;
+    }
+    let a = planned.manifest.artifact_mut(name).expect("planned artifact");
+    a.size = Some(bytes.len() as u64);
+    a.sha256 = Some(sha256.clone());
+    Ok(Packaged { name: name.to_string(), size: bytes.len() as u64, sha256, written })
+}
+
+/// Whether the release has anything for an OCI destination (an image or a chart).
+pub fn has_oci_content(planned: &Planned) -> bool {
+    !planned.manifest.images.is_empty()
+        || planned.manifest.artifacts.iter().any(|a| a.kind == relman_manifest::ArtifactKind::Chart)
+}
