@@ -129,6 +129,24 @@ pub enum Kind {
     S3,
 }
 
+impl Kind {
+    /// Where a destination of this kind comes in a release-wide publish or promote: what others
+    /// link to goes first — registries (a page names image digests), then file stores (a page
+    /// links their downloads), then pages. Destinations of the same rank keep their configured
+    /// order.
+    pub fn order(self) -> u8 {
+        match self {
+            Kind::Oci => 0,
+            Kind::Dir | Kind::S3 => 1,
+        }
+    }
+}
+
+/// Sorts destinations into dependency order ([`Kind::order`]), stably.
+pub fn in_dependency_order(dests: &mut [Box<dyn Destination>]) {
+    dests.sort_by_key(|d| d.kind().order());
+}
+
 /// The repositories a yank at an OCI destination covers (images and charts), and the index
 /// digests the release record holds (to finish a yank whose tag is already gone).
 #[derive(Default)]

@@ -78,7 +78,10 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
             .with_hint("pass --to dir:PATH, or set release.to in relman.toml"));
     }
     let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
-    let dests = urls.iter().map(|u| provider::open(u, &planned.settings.remote)).collect::<Result<Vec<_>, _>>()?;
+    let mut dests =
+        urls.iter().map(|u| provider::open(u, &planned.settings.remote)).collect::<Result<Vec<_>, _>>()?;
+    // Registries first, then file stores, then pages: what links to something comes after it.
+    provider::in_dependency_order(&mut dests);
     // The manifest is signed for file destinations; images are signed as they are pushed (the
     // signature names the destination repository): load the key once, before anything is put.
     let needs_key = dests.iter().any(|d| d.signs(planned));
@@ -135,10 +138,14 @@ pub fn promote_all(
             unique.push(u.clone());
         }
     }
-    let urls = &unique[..];
+    let mut dests = unique.iter().map(|u| provider::open(u, remote)).collect::<Result<Vec<_>, _>>()?;
+    // Pointers move in dependency order too: a page is published after what it links to moved.
+    provider::in_dependency_order(&mut dests);
+    let urls: Vec<String> = dests.iter().map(|d| d.url().to_string()).collect();
+    let urls = &urls[..];
     let mut plans = Vec::new();
-    for url in urls {
-        plans.push(provider::open(url, remote)?.check_promote(project, version, allow_downgrade, reporter)?);
+    for d in &dests {
+        plans.push(d.check_promote(project, version, allow_downgrade, reporter)?);
     }
     let failed: Vec<String> = plans
         .iter()

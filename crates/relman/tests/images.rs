@@ -1047,6 +1047,25 @@ fn wrong_credentials_at_one_destination_write_nothing_anywhere() {
     assert!(!dir.join("1.0.0").exists(), "the dir: destination was written before the registry was checked");
 }
 
+/// Destinations go in dependency order, whatever order they are listed in: the registry (that
+/// file stores and pages link to) before the `dir:`, at publish and at promote.
+#[test]
+fn destinations_publish_and_promote_in_dependency_order() {
+    let (reg, _base, p) = tool_on_base(false);
+    p.tag("v1.0.0");
+    let dir = p.outside("files");
+    let to_dir = format!("dir:{}", dir.display());
+    let to_oci = format!("oci://{}/acme", reg.host);
+    let out = p.relman_env(&["release", "--to", &to_dir, "--to", &to_oci], &[("RELMAN_PASSWORD", PASS)]);
+    out.ok();
+    let at = |needle: &str| out.stderr.find(needle).unwrap_or_else(|| panic!("{needle:?} not in:\n{}", out.stderr));
+    assert!(at(&format!("{to_oci}: ")) < at(&format!("{to_dir}: ")), "{}", out.stderr);
+    let promoted = p.relman(&["promote", "1.0.0", "--to", &to_dir, "--to", &to_oci]);
+    promoted.ok();
+    let (o, d) = (promoted.stdout.find(&to_oci).unwrap(), promoted.stdout.find(&to_dir).unwrap());
+    assert!(o < d, "{}", promoted.stdout);
+}
+
 /// The second phase from a fresh clone at the tag (a separate promote workflow): no `dist/`,
 /// no private key (git-ignored). Promote gates on what the registry holds, signatures checked
 /// with the committed public key, and moves latest and X.Y.
