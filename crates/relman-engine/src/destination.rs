@@ -127,6 +127,8 @@ pub enum Kind {
     Dir,
     Oci,
     S3,
+    /// A forge's release page (GitHub, Gitea, Forgejo).
+    Forge,
 }
 
 impl Kind {
@@ -138,6 +140,7 @@ impl Kind {
         match self {
             Kind::Oci => 0,
             Kind::Dir | Kind::S3 => 1,
+            Kind::Forge => 2,
         }
     }
 }

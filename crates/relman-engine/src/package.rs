@@ -80,13 +80,14 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
 
     let index = Index::from_manifest(&planned.manifest, CHECKSUMS_FILE).map_err(Failure::package)?;
     done.push(write_small(planned, INDEX_FILE, index.to_json().as_bytes())?);
+    // Images before the notes, which name each image by its digest.
+    crate::image::build_images(planned, reporter)?;
     let notes = release_notes(planned)?;
     done.push(write_small(planned, crate::planned::NOTES_FILE, notes.as_bytes())?);
     planned.save()?;
     if let Some(key) = &key {
         done.extend(crate::sign::write_signatures(planned, key, reporter)?);
     }
-    crate::image::build_images(planned, reporter)?;
     Ok(done)
 }
 
@@ -133,10 +134,42 @@ fn verification_section(planned: &Planned) -> String {
         t.push_str(&format!("relman verify <release URL>/{}/\n", m.version));
     }
     t.push_str("```\n");
+    let images = image_references(planned);
+    if !images.is_empty() {
+        t.push_str("\n### Container images\n\n");
+        for (reference, digest) in &images {
+            t.push_str(&format!("- `{reference}@{digest}`\n"));
+        }
+        if signed {
+            t.push_str("\n```sh\n");
+            for (reference, digest) in &images {
+                t.push_str(&format!(
+                    "cosign verify --key relman.pub --insecure-ignore-tlog=true {reference}@{digest}\n"
+                ));
+                t.push_str(&format!("relman verify oci://{reference}:{} --key relman.pub\n", m.version));
+            }
+            t.push_str("```\n");
+        }
+    }
     if signed {
         t.push_str("\n`relman.pub` is the project's public key, committed in its repository.\n");
     }
     t
+}
+
+/// Each built image at each `oci://` destination of the release: `REGISTRY/PATH/NAME` and its
+/// index digest.
+fn image_references(planned: &Planned) -> Vec<(String, String)> {
+    let m = &planned.manifest;
+    let mut out = Vec::new();
+    for d in m.destinations.iter().filter(|d| crate::remote::is_oci(&d.url)) {
+        let Ok(dest) = crate::oci::OciDest::parse(&d.url) else { continue };
+        for img in &m.images {
+            let (Some(digest), Ok(repo)) = (&img.digest, dest.repo(&img.name)) else { continue };
+            out.push((repo.name(), digest.clone()));
+        }
+    }
+    out
 }
 
 /// Whether `checksums.txt` lists artifacts of this kind.

@@ -78,8 +78,7 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
             .with_hint("pass --to dir:PATH, or set release.to in relman.toml"));
     }
     let urls: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
-    let mut dests =
-        urls.iter().map(|u| provider::open(u, &planned.settings.remote)).collect::<Result<Vec<_>, _>>()?;
+    let mut dests = urls.iter().map(|u| provider::open(u, &planned.settings.remote)).collect::<Result<Vec<_>, _>>()?;
     // Registries first, then file stores, then pages: what links to something comes after it.
     provider::in_dependency_order(&mut dests);
     // The manifest is signed for file destinations; images are signed as they are pushed (the

@@ -13,6 +13,10 @@
 //! `us-east-1`); endpoint from `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL` (non-AWS stores:
 //! path-style requests), else `https://s3.<region>.amazonaws.com` with virtual-host style;
 //! `RELMAN_S3_MULTIPART_ABOVE` / `RELMAN_S3_PART_SIZE` (bytes) size multipart uploads.
+//!
+//! Forges: tokens from `GITHUB_TOKEN` / `GH_TOKEN`, `GITEA_TOKEN`, `FORGEJO_TOKEN`,
+//! `GITLAB_TOKEN`, `CI_JOB_TOKEN` (never printed or recorded); `GITHUB_API_URL` for
+//! `github:OWNER/REPO` on GitHub Enterprise.
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,6 +34,7 @@ pub(crate) const MIN_PART_SIZE: u64 = 5 << 20;
 pub struct Remote {
     pub registry: RegistryOptions,
     pub s3: S3Options,
+    pub forge: ForgeOptions,
 }
 
 impl Remote {
@@ -47,7 +52,11 @@ impl Remote {
         let plain_http = var("RELMAN_INSECURE_REGISTRIES")
             .map(|hosts| hosts.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect())
             .unwrap_or_default();
-        Remote { registry: RegistryOptions { timeout, plain_http }, s3: S3Options::from_vars(var) }
+        Remote {
+            registry: RegistryOptions { timeout, plain_http },
+            s3: S3Options::from_vars(var),
+            forge: ForgeOptions::from_vars(var),
+        }
     }
 
     /// A registry client with these options.
@@ -58,6 +67,57 @@ impl Remote {
         }
         opts.plain_http.extend(self.registry.plain_http.iter().cloned());
         Client::new(opts)
+    }
+}
+
+/// A forge token: never shown by `Debug` or `Display`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(s: impl Into<String>) -> Token {
+        Token(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(****)")
+    }
+}
+
+/// How to reach forges: tokens from the usual variables, and GitHub's API base.
+#[derive(Clone, Debug, Default)]
+pub struct ForgeOptions {
+    /// `GITHUB_TOKEN`, else `GH_TOKEN`.
+    pub github_token: Option<Token>,
+    /// `GITEA_TOKEN`.
+    pub gitea_token: Option<Token>,
+    /// `FORGEJO_TOKEN`, else `GITEA_TOKEN`.
+    pub forgejo_token: Option<Token>,
+    /// `GITLAB_TOKEN` (sent as `PRIVATE-TOKEN`).
+    pub gitlab_token: Option<Token>,
+    /// `CI_JOB_TOKEN` (sent as `JOB-TOKEN`, when no `GITLAB_TOKEN`).
+    pub ci_job_token: Option<Token>,
+    /// `GITHUB_API_URL` (set by GitHub Actions; GitHub Enterprise: `https://HOST/api/v3`), for
+    /// `github:OWNER/REPO`. Default `https://api.github.com`.
+    pub github_api: Option<String>,
+}
+
+impl ForgeOptions {
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> ForgeOptions {
+        let token = |k: &str| var(k).map(|v| Token(v.trim().to_string()));
+        ForgeOptions {
+            github_token: token("GITHUB_TOKEN").or_else(|| token("GH_TOKEN")),
+            gitea_token: token("GITEA_TOKEN"),
+            forgejo_token: token("FORGEJO_TOKEN").or_else(|| token("GITEA_TOKEN")),
+            gitlab_token: token("GITLAB_TOKEN"),
+            ci_job_token: token("CI_JOB_TOKEN"),
+            github_api: var("GITHUB_API_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
+        }
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Options {
     pub ci: Option<crate::provenance::CiContext>,
     /// How to reach registries and stores (read by the CLI from the environment).
     pub remote: crate::remote::Remote,
+    /// Replace an asset of a forge draft whose bytes differ (`--replace`), instead of refusing.
+    pub replace_assets: bool,
 }
 
 /// A secret string: never shown by `Debug` or `Display`.
@@ -103,6 +105,8 @@ pub struct Settings {
     pub charts: Vec<crate::config::ChartConfig>,
     /// How to reach registries and stores.
     pub remote: crate::remote::Remote,
+    /// Replace a differing asset of a forge draft (`--replace`).
+    pub replace_assets: bool,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -230,6 +234,7 @@ impl Settings {
         }
         Ok(Settings {
             remote: opts.remote.clone(),
+            replace_assets: opts.replace_assets,
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,
             require_signatures,

@@ -140,7 +140,11 @@ pub enum Command {
     Package(ProjectArgs),
     /// Copy the packaged release to its destinations: files under dir:PATH/<version>/ or
     /// s3://BUCKET/PREFIX/<version>/; images and charts to oci://REGISTRY/PATH (signed, version
-    /// tag last). Every destination is checked before anything is written. Never moves latest.
+    /// tag last); a draft release page with every file at github:OWNER/REPO,
+    /// gitea:https://HOST/OWNER/REPO or forgejo:https://HOST/OWNER/REPO (token from GITHUB_TOKEN /
+    /// GH_TOKEN, GITEA_TOKEN, FORGEJO_TOKEN). Every destination is checked before anything is
+    /// written; registries go first, then file stores, then pages. Never moves latest and never
+    /// publishes the draft.
     Publish(ProjectArgs),
     /// Check the gates for a published version and move latest to it.
     ///
@@ -186,7 +190,8 @@ pub enum Command {
         /// Version to remove, e.g. 1.4.2.
         version: String,
         /// Destination: oci://REGISTRY/PATH (images, their signatures and attestations),
-        /// dir:PATH or s3://BUCKET/PREFIX (the version's files). Default: the release's
+        /// dir:PATH or s3://BUCKET/PREFIX (the version's files), github:/gitea:/forgejo: (the
+        /// release page and its assets; never an immutable one). Default: the release's
         /// destinations.
         #[arg(long = "to", value_name = "URL")]
         to: Vec<String>,
@@ -283,9 +288,17 @@ pub struct ProjectArgs {
     pub targets: Vec<String>,
 
     /// Destination, replacing release.to (repeatable): dir:PATH, oci://REGISTRY/PATH,
-    /// s3://BUCKET/PREFIX (AWS credentials and AWS_ENDPOINT_URL from the environment).
+    /// s3://BUCKET/PREFIX (AWS credentials and AWS_ENDPOINT_URL from the environment),
+    /// github:OWNER/REPO (GITHUB_TOKEN; GitHub Enterprise: github:https://HOST/OWNER/REPO or
+    /// GITHUB_API_URL), gitea:https://HOST/OWNER/REPO (GITEA_TOKEN),
+    /// forgejo:https://HOST/OWNER/REPO (FORGEJO_TOKEN). gitlab: is not supported yet.
     #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,
+
+    /// At a forge, replace a draft's asset whose bytes differ from the release's (refused
+    /// otherwise, naming both digests). A published release is never changed.
+    #[arg(long)]
+    pub replace: bool,
 
     /// Config file to use instead of ./relman.toml.
     #[arg(long, value_name = "FILE")]
@@ -301,9 +314,10 @@ pub struct PromoteArgs {
     /// Version to promote, e.g. 1.4.2 (a leading v is accepted).
     pub version: String,
 
-    /// Destination holding the published version: dir:PATH, oci://REGISTRY/PATH or
-    /// s3://BUCKET/PREFIX (repeat for
-    /// several). Default: the release's destinations (release.to in relman.toml). Every gate
+    /// Destination holding the published version: dir:PATH, oci://REGISTRY/PATH,
+    /// s3://BUCKET/PREFIX, or a forge (github:OWNER/REPO, gitea:/forgejo:https://HOST/OWNER/REPO:
+    /// its draft is published, marked latest only when it is the newest stable). Repeat for
+    /// several. Default: the release's destinations (release.to in relman.toml). Every gate
     /// at every destination is checked before any pointer moves anywhere.
     #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,

@@ -850,6 +850,7 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
         to: args.to.iter().map(|u| absolutize_dir_url(u, cwd)).collect(),
         source_date_epoch,
         remote: Remote::from_env(),
+        replace_assets: args.replace,
     })
 }
 

@@ -107,6 +107,15 @@ fn images_build_push_sign_smoke_promote_verify_yank() {
     let repo = format!("{}/acme/tool", reg.host);
     let (pushed, index) = skopeo_raw(&format!("{repo}:1.2.3"));
     assert_eq!(pushed, index_digest, "the registry serves the index relman built");
+    // The notes name the image by digest, with the commands that verify it.
+    let notes = std::fs::read_to_string(p.path("dist/1.2.3/release-notes.md")).unwrap();
+    for line in [
+        format!("- `{repo}@{index_digest}`"),
+        format!("cosign verify --key relman.pub --insecure-ignore-tlog=true {repo}@{index_digest}"),
+        format!("relman verify oci://{repo}:1.2.3 --key relman.pub"),
+    ] {
+        assert!(notes.contains(&line), "{line:?} not in the notes:\n{notes}");
+    }
     let platforms: Vec<String> = index["manifests"]
         .as_array()
         .unwrap()

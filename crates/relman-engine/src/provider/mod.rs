@@ -24,6 +24,9 @@ pub fn open(url: &str, remote: &Remote) -> Result<Box<dyn Destination>, Failure>
     if crate::remote::is_oci(url) {
         return Ok(Box::new(crate::oci::OciDestination::parse(url, remote)?));
     }
+    if ["github:", "gitea:", "forgejo:"].iter().any(|p| url.starts_with(p)) {
+        return Ok(Box::new(crate::forge::ForgeDestination::parse(url, remote)?));
+    }
     if url.starts_with("s3://") {
         return Ok(Box::new(crate::s3::S3Destination::parse(url, remote.s3.clone())?));
     }
@@ -41,13 +44,14 @@ pub fn open_dir(url: &str) -> Result<DirProvider, Failure> {
         return Ok(DirProvider::new(url, PathBuf::from(path)));
     }
     let scheme = url.split(':').next().unwrap_or(url);
-    let known = ["github", "gitea", "forgejo", "gitlab"];
-    let msg = if known.contains(&scheme) {
-        format!("destination `{url}`: `{scheme}:` destinations are not supported by this version of relman")
+    let msg = if scheme == "gitlab" {
+        format!("destination `{url}`: `gitlab:` destinations are not supported by this version of relman yet")
     } else {
         format!("destination `{url}` has an unknown scheme")
     };
-    Err(Failure::usage(msg).with_hint("use --to dir:PATH, --to oci://REGISTRY/PATH or --to s3://BUCKET/PREFIX"))
+    Err(Failure::usage(msg).with_hint(
+        "use --to dir:PATH, oci://REGISTRY/PATH, s3://BUCKET/PREFIX, github:OWNER/REPO, gitea:https://HOST/OWNER/REPO or forgejo:https://HOST/OWNER/REPO",
+    ))
 }
 
 impl Destination for DirProvider {
