@@ -556,7 +556,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Verify { target, key, require_signatures, report_dir } => {
-            let loc = location(&target, &cwd);
+            // A forge release page: its assets downloaded, then verified as a directory.
+            let _downloaded;
+            let (loc, from_forge) = if relman_engine::forge::is_forge(&target) {
+                let tmp = ScratchDir::new("verify")?;
+                relman_engine::forge::download_release(&target, None, &Remote::from_env(), &tmp.0)?;
+                let loc = Location::Path(tmp.0.clone());
+                _downloaded = tmp;
+                (loc, true)
+            } else {
+                (location(&target, &cwd), false)
+            };
             let key_path = match key {
                 Some(k) => Some(cwd.join(k)),
                 None => Config::load(&dir.join("relman.toml"))
@@ -571,7 +581,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             };
             let report_dir = match report_dir {
                 Some(d) => Some(cwd.join(d)),
-                None if loc.is_url() => Some(cwd.clone()),
+                None if loc.is_url() || from_forge => Some(cwd.clone()),
                 None => None,
             };
             // A root with nothing promoted (or its stable version yanked): every version in it.
@@ -635,9 +645,24 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
         Command::Install(args) => {
+            // A forge: the release's assets downloaded first (the latest, or --version).
+            let _downloaded;
+            let (from, version) = if relman_engine::forge::is_forge(&args.from) {
+                let tmp = ScratchDir::new("install")?;
+                let v = match &args.version {
+                    Some(v) => Some(relman_engine::version::parse_cli_version(v)?),
+                    None => None,
+                };
+                relman_engine::forge::download_release(&args.from, v.as_ref(), &Remote::from_env(), &tmp.0)?;
+                let from = tmp.0.display().to_string();
+                _downloaded = tmp;
+                (from, None)
+            } else {
+                (source_arg(&args.from, &cwd), args.version.clone())
+            };
             let opts = InstallOptions {
-                from: source_arg(&args.from, &cwd),
-                version: args.version.clone(),
+                from,
+                version,
                 prefix: prefix(args.prefix.as_deref(), &cwd)?,
                 target: args.target.clone(),
                 sha256: match &args.sha256 {
@@ -1038,5 +1063,23 @@ fn after_promote(dir: &Path, urls: &[String], version: &semver::Version, quiet: 
         Ok(_) => {}
         Err(e) if !quiet => eprintln!("warning: no release summary: {}", e.message),
         Err(_) => {}
+    }
+}
+
+/// A directory under the system's temp dir for files fetched from a forge, removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new(what: &str) -> Result<ScratchDir, Failure> {
+        let dir = std::env::temp_dir().join(format!(".relman-tmp-forge-{what}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| Failure::io("create", &dir, e))?;
+        Ok(ScratchDir(dir))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -76,6 +76,10 @@ struct RemoteAsset {
     download_url: String,
 }
 
+/// What publishing does at a draft: the files to upload (indexes into the release's files),
+/// the assets to delete first, and the names already there.
+type AssetPlan = (Vec<usize>, Vec<RemoteAsset>, Vec<String>);
+
 /// How an asset there compares with a file of the release.
 enum Compared {
     Same,
@@ -386,7 +390,7 @@ impl ForgeDestination {
         there: &[RemoteAsset],
         files: &[LocalFile],
         replace: bool,
-    ) -> Result<(Vec<usize>, Vec<RemoteAsset>, Vec<String>), Failure> {
+    ) -> Result<AssetPlan, Failure> {
         let (mut upload, mut delete, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
         for (i, f) in files.iter().enumerate() {
             let same_name: Vec<&RemoteAsset> = there.iter().filter(|a| a.name == f.name).collect();
@@ -683,6 +687,22 @@ impl Destination for ForgeDestination {
         if let Some(f) = failures.into_inner().unwrap().into_iter().next() {
             return Err(f);
         }
+        if !upload.is_empty() {
+            // What is there now (one listing): extra copies of a name, left by an upload retried
+            // after its answer was lost (Gitea keeps both), go; anything still missing is an error.
+            let after = self.assets(&release)?;
+            let (missing, extra, _) = self.plan_assets(&tag, &after, files, true)?;
+            for a in &extra {
+                self.delete_asset(&release, a)?;
+            }
+            if let Some(i) = missing.first() {
+                return Err(Failure::publish(format!(
+                    "`{}`: `{}` is not in the draft with its digest after uploading it",
+                    self.url, files[*i].name
+                ))
+                .with_hint("run relman publish again"));
+            }
+        }
         Ok(PutOutcome {
             destination: self.url.clone(),
             location: release.html_url.clone(),
@@ -858,6 +878,60 @@ impl Destination for ForgeDestination {
         }
         Ok(state)
     }
+}
+
+/// Whether `s` names a forge (`github:`, `gitea:`, `forgejo:`), for verify and install.
+pub fn is_forge(s: &str) -> bool {
+    ["github:", "gitea:", "forgejo:"].iter().any(|p| s.starts_with(p))
+}
+
+/// Downloads a release page's assets into `into` (a new directory): `spec` is a forge
+/// destination with `@TAG` (`github:acme/tool@v1.2.3`), or without it for the latest release;
+/// `version` picks one by version instead. The published release, or the draft when there is
+/// none (with a token that can see it). Every asset whose forge gives a digest is checked
+/// against it. Returns the tag.
+pub fn download_release(
+    spec: &str,
+    version: Option<&Version>,
+    remote: &Remote,
+    into: &std::path::Path,
+) -> Result<String, Failure> {
+    let (url, tag) = match spec.rsplit_once('@') {
+        Some((u, t)) if !t.contains('/') && !t.is_empty() => (u, Some(t.to_string())),
+        _ => (spec, None),
+    };
+    let d = ForgeDestination::parse(url, remote)?;
+    let releases = match (&tag, version) {
+        (Some(t), _) => d.releases_for(t)?,
+        (None, Some(v)) => d.releases_of(v, None)?.1,
+        (None, None) => match d.latest()? {
+            Some((_, t)) => d.releases_for(&t)?,
+            None => Vec::new(),
+        },
+    };
+    let Some(r) = releases.into_iter().next() else {
+        let which = tag.or(version.map(|v| v.to_string())).unwrap_or_else(|| "latest".into());
+        return Err(Failure::install(format!("no release {which} at `{url}`"))
+            .with_hint("name a published release: github:OWNER/REPO@vX.Y.Z"));
+    };
+    std::fs::create_dir_all(into).map_err(|e| Failure::io("create", into, e))?;
+    for a in d.assets(&r)? {
+        if !valid_segment(&a.name) {
+            return Err(Failure::verify(format!("`{url}`: the asset name `{}` is not a plain file name", a.name)));
+        }
+        let bytes = d.download(&a)?;
+        if let Some(expected) = &a.sha256 {
+            let got = relman_install::hash::sha256_bytes(&bytes);
+            if got.as_str() != expected {
+                return Err(Failure::verify(format!(
+                    "`{url}`: `{}` downloaded with sha256 {got}, the forge says {expected}",
+                    a.name
+                )));
+            }
+        }
+        crate::fsutil::write_atomic(&into.join(&a.name), &bytes)?;
+    }
+    Ok(r.tag)
 }
 
 #[cfg(test)]
