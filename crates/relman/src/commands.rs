@@ -647,18 +647,19 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Install(args) => {
             // A forge: the release's assets downloaded first (the latest, or --version).
             let _downloaded;
-            let (from, version) = if relman_engine::forge::is_forge(&args.from) {
+            let (from, version, source_label) = if relman_engine::forge::is_forge(&args.from) {
                 let tmp = ScratchDir::new("install")?;
                 let v = match &args.version {
                     Some(v) => Some(relman_engine::version::parse_cli_version(v)?),
                     None => None,
                 };
-                relman_engine::forge::download_release(&args.from, v.as_ref(), &Remote::from_env(), &tmp.0)?;
+                let tag = relman_engine::forge::download_release(&args.from, v.as_ref(), &Remote::from_env(), &tmp.0)?;
                 let from = tmp.0.display().to_string();
                 _downloaded = tmp;
-                (from, None)
+                let spec = args.from.rsplit_once('@').map(|(u, _)| u).unwrap_or(&args.from);
+                (from, None, Some(format!("{spec}@{tag}")))
             } else {
-                (source_arg(&args.from, &cwd), args.version.clone())
+                (source_arg(&args.from, &cwd), args.version.clone(), None)
             };
             let opts = InstallOptions {
                 from,
@@ -675,6 +676,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 force: false,
                 key: args.key.as_ref().map(|k| cwd.join(k)),
                 require_signature: args.require_signature,
+                source_label,
             };
             let outcome = install::install(&opts)?;
             if json {

@@ -23,6 +23,23 @@ pub enum Flavor {
     GitHub,
     /// Gitea and Forgejo (Forgejo keeps Gitea's API).
     Gitea,
+    /// GitLab's `/api/v4`, with a personal token (`PRIVATE-TOKEN`) or a CI job token
+    /// (`JOB-TOKEN`).
+    GitLab {
+        job_token: bool,
+    },
+}
+
+impl Flavor {
+    /// The auth header for `token`.
+    fn auth(self, token: &Token) -> (&'static str, String) {
+        match self {
+            Flavor::GitHub => ("Authorization", format!("Bearer {}", token.expose())),
+            Flavor::Gitea => ("Authorization", format!("token {}", token.expose())),
+            Flavor::GitLab { job_token: false } => ("PRIVATE-TOKEN", token.expose().to_string()),
+            Flavor::GitLab { job_token: true } => ("JOB-TOKEN", token.expose().to_string()),
+        }
+    }
 }
 
 /// A request body.
@@ -147,19 +164,15 @@ impl Api {
     ) -> Result<(Answer, Option<Duration>), Failure> {
         let shown = format!("{method} {}", relman_install::source::redact(url));
         let mut req = self.agent.request(method, url);
-        match self.flavor {
+        req = match self.flavor {
             Flavor::GitHub => {
-                req = req.set("Accept", "application/vnd.github+json").set("X-GitHub-Api-Version", "2022-11-28");
-                if let Some(t) = &self.token {
-                    req = req.set("Authorization", &format!("Bearer {}", t.expose()));
-                }
+                req.set("Accept", "application/vnd.github+json").set("X-GitHub-Api-Version", "2022-11-28")
             }
-            Flavor::Gitea => {
-                req = req.set("Accept", "application/json");
-                if let Some(t) = &self.token {
-                    req = req.set("Authorization", &format!("token {}", t.expose()));
-                }
-            }
+            Flavor::Gitea | Flavor::GitLab { .. } => req.set("Accept", "application/json"),
+        };
+        if let Some(t) = &self.token {
+            let (name, value) = self.flavor.auth(t);
+            req = req.set(name, &value);
         }
         let result = match body {
             None => req.call(),
@@ -213,11 +226,8 @@ impl Api {
         loop {
             let mut req = self.agent.get(url).set("Accept", "application/octet-stream");
             if let Some(t) = &self.token {
-                let value = match self.flavor {
-                    Flavor::GitHub => format!("Bearer {}", t.expose()),
-                    Flavor::Gitea => format!("token {}", t.expose()),
-                };
-                req = req.set("Authorization", &value);
+                let (name, value) = self.flavor.auth(t);
+                req = req.set(name, &value);
             }
             let shown = relman_install::source::redact(url);
             let response = match req.call() {

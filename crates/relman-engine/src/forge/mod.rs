@@ -16,6 +16,9 @@
 //! its assets, never an immutable one.
 
 mod api;
+mod gitlab;
+
+pub use gitlab::GitLabDestination;
 
 use std::sync::Mutex;
 
@@ -24,8 +27,23 @@ use relman_sign::SigningKey;
 use semver::Version;
 use serde_json::{json, Value};
 
-pub use api::Flavor;
-use api::{Answer, Api, Body};
+use api::{Answer, Api, Body, Flavor};
+
+/// The release-page forges with drafts: GitHub, and Gitea (Forgejo keeps its API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Page {
+    GitHub,
+    Gitea,
+}
+
+impl Page {
+    fn flavor(self) -> Flavor {
+        match self {
+            Page::GitHub => Flavor::GitHub,
+            Page::Gitea => Flavor::Gitea,
+        }
+    }
+}
 
 use crate::destination::{
     Asset as StateAsset, Destination, DestinationState, Gate, Kind, LocalFile, Pointer, PromotePlan, PromoteReport,
@@ -40,7 +58,7 @@ const UPLOADS_AT_ONCE: usize = 4;
 /// A forge release page destination, parsed.
 pub struct ForgeDestination {
     url: String,
-    flavor: Flavor,
+    flavor: Page,
     owner: String,
     repo: String,
     /// `https://api.github.com`, `https://HOST/api/v3` or `https://HOST/api/v1`.
@@ -65,7 +83,7 @@ struct Release {
 
 /// An asset of a release, as listed.
 #[derive(Clone, Debug)]
-struct RemoteAsset {
+pub(crate) struct RemoteAsset {
     id: u64,
     name: String,
     size: u64,
@@ -81,13 +99,13 @@ struct RemoteAsset {
 type AssetPlan = (Vec<usize>, Vec<RemoteAsset>, Vec<String>);
 
 /// How an asset there compares with a file of the release.
-enum Compared {
+pub(crate) enum Compared {
     Same,
     Broken,
     Different(String),
 }
 
-fn compare(a: &RemoteAsset, sha256: &str, size: u64) -> Compared {
+pub(crate) fn compare(a: &RemoteAsset, sha256: &str, size: u64) -> Compared {
     if !a.complete {
         return Compared::Broken;
     }
@@ -132,12 +150,12 @@ impl ForgeDestination {
         };
         let (flavor, token, token_var) = match scheme {
             "github" => (
-                Flavor::GitHub,
+                Page::GitHub,
                 remote.forge.github_token.clone(),
                 if remote.forge.github_token.is_some() { "GITHUB_TOKEN" } else { "GITHUB_TOKEN (or GH_TOKEN)" },
             ),
-            "gitea" => (Flavor::Gitea, remote.forge.gitea_token.clone(), "GITEA_TOKEN"),
-            "forgejo" => (Flavor::Gitea, remote.forge.forgejo_token.clone(), "FORGEJO_TOKEN"),
+            "gitea" => (Page::Gitea, remote.forge.gitea_token.clone(), "GITEA_TOKEN"),
+            "forgejo" => (Page::Gitea, remote.forge.forgejo_token.clone(), "FORGEJO_TOKEN"),
             _ => return Err(bad("is not a forge destination")),
         };
         let (web_base, path) =
@@ -157,7 +175,7 @@ impl ForgeDestination {
                 let base = format!("{}{}", &rest[..scheme_len], parts[..parts.len() - 2].join("/"));
                 (Some(base), parts[parts.len() - 2..].join("/"))
             } else {
-                if flavor == Flavor::Gitea {
+                if flavor == Page::Gitea {
                     return Err(bad("needs the server: gitea:https://HOST/OWNER/REPO"));
                 }
                 (None, rest.trim_end_matches('/').to_string())
@@ -168,13 +186,13 @@ impl ForgeDestination {
             return Err(bad("is not like OWNER/REPO"));
         }
         let api_base = match (flavor, web_base) {
-            (Flavor::GitHub, None) => {
+            (Page::GitHub, None) => {
                 remote.forge.github_api.clone().unwrap_or_else(|| "https://api.github.com".to_string())
             }
-            (Flavor::GitHub, Some(b)) if b == "https://github.com" => "https://api.github.com".to_string(),
-            (Flavor::GitHub, Some(b)) => format!("{b}/api/v3"),
-            (Flavor::Gitea, Some(b)) => format!("{b}/api/v1"),
-            (Flavor::Gitea, None) => unreachable!("checked above"),
+            (Page::GitHub, Some(b)) if b == "https://github.com" => "https://api.github.com".to_string(),
+            (Page::GitHub, Some(b)) => format!("{b}/api/v3"),
+            (Page::Gitea, Some(b)) => format!("{b}/api/v1"),
+            (Page::Gitea, None) => unreachable!("checked above"),
         };
         Ok(ForgeDestination {
             url: url.to_string(),
@@ -182,16 +200,16 @@ impl ForgeDestination {
             owner: owner.to_string(),
             repo: repo.to_string(),
             api_base,
-            api: Api::new(flavor, token),
+            api: Api::new(flavor.flavor(), token),
             token_var,
         })
     }
 
     fn forge_name(&self) -> &'static str {
         match (self.flavor, self.url.starts_with("forgejo:")) {
-            (Flavor::GitHub, _) => "GitHub",
-            (Flavor::Gitea, true) => "Forgejo",
-            (Flavor::Gitea, false) => "Gitea",
+            (Page::GitHub, _) => "GitHub",
+            (Page::Gitea, true) => "Forgejo",
+            (Page::Gitea, false) => "Gitea",
         }
     }
 
@@ -249,8 +267,8 @@ impl ForgeDestination {
     /// The tag exists on the forge (a release is made from a pushed tag, never a new one).
     fn check_tag(&self, tag: &str) -> Result<(), Failure> {
         let url = match self.flavor {
-            Flavor::GitHub => format!("{}/git/ref/tags/{tag}", self.repo_url()),
-            Flavor::Gitea => format!("{}/tags/{tag}", self.repo_url()),
+            Page::GitHub => format!("{}/git/ref/tags/{tag}", self.repo_url()),
+            Page::Gitea => format!("{}/tags/{tag}", self.repo_url()),
         };
         let a = self.api.send("GET", &url, None)?;
         match a.status {
@@ -264,12 +282,12 @@ impl ForgeDestination {
     fn release_of(&self, v: &Value) -> Option<Release> {
         let id = v.get("id")?.as_u64()?;
         let upload_url = match self.flavor {
-            Flavor::GitHub => v
+            Page::GitHub => v
                 .get("upload_url")
                 .and_then(Value::as_str)
                 .map(|u| u.split('{').next().unwrap_or(u).to_string())
                 .unwrap_or_else(|| format!("{}/releases/{id}/assets", self.repo_url())),
-            Flavor::Gitea => format!("{}/releases/{id}/assets", self.repo_url()),
+            Page::Gitea => format!("{}/releases/{id}/assets", self.repo_url()),
         };
         Some(Release {
             id,
@@ -290,8 +308,8 @@ impl ForgeDestination {
 
     fn list_releases(&self, keep: impl Fn(&Release) -> bool) -> Result<Vec<Release>, Failure> {
         let page = match self.flavor {
-            Flavor::GitHub => "per_page=100",
-            Flavor::Gitea => "limit=50",
+            Page::GitHub => "per_page=100",
+            Page::Gitea => "limit=50",
         };
         let list = self.api.get_all(&format!("{}/releases?{page}", self.repo_url()))?;
         let list = list.map_err(|a| self.unexpected("listing releases", &a))?;
@@ -302,8 +320,8 @@ impl ForgeDestination {
 
     fn assets(&self, r: &Release) -> Result<Vec<RemoteAsset>, Failure> {
         let url = match self.flavor {
-            Flavor::GitHub => format!("{}/releases/{}/assets?per_page=100", self.repo_url(), r.id),
-            Flavor::Gitea => format!("{}/releases/{}/assets", self.repo_url(), r.id),
+            Page::GitHub => format!("{}/releases/{}/assets?per_page=100", self.repo_url(), r.id),
+            Page::Gitea => format!("{}/releases/{}/assets", self.repo_url(), r.id),
         };
         let list = self.api.get_all(&url)?.map_err(|a| self.unexpected("listing the release's assets", &a))?;
         Ok(list
@@ -320,10 +338,8 @@ impl ForgeDestination {
                         .map(str::to_string),
                     complete: v.get("state").and_then(Value::as_str).is_none_or(|s| s == "uploaded"),
                     download_url: match self.flavor {
-                        Flavor::GitHub => v.get("url").and_then(Value::as_str).unwrap_or("").to_string(),
-                        Flavor::Gitea => {
-                            v.get("browser_download_url").and_then(Value::as_str).unwrap_or("").to_string()
-                        }
+                        Page::GitHub => v.get("url").and_then(Value::as_str).unwrap_or("").to_string(),
+                        Page::Gitea => v.get("browser_download_url").and_then(Value::as_str).unwrap_or("").to_string(),
                     },
                 })
             })
@@ -332,8 +348,8 @@ impl ForgeDestination {
 
     fn delete_asset(&self, r: &Release, a: &RemoteAsset) -> Result<(), Failure> {
         let url = match self.flavor {
-            Flavor::GitHub => format!("{}/releases/assets/{}", self.repo_url(), a.id),
-            Flavor::Gitea => format!("{}/releases/{}/assets/{}", self.repo_url(), r.id, a.id),
+            Page::GitHub => format!("{}/releases/assets/{}", self.repo_url(), a.id),
+            Page::Gitea => format!("{}/releases/{}/assets/{}", self.repo_url(), r.id, a.id),
         };
         let ans = self.api.send("DELETE", &url, None)?;
         if !matches!(ans.status, 200 | 204 | 404) {
@@ -354,12 +370,12 @@ impl ForgeDestination {
     fn upload(&self, r: &Release, f: &LocalFile) -> Result<(), Failure> {
         for attempt in 0..2 {
             let ans = match self.flavor {
-                Flavor::GitHub => {
+                Page::GitHub => {
                     let url = format!("{}?name={}&label=", r.upload_url, encode(&f.name));
                     let body = Body::File { path: &f.path, size: f.size, content_type: content_type(&f.name) };
                     self.api.send("POST", &url, Some(&body))?
                 }
-                Flavor::Gitea => {
+                Page::Gitea => {
                     let url = format!("{}?name={}", r.upload_url, encode(&f.name));
                     let body = Body::Multipart { path: &f.path, size: f.size, name: &f.name };
                     self.api.send("POST", &url, Some(&body))?
@@ -382,8 +398,6 @@ impl ForgeDestination {
         Err(Failure::publish(format!("`{}`: uploading `{}` did not complete", self.url, f.name)))
     }
 
-    /// What publishing would do at the draft: the files to upload and the assets to delete
-    /// first; a different asset is an error (unless `replace`).
     fn plan_assets(
         &self,
         tag: &str,
@@ -391,35 +405,7 @@ impl ForgeDestination {
         files: &[LocalFile],
         replace: bool,
     ) -> Result<AssetPlan, Failure> {
-        let (mut upload, mut delete, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-        for (i, f) in files.iter().enumerate() {
-            let same_name: Vec<&RemoteAsset> = there.iter().filter(|a| a.name == f.name).collect();
-            let matching =
-                same_name.iter().position(|a| matches!(compare(a, f.sha256.as_str(), f.size), Compared::Same));
-            match matching {
-                Some(keep) => {
-                    // Gitea accepts a second asset of a name: extra copies (of retries) go.
-                    delete.extend(same_name.iter().enumerate().filter(|(j, _)| *j != keep).map(|(_, a)| (*a).clone()));
-                    skipped.push(f.name.clone());
-                }
-                None => {
-                    for a in &same_name {
-                        if let Compared::Different(found) = compare(a, f.sha256.as_str(), f.size) {
-                            if !replace {
-                                return Err(Failure::publish(format!(
-                                    "`{}`: the draft for {tag} already holds a different `{}`: {found} there, sha256 {} ({} bytes) here",
-                                    self.url, f.name, f.sha256, f.size
-                                ))
-                                .with_hint("pass --replace to replace it, or delete the asset on the forge"));
-                            }
-                        }
-                        delete.push((*a).clone());
-                    }
-                    upload.push(i);
-                }
-            }
-        }
-        Ok((upload, delete, skipped))
+        plan_assets(&self.url, &format!("the draft for {tag}"), there, files, replace)
     }
 
     /// The published release of `tag` holds exactly `files` (a re-run after promote).
@@ -461,48 +447,11 @@ impl ForgeDestination {
     /// the problems of what is there against it.
     fn check_assets(&self, r: &Release, record: Option<&Planned>) -> Result<(Vec<StateAsset>, Vec<String>), Failure> {
         let there = self.assets(r)?;
-        let mut problems = Vec::new();
-        let mut assets = Vec::new();
-        let Some(m_asset) = there.iter().find(|a| a.name == MANIFEST_FILE) else {
-            problems.push(format!("no {MANIFEST_FILE} in the release at `{}`", self.url));
-            return Ok((assets, problems));
+        let manifest = match there.iter().find(|a| a.name == MANIFEST_FILE) {
+            Some(m) => Some(self.download(m)?),
+            None => None,
         };
-        let bytes = self.download(m_asset)?;
-        let manifest = Manifest::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| {
-            Failure::verify(format!("`{}`: its {MANIFEST_FILE} is not a relman manifest: {e}", self.url))
-        })?;
-        let sha = relman_install::hash::sha256_bytes(&bytes);
-        if let Some(p) = record {
-            let local = relman_install::hash::sha256_bytes(p.manifest.release_view().to_json().as_bytes());
-            if local != sha {
-                problems.push(format!("{MANIFEST_FILE}: sha256 {sha} there, the release record's is {local}"));
-            }
-        }
-        assets.push(StateAsset {
-            name: MANIFEST_FILE.into(),
-            status: "ok",
-            expected: None,
-            found: Some(sha.to_string()),
-        });
-        for art in &manifest.artifacts {
-            let (Some(expected), Some(size)) = (&art.sha256, art.size) else { continue };
-            let found = there.iter().filter(|a| a.name == art.name).find(|a| a.complete);
-            let status = match found.map(|a| compare(a, expected.as_str(), size)) {
-                None => "missing",
-                Some(Compared::Same) => "ok",
-                Some(_) => "different",
-            };
-            if status != "ok" {
-                problems.push(format!("{}: {status}", art.name));
-            }
-            assets.push(StateAsset {
-                name: art.name.clone(),
-                status,
-                expected: Some(expected.to_string()),
-                found: found.map(|a| a.sha256.clone().unwrap_or_else(|| format!("{} bytes", a.size))),
-            });
-        }
-        Ok((assets, problems))
+        check_against_manifest(&self.url, &there, manifest.as_deref(), record)
     }
 
     /// The version of the forge's latest release (`None`: there is none).
@@ -519,6 +468,90 @@ impl ForgeDestination {
             _ => Err(self.unexpected("reading the latest release", &a)),
         }
     }
+}
+
+/// What publishing would do at a draft (or package): the files to upload and the assets to delete
+/// first; a different asset is an error (unless `replace`).
+pub(crate) fn plan_assets(
+    url: &str,
+    place: &str,
+    there: &[RemoteAsset],
+    files: &[LocalFile],
+    replace: bool,
+) -> Result<AssetPlan, Failure> {
+    let (mut upload, mut delete, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, f) in files.iter().enumerate() {
+        let same_name: Vec<&RemoteAsset> = there.iter().filter(|a| a.name == f.name).collect();
+        let matching = same_name.iter().position(|a| matches!(compare(a, f.sha256.as_str(), f.size), Compared::Same));
+        match matching {
+            Some(keep) => {
+                // Gitea accepts a second asset of a name: extra copies (of retries) go.
+                delete.extend(same_name.iter().enumerate().filter(|(j, _)| *j != keep).map(|(_, a)| (*a).clone()));
+                skipped.push(f.name.clone());
+            }
+            None => {
+                for a in &same_name {
+                    if let Compared::Different(found) = compare(a, f.sha256.as_str(), f.size) {
+                        if !replace {
+                            return Err(Failure::publish(format!(
+                            "`{url}`: {place} already holds a different `{}`: {found} there, sha256 {} ({} bytes) here",
+                            f.name, f.sha256, f.size
+                        ))
+                            .with_hint("pass --replace to replace it, or delete the asset on the forge"));
+                        }
+                    }
+                    delete.push((*a).clone());
+                }
+                upload.push(i);
+            }
+        }
+    }
+    Ok((upload, delete, skipped))
+}
+
+/// What is there against what its `manifest.json` (`manifest`, downloaded from there) lists,
+/// and against the release record when there is one: each asset's status, and the problems.
+pub(crate) fn check_against_manifest(
+    url: &str,
+    there: &[RemoteAsset],
+    manifest: Option<&[u8]>,
+    record: Option<&Planned>,
+) -> Result<(Vec<StateAsset>, Vec<String>), Failure> {
+    let mut problems = Vec::new();
+    let mut assets = Vec::new();
+    let Some(bytes) = manifest else {
+        problems.push(format!("no {MANIFEST_FILE} in the release at `{url}`"));
+        return Ok((assets, problems));
+    };
+    let parsed = Manifest::from_json(&String::from_utf8_lossy(bytes))
+        .map_err(|e| Failure::verify(format!("`{url}`: its {MANIFEST_FILE} is not a relman manifest: {e}")))?;
+    let sha = relman_install::hash::sha256_bytes(bytes);
+    if let Some(p) = record {
+        let local = relman_install::hash::sha256_bytes(p.manifest.release_view().to_json().as_bytes());
+        if local != sha {
+            problems.push(format!("{MANIFEST_FILE}: sha256 {sha} there, the release record's is {local}"));
+        }
+    }
+    assets.push(StateAsset { name: MANIFEST_FILE.into(), status: "ok", expected: None, found: Some(sha.to_string()) });
+    for art in &parsed.artifacts {
+        let (Some(expected), Some(size)) = (&art.sha256, art.size) else { continue };
+        let found = there.iter().filter(|a| a.name == art.name).find(|a| a.complete);
+        let status = match found.map(|a| compare(a, expected.as_str(), size)) {
+            None => "missing",
+            Some(Compared::Same) => "ok",
+            Some(_) => "different",
+        };
+        if status != "ok" {
+            problems.push(format!("{}: {status}", art.name));
+        }
+        assets.push(StateAsset {
+            name: art.name.clone(),
+            status,
+            expected: Some(expected.to_string()),
+            found: found.map(|a| a.sha256.clone().unwrap_or_else(|| format!("{} bytes", a.size))),
+        });
+    }
+    Ok((assets, problems))
 }
 
 /// Percent-encodes a query value.
@@ -572,7 +605,7 @@ impl Destination for ForgeDestination {
 
     fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure> {
         let tag = Self::tag_of(planned)?;
-        if self.flavor == Flavor::GitHub {
+        if self.flavor == Page::GitHub {
             if let Some(f) = files.iter().find(|f| github_asset_name(&f.name) != f.name) {
                 return Err(Failure::usage(format!(
                     "`{}`: GitHub would rename the asset `{}` to `{}`; refused before anything is uploaded",
@@ -789,7 +822,7 @@ impl Destination for ForgeDestination {
         };
         let apply: crate::destination::ApplyMoves = Box::new(move |_r: &dyn Reporter, moved: &mut Vec<String>| {
             let mut body = json!({"draft": false});
-            if this.flavor == Flavor::GitHub {
+            if this.flavor == Page::GitHub {
                 body["make_latest"] = json!(if make_latest { "true" } else { "false" });
             }
             let a = this.api.json("PATCH", &format!("{}/releases/{}", this.repo_url(), r.id), &body)?;
@@ -870,7 +903,7 @@ impl Destination for ForgeDestination {
         let (assets, problems) = self.check_assets(r, record)?;
         state.assets = assets;
         state.problems = problems;
-        if self.flavor == Flavor::GitHub && !r.draft {
+        if self.flavor == Page::GitHub && !r.draft {
             state.verify_commands.push(format!(
                 "gh release download {tag} -R {}/{} -D {tag} && relman verify {tag} --key <public key>",
                 self.owner, self.repo
@@ -880,9 +913,10 @@ impl Destination for ForgeDestination {
     }
 }
 
-/// Whether `s` names a forge (`github:`, `gitea:`, `forgejo:`), for verify and install.
+/// Whether `s` names a forge (`github:`, `gitea:`, `forgejo:`, `gitlab:`), for verify and
+/// install.
 pub fn is_forge(s: &str) -> bool {
-    ["github:", "gitea:", "forgejo:"].iter().any(|p| s.starts_with(p))
+    ["github:", "gitea:", "forgejo:", "gitlab:"].iter().any(|p| s.starts_with(p))
 }
 
 /// Downloads a release page's assets into `into` (a new directory): `spec` is a forge
@@ -900,6 +934,17 @@ pub fn download_release(
         Some((u, t)) if !t.contains('/') && !t.is_empty() => (u, Some(t.to_string())),
         _ => (spec, None),
     };
+    if url.starts_with("gitlab:") {
+        let d = GitLabDestination::parse(url, remote)?;
+        let v = match (&tag, version) {
+            (Some(t), _) => tag_version(t),
+            (None, Some(v)) => Some(v.clone()),
+            (None, None) => d.newest_version()?,
+        };
+        let v = v.ok_or_else(|| Failure::install(format!("no release at `{url}`")))?;
+        d.download_version(&v, into)?;
+        return Ok(tag.unwrap_or_else(|| format!("v{v}")));
+    }
     let d = ForgeDestination::parse(url, remote)?;
     let releases = match (&tag, version) {
         (Some(t), _) => d.releases_for(t)?,

@@ -24,7 +24,10 @@ pub fn open(url: &str, remote: &Remote) -> Result<Box<dyn Destination>, Failure>
     if crate::remote::is_oci(url) {
         return Ok(Box::new(crate::oci::OciDestination::parse(url, remote)?));
     }
-    if ["github:", "gitea:", "forgejo:"].iter().any(|p| url.starts_with(p)) {
+    if url.starts_with("gitlab:") {
+        return Ok(Box::new(crate::forge::GitLabDestination::parse(url, remote)?));
+    }
+    if crate::forge::is_forge(url) {
         return Ok(Box::new(crate::forge::ForgeDestination::parse(url, remote)?));
     }
     if url.starts_with("s3://") {
@@ -43,14 +46,8 @@ pub fn open_dir(url: &str) -> Result<DirProvider, Failure> {
         }
         return Ok(DirProvider::new(url, PathBuf::from(path)));
     }
-    let scheme = url.split(':').next().unwrap_or(url);
-    let msg = if scheme == "gitlab" {
-        format!("destination `{url}`: `gitlab:` destinations are not supported by this version of relman yet")
-    } else {
-        format!("destination `{url}` has an unknown scheme")
-    };
-    Err(Failure::usage(msg).with_hint(
-        "use --to dir:PATH, oci://REGISTRY/PATH, s3://BUCKET/PREFIX, github:OWNER/REPO, gitea:https://HOST/OWNER/REPO or forgejo:https://HOST/OWNER/REPO",
+    Err(Failure::usage(format!("destination `{url}` has an unknown scheme")).with_hint(
+        "use --to dir:PATH, oci://REGISTRY/PATH, s3://BUCKET/PREFIX, github:OWNER/REPO, gitea:/forgejo:/gitlab:https://HOST/OWNER/REPO",
     ))
 }
 

@@ -57,6 +57,9 @@ pub struct InstallOptions {
     pub key: Option<PathBuf>,
     /// Refuse a release without Sigstore bundles (needs a key, given or pinned).
     pub require_signature: bool,
+    /// What the receipt records as the source instead of `from`, when `from` is a local copy
+    /// of a release fetched from elsewhere (a forge release page): `github:acme/tool@v1.2.3`.
+    pub source_label: Option<String>,
 }
 
 impl fmt::Debug for InstallOptions {
@@ -341,8 +344,8 @@ fn execute(
         name: plan.name.clone(),
         version: plan.version.clone(),
         target: plan.target.clone(),
-        source: redact(&opts.from),
-        root: plan.root.as_ref().map(persistent),
+        source: redact(opts.source_label.as_deref().unwrap_or(&opts.from)),
+        root: if opts.source_label.is_some() { None } else { plan.root.as_ref().map(persistent) },
         archive_sha256: Some(digest.clone()),
         binaries: installed,
         previous,

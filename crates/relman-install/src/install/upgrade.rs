@@ -139,6 +139,7 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
         force: false,
         key: opts.key.clone(),
         require_signature: opts.require_signature,
+        source_label: None,
     })?;
     Ok(UpgradeOutcome::Upgraded { from_version: receipt.version, outcome })
 }
