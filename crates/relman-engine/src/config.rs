@@ -223,6 +223,10 @@ pub struct ReleaseConfig {
     /// Destinations, e.g. `["dir:./releases"]`. Default: `dir:<dist>/releases`. `--to` on the
     /// command line replaces them.
     pub to: Option<Vec<String>>,
+    /// Commit statuses or check runs (by name/context) that must have succeeded on the tagged
+    /// commit before promote publishes a forge release page, e.g. `["smoke-test"]` for a
+    /// downstream test that reports back. Checked at github:, gitea: and forgejo: destinations.
+    pub required_checks: Option<Vec<String>>,
 }
 
 impl Config {

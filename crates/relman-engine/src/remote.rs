@@ -105,6 +105,9 @@ pub struct ForgeOptions {
     /// `GITHUB_API_URL` (set by GitHub Actions; GitHub Enterprise: `https://HOST/api/v3`), for
     /// `github:OWNER/REPO`. Default `https://api.github.com`.
     pub github_api: Option<String>,
+    /// `release.required_checks` from relman.toml (set by `Settings::resolve`): statuses or
+    /// check runs that must have succeeded on the tag's commit before a page is published.
+    pub required_checks: Vec<String>,
 }
 
 impl ForgeOptions {
@@ -117,6 +120,7 @@ impl ForgeOptions {
             gitlab_token: token("GITLAB_TOKEN"),
             ci_job_token: token("CI_JOB_TOKEN"),
             github_api: var("GITHUB_API_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
+            required_checks: Vec::new(),
         }
     }
 }

@@ -233,7 +233,11 @@ impl Settings {
             .with_hint("run `relman keygen` to create a key pair and record it in relman.toml"));
         }
         Ok(Settings {
-            remote: opts.remote.clone(),
+            remote: {
+                let mut r = opts.remote.clone();
+                r.forge.required_checks = config.release.required_checks.clone().unwrap_or_default();
+                r
+            },
             replace_assets: opts.replace_assets,
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,

@@ -305,14 +305,16 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Promote(args) => {
             let version = relman_engine::version::parse_cli_version(&args.version)?;
             // Without --to: the release's configured destinations (release.to, or the default).
-            let remote = Remote::from_env();
+            // relman.toml says which checks gate a page (release.required_checks) and, without
+            // --to, where the release is.
+            let resolved = relman_engine::settings::Settings::resolve(&Options {
+                dir: dir.clone(),
+                remote: Remote::from_env(),
+                ..Default::default()
+            });
+            let remote = resolved.as_ref().map(|s| s.remote.clone()).unwrap_or_else(|_| Remote::from_env());
             let urls: Vec<String> = if args.to.is_empty() {
-                relman_engine::settings::Settings::resolve(&Options {
-                    dir: dir.clone(),
-                    remote: Remote::from_env(),
-                    ..Default::default()
-                })?
-                .destinations
+                resolved?.destinations
             } else {
                 args.to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect()
             };

@@ -194,6 +194,9 @@ fn github_draft_then_promote_rerun_and_read_back_by_pygithub() {
     )
     .ok();
     assert!(fs::read_to_string(prefix.join("bin/tool")).unwrap().contains("tool 1.0.0"));
+    // The receipt names the page it came from, not the download's scratch directory.
+    let receipt = fs::read_to_string(prefix.join(".relman/receipts/tool.json")).unwrap();
+    assert!(receipt.contains(&format!("\"{to}@v1.0.0\"")), "{receipt}");
 
     // The summary compares the page's assets with the release.
     let sum = p.relman_env(&["summary", "1.0.0", "--to", &to], &env);
@@ -413,4 +416,126 @@ fn the_forge_double_follows_the_published_api_descriptions() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains(", 0 failed"), "{text}");
+}
+
+/// GitLab, which has no drafts: publish fills the generic package, promote creates the release
+/// with a link per file (so the page appears complete); python-gitlab reads it back.
+#[test]
+fn gitlab_package_at_publish_release_at_promote() {
+    let d = Double::start(&["--repo", "gitlab:acme/tool", "--max-per-page", "2"]);
+    let p = signed_project();
+    p.tag("v1.0.0");
+    let to = format!("gitlab:{}/acme/tool", d.base);
+    let env = [("RELMAN_PASSWORD", "pw"), ("GITLAB_TOKEN", RW)];
+    d.fault("upload-502", 1, "/packages/generic/");
+    let first = p.relman_env(&["release", "--to", &to], &env);
+    if first.code != 0 {
+        p.relman_env(&["publish", "--to", &to], &env).ok();
+    }
+    assert!(d.log().iter().any(|r| r["status"] == 502), "the upload fault never fired");
+    assert!(d.releases("gitlab", "acme/tool").is_empty(), "publish made no release page");
+    let state = d.state();
+    let repo = state["repos"].as_array().unwrap().iter().find(|r| r["flavor"] == "gitlab").unwrap().clone();
+    let files = repo["packages"][0]["files"].as_array().unwrap().clone();
+    for (name, sha) in dist_files(&p, "1.0.0") {
+        let same: Vec<_> = files.iter().filter(|f| f["file_name"] == name.as_str()).collect();
+        assert_eq!(same.len(), 1, "{name}: {same:?}");
+        assert_eq!(same[0]["sha256"].as_str().unwrap(), sha, "{name}");
+    }
+    // Again: nothing uploaded.
+    d.call("POST", "/_double/log/reset", None);
+    p.relman_env(&["publish", "--to", &to], &env).ok();
+    assert!(d.log().iter().all(|r| r["method"] == "GET"), "{:?}", d.log());
+
+    let promoted = p.relman_env(&["promote", "1.0.0", "--to", &to], &env);
+    promoted.ok();
+    let rels = d.releases("gitlab", "acme/tool");
+    assert_eq!(rels.len(), 1);
+    assert_eq!(
+        rels[0]["description"].as_str().unwrap(),
+        fs::read_to_string(p.path("dist/1.0.0/release-notes.md")).unwrap()
+    );
+    p.relman_env(&["promote", "1.0.0", "--to", &to], &env).ok();
+
+    // python-gitlab lists the release's links and downloads every file intact.
+    let script = format!(
+        "import gitlab, hashlib, json\n\
+         gl = gitlab.Gitlab(url='{}', private_token='{RW}')\n\
+         pr = gl.projects.get('acme/tool')\n\
+         rel = pr.releases.get('v1.0.0')\n\
+         out = {{}}\n\
+         for l in rel.links.list(get_all=True):\n\
+         \x20   b = pr.generic_packages.download(package_name='tool', package_version='1.0.0', file_name=l.name)\n\
+         \x20   out[l.name] = hashlib.sha256(b).hexdigest()\n\
+         print(json.dumps(out))",
+        d.base
+    );
+    let py = Command::new(repo_root().join(".venv/bin/python")).arg("-c").arg(script).output().unwrap();
+    assert!(py.status.success(), "python-gitlab: {}", String::from_utf8_lossy(&py.stderr));
+    let read: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    for (name, sha) in dist_files(&p, "1.0.0") {
+        assert_eq!(read[&name].as_str(), Some(sha.as_str()), "{name} as python-gitlab read it");
+    }
+
+    // verify and summary from GitLab; yank takes the release and the package.
+    let reports = p.outside("reports");
+    p.relman_env(
+        &["verify", &format!("{to}@v1.0.0"), "--key", "relman.pub", "--report-dir", reports.to_str().unwrap()],
+        &env,
+    )
+    .ok();
+    p.relman_env(&["summary", "1.0.0", "--to", &to], &env).ok();
+    p.relman_env(&["yank", "1.0.0", "--to", &to, "--yes"], &env).fails(9, "latest");
+    p.relman_env(&["yank", "1.0.0", "--to", &to, "--yes", "--force"], &env).ok();
+    assert!(d.releases("gitlab", "acme/tool").is_empty());
+    let state = d.state();
+    let repo = state["repos"].as_array().unwrap().iter().find(|r| r["flavor"] == "gitlab").unwrap().clone();
+    assert!(repo["packages"].as_array().unwrap().is_empty(), "{repo}");
+}
+
+/// `release.required_checks`: the page is published only once each named commit status or
+/// check run succeeded on the tag's commit (a downstream smoke test reporting back).
+#[test]
+fn github_required_checks_gate_the_page() {
+    let d = Double::start(&["--repo", "github:acme/tool"]);
+    let p = signed_project();
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &format!("{toml}\n[release]\nrequired_checks = [\"smoke-test\", \"e2e\"]\n"));
+    p.commit("checks");
+    p.tag("v1.0.0");
+    let to = format!("github:{}/acme/tool", d.base);
+    let env = [("RELMAN_PASSWORD", "pw"), ("GITHUB_TOKEN", RW)];
+    p.relman_env(&["release", "--to", &to], &env).ok();
+    let r: serde_json::Value =
+        serde_json::from_str(&d.call("GET", "/api/v3/repos/acme/tool/git/ref/tags/v1.0.0", None)).unwrap();
+    let sha = r["object"]["sha"].as_str().unwrap().to_string();
+    let status = |state: &str| {
+        d.call(
+            "POST",
+            &format!("/api/v3/repos/acme/tool/statuses/{sha}"),
+            Some(&format!(r#"{{"state":"{state}","context":"smoke-test"}}"#)),
+        );
+    };
+    p.relman_env(&["promote", "1.0.0", "--to", &to], &env)
+        .fails(9, "check `smoke-test` has not reported on v1.0.0's commit");
+    status("pending");
+    p.relman_env(&["promote", "1.0.0", "--to", &to], &env).fails(9, "check `smoke-test` is pending");
+    status("failure");
+    p.relman_env(&["promote", "1.0.0", "--to", &to], &env).fails(9, "check `smoke-test` ended `failure`");
+    status("success");
+    // A check run (the Checks API) for the other one, still in progress, then done.
+    d.call(
+        "POST",
+        "/api/v3/repos/acme/tool/check-runs",
+        Some(&format!(r#"{{"name":"e2e","head_sha":"{sha}","status":"in_progress"}}"#)),
+    );
+    p.relman_env(&["promote", "1.0.0", "--to", &to], &env).fails(9, "check `e2e` is in_progress");
+    d.call(
+        "POST",
+        "/api/v3/repos/acme/tool/check-runs",
+        Some(&format!(r#"{{"name":"e2e","head_sha":"{sha}","status":"completed","conclusion":"success"}}"#)),
+    );
+    assert_eq!(d.releases("github", "acme/tool")[0]["draft"], true, "a failed gate published nothing");
+    p.relman_env(&["promote", "1.0.0", "--to", &to], &env).ok();
+    assert_eq!(d.releases("github", "acme/tool")[0]["draft"], false);
 }

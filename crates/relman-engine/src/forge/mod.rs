@@ -66,6 +66,8 @@ pub struct ForgeDestination {
     api: Api,
     /// The variable the token comes from, for messages.
     token_var: &'static str,
+    /// Statuses / check runs that must have succeeded on the tag's commit (`release.required_checks`).
+    required_checks: Vec<String>,
 }
 
 /// A release on the forge, as listed.
@@ -202,6 +204,7 @@ impl ForgeDestination {
             api_base,
             api: Api::new(flavor.flavor(), token),
             token_var,
+            required_checks: remote.forge.required_checks.clone(),
         })
     }
 
@@ -452,6 +455,56 @@ impl ForgeDestination {
             None => None,
         };
         check_against_manifest(&self.url, &there, manifest.as_deref(), record)
+    }
+
+    /// What keeps the required checks from having passed on `tag`'s commit: each one that has
+    /// not reported, is still pending, or failed (GitHub: check runs and commit statuses;
+    /// Gitea/Forgejo: commit statuses). The newest report of a name decides (both lists come
+    /// newest first).
+    fn check_runs(&self, tag: &str) -> Result<Vec<String>, Failure> {
+        let mut seen: Vec<(String, String)> = Vec::new();
+        if self.flavor == Page::GitHub {
+            let url = format!("{}/commits/{tag}/check-runs?per_page=100", self.repo_url());
+            let a = self.api.send("GET", &url, None)?;
+            if a.status != 200 {
+                return Err(self.unexpected(&format!("reading the check runs of {tag}"), &a));
+            }
+            for r in a.json().get("check_runs").and_then(Value::as_array).cloned().unwrap_or_default() {
+                let name = r.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+                let state = match (r.get("status").and_then(Value::as_str), r.get("conclusion").and_then(Value::as_str))
+                {
+                    (Some("completed"), Some(c)) => c.to_string(),
+                    (Some(s), _) => s.to_string(),
+                    _ => "unknown".into(),
+                };
+                seen.push((name, state));
+            }
+        }
+        let a = self.api.send("GET", &format!("{}/commits/{tag}/status", self.repo_url()), None)?;
+        match a.status {
+            200 => {
+                for st in a.json().get("statuses").and_then(Value::as_array).cloned().unwrap_or_default() {
+                    let name = st.get("context").and_then(Value::as_str).unwrap_or("").to_string();
+                    let state =
+                        st.get("state").or_else(|| st.get("status")).and_then(Value::as_str).unwrap_or("unknown");
+                    seen.push((name, state.to_string()));
+                }
+            }
+            404 => {}
+            _ => return Err(self.unexpected(&format!("reading the commit statuses of {tag}"), &a)),
+        }
+        let mut problems = Vec::new();
+        for want in &self.required_checks {
+            match seen.iter().find(|(n, _)| n == want).map(|(_, s)| s.as_str()) {
+                Some("success") => {}
+                Some(s @ ("pending" | "queued" | "in_progress" | "requested" | "waiting")) => {
+                    problems.push(format!("check `{want}` is {s} on {tag}'s commit"))
+                }
+                Some(s) => problems.push(format!("check `{want}` ended `{s}` on {tag}'s commit")),
+                None => problems.push(format!("check `{want}` has not reported on {tag}'s commit")),
+            }
+        }
+        Ok(problems)
     }
 
     /// The version of the forge's latest release (`None`: there is none).
@@ -780,6 +833,18 @@ impl Destination for ForgeDestination {
                     problems.join("; ")
                 },
             });
+            if !self.required_checks.is_empty() {
+                let problems = self.check_runs(&tag)?;
+                gate(Gate {
+                    name: "checks",
+                    passed: problems.is_empty(),
+                    detail: if problems.is_empty() {
+                        format!("{} succeeded on {tag}'s commit", self.required_checks.join(", "))
+                    } else {
+                        problems.join("; ")
+                    },
+                });
+            }
             let latest = self.latest()?;
             let newer =
                 latest.as_ref().and_then(|(_, t)| tag_version(t)).filter(|l| l > version).map(|l| l.to_string());
@@ -819,6 +884,7 @@ impl Destination for ForgeDestination {
             api_base: self.api_base.clone(),
             api: self.api.clone(),
             token_var: self.token_var,
+            required_checks: Vec::new(),
         };
         let apply: crate::destination::ApplyMoves = Box::new(move |_r: &dyn Reporter, moved: &mut Vec<String>| {
             let mut body = json!({"draft": false});
