@@ -156,6 +156,8 @@ pub fn in_dependency_order(dests: &mut [Box<dyn Destination>]) {
 pub struct YankScope<'a> {
     pub repositories: &'a [String],
     pub recorded: Option<&'a RecordedImages>,
+    /// At a forge: delete the git tag too, once the release is gone (`--tag`).
+    pub delete_tag: bool,
 }
 
 /// One published thing at a destination, as fetched: what the release record expects and

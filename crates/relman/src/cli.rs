@@ -142,9 +142,11 @@ pub enum Command {
     /// s3://BUCKET/PREFIX/<version>/; images and charts to oci://REGISTRY/PATH (signed, version
     /// tag last); a draft release page with every file at github:OWNER/REPO,
     /// gitea:https://HOST/OWNER/REPO or forgejo:https://HOST/OWNER/REPO (token from GITHUB_TOKEN /
-    /// GH_TOKEN, GITEA_TOKEN, FORGEJO_TOKEN). Every destination is checked before anything is
-    /// written; registries go first, then file stores, then pages. Never moves latest and never
-    /// publishes the draft.
+    /// GH_TOKEN, GITEA_TOKEN, FORGEJO_TOKEN). GitLab has no drafts: at
+    /// gitlab:https://HOST/GROUP/PROJECT (GITLAB_TOKEN or CI_JOB_TOKEN) publish fills the generic
+    /// package PROJECT/<version>, and promote creates the release with its links. Every
+    /// destination is checked before anything is written; registries go first, then file
+    /// stores, then pages. Never moves latest and never publishes the draft.
     Publish(ProjectArgs),
     /// Check the gates for a published version and move latest to it.
     ///
@@ -204,6 +206,10 @@ pub enum Command {
         /// List what would be removed at every destination; remove nothing.
         #[arg(long)]
         dry_run: bool,
+        /// At a forge (github:, gitea:, forgejo:, gitlab:), also delete the git tag once the
+        /// release is gone.
+        #[arg(long)]
+        tag: bool,
         /// Config file to use instead of ./relman.toml.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -221,8 +227,10 @@ pub enum Command {
     /// Re-hash a published release and check that checksums.txt, index.json and the manifest agree.
     ///
     /// TARGET is a version directory or a release root (its latest stable version), local or
-    /// over HTTP(S), or an image: oci://REGISTRY/REPO:TAG (signatures per platform and
-    /// attestations, with the public key).
+    /// over HTTP(S); an image: oci://REGISTRY/REPO:TAG (signatures per platform and
+    /// attestations, with the public key); or a forge release page, github:OWNER/REPO@TAG
+    /// (gitea:, forgejo:, gitlab:https://HOST/OWNER/REPO@TAG), whose assets are downloaded and
+    /// verified as a directory.
     Verify {
         /// Directory or URL of a published release.
         target: String,
@@ -291,7 +299,8 @@ pub struct ProjectArgs {
     /// s3://BUCKET/PREFIX (AWS credentials and AWS_ENDPOINT_URL from the environment),
     /// github:OWNER/REPO (GITHUB_TOKEN; GitHub Enterprise: github:https://HOST/OWNER/REPO or
     /// GITHUB_API_URL), gitea:https://HOST/OWNER/REPO (GITEA_TOKEN),
-    /// forgejo:https://HOST/OWNER/REPO (FORGEJO_TOKEN). gitlab: is not supported yet.
+    /// forgejo:https://HOST/OWNER/REPO (FORGEJO_TOKEN), gitlab:https://HOST/GROUP/PROJECT
+    /// (GITLAB_TOKEN or CI_JOB_TOKEN; no drafts there: the release page is made at promote).
     #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,
 
@@ -316,7 +325,9 @@ pub struct PromoteArgs {
 
     /// Destination holding the published version: dir:PATH, oci://REGISTRY/PATH,
     /// s3://BUCKET/PREFIX, or a forge (github:OWNER/REPO, gitea:/forgejo:https://HOST/OWNER/REPO:
-    /// its draft is published, marked latest only when it is the newest stable). Repeat for
+    /// its draft is published, marked latest only when it is the newest stable, after the
+    /// checks in release.required_checks succeeded on the tag; gitlab:https://HOST/GROUP/PROJECT:
+    /// the release is created with a link per file of its package). Repeat for
     /// several. Default: the release's destinations (release.to in relman.toml). Every gate
     /// at every destination is checked before any pointer moves anywhere.
     #[arg(long = "to", value_name = "URL")]
@@ -344,7 +355,9 @@ pub struct ReleaseArgs {
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// An archive, an index.json, a version directory or a release root; a path or an http(s) URL.
+    /// An archive, an index.json, a version directory or a release root; a path or an http(s)
+    /// URL; or a forge, github:OWNER/REPO (gitea:, forgejo:, gitlab:https://HOST/OWNER/REPO):
+    /// its latest release, or --version.
     #[arg(long, value_name = "SOURCE")]
     pub from: String,
 

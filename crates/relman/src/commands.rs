@@ -440,7 +440,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 None => Ok(0),
             }
         }
-        Command::Yank { version, to, yes, force, dry_run, config } => {
+        Command::Yank { version, to, yes, force, dry_run, tag, config } => {
             let version = relman_engine::version::parse_cli_version(&version)?;
             let settings = relman_engine::settings::Settings::resolve(&Options {
                 dir: dir.clone(),
@@ -462,7 +462,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             // The release record's index digests, to finish a yank whose tag is already gone.
             let recorded = released(&dir, &version).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
-            let scope = relman_engine::provider::YankScope { repositories: &names, recorded: Some(&recorded) };
+            let scope =
+                relman_engine::provider::YankScope { repositories: &names, recorded: Some(&recorded), delete_tag: tag };
             let yank_at = |url: &str, apply: bool| -> Result<relman_engine::provider::YankReport, Failure> {
                 relman_engine::provider::open(url, &settings.remote)?.yank(&scope, &version, apply, force)
             };

@@ -404,8 +404,13 @@ fn forgejo_draft_promote_and_yank() {
         assert_eq!(read[&name].as_str(), Some(sha.as_str()), "{name} as giteapy read it");
     }
     p.relman_env(&["yank", "1.0.0", "--to", &to, "--yes"], &env).fails(9, "latest");
-    p.relman_env(&["yank", "1.0.0", "--to", &to, "--yes", "--force"], &env).ok();
+    let dry = p.relman_env(&["yank", "1.0.0", "--to", &to, "--dry-run", "--force", "--tag"], &env);
+    dry.ok();
+    assert!(dry.stdout.contains("tag v1.0.0"), "{}", dry.stdout);
+    p.relman_env(&["yank", "1.0.0", "--to", &to, "--yes", "--force", "--tag"], &env).ok();
     assert!(d.releases("gitea", "acme/tool").is_empty());
+    let tag = d.call("GET", "/api/v1/repos/acme/tool/tags/v1.0.0", None);
+    assert!(tag.contains("Not Found"), "the tag is still there: {tag}");
 }
 
 /// The double itself answers as GitHub's OpenAPI description and Gitea's swagger say (the
@@ -538,4 +543,107 @@ fn github_required_checks_gate_the_page() {
     assert_eq!(d.releases("github", "acme/tool")[0]["draft"], true, "a failed gate published nothing");
     p.relman_env(&["promote", "1.0.0", "--to", &to], &env).ok();
     assert_eq!(d.releases("github", "acme/tool")[0]["draft"], false);
+}
+
+/// Crash suite at a forge: SIGKILL `release --promote` right after the first asset is
+/// uploaded. The draft stays a draft (nothing half-published); the re-run completes it, with
+/// one asset per name, and publishes it.
+#[test]
+fn github_crash_after_the_first_upload_converges() {
+    let d = Double::start(&["--repo", "github:acme/tool"]);
+    let p = signed_project();
+    p.tag("v1.0.0");
+    let to = format!("github:{}/acme/tool", d.base);
+    let env = [("RELMAN_PASSWORD", "pw"), ("GITHUB_TOKEN", RW)];
+    kill_at_with(&p.dir, &["release", "--promote", "--to", &to], "forge-uploaded-one", &env);
+    let rels = d.releases("github", "acme/tool");
+    assert_eq!(rels.len(), 1);
+    assert_eq!(rels[0]["draft"], true, "a killed publish left a published page");
+    let before = rels[0]["assets"].as_array().unwrap().len();
+    p.relman_env(&["release", "--promote", "--to", &to], &env).ok();
+    let rels = d.releases("github", "acme/tool");
+    assert_eq!(rels.len(), 1, "the re-run made a second release");
+    assert_eq!(rels[0]["draft"], false);
+    let assets = rels[0]["assets"].as_array().unwrap();
+    assert!(assets.len() > before);
+    for (name, sha) in dist_files(&p, "1.0.0") {
+        let same: Vec<_> = assets.iter().filter(|a| a["name"] == name.as_str()).collect();
+        assert_eq!(same.len(), 1, "{name}");
+        assert_eq!(same[0]["sha256"].as_str().unwrap(), sha, "{name}");
+    }
+}
+
+/// Fault suite at a forge: the seeded fault proxy (503s, dropped connections, stalls, answers
+/// cut short, which the double did act on) in front of the double. Publish and promote succeed
+/// through retries or fail cleanly; the re-run converges on one complete, published release.
+#[test]
+fn github_fault_suite_publish_and_promote_converge() {
+    use relman_oci::testing::{FaultPlan, FaultProxy};
+    let d = Double::start(&["--repo", "github:acme/s1", "--repo", "github:acme/s2", "--repo", "github:acme/s3"]);
+    let p = signed_project();
+    p.tag("v1.0.0");
+    p.relman_env(&["build"], &[]).ok();
+    p.relman_env(&["package"], &[("RELMAN_PASSWORD", "pw")]).ok();
+    let upstream = d.base.trim_start_matches("http://").to_string();
+    let (mut injected, mut first_ok) = (0, 0);
+    for seed in 1..=3u64 {
+        let proxy =
+            FaultProxy::start(&upstream, FaultPlan { seed, rate: 0.15, stall: std::time::Duration::from_millis(300) });
+        let to = format!("github:http://{}/acme/s{seed}", proxy.host);
+        let env = [("RELMAN_PASSWORD", "pw"), ("GITHUB_TOKEN", RW)];
+        for args in [vec!["publish", "--to", &to], vec!["promote", "1.0.0", "--to", &to]] {
+            let out = p.relman_env(&args, &env);
+            match out.code {
+                0 => first_ok += 1,
+                8 | 9 | 11 => assert!(out.stderr.lines().any(|l| l.starts_with("error: ")), "{}", out.stderr),
+                c => panic!("{args:?} exit {c}:\n{}", out.stderr),
+            }
+            assert!(!out.stderr.contains(RW));
+        }
+        injected += proxy.stats().injected();
+        proxy.set_rate(0.0);
+        p.relman_env(&["publish", "--to", &to], &env).ok();
+        p.relman_env(&["promote", "1.0.0", "--to", &to], &env).ok();
+        let rels = d.releases("github", &format!("acme/s{seed}"));
+        let published: Vec<_> = rels.iter().filter(|r| r["draft"] == false).collect();
+        assert_eq!(published.len(), 1, "seed {seed}: {rels:?}");
+        let assets = published[0]["assets"].as_array().unwrap();
+        for (name, sha) in dist_files(&p, "1.0.0") {
+            let same: Vec<_> = assets.iter().filter(|a| a["name"] == name.as_str()).collect();
+            assert_eq!(same.len(), 1, "seed {seed}: {name}");
+            assert_eq!(same[0]["sha256"].as_str().unwrap(), sha, "seed {seed}: {name}");
+        }
+    }
+    eprintln!("fault suite (forge): 3 seeds, {injected} faults injected; {first_ok} of 6 runs succeeded through them; every re-run converged");
+    assert!(injected > 0);
+}
+
+/// A maintenance release of an older line is published without taking latest; a pre-release
+/// is published as a pre-release, never latest.
+#[test]
+fn github_latest_only_for_the_newest_stable() {
+    let d = Double::start(&["--repo", "github:acme/tool"]);
+    let p = Project::generic(&[T1]);
+    let to = format!("github:{}/acme/tool", d.base);
+    let env = [("GITHUB_TOKEN", RW)];
+    let latest = || -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(&d.call("GET", "/api/v3/repos/acme/tool/releases/latest", None)).unwrap();
+        v["tag_name"].as_str().unwrap_or("").to_string()
+    };
+    for (v, text) in [("2.0.0", "two"), ("1.0.1", "fix"), ("2.1.0-rc.1", "rc")] {
+        p.write("src.txt", text);
+        p.commit(text);
+        p.tag(&format!("v{v}"));
+        p.relman_env(&["release", "--to", &to], &env).ok();
+        let out = p.relman_env(&["promote", v, "--to", &to], &env);
+        out.ok();
+        if v == "1.0.1" {
+            assert!(out.stdout.contains("latest stays at 2.0.0"), "{}", out.stdout);
+        }
+        assert_eq!(latest(), "v2.0.0", "after promoting {v}");
+    }
+    let rels = d.releases("github", "acme/tool");
+    let rc = rels.iter().find(|r| r["tag_name"] == "v2.1.0-rc.1").unwrap();
+    assert_eq!((rc["draft"].as_bool(), rc["prerelease"].as_bool()), (Some(false), Some(true)));
 }

@@ -179,7 +179,9 @@ impl Api {
             Some(Body::Json(bytes)) => req.set("Content-Type", "application/json").send_bytes(bytes),
             Some(Body::File { path, size, content_type }) => {
                 let file = std::fs::File::open(path).map_err(|e| Failure::io("open", path, e))?;
-                req.set("Content-Type", content_type).set("Content-Length", &size.to_string()).send(file)
+                req.set("Content-Type", content_type)
+                    .set("Content-Length", &size.to_string())
+                    .send(std::io::BufReader::with_capacity(1 << 20, file))
             }
             Some(Body::Multipart { path, size, name }) => {
                 let boundary = "relman-5e1f0c0a9d2b4c7e";

@@ -483,7 +483,7 @@ impl Destination for GitLabDestination {
         Ok(PromotePlan { report, apply: Some(apply) })
     }
 
-    fn yank(&self, _scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
+    fn yank(&self, scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
         let tag = self.tag_for(version, None)?;
         let v = version.to_string();
         let mut report = YankReport { version: v.clone(), ..YankReport::default() };
@@ -503,6 +503,9 @@ impl Destination for GitLabDestination {
         if let Some((_, files)) = &package {
             report.removed.push(format!("package {}/{v} ({} files)", self.package, files.len()));
         }
+        if scope.delete_tag && !apply {
+            report.removed.push(format!("tag {tag}"));
+        }
         if !apply || (!report.blocked_by.is_empty() && !force) {
             return Ok(report);
         }
@@ -517,6 +520,14 @@ impl Destination for GitLabDestination {
             if !matches!(a.status, 200 | 204 | 404) {
                 return Err(self.unexpected(&format!("deleting the package {}/{v}", self.package), &a));
             }
+        }
+        if scope.delete_tag {
+            let url = format!("{}/repository/tags/{}", self.project_url(), encode(&tag));
+            let a = self.api.send("DELETE", &url, None)?;
+            if !matches!(a.status, 200 | 204 | 404) {
+                return Err(self.unexpected(&format!("deleting the tag {tag}"), &a));
+            }
+            report.removed.push(format!("tag {tag}"));
         }
         report.done = true;
         Ok(report)

@@ -904,7 +904,7 @@ impl Destination for ForgeDestination {
         Ok(PromotePlan { report, apply: Some(apply) })
     }
 
-    fn yank(&self, _scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
+    fn yank(&self, scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
         let (tag, releases) = self.releases_of(version, None)?;
         let mut report = YankReport { version: version.to_string(), ..YankReport::default() };
         if releases.is_empty() {
@@ -927,6 +927,9 @@ impl Destination for ForgeDestination {
                 report.blocked_by.push(format!("latest ({tag})"));
             }
         }
+        if scope.delete_tag && !apply {
+            report.removed.push(format!("tag {tag}"));
+        }
         if !apply || (!report.blocked_by.is_empty() && !force) {
             return Ok(report);
         }
@@ -935,6 +938,17 @@ impl Destination for ForgeDestination {
             if !matches!(a.status, 200 | 204 | 404) {
                 return Err(self.unexpected(&format!("deleting the release {tag}"), &a));
             }
+        }
+        if scope.delete_tag {
+            let url = match self.flavor {
+                Page::GitHub => format!("{}/git/refs/tags/{tag}", self.repo_url()),
+                Page::Gitea => format!("{}/tags/{tag}", self.repo_url()),
+            };
+            let a = self.api.send("DELETE", &url, None)?;
+            if !matches!(a.status, 200 | 204 | 404) {
+                return Err(self.unexpected(&format!("deleting the tag {tag}"), &a));
+            }
+            report.removed.push(format!("tag {tag}"));
         }
         report.done = true;
         Ok(report)
