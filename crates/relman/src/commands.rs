@@ -560,10 +560,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Verify { target, key, require_signatures, report_dir } => {
             // A forge release page: its assets downloaded, then verified as a directory.
+            let mut target_label = target.clone();
             let _downloaded;
             let (loc, from_forge) = if relman_engine::forge::is_forge(&target) {
                 let tmp = ScratchDir::new("verify")?;
-                relman_engine::forge::download_release(&target, None, &Remote::from_env(), &tmp.0)?;
+                let tag = relman_engine::forge::download_release(&target, None, &Remote::from_env(), &tmp.0)?;
+                if !target.ends_with(&format!("@{tag}")) {
+                    target_label = format!("{target}@{tag}");
+                }
                 let loc = Location::Path(tmp.0.clone());
                 _downloaded = tmp;
                 (loc, true)
@@ -602,6 +606,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     key: key.clone(),
                     require_signatures,
                     report_dir: report_dir.clone(),
+                    label: from_forge.then(|| target_label.clone()),
                 };
                 let report = relman_install::verify::verify_release_with(target, &opts)?;
                 if !json && !cli.quiet {

@@ -187,6 +187,9 @@ fn github_draft_then_promote_rerun_and_read_back_by_pygithub() {
         &env,
     );
     v.ok();
+    assert!(v.stdout.contains(&format!("verified {to}@v1.0.0 1.0.0")), "{}", v.stdout);
+    let report = fs::read_to_string(reports.join("remote-verify.json")).unwrap();
+    assert!(report.contains(&format!("{to}@v1.0.0")) && !report.contains(".relman-tmp"), "{report}");
     let prefix = p.outside("prefix");
     p.relman_env(
         &["install", "--from", &to, "--prefix", prefix.to_str().unwrap(), "--target", T1, "--key", "relman.pub"],

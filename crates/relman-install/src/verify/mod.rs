@@ -81,6 +81,9 @@ pub struct VerifyOptions {
     /// When set, `remote-verify.json` and `remote-verify.md` are written there (created if
     /// needed), atomically.
     pub report_dir: Option<PathBuf>,
+    /// What the report names as the release's location instead of `loc`, when `loc` is a local
+    /// copy fetched from elsewhere (a forge release page: `github:acme/tool@v1.2.3`).
+    pub label: Option<String>,
 }
 
 fn is_allowed_extra(name: &str) -> bool {
@@ -204,7 +207,10 @@ pub fn verify_release_with(loc: &Location, opts: &VerifyOptions) -> Result<Verif
         return Err(Failure::usage("signatures are required, but no public key was given to check them with")
             .with_hint("pass the `PUBLIC KEY` file of the key pair that signed the release (`--key`)"));
     }
-    let report = check_release(loc, opts)?;
+    let mut report = check_release(loc, opts)?;
+    if let Some(label) = &opts.label {
+        report.location = label.clone();
+    }
     if let Some(dir) = &opts.report_dir {
         write_files(dir, &report)?;
     }
