@@ -562,13 +562,12 @@ fn github_crash_after_the_first_upload_converges() {
     let rels = d.releases("github", "acme/tool");
     assert_eq!(rels.len(), 1);
     assert_eq!(rels[0]["draft"], true, "a killed publish left a published page");
-    let before = rels[0]["assets"].as_array().unwrap().len();
+    // (The other upload threads may finish some files before the kill lands.)
     p.relman_env(&["release", "--promote", "--to", &to], &env).ok();
     let rels = d.releases("github", "acme/tool");
     assert_eq!(rels.len(), 1, "the re-run made a second release");
     assert_eq!(rels[0]["draft"], false);
     let assets = rels[0]["assets"].as_array().unwrap();
-    assert!(assets.len() > before);
     for (name, sha) in dist_files(&p, "1.0.0") {
         let same: Vec<_> = assets.iter().filter(|a| a["name"] == name.as_str()).collect();
         assert_eq!(same.len(), 1, "{name}");
