@@ -234,6 +234,28 @@ fn github_draft_then_promote_rerun_and_read_back_by_pygithub() {
     );
     assert_eq!(bad.code, 7, "{}\n{}", bad.stdout, bad.stderr);
     p.relman_env(&["summary", "1.0.0", "--to", &to], &env).fails(7, "");
+
+    // The token is in no file relman wrote: the project (dist/, the manifest, the summary),
+    // the verify reports, the install prefix.
+    for root in [p.dir.clone(), reports.clone(), prefix.clone()] {
+        for file in files_under(&root) {
+            let bytes = fs::read(&file).unwrap_or_default();
+            assert!(!String::from_utf8_lossy(&bytes).contains(RW), "the token is in {}", file.display());
+        }
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() && !path.is_symlink() {
+            out.extend(files_under(&path));
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[test]

@@ -983,6 +983,7 @@ impl Destination for ForgeDestination {
         let (assets, problems) = self.check_assets(r, record)?;
         state.assets = assets;
         state.problems = problems;
+        state.verify_commands.push(format!("relman verify {}@{tag} --key <public key>", self.url));
         if self.flavor == Page::GitHub && !r.draft {
             state.verify_commands.push(format!(
                 "gh release download {tag} -R {}/{} -D {tag} && relman verify {tag} --key <public key>",
