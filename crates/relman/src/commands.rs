@@ -716,6 +716,23 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 }
                 return Ok(0);
             }
+            // From a forge (--from github:…, or the page the receipt names): its latest release.
+            let receipt = install::receipt::installed(&prefix, args.name.as_deref())?;
+            let page = |s: &str| s.rsplit_once('@').map(|(u, _)| u.to_string()).unwrap_or_else(|| s.to_string());
+            let forge_source = match (&args.from, &receipt) {
+                (Some(f), _) if relman_engine::forge::is_forge(f) => Some(page(f)),
+                (None, Some(r)) if relman_engine::forge::is_forge(&r.source) => Some(page(&r.source)),
+                _ => None,
+            };
+            if let Some(spec) = forge_source {
+                let outcome = upgrade_from_forge(&spec, receipt, &prefix, &args, &cwd)?;
+                if json {
+                    render::json(&outcome);
+                } else if !cli.quiet {
+                    println!("{}", describe_upgrade(&outcome));
+                }
+                return Ok(0);
+            }
             let opts = UpgradeOptions {
                 name: args.name.clone(),
                 from: args.from.as_deref().map(|f| source_arg(f, &cwd)),
@@ -819,6 +836,50 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             Ok(0)
         }
     }
+}
+
+/// `relman upgrade` of a program installed from a forge release page: the page's latest
+/// release, when it is newer than the receipt's version, downloaded and installed (the receipt's
+/// pinned key applies; the previous version stays for rollback).
+fn upgrade_from_forge(
+    spec: &str,
+    receipt: Option<install::Receipt>,
+    prefix: &Path,
+    args: &crate::cli::UpgradeArgs,
+    cwd: &Path,
+) -> Result<install::UpgradeOutcome, Failure> {
+    let remote = Remote::from_env();
+    let tag = relman_engine::forge::latest_tag(spec, &remote)?
+        .ok_or_else(|| Failure::install(format!("`{spec}` has no published release yet")))?;
+    let latest = relman_engine::forge::version_of_tag(&tag)
+        .ok_or_else(|| Failure::verify(format!("`{spec}`: its latest tag `{tag}` names no version")))?;
+    if let Some(r) = &receipt {
+        let installed = semver::Version::parse(r.version.trim_start_matches('v')).ok();
+        if installed.as_ref().is_some_and(|v| *v >= latest) {
+            return Ok(install::UpgradeOutcome::UpToDate {
+                name: r.name.clone(),
+                version: r.version.clone(),
+                available: latest.to_string(),
+            });
+        }
+    }
+    let tmp = ScratchDir::new("upgrade")?;
+    relman_engine::forge::download_release(&format!("{spec}@{tag}"), None, &remote, &tmp.0)?;
+    let outcome = install::install(&InstallOptions {
+        from: tmp.0.display().to_string(),
+        version: None,
+        prefix: prefix.to_path_buf(),
+        target: args.target.clone().or_else(|| receipt.as_ref().map(|r| r.target.clone())),
+        sha256: None,
+        force: false,
+        key: args.key.as_ref().map(|k| cwd.join(k)),
+        require_signature: args.require_signature,
+        source_label: Some(format!("{spec}@{tag}")),
+    })?;
+    Ok(match receipt {
+        Some(r) => install::UpgradeOutcome::Upgraded { from_version: r.version, outcome },
+        None => install::UpgradeOutcome::Installed { outcome },
+    })
 }
 
 fn describe_upgrade(outcome: &install::UpgradeOutcome) -> String {

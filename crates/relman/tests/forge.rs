@@ -671,3 +671,34 @@ fn github_latest_only_for_the_newest_stable() {
     let rc = rels.iter().find(|r| r["tag_name"] == "v2.1.0-rc.1").unwrap();
     assert_eq!((rc["draft"].as_bool(), rc["prerelease"].as_bool()), (Some(false), Some(true)));
 }
+
+/// Installed from a page, upgraded from it: `relman upgrade` follows the page the receipt
+/// names to its latest release (signatures checked with the key pinned at install), and
+/// rollback returns to the previous version.
+#[test]
+fn install_and_upgrade_from_a_release_page() {
+    let d = Double::start(&["--repo", "github:acme/tool"]);
+    let p = signed_project();
+    let to = format!("github:{}/acme/tool", d.base);
+    let env = [("RELMAN_PASSWORD", "pw"), ("GITHUB_TOKEN", RW)];
+    p.tag("v1.0.0");
+    p.relman_env(&["release", "--promote", "--to", &to], &env).ok();
+    let prefix = p.outside("prefix");
+    let pre = prefix.to_str().unwrap();
+    p.relman_env(&["install", "--from", &to, "--prefix", pre, "--target", T1, "--key", "relman.pub"], &env).ok();
+    let current = p.relman_env(&["upgrade", "--prefix", pre], &env);
+    current.ok();
+    assert!(current.stdout.contains("tool 1.0.0 is up to date"), "{}", current.stdout);
+    p.write("src.txt", "next");
+    p.commit("next");
+    p.tag("v1.1.0");
+    p.relman_env(&["release", "--promote", "--to", &to], &env).ok();
+    let up = p.relman_env(&["upgrade", "--prefix", pre], &env);
+    up.ok();
+    assert!(up.stdout.contains("upgraded tool 1.0.0 → 1.1.0"), "{}", up.stdout);
+    assert!(fs::read_to_string(prefix.join("bin/tool")).unwrap().contains("tool 1.1.0"));
+    let again = p.relman_env(&["upgrade", "--prefix", pre], &env);
+    assert!(again.stdout.contains("tool 1.1.0 is up to date"), "{}", again.stdout);
+    p.relman_env(&["upgrade", "--prefix", pre, "--rollback"], &env).ok();
+    assert!(fs::read_to_string(prefix.join("bin/tool")).unwrap().contains("tool 1.0.0"));
+}

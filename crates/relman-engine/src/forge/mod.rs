@@ -1000,6 +1000,24 @@ pub fn is_forge(s: &str) -> bool {
     ["github:", "gitea:", "forgejo:", "gitlab:"].iter().any(|p| s.starts_with(p))
 }
 
+/// The tag of a forge's latest release (GitHub/Gitea: the one marked latest; GitLab: the
+/// newest), for `relman upgrade`; `None` when there is none.
+pub fn latest_tag(spec: &str, remote: &Remote) -> Result<Option<String>, Failure> {
+    let url = spec.rsplit_once('@').filter(|(_, t)| !t.contains('/')).map(|(u, _)| u).unwrap_or(spec);
+    if url.starts_with("gitlab:") {
+        return Ok(GitLabDestination::parse(url, remote)?
+            .newest_version()?
+            .map(|v| v.to_string())
+            .map(|v| format!("v{v}")));
+    }
+    Ok(ForgeDestination::parse(url, remote)?.latest()?.map(|(_, t)| t))
+}
+
+/// The version a forge tag names (`v1.2.3`, `tool-v1.2.3`).
+pub fn version_of_tag(tag: &str) -> Option<Version> {
+    tag_version(tag)
+}
+
 /// Downloads a release page's assets into `into` (a new directory): `spec` is a forge
 /// destination with `@TAG` (`github:acme/tool@v1.2.3`), or without it for the latest release;
 /// `version` picks one by version instead. The published release, or the draft when there is

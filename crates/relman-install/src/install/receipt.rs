@@ -253,6 +253,12 @@ fn rfc3339(secs: u64) -> String {
     relman_manifest::time::rfc3339(secs as i64)
 }
 
+/// The receipt of the program `name` installed under `prefix` (without a name: the only one
+/// installed there); `None` when nothing matches. For callers deciding how to upgrade.
+pub fn installed(prefix: &Path, name: Option<&str>) -> Result<Option<Receipt>, Failure> {
+    Layout::new(prefix)?.select(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
