@@ -607,6 +607,23 @@ pub(crate) fn check_against_manifest(
     Ok((assets, problems))
 }
 
+/// The longest release body GitHub takes (GoReleaser truncates at the same length).
+const MAX_BODY: usize = 125_000;
+
+/// The notes as a page body: cut (at a line) to what GitHub accepts, saying where the rest is.
+fn page_body(notes: String) -> String {
+    if notes.len() <= MAX_BODY {
+        return notes;
+    }
+    let tail = format!("\n\n… (cut to {MAX_BODY} bytes: the full notes are the attached `{NOTES_FILE}`)\n");
+    let mut end = MAX_BODY - tail.len();
+    while !notes.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = notes[..end].rfind('\n').unwrap_or(end);
+    format!("{}{tail}", &notes[..end])
+}
+
 /// Percent-encodes a query value.
 fn encode(s: &str) -> String {
     let mut out = String::new();
@@ -707,7 +724,7 @@ impl Destination for ForgeDestination {
             }
             return Err(self.refuse_published(&tag, r));
         }
-        let notes = std::fs::read_to_string(planned.artifact_path(NOTES_FILE)).unwrap_or_default();
+        let notes = page_body(std::fs::read_to_string(planned.artifact_path(NOTES_FILE)).unwrap_or_default());
         let prerelease = Version::parse(&planned.manifest.version).is_ok_and(|v| !v.pre.is_empty());
         let release = match releases.into_iter().next() {
             Some(r) => {
@@ -1119,6 +1136,17 @@ mod tests {
         assert_eq!(github_asset_name("my tool (x).zip"), "my.tool.x.zip");
         assert_eq!(github_asset_name(".hidden"), "default.hidden");
         assert_eq!(github_asset_name("a..b."), "a.b");
+    }
+
+    #[test]
+    fn long_notes_are_cut_at_a_line_to_what_github_takes() {
+        let short = "## 1.0.0\n- a fix\n".to_string();
+        assert_eq!(page_body(short.clone()), short);
+        let long = "- é change\n".repeat(20_000);
+        let body = page_body(long.clone());
+        assert!(body.len() <= MAX_BODY, "{}", body.len());
+        assert!(body.ends_with("the full notes are the attached `release-notes.md`)\n"));
+        assert!(long.starts_with(body.split("\n\n… (cut").next().unwrap()));
     }
 
     #[test]
