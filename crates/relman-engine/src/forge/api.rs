@@ -218,6 +218,7 @@ impl Api {
             .take(64 << 20)
             .read_to_end(&mut body)
             .map_err(|e| Failure::network(format!("reading the answer to {shown} failed: {e}")))?;
+        let wait = wait.or_else(|| secondary_limit(status, &body).then_some(SECONDARY_WAIT));
         Ok((Answer { status, next, body }, wait))
     }
 
@@ -291,6 +292,18 @@ impl Api {
     }
 }
 
+/// GitHub's advice for a secondary rate limit without `retry-after`: wait at least a minute.
+const SECONDARY_WAIT: Duration = Duration::from_secs(60);
+
+/// A 403/429 whose body says a secondary rate limit was hit (GitHub: "You have exceeded a
+/// secondary rate limit", or a `documentation_url` ending in `secondary-rate-limits`).
+fn secondary_limit(status: u16, body: &[u8]) -> bool {
+    matches!(status, 403 | 429) && {
+        let text = String::from_utf8_lossy(body).to_ascii_lowercase();
+        text.contains("secondary rate limit") || text.contains("secondary-rate-limits") || text.contains("abuse")
+    }
+}
+
 /// The `rel="next"` URL of a `Link` header.
 fn next_link(header: &str) -> Option<String> {
     header.split(',').find_map(|part| {
@@ -343,5 +356,13 @@ mod tests {
         let w = rate_limit_wait(403, None, Some("0"), Some(&(now + 2).to_string())).unwrap();
         assert!(w >= Duration::from_secs(1) && w <= Duration::from_secs(2));
         assert_eq!(rate_limit_wait(200, Some("3"), Some("0"), None), None);
+    }
+
+    #[test]
+    fn secondary_rate_limits_are_recognised() {
+        let body = br#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}"#;
+        assert!(secondary_limit(403, body));
+        assert!(!secondary_limit(403, br#"{"message":"Resource not accessible by personal access token"}"#));
+        assert!(!secondary_limit(200, body));
     }
 }
