@@ -384,6 +384,11 @@ pub struct InstallArgs {
     /// Refuse releases without a Sigstore bundle for index.json and the archive.
     #[arg(long)]
     pub require_signature: bool,
+
+    /// Reinstall the version even when it is installed intact, and replace a file in bin/ that
+    /// relman did not install (it is kept in .relman/backup/).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -681,7 +681,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     ),
                     None => None,
                 },
-                force: false,
+                force: args.force,
                 key: args.key.as_ref().map(|k| cwd.join(k)),
                 require_signature: args.require_signature,
                 source_label,
@@ -689,6 +689,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let outcome = install::install(&opts)?;
             if json {
                 render::json(&outcome);
+            } else if !cli.quiet && outcome.already_installed {
+                println!(
+                    "{} {} ({}) is already installed, intact; nothing to do (--force reinstalls it)",
+                    outcome.name, outcome.version, outcome.target
+                );
             } else if !cli.quiet {
                 let was = outcome.previous.as_deref().map(|p| format!(" (replacing {p})")).unwrap_or_default();
                 println!("installed {} {} ({}){was}", outcome.name, outcome.version, outcome.target);

@@ -414,6 +414,15 @@ fn verify_and_install_over_http() {
     let installed = prefix.join("bin/tool");
     let text = fs::read_to_string(&installed).unwrap();
     assert!(text.contains(&format!("tool 1.0.0 {T1}")), "{text}");
+    // The same version again: said so, nothing done.
+    let again = p.relman(&["install", "--from", &server.url, "--prefix", prefix.to_str().unwrap(), "--target", T1]);
+    again.ok();
+    assert!(again.stdout.contains(&format!("tool 1.0.0 ({T1}) is already installed")), "{}", again.stdout);
+    assert!(!again.stdout.contains("installed tool 1.0.0"), "{}", again.stdout);
+    let forced =
+        p.relman(&["install", "--from", &server.url, "--prefix", prefix.to_str().unwrap(), "--target", T1, "--force"]);
+    forced.ok();
+    assert!(forced.stdout.contains("installed tool 1.0.0"), "{}", forced.stdout);
 
     // Flip a byte on the server: install refuses and leaves the installed binary alone.
     let archive = dest.join(format!("1.0.0/tool-1.0.0-{T1}.tar.gz"));
@@ -442,6 +451,43 @@ fn verify_and_install_over_http() {
 }
 
 const HOST_OR_OTHER: &str = "aarch64-unknown-linux-gnu";
+
+/// A file in bin/ that relman did not install is refused, with `--force` as the hint; with
+/// `--force` it is replaced and kept in the backup.
+#[test]
+fn install_force_replaces_a_file_relman_did_not_install() {
+    let p = Project::generic(&[T1]);
+    let dest = p.outside("rel");
+    p.tag("v1.0.0");
+    p.relman(&["release", "--promote", "--to", &format!("dir:{}", dest.display())]).ok();
+    let prefix = p.outside("prefix");
+    fs::create_dir_all(prefix.join("bin")).unwrap();
+    fs::write(prefix.join("bin/tool"), "#!/bin/sh\necho mine\n").unwrap();
+    let (root, pfx) = (dest.to_str().unwrap(), prefix.to_str().unwrap());
+    let refused = p.relman(&["install", "--from", root, "--prefix", pfx, "--target", T1]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("--force"), "{}", refused.stderr);
+    assert_eq!(fs::read_to_string(prefix.join("bin/tool")).unwrap(), "#!/bin/sh\necho mine\n");
+    p.relman(&["install", "--from", root, "--prefix", pfx, "--target", T1, "--force"]).ok();
+    assert!(fs::read_to_string(prefix.join("bin/tool")).unwrap().contains("tool 1.0.0"));
+    let kept = files_named(&prefix.join(".relman"), "tool")
+        .into_iter()
+        .any(|f| fs::read_to_string(&f).is_ok_and(|t| t == "#!/bin/sh\necho mine\n"));
+    assert!(kept, "the replaced file is not kept under .relman/");
+}
+
+fn files_named(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            out.extend(files_named(&path, name));
+        } else if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(name)) {
+            out.push(path);
+        }
+    }
+    out
+}
 
 #[test]
 fn install_upgrade_and_rollback_from_a_directory() {
