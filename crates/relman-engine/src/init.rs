@@ -17,13 +17,20 @@ pub fn init(dir: &Path, force: bool) -> Result<String, Failure> {
         );
     }
     let cargo = if dir.join("Cargo.toml").is_file() { Some(cargo_project(dir)?) } else { None };
+    let other = if cargo.is_none() { detect(dir) } else { None };
     let name = cargo
         .as_ref()
         .and_then(|c| c.name.clone())
+        .or_else(|| other.as_ref().and_then(|o| o.name.clone()))
         .unwrap_or_else(|| dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "app".into()));
-    let bins =
-        cargo.as_ref().map(|c| c.binaries.clone()).filter(|b| !b.is_empty()).unwrap_or_else(|| vec![name.clone()]);
-    let repo = cargo.as_ref().and_then(|c| c.repository.clone());
+    let bins = cargo
+        .as_ref()
+        .map(|c| c.binaries.clone())
+        .or_else(|| other.as_ref().map(|o| o.binaries.iter().map(|(b, _)| b.clone()).collect()))
+        .filter(|b: &Vec<String>| !b.is_empty())
+        .unwrap_or_else(|| vec![name.clone()]);
+    let repo =
+        cargo.as_ref().and_then(|c| c.repository.clone()).or_else(|| other.as_ref().and_then(|o| o.repository.clone()));
     let q = |s: &str| serde_json::to_string(s).expect("string");
     let list = |v: &[String]| v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ");
     let mut text = String::new();
@@ -48,6 +55,9 @@ pub fn init(dir: &Path, force: bool) -> Result<String, Failure> {
         text.push_str("# Cargo projects build with `cargo build --release --locked --target T`.\n");
         text.push_str("# For another build system, set a command and where the binaries land:\n");
         text.push_str("# command = \"make TARGET={target}\"\n# output = \"out/{target}/{binary}{exe}\"\n\n");
+    } else if let Some(o) = &other {
+        text.push_str(&o.build);
+        text.push_str("output = \"out/{target}/{binary}{exe}\"\n\n");
     } else {
         text.push_str("command = \"make TARGET={target}\"\noutput = \"out/{target}/{binary}{exe}\"\n\n");
     }
@@ -63,6 +73,104 @@ pub fn init(dir: &Path, force: bool) -> Result<String, Failure> {
     fsutil::write_atomic(&path, text.as_bytes())?;
     ensure_ignored(dir)?;
     Ok(text)
+}
+
+/// What `init` read from a project that is not Cargo's: its name, binaries (with the file each
+/// comes from, when known), repository, and the `[build]` lines that make those binaries.
+struct Detected {
+    name: Option<String>,
+    binaries: Vec<(String, Option<String>)>,
+    repository: Option<String>,
+    /// `command = …` (with comments), ending in a newline.
+    build: String,
+}
+
+/// Recognises `package.json` (name, `bin`, repository), `pyproject.toml` (`[project]` name,
+/// scripts, urls) and `go.mod` (module); `None` for anything else.
+fn detect(dir: &Path) -> Option<Detected> {
+    let q = |s: &str| serde_json::to_string(s).expect("string");
+    if let Ok(text) = std::fs::read_to_string(dir.join("package.json")) {
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let full = v.get("name").and_then(|n| n.as_str()).map(str::to_string);
+        let short = full.as_deref().map(|n| n.rsplit('/').next().unwrap_or(n).to_string());
+        let mut binaries: Vec<(String, Option<String>)> = match v.get("bin") {
+            Some(serde_json::Value::String(path)) => {
+                short.clone().map(|n| vec![(n, Some(path.clone()))]).unwrap_or_default()
+            }
+            Some(serde_json::Value::Object(map)) => {
+                map.iter().filter_map(|(k, p)| p.as_str().map(|p| (k.clone(), Some(p.to_string())))).collect()
+            }
+            _ => Vec::new(),
+        };
+        binaries.retain(|(b, _)| !b.is_empty() && b.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+        let repository = match v.get("repository") {
+            Some(serde_json::Value::String(r)) => Some(r.clone()),
+            Some(r) => r.get("url").and_then(|u| u.as_str()).map(str::to_string),
+            None => None,
+        }
+        .map(|r| r.trim_start_matches("git+").trim_end_matches(".git").to_string())
+        .filter(|r| r.starts_with("https://"));
+        let build = if binaries.is_empty() {
+            "# package.json has no `bin`: say how the release's executables are made.\n\
+             command = \"npm ci && npm run build && mkdir -p out/{target} && cp dist/cli.js out/{target}/{binary}\"\n"
+                .to_string()
+        } else {
+            let copies: Vec<String> =
+                binaries.iter().map(|(b, p)| format!("cp {} out/{{target}}/{b}", p.as_deref().unwrap_or(""))).collect();
+            format!(
+                "# From package.json `bin`: each script is the binary (it runs wherever node does, so one\n\
+                 # target is enough; add `npm ci && npm run build && ` in front if the scripts are built).\n\
+                 command = {}\n",
+                q(&format!("mkdir -p out/{{target}} && {}", copies.join(" && ")))
+            )
+        };
+        return Some(Detected { name: short, binaries, repository, build });
+    }
+    if let Ok(text) = std::fs::read_to_string(dir.join("pyproject.toml")) {
+        let v: toml::Value = toml::from_str(&text).ok()?;
+        let project = v.get("project").or_else(|| v.get("tool").and_then(|t| t.get("poetry")));
+        let name = project.and_then(|p| p.get("name")).and_then(|n| n.as_str()).map(str::to_string);
+        let scripts = project.and_then(|p| p.get("scripts")).and_then(|s| s.as_table());
+        let binaries: Vec<(String, Option<String>)> = scripts
+            .map(|t| t.iter().filter_map(|(k, e)| e.as_str().map(|e| (k.clone(), Some(e.to_string())))).collect())
+            .unwrap_or_default();
+        let repository = project
+            .and_then(|p| p.get("urls"))
+            .and_then(|u| u.as_table())
+            .and_then(|u| ["Repository", "repository", "Source", "Homepage"].iter().find_map(|k| u.get(*k)))
+            .and_then(|r| r.as_str())
+            .map(str::to_string);
+        let build = match binaries.first() {
+            Some((b, Some(entry))) => format!(
+                "# From pyproject.toml `[project.scripts]`: one zipapp per script, run by python3 (set the\n\
+                 # source directory if the package is not under src/).\n\
+                 command = {}\n",
+                q(&format!(
+                    "mkdir -p out/{{target}} && python3 -m zipapp src -m {} -p '/usr/bin/env python3' -o out/{{target}}/{b}",
+                    q(entry).replace('"', "'")
+                ))
+            ),
+            _ => "# pyproject.toml has no [project.scripts]: say how the release's executables are made.\n\
+                  command = \"make TARGET={target}\"\n"
+                .to_string(),
+        };
+        return Some(Detected { name, binaries, repository, build });
+    }
+    if let Ok(text) = std::fs::read_to_string(dir.join("go.mod")) {
+        let module = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("module "))
+            .map(|m| m.trim().trim_matches('"').to_string())?;
+        let name = module.rsplit('/').next().map(str::to_string);
+        let repository =
+            module.contains('.').then(|| format!("https://{module}")).filter(|r| r.matches('/').count() >= 4);
+        let build = "# From go.mod: `go build` of the main package at the root. For other targets, set\n\
+                     # GOOS/GOARCH per target (or one CI runner per target).\n\
+                     command = \"mkdir -p out/{target} && CGO_ENABLED=0 go build -trimpath -o out/{target}/{binary}{exe} .\"\n"
+            .to_string();
+        return Some(Detected { name, binaries: Vec::new(), repository, build });
+    }
+    None
 }
 
 /// Adds `/dist` to `.gitignore` when it is not there.

@@ -84,6 +84,69 @@ fn init_writes_a_valid_commented_config_and_ignores_dist() {
     assert_eq!(out.json()["version"], "0.1.0");
 }
 
+/// `relman init` reads package.json, pyproject.toml and go.mod: the name, the binaries and a
+/// build command that makes them. The Node and Python configs release as written.
+#[test]
+fn init_recognises_node_python_and_go_projects() {
+    let node = Project::empty();
+    node.write(
+        "package.json",
+        r#"{"name": "@acme/greet-cli", "version": "0.4.0", "bin": {"greet": "bin/greet.js"}, "repository": {"type": "git", "url": "git+https://github.com/acme/greet.git"}}"#,
+    );
+    node.write("bin/greet.js", "#!/usr/bin/env node\nconsole.log('greet');\n");
+    node.relman(&["init"]).ok();
+    let text = fs::read_to_string(node.path("relman.toml")).unwrap();
+    for want in [
+        "name = \"greet-cli\"",
+        "repository = \"https://github.com/acme/greet\"",
+        "binaries = [\"greet\"]",
+        "command = \"mkdir -p out/{target} && cp bin/greet.js out/{target}/greet\"",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+    node.commit("node project");
+    node.tag("v0.4.0");
+    node.relman(&["release"]).ok();
+    let archive = node.path(&format!("dist/0.4.0/greet-cli-0.4.0-{HOST}.tar.gz"));
+    assert!(archive.is_file(), "no archive at {}", archive.display());
+
+    let py = Project::empty();
+    py.write(
+        "pyproject.toml",
+        "[project]\nname = \"hello-svc\"\nversion = \"0.3.0\"\n\n[project.scripts]\nhello = \"hello_svc.cli:main\"\n\n[project.urls]\nRepository = \"https://github.com/acme/hello-svc\"\n",
+    );
+    py.write("src/hello_svc/__init__.py", "");
+    py.write("src/hello_svc/cli.py", "def main():\n    print('hello-svc 0.3.0')\n");
+    py.relman(&["init"]).ok();
+    let text = fs::read_to_string(py.path("relman.toml")).unwrap();
+    for want in ["name = \"hello-svc\"", "binaries = [\"hello\"]", "python3 -m zipapp src -m 'hello_svc.cli:main'"] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+    py.commit("python project");
+    py.tag("v0.3.0");
+    py.relman(&["release"]).ok();
+    let built = py.path(&format!("dist/0.3.0/build/{HOST}/hello"));
+    let out = Command::new("python3").arg(&built).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello-svc 0.3.0",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let go = Project::empty();
+    go.write("go.mod", "module github.com/acme/gotool\n\ngo 1.22\n");
+    go.relman(&["init"]).ok();
+    let text = fs::read_to_string(go.path("relman.toml")).unwrap();
+    for want in [
+        "name = \"gotool\"",
+        "repository = \"https://github.com/acme/gotool\"",
+        "go build -trimpath -o out/{target}/{binary}{exe} .",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+}
+
 #[test]
 fn plan_decides_everything_and_writes_the_manifest() {
     let p = Project::generic(&[T1, T2, TW]);
