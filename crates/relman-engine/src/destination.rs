@@ -69,6 +69,29 @@ pub struct PromoteReport {
 }
 
 impl PromoteReport {
+    /// A report of gates checked at `destination`, nothing moved yet (the plan's apply fills
+    /// in what moves).
+    pub fn checked(
+        destination: &str,
+        version: &str,
+        gates: Vec<Gate>,
+        previous: Option<String>,
+        pointers: Vec<String>,
+        notes: Vec<String>,
+    ) -> PromoteReport {
+        PromoteReport {
+            destination: destination.to_string(),
+            version: version.to_string(),
+            gates,
+            previous,
+            moved: false,
+            moved_pointers: Vec::new(),
+            left_pointers: Vec::new(),
+            pointers,
+            notes,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.gates.iter().all(|g| g.passed)
     }
@@ -199,12 +222,21 @@ pub trait Destination {
     fn url(&self) -> &str;
     fn kind(&self) -> Kind;
     /// Whether the release has anything for this destination (a usage failure when not).
-    fn accepts(&self, planned: &Planned) -> Result<(), Failure>;
+    /// Default: everything (file destinations take whatever the release has).
+    fn accepts(&self, _planned: &Planned) -> Result<(), Failure> {
+        Ok(())
+    }
     /// Whether publishing here signs something (and so needs the private key).
-    fn signs(&self, planned: &Planned) -> bool;
+    /// Default: yes — file destinations publish the manifest's signature.
+    fn signs(&self, _planned: &Planned) -> bool {
+        true
+    }
     /// Whether promote and yank need the release record (`dist/<v>/manifest.json` or what
     /// stands in for it) rather than only what the destination holds.
-    fn needs_record(&self) -> bool;
+    /// Default: no — what the destination holds (its `manifest.json`) is enough.
+    fn needs_record(&self) -> bool {
+        false
+    }
     /// Checks, writing nothing, that the release can be published here: the destination is
     /// usable (credentials work) and holds nothing different under the version.
     fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure>;

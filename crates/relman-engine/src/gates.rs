@@ -8,6 +8,8 @@ use semver::Version;
 
 use serde::Serialize;
 
+use crate::report::Reporter;
+
 /// One promotion gate and its result.
 #[derive(Clone, Debug, Serialize)]
 pub struct Gate {
@@ -60,6 +62,15 @@ pub fn from_channels(
     let previous = channels.and_then(|c| c.stable.as_ref()).map(|e| e.version.clone());
     let previous_v = previous.as_deref().and_then(|p| Version::parse(p).ok());
     ([stable(version), not_older(version, "latest", previous_v.as_ref(), allow_downgrade)], previous)
+}
+
+/// A sink for gates as a destination evaluates them: each is reported as a step
+/// (`gate NAME: pass|FAIL (detail)`) and kept in `gates`.
+pub fn logged<'a>(reporter: &'a dyn Reporter, gates: &'a mut Vec<Gate>) -> impl FnMut(Gate) + 'a {
+    move |g: Gate| {
+        reporter.step(&format!("gate {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail));
+        gates.push(g);
+    }
 }
 
 #[cfg(test)]

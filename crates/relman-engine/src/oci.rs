@@ -890,17 +890,7 @@ pub fn check_promote(
     // newer version holds it.
     let pointers: Vec<String> =
         moves.iter().flat_map(|(repo, tags, _)| tags.iter().map(move |t| format!("{}:{t}", repo.name()))).collect();
-    let report = PromoteReport {
-        destination: url.to_string(),
-        version: version.to_string(),
-        gates,
-        previous,
-        moved: false,
-        moved_pointers: Vec::new(),
-        left_pointers: Vec::new(),
-        pointers,
-        notes: latest_stays,
-    };
+    let report = PromoteReport::checked(url, &version.to_string(), gates, previous, pointers, latest_stays);
     let apply: Option<ApplyMoves> = passed.then(|| {
         let client = client.clone();
         Box::new(move |reporter: &dyn Reporter, moved: &mut Vec<String>| {

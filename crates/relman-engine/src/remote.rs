@@ -254,3 +254,18 @@ pub fn refuse_credentials(url: &str) -> Result<(), Failure> {
         relman_oci::auth::PASSWORD_VAR
     )))
 }
+
+/// Percent-encodes `s` for a URL path or query (RFC 3986 unreserved characters kept; `/` kept
+/// when `keep_slash`): S3 keys and SigV4's canonical request, forge query values and GitLab's
+/// `group%2Fproject`.
+pub(crate) fn percent_encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'/' if keep_slash => out.push('/'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

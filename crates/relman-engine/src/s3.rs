@@ -25,7 +25,7 @@ use crate::destination::{
     YankReport, YankScope,
 };
 use crate::planned::Planned;
-use crate::remote::{Credentials, S3Options};
+use crate::remote::{percent_encode as encode, Credentials, S3Options};
 use crate::report::Reporter;
 
 const UPLOADS_AT_ONCE: usize = 4;
@@ -53,19 +53,6 @@ fn hmac(key: &[u8], data: &str) -> Vec<u8> {
     let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
     m.update(data.as_bytes());
     m.finalize().into_bytes().to_vec()
-}
-
-/// RFC 3986 encoding as SigV4 wants it (`/` kept in paths).
-fn encode(s: &str, keep_slash: bool) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            b'/' if keep_slash => out.push('/'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// The SigV4 `Authorization` header of a request: `headers` lowercase and sorted (all of
@@ -532,15 +519,6 @@ impl Destination for S3Destination {
     fn kind(&self) -> Kind {
         Kind::S3
     }
-    fn accepts(&self, _planned: &Planned) -> Result<(), Failure> {
-        Ok(())
-    }
-    fn signs(&self, _planned: &Planned) -> bool {
-        true
-    }
-    fn needs_record(&self) -> bool {
-        false
-    }
     fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure> {
         if self.opts.credentials.is_none() {
             return Err(Failure::usage(format!("`{}`: no AWS credentials", self.url))
@@ -607,10 +585,7 @@ impl Destination for S3Destination {
     ) -> Result<PromotePlan, Failure> {
         let v = version.to_string();
         let mut gates = Vec::new();
-        let mut gate = |g: Gate| {
-            reporter.step(&format!("gate {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail));
-            gates.push(g);
-        };
+        let mut gate = crate::gates::logged(reporter, &mut gates);
         let manifest = self.record(&v, record)?;
         let index_there = self.head(&self.key(&format!("{v}/{}", crate::planned::INDEX_FILE)))?.is_some();
         gate(Gate {
@@ -642,17 +617,15 @@ impl Destination for S3Destination {
         }
         let (shared, previous) = crate::gates::from_channels(version, self.channels()?.as_ref(), allow_downgrade);
         shared.into_iter().for_each(&mut gate);
-        let report = PromoteReport {
-            destination: self.url.clone(),
-            version: v.clone(),
+        drop(gate);
+        let report = PromoteReport::checked(
+            &self.url,
+            &v,
             gates,
-            previous: previous.clone(),
-            moved: false,
-            moved_pointers: Vec::new(),
-            left_pointers: Vec::new(),
-            pointers: vec![format!("{LATEST_DIR}/"), crate::planned::CHANNELS_FILE.into()],
-            notes: Vec::new(),
-        };
+            previous.clone(),
+            vec![format!("{LATEST_DIR}/"), crate::planned::CHANNELS_FILE.into()],
+            Vec::new(),
+        );
         if !report.passed() || (previous.as_deref() == Some(v.as_str()) && self.latest_is(&v)? == Some(true)) {
             return Ok(PromotePlan { report, apply: None });
         }

@@ -6,7 +6,6 @@ mod common;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use common::*;
@@ -14,10 +13,6 @@ use common::*;
 const T1: &str = "x86_64-unknown-linux-gnu";
 const RW: &str = "ghp_RelmanTestWrite7x1";
 const RO: &str = "ghp_RelmanTestRead9k2";
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The forge double on a free loopback port; killed on drop.
 struct Double {
@@ -243,19 +238,6 @@ fn github_draft_then_promote_rerun_and_read_back_by_pygithub() {
             assert!(!String::from_utf8_lossy(&bytes).contains(RW), "the token is in {}", file.display());
         }
     }
-}
-
-fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = e.path();
-        if path.is_dir() && !path.is_symlink() {
-            out.extend(files_under(&path));
-        } else if path.is_file() {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]

@@ -533,23 +533,11 @@ fn install_force_replaces_a_file_relman_did_not_install() {
     assert_eq!(fs::read_to_string(prefix.join("bin/tool")).unwrap(), "#!/bin/sh\necho mine\n");
     p.relman(&["install", "--from", root, "--prefix", pfx, "--target", T1, "--force"]).ok();
     assert!(fs::read_to_string(prefix.join("bin/tool")).unwrap().contains("tool 1.0.0"));
-    let kept = files_named(&prefix.join(".relman"), "tool")
+    let kept = files_under(&prefix.join(".relman"))
         .into_iter()
+        .filter(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with("tool")))
         .any(|f| fs::read_to_string(&f).is_ok_and(|t| t == "#!/bin/sh\necho mine\n"));
     assert!(kept, "the replaced file is not kept under .relman/");
-}
-
-fn files_named(dir: &std::path::Path, name: &str) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            out.extend(files_named(&path, name));
-        } else if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(name)) {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]

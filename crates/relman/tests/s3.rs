@@ -14,10 +14,6 @@ use common::*;
 const T1: &str = "x86_64-unknown-linux-gnu";
 const SECRET: &str = "s3-Secret-Kq72Zx";
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// moto's server on a free loopback port; killed on drop.
 struct Moto {
     endpoint: String,

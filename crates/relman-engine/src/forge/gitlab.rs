@@ -15,7 +15,10 @@ use semver::Version;
 use serde_json::{json, Value};
 
 use super::api::{Answer, Api, Body, Flavor};
-use super::{check_against_manifest, compare, plan_assets, tag_version, valid_segment, Compared, RemoteAsset};
+use super::{
+    check_against_manifest, compare, encode, plan_assets, save_assets, tag_version, valid_segment, Compared,
+    RemoteAsset,
+};
 use crate::destination::{
     Destination, DestinationState, Gate, Kind, LocalFile, Pointer, PromotePlan, PromoteReport, PutOutcome, YankReport,
     YankScope,
@@ -33,18 +36,6 @@ pub struct GitLabDestination {
     api_base: String,
     api: Api,
     token_var: &'static str,
-}
-
-/// Percent-encodes a path segment (GitLab's `:id` is `group%2Fproject`).
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 impl GitLabDestination {
@@ -262,24 +253,7 @@ impl GitLabDestination {
         let Some((_, files)) = self.package_files(&version.to_string())? else {
             return Err(Failure::install(format!("no release {version} at `{}`", self.url)));
         };
-        std::fs::create_dir_all(into).map_err(|e| Failure::io("create", into, e))?;
-        for a in &files {
-            if !valid_segment(&a.name) {
-                return Err(Failure::verify(format!("`{}`: the file name `{}` is not plain", self.url, a.name)));
-            }
-            let bytes = self.download(a)?;
-            if let Some(expected) = &a.sha256 {
-                let got = relman_install::hash::sha256_bytes(&bytes);
-                if got.as_str() != expected {
-                    return Err(Failure::verify(format!(
-                        "`{}`: `{}` downloaded with sha256 {got}, GitLab says {expected}",
-                        self.url, a.name
-                    )));
-                }
-            }
-            crate::fsutil::write_atomic(&into.join(&a.name), &bytes)?;
-        }
-        Ok(())
+        save_assets(&self.url, &files, |a| self.download(a), into)
     }
 
     /// The version of the newest release (install's default).
@@ -294,15 +268,6 @@ impl Destination for GitLabDestination {
     }
     fn kind(&self) -> Kind {
         Kind::Forge
-    }
-    fn accepts(&self, _planned: &Planned) -> Result<(), Failure> {
-        Ok(())
-    }
-    fn signs(&self, _planned: &Planned) -> bool {
-        true
-    }
-    fn needs_record(&self) -> bool {
-        false // the package's manifest.json says what the release holds
     }
 
     fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure> {
@@ -395,10 +360,7 @@ impl Destination for GitLabDestination {
         let tag = self.tag_for(version, record)?;
         let v = version.to_string();
         let mut gates = Vec::new();
-        let mut gate = |g: Gate| {
-            reporter.step(&format!("gate {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail));
-            gates.push(g);
-        };
+        let mut gate = crate::gates::logged(reporter, &mut gates);
         let files = self.package_files(&v)?;
         gate(Gate {
             name: "package",
@@ -424,17 +386,8 @@ impl Destination for GitLabDestination {
             },
         });
         let existing = self.release(&tag)?;
-        let report = PromoteReport {
-            destination: self.url.clone(),
-            version: v.clone(),
-            gates,
-            previous: None,
-            moved: false,
-            moved_pointers: Vec::new(),
-            left_pointers: Vec::new(),
-            pointers: vec![format!("release {tag}")],
-            notes: Vec::new(),
-        };
+        drop(gate);
+        let report = PromoteReport::checked(&self.url, &v, gates, None, vec![format!("release {tag}")], Vec::new());
         let links_there = existing.as_ref().map(Self::release_links).unwrap_or_default();
         let missing_links: Vec<RemoteAsset> =
             there.iter().filter(|a| !links_there.contains(&a.name)).cloned().collect();

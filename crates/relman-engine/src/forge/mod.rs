@@ -51,6 +51,11 @@ use crate::destination::{
 };
 use crate::planned::{Planned, MANIFEST_FILE, NOTES_FILE};
 use crate::remote::Remote;
+
+/// Percent-encodes a query value or path segment.
+fn encode(s: &str) -> String {
+    crate::remote::percent_encode(s, false)
+}
 use crate::report::Reporter;
 
 const UPLOADS_AT_ONCE: usize = 4;
@@ -624,18 +629,6 @@ fn page_body(notes: String) -> String {
     format!("{}{tail}", &notes[..end])
 }
 
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 fn content_type(name: &str) -> &'static str {
     if name.ends_with(".json") || name.ends_with(".jsonl") {
         "application/json"
@@ -662,15 +655,6 @@ impl Destination for ForgeDestination {
     }
     fn kind(&self) -> Kind {
         Kind::Forge
-    }
-    fn accepts(&self, _planned: &Planned) -> Result<(), Failure> {
-        Ok(())
-    }
-    fn signs(&self, _planned: &Planned) -> bool {
-        true // the manifest's signature, as at a directory
-    }
-    fn needs_record(&self) -> bool {
-        false // the draft's manifest.json says what it must hold
     }
 
     fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure> {
@@ -823,10 +807,7 @@ impl Destination for ForgeDestination {
     ) -> Result<PromotePlan, Failure> {
         let (tag, releases) = self.releases_of(version, record)?;
         let mut gates = Vec::new();
-        let mut gate = |g: Gate| {
-            reporter.step(&format!("gate {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail));
-            gates.push(g);
-        };
+        let mut gate = crate::gates::logged(reporter, &mut gates);
         let release = releases.first().cloned();
         gate(Gate {
             name: "draft",
@@ -876,17 +857,8 @@ impl Destination for ForgeDestination {
         if make_latest {
             pointers.push("latest".into());
         }
-        let report = PromoteReport {
-            destination: self.url.clone(),
-            version: version.to_string(),
-            gates,
-            previous: None,
-            moved: false,
-            moved_pointers: Vec::new(),
-            left_pointers: Vec::new(),
-            pointers,
-            notes,
-        };
+        drop(gate);
+        let report = PromoteReport::checked(&self.url, &version.to_string(), gates, None, pointers, notes);
         let Some(r) = release.filter(|r| r.draft) else {
             return Ok(PromotePlan { report, apply: None });
         };
@@ -1011,6 +983,34 @@ impl Destination for ForgeDestination {
     }
 }
 
+/// Writes each asset (downloaded with `download`) into `into`, checked against the digest the
+/// forge gives: plain file names only.
+fn save_assets(
+    url: &str,
+    assets: &[RemoteAsset],
+    download: impl Fn(&RemoteAsset) -> Result<Vec<u8>, Failure>,
+    into: &std::path::Path,
+) -> Result<(), Failure> {
+    std::fs::create_dir_all(into).map_err(|e| Failure::io("create", into, e))?;
+    for a in assets {
+        if !valid_segment(&a.name) {
+            return Err(Failure::verify(format!("`{url}`: the asset name `{}` is not a plain file name", a.name)));
+        }
+        let bytes = download(a)?;
+        if let Some(expected) = &a.sha256 {
+            let got = relman_install::hash::sha256_bytes(&bytes);
+            if got.as_str() != expected {
+                return Err(Failure::verify(format!(
+                    "`{url}`: `{}` downloaded with sha256 {got}, the forge says {expected}",
+                    a.name
+                )));
+            }
+        }
+        crate::fsutil::write_atomic(&into.join(&a.name), &bytes)?;
+    }
+    Ok(())
+}
+
 /// Whether `s` names a forge (`github:`, `gitea:`, `forgejo:`, `gitlab:`), for verify and
 /// install.
 pub fn is_forge(s: &str) -> bool {
@@ -1075,23 +1075,7 @@ pub fn download_release(
         return Err(Failure::install(format!("no release {which} at `{url}`"))
             .with_hint("name a published release: github:OWNER/REPO@vX.Y.Z"));
     };
-    std::fs::create_dir_all(into).map_err(|e| Failure::io("create", into, e))?;
-    for a in d.assets(&r)? {
-        if !valid_segment(&a.name) {
-            return Err(Failure::verify(format!("`{url}`: the asset name `{}` is not a plain file name", a.name)));
-        }
-        let bytes = d.download(&a)?;
-        if let Some(expected) = &a.sha256 {
-            let got = relman_install::hash::sha256_bytes(&bytes);
-            if got.as_str() != expected {
-                return Err(Failure::verify(format!(
-                    "`{url}`: `{}` downloaded with sha256 {got}, the forge says {expected}",
-                    a.name
-                )));
-            }
-        }
-        crate::fsutil::write_atomic(&into.join(&a.name), &bytes)?;
-    }
+    save_assets(url, &d.assets(&r)?, |a| d.download(a), into)?;
     Ok(r.tag)
 }
 

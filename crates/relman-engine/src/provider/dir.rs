@@ -257,10 +257,7 @@ impl DirProvider {
         // lock is held from the check until the plan is applied or dropped.
         let lock = self.lock(&format!("promote {v}"), &[])?;
         let mut gates = Vec::new();
-        let mut gate = |g: Gate| {
-            reporter.step(&format!("gate {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail));
-            gates.push(g);
-        };
+        let mut gate = crate::gates::logged(reporter, &mut gates);
 
         let index_path = dir.join(crate::planned::INDEX_FILE);
         let published = index_path.is_file();
@@ -286,18 +283,15 @@ impl DirProvider {
         }
         let (shared, previous) = crate::gates::from_channels(version, self.read_channels()?.as_ref(), allow_downgrade);
         shared.into_iter().for_each(&mut gate);
-
-        let report = PromoteReport {
-            destination: self.url.clone(),
-            version: v.clone(),
+        drop(gate);
+        let report = PromoteReport::checked(
+            &self.url,
+            &v,
             gates,
-            previous: previous.clone(),
-            moved: false,
-            moved_pointers: Vec::new(),
-            left_pointers: Vec::new(),
-            pointers: vec![LATEST_LINK.into(), CHANNELS_FILE.into()],
-            notes: Vec::new(),
-        };
+            previous.clone(),
+            vec![LATEST_LINK.into(), CHANNELS_FILE.into()],
+            Vec::new(),
+        );
         let link = self.root.join(LATEST_LINK);
         let link_ok = fs::read_link(&link).map(|t| t == Path::new(&v)).unwrap_or(false);
         if !report.passed() || (previous.as_deref() == Some(v.as_str()) && link_ok) {

@@ -58,15 +58,6 @@ impl Destination for DirProvider {
     fn kind(&self) -> Kind {
         Kind::Dir
     }
-    fn accepts(&self, _planned: &Planned) -> Result<(), Failure> {
-        Ok(())
-    }
-    fn signs(&self, _planned: &Planned) -> bool {
-        true // the manifest's signature
-    }
-    fn needs_record(&self) -> bool {
-        false
-    }
     fn preflight(&self, planned: &Planned, files: &[LocalFile]) -> Result<(), Failure> {
         self.preflight_files(&planned.manifest.version, files)
     }

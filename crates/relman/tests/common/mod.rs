@@ -266,3 +266,22 @@ pub fn kill_at_with(dir: &Path, args: &[&str], point: &str, env: &[(&str, &str)]
     let _ = fs::remove_file(&ready);
     let _ = fs::remove_file(&log);
 }
+
+/// The repository's root (where `scripts/` and `.venv/` are).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Every file below `dir` (symlinks not followed), depth first.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() && !path.is_symlink() {
+            out.extend(files_under(&path));
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+    out
+}
