@@ -44,6 +44,24 @@ pub struct Config {
     /// `[[chart]]`: Helm charts released with the same version.
     #[serde(default, rename = "chart", skip_serializing_if = "Vec::is_empty")]
     pub charts: Vec<ChartConfig>,
+    /// `[installer]`: the POSIX `install.sh` published with every release that has archives.
+    #[serde(default)]
+    pub installer: InstallerConfig,
+}
+
+/// `[installer]`: `install.sh`, a POSIX shell installer for users without relman
+/// (`curl -fsSL <URL>/install.sh | sh`). It checks the archive's size and sha256 and, for a
+/// signed release, the signatures with `openssl` against the public key it carries.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstallerConfig {
+    /// Write `install.sh` (default: true when the release has archives).
+    pub enabled: Option<bool>,
+    /// Where the releases are served over HTTPS: the URL whose `<version>/` and `latest/`
+    /// hold each release's files (what a `dir:` or `s3:` destination is served as), e.g.
+    /// `https://dl.example.com/hello`. Default: the first `github:`, `gitea:` or `forgejo:`
+    /// destination's download URLs; without either, the script asks for `--base-url`.
+    pub url: Option<String>,
 }
 
 /// `[[image]]`: a multi-platform container image.

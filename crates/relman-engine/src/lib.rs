@@ -24,6 +24,7 @@ pub mod git;
 pub mod history;
 pub mod image;
 pub mod init;
+pub mod installer;
 pub mod jsonspan;
 pub mod lockstep;
 pub mod notes;

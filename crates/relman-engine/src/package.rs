@@ -67,6 +67,11 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
         done.extend(crate::sign::write_provenance(planned, key, reporter)?);
     }
 
+    if planned.manifest.artifact(crate::planned::INSTALLER_FILE).is_some() {
+        let script = crate::installer::render(planned, key.as_ref().map(|k| k.public_key().to_pem()))?;
+        done.push(write_small(planned, crate::planned::INSTALLER_FILE, script.as_bytes())?);
+    }
+
     // checksums.txt: every archive, SBOM and provenance file, sorted by name.
     let entries: Vec<(String, Sha256)> = planned
         .manifest
@@ -119,8 +124,11 @@ fn verification_section(planned: &Planned) -> String {
     let m = &planned.manifest;
     let example = m.archives().next().map(|a| a.name.clone()).unwrap_or_else(|| "<archive>".into());
     let signed = m.artifacts.iter().any(|a| a.kind == ArtifactKind::Bundle);
-    let mut t =
-        String::from("\n## Verify this release\n\nIn the directory holding the files you downloaded:\n\n```sh\n");
+    let mut t = String::new();
+    if let Some(url) = crate::installer::script_url(planned) {
+        t.push_str(&format!("\n## Install\n\n```sh\ncurl -fsSL {url} | sh\n```\n\nThe script checks the archive's sha256{} before installing into `~/.local/bin` (`sh -s -- --help` lists its options).\n", if signed { " and signatures" } else { "" }));
+    }
+    t.push_str("\n## Verify this release\n\nIn the directory holding the files you downloaded:\n\n```sh\n");
     t.push_str("sha256sum --ignore-missing -c checksums.txt\n");
     if signed {
         t.push_str(&format!("relman verify <release URL>/{}/ --key relman.pub --require-signatures\n", m.version));
@@ -174,7 +182,14 @@ fn image_references(planned: &Planned) -> Vec<(String, String)> {
 
 /// Whether `checksums.txt` lists artifacts of this kind.
 pub fn in_checksums(kind: ArtifactKind) -> bool {
-    matches!(kind, ArtifactKind::Archive | ArtifactKind::Sbom | ArtifactKind::Provenance | ArtifactKind::Chart)
+    matches!(
+        kind,
+        ArtifactKind::Archive
+            | ArtifactKind::Sbom
+            | ArtifactKind::Provenance
+            | ArtifactKind::Chart
+            | ArtifactKind::Installer
+    )
 }
 
 /// Packages every `[[chart]]` (reproducible `<name>-<version>.tgz`), after checking that its

@@ -168,6 +168,9 @@ fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifac
             ..artifact(&bundle_name(&provenance), ArtifactKind::Bundle, None)
         });
     }
+    if !s.targets.is_empty() && !s.binaries.is_empty() && s.installer.enabled != Some(false) {
+        artifacts.push(artifact(crate::planned::INSTALLER_FILE, ArtifactKind::Installer, None));
+    }
     artifacts.push(artifact(CHECKSUMS_FILE, ArtifactKind::Checksums, None));
     artifacts.push(artifact(INDEX_FILE, ArtifactKind::Index, None));
     artifacts.push(artifact(NOTES_FILE, ArtifactKind::Notes, None));
@@ -184,6 +187,7 @@ fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifac
                         | ArtifactKind::Checksums
                         | ArtifactKind::Index
                         | ArtifactKind::Chart
+                        | ArtifactKind::Installer
                 )
             })
             .map(|a| (a.name.clone(), a.target.clone()))

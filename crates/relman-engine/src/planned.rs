@@ -17,6 +17,8 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 /// The channel pointers of a file destination (`dir:`, `s3:`), written last by promote.
 pub const CHANNELS_FILE: &str = "channels.json";
 pub const NOTES_FILE: &str = "release-notes.md";
+/// The POSIX installer published with every release that has archives.
+pub const INSTALLER_FILE: &str = "install.sh";
 
 /// A planned release: settings, the manifest, and where its files live.
 #[derive(Clone, Debug)]

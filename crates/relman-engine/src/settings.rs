@@ -107,6 +107,8 @@ pub struct Settings {
     pub remote: crate::remote::Remote,
     /// Replace a differing asset of a forge draft (`--replace`).
     pub replace_assets: bool,
+    /// `[installer]`: whether and where `install.sh` installs from.
+    pub installer: crate::config::InstallerConfig,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -239,6 +241,7 @@ impl Settings {
                 r
             },
             replace_assets: opts.replace_assets,
+            installer: config.installer.clone(),
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,
             require_signatures,

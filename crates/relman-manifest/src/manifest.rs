@@ -74,6 +74,8 @@ pub enum ArtifactKind {
     Notes,
     /// A packaged Helm chart (`<chart>-<version>.tgz`), also pushed to OCI destinations.
     Chart,
+    /// `install.sh`: a POSIX installer that checks sha256 and signatures before installing.
+    Installer,
 }
 
 /// One container image of the release: an OCI image index in an image layout under the

@@ -166,6 +166,7 @@ fn plan_decides_everything_and_writes_the_manifest() {
             format!("tool-1.2.0-{T1}.tar.gz").as_str(),
             &format!("tool-1.2.0-{T2}.tar.gz"),
             &format!("tool-1.2.0-{TW}.zip"),
+            "install.sh",
             "checksums.txt",
             "index.json",
             "release-notes.md"
@@ -288,7 +289,7 @@ fn publish_is_idempotent_and_refuses_a_different_file() {
     };
     assert_eq!(
         names,
-        ["checksums.txt", "index.json", "manifest.json", "release-notes.md", &format!("tool-1.0.0-{T1}.tar.gz")]
+        ["checksums.txt", "index.json", "install.sh", "manifest.json", "release-notes.md", &format!("tool-1.0.0-{T1}.tar.gz")]
     );
     assert!(!dest.join("latest").exists(), "publish must not move latest");
 

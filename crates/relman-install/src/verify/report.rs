@@ -156,6 +156,7 @@ pub fn kind_name(kind: ArtifactKind) -> &'static str {
         ArtifactKind::Bundle => "bundle",
         ArtifactKind::Notes => "notes",
         ArtifactKind::Chart => "chart",
+        ArtifactKind::Installer => "installer",
     }
 }
 
