@@ -245,6 +245,11 @@ pub struct ReleaseConfig {
     /// commit before promote publishes a forge release page, e.g. `["smoke-test"]` for a
     /// downstream test that reports back. Checked at github:, gitea: and forgejo: destinations.
     pub required_checks: Option<Vec<String>>,
+    /// Write the release page `index.html` into every version directory (default true): the
+    /// notes, the downloads per platform with sizes and sha256, SBOMs, provenance,
+    /// signatures, images by digest. `dir:` and `s3:` destinations also list every version
+    /// in an `index.html` at their root.
+    pub page: Option<bool>,
 }
 
 impl Config {

@@ -30,6 +30,7 @@ pub mod lockstep;
 pub mod notes;
 pub mod oci;
 pub mod package;
+pub mod page;
 pub mod pgzip;
 pub mod plan;
 pub mod planned;

@@ -22,6 +22,7 @@ pub use crate::archive::Entry;
 use crate::archive::{write_tar, write_tar_gz, write_zip};
 use crate::fsutil;
 use crate::planned::write_small;
+pub use crate::archive::human_size;
 pub use crate::planned::Packaged;
 use crate::planned::{Planned, CHECKSUMS_FILE, INDEX_FILE};
 use crate::report::Reporter;
@@ -92,6 +93,12 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     planned.save()?;
     if let Some(key) = &key {
         done.extend(crate::sign::write_signatures(planned, key, reporter)?);
+    }
+    // Last: the page shows every file's size and digest, signatures included.
+    if planned.manifest.artifact(crate::page::PAGE_FILE).is_some() {
+        let html = crate::page::release_page(&planned.manifest, &notes, &image_references(planned));
+        done.push(write_small(planned, crate::page::PAGE_FILE, html.as_bytes())?);
+        planned.save()?;
     }
     Ok(done)
 }
@@ -397,20 +404,6 @@ fn write_archive(
     })
 }
 
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
 
 /// True for the metadata artifacts relman generates itself.
 pub fn is_generated(kind: ArtifactKind) -> bool {

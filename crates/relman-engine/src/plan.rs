@@ -174,6 +174,9 @@ fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifac
     artifacts.push(artifact(CHECKSUMS_FILE, ArtifactKind::Checksums, None));
     artifacts.push(artifact(INDEX_FILE, ArtifactKind::Index, None));
     artifacts.push(artifact(NOTES_FILE, ArtifactKind::Notes, None));
+    if s.page {
+        artifacts.push(artifact(crate::page::PAGE_FILE, ArtifactKind::Page, None));
+    }
     if signed {
         // Every file a user downloads gets a legacy signature and a Sigstore bundle; the
         // provenance is DSSE-signed instead (its bundle above).

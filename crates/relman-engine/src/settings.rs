@@ -109,6 +109,8 @@ pub struct Settings {
     pub replace_assets: bool,
     /// `[installer]`: whether and where `install.sh` installs from.
     pub installer: crate::config::InstallerConfig,
+    /// `release.page`: write `index.html`, the release page.
+    pub page: bool,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -242,6 +244,7 @@ impl Settings {
             },
             replace_assets: opts.replace_assets,
             installer: config.installer.clone(),
+            page: config.release.page != Some(false),
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,
             require_signatures,

@@ -76,6 +76,8 @@ pub enum ArtifactKind {
     Chart,
     /// `install.sh`: a POSIX installer that checks sha256 and signatures before installing.
     Installer,
+    /// `index.html`: the release page (notes, downloads with sizes and sha256, images).
+    Page,
 }
 
 /// One container image of the release: an OCI image index in an image layout under the

@@ -169,7 +169,8 @@ fn plan_decides_everything_and_writes_the_manifest() {
             "install.sh",
             "checksums.txt",
             "index.json",
-            "release-notes.md"
+            "release-notes.md",
+            "index.html"
         ]
     );
     assert_eq!(m["artifacts"][2]["binaries"][0], "tool.exe");
@@ -289,7 +290,15 @@ fn publish_is_idempotent_and_refuses_a_different_file() {
     };
     assert_eq!(
         names,
-        ["checksums.txt", "index.json", "install.sh", "manifest.json", "release-notes.md", &format!("tool-1.0.0-{T1}.tar.gz")]
+        [
+            "checksums.txt",
+            "index.html",
+            "index.json",
+            "install.sh",
+            "manifest.json",
+            "release-notes.md",
+            &format!("tool-1.0.0-{T1}.tar.gz")
+        ]
     );
     assert!(!dest.join("latest").exists(), "publish must not move latest");
 

@@ -212,6 +212,7 @@ impl DirProvider {
             match fs::rename(&staged, &dest) {
                 Ok(()) => {
                     outcome.written.extend(missing.iter().map(|f| f.name.clone()));
+                    self.write_versions_page()?;
                     return Ok(outcome);
                 }
                 Err(_) if dest.exists() => {
@@ -241,7 +242,46 @@ impl DirProvider {
             reporter.step(&format!("{}: copied", f.name));
             outcome.written.push(f.name.clone());
         }
+        self.write_versions_page()?;
         Ok(outcome)
+    }
+
+    /// `PATH/index.html`: every version here, newest first, `latest` marked (rewritten only
+    /// when it changes; under the destination's lock).
+    fn write_versions_page(&self) -> Result<(), Failure> {
+        let latest = self.read_channels()?.and_then(|c| c.stable).map(|e| e.version);
+        let mut found: Vec<(Version, crate::page::Listed)> = Vec::new();
+        let mut name = None;
+        for e in fs::read_dir(&self.root).map_err(|e| Failure::io("read", &self.root, e))?.flatten() {
+            let Some(dir_name) = e.file_name().to_str().map(str::to_string) else { continue };
+            let Ok(v) = Version::parse(&dir_name) else { continue };
+            let Ok(text) = fs::read_to_string(e.path().join(crate::planned::INDEX_FILE)) else { continue };
+            let Ok(index) = Index::from_json(&text) else { continue };
+            let date = fs::read_to_string(e.path().join(crate::planned::MANIFEST_FILE))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .and_then(|m| m["source_date_epoch"].as_i64())
+                .map(relman_manifest::time::date);
+            name.get_or_insert(index.name.clone());
+            found.push((
+                v,
+                crate::page::Listed {
+                    version: dir_name.clone(),
+                    channel: index.channel.as_str().to_string(),
+                    date,
+                    latest: latest.as_deref() == Some(dir_name.as_str()),
+                },
+            ));
+        }
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        let Some(name) = name else { return Ok(()) };
+        let listed: Vec<crate::page::Listed> = found.into_iter().map(|(_, l)| l).collect();
+        let html = crate::page::versions_page(&name, &listed);
+        let path = self.root.join(crate::page::PAGE_FILE);
+        if fs::read(&path).ok().as_deref() != Some(html.as_bytes()) {
+            fsutil::write_atomic(&path, html.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// Checks the gates for `version`, writing nothing; the plan moves the pointers.
@@ -308,6 +348,7 @@ impl DirProvider {
             stable: Some(ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::planned::INDEX_FILE) }),
         };
         let channels_path = self.root.join(CHANNELS_FILE);
+        let this = DirProvider { url: self.url.clone(), root: self.root.clone() };
         let apply: ApplyMoves = Box::new(move |_reporter: &dyn Reporter, moved: &mut Vec<String>| {
             let _lock = lock;
             if !link_ok {
@@ -320,7 +361,7 @@ impl DirProvider {
                 fsutil::write_atomic(&channels_path, bytes.as_bytes())?;
                 moved.push(CHANNELS_FILE.into());
             }
-            Ok(())
+            this.write_versions_page()
         });
         Ok(PromotePlan { report, apply: Some(apply) })
     }
@@ -374,6 +415,7 @@ impl DirProvider {
         fs::rename(&dir, &gone).map_err(|e| Failure::io("remove", &dir, e))?;
         relman_install::crashpoint::point("yanked");
         fs::remove_dir_all(&gone).map_err(|e| Failure::io("remove", &gone, e))?;
+        self.write_versions_page()?;
         report.done = true;
         Ok(report)
     }

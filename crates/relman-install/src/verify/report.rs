@@ -157,6 +157,7 @@ pub fn kind_name(kind: ArtifactKind) -> &'static str {
         ArtifactKind::Notes => "notes",
         ArtifactKind::Chart => "chart",
         ArtifactKind::Installer => "installer",
+        ArtifactKind::Page => "page",
     }
 }
 

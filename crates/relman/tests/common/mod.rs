@@ -171,7 +171,8 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// A static file server on 127.0.0.1 for a directory; stops when dropped.
+/// A static file server on 127.0.0.1 for a directory (a directory's URL serves its
+/// `index.html`); stops when dropped.
 pub struct Server {
     pub url: String,
     server: std::sync::Arc<tiny_http::Server>,
@@ -187,7 +188,10 @@ impl Server {
         let thread = std::thread::spawn(move || {
             for req in s.incoming_requests() {
                 let rel = req.url().trim_start_matches('/').split('?').next().unwrap_or("").to_string();
-                let path = root.join(rel);
+                let mut path = root.join(rel);
+                if path.is_dir() {
+                    path = path.join("index.html"); // as static web servers do
+                }
                 let resp = match fs::read(&path) {
                     Ok(bytes) if path.is_file() => tiny_http::Response::from_data(bytes).boxed(),
                     _ => tiny_http::Response::from_string("not found").with_status_code(404).boxed(),
