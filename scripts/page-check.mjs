@@ -27,8 +27,21 @@ const browser = await chromium.launch({
 });
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Only the page's own server: requests elsewhere (a theme's CDN) are refused at once, as a
+  // machine without network would see them, instead of hanging until a timeout.
+  const origin = new URL(url).origin;
+  await context.route('**/*', (route) =>
+    new URL(route.request().url()).origin === origin ? route.continue() : route.abort());
   const page = await context.newPage();
   const resp = await page.goto(url);
+  // Redirect pages (docs aliases) move on by themselves: wait until the URL settles.
+  let finalUrl = page.url();
+  for (let i = 0; i < 20; i++) {
+    await page.waitForLoadState('load').catch(() => {});
+    await page.waitForTimeout(300);
+    if (page.url() === finalUrl) break;
+    finalUrl = page.url();
+  }
   const dom = await page.evaluate(() => ({
     title: document.title,
     lang: document.documentElement.lang,
@@ -48,7 +61,6 @@ try {
     }),
     text: document.body.innerText,
   }));
-  const origin = new URL(url).origin;
   for (const link of dom.links) {
     if (new URL(link.href).origin !== origin) continue; // external (commit links): not fetched
     const r = await context.request.get(link.href);
@@ -66,11 +78,13 @@ try {
   await page.emulateMedia({ media: 'print' });
   await page.pdf({ path: `${shots}-print.pdf` });
   const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, javaScriptEnabled: false });
+  await phone.route('**/*', (route) =>
+    new URL(route.request().url()).origin === origin ? route.continue() : route.abort());
   const p2 = await phone.newPage();
   await p2.goto(url);
   const phoneWidth = await p2.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
   await p2.screenshot({ path: `${shots}-phone.png`, fullPage: true });
-  console.log(JSON.stringify({ status: resp.status(), ...dom, axe, phone: phoneWidth }));
+  console.log(JSON.stringify({ status: resp.status(), final_url: finalUrl, ...dom, axe, phone: phoneWidth }));
 } finally {
   await browser.close();
 }

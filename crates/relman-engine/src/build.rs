@@ -64,13 +64,17 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
             .map_err(|e| Failure::build(format!("failed to start `{program}` for `{target}`: {e}")))?;
         if !status.success() {
             let text = fs::read_to_string(&log_path).unwrap_or_default();
-            let last = last_meaningful_line(&text);
+            let last = crate::report::last_meaningful_line(&text);
             let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
             return Err(Failure::build(format!("build for `{target}` failed (exit {code}): `{shown}`"))
                 .with_hint(format!("{last}\nfull log: {}", log_path.display())));
         }
         stage_outputs(planned, target)?;
         reporter.step(&format!("{target}: built {}", s.binaries.join(", ")));
+    }
+    // The docs with the whole build (not with one `--target` of a build matrix).
+    if targets.is_empty() {
+        crate::docs::build_docs(planned, reporter)?;
     }
     Ok(())
 }
@@ -110,15 +114,4 @@ fn link_or_copy(src: &Path, dst: &Path) -> Result<(), Failure> {
     let renamed = fs::rename(&tmp, dst).map_err(|e| Failure::io("stage", dst, e));
     let _ = fs::remove_file(&tmp);
     renamed
-}
-
-fn last_meaningful_line(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    lines
-        .iter()
-        .rev()
-        .find(|l| l.starts_with("error"))
-        .or_else(|| lines.last())
-        .map(|l| format!("last output: {l}"))
-        .unwrap_or_else(|| "the build printed nothing".into())
 }

@@ -47,6 +47,27 @@ pub struct Config {
     /// `[installer]`: the POSIX `install.sh` published with every release that has archives.
     #[serde(default)]
     pub installer: InstallerConfig,
+    /// `[docs]`: a versioned docs site released with the version (mike-compatible).
+    #[serde(default)]
+    pub docs: DocsConfig,
+}
+
+/// `[docs]`: the project's docs site, one immutable `<version>/` per release, with mike's
+/// `versions.json`, a `latest` alias and a root redirect moved by promote.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocsConfig {
+    /// The command that builds the site into `{out}` (run by `sh -c` in the project root, with
+    /// `SOURCE_DATE_EPOCH` and `RELMAN_VERSION` set), e.g. `mkdocs build -d {out}`. A failing
+    /// build stops the release before anything is published.
+    pub build: Option<String>,
+    /// A directory holding the site already built (relative to the project root), when there
+    /// is no `build`, or where `build` writes it when it ignores `{out}`.
+    pub dir: Option<String>,
+    /// Where the site goes: `git:BRANCH` (a branch of `origin`, e.g. `git:gh-pages`, or
+    /// `git:BRANCH@REMOTE`), `docs+dir:PATH`. Default: `docs+dir:<dist>/docs-site`. `--to`
+    /// on the command line replaces these too.
+    pub to: Option<Vec<String>>,
 }
 
 /// `[installer]`: `install.sh`, a POSIX shell installer for users without relman

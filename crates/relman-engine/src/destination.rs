@@ -152,6 +152,8 @@ pub enum Kind {
     S3,
     /// A forge's release page (GitHub, Gitea, Forgejo).
     Forge,
+    /// A versioned docs site (`git:BRANCH`, `docs+dir:PATH`).
+    Docs,
 }
 
 impl Kind {
@@ -162,7 +164,7 @@ impl Kind {
     pub fn order(self) -> u8 {
         match self {
             Kind::Oci => 0,
-            Kind::Dir | Kind::S3 => 1,
+            Kind::Dir | Kind::S3 | Kind::Docs => 1,
             Kind::Forge => 2,
         }
     }

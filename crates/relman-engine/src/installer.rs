@@ -74,8 +74,11 @@ pub fn render(planned: &Planned, public_key_pem: Option<String>) -> Result<Strin
         None => (String::new(), UrlStyle::Dir),
     };
     if url.contains('@') && url.split("://").nth(1).is_some_and(|r| r.split('/').next().unwrap_or("").contains('@')) {
-        return Err(Failure::config(format!("`installer.url` `{}` has credentials in it", relman_install::source::redact(&url)))
-            .with_hint("the script is public: give the URL users download from, without credentials"));
+        return Err(Failure::config(format!(
+            "`installer.url` `{}` has credentials in it",
+            relman_install::source::redact(&url)
+        ))
+        .with_hint("the script is public: give the URL users download from, without credentials"));
     }
     let key = public_key_pem.map(|k| k.trim_end().to_string()).unwrap_or_default();
     let plain = |v: &str| v.chars().filter(|c| !c.is_control()).collect::<String>();

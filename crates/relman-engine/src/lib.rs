@@ -17,6 +17,7 @@ pub mod chart;
 pub mod config;
 pub mod conventional;
 pub mod destination;
+pub mod docs;
 pub mod forge;
 pub mod fsutil;
 pub mod gates;

@@ -18,11 +18,11 @@ use relman_install::checksums;
 use relman_install::hash::{sha256_file, HashingWriter};
 use relman_manifest::{ArchiveFormat, Artifact, ArtifactKind, Failure, Index, Sha256};
 
+pub use crate::archive::human_size;
 pub use crate::archive::Entry;
 use crate::archive::{write_tar, write_tar_gz, write_zip};
 use crate::fsutil;
 use crate::planned::write_small;
-pub use crate::archive::human_size;
 pub use crate::planned::Packaged;
 use crate::planned::{Planned, CHECKSUMS_FILE, INDEX_FILE};
 use crate::report::Reporter;
@@ -403,7 +403,6 @@ fn write_archive(
         }
     })
 }
-
 
 /// True for the metadata artifacts relman generates itself.
 pub fn is_generated(kind: ArtifactKind) -> bool {

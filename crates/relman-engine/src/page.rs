@@ -124,7 +124,9 @@ pub fn release_page(m: &Manifest, notes: &str, images: &[(String, String)]) -> S
     let archives: Vec<&Artifact> = m.artifacts.iter().filter(|a| a.kind == ArtifactKind::Archive).collect();
     if !archives.is_empty() {
         h.push_str("<section aria-labelledby=\"downloads\">\n<h2 id=\"downloads\">Downloads</h2>\n");
-        h.push_str("<div class=\"scroll\" role=\"region\" aria-label=\"Downloads by platform\" tabindex=\"0\">\n<table>\n");
+        h.push_str(
+            "<div class=\"scroll\" role=\"region\" aria-label=\"Downloads by platform\" tabindex=\"0\">\n<table>\n",
+        );
         h.push_str("<caption>Archives by platform</caption>\n<thead><tr><th scope=\"col\">Platform</th><th scope=\"col\">File</th><th scope=\"col\">Size</th><th scope=\"col\">sha256</th><th scope=\"col\">Signatures and SBOMs</th></tr></thead>\n<tbody>\n");
         for a in &archives {
             let target = a.target.clone().unwrap_or_default();
@@ -163,7 +165,9 @@ pub fn release_page(m: &Manifest, notes: &str, images: &[(String, String)]) -> S
         .collect();
     if !others.is_empty() {
         h.push_str("<section aria-labelledby=\"files\">\n<h2 id=\"files\">Release files</h2>\n");
-        h.push_str("<div class=\"scroll\" role=\"region\" aria-label=\"Table of release files\" tabindex=\"0\">\n<table>\n");
+        h.push_str(
+            "<div class=\"scroll\" role=\"region\" aria-label=\"Table of release files\" tabindex=\"0\">\n<table>\n",
+        );
         h.push_str("<caption>Checksums, index, provenance, charts and the installer</caption>\n<thead><tr><th scope=\"col\">File</th><th scope=\"col\">What</th><th scope=\"col\">Size</th><th scope=\"col\">sha256</th><th scope=\"col\">Signatures</th></tr></thead>\n<tbody>\n");
         for a in others {
             let what = match a.kind {

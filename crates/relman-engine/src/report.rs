@@ -31,3 +31,16 @@ pub fn count(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+/// The line of a command's log worth showing in an error: the last `error…` line, else the
+/// last non-empty one.
+pub fn last_meaningful_line(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    lines
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("error"))
+        .or_else(|| lines.last())
+        .map(|l| format!("last output: {l}"))
+        .unwrap_or_else(|| "the build printed nothing".into())
+}

@@ -93,6 +93,32 @@ const RETRIES: u32 = 4;
 /// Makes the body of a request (again, for a retry).
 type BodyFn<'b> = dyn Fn() -> Result<Box<dyn Read + Send + 'b>, Failure> + Sync + 'b;
 
+/// The `Content-Type` a file is served with, by its extension.
+pub fn content_type(name: &str) -> &'static str {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" | "jsonl" => "application/json",
+        "txt" | "md" | "sh" => "text/plain; charset=utf-8",
+        "xml" => "application/xml",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "ico" => "image/x-icon",
+        "webp" => "image/webp",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "ttf" => "font/ttf",
+        "gz" | "tgz" => "application/gzip",
+        "zip" => "application/zip",
+        "zst" => "application/zstd",
+        _ => "application/octet-stream",
+    }
+}
+
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// An answer: status, headers we read, body.
@@ -134,7 +160,7 @@ impl S3Destination {
     }
 
     /// The object key of `rel` below the prefix.
-    fn key(&self, rel: &str) -> String {
+    pub(crate) fn key(&self, rel: &str) -> String {
         if self.prefix.is_empty() {
             rel.to_string()
         } else {
@@ -282,7 +308,7 @@ impl S3Destination {
     }
 
     /// The sha256 an object records (`None`: absent). HEAD, one request.
-    fn head(&self, key: &str) -> Result<Option<String>, Failure> {
+    pub(crate) fn head(&self, key: &str) -> Result<Option<String>, Failure> {
         let a = self.send("HEAD", key, &[], &[], EMPTY_SHA256, None, 0)?;
         match a.status {
             200 => Ok(Some(a.meta_sha256.unwrap_or_default())),
@@ -291,7 +317,7 @@ impl S3Destination {
         }
     }
 
-    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure> {
+    pub(crate) fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Failure> {
         let a = self.send("GET", key, &[], &[], EMPTY_SHA256, None, 0)?;
         match a.status {
             200 => Ok(Some(a.body)),
@@ -300,7 +326,7 @@ impl S3Destination {
         }
     }
 
-    fn put_bytes(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), Failure> {
+    pub(crate) fn put_bytes(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), Failure> {
         let sha = hex(&sha2::Sha256::digest(bytes));
         let extra = [("content-type", content_type.to_string()), (META_SHA256, sha.clone())];
         let body = || Ok(Box::new(bytes) as Box<dyn Read + Send>);
@@ -324,7 +350,7 @@ impl S3Destination {
         Ok(())
     }
 
-    fn delete(&self, key: &str) -> Result<(), Failure> {
+    pub(crate) fn delete(&self, key: &str) -> Result<(), Failure> {
         let a = self.send("DELETE", key, &[], &[], EMPTY_SHA256, None, 0)?;
         if !matches!(a.status, 200 | 204 | 404) {
             return Err(self.unexpected(&format!("DELETE {key}"), &a));
@@ -374,20 +400,22 @@ impl S3Destination {
     }
 
     /// Uploads a local file under `key`, its sha256 recorded as metadata.
-    fn put_file(&self, key: &str, f: &LocalFile) -> Result<(), Failure> {
+    pub(crate) fn put_file(&self, key: &str, f: &LocalFile) -> Result<(), Failure> {
         let meta = (META_SHA256, f.sha256.to_string());
+        // Served as what it is: a release page or a docs site renders in a browser.
+        let ct = ("content-type", content_type(key).to_string());
         if f.size <= self.opts.multipart_above {
             let body = || {
                 let file = std::fs::File::open(&f.path).map_err(|e| Failure::io("open", &f.path, e))?;
                 Ok(Box::new(file) as Box<dyn Read + Send>)
             };
-            let a = self.send("PUT", key, &[], &[meta], f.sha256.as_str(), Some(&body), f.size)?;
+            let a = self.send("PUT", key, &[], &[meta, ct], f.sha256.as_str(), Some(&body), f.size)?;
             if a.status != 200 {
                 return Err(self.unexpected(&format!("PUT {key}"), &a));
             }
             return Ok(());
         }
-        let a = self.send("POST", key, &[("uploads", "")], &[meta], EMPTY_SHA256, None, 0)?;
+        let a = self.send("POST", key, &[("uploads", "")], &[meta, ct], EMPTY_SHA256, None, 0)?;
         let text = String::from_utf8_lossy(&a.body).into_owned();
         let upload_id = text.split("<UploadId>").nth(1).and_then(|r| r.split("</UploadId>").next());
         let Some(upload_id) = upload_id.filter(|_| a.status == 200).map(str::to_string) else {
@@ -460,7 +488,7 @@ impl S3Destination {
     }
 
     /// Every object key below `prefix` (ListObjectsV2, following continuation tokens).
-    fn list(&self, prefix: &str) -> Result<Vec<String>, Failure> {
+    pub(crate) fn list(&self, prefix: &str) -> Result<Vec<String>, Failure> {
         let mut keys = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -483,6 +511,41 @@ impl S3Destination {
                 return Ok(keys);
             }
         }
+    }
+
+    /// `PREFIX/index.html`: every version here (each `<version>/index.json`), newest first,
+    /// `latest` marked; written only when it changes.
+    fn write_versions_page(&self) -> Result<(), Failure> {
+        let latest = self.channels()?.and_then(|c| c.stable).map(|e| e.version);
+        let root = self.key("");
+        let mut found: Vec<(semver::Version, crate::page::Listed)> = Vec::new();
+        let mut name = None;
+        for key in self.list(&root)? {
+            let Some(rel) = key.strip_prefix(&root) else { continue };
+            let Some(dir) = rel.strip_suffix(&format!("/{}", crate::planned::INDEX_FILE)) else { continue };
+            let Ok(v) = semver::Version::parse(dir) else { continue };
+            let Some(bytes) = self.get(&key)? else { continue };
+            let Ok(index) = relman_manifest::Index::from_json(&String::from_utf8_lossy(&bytes)) else { continue };
+            name.get_or_insert(index.name.clone());
+            found.push((
+                v,
+                crate::page::Listed {
+                    version: dir.to_string(),
+                    channel: index.channel.as_str().to_string(),
+                    date: None,
+                    latest: latest.as_deref() == Some(dir),
+                },
+            ));
+        }
+        let Some(name) = name else { return Ok(()) };
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        let listed: Vec<crate::page::Listed> = found.into_iter().map(|(_, l)| l).collect();
+        let html = crate::page::versions_page(&name, &listed);
+        let key = self.key(crate::page::PAGE_FILE);
+        if self.get(&key)?.as_deref() != Some(html.as_bytes()) {
+            self.put_bytes(&key, html.as_bytes(), content_type(&key))?;
+        }
+        Ok(())
     }
 
     fn channels(&self) -> Result<Option<relman_manifest::Channels>, Failure> {
@@ -569,6 +632,9 @@ impl Destination for S3Destination {
         };
         upload(&first)?;
         upload(&last)?;
+        if !first.is_empty() || !last.is_empty() {
+            self.write_versions_page()?;
+        }
         Ok(PutOutcome {
             destination: self.url.clone(),
             location: format!("{}/{version}", self.url),
@@ -656,7 +722,7 @@ impl Destination for S3Destination {
                 this.put_bytes(&key, bytes.as_bytes(), "application/json")?;
                 moved.push(crate::planned::CHANNELS_FILE.into());
             }
-            Ok(())
+            this.write_versions_page()
         });
         Ok(PromotePlan { report, apply: Some(apply) })
     }
@@ -704,6 +770,7 @@ impl Destination for S3Destination {
         for k in &ordered {
             self.delete(k)?;
         }
+        self.write_versions_page()?;
         report.done = true;
         Ok(report)
     }

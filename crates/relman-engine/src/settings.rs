@@ -111,6 +111,8 @@ pub struct Settings {
     pub installer: crate::config::InstallerConfig,
     /// `release.page`: write `index.html`, the release page.
     pub page: bool,
+    /// `[docs]`.
+    pub docs: crate::config::DocsConfig,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -207,11 +209,18 @@ impl Settings {
         let destinations = if !opts.to.is_empty() {
             opts.to.clone()
         } else {
-            match &config.release.to {
+            let mut d: Vec<String> = match &config.release.to {
                 Some(to) => to.iter().map(|d| absolutize_dir_url(d, &root)).collect(),
                 // The embedded default: a directory inside dist/, no server needed.
                 None => vec![format!("dir:{}", dist.join("releases").display())],
+            };
+            if config.docs.build.is_some() || config.docs.dir.is_some() {
+                match &config.docs.to {
+                    Some(to) => d.extend(to.iter().map(|u| absolutize_dir_url(u, &root))),
+                    None => d.push(format!("docs+dir:{}", dist.join("docs-site").display())),
+                }
             }
+            d
         };
         // A destination is recorded in the manifest: one with a password in it is refused
         // before anything is written (and without echoing it).
@@ -245,6 +254,7 @@ impl Settings {
             replace_assets: opts.replace_assets,
             installer: config.installer.clone(),
             page: config.release.page != Some(false),
+            docs: config.docs.clone(),
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,
             require_signatures,
@@ -309,10 +319,12 @@ pub fn exe_suffix(target: &str) -> &'static str {
 
 /// `dir:relative` → `dir:<base>/relative` (lexically normalised); other URLs unchanged.
 pub fn absolutize_dir_url(url: &str, base: &Path) -> String {
-    match url.strip_prefix("dir:") {
-        Some(p) if !p.is_empty() => format!("dir:{}", normalize(&base.join(p)).display()),
-        _ => url.to_string(),
+    for scheme in ["dir:", "docs+dir:"] {
+        if let Some(p) = url.strip_prefix(scheme).filter(|p| !p.is_empty()) {
+            return format!("{scheme}{}", normalize(&base.join(p)).display());
+        }
     }
+    url.to_string()
 }
 
 /// Removes `.` and resolves `..` lexically (no file-system access, links not followed).

@@ -144,9 +144,11 @@ pub enum Command {
     /// gitea:https://HOST/OWNER/REPO or forgejo:https://HOST/OWNER/REPO (token from GITHUB_TOKEN /
     /// GH_TOKEN, GITEA_TOKEN, FORGEJO_TOKEN). GitLab has no drafts: at
     /// gitlab:https://HOST/GROUP/PROJECT (GITLAB_TOKEN or CI_JOB_TOKEN) publish fills the generic
-    /// package PROJECT/<version>, and promote creates the release with its links. Every
-    /// destination is checked before anything is written; registries go first, then file
-    /// stores, then pages. Never moves latest and never publishes the draft.
+    /// package PROJECT/<version>, and promote creates the release with its links. The docs
+    /// site ([docs]) goes to git:BRANCH (one commit, pushed without force) or docs+dir:PATH as
+    /// <version>/, listed in mike's versions.json. Every destination is checked before anything
+    /// is written; registries go first, then file stores and docs, then pages. Never moves
+    /// latest and never publishes the draft.
     Publish(ProjectArgs),
     /// Check the gates for a published version and move latest to it.
     ///
@@ -300,7 +302,8 @@ pub struct ProjectArgs {
     /// github:OWNER/REPO (GITHUB_TOKEN; GitHub Enterprise: github:https://HOST/OWNER/REPO or
     /// GITHUB_API_URL), gitea:https://HOST/OWNER/REPO (GITEA_TOKEN),
     /// forgejo:https://HOST/OWNER/REPO (FORGEJO_TOKEN), gitlab:https://HOST/GROUP/PROJECT
-    /// (GITLAB_TOKEN or CI_JOB_TOKEN; no drafts there: the release page is made at promote).
+    /// (GITLAB_TOKEN or CI_JOB_TOKEN; no drafts there: the release page is made at promote);
+    /// for the docs site: git:BRANCH (a branch of origin; git:BRANCH@REMOTE), docs+dir:PATH.
     #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,
 
@@ -327,8 +330,8 @@ pub struct PromoteArgs {
     /// s3://BUCKET/PREFIX, or a forge (github:OWNER/REPO, gitea:/forgejo:https://HOST/OWNER/REPO:
     /// its draft is published, marked latest only when it is the newest stable, after the
     /// checks in release.required_checks succeeded on the tag; gitlab:https://HOST/GROUP/PROJECT:
-    /// the release is created with a link per file of its package). Repeat for
-    /// several. Default: the release's destinations (release.to in relman.toml). Every gate
+    /// the release is created with a link per file of its package; git:BRANCH or docs+dir:PATH:
+    /// the docs' latest alias, versions.json and root redirect). Repeat for several. Default: the release's destinations (release.to in relman.toml). Every gate
     /// at every destination is checked before any pointer moves anywhere.
     #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,

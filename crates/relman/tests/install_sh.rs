@@ -49,8 +49,31 @@ fn which(tool: &str) -> PathBuf {
 
 /// The coreutils/system tools the script uses outside busybox.
 const SYSTEM: &[&str] = &[
-    "sh", "cat", "cp", "mv", "rm", "mkdir", "mktemp", "chmod", "cut", "sed", "awk", "tr", "wc", "uname", "find", "grep",
-    "gzip", "tar", "zstd", "getconf", "ldd", "sha256sum", "openssl", "curl", "printf",
+    "sh",
+    "cat",
+    "cp",
+    "mv",
+    "rm",
+    "mkdir",
+    "mktemp",
+    "chmod",
+    "cut",
+    "sed",
+    "awk",
+    "tr",
+    "wc",
+    "uname",
+    "find",
+    "grep",
+    "gzip",
+    "tar",
+    "zstd",
+    "getconf",
+    "ldd",
+    "sha256sum",
+    "openssl",
+    "curl",
+    "printf",
 ];
 
 /// One shell to run the script under, with its PATH.
@@ -62,8 +85,16 @@ struct Shell {
 
 fn shells(root: &Path) -> Vec<Shell> {
     vec![
-        Shell { name: "dash", argv: vec![which("dash").display().to_string()], path: toolbox(&root.join("dash"), false, SYSTEM, &[]) },
-        Shell { name: "bash", argv: vec![which("bash").display().to_string()], path: toolbox(&root.join("bash"), false, SYSTEM, &[]) },
+        Shell {
+            name: "dash",
+            argv: vec![which("dash").display().to_string()],
+            path: toolbox(&root.join("dash"), false, SYSTEM, &[]),
+        },
+        Shell {
+            name: "bash",
+            argv: vec![which("bash").display().to_string()],
+            path: toolbox(&root.join("bash"), false, SYSTEM, &[]),
+        },
         // busybox's tar, gzip, wget and sha256sum; openssl from the system (busybox has none).
         Shell {
             name: "busybox sh",
@@ -89,7 +120,13 @@ fn run_piped(shell: &Shell, script_url: &str, args: &[&str], sandbox: &Path) -> 
     let prefix = sandbox.join("prefix");
     fs::create_dir_all(&home).unwrap();
     fs::create_dir_all(&tmp).unwrap();
-    let mut cmd = format!("{} -fsSL '{script_url}' | PATH='{}' HOME='{}' TMPDIR='{}'", which("curl").display(), shell.path.display(), home.display(), tmp.display());
+    let mut cmd = format!(
+        "{} -fsSL '{script_url}' | PATH='{}' HOME='{}' TMPDIR='{}'",
+        which("curl").display(),
+        shell.path.display(),
+        home.display(),
+        tmp.display()
+    );
     for a in &shell.argv {
         cmd.push_str(&format!(" '{a}'"));
     }
@@ -168,7 +205,8 @@ fn a_signed_release_installs_from_curl_pipe_sh_under_every_shell() {
     let sums = fs::read_to_string(served.join("1.4.0/checksums.txt")).unwrap();
     assert!(sums.contains(&format!("{}  install.sh", sha256_hex(text.as_bytes()))), "{sums}");
     assert!(served.join("1.4.0/install.sh.sig").is_file() && served.join("1.4.0/install.sh.sigstore.json").is_file());
-    p.relman(&["verify", &served.join("1.4.0").display().to_string(), "--key", "relman.pub", "--require-signatures"]).ok();
+    p.relman(&["verify", &served.join("1.4.0").display().to_string(), "--key", "relman.pub", "--require-signatures"])
+        .ok();
     let notes = fs::read_to_string(served.join("1.4.0/release-notes.md")).unwrap();
     assert!(notes.contains(&format!("curl -fsSL {}/1.4.0/install.sh | sh", server.url)), "{notes}");
 
@@ -181,7 +219,11 @@ fn a_signed_release_installs_from_curl_pipe_sh_under_every_shell() {
         let bin = run.prefix.join("bin/tool");
         let out = Command::new(&bin).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("tool 1.4.0 {HOST}"), "{}", shell.name);
-        let entries: Vec<String> = fs::read_dir(run.prefix.join("bin")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+        let entries: Vec<String> = fs::read_dir(run.prefix.join("bin"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into())
+            .collect();
         assert_eq!(entries, vec!["tool".to_string()], "{}: no temp files left in bin", shell.name);
     }
 }
@@ -198,9 +240,10 @@ fn install_sh_takes_a_version_latest_and_each_sha256_tool() {
     let url = format!("{}/2.0.0/install.sh", server.url);
     let work = p.outside("runs");
     let dash = &shells(&work.join("tools"))[0];
-    for (i, (args, want)) in [(vec![], "2.0.0"), (vec!["--version", "2.1.0"], "2.1.0"), (vec!["--version", "latest"], "2.1.0")]
-        .into_iter()
-        .enumerate()
+    for (i, (args, want)) in
+        [(vec![], "2.0.0"), (vec!["--version", "2.1.0"], "2.1.0"), (vec!["--version", "latest"], "2.1.0")]
+            .into_iter()
+            .enumerate()
     {
         let run = run_piped(dash, &url, &args, &work.join(format!("v{i}")));
         run.ok("dash");
@@ -208,18 +251,27 @@ fn install_sh_takes_a_version_latest_and_each_sha256_tool() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("tool {want} {HOST}"), "{args:?}");
     }
     // Each sha256 tool on its own: sha256sum, shasum, openssl.
-    for (tool, without) in [("sha256sum", vec!["shasum", "openssl"]), ("shasum", vec!["sha256sum", "openssl"]), ("openssl", vec!["sha256sum", "shasum"])] {
+    for (tool, without) in [
+        ("sha256sum", vec!["shasum", "openssl"]),
+        ("shasum", vec!["sha256sum", "openssl"]),
+        ("openssl", vec!["sha256sum", "shasum"]),
+    ] {
         let mut system: Vec<&str> = SYSTEM.to_vec();
         system.push("shasum");
         system.push("perl");
-        let shell = Shell { name: "dash", argv: dash.argv.clone(), path: toolbox(&work.join(format!("tools-{tool}")), false, &system, &without) };
+        let shell = Shell {
+            name: "dash",
+            argv: dash.argv.clone(),
+            path: toolbox(&work.join(format!("tools-{tool}")), false, &system, &without),
+        };
         let run = run_piped(&shell, &url, &[], &work.join(format!("tool-{tool}")));
         run.ok(tool);
     }
     // No sha256 tool at all: a clear refusal.
     let mut system: Vec<&str> = SYSTEM.to_vec();
     system.retain(|t| !["sha256sum", "openssl"].contains(t));
-    let shell = Shell { name: "dash", argv: dash.argv.clone(), path: toolbox(&work.join("tools-none"), false, &system, &[]) };
+    let shell =
+        Shell { name: "dash", argv: dash.argv.clone(), path: toolbox(&work.join("tools-none"), false, &system, &[]) };
     run_piped(&shell, &url, &[], &work.join("none")).refused("dash", 7, "no sha256 tool found");
     // A version that is not there names it.
     run_piped(dash, &url, &["--version", "9.9.9"], &work.join("missing")).refused("dash", 2, "is 9.9.9 released?");
@@ -233,22 +285,22 @@ fn install_sh_refuses_a_flipped_byte_and_wrong_signatures() {
     let archive = format!("tool-1.0.0-{HOST}.tar.gz");
     let work = p.outside("runs");
     let shells = shells(&work.join("tools"));
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, i32, &str)> = vec![
-        (
-            "flipped byte",
-            Box::new(|d: &Path| flip_byte(&d.join(&archive), 50)),
-            3,
-            "do not use this download",
-        ),
+    type Tamper<'a> = Box<dyn Fn(&Path) + 'a>;
+    let cases: Vec<(&str, Tamper, i32, &str)> = vec![
+        ("flipped byte", Box::new(|d: &Path| flip_byte(&d.join(&archive), 50)), 3, "do not use this download"),
         (
             "index.json signed with another file signature",
-            Box::new(|d: &Path| fs::copy(d.join(format!("{archive}.sig")), d.join("index.json.sig")).map(|_| ()).unwrap()),
+            Box::new(|d: &Path| {
+                fs::copy(d.join(format!("{archive}.sig")), d.join("index.json.sig")).map(|_| ()).unwrap()
+            }),
             4,
             "the signature of index.json does not verify",
         ),
         (
             "archive signature swapped",
-            Box::new(|d: &Path| fs::copy(d.join("checksums.txt.sig"), d.join(format!("{archive}.sig"))).map(|_| ()).unwrap()),
+            Box::new(|d: &Path| {
+                fs::copy(d.join("checksums.txt.sig"), d.join(format!("{archive}.sig"))).map(|_| ()).unwrap()
+            }),
             4,
             &*Box::leak(format!("the signature of {archive} does not verify").into_boxed_str()),
         ),
@@ -261,7 +313,12 @@ fn install_sh_refuses_a_flipped_byte_and_wrong_signatures() {
             4,
             "the signature of index.json does not verify",
         ),
-        ("signature missing", Box::new(|d: &Path| fs::remove_file(d.join(format!("{archive}.sig"))).unwrap()), 2, ".sig"),
+        (
+            "signature missing",
+            Box::new(|d: &Path| fs::remove_file(d.join(format!("{archive}.sig"))).unwrap()),
+            2,
+            ".sig",
+        ),
     ];
     for (what, tamper, code, needle) in cases {
         let copy = served.join(format!("t-{}", what.replace(' ', "-")));
@@ -270,8 +327,11 @@ fn install_sh_refuses_a_flipped_byte_and_wrong_signatures() {
         for shell in &shells {
             let sandbox = work.join(format!("{}-{}", what.replace(' ', "-"), shell.name.replace(' ', "-")));
             let base = format!("{}/{}", server.url, copy.file_name().unwrap().to_string_lossy());
-            run_piped(shell, &format!("{}/1.0.0/install.sh", server.url), &["--base-url", &base], &sandbox)
-                .refused(&format!("{what} under {}", shell.name), code, needle);
+            run_piped(shell, &format!("{}/1.0.0/install.sh", server.url), &["--base-url", &base], &sandbox).refused(
+                &format!("{what} under {}", shell.name),
+                code,
+                needle,
+            );
         }
     }
 }
@@ -281,9 +341,18 @@ fn install_sh_lists_the_platforms_when_this_one_is_missing() {
     let (p, _served, server) = released(false, &["aarch64-apple-darwin", "riscv64gc-unknown-linux-gnu"], "0.3.0");
     let work = p.outside("runs");
     for shell in shells(&work.join("tools")) {
-        let run = run_piped(&shell, &format!("{}/0.3.0/install.sh", server.url), &[], &work.join(shell.name.replace(' ', "-")));
+        let run = run_piped(
+            &shell,
+            &format!("{}/0.3.0/install.sh", server.url),
+            &[],
+            &work.join(shell.name.replace(' ', "-")),
+        );
         run.refused(shell.name, 5, "no archive for this machine");
-        assert!(run.stderr.contains("aarch64-apple-darwin") && run.stderr.contains("riscv64gc-unknown-linux-gnu"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("aarch64-apple-darwin") && run.stderr.contains("riscv64gc-unknown-linux-gnu"),
+            "{}",
+            run.stderr
+        );
         assert!(run.stderr.contains("--target"), "{}", run.stderr);
     }
 }
@@ -297,12 +366,25 @@ fn install_sh_refuses_hostile_archives_and_writes_nothing() {
     let work = p.outside("runs");
     let shells = shells(&work.join("tools"));
     // (case, entries: (name, kind, link target)) — kind 0 file, 2 symlink, 1 hard link.
-    let cases: Vec<(&str, Vec<(String, u8, &str)>, &str)> = vec![
+    type Entries<'a> = Vec<(String, u8, &'a str)>;
+    let cases: Vec<(&str, Entries, &str)> = vec![
         ("dot-dot", vec![(format!("{base}/tool"), b'0', ""), ("../escaped".into(), b'0', "")], "unsafe path"),
-        ("dot-dot-inside", vec![(format!("{base}/tool"), b'0', ""), (format!("{base}/../../escaped"), b'0', "")], "unsafe path"),
-        ("absolute", vec![(format!("{base}/tool"), b'0', ""), ("/tmp/relman-install-sh-escaped".into(), b'0', "")], "unsafe path"),
+        (
+            "dot-dot-inside",
+            vec![(format!("{base}/tool"), b'0', ""), (format!("{base}/../../escaped"), b'0', "")],
+            "unsafe path",
+        ),
+        (
+            "absolute",
+            vec![(format!("{base}/tool"), b'0', ""), ("/tmp/relman-install-sh-escaped".into(), b'0', "")],
+            "unsafe path",
+        ),
         ("symlink-out", vec![(format!("{base}/tool"), b'2', "/etc/passwd")], "link"),
-        ("symlink-then-write", vec![(format!("{base}/lib"), b'2', "../../.."), (format!("{base}/tool"), b'0', "")], "link"),
+        (
+            "symlink-then-write",
+            vec![(format!("{base}/lib"), b'2', "../../.."), (format!("{base}/tool"), b'0', "")],
+            "link",
+        ),
         ("hard-link", vec![(format!("{base}/x"), b'0', ""), (format!("{base}/tool"), b'1', "/etc/passwd")], "link"),
     ];
     for (what, entries, needle) in cases {
@@ -313,8 +395,11 @@ fn install_sh_refuses_hostile_archives_and_writes_nothing() {
         for shell in &shells {
             let sandbox = work.join(format!("{what}-{}", shell.name.replace(' ', "-")));
             let url = format!("{}/{}", server.url, copy.file_name().unwrap().to_string_lossy());
-            run_piped(shell, &format!("{}/1.0.0/install.sh", server.url), &["--base-url", &url], &sandbox)
-                .refused(&format!("{what} under {}", shell.name), 6, needle);
+            run_piped(shell, &format!("{}/1.0.0/install.sh", server.url), &["--base-url", &url], &sandbox).refused(
+                &format!("{what} under {}", shell.name),
+                6,
+                needle,
+            );
         }
     }
     assert!(!Path::new("/tmp/relman-install-sh-escaped").exists());
@@ -324,7 +409,11 @@ fn install_sh_refuses_hostile_archives_and_writes_nothing() {
 fn the_generated_script_passes_shellcheck() {
     for signed in [false, true] {
         let (_p, served, _server) = released(signed, &[HOST], "1.0.0");
-        let out = Command::new(which("shellcheck")).args(["-s", "sh", "-S", "style"]).arg(served.join("1.0.0/install.sh")).output().unwrap();
+        let out = Command::new(which("shellcheck"))
+            .args(["-s", "sh", "-S", "style"])
+            .arg(served.join("1.0.0/install.sh"))
+            .output()
+            .unwrap();
         assert!(out.status.success(), "shellcheck (signed: {signed}):\n{}", String::from_utf8_lossy(&out.stdout));
     }
 }

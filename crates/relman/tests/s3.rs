@@ -374,3 +374,63 @@ fn s3_crash_suite_release_converges() {
         assert_eq!(check.trim(), "0", "{point}");
     }
 }
+
+/// The docs site at `docs+s3://` and the versions page at an `s3://` release destination:
+/// published and promoted, read back by boto3 with the Content-Type a browser needs.
+#[test]
+fn s3_docs_site_and_versions_page() {
+    let moto = Moto::start();
+    moto.boto("s3.create_bucket(Bucket='rel')\ns3.create_bucket(Bucket='docs')");
+    let env_owned = moto.env();
+    let path = format!("{}:{}", repo_root().join(".venv/bin").display(), std::env::var("PATH").unwrap_or_default());
+    let mut env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("PATH", &path));
+    let p = Project::generic(&[T1]);
+    p.write("mkdocs.yml", "site_name: tool\n");
+    p.write("docs/index.md", "# Tool docs\n");
+    let mut cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
+    cfg.push_str("\n[docs]\nbuild = \"mkdocs build -q -d {out}\"\n");
+    p.write("relman.toml", &cfg);
+    p.commit("docs");
+    for v in ["1.0.0", "1.1.0"] {
+        p.write("docs/index.md", &format!("# Tool docs {v}\n"));
+        p.commit(&format!("docs: {v}"));
+        p.tag(&format!("v{v}"));
+        p.relman_env(&["release", "--promote", "--to", "s3://rel/tool", "--to", "docs+s3://docs/site"], &env).ok();
+    }
+    let out = moto.boto(
+        "import json\n\
+         v = json.loads(s3.get_object(Bucket='docs', Key='site/versions.json')['Body'].read())\n\
+         print(json.dumps([[e['version'], e['aliases']] for e in v]))\n\
+         o = s3.get_object(Bucket='docs', Key='site/latest/index.html')\n\
+         print(o['ContentType']); print('url=../1.1.0/' in o['Body'].read().decode())\n\
+         o = s3.get_object(Bucket='docs', Key='site/1.0.0/index.html')\n\
+         print(o['ContentType']); print('Tool docs 1.0.0' in o['Body'].read().decode())\n\
+         print(s3.get_object(Bucket='docs', Key='site/index.html')['ContentType'])\n\
+         print(s3.get_object(Bucket='docs', Key='site/1.0.0/css/base.css')['ContentType'])\n\
+         o = s3.get_object(Bucket='rel', Key='tool/index.html')\n\
+         t = o['Body'].read().decode(); print(o['ContentType']); print('href=\"1.0.0/\"' in t and 'href=\"1.1.0/\"' in t and '1.1.0</a> <small>(latest)' in t)\n\
+         print(s3.get_object(Bucket='rel', Key='tool/1.1.0/index.html')['ContentType'])",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], r#"[["1.1.0", ["latest"]], ["1.0.0", []]]"#, "{out}");
+    assert_eq!(
+        &lines[1..],
+        [
+            "text/html; charset=utf-8",
+            "True",
+            "text/html; charset=utf-8",
+            "True",
+            "text/html; charset=utf-8",
+            "text/css; charset=utf-8",
+            "text/html; charset=utf-8",
+            "True",
+            "text/html; charset=utf-8"
+        ],
+        "{out}"
+    );
+    // A re-run writes nothing anywhere.
+    let out = p.relman_env(&["release", "--promote", "--to", "s3://rel/tool", "--to", "docs+s3://docs/site"], &env);
+    out.ok();
+    assert!(out.stderr.contains("docs+s3://docs/site: already published, nothing to do"), "{}", out.stderr);
+}

@@ -30,6 +30,9 @@ pub fn open(url: &str, remote: &Remote) -> Result<Box<dyn Destination>, Failure>
     if crate::forge::is_forge(url) {
         return Ok(Box::new(crate::forge::ForgeDestination::parse(url, remote)?));
     }
+    if crate::docs::is_docs(url) {
+        return crate::docs::open(url, remote);
+    }
     if url.starts_with("s3://") {
         return Ok(Box::new(crate::s3::S3Destination::parse(url, remote.s3.clone())?));
     }
@@ -47,7 +50,7 @@ pub fn open_dir(url: &str) -> Result<DirProvider, Failure> {
         return Ok(DirProvider::new(url, PathBuf::from(path)));
     }
     Err(Failure::usage(format!("destination `{url}` has an unknown scheme")).with_hint(
-        "use --to dir:PATH, oci://REGISTRY/PATH, s3://BUCKET/PREFIX, github:OWNER/REPO, gitea:/forgejo:/gitlab:https://HOST/OWNER/REPO",
+        "use --to dir:PATH, oci://REGISTRY/PATH, s3://BUCKET/PREFIX, github:OWNER/REPO, gitea:/forgejo:/gitlab:https://HOST/OWNER/REPO, git:BRANCH or docs+dir:PATH (docs)",
     ))
 }
 
