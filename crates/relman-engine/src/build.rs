@@ -48,33 +48,48 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
         };
         reporter.step(&format!("{target}: {shown}"));
         let log_path = planned.logs_dir().join(format!("build-{target}.log"));
-        let log = fs::File::create(&log_path).map_err(|e| Failure::io("create", &log_path, e))?;
-        let log_err = log.try_clone().map_err(|e| Failure::io("open", &log_path, e))?;
-        let status = Command::new(&program)
-            .args(&args)
-            .current_dir(&s.root)
-            .envs(&s.env)
-            .env("RELMAN_TARGET", target)
-            .env("RELMAN_VERSION", &planned.manifest.version)
-            .env("SOURCE_DATE_EPOCH", planned.manifest.source_date_epoch.to_string())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .status()
-            .map_err(|e| Failure::build(format!("failed to start `{program}` for `{target}`: {e}")))?;
-        if !status.success() {
-            let text = fs::read_to_string(&log_path).unwrap_or_default();
-            let last = crate::report::last_meaningful_line(&text);
-            let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
-            return Err(Failure::build(format!("build for `{target}` failed (exit {code}): `{shown}`"))
-                .with_hint(format!("{last}\nfull log: {}", log_path.display())));
-        }
+        run_logged(planned, &program, &args, &[("RELMAN_TARGET", target)], &log_path).map_err(|f| {
+            Failure::build(format!("build for `{target}` {}: `{shown}`", f.message))
+                .with_hint(f.hint.unwrap_or_default())
+        })?;
         stage_outputs(planned, target)?;
         reporter.step(&format!("{target}: built {}", s.binaries.join(", ")));
     }
-    // The docs with the whole build (not with one `--target` of a build matrix).
-    if targets.is_empty() {
-        crate::docs::build_docs(planned, reporter)?;
+    Ok(())
+}
+
+/// Runs one of the project's commands in its root with the release's environment
+/// (`[build] env`, `RELMAN_VERSION`, `SOURCE_DATE_EPOCH`, and `extra`), its output in
+/// `log_path`. A failure says how it ended (`failed (exit 2)`) and hints at the log's last
+/// meaningful line.
+pub fn run_logged(
+    planned: &Planned,
+    program: &str,
+    args: &[String],
+    extra: &[(&str, &str)],
+    log_path: &Path,
+) -> Result<(), Failure> {
+    crate::fsutil::create_dir_all(&planned.logs_dir())?;
+    let log = fs::File::create(log_path).map_err(|e| Failure::io("create", log_path, e))?;
+    let log_err = log.try_clone().map_err(|e| Failure::io("open", log_path, e))?;
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(&planned.settings.root)
+        .envs(&planned.settings.env)
+        .envs(extra.iter().copied())
+        .env("RELMAN_VERSION", &planned.manifest.version)
+        .env("SOURCE_DATE_EPOCH", planned.manifest.source_date_epoch.to_string())
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .status()
+        .map_err(|e| Failure::build(format!("failed to start `{program}`: {e}")))?;
+    if !status.success() {
+        let text = fs::read_to_string(log_path).unwrap_or_default();
+        let last = crate::report::last_meaningful_line(&text);
+        let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
+        return Err(Failure::build(format!("failed (exit {code})"))
+            .with_hint(format!("{last}\nfull log: {}", log_path.display())));
     }
     Ok(())
 }

@@ -350,6 +350,7 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
         check(&planned, ro.options.allow_dirty, reporter)?;
     }
     crate::build::build(&planned, &[], reporter)?;
+    crate::docs::build_docs(&planned, reporter)?;
     let artifacts = package::package(&mut planned, reporter)?;
     let published = publish(&mut planned, reporter)?;
     let mut promoted = Vec::new();

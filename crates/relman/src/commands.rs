@@ -245,6 +245,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let opts = options(&args, &dir, &cwd)?;
             let planned = plan::plan(&opts)?;
             build::build(&planned, &args.targets, &term)?;
+            // The docs with the whole build (not with one `--target` of a build matrix).
+            if args.targets.is_empty() {
+                relman_engine::docs::build_docs(&planned, &term)?;
+            }
             if json {
                 render::json(
                     &serde_json::json!({"version": planned.manifest.version, "targets": planned.manifest.targets, "dir": planned.version_dir.join("build")}),

@@ -20,7 +20,6 @@ mod store;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use relman_manifest::Failure;
 use relman_sign::SigningKey;
@@ -72,28 +71,12 @@ pub fn build_docs(planned: &Planned, reporter: &dyn Reporter) -> Result<(), Fail
     if let Some(cmd) = &cfg.build {
         let shown = cmd.replace("{out}", &tmp.display().to_string()).replace("{version}", &planned.manifest.version);
         reporter.step(&format!("docs: {shown}"));
-        crate::fsutil::create_dir_all(&planned.logs_dir())?;
         let log_path = planned.logs_dir().join("docs.log");
-        let log = fs::File::create(&log_path).map_err(|e| Failure::io("create", &log_path, e))?;
-        let log_err = log.try_clone().map_err(|e| Failure::io("open", &log_path, e))?;
-        let status = Command::new("sh")
-            .args(["-c", &shown])
-            .current_dir(root)
-            .envs(&planned.settings.env)
-            .env("RELMAN_VERSION", &planned.manifest.version)
-            .env("SOURCE_DATE_EPOCH", planned.manifest.source_date_epoch.to_string())
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .status()
-            .map_err(|e| Failure::build(format!("failed to start the docs build `{shown}`: {e}")))?;
-        if !status.success() {
+        let args = vec!["-c".to_string(), shown.clone()];
+        if let Err(f) = crate::build::run_logged(planned, "sh", &args, &[], &log_path) {
             let _ = fs::remove_dir_all(&tmp);
-            let text = fs::read_to_string(&log_path).unwrap_or_default();
-            let last = crate::report::last_meaningful_line(&text);
-            let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
-            return Err(Failure::build(format!("the docs build failed (exit {code}): `{shown}`"))
-                .with_hint(format!("{last}\nfull log: {}; nothing was published", log_path.display())));
+            return Err(Failure::build(format!("the docs build {}: `{shown}`", f.message))
+                .with_hint(format!("{}; nothing was published", f.hint.unwrap_or_default())));
         }
         if !tmp.is_dir() {
             if let Some(dir) = &cfg.dir {

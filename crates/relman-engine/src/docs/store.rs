@@ -93,6 +93,18 @@ pub trait Store {
 
 const TRIES: usize = 5;
 
+/// The sha256 of each file, hex: the ids of stores that record sha256.
+fn sha256_ids(files: &[PathBuf]) -> Result<Vec<String>, Failure> {
+    files
+        .iter()
+        .map(|p| {
+            relman_install::hash::sha256_file(p)
+                .map(|(s, _)| s.as_str().to_string())
+                .map_err(|e| Failure::io("read", p, e))
+        })
+        .collect()
+}
+
 /// Computes changes from a fresh snapshot with `f` and applies them; when the store moved
 /// meanwhile (another run pushed), recomputes on the new state — never overwrites it.
 /// Returns how many files changed (0: nothing to do, no commit made).
@@ -175,14 +187,7 @@ impl Store for DirStore {
     }
 
     fn ids(&self, files: &[PathBuf]) -> Result<Vec<String>, Failure> {
-        files
-            .iter()
-            .map(|p| {
-                relman_install::hash::sha256_file(p)
-                    .map(|(s, _)| s.as_str().to_string())
-                    .map_err(|e| Failure::io("read", p, e))
-            })
-            .collect()
+        sha256_ids(files)
     }
 
     fn apply(&self, base: &Snapshot, changes: &[Change], _message: &str, _epoch: i64) -> Result<Applied, Failure> {
@@ -287,14 +292,7 @@ impl Store for S3Store {
     }
 
     fn ids(&self, files: &[PathBuf]) -> Result<Vec<String>, Failure> {
-        files
-            .iter()
-            .map(|p| {
-                relman_install::hash::sha256_file(p)
-                    .map(|(s, _)| s.as_str().to_string())
-                    .map_err(|e| Failure::io("read", p, e))
-            })
-            .collect()
+        sha256_ids(files)
     }
 
     fn apply(&self, base: &Snapshot, changes: &[Change], _message: &str, _epoch: i64) -> Result<Applied, Failure> {
