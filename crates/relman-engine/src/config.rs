@@ -50,6 +50,18 @@ pub struct Config {
     /// `[docs]`: a versioned docs site released with the version (mike-compatible).
     #[serde(default)]
     pub docs: DocsConfig,
+    /// `[gate]`: release gates beyond the built-in ones.
+    #[serde(default)]
+    pub gate: GateConfig,
+}
+
+/// `[gate]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// `[gate.vulnerabilities]`: fail `package` and `promote` (exit 9) on known
+    /// vulnerabilities in the release's SBOMs, matched offline against OSV or RustSec data.
+    pub vulnerabilities: Option<crate::vuln::VulnConfig>,
 }
 
 /// `[docs]`: the project's docs site, one immutable `<version>/` per release, with mike's

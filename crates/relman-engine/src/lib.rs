@@ -50,5 +50,6 @@ pub mod summary;
 pub mod textdiff;
 pub mod version;
 pub mod version_files;
+pub mod vuln;
 
 pub use relman_manifest::{ErrorClass, Failure};

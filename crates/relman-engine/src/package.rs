@@ -88,6 +88,26 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     done.push(write_small(planned, INDEX_FILE, index.to_json().as_bytes())?);
     // Images before the notes, which name each image by its digest.
     crate::image::build_images(planned, reporter)?;
+    // The vulnerability gate, on every SBOM of the release, before anything is signed or
+    // published.
+    if let Some(cfg) = planned.settings.vulnerabilities.clone() {
+        let report = crate::vuln::check_release(planned, &cfg)?;
+        for w in &report.warnings {
+            reporter.warn(w);
+        }
+        reporter.step(&format!(
+            "vulnerabilities: {} packages checked ({} not checked), {} findings, {} blocking (database sha256 {}, {})",
+            report.packages_checked,
+            report.packages_not_checked,
+            report.findings.len(),
+            report.blocking().len(),
+            &report.database_digest[..12],
+            report.database_date.as_deref().unwrap_or("undated")
+        ));
+        planned.manifest.vulnerability_check = Some(report.record("package"));
+        planned.save()?;
+        report.gate("package")?;
+    }
     let notes = release_notes(planned)?;
     done.push(write_small(planned, crate::planned::NOTES_FILE, notes.as_bytes())?);
     planned.save()?;

@@ -74,6 +74,7 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
         artifacts: plan_artifacts(&settings, &version, &plan_charts(&settings)?),
         images: crate::image::plan_images(&settings)?,
         destinations: Vec::new(),
+        vulnerability_check: None,
     };
     for d in &settings.destinations {
         manifest.destination_mut(d);

@@ -137,6 +137,23 @@ pub fn promote_all(
             unique.push(u.clone());
         }
     }
+    // The database may know more than it did at package: the release's SBOMs are checked
+    // again before any gate at any destination.
+    if let Some((planned, cfg)) = project.and_then(|p| p.settings.vulnerabilities.as_ref().map(|c| (p, c))) {
+        let report = crate::vuln::check_release(planned, cfg)?;
+        for w in &report.warnings {
+            reporter.warn(w);
+        }
+        reporter.step(&format!(
+            "gate vulnerabilities: {} ({} findings, {} blocking; database sha256 {}, {})",
+            if report.blocking().is_empty() { "pass" } else { "FAIL" },
+            report.findings.len(),
+            report.blocking().len(),
+            &report.database_digest[..12],
+            report.database_date.as_deref().unwrap_or("undated")
+        ));
+        report.gate(&format!("cannot promote {version}"))?;
+    }
     let mut dests = unique.iter().map(|u| provider::open(u, remote)).collect::<Result<Vec<_>, _>>()?;
     // Pointers move in dependency order too: a page is published after what it links to moved.
     provider::in_dependency_order(&mut dests);

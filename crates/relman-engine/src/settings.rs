@@ -113,6 +113,8 @@ pub struct Settings {
     pub page: bool,
     /// `[docs]`.
     pub docs: crate::config::DocsConfig,
+    /// `[gate.vulnerabilities]`.
+    pub vulnerabilities: Option<crate::vuln::VulnConfig>,
 }
 
 /// What `cargo metadata` tells about a Cargo project.
@@ -255,6 +257,7 @@ impl Settings {
             installer: config.installer.clone(),
             page: config.release.page != Some(false),
             docs: config.docs.clone(),
+            vulnerabilities: config.gate.vulnerabilities.clone(),
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,
             require_signatures,

@@ -20,7 +20,7 @@ pub use error::{ErrorClass, Failure};
 pub use index::{os_arch, Index, Platform, INDEX_FORMAT_VERSION};
 pub use manifest::{
     Artifact, ArtifactKind, Destination, DestinationState, ImagePlatform, ImageRecord, Manifest, Project,
-    MANIFEST_FORMAT_VERSION,
+    VulnerabilityCheck, MANIFEST_FORMAT_VERSION,
 };
 pub use types::{ArchiveFormat, Channel, Sha256};
 

@@ -43,6 +43,27 @@ pub struct Manifest {
     /// Where the release goes and what happened there. Not part of the published copy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<Destination>,
+    /// The last vulnerability check of the release's SBOMs (`[gate.vulnerabilities]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulnerability_check: Option<VulnerabilityCheck>,
+}
+
+/// What the vulnerability gate checked against, and what it found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VulnerabilityCheck {
+    /// The stage that checked: `package` or `promote`.
+    pub stage: String,
+    /// sha256 of the database's contents.
+    pub database_digest: String,
+    /// The newest record's date in the database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_date: Option<String>,
+    pub packages_checked: usize,
+    pub packages_not_checked: usize,
+    pub findings: usize,
+    /// Findings at or above the threshold and not ignored (0 when the gate passed).
+    pub blocking: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -84,6 +84,11 @@ pub enum Command {
         /// Do not require a clean working tree.
         #[arg(long)]
         allow_dirty: bool,
+        /// Instead: match the packages of the project's lockfiles against the database of
+        /// [gate.vulnerabilities] (OSV records or RustSec advisories, offline) and report
+        /// every finding; exit 9 when one at or above the threshold is not ignored.
+        #[arg(long)]
+        vulnerabilities: bool,
     },
     /// Bump every recorded version in lockstep, update CHANGELOG.md, commit and tag (no push).
     ///

@@ -72,7 +72,28 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::Check { tag, git_ref, allow_dirty } => {
+        Command::Check { vulnerabilities: true, .. } => {
+            let config = light_config(&dir)?;
+            let Some(cfg) = &config.gate.vulnerabilities else {
+                return Err(Failure::usage("`relman check --vulnerabilities` needs [gate.vulnerabilities] in relman.toml")
+                    .with_hint("add [gate.vulnerabilities] db = \"PATH\" (a directory or zip of OSV records, or a RustSec advisory-db checkout)"));
+            };
+            let report = relman_engine::vuln::check_project(&dir, cfg)?;
+            for w in &report.warnings {
+                term.warn(w);
+            }
+            if json {
+                render::json(&report);
+            } else if !cli.quiet {
+                print!("{}", report.markdown());
+            }
+            match report.gate("check") {
+                Err(f) if json => Ok(f.class.exit_code()),
+                Err(f) => Err(f),
+                Ok(()) => Ok(0),
+            }
+        }
+        Command::Check { tag, git_ref, allow_dirty, vulnerabilities: false } => {
             let config = light_config(&dir)?;
             let opts = relman_engine::lockstep::CheckOptions {
                 root: dir.clone(),
@@ -317,6 +338,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 ..Default::default()
             });
             let remote = resolved.as_ref().map(|s| s.remote.clone()).unwrap_or_else(|_| Remote::from_env());
+            // The vulnerability gate reads the release's SBOMs from its record.
+            let vuln_gate = resolved.as_ref().is_ok_and(|s| s.vulnerabilities.is_some());
             let urls: Vec<String> = if args.to.is_empty() {
                 resolved?.destinations
             } else {
@@ -327,7 +350,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 .map(|u| relman_engine::provider::open(u, &remote))
                 .collect::<Result<Vec<_>, _>>()?
                 .iter()
-                .any(|d| d.needs_record());
+                .any(|d| d.needs_record())
+                || vuln_gate;
             let project = if needs_record { Some(released(&dir, &version)?) } else { None };
             let reports =
                 release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &remote, &term)?;
@@ -1007,6 +1031,7 @@ fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan
             artifacts: Vec::new(),
             images: relman_engine::image::plan_images(&settings)?,
             destinations: Vec::new(),
+            vulnerability_check: None,
         },
     };
     Ok(relman_engine::plan::Planned { settings, manifest, version_dir, lock: None })

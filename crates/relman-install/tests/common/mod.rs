@@ -369,6 +369,7 @@ pub fn publish_with(root: &Path, spec: &Spec, extras: &Extras) -> PathBuf {
         artifacts,
         images: vec![],
         destinations: vec![],
+        vulnerability_check: None,
     };
     let index = Index::from_manifest(&manifest, "checksums.txt").unwrap();
     let index_text = index.to_json();
