@@ -61,7 +61,7 @@ pub struct Config {
 pub struct GateConfig {
     /// `[gate.vulnerabilities]`: fail `package` and `promote` (exit 9) on known
     /// vulnerabilities in the release's SBOMs, matched offline against OSV or RustSec data.
-    pub vulnerabilities: Option<crate::vuln::VulnConfig>,
+    pub vulnerabilities: Option<crate::advisory::VulnConfig>,
 }
 
 /// `[docs]`: the project's docs site, one immutable `<version>/` per release, with mike's

@@ -9,6 +9,7 @@
 //!
 //! The engine never prints: progress goes through [`report::Reporter`], results are returned.
 
+pub mod advisory;
 pub mod archive;
 pub mod build;
 pub mod bump;

@@ -114,7 +114,7 @@ pub struct Settings {
     /// `[docs]`.
     pub docs: crate::config::DocsConfig,
     /// `[gate.vulnerabilities]`.
-    pub vulnerabilities: Option<crate::vuln::VulnConfig>,
+    pub vulnerabilities: Option<crate::advisory::VulnConfig>,
 }
 
 /// What `cargo metadata` tells about a Cargo project.

@@ -30,6 +30,9 @@ pub struct Summary {
     pub destinations: Vec<DestinationSummary>,
     /// No missing, different or extra asset anywhere, every signature verifies.
     pub ok: bool,
+    /// The release record's last vulnerability check (database digest and date, findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vulnerabilities: Option<relman_manifest::VulnerabilityCheck>,
 }
 
 /// Fetches the state of `version` at every destination in `urls` and evaluates the gates.
@@ -50,7 +53,13 @@ pub fn summarize(
         destinations.push(DestinationSummary { state, gates });
     }
     let ok = destinations.iter().all(|d| d.state.problems.is_empty());
-    Ok(Summary { name: record.manifest.project.name.clone(), version: version.to_string(), destinations, ok })
+    Ok(Summary {
+        name: record.manifest.project.name.clone(),
+        version: version.to_string(),
+        destinations,
+        ok,
+        vulnerabilities: record.manifest.vulnerability_check.clone(),
+    })
 }
 
 /// The summary as Markdown.
@@ -61,6 +70,18 @@ pub fn markdown(s: &Summary) -> String {
     } else {
         "**Problems found.**\n"
     });
+    if let Some(v) = &s.vulnerabilities {
+        out.push_str(&format!(
+            "\nVulnerabilities (checked at {} against database sha256 {}, newest record {}): {} packages checked, {} not checked, {} findings, {} blocking.\n",
+            v.stage,
+            v.database_digest,
+            v.database_date.as_deref().unwrap_or("undated"),
+            v.packages_checked,
+            v.packages_not_checked,
+            v.findings,
+            v.blocking
+        ));
+    }
     for d in &s.destinations {
         out.push_str(&format!("\n## `{}`\n\n| asset | status | digest |\n|---|---|---|\n", d.state.destination));
         for a in &d.state.assets {

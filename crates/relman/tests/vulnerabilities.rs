@@ -224,6 +224,11 @@ fn an_accepted_finding_passes_and_promote_checks_a_newer_database() {
     assert_eq!(check["blocking"], 0);
     assert_eq!(check["findings"], 4);
     assert_eq!(check["database_digest"].as_str().unwrap().len(), 64);
+    // The summary shows the database it was checked against.
+    let out = p.relman(&["summary", "1.0.0", "--json"]);
+    assert_eq!(out.json()["vulnerabilities"]["database_digest"], check["database_digest"]);
+    let md = fs::read_to_string(p.path("dist/1.0.0/release-summary.md")).unwrap();
+    assert!(md.contains(&format!("database sha256 {}", check["database_digest"].as_str().unwrap())), "{md}");
     // The database learns of a critical one in tokio; promote refuses and latest stays.
     osv(
         &p.path("vulndb"),

@@ -11,8 +11,8 @@ use relman_manifest::Failure;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-use super::severity::Severity;
 use super::version::Eco;
+use crate::advisory::Severity;
 
 #[derive(Clone, Debug)]
 pub enum Event {
@@ -133,7 +133,7 @@ fn severity_of(list: &[OsvSeverity], specific: &[Option<&serde_json::Value>]) ->
     let scored = list
         .iter()
         .filter(|s| s.kind.starts_with("CVSS_V3") || s.kind.starts_with("CVSS_V4"))
-        .filter_map(|s| super::severity::from_cvss(&s.score))
+        .filter_map(|s| crate::advisory::from_cvss(&s.score))
         .max();
     scored.or_else(|| {
         specific
@@ -245,7 +245,7 @@ fn parse_rustsec(text: &str, origin: &str) -> Result<Option<(Record, Option<Stri
     for r in f.versions.patched.iter().chain(&f.versions.unaffected) {
         reqs.push(semver::VersionReq::parse(r).map_err(|e| bad(format!("version requirement `{r}`: {e}")))?);
     }
-    let severity = f.advisory.cvss.as_deref().and_then(super::severity::from_cvss);
+    let severity = f.advisory.cvss.as_deref().and_then(crate::advisory::from_cvss);
     let title = f.advisory.title.clone().unwrap_or_else(|| {
         text[text.find("\n# ").map(|k| k + 3).unwrap_or(0)..].lines().next().unwrap_or("").trim().to_string()
     });

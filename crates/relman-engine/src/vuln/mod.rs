@@ -6,45 +6,17 @@
 //! may know more by then) with exit 9.
 
 pub mod db;
-pub mod severity;
 pub mod version;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use relman_manifest::Failure;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::advisory::{Ignore, Severity, VulnConfig};
 use crate::planned::Planned;
-pub use severity::Severity;
 use version::Eco;
-
-/// `[gate.vulnerabilities]`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VulnConfig {
-    /// The database: a directory or `.zip` of OSV records (osv.dev's `all.zip` per
-    /// ecosystem), or a RustSec advisory-db checkout. Relative to the project root.
-    pub db: String,
-    /// Findings at or above this fail the release: `low`, `medium`, `high` (default) or
-    /// `critical`. A finding whose severity the database does not give counts as above.
-    #[serde(default)]
-    pub severity: Option<Severity>,
-    /// Findings accepted for now: `{ id = "GHSA-…", reason = "…", expires = "2027-03-01" }`
-    /// (any of a finding's ids or aliases; after `expires` it counts again).
-    #[serde(default)]
-    pub ignore: Vec<Ignore>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Ignore {
-    pub id: String,
-    pub reason: String,
-    /// `YYYY-MM-DD`: the last day the ignore holds.
-    #[serde(default)]
-    pub expires: Option<String>,
-}
 
 /// One package of an SBOM.
 #[derive(Clone, Debug)]

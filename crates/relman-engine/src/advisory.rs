@@ -1,7 +1,36 @@
-//! Severities: CVSS v3.x base scores computed from the vector (FIRST's specification), or the
-//! database's own word (GitHub's `LOW`/`MODERATE`/`HIGH`/`CRITICAL`).
+//! Advisories' severities — CVSS v3.x base scores computed from the vector (FIRST's
+//! specification), or the database's own word (GitHub's `LOW`/`MODERATE`/`HIGH`/`CRITICAL`) —
+//! and `[gate.vulnerabilities]`, the gate's configuration (a leaf: `config` reads it, `vuln`
+//! applies it).
 
 use serde::{Deserialize, Serialize};
+
+/// `[gate.vulnerabilities]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VulnConfig {
+    /// The database: a directory or `.zip` of OSV records (osv.dev's `all.zip` per
+    /// ecosystem), or a RustSec advisory-db checkout. Relative to the project root.
+    pub db: String,
+    /// Findings at or above this fail the release: `low`, `medium`, `high` (default) or
+    /// `critical`. A finding whose severity the database does not give counts as above.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// Findings accepted for now: `{ id = "GHSA-…", reason = "…", expires = "2027-03-01" }`
+    /// (any of a finding's ids or aliases; after `expires` it counts again).
+    #[serde(default)]
+    pub ignore: Vec<Ignore>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ignore {
+    pub id: String,
+    pub reason: String,
+    /// `YYYY-MM-DD`: the last day the ignore holds.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
