@@ -38,17 +38,29 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
                 ("cargo".to_string(), args, shown)
             }
             BuildKind::Command(cmd) => {
-                let cmd = cmd
-                    .replace("{target}", target)
-                    .replace("{version}", &planned.manifest.version)
-                    .replace("{os}", &os)
-                    .replace("{arch}", &arch);
+                let cmd = expand_command(planned, cmd, target)?;
                 ("sh".to_string(), vec!["-c".to_string(), cmd.clone()], cmd)
             }
         };
         reporter.step(&format!("{target}: {shown}"));
         let log_path = planned.logs_dir().join(format!("build-{target}.log"));
-        run_logged(planned, &program, &args, &[("RELMAN_TARGET", target)], &log_path).map_err(|f| {
+        let (goos, goarch) = relman_manifest::go_os_arch(target);
+        let mut env: Vec<(&str, &str)> = vec![
+            ("RELMAN_TARGET", target),
+            ("RELMAN_OS", &os),
+            ("RELMAN_ARCH", &arch),
+            ("RELMAN_GOOS", &goos),
+            ("RELMAN_GOARCH", &goarch),
+            ("RELMAN_COMMIT", &planned.manifest.commit),
+        ];
+        // Go builds cross-compile from these; `[build] env` still wins.
+        if !s.env.contains_key("GOOS") {
+            env.push(("GOOS", &goos));
+        }
+        if !s.env.contains_key("GOARCH") {
+            env.push(("GOARCH", &goarch));
+        }
+        run_logged(planned, &program, &args, &env, &log_path).map_err(|f| {
             Failure::build(format!("build for `{target}` {}: `{shown}`", f.message))
                 .with_hint(f.hint.unwrap_or_default())
         })?;
@@ -56,6 +68,40 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
         reporter.step(&format!("{target}: built {}", s.binaries.join(", ")));
     }
     Ok(())
+}
+
+/// The placeholders of `build.command`, for one target.
+pub const COMMAND_PLACEHOLDERS: &str = "{target} (the Rust triple), {os} / {arch} (linux, macos, windows / x86_64, aarch64), {goos} / {goarch} (Go's: linux, darwin / amd64, arm64), {docker_arch} (amd64, arm64, arm, …), {version}, {commit}, {date} (RFC 3339, from SOURCE_DATE_EPOCH), {exe} (.exe on Windows), {binary} (with one binary)";
+
+/// `build.command` with its placeholders filled in for `target`.
+pub fn expand_command(planned: &Planned, cmd: &str, target: &str) -> Result<String, Failure> {
+    let s = &planned.settings;
+    let (os, arch) = os_arch(target);
+    let (goos, goarch) = relman_manifest::go_os_arch(target);
+    let mut out = cmd
+        .replace("{target}", target)
+        .replace("{version}", &planned.manifest.version)
+        .replace("{goos}", &goos)
+        .replace("{goarch}", &goarch)
+        .replace("{docker_arch}", &goarch)
+        .replace("{os}", &os)
+        .replace("{arch}", &arch)
+        .replace("{commit}", &planned.manifest.commit)
+        .replace("{date}", &relman_manifest::time::rfc3339(planned.manifest.source_date_epoch))
+        .replace("{exe}", crate::settings::exe_suffix(target));
+    if out.contains("{binary}") {
+        match s.binaries.as_slice() {
+            [one] => out = out.replace("{binary}", one),
+            _ => {
+                return Err(Failure::config(format!(
+                    "`build.command` uses {{binary}}, and build.binaries lists {}",
+                    s.binaries.len()
+                ))
+                .with_hint("{binary} stands for the one binary; with several, build them all in one command"))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Runs one of the project's commands in its root with the release's environment

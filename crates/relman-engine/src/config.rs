@@ -237,12 +237,19 @@ pub struct BuildConfig {
     /// Binary names to ship. Default: every binary target of the Cargo workspace.
     pub binaries: Option<Vec<String>>,
     /// A build command run once per target with `sh -c`, instead of Cargo. Placeholders:
-    /// `{target}`, `{version}`, `{os}`, `{arch}`. Also exported as `RELMAN_TARGET`,
-    /// `RELMAN_VERSION`. Use it for other languages and for cross-compilers
-    /// (`cross build --release --target {target}`, `cargo zigbuild ...`).
+    /// `{target}` (the Rust triple), `{os}`/`{arch}` (`linux`, `macos`, `windows` /
+    /// `x86_64`, `aarch64`), `{goos}`/`{goarch}` (Go's: `linux`, `darwin` / `amd64`, `arm64`),
+    /// `{docker_arch}`, `{version}`, `{commit}`, `{date}` (RFC 3339, from SOURCE_DATE_EPOCH),
+    /// `{exe}` (`.exe` on Windows), `{binary}` (with one binary). Also exported as
+    /// `RELMAN_TARGET`, `RELMAN_VERSION`, `RELMAN_OS`, `RELMAN_ARCH`, `RELMAN_GOOS`,
+    /// `RELMAN_GOARCH`, `RELMAN_COMMIT`, `SOURCE_DATE_EPOCH`, and `GOOS`/`GOARCH` (unless
+    /// `env` sets them), so `go build -o out/{goos}-{goarch}/{binary}{exe}` cross-compiles.
+    /// Use it for other languages and for cross-compilers (`cross build --release --target
+    /// {target}`, `cargo zigbuild ...`).
     pub command: Option<String>,
     /// Where a binary is found after the build, relative to the project root. Placeholders:
-    /// `{target}`, `{binary}`, `{exe}` (`.exe` on Windows targets), `{version}`. Required with `command`;
+    /// `{target}`, `{binary}`, `{exe}` (`.exe` on Windows targets), `{version}`, `{os}`,
+    /// `{arch}`, `{goos}`, `{goarch}`, `{docker_arch}`. Required with `command`;
     /// default for Cargo: `<target-dir>/{target}/release/{binary}{exe}`.
     pub output: Option<String>,
     /// Extra environment variables for the build command.

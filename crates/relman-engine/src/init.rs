@@ -164,9 +164,10 @@ fn detect(dir: &Path) -> Option<Detected> {
         let name = module.rsplit('/').next().map(str::to_string);
         let repository =
             module.contains('.').then(|| format!("https://{module}")).filter(|r| r.matches('/').count() >= 4);
-        let build = "# From go.mod: `go build` of the main package at the root. For other targets, set\n\
-                     # GOOS/GOARCH per target (or one CI runner per target).\n\
-                     command = \"mkdir -p out/{target} && CGO_ENABLED=0 go build -trimpath -o out/{target}/{binary}{exe} .\"\n"
+        let build = "# From go.mod: `go build` of the main package at the root. relman sets GOOS and\n\
+                     # GOARCH for each target (also {goos}/{goarch}), so every target cross-compiles,\n\
+                     # e.g. targets = [\"x86_64-unknown-linux-gnu\", \"aarch64-apple-darwin\", \"x86_64-pc-windows-msvc\"].\n\
+                     command = \"mkdir -p out/{target} && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X main.version={version}' -o out/{target}/{binary}{exe} .\"\n"
             .to_string();
         return Some(Detected { name, binaries: Vec::new(), repository, build });
     }

@@ -298,12 +298,19 @@ impl Settings {
 
     /// Path where the build leaves `binary` for `target`.
     pub fn output_path(&self, target: &str, binary: &str, version: &str) -> PathBuf {
+        let (os, arch) = relman_manifest::os_arch(target);
+        let (goos, goarch) = relman_manifest::go_os_arch(target);
         let rel = self
             .output
             .replace("{target}", target)
             .replace("{version}", version)
             .replace("{binary}", binary)
-            .replace("{exe}", exe_suffix(target));
+            .replace("{exe}", exe_suffix(target))
+            .replace("{goos}", &goos)
+            .replace("{goarch}", &goarch)
+            .replace("{docker_arch}", &goarch)
+            .replace("{os}", &os)
+            .replace("{arch}", &arch);
         self.root.join(rel)
     }
 }

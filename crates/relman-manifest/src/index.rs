@@ -115,9 +115,42 @@ pub fn os_arch(target: &str) -> (String, String) {
     (os.to_string(), arch)
 }
 
+/// Go's (and Docker's) names for a target's OS and architecture: `x86_64-unknown-linux-gnu` →
+/// (`linux`, `amd64`), `aarch64-apple-darwin` → (`darwin`, `arm64`), `armv7-…` → `arm`.
+pub fn go_os_arch(target: &str) -> (String, String) {
+    let (os, arch) = os_arch(target);
+    let goos = match os.as_str() {
+        "macos" => "darwin".to_string(),
+        _ => os,
+    };
+    let goarch = match arch.as_str() {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "i686" | "i586" | "i386" => "386",
+        "armv7" | "arm" | "armv6" => "arm",
+        "riscv64gc" | "riscv64" => "riscv64",
+        "powerpc64le" => "ppc64le",
+        "powerpc64" => "ppc64",
+        "s390x" => "s390x",
+        "loongarch64" => "loong64",
+        "mips64el" => "mips64le",
+        "wasm32" => "wasm",
+        other => other,
+    };
+    (goos, goarch.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_names() {
+        assert_eq!(go_os_arch("x86_64-unknown-linux-gnu"), ("linux".into(), "amd64".into()));
+        assert_eq!(go_os_arch("aarch64-apple-darwin"), ("darwin".into(), "arm64".into()));
+        assert_eq!(go_os_arch("x86_64-pc-windows-msvc"), ("windows".into(), "amd64".into()));
+        assert_eq!(go_os_arch("armv7-unknown-linux-gnueabihf"), ("linux".into(), "arm".into()));
+    }
 
     #[test]
     fn os_arch_of_common_triples() {

@@ -17,7 +17,7 @@ mod types;
 
 pub use channels::{ChannelEntry, Channels, CHANNELS_FORMAT_VERSION};
 pub use error::{ErrorClass, Failure};
-pub use index::{os_arch, Index, Platform, INDEX_FORMAT_VERSION};
+pub use index::{go_os_arch, os_arch, Index, Platform, INDEX_FORMAT_VERSION};
 pub use manifest::{
     Artifact, ArtifactKind, Destination, DestinationState, ImagePlatform, ImageRecord, Manifest, Project,
     VulnerabilityCheck, MANIFEST_FORMAT_VERSION,

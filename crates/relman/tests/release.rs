@@ -954,3 +954,52 @@ fn summary_compares_the_record_with_what_is_there() {
     run_in(&clone, &["summary", "1.0.0"]).ok();
     assert!(clone.join("dist/1.0.0/release-summary.json").is_file());
 }
+
+#[test]
+fn build_command_placeholders_every_ecosystem_understands() {
+    let p = Project::empty();
+    p.write(
+        "relman.toml",
+        "[project]\nname = \"tool\"\n\n[build]\ntargets = [\"x86_64-unknown-linux-gnu\", \"aarch64-apple-darwin\", \"x86_64-pc-windows-msvc\"]\n\
+         binaries = [\"tool\"]\n\
+         command = \"mkdir -p out/{goos}-{goarch} && echo '{target} {os} {arch} {goos} {goarch} {docker_arch} [{exe}] {binary} {version} {commit} {date}' $GOOS $GOARCH $RELMAN_GOOS $RELMAN_COMMIT > out/{goos}-{goarch}/{binary}{exe}\"\n\
+         output = \"out/{goos}-{goarch}/{binary}{exe}\"\n",
+    );
+    p.write(".gitignore", "/out\n/dist\n");
+    p.commit("go-style build");
+    p.tag("v2.3.4");
+    p.relman(&["build"]).ok();
+    let commit = p.git(&["rev-parse", "HEAD"]);
+    let epoch = p.git(&["log", "-1", "--format=%ct"]);
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", &format!("@{epoch}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    let date = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    for (file, want) in [
+        (
+            "out/linux-amd64/tool",
+            format!("x86_64-unknown-linux-gnu linux x86_64 linux amd64 amd64 [] tool 2.3.4 {commit} "),
+        ),
+        (
+            "out/darwin-arm64/tool",
+            format!("aarch64-apple-darwin macos aarch64 darwin arm64 arm64 [] tool 2.3.4 {commit} "),
+        ),
+        (
+            "out/windows-amd64/tool.exe",
+            format!("x86_64-pc-windows-msvc windows x86_64 windows amd64 amd64 [.exe] tool 2.3.4 {commit} "),
+        ),
+    ] {
+        let text = fs::read_to_string(p.path(file)).unwrap();
+        assert!(text.starts_with(&want), "{file}: {text}");
+        let rest: Vec<&str> = text[want.len()..].split_whitespace().collect();
+        let (goos, goarch) = (want.split(' ').nth(3).unwrap(), want.split(' ').nth(4).unwrap());
+        assert_eq!(rest, [date.as_str(), goos, goarch, goos, commit.as_str()], "{file}: {{date}} and the environment");
+    }
+    // {binary} with several binaries is refused, naming the key.
+    let cfg = fs::read_to_string(p.path("relman.toml"))
+        .unwrap()
+        .replace("binaries = [\"tool\"]", "binaries = [\"tool\", \"other\"]");
+    p.write("relman.toml", &cfg);
+    p.relman(&["build", "--allow-dirty"]).fails(3, "`build.command` uses {binary}");
+}
