@@ -9,9 +9,10 @@ use crate::fsutil;
 use crate::settings::{cargo_project, host_target};
 
 /// Writes `<dir>/relman.toml`; refuses to overwrite unless `force`. Returns the text written.
-pub fn init(dir: &Path, force: bool) -> Result<String, Failure> {
+/// With `dry_run`, writes nothing and returns the text it would write.
+pub fn init(dir: &Path, force: bool, dry_run: bool) -> Result<String, Failure> {
     let path = dir.join(CONFIG_FILE);
-    if path.exists() && !force {
+    if path.exists() && !force && !dry_run {
         return Err(
             Failure::config(format!("`{}` already exists", path.display())).with_hint("pass --force to replace it")
         );
@@ -69,10 +70,74 @@ pub fn init(dir: &Path, force: bool) -> Result<String, Failure> {
         .collect();
     text.push_str(&format!("files = [{}]\n\n", list(&extras)));
     text.push_str("[release]\n# dist = \"dist\"\nto = [\"dir:./dist/releases\"]\n");
+    text.push_str(EXAMPLES);
     Config::parse(&text, &path.display().to_string())?;
+    if dry_run {
+        return Ok(text);
+    }
     fsutil::write_atomic(&path, text.as_bytes())?;
     ensure_ignored(dir)?;
     Ok(text)
+}
+
+/// The commented examples at the end of a new relman.toml.
+const EXAMPLES: &str = r#"# More destinations, each a --to too: an OCI registry (images and charts), S3, a forge page.
+# to = ["dir:./dist/releases", "oci://ghcr.io/OWNER", "s3://BUCKET/PREFIX", "github:OWNER/REPO"]
+
+# Signing: `relman keygen` writes the key pair and fills this in.
+# [sign]
+# key = "relman.key"
+# public_key = "relman.pub"
+
+# A container image from a Dockerfile (or from built files on a pinned base: base = "…@sha256:…").
+# [[image]]
+# name = "api"
+# dockerfile = "Dockerfile"
+# platforms = ["linux/amd64", "linux/arm64"]
+
+# A Helm chart released with the same version.
+# [[chart]]
+# path = "charts/api"
+
+# Where install.sh downloads from (the URL your dir:/s3: destination is served at).
+# [installer]
+# url = "https://dl.example.com/PROJECT"
+
+# Versioned docs (mike-compatible): built with the release, `latest` moved by promote.
+# [docs]
+# build = "mkdocs build -d {out}"
+# to = ["git:gh-pages"]
+
+# Fail package and promote on known vulnerabilities in the release's SBOMs (offline).
+# [gate.vulnerabilities]
+# db = "vendor/osv-all.zip"
+# severity = "high"
+"#;
+
+/// The tag to suggest after `init`: the next patch of the newest release tag, else the version a
+/// Cargo.toml records, else `v0.1.0`.
+pub fn next_tag_hint(dir: &Path) -> String {
+    let tags = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["tag", "--list", "v*"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let newest = tags
+        .lines()
+        .filter_map(|t| semver::Version::parse(t.trim().trim_start_matches('v')).ok())
+        .filter(|v| v.pre.is_empty())
+        .max();
+    if let Some(v) = newest {
+        return format!("v{}.{}.{}", v.major, v.minor, v.patch + 1);
+    }
+    let cargo_version = std::fs::read_to_string(dir.join("Cargo.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("package")?.get("version")?.as_str().map(str::to_string))
+        .filter(|v| semver::Version::parse(v).is_ok());
+    format!("v{}", cargo_version.unwrap_or_else(|| "0.1.0".into()))
 }
 
 /// What `init` read from a project that is not Cargo's: its name, binaries (with the file each

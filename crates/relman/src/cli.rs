@@ -48,6 +48,9 @@ pub enum Command {
         /// Replace an existing relman.toml.
         #[arg(long)]
         force: bool,
+        /// Print the relman.toml it would write, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Create a signing key pair (cosign-compatible) and, in a project, record it in relman.toml.
     ///

@@ -28,13 +28,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
     let term = Term::new(cli.json, cli.quiet);
     let json = cli.json;
     match cli.command {
-        Command::Init { force } => {
-            let text = init::init(&dir, force)?;
+        Command::Init { force, dry_run } => {
+            let text = init::init(&dir, force, dry_run)?;
+            let next = init::next_tag_hint(&dir);
             if json {
-                render::json(&serde_json::json!({"written": dir.join("relman.toml"), "config": text}));
+                let written = (!dry_run).then(|| dir.join("relman.toml"));
+                render::json(&serde_json::json!({"written": written, "config": text, "next_tag": next}));
+            } else if dry_run {
+                print!("{text}");
             } else if !cli.quiet {
                 println!("wrote {}", dir.join("relman.toml").display());
-                println!("next: commit it, tag a version (git tag -a v0.1.0 -m v0.1.0) and run `relman release`");
+                println!("next: commit it, tag a version (git tag -a {next} -m {next}) and run `relman release`");
             }
             Ok(0)
         }

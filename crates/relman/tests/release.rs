@@ -67,7 +67,20 @@ fn snapshot_release_of_a_cargo_project_without_config() {
 #[test]
 fn init_writes_a_valid_commented_config_and_ignores_dist() {
     let p = Project::cargo();
-    p.relman(&["init"]).ok();
+    // --dry-run prints what it would write and writes nothing.
+    let dry = p.relman(&["init", "--dry-run"]);
+    dry.ok();
+    assert!(
+        dry.stdout.contains("[project]\nname = \"hello\"") && dry.stdout.contains("# [gate.vulnerabilities]"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!p.path("relman.toml").exists());
+    // The next-step hint names the version Cargo.toml records (no tag yet).
+    let out = p.relman(&["init"]);
+    out.ok();
+    assert!(out.stdout.contains("git tag -a v0.1.0 -m v0.1.0"), "{}", out.stdout);
+    assert_eq!(fs::read_to_string(p.path("relman.toml")).unwrap(), dry.stdout, "the dry run printed what init wrote");
     let text = fs::read_to_string(p.path("relman.toml")).unwrap();
     assert!(text.contains("binaries = [\"hello\"]"), "{text}");
     assert!(text.contains(&format!("targets = [\"{HOST}\"]")), "{text}");
@@ -82,6 +95,10 @@ fn init_writes_a_valid_commented_config_and_ignores_dist() {
     let out = p.relman(&["plan", "--json"]);
     out.ok();
     assert_eq!(out.json()["version"], "0.1.0");
+    // With a release tag, the hint names the next patch version.
+    let out = p.relman(&["init", "--force", "--json"]);
+    out.ok();
+    assert_eq!(out.json()["next_tag"], "v0.1.1");
 }
 
 /// `relman init` reads package.json, pyproject.toml and go.mod: the name, the binaries and a
@@ -141,7 +158,7 @@ fn init_recognises_node_python_and_go_projects() {
     for want in [
         "name = \"gotool\"",
         "repository = \"https://github.com/acme/gotool\"",
-        "go build -trimpath -o out/{target}/{binary}{exe} .",
+        "go build -trimpath -ldflags '-s -w -X main.version={version}' -o out/{target}/{binary}{exe} .",
     ] {
         assert!(text.contains(want), "{want:?} not in:\n{text}");
     }
