@@ -42,6 +42,19 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
                 ("sh".to_string(), vec!["-c".to_string(), cmd.clone()], cmd)
             }
         };
+        // Nothing changed since the last build of this target: same commit, clean tree, same
+        // command, every staged output as recorded. Skipped (unless --force-rebuild).
+        let stamp_path = planned.build_dir(target).join(BUILD_STAMP);
+        let header = format!("v1\ncommit {}\ncommand {shown}\n", planned.manifest.commit);
+        if !s.force_rebuild && tree_clean(planned)? {
+            if let (Ok(old), Some(now)) = (fs::read_to_string(&stamp_path), staged_outputs_stamp(planned, target)) {
+                if old == format!("{header}{now}") {
+                    reporter.step(&format!("{target}: unchanged (same commit, command and outputs), not rebuilt"));
+                    continue;
+                }
+            }
+        }
+        let _ = fs::remove_file(&stamp_path);
         reporter.step(&format!("{target}: {shown}"));
         let log_path = planned.logs_dir().join(format!("build-{target}.log"));
         let (goos, goarch) = relman_manifest::go_os_arch(target);
@@ -65,9 +78,36 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
                 .with_hint(f.hint.unwrap_or_default())
         })?;
         stage_outputs(planned, target)?;
+        if let Some(now) = staged_outputs_stamp(planned, target) {
+            crate::fsutil::write_atomic(&stamp_path, format!("{header}{now}").as_bytes())?;
+        }
         reporter.step(&format!("{target}: built {}", s.binaries.join(", ")));
     }
     Ok(())
+}
+
+/// Per target, what the last build was made from (commit, command, staged outputs).
+const BUILD_STAMP: &str = ".relman-build";
+
+/// Whether the working tree is clean (`dist/` and the build outputs aside): a build of a
+/// dirty tree is never skipped.
+fn tree_clean(planned: &Planned) -> Result<bool, Failure> {
+    let s = &planned.settings;
+    let Ok(repo) = crate::git::Repo::discover(&s.root) else { return Ok(false) };
+    let dist = s.dist.strip_prefix(&s.root).map(|p| p.display().to_string()).unwrap_or_else(|_| "dist".into());
+    Ok(repo.dirty_paths(&[dist])?.is_empty())
+}
+
+/// Each staged output's name, size, mtime and inode (`None` when one is missing).
+fn staged_outputs_stamp(planned: &Planned, target: &str) -> Option<String> {
+    let dir = planned.build_dir(target);
+    let mut out = String::new();
+    for b in &planned.settings.binaries {
+        let name = format!("{b}{}", crate::settings::exe_suffix(target));
+        let meta = fs::metadata(dir.join(&name)).ok()?;
+        out.push_str(&format!("{name} {}\n", crate::fsutil::file_identity(&meta)));
+    }
+    Some(out)
 }
 
 /// The placeholders of `build.command`, for one target.

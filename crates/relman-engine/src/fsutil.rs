@@ -57,3 +57,19 @@ pub fn make_readable(file: &fs::File, path: &Path) -> Result<(), Failure> {
     let _ = (file, path);
     Ok(())
 }
+
+/// A file's size, mtime (ns) and inode: what changes when its bytes are rewritten, cheap to
+/// read (a stamp compares them instead of hashing again).
+pub fn file_identity(meta: &std::fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(meta);
+    #[cfg(not(unix))]
+    let ino = 0u64;
+    format!("{} {mtime} {ino}", meta.len())
+}

@@ -40,9 +40,21 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
         let entries = archive_entries(planned, artifact)?;
         let fingerprint = inputs_fingerprint(&entries, planned.manifest.source_date_epoch)?;
         let stamp = planned.version_dir.join(format!(".{}.inputs", artifact.name));
-        let same_inputs = fs::read_to_string(&stamp).map(|s| s == fingerprint).unwrap_or(false);
-        if same_inputs {
+        let stamped = fs::read_to_string(&stamp).unwrap_or_default();
+        let (stamped_inputs, stamped_output) = stamped.split_once('\n').unwrap_or((stamped.as_str(), ""));
+        if stamped_inputs == fingerprint {
+            // The archive as it was when hashed (size, mtime, inode): its recorded digest holds.
+            let output_now = fs::metadata(&path).map(|m| fsutil::file_identity(&m)).unwrap_or_default();
+            if !planned.settings.force_rebuild && !stamped_output.is_empty() && stamped_output == output_now {
+                if let (Some(sha256), Some(size)) = (artifact.sha256.clone(), artifact.size) {
+                    reporter.step(&format!("{}: unchanged", artifact.name));
+                    done.push(Packaged { name: artifact.name.clone(), size, sha256, written: false });
+                    continue;
+                }
+            }
             if let Some(p) = already_done(artifact, &path)? {
+                let output_now = fs::metadata(&path).map(|m| fsutil::file_identity(&m)).unwrap_or_default();
+                fsutil::write_atomic(&stamp, format!("{fingerprint}\n{output_now}").as_bytes())?;
                 reporter.step(&format!("{}: unchanged", artifact.name));
                 done.push(p);
                 continue;
@@ -58,7 +70,8 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
         a.size = Some(size);
         a.sha256 = Some(sha256.clone());
         planned.save()?;
-        fsutil::write_atomic(&stamp, fingerprint.as_bytes())?;
+        let output_now = fs::metadata(&path).map(|m| fsutil::file_identity(&m)).unwrap_or_default();
+        fsutil::write_atomic(&stamp, format!("{fingerprint}\n{output_now}").as_bytes())?;
         done.push(Packaged { name: artifact.name.clone(), size, sha256, written: true });
     }
 
@@ -292,24 +305,13 @@ fn inputs_fingerprint(entries: &[Entry], source_date_epoch: i64) -> Result<Strin
         text.push_str(&format!("{} {:o} {}", e.path, e.mode, e.size));
         if let Some(src) = &e.source {
             let meta = fs::metadata(src).map_err(|err| Failure::io("read", src, err))?;
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            #[cfg(unix)]
-            let ino = std::os::unix::fs::MetadataExt::ino(&meta);
-            #[cfg(not(unix))]
-            let ino = 0u64;
-            text.push_str(&format!(" {mtime} {ino}"));
+            text.push_str(&format!(" {}", fsutil::file_identity(&meta)));
         }
         text.push('\n');
     }
     Ok(relman_install::hash::sha256_bytes(text.as_bytes()).to_string())
 }
 
-/// An archive is done when the file exists with the digest the manifest recorded.
 fn already_done(artifact: &Artifact, path: &Path) -> Result<Option<Packaged>, Failure> {
     let (Some(sha), Some(size)) = (&artifact.sha256, artifact.size) else { return Ok(None) };
     match fs::metadata(path) {

@@ -41,6 +41,8 @@ pub struct Options {
     pub remote: crate::remote::Remote,
     /// Replace an asset of a forge draft whose bytes differ (`--replace`), instead of refusing.
     pub replace_assets: bool,
+    /// Build and hash again even when nothing changed (`--force-rebuild`).
+    pub force_rebuild: bool,
 }
 
 /// A secret string: never shown by `Debug` or `Display`.
@@ -107,6 +109,8 @@ pub struct Settings {
     pub remote: crate::remote::Remote,
     /// Replace a differing asset of a forge draft (`--replace`).
     pub replace_assets: bool,
+    /// `--force-rebuild`.
+    pub force_rebuild: bool,
     /// `[installer]`: whether and where `install.sh` installs from.
     pub installer: crate::config::InstallerConfig,
     /// `release.page`: write `index.html`, the release page.
@@ -254,6 +258,7 @@ impl Settings {
                 r
             },
             replace_assets: opts.replace_assets,
+            force_rebuild: opts.force_rebuild,
             installer: config.installer.clone(),
             page: config.release.page != Some(false),
             docs: config.docs.clone(),

@@ -320,6 +320,11 @@ pub struct ProjectArgs {
     #[arg(long)]
     pub replace: bool,
 
+    /// Run the build command again even when nothing changed (same commit, clean tree, same
+    /// command, outputs as recorded), and re-hash every archive input and output.
+    #[arg(long)]
+    pub force_rebuild: bool,
+
     /// Config file to use instead of ./relman.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -984,6 +984,7 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
         source_date_epoch,
         remote: Remote::from_env(),
         replace_assets: args.replace,
+        force_rebuild: args.force_rebuild,
     })
 }
 

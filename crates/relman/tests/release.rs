@@ -1020,3 +1020,37 @@ fn build_command_placeholders_every_ecosystem_understands() {
     p.write("relman.toml", &cfg);
     p.relman(&["build", "--allow-dirty"]).fails(3, "`build.command` uses {binary}");
 }
+
+#[test]
+fn a_rerun_with_nothing_changed_builds_and_packages_nothing() {
+    let p = Project::empty();
+    p.write(
+        "relman.toml",
+        "[project]\nname = \"tool\"\n\n[build]\nbinaries = [\"tool\"]\n\
+         command = \"echo ran >> runs.log && mkdir -p out && printf '#!/bin/sh\\\\necho tool\\\\n' > out/tool && chmod +x out/tool\"\n\
+         output = \"out/{binary}\"\n",
+    );
+    p.write(".gitignore", "/out\n/dist\n/runs.log\n");
+    p.commit("tool");
+    p.tag("v1.0.0");
+    let runs = || fs::read_to_string(p.path("runs.log")).unwrap_or_default().lines().count();
+    p.relman(&["release"]).ok();
+    assert_eq!(runs(), 1);
+    let out = p.relman(&["release"]);
+    out.ok();
+    assert_eq!(runs(), 1, "the build command did not run again");
+    assert!(out.stderr.contains("unchanged (same commit, command and outputs), not rebuilt"), "{}", out.stderr);
+    assert!(out.stderr.contains(&format!("tool-1.0.0-{HOST}.tar.gz: unchanged")), "{}", out.stderr);
+    assert!(out.stderr.contains("already published, nothing to do"), "{}", out.stderr);
+    // An output changed behind relman's back: built again.
+    fs::write(p.path("out/tool"), "#!/bin/sh\necho changed\n").unwrap();
+    p.relman(&["build"]).ok();
+    assert_eq!(runs(), 2);
+    // --force-rebuild runs it whatever the stamp says.
+    p.relman(&["build", "--force-rebuild"]).ok();
+    assert_eq!(runs(), 3);
+    // A dirty tree is never trusted.
+    p.write("README.md", "dirty\n");
+    p.relman(&["build", "--allow-dirty"]).ok();
+    assert_eq!(runs(), 4);
+}
