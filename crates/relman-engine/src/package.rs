@@ -266,6 +266,38 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     if sboms.is_empty() {
         return Ok(Vec::new());
     }
+    // Same commit, same lockfiles, the SBOMs as written: nothing to collect again (collecting
+    // runs `cargo metadata` per target).
+    let stamp_path = planned.version_dir.join(".sboms.stamp");
+    let stamp = |planned: &Planned| -> String {
+        let root = &planned.settings.root;
+        let mut t = format!("v1 {}\n", planned.manifest.commit);
+        for f in crate::planned::LOCKFILES.iter().chain(["Cargo.toml"].iter()) {
+            if let Ok(m) = fs::metadata(root.join(f)) {
+                t.push_str(&format!("{f} {}\n", fsutil::file_identity(&m)));
+            }
+        }
+        for a in planned.manifest.artifacts.iter().filter(|a| a.kind == ArtifactKind::Sbom) {
+            let id = fs::metadata(planned.artifact_path(&a.name)).map(|m| fsutil::file_identity(&m)).unwrap_or_default();
+            t.push_str(&format!("{} {id} {:?}\n", a.name, a.sha256.as_ref().map(|s| s.as_str().to_string())));
+        }
+        t
+    };
+    if !planned.settings.force_rebuild
+        && sboms.iter().all(|a| a.sha256.is_some())
+        && fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp(planned).as_str())
+    {
+        reporter.step(&format!("{} SBOMs: unchanged", sboms.len()));
+        return Ok(sboms
+            .iter()
+            .map(|a| Packaged {
+                name: a.name.clone(),
+                size: a.size.unwrap_or(0),
+                sha256: a.sha256.clone().expect("checked"),
+                written: false,
+            })
+            .collect());
+    }
     let m = &planned.manifest;
     let subject = sbom::ReleaseSubject::of(m);
     let mut inventories: std::collections::BTreeMap<String, sbom::Inventory> = Default::default();
@@ -292,6 +324,7 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
         done.push(p);
     }
     planned.save()?;
+    fsutil::write_atomic(&stamp_path, stamp(planned).as_bytes())?;
     Ok(done)
 }
 

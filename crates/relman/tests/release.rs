@@ -1031,6 +1031,8 @@ fn a_rerun_with_nothing_changed_builds_and_packages_nothing() {
          output = \"out/{binary}\"\n",
     );
     p.write(".gitignore", "/out\n/dist\n/runs.log\n");
+    // A lockfile: SBOMs per archive, which a re-run does not collect again.
+    p.write("go.sum", "github.com/google/uuid v1.6.0 h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0=\n");
     p.commit("tool");
     p.tag("v1.0.0");
     let runs = || fs::read_to_string(p.path("runs.log")).unwrap_or_default().lines().count();
@@ -1041,6 +1043,7 @@ fn a_rerun_with_nothing_changed_builds_and_packages_nothing() {
     assert_eq!(runs(), 1, "the build command did not run again");
     assert!(out.stderr.contains("unchanged (same commit, command and outputs), not rebuilt"), "{}", out.stderr);
     assert!(out.stderr.contains(&format!("tool-1.0.0-{HOST}.tar.gz: unchanged")), "{}", out.stderr);
+    assert!(out.stderr.contains("2 SBOMs: unchanged"), "{}", out.stderr);
     assert!(out.stderr.contains("already published, nothing to do"), "{}", out.stderr);
     // An output changed behind relman's back: built again.
     fs::write(p.path("out/tool"), "#!/bin/sh\necho changed\n").unwrap();
