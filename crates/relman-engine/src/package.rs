@@ -278,7 +278,8 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
             }
         }
         for a in planned.manifest.artifacts.iter().filter(|a| a.kind == ArtifactKind::Sbom) {
-            let id = fs::metadata(planned.artifact_path(&a.name)).map(|m| fsutil::file_identity(&m)).unwrap_or_default();
+            let id =
+                fs::metadata(planned.artifact_path(&a.name)).map(|m| fsutil::file_identity(&m)).unwrap_or_default();
             t.push_str(&format!("{} {id} {:?}\n", a.name, a.sha256.as_ref().map(|s| s.as_str().to_string())));
         }
         t

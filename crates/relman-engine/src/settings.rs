@@ -166,7 +166,17 @@ impl Settings {
         } else {
             None
         };
-        if build == BuildKind::Cargo && cargo.is_none() {
+        // A service: images, charts or docs and nothing built per target (no Cargo.toml, no
+        // build.command, no binaries): no archives, SBOMs of archives, or installer.
+        let ships_other = !config.images.is_empty()
+            || !config.charts.is_empty()
+            || config.docs.build.is_some()
+            || config.docs.dir.is_some();
+        let service = build == BuildKind::Cargo
+            && cargo.is_none()
+            && config.build.binaries.as_ref().is_none_or(|b| b.is_empty())
+            && ships_other;
+        if build == BuildKind::Cargo && cargo.is_none() && !service {
             return Err(Failure::config(format!(
                 "no `Cargo.toml` in `{}` and no `build.command` in `{}`",
                 root.display(),
@@ -183,11 +193,13 @@ impl Settings {
             Some(b) => b.clone(),
             None => cargo.as_ref().map(|c| c.binaries.clone()).unwrap_or_default(),
         };
-        if binaries.is_empty() {
-            return Err(Failure::config(format!("no binaries to release in `{}`", root.display()))
-                .with_hint("list them in relman.toml: [build] binaries = [\"app\"]"));
+        if binaries.is_empty() && !service {
+            return Err(Failure::config(format!("no binaries to release in `{}`", root.display())).with_hint(
+                "list them in relman.toml: [build] binaries = [\"app\"]; a service released as images, charts or docs needs none",
+            ));
         }
         let output = match (&config.build.output, &cargo) {
+            _ if service => String::new(),
             (Some(o), _) => o.clone(),
             (None, Some(c)) => {
                 let td = c.target_dir.strip_prefix(&root).map(Path::to_path_buf).unwrap_or(c.target_dir.clone());
@@ -196,6 +208,7 @@ impl Settings {
             (None, None) => unreachable!("command builds require build.output (validated)"),
         };
         let mut targets = match &config.build.targets {
+            _ if service => Vec::new(),
             Some(t) => t.clone(),
             None => vec![host_target()],
         };

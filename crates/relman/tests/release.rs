@@ -1057,3 +1057,40 @@ fn a_rerun_with_nothing_changed_builds_and_packages_nothing() {
     p.relman(&["build", "--allow-dirty"]).ok();
     assert_eq!(runs(), 4);
 }
+
+#[test]
+fn a_service_without_binaries_releases_its_chart_and_docs() {
+    let p = Project::empty();
+    p.write(
+        "relman.toml",
+        "[project]\nname = \"api\"\n\n[[chart]]\npath = \"deploy/chart\"\n\n[docs]\ndir = \"site\"\n",
+    );
+    p.write(
+        "deploy/chart/Chart.yaml",
+        "apiVersion: v2\nname: api\ndescription: The API\nversion: 2.0.0\nappVersion: 2.0.0\n",
+    );
+    p.write("deploy/chart/values.yaml", "replicas: 1\n");
+    p.write("deploy/chart/templates/deployment.yaml", "kind: Deployment\n");
+    p.write("site/index.html", "<!doctype html><title>api docs</title><p>API docs</p>\n");
+    p.write(".gitignore", "/dist\n");
+    p.commit("a service: a chart and its docs");
+    p.tag("v2.0.0");
+    let out = p.relman(&["release", "--promote", "--json"]);
+    out.ok();
+    let m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(p.path("dist/2.0.0/manifest.json")).unwrap()).unwrap();
+    let kinds: Vec<&str> = m["artifacts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["chart", "checksums", "index", "notes", "page"], "no archive, no installer");
+    assert_eq!(m["targets"], serde_json::json!([]));
+    let sums = fs::read_to_string(p.path("dist/releases/2.0.0/checksums.txt")).unwrap();
+    assert!(sums.contains("api-2.0.0.tgz"), "{sums}");
+    assert!(p.path("dist/docs-site/2.0.0/index.html").is_file());
+    assert!(p.path("dist/releases/latest").exists());
+    p.relman(&["verify", &p.path("dist/releases/2.0.0").display().to_string()]).ok();
+    // With nothing to ship at all, the error says what a release needs.
+    let q = Project::empty();
+    q.write("relman.toml", "[project]\nname = \"nothing\"\n");
+    q.commit("nothing");
+    q.tag("v1.0.0");
+    q.relman(&["plan"]).fails(3, "no `Cargo.toml`");
+}

@@ -181,8 +181,19 @@ fn image_platforms(s: &Settings, cfg: &ImageConfig) -> Result<Vec<(Platform, Opt
     let needs_target = source_of(cfg) == "files";
     match &cfg.platforms {
         None => {
+            if from_targets.is_empty() && !needs_target {
+                // A service without build targets: its Dockerfile (or layout) image is made for
+                // the machine's platform unless `platforms` says otherwise.
+                let host = crate::settings::host_target();
+                if let Some(p) = platform_of_target(&host) {
+                    return Ok(vec![(p, None)]);
+                }
+            }
             if from_targets.is_empty() {
-                return Err(format!("no Linux build target to make an image for (targets: {})", s.targets.join(", ")));
+                return Err(format!(
+                    "no Linux build target to make an image for (targets: {}); set the image's platforms, e.g. platforms = [\"linux/amd64\", \"linux/arm64\"]",
+                    if s.targets.is_empty() { "none".to_string() } else { s.targets.join(", ") }
+                ));
             }
             Ok(from_targets.into_iter().map(|(p, t)| (p, Some(t))).collect())
         }
