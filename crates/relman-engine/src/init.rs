@@ -44,31 +44,46 @@ pub fn init(dir: &Path, force: bool, dry_run: bool) -> Result<String, Failure> {
         None => text.push_str("# repository = \"https://github.com/OWNER/REPO\"\n"),
     }
     text.push_str("# Release tags look like v1.2.3; set \"\" for bare versions.\ntag_prefix = \"v\"\n\n");
-    text.push_str("[build]\n");
-    text.push_str(&format!(
-        "# Targets to build. Only installed targets build locally; for others use cross-compilers\n\
+    let charts = find_charts(dir);
+    let dockerfile = dir.join("Dockerfile").is_file();
+    // Node or Python without `bin`/scripts, or no manifest at all (Go's module builds one).
+    let no_binaries =
+        cargo.is_none() && !dir.join("go.mod").is_file() && other.as_ref().is_none_or(|o| o.binaries.is_empty());
+    let service = no_binaries && (dockerfile || !charts.is_empty());
+    if service {
+        // A service: what it ships is images and charts, and nothing is built per target.
+        text.push_str("# A service: released as its image(s) and chart(s); nothing is built per target.\n");
+        text.push_str("# To ship executables too, add [build] with binaries, command and output.\n\n");
+    } else {
+        text.push_str("[build]\n");
+        text.push_str(&format!(
+            "# Targets to build. Only installed targets build locally; for others use cross-compilers\n\
          # (`command = \"cross build --release --target {{target}}\"`) or one CI runner per target.\n\
          targets = [{}]\n",
-        q(&host_target())
-    ));
-    text.push_str(&format!("binaries = [{}]\n", list(&bins)));
-    if cargo.is_some() {
-        text.push_str("# Cargo projects build with `cargo build --release --locked --target T`.\n");
-        text.push_str("# For another build system, set a command and where the binaries land:\n");
-        text.push_str("# command = \"make TARGET={target}\"\n# output = \"out/{target}/{binary}{exe}\"\n\n");
-    } else if let Some(o) = &other {
-        text.push_str(&o.build);
-        text.push_str("output = \"out/{target}/{binary}{exe}\"\n\n");
-    } else {
-        text.push_str("command = \"make TARGET={target}\"\noutput = \"out/{target}/{binary}{exe}\"\n\n");
+            q(&host_target())
+        ));
+        text.push_str(&format!("binaries = [{}]\n", list(&bins)));
+        if cargo.is_some() {
+            text.push_str("# Cargo projects build with `cargo build --release --locked --target T`.\n");
+            text.push_str("# For another build system, set a command and where the binaries land:\n");
+            text.push_str("# command = \"make TARGET={target}\"\n# output = \"out/{target}/{binary}{exe}\"\n\n");
+        } else if let Some(o) = &other {
+            text.push_str(&o.build);
+            text.push_str("output = \"out/{target}/{binary}{exe}\"\n\n");
+        } else {
+            text.push_str("command = \"make TARGET={target}\"\noutput = \"out/{target}/{binary}{exe}\"\n\n");
+        }
+        text.push_str(
+            "[package]\n# format = \"tar.gz\"          # or \"tar.zst\", \"zip\"\n# windows_format = \"zip\"\n",
+        );
+        let extras: Vec<String> = ["README.md", "LICENSE", "LICENSE-MIT", "LICENSE-APACHE"]
+            .iter()
+            .filter(|f| dir.join(f).is_file())
+            .map(|s| s.to_string())
+            .collect();
+        text.push_str(&format!("files = [{}]\n\n", list(&extras)));
     }
-    text.push_str("[package]\n# format = \"tar.gz\"          # or \"tar.zst\", \"zip\"\n# windows_format = \"zip\"\n");
-    let extras: Vec<String> = ["README.md", "LICENSE", "LICENSE-MIT", "LICENSE-APACHE"]
-        .iter()
-        .filter(|f| dir.join(f).is_file())
-        .map(|s| s.to_string())
-        .collect();
-    text.push_str(&format!("files = [{}]\n\n", list(&extras)));
+    text.push_str(&service_sections(dir, &name, dockerfile, &charts));
     text.push_str("[release]\n# dist = \"dist\"\nto = [\"dir:./dist/releases\"]\n");
     text.push_str(EXAMPLES);
     Config::parse(&text, &path.display().to_string())?;
@@ -78,6 +93,73 @@ pub fn init(dir: &Path, force: bool, dry_run: bool) -> Result<String, Failure> {
     fsutil::write_atomic(&path, text.as_bytes())?;
     ensure_ignored(dir)?;
     Ok(text)
+}
+
+/// Helm charts in the usual places: `Chart.yaml` at the root, in `chart/`, `deploy/chart/`,
+/// `helm/`, or one level below `charts/`, `helm/` or `deploy/`.
+fn find_charts(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in ["", "chart", "helm", "deploy/chart", "deploy/helm"] {
+        if dir.join(d).join("Chart.yaml").is_file() {
+            out.push(if d.is_empty() { ".".to_string() } else { d.to_string() });
+        }
+    }
+    for parent in ["charts", "helm", "deploy"] {
+        if let Ok(entries) = std::fs::read_dir(dir.join(parent)) {
+            let mut found: Vec<String> = entries
+                .flatten()
+                .filter(|e| e.path().join("Chart.yaml").is_file())
+                .map(|e| format!("{parent}/{}", e.file_name().to_string_lossy()))
+                .filter(|p| !out.contains(p))
+                .collect();
+            found.sort();
+            out.extend(found);
+        }
+    }
+    out
+}
+
+/// `[[image]]` for a Dockerfile at the root (its FROM lines checked for digests) and one
+/// `[[chart]]` per chart found.
+fn service_sections(dir: &Path, name: &str, dockerfile: bool, charts: &[String]) -> String {
+    let q = |s: &str| serde_json::to_string(s).expect("string");
+    let mut t = String::new();
+    if dockerfile {
+        let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap_or_default();
+        let unpinned: Vec<String> = text
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let rest = l.strip_prefix("FROM ").or_else(|| l.strip_prefix("from "))?;
+                let image = rest.split_whitespace().find(|w| !w.starts_with("--"))?;
+                (!image.contains("@sha256:") && image != "scratch" && !image.starts_with('$'))
+                    .then(|| image.to_string())
+            })
+            .collect();
+        t.push_str("# From the Dockerfile (built with buildah for each platform).\n");
+        for u in &unpinned {
+            t.push_str(&format!(
+                "# FROM {u} is not pinned by digest: the same tag can give another base tomorrow.\n\
+                 # Pin it in the Dockerfile as {u}@sha256:<digest> (`skopeo inspect docker://{u}` shows it).\n"
+            ));
+        }
+        t.push_str(&format!(
+            "[[image]]\nname = {}\ndockerfile = \"Dockerfile\"\n# platforms = [\"linux/amd64\", \"linux/arm64\"]\n\n",
+            q(name)
+        ));
+    }
+    for c in charts {
+        t.push_str(&format!(
+            "# From {c}/Chart.yaml: packaged with the release's version.\n[[chart]]\npath = {}\n",
+            q(c)
+        ));
+        if dockerfile {
+            // Beside an image of the same name: at its own path in a registry.
+            t.push_str("repository = \"charts\"\n");
+        }
+        t.push('\n');
+    }
+    t
 }
 
 /// The commented examples at the end of a new relman.toml.

@@ -1094,3 +1094,35 @@ fn a_service_without_binaries_releases_its_chart_and_docs() {
     q.tag("v1.0.0");
     q.relman(&["plan"]).fails(3, "no `Cargo.toml`");
 }
+
+#[test]
+fn init_makes_a_service_config_from_a_dockerfile_and_a_chart() {
+    let p = Project::empty();
+    p.write("pyproject.toml", "[project]\nname = \"pysvc\"\nversion = \"0.4.0\"\n");
+    p.write("Dockerfile", "FROM python:3.12-slim AS base\nCOPY . /app\nFROM --platform=$BUILDPLATFORM scratch\n");
+    p.write("charts/pysvc/Chart.yaml", "apiVersion: v2\nname: pysvc\nversion: 0.4.0\nappVersion: 0.4.0\n");
+    p.write("charts/pysvc/values.yaml", "replicas: 1\n");
+    p.write("charts/pysvc/templates/d.yaml", "kind: Deployment\n");
+    let out = p.relman(&["init", "--dry-run"]);
+    out.ok();
+    let text = out.stdout;
+    assert!(
+        !text.lines().any(|l| l.starts_with("[build]") || l.starts_with("binaries =")),
+        "a service builds nothing per target:\n{text}"
+    );
+    assert!(text.contains("[[image]]\nname = \"pysvc\"\ndockerfile = \"Dockerfile\""), "{text}");
+    assert!(text.contains("# FROM python:3.12-slim is not pinned by digest"), "{text}");
+    assert!(!text.contains("FROM scratch is not pinned"), "{text}");
+    assert!(text.contains("[[chart]]\npath = \"charts/pysvc\"\nrepository = \"charts\""), "{text}");
+    // As written, it plans the image and the chart, and no archive.
+    p.relman(&["init"]).ok();
+    p.write(".gitignore", "/dist\n");
+    p.commit("service");
+    p.tag("v0.4.0");
+    let plan = p.relman(&["plan", "--json"]);
+    plan.ok();
+    let m = plan.json();
+    assert_eq!(m["images"][0]["name"], "pysvc");
+    let kinds: Vec<&str> = m["artifacts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"chart") && !kinds.contains(&"archive"), "{kinds:?}");
+}
