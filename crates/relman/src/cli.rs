@@ -138,6 +138,15 @@ pub enum Command {
         #[arg(value_enum, default_value = "config")]
         document: SchemaDoc,
     },
+    /// Print a shell completion script: `relman completions bash > /etc/bash_completion.d/relman`,
+    /// `relman completions zsh > "${fpath[1]}/_relman"`, `relman completions fish >
+    /// ~/.config/fish/completions/relman.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `relman man > ~/.local/share/man/man1/relman.1`.
+    Man,
     /// Decide the version, targets, artifacts and destinations; write dist/<version>/manifest.json.
     ///
     /// Nothing is built: this is a complete dry run of what `release` would do.

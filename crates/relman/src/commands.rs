@@ -234,6 +234,21 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
+        Command::Completions { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "relman", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| Failure::internal(format!("rendering the man page: {e}")))?;
+            std::io::Write::write_all(&mut std::io::stdout(), &out)
+                .map_err(|e| Failure::internal(format!("writing the man page: {e}")))?;
+            Ok(0)
+        }
         Command::Schema { document } => {
             let text = match document {
                 SchemaDoc::Config => Config::schema(),

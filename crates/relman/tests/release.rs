@@ -1126,3 +1126,37 @@ fn init_makes_a_service_config_from_a_dockerfile_and_a_chart() {
     let kinds: Vec<&str> = m["artifacts"].as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
     assert!(kinds.contains(&"chart") && !kinds.contains(&"archive"), "{kinds:?}");
 }
+
+#[test]
+fn completions_and_man_page() {
+    let p = Project::empty();
+    let bash = p.relman(&["completions", "bash"]);
+    bash.ok();
+    let script = p.path("relman.bash");
+    fs::write(&script, &bash.stdout).unwrap();
+    // bash loads it and registers the completion; it completes subcommands and their flags.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source '{}' && complete -p relman && COMP_WORDS=(relman pro) COMP_CWORD=1 COMP_LINE='relman pro' COMP_POINT=10 && _relman relman pro relman && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("-F _relman relman") && said.lines().any(|l| l == "promote"), "{said}");
+    for shell in ["zsh", "fish"] {
+        let o = p.relman(&["completions", shell]);
+        o.ok();
+        assert!(o.stdout.contains("promote"), "{shell}");
+    }
+    let man = p.relman(&["man"]);
+    man.ok();
+    assert!(
+        man.stdout.contains(".TH relman 1") && man.stdout.contains("promote"),
+        "{}",
+        &man.stdout[..200.min(man.stdout.len())]
+    );
+    p.relman(&["completions", "tcsh"]).fails(2, "invalid value");
+}
