@@ -46,12 +46,17 @@ fn forge_releases_url(destination: &str) -> Option<String> {
     }
 }
 
+/// Where this release's files are served from (see [`releases_url`]).
+fn location(planned: &Planned) -> Option<(String, UrlStyle)> {
+    let destinations: Vec<String> = planned.manifest.destinations.iter().map(|d| d.url.clone()).collect();
+    releases_url(planned.settings.installer.url.as_deref(), &destinations)
+}
+
 /// Where this release's `install.sh` is downloaded from, when that is known.
 pub fn script_url(planned: &Planned) -> Option<String> {
     let m = &planned.manifest;
     m.artifact(crate::planned::INSTALLER_FILE)?;
-    let destinations: Vec<String> = m.destinations.iter().map(|d| d.url.clone()).collect();
-    let (url, style) = releases_url(planned.settings.installer.url.as_deref(), &destinations)?;
+    let (url, style) = location(planned)?;
     let tag = m.tag.clone().unwrap_or_else(|| format!("{}{}", planned.settings.tag_prefix, m.version));
     Some(match style {
         UrlStyle::Dir => format!("{url}/{}/install.sh", m.version),
@@ -68,12 +73,8 @@ pub fn shell_quote(s: &str) -> String {
 pub fn render(planned: &Planned, public_key_pem: Option<String>) -> Result<String, Failure> {
     let m = &planned.manifest;
     let s = &planned.settings;
-    let destinations: Vec<String> = m.destinations.iter().map(|d| d.url.clone()).collect();
-    let (url, style) = match releases_url(s.installer.url.as_deref(), &destinations) {
-        Some((u, style)) => (u, style),
-        None => (String::new(), UrlStyle::Dir),
-    };
-    if url.contains('@') && url.split("://").nth(1).is_some_and(|r| r.split('/').next().unwrap_or("").contains('@')) {
+    let (url, style) = location(planned).unwrap_or((String::new(), UrlStyle::Dir));
+    if crate::remote::has_userinfo(&url) {
         return Err(Failure::config(format!(
             "`installer.url` `{}` has credentials in it",
             relman_install::source::redact(&url)

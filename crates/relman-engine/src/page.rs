@@ -240,8 +240,12 @@ pub struct Listed {
     pub latest: bool,
 }
 
-/// The list of all versions at a destination's root (newest first).
+/// The list of all versions at a destination's root, newest first (sorted here by semver; a
+/// name that is not one goes last).
 pub fn versions_page(name: &str, versions: &[Listed]) -> String {
+    let mut sorted: Vec<&Listed> = versions.iter().collect();
+    sorted.sort_by_key(|l| std::cmp::Reverse(semver::Version::parse(&l.version).ok()));
+    let versions = sorted;
     let mut h = head(&format!("{name} releases"));
     let _ = write!(h, "<header>\n<h1>{} releases</h1>\n</header>\n<main>\n", escape(name));
     if let Some(latest) = versions.iter().find(|v| v.latest) {

@@ -236,6 +236,11 @@ pub fn is_oci(url: &str) -> bool {
     url.starts_with("oci://")
 }
 
+/// Whether a `scheme://…` URL carries credentials (`user[:password]@` before the host).
+pub fn has_userinfo(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
+}
+
 /// Refuses an `oci://user:password@…` URL without echoing it: registry credentials come from
 /// the environment or a login, never from a URL that ends up in logs and records.
 pub fn refuse_credentials(url: &str) -> Result<(), Failure> {

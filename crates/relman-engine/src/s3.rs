@@ -518,29 +518,26 @@ impl S3Destination {
     fn write_versions_page(&self) -> Result<(), Failure> {
         let latest = self.channels()?.and_then(|c| c.stable).map(|e| e.version);
         let root = self.key("");
-        let mut found: Vec<(semver::Version, crate::page::Listed)> = Vec::new();
+        let mut found: Vec<crate::page::Listed> = Vec::new();
         let mut name = None;
         for key in self.list(&root)? {
             let Some(rel) = key.strip_prefix(&root) else { continue };
             let Some(dir) = rel.strip_suffix(&format!("/{}", crate::planned::INDEX_FILE)) else { continue };
-            let Ok(v) = semver::Version::parse(dir) else { continue };
+            if semver::Version::parse(dir).is_err() {
+                continue;
+            }
             let Some(bytes) = self.get(&key)? else { continue };
             let Ok(index) = relman_manifest::Index::from_json(&String::from_utf8_lossy(&bytes)) else { continue };
             name.get_or_insert(index.name.clone());
-            found.push((
-                v,
-                crate::page::Listed {
-                    version: dir.to_string(),
-                    channel: index.channel.as_str().to_string(),
-                    date: None,
-                    latest: latest.as_deref() == Some(dir),
-                },
-            ));
+            found.push(crate::page::Listed {
+                version: dir.to_string(),
+                channel: index.channel.as_str().to_string(),
+                date: None,
+                latest: latest.as_deref() == Some(dir),
+            });
         }
         let Some(name) = name else { return Ok(()) };
-        found.sort_by(|a, b| b.0.cmp(&a.0));
-        let listed: Vec<crate::page::Listed> = found.into_iter().map(|(_, l)| l).collect();
-        let html = crate::page::versions_page(&name, &listed);
+        let html = crate::page::versions_page(&name, &found);
         let key = self.key(crate::page::PAGE_FILE);
         if self.get(&key)?.as_deref() != Some(html.as_bytes()) {
             self.put_bytes(&key, html.as_bytes(), content_type(&key))?;

@@ -44,9 +44,7 @@ impl GitStore {
             return Err(Failure::usage(format!("destination `{url}` is not like git:BRANCH or git:BRANCH@REMOTE"))
                 .with_hint("e.g. git:gh-pages (a branch of origin) or git:gh-pages@https://HOST/OWNER/REPO.git"));
         }
-        if remote.contains("://")
-            && remote.split("://").nth(1).is_some_and(|r| r.split('/').next().unwrap_or("").contains('@'))
-        {
+        if crate::remote::has_userinfo(remote) {
             return Err(Failure::usage(format!(
                 "destination `{}` has credentials in it",
                 relman_install::source::redact(url)

@@ -250,11 +250,13 @@ impl DirProvider {
     /// when it changes; under the destination's lock).
     fn write_versions_page(&self) -> Result<(), Failure> {
         let latest = self.read_channels()?.and_then(|c| c.stable).map(|e| e.version);
-        let mut found: Vec<(Version, crate::page::Listed)> = Vec::new();
+        let mut found: Vec<crate::page::Listed> = Vec::new();
         let mut name = None;
         for e in fs::read_dir(&self.root).map_err(|e| Failure::io("read", &self.root, e))?.flatten() {
             let Some(dir_name) = e.file_name().to_str().map(str::to_string) else { continue };
-            let Ok(v) = Version::parse(&dir_name) else { continue };
+            if Version::parse(&dir_name).is_err() {
+                continue;
+            }
             let Ok(text) = fs::read_to_string(e.path().join(crate::planned::INDEX_FILE)) else { continue };
             let Ok(index) = Index::from_json(&text) else { continue };
             let date = fs::read_to_string(e.path().join(crate::planned::MANIFEST_FILE))
@@ -263,20 +265,15 @@ impl DirProvider {
                 .and_then(|m| m["source_date_epoch"].as_i64())
                 .map(relman_manifest::time::date);
             name.get_or_insert(index.name.clone());
-            found.push((
-                v,
-                crate::page::Listed {
-                    version: dir_name.clone(),
-                    channel: index.channel.as_str().to_string(),
-                    date,
-                    latest: latest.as_deref() == Some(dir_name.as_str()),
-                },
-            ));
+            found.push(crate::page::Listed {
+                version: dir_name.clone(),
+                channel: index.channel.as_str().to_string(),
+                date,
+                latest: latest.as_deref() == Some(dir_name.as_str()),
+            });
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
         let Some(name) = name else { return Ok(()) };
-        let listed: Vec<crate::page::Listed> = found.into_iter().map(|(_, l)| l).collect();
-        let html = crate::page::versions_page(&name, &listed);
+        let html = crate::page::versions_page(&name, &found);
         let path = self.root.join(crate::page::PAGE_FILE);
         if fs::read(&path).ok().as_deref() != Some(html.as_bytes()) {
             fsutil::write_atomic(&path, html.as_bytes())?;

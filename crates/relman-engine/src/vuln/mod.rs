@@ -16,6 +16,7 @@ use serde::Serialize;
 
 pub use crate::advisory::{Ignore, Severity, VulnConfig};
 use crate::planned::Planned;
+use relman_install::source::percent_decode as decode;
 use version::Eco;
 
 /// One package of an SBOM.
@@ -167,24 +168,6 @@ pub fn parse_purl(purl: &str) -> Option<PurlParts> {
     let ns = (!segs.is_empty()).then(|| segs.iter().map(|s| decode(s)).collect::<Vec<_>>().join("/"));
     let q = query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), decode(v))).collect();
     Some((kind, ns, name, decode(version), q))
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The ecosystem and database name of a purl.
