@@ -26,26 +26,11 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
     crate::fsutil::create_dir_all(&planned.logs_dir())?;
     for target in selected {
         let (os, arch) = os_arch(target);
-        let (program, args, shown) = match &s.build {
-            BuildKind::Cargo => {
-                let mut args: Vec<String> =
-                    ["build", "--release", "--locked", "--target", target].iter().map(|a| a.to_string()).collect();
-                for b in &s.binaries {
-                    args.push("--bin".into());
-                    args.push(b.clone());
-                }
-                let shown = format!("cargo {}", args.join(" "));
-                ("cargo".to_string(), args, shown)
-            }
-            BuildKind::Command(cmd) => {
-                let cmd = expand_command(planned, cmd, target)?;
-                ("sh".to_string(), vec!["-c".to_string(), cmd.clone()], cmd)
-            }
-        };
+        let (program, args, shown) = build_command(planned, target)?;
         // Nothing changed since the last build of this target: same commit, clean tree, same
         // command, every staged output as recorded. Skipped (unless --force-rebuild).
         let stamp_path = planned.build_dir(target).join(BUILD_STAMP);
-        let header = format!("v1\ncommit {}\ncommand {shown}\n", planned.manifest.commit);
+        let header = stamp_header(planned, &shown);
         if !s.force_rebuild && tree_clean(planned)? {
             if let (Ok(old), Some(now)) = (fs::read_to_string(&stamp_path), staged_outputs_stamp(planned, target)) {
                 if old == format!("{header}{now}") {
@@ -78,9 +63,7 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
                 .with_hint(f.hint.unwrap_or_default())
         })?;
         stage_outputs(planned, target)?;
-        if let Some(now) = staged_outputs_stamp(planned, target) {
-            crate::fsutil::write_atomic(&stamp_path, format!("{header}{now}").as_bytes())?;
-        }
+        record_built(planned, target)?;
         reporter.step(&format!("{target}: built {}", s.binaries.join(", ")));
     }
     Ok(())
@@ -88,6 +71,48 @@ pub fn build(planned: &Planned, targets: &[String], reporter: &dyn Reporter) -> 
 
 /// Per target, what the last build was made from (commit, command, staged outputs).
 const BUILD_STAMP: &str = ".relman-build";
+
+/// How `target` is built: the program, its arguments, and the command as shown and recorded.
+pub fn build_command(planned: &Planned, target: &str) -> Result<(String, Vec<String>, String), Failure> {
+    let s = &planned.settings;
+    Ok(match &s.build {
+        BuildKind::Cargo => {
+            let mut args: Vec<String> =
+                ["build", "--release", "--locked", "--target", target].iter().map(|a| a.to_string()).collect();
+            for b in &s.binaries {
+                args.push("--bin".into());
+                args.push(b.clone());
+            }
+            let shown = format!("cargo {}", args.join(" "));
+            ("cargo".to_string(), args, shown)
+        }
+        BuildKind::Command(cmd) => {
+            let cmd = expand_command(planned, cmd, target)?;
+            ("sh".to_string(), vec!["-c".to_string(), cmd.clone()], cmd)
+        }
+    })
+}
+
+fn stamp_header(planned: &Planned, shown: &str) -> String {
+    format!("v1\ncommit {}\ncommand {shown}\n", planned.manifest.commit)
+}
+
+/// Records that `target`'s staged outputs (as they are now) were built from this commit with
+/// this release's command, so a later build skips it: after a build, and after `merge` placed
+/// outputs a runner built.
+pub fn record_built(planned: &Planned, target: &str) -> Result<(), Failure> {
+    let (_, _, shown) = build_command(planned, target)?;
+    if let Some(now) = staged_outputs_stamp(planned, target) {
+        let stamp_path = planned.build_dir(target).join(BUILD_STAMP);
+        crate::fsutil::write_atomic(&stamp_path, format!("{}{now}", stamp_header(planned, &shown)).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The names of `target`'s staged outputs (binaries with `.exe` on Windows).
+pub fn output_names(planned: &Planned, target: &str) -> Vec<String> {
+    planned.settings.binaries.iter().map(|b| format!("{b}{}", crate::settings::exe_suffix(target))).collect()
+}
 
 /// Whether the working tree is clean (`dist/` and the build outputs aside): a build of a
 /// dirty tree is never skipped.
@@ -102,8 +127,7 @@ fn tree_clean(planned: &Planned) -> Result<bool, Failure> {
 fn staged_outputs_stamp(planned: &Planned, target: &str) -> Option<String> {
     let dir = planned.build_dir(target);
     let mut out = String::new();
-    for b in &planned.settings.binaries {
-        let name = format!("{b}{}", crate::settings::exe_suffix(target));
+    for name in output_names(planned, target) {
         let meta = fs::metadata(dir.join(&name)).ok()?;
         out.push_str(&format!("{name} {}\n", crate::fsutil::file_identity(&meta)));
     }
@@ -204,7 +228,7 @@ fn stage_outputs(planned: &Planned, target: &str) -> Result<(), Failure> {
 /// Puts `src` at `dst` atomically (a hard link, or a copy across file systems), through a
 /// temp name beside it. Renaming a link onto a name that already links the same inode does
 /// nothing (POSIX), so the temp name is removed afterwards whatever happened.
-fn link_or_copy(src: &Path, dst: &Path) -> Result<(), Failure> {
+pub fn link_or_copy(src: &Path, dst: &Path) -> Result<(), Failure> {
     let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dst.with_file_name(format!("{}{name}", relman_install::lock::TEMP_PREFIX));
     let _ = fs::remove_file(&tmp);

@@ -53,6 +53,65 @@ pub struct Config {
     /// `[gate]`: release gates beyond the built-in ones.
     #[serde(default)]
     pub gate: GateConfig,
+    /// `[ci]`: the release workflows `relman ci generate github|forgejo|gitlab` writes.
+    #[serde(default)]
+    pub ci: CiConfig,
+}
+
+/// `[ci]`: how the generated release workflows run. A tag push runs a plan job, one build job
+/// per target (on the runner below), and a job that merges the parts, packages, signs and
+/// publishes; promote runs after it, by hand or behind an approval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CiConfig {
+    /// The shell command that puts `relman` on a runner's PATH. Default: `cargo install --locked
+    /// relman --version <this relman's version>`; e.g. `curl -fsSL https://example.com/install.sh | sh`.
+    pub install: Option<String>,
+    /// The runner (`runs-on` label; GitLab: a runner tag) of the jobs that are not builds: plan,
+    /// publish, promote. Default: `ubuntu-latest` (GitHub), `docker` (Forgejo), none (GitLab).
+    pub runner: Option<String>,
+    /// GitLab: the image jobs run in (default `rust:1-bookworm` for Cargo projects, else
+    /// `buildpack-deps:bookworm`).
+    pub image: Option<String>,
+    /// `[ci.targets."<triple>"]`: where each target is built. Default: a runner that builds it
+    /// natively (GitHub: ubuntu-24.04, ubuntu-24.04-arm, macos-13, macos-14, windows-2022;
+    /// GitLab.com: its SaaS runner tags; Forgejo: `docker`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub targets: std::collections::BTreeMap<String, CiTargetConfig>,
+    /// How phase 2 runs: `manual` (a separate promote workflow started by hand with the version;
+    /// GitLab: a manual job) or `approval` (a promote job after publish, in `environment`, which
+    /// waits for its required reviewers). Default `manual`.
+    pub promote: Option<CiPromote>,
+    /// The environment of the promote job (its protection rules are the approval). Default
+    /// `release`.
+    pub environment: Option<String>,
+    /// Pin third-party actions by commit (default true); `false` uses their version tags.
+    pub pin_actions: Option<bool>,
+    /// Forgejo: the base URL actions come from (e.g. `https://code.forgejo.org`). Default: the
+    /// runner's own (DEFAULT_ACTIONS_URL), with short names.
+    pub actions_url: Option<String>,
+    /// The name of the secret holding the signing key's file contents (written to `sign.key`
+    /// for the publish job only). Default `RELMAN_SIGNING_KEY`; its passphrase comes from the
+    /// secret `RELMAN_PASSWORD`.
+    pub key_secret: Option<String>,
+}
+
+/// `[ci.targets."<triple>"]`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CiTargetConfig {
+    /// The runner label (GitLab: runner tag) that builds this target.
+    pub runner: Option<String>,
+    /// A container image the build runs in (GitHub/Forgejo `container:`, GitLab `image:`).
+    pub container: Option<String>,
+}
+
+/// `[ci] promote`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CiPromote {
+    Manual,
+    Approval,
 }
 
 /// `[gate]`.

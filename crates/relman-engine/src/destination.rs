@@ -219,10 +219,31 @@ pub struct DestinationState {
 
 /// One destination of a release. Implementations: `crate::provider::DirProvider` (`dir:`),
 /// `crate::oci::OciDestination` (`oci://`), `crate::s3::S3Destination` (`s3://`).
+/// What a CI job needs to publish and promote at a destination (`relman ci generate`): forge
+/// permissions, and the environment variables it reads, each from the CI's secret store unless
+/// the CI provides it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CiNeeds {
+    /// Writes the repository the workflow runs in (a release page, a docs branch).
+    pub contents_write: bool,
+    /// Pushes with git to the checkout's remote (the checkout keeps its credentials).
+    pub git_push: bool,
+    /// A registry host the job pushes to (credentials in `RELMAN_REGISTRY_USERNAME`/`_PASSWORD`).
+    pub registry: Option<String>,
+    /// The forge token variable (`GITHUB_TOKEN`, `GITEA_TOKEN`, `FORGEJO_TOKEN`, `GITLAB_TOKEN`).
+    pub token: Option<&'static str>,
+    /// Other secret variables (`AWS_ACCESS_KEY_ID`, …).
+    pub secrets: Vec<&'static str>,
+}
+
 pub trait Destination {
     /// The destination URL, for messages and the release record.
     fn url(&self) -> &str;
     fn kind(&self) -> Kind;
+    /// What a CI job needs to publish and promote here. Default: nothing (a local directory).
+    fn ci_needs(&self) -> CiNeeds {
+        CiNeeds::default()
+    }
     /// Whether the release has anything for this destination (a usage failure when not).
     /// Default: everything (file destinations take whatever the release has).
     fn accepts(&self, _planned: &Planned) -> Result<(), Failure> {

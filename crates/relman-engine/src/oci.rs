@@ -102,6 +102,9 @@ impl crate::destination::Destination for OciDestination {
     fn url(&self) -> &str {
         &self.dest.url
     }
+    fn ci_needs(&self) -> crate::destination::CiNeeds {
+        crate::destination::CiNeeds { registry: Some(self.dest.registry.clone()), ..Default::default() }
+    }
     fn kind(&self) -> crate::destination::Kind {
         crate::destination::Kind::Oci
     }

@@ -113,3 +113,34 @@ pub fn has_oci_content(planned: &Planned) -> bool {
     !planned.manifest.images.is_empty()
         || planned.manifest.artifacts.iter().any(|a| a.kind == relman_manifest::ArtifactKind::Chart)
 }
+
+impl Planned {
+    /// What a build matrix's runners must agree on, as one digest: relman's version, the
+    /// project, version, tag, commit, SOURCE_DATE_EPOCH, every configured target (whatever
+    /// `--target` chose) and the bytes of relman.toml. Two runners with the same plan id build
+    /// the same release.
+    pub fn plan_id(&self) -> Result<Sha256, Failure> {
+        let s = &self.settings;
+        let config = if s.config_found {
+            relman_install::hash::sha256_file(&s.config_path)
+                .map_err(|e| Failure::io("read", &s.config_path, e))?
+                .0
+                .as_str()
+                .to_string()
+        } else {
+            "none".to_string()
+        };
+        let m = &self.manifest;
+        let text = format!(
+            "relman-plan v1\nrelman {}\nproject {}\nversion {}\ntag {}\ncommit {}\nsource_date_epoch {}\ntargets {}\nconfig {config}\n",
+            env!("CARGO_PKG_VERSION"),
+            m.project.name,
+            m.version,
+            m.tag.as_deref().unwrap_or(""),
+            m.commit,
+            m.source_date_epoch,
+            s.all_targets.join(","),
+        );
+        Ok(relman_install::hash::sha256_bytes(text.as_bytes()))
+    }
+}

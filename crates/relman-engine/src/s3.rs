@@ -572,9 +572,15 @@ impl S3Destination {
     }
 }
 
+/// The variables an S3 job reads from the CI's secret store.
+pub const S3_CI_SECRETS: &[&str] = &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL"];
+
 impl Destination for S3Destination {
     fn url(&self) -> &str {
         &self.url
+    }
+    fn ci_needs(&self) -> crate::destination::CiNeeds {
+        crate::destination::CiNeeds { secrets: S3_CI_SECRETS.to_vec(), ..Default::default() }
     }
     fn kind(&self) -> Kind {
         Kind::S3

@@ -82,8 +82,14 @@ pub struct Settings {
     pub repository: Option<String>,
     pub tag_prefix: String,
     pub build: BuildKind,
-    /// All configured targets, in order.
+    /// The targets of this run, in order (the configured ones, or those `--target` chose).
     pub targets: Vec<String>,
+    /// Every configured target, whatever `--target` chose (a build matrix's whole plan).
+    pub all_targets: Vec<String>,
+    /// Whether `build.targets` lists the targets (not the host's default).
+    pub targets_explicit: bool,
+    /// `[ci]`: how the generated release workflows run.
+    pub ci_config: crate::config::CiConfig,
     pub binaries: Vec<String>,
     /// Output path template relative to `root` (`{target}`, `{binary}`, `{exe}`, `{version}`).
     pub output: String,
@@ -212,6 +218,7 @@ impl Settings {
             Some(t) => t.clone(),
             None => vec![host_target()],
         };
+        let all_targets = targets.clone();
         if !opts.targets.is_empty() {
             for t in &opts.targets {
                 if !targets.contains(t) {
@@ -297,6 +304,9 @@ impl Settings {
             name,
             build,
             targets,
+            all_targets,
+            targets_explicit: config.build.targets.is_some() || service,
+            ci_config: config.ci.clone(),
             binaries,
             output,
             files,

@@ -152,7 +152,24 @@ pub enum Command {
     /// Nothing is built: this is a complete dry run of what `release` would do.
     Plan(ProjectArgs),
     /// Build the binaries for each target (`cargo build --release --locked --target T` by default).
-    Build(ProjectArgs),
+    ///
+    /// On one runner of a build matrix: `relman build --target T --part dist/parts/T` also writes
+    /// a self-contained part (the outputs, their sha256, the build log and relman-part.json) for
+    /// `relman merge` on the job that packages and publishes.
+    Build(BuildArgs),
+    /// The release workflows of this project, from its relman.toml: generate, check, matrix.
+    #[command(subcommand)]
+    Ci(CiCommand),
+    /// Join the parts that a build matrix's runners wrote (`relman build --target T --part DIR`)
+    /// into this release, as if it had been built here.
+    ///
+    /// Every part must be of the same project, version, commit and plan (relman version,
+    /// relman.toml, targets, SOURCE_DATE_EPOCH); every planned target must come from exactly one
+    /// part; every file must have the sha256 its part recorded (read once, while it is linked or
+    /// copied into dist/<version>/build/<target>/). Then `relman release` packages, signs and
+    /// publishes without building again: the result is byte-identical to a release built on one
+    /// machine. A refused merge names the part, the target or the file (exit 7).
+    Merge(MergeArgs),
     /// Build archives, checksums.txt and index.json under dist/<version>/ (reproducibly).
     Package(ProjectArgs),
     /// Copy the packaged release to its destinations: files under dir:PATH/<version>/ or
@@ -341,6 +358,74 @@ pub struct ProjectArgs {
     /// Fail when no signing key is configured (releases are signed whenever one is).
     #[arg(long)]
     pub require_signatures: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write the release workflow(s): .github/workflows/{release,promote}.yml,
+    /// .forgejo/workflows/{release,promote}.yml or .gitlab-ci.yml.
+    ///
+    /// On a release tag: a plan job (`relman ci matrix`), one build job per target on a runner
+    /// that builds it natively ([ci.targets."<triple>"] runner, container), and a publish job
+    /// that merges the parts, packages, signs and publishes (phase 1, `relman release`). Phase 2
+    /// (`relman promote`) is a workflow run by hand, or with [ci] promote = "approval" a job that
+    /// waits for its environment's approval. Least privilege: `contents: write` only where a
+    /// release page or docs branch is written, `packages: write` only for ghcr.io; actions
+    /// pinned by commit; secrets only from the CI's secret store. relman owns the blocks between
+    /// `# relman:begin` and `# relman:end`; your edits outside them survive regeneration.
+    Generate {
+        /// github | forgejo | gitlab
+        forge: String,
+        /// Print what would be written, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Config file to use instead of ./relman.toml.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Fail (exit 12) when the committed workflow files differ from what `relman ci generate`
+    /// would write: names each block (edited by hand, or out of date with relman.toml) and
+    /// prints the difference.
+    Check {
+        /// github | forgejo | gitlab (default: every CI whose files exist).
+        forges: Vec<String>,
+        /// Config file to use instead of ./relman.toml.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Plan the release at this commit and print its build matrix (one entry per target:
+    /// target, runner, container) and version, for a workflow's plan job.
+    Matrix {
+        /// github | forgejo | gitlab (which runner labels).
+        forge: String,
+        /// `json` (one document) or `github-output` (`matrix=…` and `version=…` lines for
+        /// $GITHUB_OUTPUT).
+        #[arg(long, default_value = "json")]
+        format: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
+    /// Also write the built targets as a part into DIR (replaced if it holds an earlier part),
+    /// for `relman merge` on another machine.
+    #[arg(long, value_name = "DIR")]
+    pub part: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
+    /// The part directories, one or more per runner (e.g. dist/parts/*).
+    #[arg(required = true, value_name = "DIR")]
+    pub parts: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

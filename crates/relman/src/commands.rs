@@ -15,7 +15,7 @@ use relman_install::install::{self, InstallOptions, UpgradeOptions};
 use relman_install::source::Location;
 use relman_manifest::{ErrorClass, Failure, Sha256};
 
-use crate::cli::{Cli, Command, ProjectArgs, SchemaDoc};
+use crate::cli::{CiCommand, Cli, Command, ProjectArgs, SchemaDoc};
 use crate::render::{self, Term};
 
 pub fn run(cli: Cli) -> Result<i32, Failure> {
@@ -281,20 +281,48 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::Build(args) => {
-            let opts = options(&args, &dir, &cwd)?;
+        Command::Build(bargs) => {
+            let args = &bargs.project;
+            let opts = options(args, &dir, &cwd)?;
             let planned = plan::plan(&opts)?;
             build::build(&planned, &args.targets, &term)?;
             // The docs with the whole build (not with one `--target` of a build matrix).
             if args.targets.is_empty() {
                 relman_engine::docs::build_docs(&planned, &term)?;
             }
+            let part = match &bargs.part {
+                Some(p) => Some(relman_engine::part::write_part(&planned, &planned.manifest.targets, &cwd.join(p))?),
+                None => None,
+            };
             if json {
                 render::json(
-                    &serde_json::json!({"version": planned.manifest.version, "targets": planned.manifest.targets, "dir": planned.version_dir.join("build")}),
+                    &serde_json::json!({"version": planned.manifest.version, "targets": planned.manifest.targets, "dir": planned.version_dir.join("build"), "part": part}),
                 );
             } else if !cli.quiet {
                 println!("built {} for {}", planned.manifest.version, planned.manifest.targets.join(", "));
+                if let Some(p) = &part {
+                    println!("part {} ({} file(s), {})", p.dir.display(), p.files, human_size(p.bytes));
+                }
+            }
+            Ok(0)
+        }
+        Command::Ci(ci) => run_ci(ci, &dir, &cwd, json, cli.quiet),
+        Command::Merge(margs) => {
+            let opts = options(&margs.project, &dir, &cwd)?;
+            let planned = plan::plan(&opts)?;
+            let parts: Vec<PathBuf> = margs.parts.iter().map(|p| cwd.join(p)).collect();
+            let report = relman_engine::part::merge(&planned, &parts, &term)?;
+            if json {
+                render::json(&report);
+            } else if !cli.quiet {
+                println!(
+                    "merged {} part(s) of {} ({} target(s), {} file(s), {}); `relman release` packages and publishes it",
+                    parts.len(),
+                    report.version,
+                    report.targets.len(),
+                    report.files,
+                    human_size(report.bytes)
+                );
             }
             Ok(0)
         }
@@ -979,6 +1007,91 @@ fn source_date_epoch() -> Result<Option<i64>, Failure> {
 }
 
 /// Resolves project flags and the environment into engine options.
+/// Settings for commands that only read relman.toml (no tag, no plan).
+fn config_settings(dir: &Path, cwd: &Path, config: Option<&PathBuf>) -> Result<relman_engine::settings::Settings, Failure> {
+    relman_engine::settings::Settings::resolve(&Options {
+        dir: dir.to_path_buf(),
+        config: config.map(|c| cwd.join(c)),
+        remote: Remote::from_env(),
+        ..Default::default()
+    })
+}
+
+fn run_ci(ci: CiCommand, dir: &Path, cwd: &Path, json: bool, quiet: bool) -> Result<i32, Failure> {
+    use relman_engine::ci;
+    match ci {
+        CiCommand::Generate { forge, dry_run, config } => {
+            let forge = ci::Forge::parse(&forge)?;
+            let s = config_settings(dir, cwd, config.as_ref())?;
+            let written = ci::write(&s, forge, dry_run)?;
+            if json {
+                render::json(&written.iter().map(|(o, _)| o).collect::<Vec<_>>());
+            } else if dry_run {
+                for (o, text) in &written {
+                    println!("# {} ({})", o.path.strip_prefix(&s.root).unwrap_or(&o.path).display(), o.status);
+                    print!("{text}");
+                }
+            } else if !quiet {
+                for (o, _) in &written {
+                    println!("{} {}", o.status, o.path.strip_prefix(&s.root).unwrap_or(&o.path).display());
+                }
+                if written.iter().any(|(o, _)| o.status != "unchanged") {
+                    println!("commit them; `relman ci check` keeps them in step with relman.toml");
+                }
+            }
+            Ok(0)
+        }
+        CiCommand::Check { forges, config } => {
+            let forges = forges.iter().map(|f| ci::Forge::parse(f)).collect::<Result<Vec<_>, _>>()?;
+            let s = config_settings(dir, cwd, config.as_ref())?;
+            let reports = ci::check(&s, &forges)?;
+            let problems: Vec<&String> = reports.iter().flat_map(|r| &r.problems).collect();
+            let differs = !problems.is_empty() || reports.iter().any(|r| !r.diff.is_empty());
+            if json {
+                render::json(&reports);
+                return Ok(if differs { ErrorClass::Check.exit_code() } else { 0 });
+            } else if differs {
+                for p in &problems {
+                    eprintln!("{p}");
+                }
+                for r in &reports {
+                    eprint!("{}", r.diff);
+                }
+            } else if !quiet {
+                for r in &reports {
+                    println!("{}: the workflow files are as relman generates them", r.forge.as_str());
+                }
+            }
+            if differs {
+                let first = problems.first().map(|p| p.to_string()).unwrap_or_else(|| "the workflow files differ".into());
+                let names: Vec<&str> = reports.iter().map(|r| r.forge.as_str()).collect();
+                return Err(Failure::check(format!("{first} ({} problem(s))", problems.len().max(1))).with_hint(format!(
+                    "run `relman ci generate {}` and commit the result (your edits outside relman's blocks are kept)",
+                    names.join(" / ")
+                )));
+            }
+            Ok(0)
+        }
+        CiCommand::Matrix { forge, format, project } => {
+            let forge = ci::Forge::parse(&forge)?;
+            let planned = plan::plan(&options(&project, dir, cwd)?)?;
+            let matrix = ci::matrix(&planned.settings, forge);
+            let doc = serde_json::json!({"include": matrix});
+            match format.as_str() {
+                "json" => render::json(&serde_json::json!({"version": planned.manifest.version, "matrix": doc})),
+                "github-output" => {
+                    println!("matrix={doc}");
+                    println!("version={}", planned.manifest.version);
+                }
+                other => {
+                    return Err(Failure::usage(format!("unknown --format `{other}`")).with_hint("json or github-output"))
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
 fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failure> {
     let source_date_epoch = source_date_epoch()?;
     let mut passphrase = env_passphrase();

@@ -149,6 +149,9 @@ impl GitStore {
 }
 
 impl Store for GitStore {
+    fn ci_needs(&self) -> crate::destination::CiNeeds {
+        crate::destination::CiNeeds { contents_write: true, git_push: true, ..Default::default() }
+    }
     fn location(&self) -> String {
         format!("branch {} of {}", self.branch, relman_install::source::redact(&self.remote))
     }

@@ -187,6 +187,10 @@ impl Destination for DocsDestination {
         Kind::Docs
     }
 
+    fn ci_needs(&self) -> crate::destination::CiNeeds {
+        self.store.ci_needs()
+    }
+
     fn accepts(&self, planned: &Planned) -> Result<(), Failure> {
         if site_dir(planned).join("index.html").is_file() {
             return Ok(());

@@ -89,6 +89,10 @@ pub trait Store {
     fn ids(&self, files: &[PathBuf]) -> Result<Vec<String>, Failure>;
     fn apply(&self, base: &Snapshot, changes: &[Change], message: &str, epoch: i64) -> Result<Applied, Failure>;
     fn clone_box(&self) -> Box<dyn Store>;
+    /// What a CI job needs to write here. Default: nothing.
+    fn ci_needs(&self) -> crate::destination::CiNeeds {
+        crate::destination::CiNeeds::default()
+    }
 }
 
 const TRIES: usize = 5;
@@ -273,6 +277,9 @@ impl S3Store {
 }
 
 impl Store for S3Store {
+    fn ci_needs(&self) -> crate::destination::CiNeeds {
+        crate::destination::CiNeeds { secrets: crate::s3::S3_CI_SECRETS.to_vec(), ..Default::default() }
+    }
     fn location(&self) -> String {
         self.url.trim_start_matches("docs+").to_string()
     }

@@ -266,6 +266,10 @@ impl Destination for GitLabDestination {
     fn url(&self) -> &str {
         &self.url
     }
+    fn ci_needs(&self) -> crate::destination::CiNeeds {
+        // In GitLab CI the job token (CI_JOB_TOKEN) is there already.
+        crate::destination::CiNeeds { contents_write: true, ..Default::default() }
+    }
     fn kind(&self) -> Kind {
         Kind::Forge
     }

@@ -653,6 +653,14 @@ impl Destination for ForgeDestination {
     fn url(&self) -> &str {
         &self.url
     }
+    fn ci_needs(&self) -> crate::destination::CiNeeds {
+        crate::destination::CiNeeds {
+            contents_write: true,
+            // `token_var` may read "GITHUB_TOKEN (or GH_TOKEN)": the variable is its first word.
+            token: self.token_var.split_whitespace().next(),
+            ..Default::default()
+        }
+    }
     fn kind(&self) -> Kind {
         Kind::Forge
     }

@@ -1,0 +1,275 @@
+//! GitHub Actions and Forgejo Actions workflows (the same language; Forgejo has its own
+//! directory, runner labels, actions URL and artifact actions).
+
+use super::{block_scalar, q, Forge, Generated, Inputs};
+use crate::config::CiPromote;
+use crate::ci::blocks::Blocks;
+
+/// A third-party action: its name, the commit it is pinned to and that commit's tag.
+struct Action {
+    name: &'static str,
+    commit: &'static str,
+    tag: &'static str,
+}
+
+const CHECKOUT: Action =
+    Action { name: "actions/checkout", commit: "34e114876b0b11c390a56381ad16ebd13914f8d5", tag: "v4.3.1" };
+const UPLOAD: Action =
+    Action { name: "actions/upload-artifact", commit: "ea165f8d65b6e75b540449e92b4886f43607fa02", tag: "v4.6.2" };
+const DOWNLOAD: Action =
+    Action { name: "actions/download-artifact", commit: "d3f86a106a0bac45b974a628896c90dbdf5c8093", tag: "v4.3.0" };
+// Forgejo's artifact store speaks the v3 protocol (the node20 builds of v3).
+const UPLOAD_V3: Action = Action {
+    name: "actions/upload-artifact",
+    commit: "c24449f33cd45d4826c6702db7e49f7cdb9b551d",
+    tag: "v3.2.1-node20",
+};
+const DOWNLOAD_V3: Action = Action {
+    name: "actions/download-artifact",
+    commit: "ad191675b41f6a5b46da9a048cb6893812da158b",
+    tag: "v3.1.0-node20",
+};
+
+/// The two workflows (release, and promote unless promote waits for an approval).
+pub(crate) fn workflows(i: &Inputs) -> Vec<Generated> {
+    let dir = match i.forge {
+        Forge::Forgejo => ".forgejo/workflows",
+        _ => ".github/workflows",
+    };
+    let mut out = vec![Generated { path: format!("{dir}/release.yml"), blocks: release(i) }];
+    if i.promote == CiPromote::Manual {
+        out.push(Generated { path: format!("{dir}/promote.yml"), blocks: promote_workflow(i) });
+    }
+    out
+}
+
+fn uses(i: &Inputs, a: &Action) -> String {
+    let prefix = match (&i.actions_url, i.forge) {
+        (Some(u), Forge::Forgejo) => format!("{}/", u.trim_end_matches('/')),
+        _ => String::new(),
+    };
+    if i.pin {
+        format!("{prefix}{}@{} # {}", a.name, a.commit, a.tag)
+    } else {
+        format!("{prefix}{}@{}", a.name, a.tag)
+    }
+}
+
+fn cli_name(i: &Inputs) -> &'static str {
+    match i.forge {
+        Forge::Forgejo => "forgejo",
+        _ => "github",
+    }
+}
+
+const NOTICE: &str = "\
+# relman rewrites the blocks between `# relman:begin` and `# relman:end` lines (from relman.toml:
+# `relman ci generate {cli}`); everything outside them is yours and is kept. `relman ci check`
+# fails when a block differs from what relman would write.
+";
+
+/// The checkout and install steps every job starts with.
+fn setup_steps(i: &Inputs, git_push: bool, git_ref: Option<&str>) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("      - uses: {}\n        with:\n", uses(i, &CHECKOUT)));
+    if let Some(r) = git_ref {
+        s.push_str(&format!("          ref: {r}\n"));
+    }
+    s.push_str("          fetch-depth: 0\n");
+    s.push_str(&format!("          persist-credentials: {git_push}\n"));
+    s.push_str("      - name: Install relman\n        run: |\n");
+    s.push_str(&block_scalar(&i.install, "          "));
+    s
+}
+
+/// The `permissions:` of a job that publishes or promotes.
+fn permissions(i: &Inputs) -> String {
+    let mut p = String::from("    permissions:\n");
+    p.push_str(if i.needs.contents_write { "      contents: write\n" } else { "      contents: read\n" });
+    if i.forge == Forge::Github && i.registries.iter().any(|r| r == "ghcr.io") {
+        p.push_str("      packages: write\n");
+    }
+    p
+}
+
+/// The environment of a step that publishes or promotes: each variable from the secret store.
+fn secret_env(i: &Inputs, with_key: bool) -> String {
+    let mut vars: Vec<(String, String)> = Vec::new();
+    if let Some(t) = i.needs.token {
+        vars.push((t.to_string(), format!("${{{{ secrets.{t} }}}}")));
+    }
+    if let Some(r) = i.registries.first() {
+        if i.forge == Forge::Github && r == "ghcr.io" {
+            vars.push(("RELMAN_REGISTRY_USERNAME".into(), "${{ github.actor }}".into()));
+            vars.push(("RELMAN_REGISTRY_PASSWORD".into(), "${{ secrets.GITHUB_TOKEN }}".into()));
+        } else {
+            vars.push(("RELMAN_REGISTRY_USERNAME".into(), "${{ secrets.RELMAN_REGISTRY_USERNAME }}".into()));
+            vars.push(("RELMAN_REGISTRY_PASSWORD".into(), "${{ secrets.RELMAN_REGISTRY_PASSWORD }}".into()));
+        }
+    }
+    for s in &i.needs.secrets {
+        vars.push((s.to_string(), format!("${{{{ secrets.{s} }}}}")));
+    }
+    if with_key && i.key.is_some() {
+        vars.push(("RELMAN_PASSWORD".into(), "${{ secrets.RELMAN_PASSWORD }}".into()));
+    }
+    if vars.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("        env:\n");
+    for (k, v) in vars {
+        s.push_str(&format!("          {k}: {v}\n"));
+    }
+    s
+}
+
+fn release(i: &Inputs) -> Blocks {
+    let mut b = Blocks::new();
+    let glob = format!("{}[0-9]+.[0-9]+.[0-9]+*", i.tag_prefix);
+    b.block(
+        "header",
+        "",
+        &format!(
+            "# The release workflow: a tag push plans, builds each target on its own runner, merges\n\
+             # the parts, packages, signs and publishes (phase 1).{}\n{}\
+             name: Release\n\
+             on:\n  push:\n    tags:\n      - {}\n\
+             permissions: {{}}\n\
+             concurrency:\n  group: relman-release-${{{{ github.ref }}}}\n  cancel-in-progress: false\n",
+            if i.promote == CiPromote::Manual {
+                " Promote (phase 2) is promote.yml, run by hand."
+            } else {
+                " Promote (phase 2) waits for the approval of its environment."
+            },
+            NOTICE.replace("{cli}", cli_name(i)),
+            q(&glob)
+        ),
+    );
+    b.text("jobs:\n");
+
+    // Plan: the matrix and the version, from relman.toml at the tag.
+    let mut plan = String::from(
+        "  plan:\n    name: Plan\n",
+    );
+    plan.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
+    plan.push_str("    permissions:\n      contents: read\n");
+    plan.push_str("    outputs:\n      matrix: ${{ steps.plan.outputs.matrix }}\n      version: ${{ steps.plan.outputs.version }}\n");
+    plan.push_str("    steps:\n");
+    plan.push_str(&setup_steps(i, false, None));
+    plan.push_str("      - name: Plan the release\n        id: plan\n        run: relman ci matrix ");
+    plan.push_str(cli_name(i));
+    plan.push_str(" --format github-output >> \"$GITHUB_OUTPUT\"\n");
+    b.block("plan", "  ", &plan);
+
+    // Build: one job per target, each uploading its part.
+    let any_container = i.matrix.iter().any(|m| !m.container.is_empty());
+    let mut build = String::from("  build:\n    name: Build ${{ matrix.target }}\n    needs: plan\n");
+    build.push_str("    runs-on: ${{ matrix.runner }}\n");
+    if any_container {
+        build.push_str("    container: ${{ matrix.container }}\n");
+    }
+    build.push_str("    permissions:\n      contents: read\n");
+    build.push_str("    strategy:\n      fail-fast: false\n      matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}\n");
+    build.push_str("    steps:\n");
+    build.push_str(&setup_steps(i, false, None));
+    b.block("build", "  ", &build);
+    b.text("      # Your build setup (toolchains, caches) goes here, between relman's blocks: it is kept.\n");
+    let (upload, download) = match i.forge {
+        Forge::Forgejo => (&UPLOAD_V3, &DOWNLOAD_V3),
+        _ => (&UPLOAD, &DOWNLOAD),
+    };
+    let mut build_steps = String::from(
+        "      - name: Build ${{ matrix.target }}\n        env:\n          TARGET: ${{ matrix.target }}\n        run: relman build --target \"$TARGET\" --part \"dist/parts/$TARGET\"\n",
+    );
+    build_steps.push_str(&format!(
+        "      - name: Upload the part\n        uses: {}\n        with:\n          name: relman-part-${{{{ matrix.target }}}}\n          path: dist/parts/${{{{ matrix.target }}}}\n          if-no-files-found: error\n",
+        uses(i, upload)
+    ));
+    b.block("build-steps", "  ", &build_steps);
+
+    // Publish: merge the parts, package, sign, publish.
+    let mut publish = String::from("  publish:\n    name: Publish\n    needs: [plan, build]\n");
+    publish.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
+    publish.push_str(&permissions(i));
+    publish.push_str("    steps:\n");
+    publish.push_str(&setup_steps(i, i.needs.git_push, None));
+    b.block("publish", "  ", &publish);
+    b.text("      # Your publish setup (e.g. tools a docs build needs) goes here: it is kept.\n");
+    let mut steps = format!("      - name: Download the parts\n        uses: {}\n        with:\n", uses(i, download));
+    if i.forge != Forge::Forgejo {
+        steps.push_str("          pattern: relman-part-*\n");
+    }
+    steps.push_str("          path: dist/parts\n");
+    steps.push_str("      - name: Merge the parts\n        run: relman merge dist/parts/*\n");
+    if let Some((secret, path)) = &i.key {
+        steps.push_str(&format!(
+            "      - name: Write the signing key\n        env:\n          RELMAN_SIGNING_KEY: ${{{{ secrets.{secret} }}}}\n        run: |\n          umask 077\n          printf '%s\\n' \"$RELMAN_SIGNING_KEY\" > {}\n",
+            super::sh(path)
+        ));
+    }
+    steps.push_str("      - name: Package, sign and publish\n");
+    steps.push_str(&secret_env(i, true));
+    steps.push_str("        run: relman release\n");
+    if let Some((_, path)) = &i.key {
+        steps.push_str(&format!(
+            "      - name: Remove the signing key\n        if: always()\n        run: rm -f {}\n",
+            super::sh(path)
+        ));
+    }
+    b.block("publish-steps", "  ", &steps);
+
+    if i.promote == CiPromote::Approval {
+        let mut p = String::from("  promote:\n    name: Promote\n    needs: [plan, publish]\n");
+        p.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
+        p.push_str(&format!("    environment: {}\n", q(&i.environment)));
+        p.push_str(&permissions(i));
+        p.push_str("    steps:\n");
+        p.push_str(&setup_steps(i, i.needs.git_push, None));
+        p.push_str("      - name: Promote\n");
+        let mut env = secret_env(i, false);
+        if env.is_empty() {
+            env.push_str("        env:\n");
+        }
+        env.push_str("          VERSION: ${{ needs.plan.outputs.version }}\n");
+        p.push_str(&env);
+        p.push_str("        run: relman promote \"$VERSION\"\n");
+        b.block("promote", "  ", &p);
+    }
+    b
+}
+
+fn promote_workflow(i: &Inputs) -> Blocks {
+    let mut b = Blocks::new();
+    b.block(
+        "header",
+        "",
+        &format!(
+            "# Phase 2: checks every gate at every destination, then moves latest (and X.Y) to the\n\
+             # version. Run it by hand (Actions → Promote → Run workflow) once the release is checked.\n{}\
+             name: Promote\n\
+             on:\n  workflow_dispatch:\n    inputs:\n      version:\n        description: {}\n        required: true\n        type: string\n\
+             permissions: {{}}\n\
+             concurrency:\n  group: relman-promote\n  cancel-in-progress: false\n",
+            NOTICE.replace("{cli}", cli_name(i)),
+            q("The published version to promote, e.g. 1.4.2")
+        ),
+    );
+    b.text("jobs:\n");
+    let mut p = String::from("  promote:\n    name: Promote ${{ inputs.version }}\n");
+    p.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
+    p.push_str(&format!("    environment: {}\n", q(&i.environment)));
+    p.push_str(&permissions(i));
+    p.push_str("    steps:\n");
+    let r = format!("refs/tags/{}${{{{ inputs.version }}}}", i.tag_prefix);
+    p.push_str(&setup_steps(i, i.needs.git_push, Some(&r)));
+    p.push_str("      - name: Promote\n");
+    let mut env = secret_env(i, false);
+    if env.is_empty() {
+        env.push_str("        env:\n");
+    }
+    env.push_str("          VERSION: ${{ inputs.version }}\n");
+    p.push_str(&env);
+    p.push_str("        run: relman promote \"$VERSION\"\n");
+    b.block("promote", "  ", &p);
+    b
+}

@@ -1,0 +1,104 @@
+//! GitLab CI: `.gitlab-ci.yml` with stages, one build job per target, `needs:` and artifacts.
+
+use super::{block_scalar, q, sh, Generated, Inputs};
+use crate::ci::blocks::Blocks;
+use crate::config::CiPromote;
+
+/// A regular-expression literal matching release tags with this prefix.
+fn tag_regex(prefix: &str) -> String {
+    let mut p = String::new();
+    for c in prefix.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+            p.push(c);
+        } else {
+            p.push('\\');
+            p.push(c);
+        }
+    }
+    format!("/^{p}[0-9]+\\.[0-9]+\\.[0-9]+/")
+}
+
+fn job_name(target: &str) -> String {
+    format!("relman-build-{target}")
+}
+
+pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
+    let mut b = Blocks::new();
+    let rule = format!("$CI_COMMIT_TAG =~ {}", tag_regex(&i.tag_prefix));
+    b.block(
+        "header",
+        "",
+        &format!(
+            "# The release pipeline: a tag push plans, builds each target on its own runner, merges the\n\
+             # parts, packages, signs and publishes (phase 1); promote (phase 2) is the last job, {}.\n\
+             # relman rewrites the blocks between `# relman:begin` and `# relman:end` lines (from\n\
+             # relman.toml: `relman ci generate gitlab`); everything outside them is yours and is kept.\n\
+             # `relman ci check` fails when a block differs from what relman would write.\n\
+             stages:\n  - plan\n  - build\n  - publish\n  - promote\n",
+            if i.promote == CiPromote::Manual { "started by hand" } else { "behind its environment's approval" }
+        ),
+    );
+    let mut defaults = String::from(".relman:\n");
+    defaults.push_str(&format!("  image: {}\n", q(&i.image)));
+    defaults.push_str("  variables:\n    GIT_DEPTH: \"0\"\n    GIT_STRATEGY: clone\n");
+    defaults.push_str("  before_script:\n    - |\n");
+    defaults.push_str(&block_scalar(&i.install, "      "));
+    defaults.push_str(&format!("  rules:\n    - if: {}\n", q(&rule)));
+    if !i.runner.is_empty() {
+        defaults.push_str(&format!("  tags:\n    - {}\n", q(&i.runner)));
+    }
+    b.block("defaults", "", &defaults);
+    b.block(
+        "plan",
+        "",
+        "relman-plan:\n  extends: .relman\n  stage: plan\n  script:\n    - relman plan\n",
+    );
+    for m in &i.matrix {
+        let mut j = format!("{}:\n  extends: .relman\n  stage: build\n  needs:\n    - relman-plan\n", job_name(&m.target));
+        if !m.container.is_empty() {
+            j.push_str(&format!("  image: {}\n", q(&m.container)));
+        }
+        if !m.runner.is_empty() {
+            j.push_str(&format!("  tags:\n    - {}\n", q(&m.runner)));
+        }
+        let part = format!("dist/parts/{}", m.target);
+        j.push_str(&format!(
+            "  script:\n    - relman build --target {} --part {}\n  artifacts:\n    paths:\n      - {}/\n    expire_in: 1 week\n",
+            sh(&m.target),
+            sh(&part),
+            part
+        ));
+        b.block(&format!("build-{}", m.target), "", &j);
+    }
+    let mut p = String::from("relman-publish:\n  extends: .relman\n  stage: publish\n  needs:\n");
+    for m in &i.matrix {
+        p.push_str(&format!("    - job: {}\n      artifacts: true\n", job_name(&m.target)));
+    }
+    p.push_str("  script:\n    - relman merge dist/parts/*\n");
+    if let Some((secret, path)) = &i.key {
+        p.push_str(&format!("    - (umask 077 && printf '%s\\n' \"${secret}\" > {})\n", sh(path)));
+    }
+    p.push_str("    - relman release\n");
+    if let Some((_, path)) = &i.key {
+        p.push_str(&format!("  after_script:\n    - rm -f {}\n", sh(path)));
+    }
+    b.block("publish", "", &p);
+    let mut pr = String::from("relman-promote:\n  extends: .relman\n  stage: promote\n  needs:\n    - relman-publish\n");
+    pr.push_str(&format!("  environment:\n    name: {}\n", q(&i.environment)));
+    pr.push_str(&format!("  rules:\n    - if: {}\n", q(&rule)));
+    if i.promote == CiPromote::Manual {
+        pr.push_str("      when: manual\n");
+    }
+    pr.push_str(&format!("  script:\n    - relman promote \"${{CI_COMMIT_TAG#{}}}\"\n", i.tag_prefix));
+    b.block("promote", "", &pr);
+    vec![Generated { path: ".gitlab-ci.yml".into(), blocks: b }]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tag_regex_escapes_the_prefix() {
+        assert_eq!(super::tag_regex("v"), "/^v[0-9]+\\.[0-9]+\\.[0-9]+/");
+        assert_eq!(super::tag_regex("api/v"), "/^api\\/v[0-9]+\\.[0-9]+\\.[0-9]+/");
+    }
+}

@@ -1,0 +1,365 @@
+//! `relman ci`: the release workflows of a project, generated from its relman.toml.
+//!
+//! A tag push runs: a plan job (`relman ci matrix` gives the build matrix and the version), one
+//! build job per target on a runner that builds it natively (`relman build --target T --part
+//! dist/parts/T`, uploaded as an artifact), and a publish job that downloads every part,
+//! `relman merge`s them and runs `relman release` (package, sign, publish: phase 1). Promote
+//! (phase 2) is a separate workflow run by hand with the version, or a job after publish that
+//! waits in an environment's approval. Every job is idempotent when re-run.
+//!
+//! Files are written as relman's marked blocks (`blocks`) with the user's text between them
+//! kept on regeneration; `check` compares the committed files with what would be generated.
+
+pub mod blocks;
+mod github;
+mod gitlab;
+
+use std::path::{Path, PathBuf};
+
+use relman_manifest::Failure;
+use serde::Serialize;
+
+use crate::config::CiPromote;
+use crate::destination::CiNeeds;
+use crate::settings::{BuildKind, Settings};
+use blocks::Blocks;
+
+/// The CI systems relman writes workflows for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Forge {
+    Github,
+    Forgejo,
+    Gitlab,
+}
+
+impl Forge {
+    pub fn parse(s: &str) -> Result<Forge, Failure> {
+        match s {
+            "github" => Ok(Forge::Github),
+            "forgejo" => Ok(Forge::Forgejo),
+            "gitlab" => Ok(Forge::Gitlab),
+            _ => Err(Failure::usage(format!("unknown CI `{s}`")).with_hint("relman ci generate github|forgejo|gitlab")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Forge::Github => "github",
+            Forge::Forgejo => "forgejo",
+            Forge::Gitlab => "gitlab",
+        }
+    }
+
+    pub const ALL: [Forge; 3] = [Forge::Github, Forge::Forgejo, Forge::Gitlab];
+}
+
+/// One build job of the matrix.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MatrixEntry {
+    pub target: String,
+    /// `runs-on` label (GitLab: runner tag; empty: the CI's default runners).
+    pub runner: String,
+    /// Container image the build runs in (empty: none).
+    pub container: String,
+}
+
+/// Everything the templates need, resolved once from the settings.
+pub(crate) struct Inputs {
+    pub forge: Forge,
+    pub tag_prefix: String,
+    pub install: String,
+    pub runner: String,
+    pub image: String,
+    pub matrix: Vec<MatrixEntry>,
+    pub needs: CiNeeds,
+    pub registries: Vec<String>,
+    /// (secret name, key path relative to the root) when the release is signed with a key.
+    pub key: Option<(String, String)>,
+    pub promote: CiPromote,
+    pub environment: String,
+    pub pin: bool,
+    pub actions_url: Option<String>,
+}
+
+/// A generated file: its path (relative to the project root) and its blocks.
+pub struct Generated {
+    pub path: String,
+    pub blocks: Blocks,
+}
+
+/// The default runner that builds `target` natively on `forge`.
+fn default_runner(forge: Forge, target: &str) -> String {
+    let (os, arch) = relman_manifest::os_arch(target);
+    match forge {
+        Forge::Github => match (os.as_str(), arch.as_str()) {
+            ("macos", "x86_64") => "macos-13",
+            ("macos", _) => "macos-14",
+            ("windows", "aarch64") => "windows-11-arm",
+            ("windows", _) => "windows-2022",
+            (_, "aarch64") => "ubuntu-24.04-arm",
+            _ => "ubuntu-24.04",
+        }
+        .to_string(),
+        Forge::Forgejo => "docker".to_string(),
+        Forge::Gitlab => match (os.as_str(), arch.as_str()) {
+            ("macos", _) => "saas-macos-medium-m1",
+            ("windows", _) => "saas-windows-medium-amd64",
+            (_, "aarch64") => "saas-linux-small-arm64",
+            _ => "",
+        }
+        .to_string(),
+    }
+}
+
+/// The build matrix: one entry per configured target.
+pub fn matrix(s: &Settings, forge: Forge) -> Vec<MatrixEntry> {
+    s.all_targets
+        .iter()
+        .map(|t| {
+            let c = s.ci_config.targets.get(t);
+            MatrixEntry {
+                target: t.clone(),
+                runner: c.and_then(|c| c.runner.clone()).unwrap_or_else(|| default_runner(forge, t)),
+                container: c.and_then(|c| c.container.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+fn inputs(s: &Settings, forge: Forge) -> Result<Inputs, Failure> {
+    if !s.targets_explicit {
+        return Err(Failure::config(format!(
+            "`{}` has no build.targets: a release workflow builds the targets listed there",
+            s.config_path.display()
+        ))
+        .with_hint("list them: [build] targets = [\"x86_64-unknown-linux-gnu\", \"aarch64-apple-darwin\"]"));
+    }
+    for t in s.ci_config.targets.keys() {
+        if !s.all_targets.contains(t) {
+            return Err(Failure::config(format!(
+                "`[ci.targets.\"{t}\"]` in `{}` names a target that build.targets does not list ({})",
+                s.config_path.display(),
+                s.all_targets.join(", ")
+            )));
+        }
+    }
+    let mut needs = CiNeeds::default();
+    let mut registries = Vec::new();
+    let mut urls = s.destinations.clone();
+    for d in s.docs.to.iter().flatten() {
+        if !urls.contains(d) {
+            urls.push(d.clone());
+        }
+    }
+    for url in &urls {
+        let d = crate::provider::open(url, &s.remote)?;
+        let n = d.ci_needs();
+        needs.contents_write |= n.contents_write;
+        needs.git_push |= n.git_push;
+        if needs.token.is_none() {
+            needs.token = n.token;
+        }
+        for v in n.secrets {
+            if !needs.secrets.contains(&v) {
+                needs.secrets.push(v);
+            }
+        }
+        if let Some(r) = n.registry {
+            if !registries.contains(&r) {
+                registries.push(r);
+            }
+        }
+    }
+    let key = match &s.sign_key {
+        Some(k) => {
+            let rel = k.strip_prefix(&s.root).unwrap_or(k).display().to_string();
+            let secret = s.ci_config.key_secret.clone().unwrap_or_else(|| "RELMAN_SIGNING_KEY".into());
+            if !secret.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(Failure::config(format!("`ci.key_secret` `{secret}` is not a secret name (A-Z, 0-9, _)")));
+            }
+            Some((secret, rel))
+        }
+        None => None,
+    };
+    let default_image = match s.build {
+        BuildKind::Cargo => "rust:1-bookworm",
+        BuildKind::Command(_) => "buildpack-deps:bookworm",
+    };
+    Ok(Inputs {
+        forge,
+        tag_prefix: s.tag_prefix.clone(),
+        install: s
+            .ci_config
+            .install
+            .clone()
+            .unwrap_or_else(|| format!("cargo install --locked relman --version {}", env!("CARGO_PKG_VERSION"))),
+        runner: s.ci_config.runner.clone().unwrap_or_else(|| match forge {
+            Forge::Github => "ubuntu-latest".into(),
+            Forge::Forgejo => "docker".into(),
+            Forge::Gitlab => String::new(),
+        }),
+        image: s.ci_config.image.clone().unwrap_or_else(|| default_image.into()),
+        matrix: matrix(s, forge),
+        needs,
+        registries,
+        key,
+        promote: s.ci_config.promote.unwrap_or(CiPromote::Manual),
+        environment: s.ci_config.environment.clone().unwrap_or_else(|| "release".into()),
+        pin: s.ci_config.pin_actions != Some(false),
+        actions_url: s.ci_config.actions_url.clone(),
+    })
+}
+
+/// The files `relman ci generate <forge>` writes.
+pub fn generate(s: &Settings, forge: Forge) -> Result<Vec<Generated>, Failure> {
+    let i = inputs(s, forge)?;
+    Ok(match forge {
+        Forge::Github | Forge::Forgejo => github::workflows(&i),
+        Forge::Gitlab => gitlab::pipeline(&i),
+    })
+}
+
+/// One file of `generate`, as it would be written now.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileOutcome {
+    pub path: PathBuf,
+    /// `created`, `updated` or `unchanged`.
+    pub status: &'static str,
+}
+
+/// Writes the files (keeping the user's text outside relman's blocks); `dry_run` only says
+/// what would change.
+pub fn write(s: &Settings, forge: Forge, dry_run: bool) -> Result<Vec<(FileOutcome, String)>, Failure> {
+    let mut out = Vec::new();
+    for g in generate(s, forge)? {
+        let path = s.root.join(&g.path);
+        let existing = read_existing(&path)?;
+        let text = g.blocks.regenerate(&g.path, existing.as_deref())?;
+        let status = match &existing {
+            None => "created",
+            Some(e) if *e == text => "unchanged",
+            Some(_) => "updated",
+        };
+        if !dry_run && status != "unchanged" {
+            if let Some(parent) = path.parent() {
+                crate::fsutil::create_dir_all(parent)?;
+            }
+            crate::fsutil::write_atomic(&path, text.as_bytes())?;
+        }
+        out.push((FileOutcome { path, status }, text));
+    }
+    Ok(out)
+}
+
+fn read_existing(path: &Path) -> Result<Option<String>, Failure> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Failure::io("read", path, e)),
+    }
+}
+
+/// What `relman ci check` found for one CI.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub forge: Forge,
+    /// One line per problem (file:line, block, what is wrong).
+    pub problems: Vec<String>,
+    /// A unified diff of each differing file against what `relman ci generate` would write.
+    pub diff: String,
+}
+
+/// Compares the committed workflow files with what would be generated. `forges` empty: every
+/// CI whose files exist (an error when none do).
+pub fn check(s: &Settings, forges: &[Forge]) -> Result<Vec<CheckReport>, Failure> {
+    let chosen: Vec<Forge> = if forges.is_empty() {
+        let found: Vec<Forge> = Forge::ALL
+            .into_iter()
+            .filter(|f| {
+                let probe = match f {
+                    Forge::Github => ".github/workflows/release.yml",
+                    Forge::Forgejo => ".forgejo/workflows/release.yml",
+                    Forge::Gitlab => ".gitlab-ci.yml",
+                };
+                s.root.join(probe).is_file()
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(Failure::check(format!("no release workflow generated by relman in `{}`", s.root.display()))
+                .with_hint("run `relman ci generate github` (or forgejo, gitlab) and commit the files"));
+        }
+        found
+    } else {
+        forges.to_vec()
+    };
+    let mut reports = Vec::new();
+    for forge in chosen {
+        let mut report = CheckReport { forge, problems: Vec::new(), diff: String::new() };
+        for g in generate(s, forge)? {
+            let path = s.root.join(&g.path);
+            match read_existing(&path)? {
+                None => report.problems.push(format!("{}: missing (relman ci generate {} writes it)", g.path, forge.as_str())),
+                Some(existing) => {
+                    report.problems.extend(g.blocks.problems(&g.path, &existing)?);
+                    let regenerated = g.blocks.regenerate(&g.path, Some(&existing))?;
+                    if regenerated != existing {
+                        report.diff.push_str(&crate::textdiff::unified(&g.path, &existing, &regenerated));
+                    }
+                }
+            }
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+/// A YAML double-quoted scalar.
+pub(crate) fn q(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A shell word, single-quoted when it needs to be.
+pub(crate) fn sh(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@+".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `text` as the lines of a YAML block scalar at `indent`.
+pub(crate) fn block_scalar(text: &str, indent: &str) -> String {
+    text.lines().map(|l| if l.is_empty() { "\n".to_string() } else { format!("{indent}{l}\n") }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_runners_build_natively() {
+        assert_eq!(default_runner(Forge::Github, "aarch64-apple-darwin"), "macos-14");
+        assert_eq!(default_runner(Forge::Github, "x86_64-apple-darwin"), "macos-13");
+        assert_eq!(default_runner(Forge::Github, "aarch64-unknown-linux-gnu"), "ubuntu-24.04-arm");
+        assert_eq!(default_runner(Forge::Github, "x86_64-pc-windows-msvc"), "windows-2022");
+        assert_eq!(default_runner(Forge::Gitlab, "x86_64-unknown-linux-gnu"), "");
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(q("a\"b"), "\"a\\\"b\"");
+        assert_eq!(sh("dist/parts/x"), "dist/parts/x");
+        assert_eq!(sh("it's"), "'it'\\''s'");
+    }
+}
