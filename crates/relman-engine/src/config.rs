@@ -87,8 +87,9 @@ pub struct CiConfig {
     pub environment: Option<String>,
     /// Pin third-party actions by commit (default true); `false` uses their version tags.
     pub pin_actions: Option<bool>,
-    /// Forgejo: the base URL actions come from (e.g. `https://code.forgejo.org`). Default: the
-    /// runner's own (DEFAULT_ACTIONS_URL), with short names.
+    /// Forgejo: the base URL actions come from, written as full-URL `uses:` (e.g.
+    /// `https://code.forgejo.org`; a Forgejo extension that actionlint does not know). Default:
+    /// short names, fetched from the instance's DEFAULT_ACTIONS_URL.
     pub actions_url: Option<String>,
     /// The name of the secret holding the signing key's file contents (written to `sign.key`
     /// for the publish job only). Default `RELMAN_SIGNING_KEY`; its passphrase comes from the

@@ -32,6 +32,7 @@ use crate::sbom;
 pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
     reporter.stage("package");
     // Load the key first: a wrong passphrase fails before minutes of compression.
+    planned.settings.check_sign_key()?;
     let key = crate::sign::load_key(&planned.settings, reporter)?;
     let mut done = Vec::new();
     let archives: Vec<Artifact> = planned.manifest.archives().cloned().collect();

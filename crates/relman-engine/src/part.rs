@@ -218,9 +218,10 @@ pub fn merge(planned: &Planned, dirs: &[PathBuf], reporter: &dyn Reporter) -> Re
                 )));
             }
             if let Some((other, earlier)) = by_target.get(&t.target) {
-                let clash = earlier.files.iter().find_map(|a| {
-                    t.files.iter().find(|b| b.path == a.path && b.sha256 != a.sha256).map(|b| (a, b))
-                });
+                let clash = earlier
+                    .files
+                    .iter()
+                    .find_map(|a| t.files.iter().find(|b| b.path == a.path && b.sha256 != a.sha256).map(|b| (a, b)));
                 return Err(match clash {
                     Some((a, b)) => Failure::verify(format!(
                         "`{}` differs between parts: `{}` has sha256:{}, `{shown}` has sha256:{}",
@@ -308,13 +309,8 @@ pub fn merge(planned: &Planned, dirs: &[PathBuf], reporter: &dyn Reporter) -> Re
     if let Some(f) = failed {
         return Err(f);
     }
-    let mut report = MergeReport {
-        version: m.version.clone(),
-        commit: m.commit.clone(),
-        targets: Vec::new(),
-        files: 0,
-        bytes: 0,
-    };
+    let mut report =
+        MergeReport { version: m.version.clone(), commit: m.commit.clone(), targets: Vec::new(), files: 0, bytes: 0 };
     for (target, (dir, t)) in &by_target {
         crate::build::record_built(planned, target)?;
         report.files += t.files.len();

@@ -36,8 +36,9 @@ pub struct ResolvedVersion {
 
 /// Resolves settings, version and artifacts; writes the manifest.
 pub fn plan(opts: &Options) -> Result<Planned, Failure> {
+    // The signing key is checked where it is used (package, and `release` before it builds):
+    // a build matrix's runners plan and build without it.
     let settings = Settings::resolve(opts)?;
-    settings.check_sign_key()?;
     let repo = Repo::discover(&settings.root)?;
     let resolved = resolve_version(&repo, &settings, opts)?;
     if !opts.snapshot && !opts.allow_dirty {

@@ -356,6 +356,7 @@ pub struct ReleaseOptions {
 pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSummary, Failure> {
     reporter.stage("plan");
     let mut planned = plan::plan(&ro.options)?;
+    planned.settings.check_sign_key()?;
     reporter.step(&format!(
         "{} {} ({}) at {}",
         planned.manifest.project.name,

@@ -90,6 +90,9 @@ pub struct Settings {
     pub targets_explicit: bool,
     /// `[ci]`: how the generated release workflows run.
     pub ci_config: crate::config::CiConfig,
+    /// SOURCE_DATE_EPOCH was given (not the commit time by default): as reproducible-builds.org
+    /// asks, it replaces the clock in everything written (the provenance's start and end).
+    pub source_date_given: bool,
     pub binaries: Vec<String>,
     /// Output path template relative to `root` (`{target}`, `{binary}`, `{exe}`, `{version}`).
     pub output: String,
@@ -307,6 +310,7 @@ impl Settings {
             all_targets,
             targets_explicit: config.build.targets.is_some() || service,
             ci_config: config.ci.clone(),
+            source_date_given: opts.source_date_epoch.is_some(),
             binaries,
             output,
             files,

@@ -69,7 +69,13 @@ pub fn write_provenance(
     let (jsonl, bundle_json) = if unchanged {
         (fsutil::read_to_string(&path)?, fsutil::read_to_string(&planned.artifact_path(&bundle))?)
     } else {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).ok();
+        // SOURCE_DATE_EPOCH given: it stands for the clock, so the same commit makes the same
+        // provenance on any machine (a build matrix's release equals one machine's).
+        let now = if planned.settings.source_date_given {
+            Some(m.source_date_epoch)
+        } else {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).ok()
+        };
         let input = ProvenanceInput {
             release: ReleaseSubject::of(m),
             tag: m.tag.clone().unwrap_or_default(),

@@ -1008,7 +1008,11 @@ fn source_date_epoch() -> Result<Option<i64>, Failure> {
 
 /// Resolves project flags and the environment into engine options.
 /// Settings for commands that only read relman.toml (no tag, no plan).
-fn config_settings(dir: &Path, cwd: &Path, config: Option<&PathBuf>) -> Result<relman_engine::settings::Settings, Failure> {
+fn config_settings(
+    dir: &Path,
+    cwd: &Path,
+    config: Option<&PathBuf>,
+) -> Result<relman_engine::settings::Settings, Failure> {
     relman_engine::settings::Settings::resolve(&Options {
         dir: dir.to_path_buf(),
         config: config.map(|c| cwd.join(c)),
@@ -1063,12 +1067,15 @@ fn run_ci(ci: CiCommand, dir: &Path, cwd: &Path, json: bool, quiet: bool) -> Res
                 }
             }
             if differs {
-                let first = problems.first().map(|p| p.to_string()).unwrap_or_else(|| "the workflow files differ".into());
+                let first =
+                    problems.first().map(|p| p.to_string()).unwrap_or_else(|| "the workflow files differ".into());
                 let names: Vec<&str> = reports.iter().map(|r| r.forge.as_str()).collect();
-                return Err(Failure::check(format!("{first} ({} problem(s))", problems.len().max(1))).with_hint(format!(
+                return Err(Failure::check(format!("{first} ({} problem(s))", problems.len().max(1))).with_hint(
+                    format!(
                     "run `relman ci generate {}` and commit the result (your edits outside relman's blocks are kept)",
                     names.join(" / ")
-                )));
+                ),
+                ));
             }
             Ok(0)
         }

@@ -199,8 +199,9 @@ fn parse(path: &str, text: &str) -> Result<Vec<Parsed>, Failure> {
     let mut open: Option<(String, usize, String, String)> = None; // name, line, indent, body
     let mut seen: Vec<String> = Vec::new();
     let bad = |line: usize, what: String| {
-        Failure::check(format!("{path}:{line}: {what}"))
-            .with_hint("restore the relman:begin / relman:end lines, or delete the file and run `relman ci generate` again")
+        Failure::check(format!("{path}:{line}: {what}")).with_hint(
+            "restore the relman:begin / relman:end lines, or delete the file and run `relman ci generate` again",
+        )
     };
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let n = i + 1;
@@ -210,7 +211,10 @@ fn parse(path: &str, text: &str) -> Result<Vec<Parsed>, Failure> {
         if let Some(name) = trimmed.strip_prefix(BEGIN) {
             let name = name.trim().to_string();
             if let Some((open_name, open_line, _, _)) = &open {
-                return Err(bad(n, format!("`relman:begin {name}` inside block `{open_name}` (opened at line {open_line})")));
+                return Err(bad(
+                    n,
+                    format!("`relman:begin {name}` inside block `{open_name}` (opened at line {open_line})"),
+                ));
             }
             if seen.contains(&name) {
                 return Err(bad(n, format!("block `{name}` appears twice")));
@@ -227,7 +231,10 @@ fn parse(path: &str, text: &str) -> Result<Vec<Parsed>, Failure> {
                 return Err(bad(n, format!("`relman:end {name}` without its relman:begin")));
             };
             if open_name != name {
-                return Err(bad(n, format!("`relman:end {name}` closes block `{open_name}` (opened at line {open_line})")));
+                return Err(bad(
+                    n,
+                    format!("`relman:end {name}` closes block `{open_name}` (opened at line {open_line})"),
+                ));
             }
             let intact = recorded.as_deref() == Some(digest(&body).as_str());
             seen.push(name.clone());

@@ -2,8 +2,8 @@
 //! directory, runner labels, actions URL and artifact actions).
 
 use super::{block_scalar, q, Forge, Generated, Inputs};
-use crate::config::CiPromote;
 use crate::ci::blocks::Blocks;
+use crate::config::CiPromote;
 
 /// A third-party action: its name, the commit it is pinned to and that commit's tag.
 struct Action {
@@ -148,9 +148,7 @@ fn release(i: &Inputs) -> Blocks {
     b.text("jobs:\n");
 
     // Plan: the matrix and the version, from relman.toml at the tag.
-    let mut plan = String::from(
-        "  plan:\n    name: Plan\n",
-    );
+    let mut plan = String::from("  plan:\n    name: Plan\n");
     plan.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
     plan.push_str("    permissions:\n      contents: read\n");
     plan.push_str("    outputs:\n      matrix: ${{ steps.plan.outputs.matrix }}\n      version: ${{ steps.plan.outputs.version }}\n");

@@ -48,13 +48,10 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
         defaults.push_str(&format!("  tags:\n    - {}\n", q(&i.runner)));
     }
     b.block("defaults", "", &defaults);
-    b.block(
-        "plan",
-        "",
-        "relman-plan:\n  extends: .relman\n  stage: plan\n  script:\n    - relman plan\n",
-    );
+    b.block("plan", "", "relman-plan:\n  extends: .relman\n  stage: plan\n  script:\n    - relman plan\n");
     for m in &i.matrix {
-        let mut j = format!("{}:\n  extends: .relman\n  stage: build\n  needs:\n    - relman-plan\n", job_name(&m.target));
+        let mut j =
+            format!("{}:\n  extends: .relman\n  stage: build\n  needs:\n    - relman-plan\n", job_name(&m.target));
         if !m.container.is_empty() {
             j.push_str(&format!("  image: {}\n", q(&m.container)));
         }
@@ -83,7 +80,8 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
         p.push_str(&format!("  after_script:\n    - rm -f {}\n", sh(path)));
     }
     b.block("publish", "", &p);
-    let mut pr = String::from("relman-promote:\n  extends: .relman\n  stage: promote\n  needs:\n    - relman-publish\n");
+    let mut pr =
+        String::from("relman-promote:\n  extends: .relman\n  stage: promote\n  needs:\n    - relman-publish\n");
     pr.push_str(&format!("  environment:\n    name: {}\n", q(&i.environment)));
     pr.push_str(&format!("  rules:\n    - if: {}\n", q(&rule)));
     if i.promote == CiPromote::Manual {

@@ -299,7 +299,11 @@ pub fn check(s: &Settings, forges: &[Forge]) -> Result<Vec<CheckReport>, Failure
         for g in generate(s, forge)? {
             let path = s.root.join(&g.path);
             match read_existing(&path)? {
-                None => report.problems.push(format!("{}: missing (relman ci generate {} writes it)", g.path, forge.as_str())),
+                None => report.problems.push(format!(
+                    "{}: missing (relman ci generate {} writes it)",
+                    g.path,
+                    forge.as_str()
+                )),
                 Some(existing) => {
                     report.problems.extend(g.blocks.problems(&g.path, &existing)?);
                     let regenerated = g.blocks.regenerate(&g.path, Some(&existing))?;

