@@ -213,7 +213,7 @@ fn hand_edits_outside_blocks_survive_and_edits_inside_fail_the_check() {
     let mine = format!("# ours\n{mine}");
     fs::write(&path, &mine).unwrap();
     p.relman(&["ci", "check", "github"]).ok();
-    actionlint(&[path.clone()], "");
+    actionlint(std::slice::from_ref(&path), "");
 
     // relman.toml changes: check names the stale block; generate updates it and keeps ours.
     let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
