@@ -60,7 +60,10 @@ pub fn init(dir: &Path, force: bool, dry_run: bool) -> Result<String, Failure> {
             "# Targets to build. Only installed targets build locally; for others use cross-compilers\n\
          # (`command = \"cross build --release --target {{target}}\"`) or one CI runner per target.\n\
          targets = [{}]\n",
-            q(&host_target())
+            match other.as_ref().and_then(|o| o.targets.as_ref()) {
+                Some(t) => t.iter().map(|t| q(t)).collect::<Vec<_>>().join(", "),
+                None => q(&host_target()),
+            }
         ));
         text.push_str(&format!("binaries = [{}]\n", list(&bins)));
         if cargo.is_some() {
@@ -211,15 +214,45 @@ pub fn next_tag_hint(dir: &Path) -> String {
         .filter_map(|t| semver::Version::parse(t.trim().trim_start_matches('v')).ok())
         .filter(|v| v.pre.is_empty())
         .max();
-    if let Some(v) = newest {
-        return format!("v{}.{}.{}", v.major, v.minor, v.patch + 1);
+    let recorded = recorded_version(dir);
+    match (newest, recorded) {
+        // The files already record a newer version than the last tag (a bump not yet tagged).
+        (Some(v), Some(r)) if r > v => format!("v{r}"),
+        (Some(v), _) => format!("v{}.{}.{}", v.major, v.minor, v.patch + 1),
+        (None, Some(r)) => format!("v{r}"),
+        (None, None) => "v0.1.0".to_string(),
     }
-    let cargo_version = std::fs::read_to_string(dir.join("Cargo.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("package")?.get("version")?.as_str().map(str::to_string))
-        .filter(|v| semver::Version::parse(v).is_ok());
-    format!("v{}", cargo_version.unwrap_or_else(|| "0.1.0".into()))
+}
+
+/// The version the project's manifest records: Cargo.toml, package.json, pyproject.toml
+/// (`[project]` or Poetry's `[tool.poetry]`), or a Chart.yaml at the root or in `chart/`.
+fn recorded_version(dir: &Path) -> Option<semver::Version> {
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+    let toml_at = |f: &str, path: &[&str]| {
+        let t: toml::Table = read(f)?.parse().ok()?;
+        let mut v = toml::Value::Table(t);
+        for k in path {
+            v = v.get(k)?.clone();
+        }
+        v.as_str().map(str::to_string)
+    };
+    let chart = |f: &str| {
+        read(f)?
+            .lines()
+            .find_map(|l| l.strip_prefix("version:"))
+            .map(|v| v.trim().trim_matches('"').trim_matches('\'').to_string())
+    };
+    let candidates = [
+        toml_at("Cargo.toml", &["package", "version"]),
+        read("package.json")
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|j| j.get("version")?.as_str().map(str::to_string)),
+        toml_at("pyproject.toml", &["project", "version"]),
+        toml_at("pyproject.toml", &["tool", "poetry", "version"]),
+        chart("Chart.yaml"),
+        chart("chart/Chart.yaml"),
+    ];
+    candidates.into_iter().flatten().find_map(|v| semver::Version::parse(&v).ok())
 }
 
 /// What `init` read from a project that is not Cargo's: its name, binaries (with the file each
@@ -230,6 +263,8 @@ struct Detected {
     repository: Option<String>,
     /// `command = …` (with comments), ending in a newline.
     build: String,
+    /// The targets to write instead of the host's (Go cross-compiles to all of them).
+    targets: Option<Vec<String>>,
 }
 
 /// Recognises `package.json` (name, `bin`, repository), `pyproject.toml` (`[project]` name,
@@ -271,7 +306,7 @@ fn detect(dir: &Path) -> Option<Detected> {
                 q(&format!("mkdir -p out/{{target}} && {}", copies.join(" && ")))
             )
         };
-        return Some(Detected { name: short, binaries, repository, build });
+        return Some(Detected { name: short, binaries, repository, build, targets: None });
     }
     if let Ok(text) = std::fs::read_to_string(dir.join("pyproject.toml")) {
         let v: toml::Value = toml::from_str(&text).ok()?;
@@ -301,7 +336,7 @@ fn detect(dir: &Path) -> Option<Detected> {
                   command = \"make TARGET={target}\"\n"
                 .to_string(),
         };
-        return Some(Detected { name, binaries, repository, build });
+        return Some(Detected { name, binaries, repository, build, targets: None });
     }
     if let Ok(text) = std::fs::read_to_string(dir.join("go.mod")) {
         let module = text
@@ -311,14 +346,70 @@ fn detect(dir: &Path) -> Option<Detected> {
         let name = module.rsplit('/').next().map(str::to_string);
         let repository =
             module.contains('.').then(|| format!("https://{module}")).filter(|r| r.matches('/').count() >= 4);
-        let build = "# From go.mod: `go build` of the main package at the root. relman sets GOOS and\n\
-                     # GOARCH for each target (also {goos}/{goarch}), so every target cross-compiles,\n\
-                     # e.g. targets = [\"x86_64-unknown-linux-gnu\", \"aarch64-apple-darwin\", \"x86_64-pc-windows-msvc\"].\n\
-                     command = \"mkdir -p out/{target} && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X main.version={version}' -o out/{target}/{binary}{exe} .\"\n"
-            .to_string();
-        return Some(Detected { name, binaries: Vec::new(), repository, build });
+        let mains = go_mains(dir, name.as_deref().unwrap_or("app"));
+        let flags = "CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X main.version={version}'";
+        let builds: Vec<String> = mains
+            .iter()
+            .map(|(b, pkg)| {
+                let out = if mains.len() == 1 { "{binary}".to_string() } else { b.clone() };
+                format!("{flags} -o out/{{target}}/{out}{{exe}} {pkg}")
+            })
+            .collect();
+        let build = format!(
+            "# From go.mod: `go build` of each main package ({}), the version injected with\n\
+             # -ldflags -X main.version. relman sets GOOS and GOARCH for each target (also\n\
+             # {{goos}}/{{goarch}}), so every target cross-compiles on one machine.\n\
+             command = {}\n",
+            mains.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>().join(", "),
+            q(&format!("mkdir -p out/{{target}} && {}", builds.join(" && ")))
+        );
+        let targets = GO_TARGETS.iter().map(|t| t.to_string()).collect();
+        let binaries = mains.into_iter().map(|(b, _)| (b, None)).collect();
+        return Some(Detected { name, binaries, repository, build, targets: Some(targets) });
     }
     None
+}
+
+/// What GoReleaser builds by default, in Rust's names: Linux, macOS and Windows on x86-64 and
+/// arm64 (Windows on arm64 aside).
+const GO_TARGETS: [&str; 5] = [
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "x86_64-apple-darwin",
+    "aarch64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+];
+
+/// The Go main packages of a module: the root (named after the module) and each `cmd/NAME/`
+/// whose files say `package main`. The root alone when none is found.
+fn go_mains(dir: &Path, module_name: &str) -> Vec<(String, String)> {
+    let is_main = |d: &Path| {
+        std::fs::read_dir(d).into_iter().flatten().flatten().any(|e| {
+            let p = e.path();
+            p.extension().is_some_and(|x| x == "go")
+                && !p.to_string_lossy().ends_with("_test.go")
+                && std::fs::read_to_string(&p).map(|t| t.lines().any(|l| l.trim() == "package main")).unwrap_or(false)
+        })
+    };
+    let mut mains = Vec::new();
+    if is_main(dir) {
+        mains.push((module_name.to_string(), ".".to_string()));
+    }
+    let mut cmds: Vec<String> = std::fs::read_dir(dir.join("cmd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir() && is_main(&e.path()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cmds.sort();
+    for c in cmds {
+        mains.push((c.clone(), format!("./cmd/{c}")));
+    }
+    if mains.is_empty() {
+        mains.push((module_name.to_string(), ".".to_string()));
+    }
+    mains
 }
 
 /// Adds `/dist` to `.gitignore` when it is not there.

@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else if !cli.quiet {
                 println!("wrote {}", dir.join("relman.toml").display());
                 println!("next: commit it, tag a version (git tag -a {next} -m {next}) and run `relman release`");
+                println!("      to release from CI on a tag push: `relman ci generate github` (or forgejo, gitlab)");
             }
             Ok(0)
         }

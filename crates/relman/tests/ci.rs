@@ -262,6 +262,35 @@ fn hand_edits_outside_blocks_survive_and_edits_inside_fail_the_check() {
 }
 
 #[test]
+fn a_service_without_binaries_gets_no_build_jobs() {
+    // Released as an image and a chart: nothing built per target, nothing to merge.
+    let p = Project::empty();
+    p.write("Dockerfile", "FROM python:3.12-slim\nCOPY app.py /app/\nCMD [\"python\", \"/app/app.py\"]\n");
+    p.write("app.py", "print('hi')\n");
+    p.write("chart/Chart.yaml", "apiVersion: v2\nname: svc\nversion: 0.3.0\nappVersion: \"0.3.0\"\n");
+    p.write("chart/values.yaml", "image:\n  tag: \"0.3.0\"\n");
+    p.write("chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n");
+    p.write("pyproject.toml", "[project]\nname = \"svc\"\nversion = \"0.3.0\"\n");
+    p.relman(&["init"]).ok();
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &toml.replace("to = [\"dir:./dist/releases\"]", "to = [\"oci://ghcr.io/acme\"]"));
+    for forge in ["github", "forgejo", "gitlab"] {
+        p.relman(&["ci", "generate", forge]).ok();
+    }
+    let gh = workflow_files(&p, ".github/workflows");
+    actionlint(&gh, "");
+    actionlint(&workflow_files(&p, ".forgejo/workflows"), "docker");
+    schema("vendor.github-workflows", &gh);
+    schema("vendor.gitlab-ci", &[p.path(".gitlab-ci.yml")]);
+    let release = fs::read_to_string(p.path(".github/workflows/release.yml")).unwrap();
+    assert!(!release.contains("  build:\n") && !release.contains("relman merge"), "{release}");
+    assert!(release.contains("    needs: plan\n"), "{release}");
+    assert!(release.contains("      packages: write\n"), "{release}");
+    let gitlab = fs::read_to_string(p.path(".gitlab-ci.yml")).unwrap();
+    assert!(!gitlab.contains("relman-build-") && !gitlab.contains("relman merge"), "{gitlab}");
+}
+
+#[test]
 fn ci_generate_needs_explicit_targets() {
     let p = Project::cargo();
     p.relman(&["ci", "generate", "github"]).fails(3, "has no build.targets");

@@ -159,9 +159,32 @@ fn init_recognises_node_python_and_go_projects() {
         "name = \"gotool\"",
         "repository = \"https://github.com/acme/gotool\"",
         "go build -trimpath -ldflags '-s -w -X main.version={version}' -o out/{target}/{binary}{exe} .",
+        // Go cross-compiles: GoReleaser's default platforms.
+        "targets = [\"x86_64-unknown-linux-gnu\", \"aarch64-unknown-linux-gnu\", \"x86_64-apple-darwin\", \"aarch64-apple-darwin\", \"x86_64-pc-windows-msvc\"]",
     ] {
         assert!(text.contains(want), "{want:?} not in:\n{text}");
     }
+
+    // Main packages under cmd/: one binary each, each built from its package.
+    let go = Project::empty();
+    go.write("go.mod", "module github.com/acme/suite\n\ngo 1.22\n");
+    go.write("cmd/api/main.go", "package main\n\nfunc main() {}\n");
+    go.write("cmd/worker/main.go", "package main\n\nfunc main() {}\n");
+    go.write("internal/lib/lib.go", "package lib\n");
+    let out = go.relman(&["init"]);
+    out.ok();
+    let text = fs::read_to_string(go.path("relman.toml")).unwrap();
+    assert!(text.contains("binaries = [\"api\", \"worker\"]"), "{text}");
+    assert!(text.contains("-o out/{target}/api{exe} ./cmd/api && "), "{text}");
+    assert!(text.contains("-o out/{target}/worker{exe} ./cmd/worker\""), "{text}");
+    assert!(out.stdout.contains("relman ci generate github"), "{}", out.stdout);
+
+    // No tag yet: the next tag is the version the project records (pyproject.toml here).
+    let py = Project::empty();
+    py.write("pyproject.toml", "[project]\nname = \"svc\"\nversion = \"0.3.0\"\n");
+    let out = py.relman(&["--json", "init"]);
+    out.ok();
+    assert_eq!(out.json()["next_tag"], "v0.3.0");
 }
 
 #[test]

@@ -159,46 +159,62 @@ fn release(i: &Inputs) -> Blocks {
     plan.push_str(" --format github-output >> \"$GITHUB_OUTPUT\"\n");
     b.block("plan", "  ", &plan);
 
-    // Build: one job per target, each uploading its part.
-    let any_container = i.matrix.iter().any(|m| !m.container.is_empty());
-    let mut build = String::from("  build:\n    name: Build ${{ matrix.target }}\n    needs: plan\n");
-    build.push_str("    runs-on: ${{ matrix.runner }}\n");
-    if any_container {
-        build.push_str("    container: ${{ matrix.container }}\n");
-    }
-    build.push_str("    permissions:\n      contents: read\n");
-    build.push_str("    strategy:\n      fail-fast: false\n      matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}\n");
-    build.push_str("    steps:\n");
-    build.push_str(&setup_steps(i, false, None));
-    b.block("build", "  ", &build);
-    b.text("      # Your build setup (toolchains, caches) goes here, between relman's blocks: it is kept.\n");
     let (upload, download) = match i.forge {
         Forge::Forgejo => (&UPLOAD_V3, &DOWNLOAD_V3),
         _ => (&UPLOAD, &DOWNLOAD),
     };
-    let mut build_steps = String::from(
-        "      - name: Build ${{ matrix.target }}\n        env:\n          TARGET: ${{ matrix.target }}\n        run: relman build --target \"$TARGET\" --part \"dist/parts/$TARGET\"\n",
-    );
-    build_steps.push_str(&format!(
-        "      - name: Upload the part\n        uses: {}\n        with:\n          name: relman-part-${{{{ matrix.target }}}}\n          path: dist/parts/${{{{ matrix.target }}}}\n          if-no-files-found: error\n",
-        uses(i, upload)
-    ));
-    b.block("build-steps", "  ", &build_steps);
+    // A service (images, charts, docs) has no targets: no build jobs, nothing to merge.
+    let builds = !i.matrix.is_empty();
+    if builds {
+        // Build: one job per target, each uploading its part.
+        let any_container = i.matrix.iter().any(|m| !m.container.is_empty());
+        let mut build = String::from("  build:\n    name: Build ${{ matrix.target }}\n    needs: plan\n");
+        build.push_str("    runs-on: ${{ matrix.runner }}\n");
+        if any_container {
+            build.push_str("    container: ${{ matrix.container }}\n");
+        }
+        build.push_str("    permissions:\n      contents: read\n");
+        build.push_str(
+            "    strategy:\n      fail-fast: false\n      matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}\n",
+        );
+        build.push_str("    steps:\n");
+        build.push_str(&setup_steps(i, false, None));
+        b.block("build", "  ", &build);
+        b.text("      # Your build setup (toolchains, caches) goes here, between relman's blocks: it is kept.\n");
+        let mut build_steps = String::from(
+            "      - name: Build ${{ matrix.target }}\n        env:\n          TARGET: ${{ matrix.target }}\n        run: relman build --target \"$TARGET\" --part \"dist/parts/$TARGET\"\n",
+        );
+        build_steps.push_str(&format!(
+            "      - name: Upload the part\n        uses: {}\n        with:\n          name: relman-part-${{{{ matrix.target }}}}\n          path: dist/parts/${{{{ matrix.target }}}}\n          if-no-files-found: error\n",
+            uses(i, upload)
+        ));
+        b.block("build-steps", "  ", &build_steps);
+    }
 
     // Publish: merge the parts, package, sign, publish.
-    let mut publish = String::from("  publish:\n    name: Publish\n    needs: [plan, build]\n");
+    let mut publish = String::from(if builds {
+        "  publish:\n    name: Publish\n    needs: [plan, build]\n"
+    } else {
+        "  publish:\n    name: Publish\n    needs: plan\n"
+    });
     publish.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
     publish.push_str(&permissions(i));
     publish.push_str("    steps:\n");
     publish.push_str(&setup_steps(i, i.needs.git_push, None));
     b.block("publish", "  ", &publish);
     b.text("      # Your publish setup (e.g. tools a docs build needs) goes here: it is kept.\n");
-    let mut steps = format!("      - name: Download the parts\n        uses: {}\n        with:\n", uses(i, download));
-    if i.forge != Forge::Forgejo {
-        steps.push_str("          pattern: relman-part-*\n");
+    let mut steps = String::new();
+    if builds {
+        steps.push_str(&format!(
+            "      - name: Download the parts\n        uses: {}\n        with:\n",
+            uses(i, download)
+        ));
+        if i.forge != Forge::Forgejo {
+            steps.push_str("          pattern: relman-part-*\n");
+        }
+        steps.push_str("          path: dist/parts\n");
+        steps.push_str("      - name: Merge the parts\n        run: relman merge dist/parts/*\n");
     }
-    steps.push_str("          path: dist/parts\n");
-    steps.push_str("      - name: Merge the parts\n        run: relman merge dist/parts/*\n");
     if let Some((secret, path)) = &i.key {
         steps.push_str(&format!(
             "      - name: Write the signing key\n        env:\n          RELMAN_SIGNING_KEY: ${{{{ secrets.{secret} }}}}\n        run: |\n          umask 077\n          printf '%s\\n' \"$RELMAN_SIGNING_KEY\" > {}\n",

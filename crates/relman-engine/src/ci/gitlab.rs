@@ -68,10 +68,15 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
         b.block(&format!("build-{}", m.target), "", &j);
     }
     let mut p = String::from("relman-publish:\n  extends: .relman\n  stage: publish\n  needs:\n");
-    for m in &i.matrix {
-        p.push_str(&format!("    - job: {}\n      artifacts: true\n", job_name(&m.target)));
+    if i.matrix.is_empty() {
+        // A service (images, charts, docs): nothing built per target, nothing to merge.
+        p.push_str("    - relman-plan\n  script:\n");
+    } else {
+        for m in &i.matrix {
+            p.push_str(&format!("    - job: {}\n      artifacts: true\n", job_name(&m.target)));
+        }
+        p.push_str("  script:\n    - relman merge dist/parts/*\n");
     }
-    p.push_str("  script:\n    - relman merge dist/parts/*\n");
     if let Some((secret, path)) = &i.key {
         p.push_str(&format!("    - (umask 077 && printf '%s\\n' \"${secret}\" > {})\n", sh(path)));
     }
