@@ -56,6 +56,49 @@ pub struct Config {
     /// `[ci]`: the release workflows `relman ci generate github|forgejo|gitlab` writes.
     #[serde(default)]
     pub ci: CiConfig,
+    /// `[hooks]`: the project's own commands at fixed points of a release.
+    #[serde(default)]
+    pub hooks: HooksConfig,
+    /// `[smoke]`: run the host target's built binary before anything is published.
+    pub smoke: Option<HostSmokeConfig>,
+}
+
+/// `[hooks]`: shell commands (`sh -c`, in the project root) run in order at fixed points; a
+/// failing one stops the release (exit 12) with its last lines. They get `RELMAN_HOOK`,
+/// `RELMAN_VERSION`, `RELMAN_COMMIT`, `RELMAN_DIST` (dist/<version>) and `SOURCE_DATE_EPOCH`;
+/// output goes to dist/<version>/logs/hook-<point>-<n>.log.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HooksConfig {
+    /// Before anything is built (`relman build`, `relman release`), e.g. `["go test ./..."]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<String>,
+    /// After every target of the run is built (and the host smoke test passed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_build: Vec<String>,
+    /// After packaging, before the first write at any destination (`relman publish`, `release`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before_publish: Vec<String>,
+    /// After promote moved every pointer, e.g. to dispatch a downstream test or merge a
+    /// release branch (`relman promote`, `release --promote`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_promote: Vec<String>,
+}
+
+/// `[smoke]`: the host target's built binary, run after the build and before anything is
+/// published; it must exit 0 and print `expect`. Skipped when the host target is not built.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostSmokeConfig {
+    /// Arguments, e.g. `["--version"]`. Placeholder `{version}`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Text the output (stdout and stderr) must contain, e.g. `"tool {version}"`.
+    pub expect: Option<String>,
+    /// Which binary (default: the first of build.binaries).
+    pub binary: Option<String>,
+    /// Seconds it may run (default 60).
+    pub timeout: Option<u64>,
 }
 
 /// `[ci]`: how the generated release workflows run. A tag push runs a plan job, one build job

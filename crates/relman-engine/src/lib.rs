@@ -25,6 +25,7 @@ pub mod fsutil;
 pub mod gates;
 pub mod git;
 pub mod history;
+pub mod hooks;
 pub mod image;
 pub mod init;
 pub mod installer;

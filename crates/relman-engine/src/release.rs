@@ -367,9 +367,13 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
     if !ro.options.snapshot {
         check(&planned, ro.options.allow_dirty, reporter)?;
     }
+    crate::hooks::run_planned(&planned, crate::hooks::Point::Before, reporter)?;
     crate::build::build(&planned, &[], reporter)?;
+    crate::hooks::host_smoke(&planned, reporter)?;
+    crate::hooks::run_planned(&planned, crate::hooks::Point::AfterBuild, reporter)?;
     crate::docs::build_docs(&planned, reporter)?;
     let artifacts = package::package(&mut planned, reporter)?;
+    crate::hooks::run_planned(&planned, crate::hooks::Point::BeforePublish, reporter)?;
     let published = publish(&mut planned, reporter)?;
     let mut promoted = Vec::new();
     if ro.promote {
@@ -382,6 +386,7 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
             planned.manifest.destination_mut(url).state = DestinationState::Promoted;
         }
         planned.save()?;
+        crate::hooks::run_planned(&planned, crate::hooks::Point::AfterPromote, reporter)?;
     }
     Ok(ReleaseSummary {
         name: planned.manifest.project.name.clone(),

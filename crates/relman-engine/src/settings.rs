@@ -93,6 +93,10 @@ pub struct Settings {
     /// SOURCE_DATE_EPOCH was given (not the commit time by default): as reproducible-builds.org
     /// asks, it replaces the clock in everything written (the provenance's start and end).
     pub source_date_given: bool,
+    /// `[hooks]`.
+    pub hooks: crate::config::HooksConfig,
+    /// `[smoke]`: the host binary's smoke test.
+    pub host_smoke: Option<crate::config::HostSmokeConfig>,
     pub binaries: Vec<String>,
     /// Output path template relative to `root` (`{target}`, `{binary}`, `{exe}`, `{version}`).
     pub output: String,
@@ -311,6 +315,8 @@ impl Settings {
             targets_explicit: config.build.targets.is_some() || service,
             ci_config: config.ci.clone(),
             source_date_given: opts.source_date_epoch.is_some(),
+            hooks: config.hooks.clone(),
+            host_smoke: config.smoke.clone(),
             binaries,
             output,
             files,

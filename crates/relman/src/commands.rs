@@ -286,7 +286,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let args = &bargs.project;
             let opts = options(args, &dir, &cwd)?;
             let planned = plan::plan(&opts)?;
+            relman_engine::hooks::run_planned(&planned, relman_engine::hooks::Point::Before, &term)?;
             build::build(&planned, &args.targets, &term)?;
+            relman_engine::hooks::host_smoke(&planned, &term)?;
+            relman_engine::hooks::run_planned(&planned, relman_engine::hooks::Point::AfterBuild, &term)?;
             // The docs with the whole build (not with one `--target` of a build matrix).
             if args.targets.is_empty() {
                 relman_engine::docs::build_docs(&planned, &term)?;
@@ -349,6 +352,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Publish(args) => {
             let opts = options(&args, &dir, &cwd)?;
             let mut planned = plan::plan(&opts)?;
+            relman_engine::hooks::run_planned(&planned, relman_engine::hooks::Point::BeforePublish, &term)?;
             let outcomes = release::publish(&mut planned, &term)?;
             if json {
                 render::json(&outcomes);
@@ -388,6 +392,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let remote = resolved.as_ref().map(|s| s.remote.clone()).unwrap_or_else(|_| Remote::from_env());
             // The vulnerability gate reads the release's SBOMs from its record.
             let vuln_gate = resolved.as_ref().is_ok_and(|s| s.vulnerabilities.is_some());
+            let hook_settings = resolved.as_ref().ok().filter(|s| !s.hooks.after_promote.is_empty()).cloned();
             let urls: Vec<String> = if args.to.is_empty() {
                 resolved?.destinations
             } else {
@@ -424,6 +429,18 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                         println!("  {n}");
                     }
                 }
+            }
+            if let Some(settings) = &hook_settings {
+                let commit = project.as_ref().map(|p| p.manifest.commit.clone());
+                relman_engine::hooks::run(
+                    settings,
+                    relman_engine::hooks::Point::AfterPromote,
+                    &version.to_string(),
+                    commit.as_deref(),
+                    None,
+                    &term,
+                )
+                .map_err(|f| Failure { message: format!("{version} is promoted; then {}", f.message), ..f })?;
             }
             Ok(0)
         }
