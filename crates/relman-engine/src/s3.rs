@@ -18,7 +18,6 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use relman_manifest::{Failure, Sha256};
 use semver::Version;
-use sha2::Digest as _;
 
 use crate::destination::{
     Asset, Destination, DestinationState, Gate, Kind, LocalFile, Pointer, PromotePlan, PromoteReport, PutOutcome,
@@ -73,8 +72,10 @@ fn authorization(
     let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{}\n", v.trim())).collect();
     let canonical = format!("{method}\n{path}\n{query}\n{canonical_headers}\n{signed}\n{payload_hash}");
     let scope = format!("{date}/{region}/s3/aws4_request");
-    let to_sign =
-        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex(&sha2::Sha256::digest(canonical.as_bytes())));
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+        relman_install::hash::sha256_bytes(canonical.as_bytes()).as_str().to_string()
+    );
     let mut k = hmac(format!("AWS4{}", c.secret_key).as_bytes(), date);
     for part in [region, "s3", "aws4_request"] {
         k = hmac(&k, part);
@@ -327,7 +328,7 @@ impl S3Destination {
     }
 
     pub(crate) fn put_bytes(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), Failure> {
-        let sha = hex(&sha2::Sha256::digest(bytes));
+        let sha = relman_install::hash::sha256_bytes(bytes).as_str().to_string();
         let extra = [("content-type", content_type.to_string()), (META_SHA256, sha.clone())];
         let body = || Ok(Box::new(bytes) as Box<dyn Read + Send>);
         let a = self.send("PUT", key, &[], &extra, &sha, Some(&body), bytes.len() as u64)?;
@@ -430,7 +431,7 @@ impl S3Destination {
             if buf.is_empty() {
                 break;
             }
-            let sha = hex(&sha2::Sha256::digest(&buf));
+            let sha = relman_install::hash::sha256_bytes(&buf).as_str().to_string();
             let n = number.to_string();
             let len = buf.len() as u64;
             let part = || Ok(Box::new(buf.as_slice()) as Box<dyn Read + Send>);
@@ -443,7 +444,7 @@ impl S3Destination {
             number += 1;
         }
         let body = format!("<CompleteMultipartUpload>{}</CompleteMultipartUpload>", parts.concat());
-        let sha = hex(&sha2::Sha256::digest(body.as_bytes()));
+        let sha = relman_install::hash::sha256_bytes(body.as_bytes()).as_str().to_string();
         let len = body.len() as u64;
         let complete = || Ok(Box::new(body.as_bytes()) as Box<dyn Read + Send>);
         let a = self.send("POST", key, &[("uploadId", &upload_id)], &[], &sha, Some(&complete), len)?;
