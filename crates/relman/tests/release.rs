@@ -1183,3 +1183,19 @@ fn completions_and_man_page() {
     );
     p.relman(&["completions", "tcsh"]).fails(2, "invalid value");
 }
+
+#[test]
+fn install_from_a_root_with_nothing_promoted_names_the_published_versions() {
+    let p = Project::generic(&[common::HOST]);
+    p.tag("v1.0.0");
+    let rel = p.outside("rel");
+    p.relman(&["release", "--to", &format!("dir:{}", rel.display())]).ok();
+    let prefix = p.outside("prefix");
+    let root = rel.display().to_string();
+    let prefix_s = prefix.display().to_string();
+    let out = p.relman(&["install", "--from", &root, "--prefix", &prefix_s]);
+    out.fails(2, "has no `channels.json`: no version is promoted there yet (published: 1.0.0)");
+    assert!(out.stderr.contains("pass --version 1.0.0"), "{}", out.stderr);
+    assert!(!prefix.join("bin").exists(), "nothing written");
+    p.relman(&["install", "--from", &root, "--version", "1.0.0", "--prefix", &prefix_s]).ok();
+}

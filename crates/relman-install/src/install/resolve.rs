@@ -94,6 +94,22 @@ pub(crate) fn resolve(opts: &InstallOptions) -> Result<Plan, Failure> {
         if !p.exists() {
             return Err(Failure::usage(format!("`{}` does not exist", p.display())));
         }
+        // A release root whose versions are published but none promoted yet.
+        let mut versions: Vec<String> = std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join(INDEX_FILE).is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        versions.sort();
+        if let Some(newest) = versions.last() {
+            return Err(Failure::usage(format!(
+                "`{loc}` has no `{CHANNELS_FILE}`: no version is promoted there yet (published: {})",
+                versions.join(", ")
+            ))
+            .with_hint(format!("pass --version {newest} to install a published version, or promote one first")));
+        }
     }
     Err(Failure::usage(format!(
         "`{loc}` is not a release: no archive name, no `{CHANNELS_FILE}` and no `{INDEX_FILE}`"
