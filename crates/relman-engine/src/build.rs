@@ -116,7 +116,7 @@ pub fn output_names(planned: &Planned, target: &str) -> Vec<String> {
 
 /// Whether the working tree is clean (`dist/` and the build outputs aside): a build of a
 /// dirty tree is never skipped.
-fn tree_clean(planned: &Planned) -> Result<bool, Failure> {
+pub fn tree_clean(planned: &Planned) -> Result<bool, Failure> {
     let s = &planned.settings;
     let Ok(repo) = crate::git::Repo::discover(&s.root) else { return Ok(false) };
     let dist = s.dist.strip_prefix(&s.root).map(|p| p.display().to_string()).unwrap_or_else(|_| "dist".into());

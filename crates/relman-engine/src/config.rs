@@ -222,6 +222,11 @@ pub struct ImageConfig {
     pub dockerfile: Option<String>,
     /// Build context for `dockerfile`, relative to the project root. Default: the project root.
     pub context: Option<String>,
+    /// Build arguments for `dockerfile` (`ARG NAME`), beside the ones relman always passes:
+    /// `VERSION`, `COMMIT`, `SOURCE_DATE_EPOCH` (buildah adds `TARGETPLATFORM`, `TARGETOS`,
+    /// `TARGETARCH`, `TARGETVARIANT`). Placeholders `{version}`, `{commit}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub build_args: BTreeMap<String, String>,
     /// Platforms (`linux/amd64`, `linux/arm64`, `linux/arm/v7`). Default: one per Linux build target.
     pub platforms: Option<Vec<String>>,
     /// Files added to the image. Default: every binary at `/usr/local/bin/<binary>`, 0755.

@@ -129,6 +129,11 @@ fn images_build_push_sign_smoke_promote_verify_yank() {
         .arg(format!("docker://{repo}:1.2.3")));
     let cfg: serde_json::Value = serde_json::from_str(&cfg).unwrap();
     assert_eq!(cfg["architecture"], "arm64");
+    // Build arguments: relman's VERSION, buildah's TARGETARCH, and the configured ones.
+    let labels = &cfg["config"]["Labels"];
+    assert_eq!(labels["org.example.version"], "0.4.0", "{cfg}");
+    assert_eq!(labels["org.example.arch"], "arm64", "{cfg}");
+    assert_eq!(labels["org.example.greeting"], "hi 0.4.0", "{cfg}");
     let labels = &cfg["config"]["Labels"];
     assert_eq!(labels["org.opencontainers.image.version"], "1.2.3");
     assert_eq!(labels["org.opencontainers.image.revision"], manifest["commit"]);
@@ -608,12 +613,18 @@ fn images_from_per_platform_layouts_and_from_a_dockerfile_with_buildah() {
         platform_digests.push(format!("sha256:{}", relman_install::hash::sha256_bytes(raw.as_bytes())));
     }
 
-    p.write("Dockerfile", &format!("FROM {}/base:1@{base_digest}\nCOPY greeting.txt /etc/greeting\n", reg.host));
+    p.write(
+        "Dockerfile",
+        &format!(
+            "FROM {}/base:1@{base_digest}\nARG VERSION\nARG TARGETARCH\nARG GREETING\nLABEL org.example.version=$VERSION org.example.arch=$TARGETARCH org.example.greeting=$GREETING\nCOPY greeting.txt /etc/greeting\n",
+            reg.host
+        ),
+    );
     p.write("greeting.txt", "hello from a Dockerfile\n");
     let mut toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
     toml.push_str(concat!(
         "\n[[image]]\nname = \"prebuilt\"\nlayout = \"images/{os}-{arch}:img\"\n",
-        "\n[[image]]\nname = \"built\"\ndockerfile = \"Dockerfile\"\n",
+        "\n[[image]]\nname = \"built\"\ndockerfile = \"Dockerfile\"\nbuild_args = { GREETING = \"hi {version}\" }\n",
         "[image.smoke]\nargs = [\"cat\", \"/etc/greeting\"]\nexpect = \"hello from a Dockerfile\"\n",
     ));
     p.write("relman.toml", &toml);
@@ -669,6 +680,23 @@ fn images_from_per_platform_layouts_and_from_a_dockerfile_with_buildah() {
         serde_json::from_str(&std::fs::read_to_string(p.path("dist/0.4.0/manifest.json")).unwrap()).unwrap();
     let rebuilt: Vec<&str> = m["images"].as_array().unwrap().iter().map(|i| i["digest"].as_str().unwrap()).collect();
     assert!(rebuilt.contains(&built_digest.as_str()), "{rebuilt:?} vs {built_digest}");
+    // Nothing changed: the Dockerfile image is not built again (one line per platform).
+    let again = p.relman_env(&["package"], &env);
+    again.ok();
+    assert_eq!(
+        again.stderr.matches("unchanged (same commit, Dockerfile, arguments and context), not rebuilt").count(),
+        2,
+        "{}",
+        again.stderr
+    );
+    assert!(!again.stderr.contains("buildah build for"), "{}", again.stderr);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("dist/0.4.0/manifest.json")).unwrap()).unwrap();
+    assert!(m["images"].as_array().unwrap().iter().any(|i| i["digest"] == built_digest.as_str()));
+    // --force-rebuild builds it again.
+    let forced = p.relman_env(&["package", "--force-rebuild"], &env);
+    forced.ok();
+    assert_eq!(forced.stderr.matches("buildah build for").count(), 2, "{}", forced.stderr);
 
     // 0.4.1 takes the same builder layouts: its index lists the same platform manifests.
     // Yanking 0.4.0 keeps them (and their signatures); 0.4.1 still verifies.

@@ -744,6 +744,31 @@ fn buildah_build(
         record.name.replace('/', "-"),
         platform.to_string().replace('/', "-")
     ));
+    let m = &planned.manifest;
+    let mut args: Vec<(String, String)> = vec![
+        ("VERSION".into(), m.version.clone()),
+        ("COMMIT".into(), m.commit.clone()),
+        ("SOURCE_DATE_EPOCH".into(), m.source_date_epoch.max(0).to_string()),
+    ];
+    for (k, v) in &cfg.build_args {
+        args.retain(|(name, _)| name != k);
+        args.push((k.clone(), v.replace("{version}", &m.version).replace("{commit}", &m.commit)));
+    }
+    // Nothing changed since this platform was last built: the same commit (tree clean), the
+    // same Dockerfile and arguments, every git-ignored file of the context as it was. Skipped.
+    let stamp_path = out.join(".relman-image");
+    let stamp = image_stamp(planned, &text, &args, platform, &context)?;
+    if !s.force_rebuild && out.join("index.json").is_file() {
+        if let (Some(now), Ok(old)) = (&stamp, std::fs::read_to_string(&stamp_path)) {
+            if &old == now {
+                reporter.step(&format!(
+                    "{}: {platform} unchanged (same commit, Dockerfile, arguments and context), not rebuilt",
+                    record.name
+                ));
+                return Ok(out);
+            }
+        }
+    }
     let _ = std::fs::remove_dir_all(&out);
     crate::fsutil::create_dir_all(&out)?;
     let tag = format!("localhost/relman-build/{}:{}", record.name, platform.to_string().replace('/', "-"));
@@ -781,13 +806,66 @@ fn buildah_build(
             "-f",
         ])
         .arg(&dockerfile)
-        .args(["-t", &tag])
-        .arg(&context);
+        .args(["-t", &tag]);
+    for (k, v) in &args {
+        build.arg("--build-arg").arg(format!("{k}={v}"));
+    }
+    build.arg(&context);
     run_logged(build, &log, &record.name)?;
     let mut push = Command::new("buildah");
     push.args(&store).args(["push", &tag]).arg(format!("oci:{}:image", out.display()));
     run_logged(push, &log, &record.name)?;
+    if let Some(stamp) = stamp {
+        crate::fsutil::write_atomic(&stamp_path, stamp.as_bytes())?;
+    }
     Ok(out)
+}
+
+/// What a Dockerfile build of one platform was made from, or `None` when that cannot be told
+/// cheaply (a dirty tree: then it always builds): the commit, the Dockerfile, the arguments,
+/// and the size, mtime and inode of every git-ignored file in the context (build outputs a
+/// `COPY` may take), `dist/` aside.
+fn image_stamp(
+    planned: &Planned,
+    dockerfile: &str,
+    args: &[(String, String)],
+    platform: &Platform,
+    context: &Path,
+) -> Result<Option<String>, Failure> {
+    let s = &planned.settings;
+    if !crate::build::tree_clean(planned)? {
+        return Ok(None);
+    }
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(&s.root)
+        .args(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--"])
+        .arg(context)
+        .output()
+        .map_err(|e| Failure::git(format!("git ls-files: {e}")))?;
+    if !out.status.success() {
+        return Ok(None);
+    }
+    let dist = s.dist.strip_prefix(&s.root).map(|p| format!("{}/", p.display())).unwrap_or_else(|_| "dist/".into());
+    let mut files: Vec<&[u8]> = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()).collect();
+    files.sort();
+    let mut text = format!(
+        "v1\ncommit {}\ndockerfile {}\nplatform {platform}\n",
+        planned.manifest.commit,
+        relman_install::hash::sha256_bytes(dockerfile.as_bytes()).as_str()
+    );
+    for (k, v) in args {
+        text.push_str(&format!("arg {k}={v}\n"));
+    }
+    for f in files {
+        let rel = String::from_utf8_lossy(f);
+        if rel.starts_with(&dist) {
+            continue;
+        }
+        let Ok(meta) = std::fs::metadata(s.root.join(rel.as_ref())) else { return Ok(None) };
+        text.push_str(&format!("file {rel} {}\n", crate::fsutil::file_identity(&meta)));
+    }
+    Ok(Some(text))
 }
 
 fn run_logged(mut cmd: Command, log: &Path, image: &str) -> Result<(), Failure> {
