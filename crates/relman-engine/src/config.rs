@@ -252,6 +252,11 @@ pub struct ImageConfig {
     pub ports: Vec<String>,
     /// `relman smoke`: a command run in the pushed image.
     pub smoke: Option<SmokeConfig>,
+    /// More immutable tags for each published version beside `<version>`, e.g. `["v{version}"]`
+    /// for projects whose tags carry the v. Each must contain `{version}` (moving tags, X.Y and
+    /// latest, are promote's). Pushed before the version tag, refused like it when taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// Compression of the layer relman adds: `gzip` (the default; every runtime reads it) or
     /// `zstd` (smaller, faster to unpack; podman/CRI-O, containerd 1.5+, Docker 23+).
     pub compression: Option<LayerCompression>,

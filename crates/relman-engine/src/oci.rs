@@ -271,6 +271,7 @@ fn local_image(planned: &Planned, record: &ImageRecord) -> Result<LocalImage, Fa
 }
 
 /// A manifest to be tagged once everything is pushed and signed.
+#[derive(Clone)]
 struct ToTag {
     repo: Reference,
     tag: String,
@@ -322,8 +323,8 @@ pub fn publish(
     key: Option<&SigningKey>,
     reporter: &dyn Reporter,
 ) -> Result<(PutOutcome, Vec<PushedImage>), Failure> {
-    let (dest, tag, images, charts, image_tags) = check_tags(planned, url, client)?;
-    publish_checked(planned, url, key, reporter, client, dest, tag, images, charts, image_tags)
+    let (dest, tag, images, charts, image_tags, extra_tags) = check_tags(planned, url, client)?;
+    publish_checked(planned, url, key, reporter, client, dest, tag, images, charts, image_tags, extra_tags)
 }
 
 /// The preflight of an OCI destination, writing nothing: every version tag this release would
@@ -333,7 +334,7 @@ pub fn preflight(planned: &Planned, url: &str, client: &Client) -> Result<(), Fa
     check_tags(planned, url, client).map(|_| ())
 }
 
-type Checked = (OciDest, String, Vec<LocalImage>, Vec<ChartPush>, Vec<ToTag>);
+type Checked = (OciDest, String, Vec<LocalImage>, Vec<ChartPush>, Vec<ToTag>, Vec<ToTag>);
 
 /// Step 1 of [`publish`]: what would be tagged, checked against the registry.
 fn check_tags(planned: &Planned, url: &str, client: &Client) -> Result<Checked, Failure> {
@@ -361,18 +362,45 @@ fn check_tags(planned: &Planned, url: &str, client: &Client) -> Result<Checked, 
         t.already = t.check(client, "image index")?;
         image_tags.push(t);
     }
+    // [[image]] tags: more immutable names of the same index (`v1.2.3`), checked the same way.
+    let mut extra_tags = Vec::new();
+    for (img, t) in images.iter().zip(&image_tags) {
+        for tmpl in image_tag_templates(planned, &img.record.name)? {
+            let mut x = ToTag { tag: version_tag(&tmpl.replace("{version}", &planned.manifest.version)), ..t.clone() };
+            if x.tag == tag {
+                continue;
+            }
+            x.already = x.check(client, "image index")?;
+            extra_tags.push(x);
+        }
+    }
     for c in &mut charts {
         c.manifest.already = c.manifest.check(client, "chart")?;
     }
     let mut seen = std::collections::BTreeSet::new();
-    for t in image_tags.iter().chain(charts.iter().map(|c| &c.manifest)) {
+    for t in image_tags.iter().chain(&extra_tags).chain(charts.iter().map(|c| &c.manifest)) {
         let name = format!("{}:{}", t.repo.name(), t.tag);
         if !seen.insert(name.clone()) {
             return Err(Failure::config(format!("two things of this release would be pushed as `{name}`"))
                 .with_hint("give the image and the chart different names ([[image]] name, Chart.yaml name)"));
         }
     }
-    Ok((dest, tag, images, charts, image_tags))
+    Ok((dest, tag, images, charts, image_tags, extra_tags))
+}
+
+/// The `tags` of the image named `name` (each must contain `{version}`).
+fn image_tag_templates(planned: &Planned, name: &str) -> Result<Vec<String>, Failure> {
+    let s = &planned.settings;
+    let Some(cfg) = s.images.iter().find(|c| crate::image::image_name(s, c) == name) else { return Ok(Vec::new()) };
+    for t in &cfg.tags {
+        if !t.contains("{version}") {
+            return Err(Failure::config(format!(
+                "image `{name}`: tag `{t}` in [[image]] tags has no {{version}}: such a tag would move"
+            ))
+            .with_hint("moving tags (X.Y, latest) are set by `relman promote`; use e.g. \"v{version}\""));
+        }
+    }
+    Ok(cfg.tags.clone())
 }
 
 /// Steps 2 and 3 of [`publish`], after [`check_tags`].
@@ -388,6 +416,7 @@ fn publish_checked(
     images: Vec<LocalImage>,
     charts: Vec<ChartPush>,
     image_tags: Vec<ToTag>,
+    extra_tags: Vec<ToTag>,
 ) -> Result<(PutOutcome, Vec<PushedImage>), Failure> {
     let client = client.clone();
 
@@ -441,10 +470,10 @@ fn publish_checked(
         push_chart(planned, &client, c, key)?;
     }
 
-    // 3. The version tags, last.
+    // 3. The extra tags, then the version tags, last.
     let mut written = Vec::new();
     let mut skipped = Vec::new();
-    for t in image_tags.iter().chain(charts.iter().map(|c| &c.manifest)) {
+    for t in extra_tags.iter().chain(&image_tags).chain(charts.iter().map(|c| &c.manifest)) {
         let name = format!("{}:{}", t.repo.name(), t.tag);
         if t.already || t.check(&client, "manifest")? {
             skipped.push(name);

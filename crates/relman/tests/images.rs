@@ -1176,3 +1176,51 @@ fn charts_get_their_own_path_and_are_yanked_with_the_images() {
         assert!(!st.status.success(), "{gone} is still there after yank");
     }
 }
+
+#[test]
+fn image_tag_templates_are_immutable_names_of_the_same_index() {
+    let (reg, _base, p) = tool_on_base(false);
+    let toml = std::fs::read_to_string(p.path("relman.toml"))
+        .unwrap()
+        .replace("[[image]]\n", "[[image]]\ntags = [\"v{version}\", \"{version}-busybox\"]\n");
+    p.write("relman.toml", &toml);
+    p.commit("v-prefixed image tags");
+    p.tag("v1.0.0");
+    let env = [("RELMAN_PASSWORD", PASS)];
+    let dest = format!("oci://{}/acme", reg.host);
+    let out = p.relman_env(&["release", "--to", &dest], &env);
+    out.ok();
+    let (version, _) = skopeo_raw(&format!("{}/acme/tool:1.0.0", reg.host));
+    assert_eq!(skopeo_raw(&format!("{}/acme/tool:v1.0.0", reg.host)).0, version);
+    assert_eq!(skopeo_raw(&format!("{}/acme/tool:1.0.0-busybox", reg.host)).0, version);
+    // The extra tags go before the version tag (the version tag is the last word).
+    let v = out.stderr.find("acme/tool:v1.0.0 →").expect(&out.stderr);
+    let plain = out.stderr.find("acme/tool:1.0.0 →").expect(&out.stderr);
+    assert!(v < plain, "{}", out.stderr);
+    // Re-publishing writes nothing; a taken extra tag is refused before anything is pushed.
+    p.relman_env(&["publish", "--to", &dest], &env).ok();
+    p.write("NEWS", "1.1.0\n");
+    p.commit("fix: news");
+    p.tag("v1.1.0");
+    let (other, _) = skopeo_raw(&format!("{}/base:1", reg.host));
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--src-tls-verify=false", "--dest-tls-verify=false"])
+        .arg(format!("docker://{}/base:1", reg.host))
+        .arg(format!("docker://{}/acme/tool:v1.1.0", reg.host)));
+    p.relman_env(&["release", "--to", &dest], &env).fails(8, &other);
+    assert!(
+        !Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{}/acme/tool:1.1.0", reg.host))
+            .output()
+            .unwrap()
+            .status
+            .success(),
+        "nothing of 1.1.0 was tagged"
+    );
+    // A tag without {version} would move: refused as config.
+    let toml = std::fs::read_to_string(p.path("relman.toml")).unwrap().replace("\"{version}-busybox\"", "\"stable\"");
+    p.write("relman.toml", &toml);
+    p.relman_env(&["publish", "--allow-dirty", "--to", &dest], &env)
+        .fails(3, "tag `stable` in [[image]] tags has no {version}");
+}
