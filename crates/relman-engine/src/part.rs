@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use relman_manifest::{Failure, Sha256};
 use serde::{Deserialize, Serialize};
@@ -328,30 +327,7 @@ enum PlaceError {
 
 /// Places every `(src, dst, expected)` on all cores; results in order.
 fn place_all(jobs: &[(PathBuf, PathBuf, PartFile)]) -> Vec<Result<(), PlaceError>> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8).min(jobs.len().max(1));
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<Result<(), PlaceError>>> = (0..jobs.len()).map(|_| None).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((src, dst, f)) = jobs.get(i) else { break };
-                        done.push((i, place(src, dst, f)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for h in handles {
-            for (i, r) in h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
-                results[i] = Some(r);
-            }
-        }
-    });
-    results.into_iter().map(|r| r.unwrap_or(Err(PlaceError::Io(io::Error::other("not placed"))))).collect()
+    relman_install::hash::par_map(jobs, |(src, dst, f)| place(src, dst, f))
 }
 
 /// Puts `src` at `dst` through a temp name, checking its digest on the way: a hard link is

@@ -98,12 +98,19 @@ pub fn sha256_file(path: &Path) -> io::Result<(Sha256, u64)> {
 /// Hashes several files at once, one worker thread per core (at most 8, at most one per file).
 /// Results come back in the order of `paths`.
 pub fn sha256_files(paths: &[PathBuf]) -> Vec<io::Result<(Sha256, u64)>> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8).min(paths.len());
+    par_map(paths, |p| sha256_file(p))
+}
+
+/// `f` over `items` on one worker thread per core (at most 8, at most one per item), each
+/// worker taking the next item when it is done; results in the order of `items`. For work that
+/// is per file (hashing, copying), where files differ in size.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8).min(items.len());
     if workers <= 1 {
-        return paths.iter().map(|p| sha256_file(p)).collect();
+        return items.iter().map(&f).collect();
     }
     let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<io::Result<(Sha256, u64)>>> = (0..paths.len()).map(|_| None).collect();
+    let mut results: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -111,8 +118,8 @@ pub fn sha256_files(paths: &[PathBuf]) -> Vec<io::Result<(Sha256, u64)>> {
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(path) = paths.get(i) else { break };
-                        done.push((i, sha256_file(path)));
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, f(item)));
                     }
                     done
                 })
@@ -125,7 +132,7 @@ pub fn sha256_files(paths: &[PathBuf]) -> Vec<io::Result<(Sha256, u64)>> {
             }
         }
     });
-    results.into_iter().map(|r| r.unwrap_or_else(|| Err(io::Error::other("file was not hashed")))).collect()
+    results.into_iter().map(|r| r.expect("every item is mapped")).collect()
 }
 
 /// A writer that hashes and counts every byte the inner writer accepts.

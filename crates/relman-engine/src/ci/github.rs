@@ -233,23 +233,30 @@ fn release(i: &Inputs) -> Blocks {
     b.block("publish-steps", "  ", &steps);
 
     if i.promote == CiPromote::Approval {
-        let mut p = String::from("  promote:\n    name: Promote\n    needs: [plan, publish]\n");
-        p.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
-        p.push_str(&format!("    environment: {}\n", q(&i.environment)));
-        p.push_str(&permissions(i));
-        p.push_str("    steps:\n");
-        p.push_str(&setup_steps(i, i.needs.git_push, None));
-        p.push_str("      - name: Promote\n");
-        let mut env = secret_env(i, false);
-        if env.is_empty() {
-            env.push_str("        env:\n");
-        }
-        env.push_str("          VERSION: ${{ needs.plan.outputs.version }}\n");
-        p.push_str(&env);
-        p.push_str("        run: relman promote \"$VERSION\"\n");
+        let p = promote_job(i, "Promote\n    needs: [plan, publish]", "${{ needs.plan.outputs.version }}", None);
         b.block("promote", "  ", &p);
     }
     b
+}
+
+/// The promote job: `name` (and what follows it, e.g. `needs:`), the version expression, and
+/// the ref its checkout takes (default: the tag of the run).
+fn promote_job(i: &Inputs, name: &str, version: &str, git_ref: Option<&str>) -> String {
+    let mut p = format!("  promote:\n    name: {name}\n");
+    p.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
+    p.push_str(&format!("    environment: {}\n", q(&i.environment)));
+    p.push_str(&permissions(i));
+    p.push_str("    steps:\n");
+    p.push_str(&setup_steps(i, i.needs.git_push, git_ref));
+    p.push_str("      - name: Promote\n");
+    let mut env = secret_env(i, false);
+    if env.is_empty() {
+        env.push_str("        env:\n");
+    }
+    env.push_str(&format!("          VERSION: {version}\n"));
+    p.push_str(&env);
+    p.push_str("        run: relman promote \"$VERSION\"\n");
+    p
 }
 
 fn promote_workflow(i: &Inputs) -> Blocks {
@@ -269,21 +276,8 @@ fn promote_workflow(i: &Inputs) -> Blocks {
         ),
     );
     b.text("jobs:\n");
-    let mut p = String::from("  promote:\n    name: Promote ${{ inputs.version }}\n");
-    p.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
-    p.push_str(&format!("    environment: {}\n", q(&i.environment)));
-    p.push_str(&permissions(i));
-    p.push_str("    steps:\n");
     let r = format!("refs/tags/{}${{{{ inputs.version }}}}", i.tag_prefix);
-    p.push_str(&setup_steps(i, i.needs.git_push, Some(&r)));
-    p.push_str("      - name: Promote\n");
-    let mut env = secret_env(i, false);
-    if env.is_empty() {
-        env.push_str("        env:\n");
-    }
-    env.push_str("          VERSION: ${{ inputs.version }}\n");
-    p.push_str(&env);
-    p.push_str("        run: relman promote \"$VERSION\"\n");
+    let p = promote_job(i, "Promote ${{ inputs.version }}", "${{ inputs.version }}", Some(&r));
     b.block("promote", "  ", &p);
     b
 }
