@@ -46,7 +46,15 @@ pub struct NotesConfig {
     /// is configured, an `Other` catch-all is added at the end so no commit is dropped.
     /// Default: Breaking changes, Features, Fixes, Performance, Documentation, Other.
     pub groups: Option<Vec<GroupConfig>>,
-    /// A minijinja template file replacing the default, relative to the project root.
+    /// A minijinja template file replacing the default, relative to the project root. Its
+    /// variables: `version`, `tag`, `previous_tag`, `date`, `from_commit`, `to_commit`,
+    /// `repository`, `compare_url`, `groups` (each: `title`, `commits`: `hash`, `short_hash`,
+    /// `type`, `scope`, `description`, `breaking`, `breaking_description`, `author`, `pr`,
+    /// `issues`, `url`), `commit_count`, `skipped`, `warnings`; and when a release is packaged,
+    /// `release`: `artifacts` (`name`, `kind`, `size`, `sha256`, `target`, `os`, `arch`), `images`
+    /// (`reference`, `digest`), `install` (the `curl … | sh` line, or none) and `verify` (the
+    /// "Verify this release" section, appended by itself unless the template shows it). A
+    /// variable that does not exist is an error naming it.
     pub template: Option<String>,
     /// Conventional types left out of the notes entirely (e.g. `["ci", "test"]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -248,6 +256,7 @@ pub fn release_notes_for(
     settings: &NotesSettings,
     version: &Version,
     tag: &str,
+    release: Option<&ReleaseFacts>,
 ) -> Result<String, Failure> {
     let tags = Tags::load(repo, &settings.tag_prefix)?;
     if let Some(t) = tags.get(tag) {
@@ -257,7 +266,55 @@ pub fn release_notes_for(
     }
     let opts = NotesOptions { tag: Some(tag.to_string()), ..NotesOptions::default() };
     let notes = Arc::new(collect(repo, &tags, settings, &opts)?);
-    render_shared(&notes, settings)
+    let (source, origin) = template_source(settings)?;
+    render_template(&notes, &source, &origin, release)
+}
+
+/// What a packaged release adds to the notes template (`release`): its files, images and the
+/// commands that verify and install it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReleaseFacts {
+    pub artifacts: Vec<ArtifactFact>,
+    pub images: Vec<ImageFact>,
+    pub install: Option<String>,
+    pub verify: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ArtifactFact {
+    pub name: String,
+    pub kind: String,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    pub target: Option<String>,
+    pub os: Option<String>,
+    pub arch: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageFact {
+    pub reference: String,
+    pub digest: String,
+}
+
+const RELEASE_FIELDS: [&str; 4] = ["artifacts", "images", "install", "verify"];
+
+/// A JSON value as a template value.
+fn json_value(v: &serde_json::Value) -> minijinja::Value {
+    use minijinja::Value;
+    match v {
+        serde_json::Value::Null => Value::from(()),
+        serde_json::Value::Bool(b) => Value::from(*b),
+        serde_json::Value::Number(n) => match n.as_u64() {
+            Some(u) => Value::from(u),
+            None => Value::from(n.as_f64().unwrap_or_default()),
+        },
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(a) => Value::from(a.iter().map(json_value).collect::<Vec<_>>()),
+        serde_json::Value::Object(o) => Value::from(
+            o.iter().map(|(k, v)| (k.clone(), json_value(v))).collect::<std::collections::BTreeMap<String, Value>>(),
+        ),
+    }
 }
 
 /// The release a range describes.
@@ -597,7 +654,13 @@ pub fn render(notes: &Notes, settings: &NotesSettings) -> Result<String, Failure
 
 /// Like [`render`], without copying the notes (the template reads them in place).
 pub fn render_shared(notes: &Arc<Notes>, settings: &NotesSettings) -> Result<String, Failure> {
-    let (source, origin) = match &settings.config.template {
+    let (source, origin) = template_source(settings)?;
+    render_template(notes, &source, &origin, None)
+}
+
+/// The configured template (or the default) and how errors name it.
+fn template_source(settings: &NotesSettings) -> Result<(String, String), Failure> {
+    Ok(match &settings.config.template {
         Some(path) => {
             let full = settings.root.join(path);
             let text = std::fs::read_to_string(&full).map_err(|e| {
@@ -606,16 +669,20 @@ pub fn render_shared(notes: &Arc<Notes>, settings: &NotesSettings) -> Result<Str
             (text, path.clone())
         }
         None => (DEFAULT_TEMPLATE.to_string(), "default notes template".to_string()),
-    };
-    render_template(notes, &source, &origin)
+    })
 }
 
 /// Renders notes with template `source`; `origin` names it in errors.
 pub fn render_with(notes: &Notes, source: &str, origin: &str) -> Result<String, Failure> {
-    render_template(&Arc::new(notes.clone()), source, origin)
+    render_template(&Arc::new(notes.clone()), source, origin, None)
 }
 
-fn render_template(notes: &Arc<Notes>, source: &str, origin: &str) -> Result<String, Failure> {
+fn render_template(
+    notes: &Arc<Notes>,
+    source: &str,
+    origin: &str,
+    release: Option<&ReleaseFacts>,
+) -> Result<String, Failure> {
     let mut env = minijinja::Environment::new();
     let syntax = env
         .syntax()
@@ -631,11 +698,38 @@ fn render_template(notes: &Arc<Notes>, source: &str, origin: &str) -> Result<Str
     let template_error = |e: minijinja::Error| {
         let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
         let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
-        Failure::config(format!("notes template `{origin}`{line}: {}{detail}", e.kind()))
+        let f = Failure::config(format!("notes template `{origin}`{line}: {}{detail}", e.kind()));
+        if e.kind() == minijinja::ErrorKind::UndefinedError && release.is_none() {
+            f.with_hint("`release` exists only when a release is packaged: guard it with {% if release is defined %}")
+        } else {
+            f
+        }
     };
     env.add_template("notes", source).map_err(template_error)?;
     let template = env.get_template("notes").map_err(template_error)?;
-    let context = minijinja::Value::from_object(view::NotesView(Arc::clone(notes)));
+    // A variable that does not exist is named (minijinja's strict mode only says "undefined").
+    for name in template.undeclared_variables(true) {
+        let mut parts = name.split('.');
+        let top = parts.next().unwrap_or_default();
+        let known = match top {
+            "release" => parts.next().is_none_or(|f| RELEASE_FIELDS.contains(&f)),
+            _ => view::FIELDS.contains(&top),
+        };
+        if !known {
+            let list = if top == "release" {
+                RELEASE_FIELDS.iter().map(|f| format!("release.{f}")).collect::<Vec<_>>().join(", ")
+            } else {
+                view::FIELDS.iter().copied().chain(["release"]).collect::<Vec<_>>().join(", ")
+            };
+            return Err(Failure::config(format!("notes template `{origin}`: unknown variable `{name}`"))
+                .with_hint(format!("the variables are: {list}")));
+        }
+    }
+    let release = match release {
+        Some(r) => Some(json_value(&serde_json::to_value(r).map_err(|e| Failure::internal(e.to_string()))?)),
+        None => None,
+    };
+    let context = minijinja::Value::from_object(view::NotesView(Arc::clone(notes), release));
     let out = template.render(context).map_err(template_error)?;
     let mut out = out.trim_end().to_string();
     out.push('\n');
@@ -652,8 +746,25 @@ mod view {
 
     use super::Notes;
 
+    /// The template's top-level variables (besides `release`).
+    pub const FIELDS: [&str; 12] = [
+        "version",
+        "tag",
+        "previous_tag",
+        "date",
+        "from_commit",
+        "to_commit",
+        "repository",
+        "compare_url",
+        "groups",
+        "commit_count",
+        "skipped",
+        "warnings",
+    ];
+
+    /// The notes, and `release` when a release is packaged.
     #[derive(Debug)]
-    pub struct NotesView(pub Arc<Notes>);
+    pub struct NotesView(pub Arc<Notes>, pub Option<Value>);
 
     impl Object for NotesView {
         fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
@@ -671,25 +782,13 @@ mod view {
                 "commit_count" => Value::from(n.commit_count),
                 "skipped" => Value::from(n.skipped),
                 "warnings" => n.warnings.iter().map(Value::from).collect(),
+                "release" => return self.1.clone(),
                 _ => return None,
             })
         }
 
         fn enumerate(self: &Arc<Self>) -> Enumerator {
-            Enumerator::Str(&[
-                "version",
-                "tag",
-                "previous_tag",
-                "date",
-                "from_commit",
-                "to_commit",
-                "repository",
-                "compare_url",
-                "groups",
-                "commit_count",
-                "skipped",
-                "warnings",
-            ])
+            Enumerator::Str(&FIELDS)
         }
     }
 

@@ -152,11 +152,39 @@ fn release_notes(planned: &Planned) -> Result<String, Failure> {
     let version = semver::Version::parse(&m.version)
         .map_err(|e| Failure::internal(format!("planned version `{}`: {e}", m.version)))?;
     let tag = m.tag.clone().unwrap_or_else(|| format!("{}{}", s.tag_prefix, m.version));
-    let mut text = crate::notes::release_notes_for(&repo, &notes_settings, &version, &tag)?;
+    let verify = verification_section(planned);
+    let facts = crate::notes::ReleaseFacts {
+        artifacts: m
+            .artifacts
+            .iter()
+            .map(|a| {
+                let (os, arch) = a.target.as_deref().map(relman_manifest::os_arch).unzip();
+                crate::notes::ArtifactFact {
+                    name: a.name.clone(),
+                    kind: format!("{:?}", a.kind).to_lowercase(),
+                    size: a.size,
+                    sha256: a.sha256.as_ref().map(|d| d.as_str().to_string()),
+                    target: a.target.clone(),
+                    os,
+                    arch,
+                }
+            })
+            .collect(),
+        images: image_references(planned)
+            .into_iter()
+            .map(|(reference, digest)| crate::notes::ImageFact { reference, digest })
+            .collect(),
+        install: crate::installer::script_url(planned).map(|url| format!("curl -fsSL {url} | sh")),
+        verify: verify.clone(),
+    };
+    let mut text = crate::notes::release_notes_for(&repo, &notes_settings, &version, &tag, Some(&facts))?;
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&verification_section(planned));
+    // A template that shows `release.verify` itself does not get it twice.
+    if !text.contains(verify.trim()) {
+        text.push_str(&verify);
+    }
     Ok(text)
 }
 

@@ -1199,3 +1199,54 @@ fn install_from_a_root_with_nothing_promoted_names_the_published_versions() {
     assert!(!prefix.join("bin").exists(), "nothing written");
     p.relman(&["install", "--from", &root, "--version", "1.0.0", "--prefix", &prefix_s]).ok();
 }
+
+#[test]
+fn a_notes_template_gets_the_release_artifacts_images_and_verify_commands() {
+    let p = Project::generic(&[T1, TW]);
+    p.write(
+        "notes.md.j2",
+        "# {{ tag }}\n\n{% for a in release.artifacts if a.kind == \"archive\" %}- {{ a.name }}: {{ a.os }}/{{ a.arch }}, {{ a.size }} bytes, sha256 {{ a.sha256[:12] }}\n{% endfor %}\n{{ release.verify }}\n{% if release.install %}Install: `{{ release.install }}`{% endif %}\n",
+    );
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &format!("{toml}\n[notes]\ntemplate = \"notes.md.j2\"\n"));
+    p.commit("feat: notes template");
+    p.tag("v1.0.0");
+    p.relman(&["release", "--to", &format!("dir:{}", p.outside("rel").display())]).ok();
+    let notes = fs::read_to_string(p.path("dist/1.0.0/release-notes.md")).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(p.path("dist/1.0.0/manifest.json")).unwrap()).unwrap();
+    for a in m["artifacts"].as_array().unwrap().iter().filter(|a| a["kind"] == "archive") {
+        let line = format!(
+            "- {}: {}, {} bytes, sha256 {}",
+            a["name"].as_str().unwrap(),
+            if a["target"].as_str().unwrap().contains("windows") { "windows/x86_64" } else { "linux/x86_64" },
+            a["size"],
+            &a["sha256"].as_str().unwrap()[..12]
+        );
+        assert!(notes.contains(&line), "{line:?} not in:\n{notes}");
+    }
+    assert_eq!(
+        notes.matches("## Verify this release").count(),
+        1,
+        "shown by the template, not appended again:\n{notes}"
+    );
+
+    // A variable that does not exist is named, with the list of those that do.
+    p.write("notes.md.j2", "# {{ tag }}\n{{ release.artefacts }}\n");
+    let out = p.relman(&["notes"]);
+    out.fails(3, "unknown variable `release.artefacts`");
+    assert!(
+        out.stderr.contains("release.artifacts, release.images, release.install, release.verify"),
+        "{}",
+        out.stderr
+    );
+    p.write("notes.md.j2", "# {{ tagg }}\n");
+    p.relman(&["notes"]).fails(3, "unknown variable `tagg`");
+    // `release` outside a packaged release: the hint says how to guard it.
+    p.write("notes.md.j2", "# {{ tag }}\n{{ release.verify }}\n");
+    let out = p.relman(&["notes"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stderr.contains("{% if release is defined %}"), "{}", out.stderr);
+    p.write("notes.md.j2", "# {{ tag }}\n{% if release is defined %}{{ release.verify }}{% endif %}\n");
+    p.relman(&["notes"]).ok();
+}
