@@ -288,7 +288,7 @@ fn release_notes_for_gives_the_same_text_as_notes() {
     r.tag("v1.0.1");
     let repo = Repo::discover(r.root()).unwrap();
     let v = semver::Version::parse("1.0.1").unwrap();
-    let text = notes::release_notes_for(&repo, &settings(&r), &v, "v1.0.1").unwrap();
+    let text = notes::release_notes_for(&repo, &settings(&r), &v, "v1.0.1", None).unwrap();
     assert_eq!(text, run(&r, tag_opts("v1.0.1")).markdown);
     assert!(text.starts_with("## 1.0.1 - "), "{text}");
     assert!(text.contains("### Fixes\n\n- two ("), "{text}");
