@@ -721,7 +721,13 @@ fn render_template(
             } else {
                 view::FIELDS.iter().copied().chain(["release"]).collect::<Vec<_>>().join(", ")
             };
-            return Err(Failure::config(format!("notes template `{origin}`: unknown variable `{name}`"))
+            let line = source
+                .lines()
+                .position(|l| l.contains(name.as_str()))
+                .or_else(|| source.lines().position(|l| l.contains(top)))
+                .map(|i| format!(" line {}", i + 1))
+                .unwrap_or_default();
+            return Err(Failure::config(format!("notes template `{origin}`{line}: unknown variable `{name}`"))
                 .with_hint(format!("the variables are: {list}")));
         }
     }
