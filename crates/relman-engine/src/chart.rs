@@ -660,7 +660,39 @@ pub fn check(meta: &ChartMeta, release_version: &str) -> Vec<ChartProblem> {
         Some(_) => {}
     }
     check_values(meta, release_version, &mut problems);
+    check_templates(meta, &mut problems);
     problems
+}
+
+/// Every file under `templates/` parsed as a Go template, as Helm renders it: unclosed
+/// actions, strings and blocks, and functions that are not Go's, sprig's or Helm's.
+fn check_templates(meta: &ChartMeta, problems: &mut Vec<ChartProblem>) {
+    let mut stack = vec![meta.dir.join("templates")];
+    let mut files = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        let Ok(text) = fs::read_to_string(&file) else { continue };
+        for p in crate::gotmpl::check(&text, &crate::gotmpl::helm_function) {
+            problems.push(ChartProblem {
+                file: file.clone(),
+                line: Some(p.line),
+                what: "template".into(),
+                expected: "a template Helm can parse".into(),
+                found: p.message,
+            });
+        }
+    }
 }
 
 /// Equal, or equal once one leading `v` is dropped from either side.

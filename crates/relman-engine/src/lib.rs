@@ -24,6 +24,7 @@ pub mod forge;
 pub mod fsutil;
 pub mod gates;
 pub mod git;
+pub mod gotmpl;
 pub mod history;
 pub mod hooks;
 pub mod image;

@@ -1250,3 +1250,47 @@ fn a_notes_template_gets_the_release_artifacts_images_and_verify_commands() {
     p.write("notes.md.j2", "# {{ tag }}\n{% if release is defined %}{{ release.verify }}{% endif %}\n");
     p.relman(&["notes"]).ok();
 }
+
+#[test]
+fn chart_templates_are_parsed_like_helm_and_problems_named_with_their_line() {
+    let p = Project::empty();
+    p.write("relman.toml", "[project]\nname = \"api\"\n\n[[chart]]\npath = \"chart\"\n");
+    p.write("chart/Chart.yaml", "apiVersion: v2\nname: api\nversion: 1.0.0\nappVersion: 1.0.0\n");
+    p.write("chart/values.yaml", "replicas: 1\nimage:\n  tag: \"1.0.0\"\n");
+    p.write(
+        "chart/templates/_helpers.tpl",
+        "{{/* the name */}}\n{{- define \"api.name\" -}}\n{{ .Chart.Name | trunc 63 | trimSuffix \"-\" }}\n{{- end }}\n",
+    );
+    p.write(
+        "chart/templates/deployment.yaml",
+        "kind: Deployment\nmetadata:\n  name: {{ include \"api.name\" . }}\nspec:\n  replicas: {{ .Values.replicas }}\n  {{- if .Values.extra }}\n  extra: {{ .Values.extra | toYml | nindent 4 }}\n",
+    );
+    p.write("chart/templates/cm.yaml", "kind: ConfigMap\ndata:\n  home: {{ env \"HOME\" }}\n  x: {{ \"unclosed }}\n");
+    p.write(".gitignore", "/dist\n");
+    p.commit("a chart with broken templates");
+    p.tag("v1.0.0");
+    let out = p.relman(&["check"]);
+    out.fails(12, "chart/templates/deployment.yaml:7: chart template: expected a template Helm can parse, found function \"toYml\" not defined");
+    for want in [
+        "chart/templates/deployment.yaml:6: chart template: expected a template Helm can parse, found {{ if }} has no {{ end }}",
+        "chart/templates/cm.yaml:3: chart template: expected a template Helm can parse, found function \"env\" not defined (Helm removes sprig's env)",
+    ] {
+        assert!(out.stderr.contains(want), "{want:?} not in:\n{}", out.stderr);
+    }
+    assert!(!out.stderr.contains("_helpers.tpl"), "the helpers are fine:\n{}", out.stderr);
+    // The release stops before anything is built or published.
+    p.relman(&["release"]).fails(12, "toYml");
+    assert!(!p.path("dist/releases/1.0.0").exists());
+
+    // Fixed: check passes and the chart is released.
+    p.write(
+        "chart/templates/deployment.yaml",
+        "kind: Deployment\nmetadata:\n  name: {{ include \"api.name\" . }}\nspec:\n  replicas: {{ .Values.replicas }}\n  {{- if .Values.extra }}\n  extra: {{ .Values.extra | toYaml | nindent 4 }}\n  {{- end }}\n",
+    );
+    p.write("chart/templates/cm.yaml", "kind: ConfigMap\ndata:\n  home: {{ .Values.home | default \"/\" | quote }}\n");
+    p.commit("fix the templates");
+    p.git(&["tag", "-d", "v1.0.0"]);
+    p.tag("v1.0.0");
+    p.relman(&["check"]).ok();
+    p.relman(&["release"]).ok();
+}
