@@ -152,6 +152,15 @@ impl Settings {
                 Err(Failure::config(format!("signing key `{}` (sign.key) does not exist", k.display()))
                     .with_hint("run `relman keygen`, or fix sign.key in relman.toml"))
             }
+            // An encrypted key and no passphrase from anywhere (no RELMAN_PASSWORD or
+            // COSIGN_PASSWORD, no terminal to ask on): said now, before anything is built.
+            Some(k) if self.passphrase.is_none() && key_is_encrypted(k) => Err(Failure::config(format!(
+                "no passphrase for the signing key `{}`",
+                k.display()
+            ))
+            .with_hint(
+                "set RELMAN_PASSWORD (or COSIGN_PASSWORD), in CI from a secret; an empty one is a passphrase too: RELMAN_PASSWORD=",
+            )),
             _ => Ok(()),
         }
     }
@@ -394,6 +403,11 @@ pub fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The host's target triple: `rustc -vV`, else the triple relman was built for.
+/// Whether a key file is an encrypted one (cosign's, or an encrypted PKCS#8 PEM).
+fn key_is_encrypted(path: &Path) -> bool {
+    std::fs::read_to_string(path).map(|t| t.lines().next().unwrap_or("").contains("ENCRYPTED")).unwrap_or(false)
+}
+
 pub fn host_target() -> String {
     Command::new("rustc")
         .arg("-vV")

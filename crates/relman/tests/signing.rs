@@ -230,3 +230,22 @@ fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn a_missing_passphrase_is_said_before_anything_is_built() {
+    let p = Project::generic(&[common::HOST]);
+    p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", "pw")]).ok();
+    p.commit("signing key");
+    p.tag("v1.0.0");
+    // No RELMAN_PASSWORD and no terminal: "no passphrase", not "wrong passphrase", at once.
+    let out = p.relman(&["release"]);
+    out.fails(3, "no passphrase for the signing key");
+    assert!(out.stderr.contains("set RELMAN_PASSWORD"), "{}", out.stderr);
+    assert!(!out.stderr.contains("== build"), "nothing was built:\n{}", out.stderr);
+    assert!(!p.path("dist/1.0.0/build").exists());
+    // A wrong one is still "wrong passphrase"; plan and build need none.
+    p.relman(&["plan"]).ok();
+    p.relman(&["build"]).ok();
+    p.relman_env(&["release"], &[("RELMAN_PASSWORD", "nope")]).fails(3, "wrong passphrase");
+    p.relman_env(&["release"], &[("RELMAN_PASSWORD", "pw")]).ok();
+}
