@@ -219,6 +219,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckReport, Failure> {
         warnings.push("no file recording the version was found (Cargo.toml, package.json, pyproject.toml, Chart.yaml, `versions.files`)".into());
     }
 
+    lockfile_problems(&opts.root, &mut problems, &mut warnings);
+
     let changelog_rel = opts.changelog.clone().unwrap_or_else(|| PathBuf::from(changelog::CHANGELOG_FILE));
     let changelog_path = opts.root.join(&changelog_rel);
     let mut changelog_checked = None;
@@ -332,4 +334,70 @@ fn list_paths(paths: &[String]) -> String {
 
 fn short(id: &str) -> &str {
     &id[..7.min(id.len())]
+}
+
+/// Lockfiles that disagree with their manifest, and projects without one (their SBOM would
+/// list nothing): `package.json`'s dependencies must be those `package-lock.json` records for
+/// the root package (`npm ci` refuses otherwise); a `pyproject.toml` with dependencies wants a
+/// lockfile (uv.lock, poetry.lock, pdm.lock, Pipfile.lock or requirements*.txt).
+fn lockfile_problems(root: &Path, problems: &mut Vec<Problem>, warnings: &mut Vec<String>) {
+    let read_json = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(root.join(name)).ok()?).ok()
+    };
+    if let (Some(pkg), Some(lock)) = (read_json("package.json"), read_json("package-lock.json")) {
+        let locked = &lock["packages"][""];
+        if locked.is_object() {
+            for section in ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"] {
+                let want = pkg[section].as_object().cloned().unwrap_or_default();
+                let have = locked[section].as_object().cloned().unwrap_or_default();
+                for (name, spec) in &want {
+                    let found = match have.get(name) {
+                        Some(h) if h == spec => continue,
+                        Some(h) => format!("`{}`", h.as_str().unwrap_or_default()),
+                        None => "not in the lockfile".to_string(),
+                    };
+                    problems.push(Problem {
+                        class: ProblemClass::Check,
+                        file: Some("package-lock.json".into()),
+                        line: None,
+                        what: format!("{section} `{name}` of package.json (run `npm install` to update the lockfile)"),
+                        expected: format!("`{}`", spec.as_str().unwrap_or_default()),
+                        found,
+                    });
+                }
+                for name in have.keys().filter(|n| !want.contains_key(*n)) {
+                    problems.push(Problem {
+                        class: ProblemClass::Check,
+                        file: Some("package-lock.json".into()),
+                        line: None,
+                        what: format!("{section} `{name}`, which package.json no longer lists (run `npm install`)"),
+                        expected: "not in the lockfile".into(),
+                        found: format!("`{}`", have[name].as_str().unwrap_or_default()),
+                    });
+                }
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(root.join("pyproject.toml")) {
+        let deps = text.parse::<toml::Table>().ok().is_some_and(|t| {
+            let project = t.get("project").and_then(|p| p.get("dependencies")).and_then(|d| d.as_array());
+            let poetry = t
+                .get("tool")
+                .and_then(|t| t.get("poetry"))
+                .and_then(|p| p.get("dependencies"))
+                .and_then(|d| d.as_table())
+                .map(|d| d.keys().filter(|k| *k != "python").count());
+            project.is_some_and(|d| !d.is_empty()) || poetry.is_some_and(|n| n > 0)
+        });
+        let has_lock = ["uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock"].iter().any(|f| root.join(f).is_file())
+            || std::fs::read_dir(root).into_iter().flatten().flatten().any(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with("requirements") && n.ends_with(".txt")
+            });
+        if deps && !has_lock {
+            warnings.push(
+                "pyproject.toml lists dependencies but the project has no lockfile (uv.lock, poetry.lock, pdm.lock, requirements.txt): the release's SBOM will list none of them (`uv lock` makes one)".into(),
+            );
+        }
+    }
 }

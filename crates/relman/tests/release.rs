@@ -1294,3 +1294,35 @@ fn chart_templates_are_parsed_like_helm_and_problems_named_with_their_line() {
     p.relman(&["check"]).ok();
     p.relman(&["release"]).ok();
 }
+
+#[test]
+fn check_flags_a_lockfile_out_of_step_with_package_json_and_python_without_a_lockfile() {
+    let p = Project::generic(&[T1]);
+    p.write(
+        "package.json",
+        "{\n  \"name\": \"tool\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": { \"left-pad\": \"^1.3.0\", \"ms\": \"^2.1.3\" }\n}\n",
+    );
+    p.write(
+        "package-lock.json",
+        "{\n  \"name\": \"tool\",\n  \"version\": \"1.0.0\",\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    \"\": { \"name\": \"tool\", \"version\": \"1.0.0\", \"dependencies\": { \"ms\": \"^2.1.2\", \"chalk\": \"^5.0.0\" } }\n  }\n}\n",
+    );
+    p.commit("feat: node deps");
+    p.tag("v1.0.0");
+    let out = p.relman(&["check"]);
+    out.fails(12, "package-lock.json: dependencies `left-pad` of package.json (run `npm install` to update the lockfile): expected `^1.3.0`, found not in the lockfile");
+    assert!(out.stderr.contains("dependencies `ms` of package.json (run `npm install` to update the lockfile): expected `^2.1.3`, found `^2.1.2`"), "{}", out.stderr);
+    assert!(out.stderr.contains("dependencies `chalk`, which package.json no longer lists"), "{}", out.stderr);
+
+    let py = Project::generic(&[T1]);
+    py.write("pyproject.toml", "[project]\nname = \"tool\"\nversion = \"1.0.0\"\ndependencies = [\"requests>=2\"]\n");
+    py.commit("feat: python deps");
+    py.tag("v1.0.0");
+    let out = py.relman(&["check"]);
+    out.ok();
+    assert!(out.stderr.contains("pyproject.toml lists dependencies but the project has no lockfile"), "{}", out.stderr);
+    py.write("uv.lock", "version = 1\n");
+    py.commit("lock");
+    py.git(&["tag", "-d", "v1.0.0"]);
+    py.tag("v1.0.0");
+    assert!(!py.relman(&["check"]).stderr.contains("no lockfile"));
+}
