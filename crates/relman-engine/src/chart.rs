@@ -135,6 +135,8 @@ pub struct ChartMeta {
     pub chart_yaml: PathBuf,
     /// The line (1-based) of each top-level key of Chart.yaml, for messages.
     pub lines: BTreeMap<String, usize>,
+    /// Chart.yaml as packaged when it differs from the file (a snapshot's version).
+    pub packaged_yaml: Option<String>,
 }
 
 impl ChartMeta {
@@ -590,6 +592,7 @@ pub fn load(dir: &Path) -> Result<ChartMeta, Failure> {
         dir: dir.to_path_buf(),
         chart_yaml,
         lines,
+        packaged_yaml: None,
     })
 }
 
@@ -660,6 +663,57 @@ pub fn check(meta: &ChartMeta, release_version: &str) -> Vec<ChartProblem> {
         Some(_) => {}
     }
     check_values(meta, release_version, &mut problems);
+    check_templates(meta, &mut problems);
+    problems
+}
+
+/// The chart as a snapshot release packages it: `version` and `appVersion` set to the
+/// snapshot's version in the packaged Chart.yaml (the file in the tree is left as it is).
+pub fn for_snapshot(mut meta: ChartMeta, version: &str) -> Result<ChartMeta, Failure> {
+    let text = fs::read_to_string(&meta.chart_yaml).map_err(|e| Failure::io("read", &meta.chart_yaml, e))?;
+    let mut out = String::new();
+    let mut saw_app = false;
+    for line in text.split_inclusive('\n') {
+        let key = line.split(':').next().unwrap_or_default();
+        match key {
+            "version" => out.push_str(&format!("version: {version}\n")),
+            "appVersion" => {
+                saw_app = true;
+                out.push_str(&format!("appVersion: \"{version}\"\n"));
+            }
+            _ => out.push_str(line),
+        }
+    }
+    if !saw_app {
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&format!("appVersion: \"{version}\"\n"));
+    }
+    meta.version = version.to_string();
+    meta.app_version = Some(version.to_string());
+    meta.packaged_yaml = Some(out);
+    Ok(meta)
+}
+
+/// A configured chart as this release ships it (a snapshot gets the snapshot's version).
+pub fn load_for_release(
+    root: &Path,
+    cfg: &crate::config::ChartConfig,
+    version: &str,
+    snapshot: bool,
+) -> Result<ChartMeta, Failure> {
+    let meta = load(&root.join(&cfg.path))?;
+    if snapshot {
+        for_snapshot(meta, version)
+    } else {
+        Ok(meta)
+    }
+}
+
+/// The template problems of a chart alone (a snapshot's versions are its own).
+pub fn check_templates_only(meta: &ChartMeta) -> Vec<ChartProblem> {
+    let mut problems = Vec::new();
     check_templates(meta, &mut problems);
     problems
 }
@@ -1014,14 +1068,28 @@ pub fn package(meta: &ChartMeta, mtime: u64, out_dir: &Path) -> Result<PackagedC
     }
     rest.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let chart_yaml = files.iter().find(|f| f.rel == CHART_FILE).expect("checked above");
+    // A snapshot's Chart.yaml (its version) goes in from a temp file beside the archive.
+    let rewritten = match &meta.packaged_yaml {
+        Some(text) => {
+            let tmp = out_dir.join(format!("{}chart-{}-{CHART_FILE}", relman_install::lock::TEMP_PREFIX, meta.name));
+            fs::write(&tmp, text).map_err(|e| Failure::io("write", &tmp, e))?;
+            Some(ChartFile { rel: CHART_FILE.to_string(), path: tmp })
+        }
+        None => None,
+    };
+    let chart_yaml = rewritten.as_ref().unwrap_or(chart_yaml);
     let mut entries = vec![dir_entry(top.clone()), file_entry(format!("{top}{CHART_FILE}"), chart_yaml)?];
     entries.extend(rest);
 
     let path = out_dir.join(meta.archive_name());
     let io_err = |e: io::Error| Failure::package(format!("failed to write `{}`: {e}", path.display()));
-    let (sha256, size) = fsutil::write_atomic_with(&path, |file, _| {
+    let result = fsutil::write_atomic_with(&path, |file, _| {
         crate::archive::write_tar_gz(file, &entries, mtime, GZIP_LEVEL, &crate::report::Silent).map_err(io_err)
-    })?;
+    });
+    if let Some(f) = &rewritten {
+        let _ = fs::remove_file(&f.path);
+    }
+    let (sha256, size) = result?;
     Ok(PackagedChart { path, sha256, size })
 }
 

@@ -184,7 +184,8 @@ impl crate::destination::Destination for OciDestination {
         let mut repos: Vec<(String, Option<String>)> =
             planned.manifest.images.iter().map(|i| (i.name.clone(), i.digest.clone())).collect();
         for c in &planned.settings.charts {
-            let meta = crate::chart::load(&planned.settings.root.join(&c.path))?;
+            let m = &planned.manifest;
+            let meta = crate::chart::load_for_release(&planned.settings.root, c, &m.version, m.snapshot)?;
             repos.push((crate::chart::repository_name(c, &meta.name), None));
         }
         for (name, expected) in repos {
@@ -531,7 +532,10 @@ fn chart_push(planned: &Planned, dest: &OciDest, file: &str, path: &std::path::P
         .settings
         .charts
         .iter()
-        .map(|c| crate::chart::load(&planned.settings.root.join(&c.path)).map(|m| (c, m)))
+        .map(|c| {
+            let m = &planned.manifest;
+            crate::chart::load_for_release(&planned.settings.root, c, &m.version, m.snapshot).map(|meta| (c, meta))
+        })
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
         .find(|(_, m)| m.archive_name() == file)

@@ -267,8 +267,11 @@ fn write_charts(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pa
     let mut done = Vec::new();
     let mtime = planned.manifest.source_date_epoch.max(0) as u64;
     for c in planned.settings.charts.clone() {
-        let meta = crate::chart::load(&planned.settings.root.join(&c.path))?;
-        let problems = crate::chart::check(&meta, &planned.manifest.version);
+        let m = &planned.manifest;
+        let meta = crate::chart::load_for_release(&planned.settings.root, &c, &m.version, m.snapshot)?;
+        // A snapshot's chart carries the snapshot's version; its templates are still checked.
+        let problems =
+            if m.snapshot { crate::chart::check_templates_only(&meta) } else { crate::chart::check(&meta, &m.version) };
         if let Some(first) = problems.first() {
             return Err(Failure::package(format!("chart `{}`: {first}", meta.name))
                 .with_hint("set the chart's version and appVersion to the release version (relman bump does)"));

@@ -72,7 +72,7 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
         commit: resolved.commit.clone(),
         source_date_epoch,
         targets: settings.targets.clone(),
-        artifacts: plan_artifacts(&settings, &version, &plan_charts(&settings)?),
+        artifacts: plan_artifacts(&settings, &version, &plan_charts(&settings, &version, opts.snapshot)?),
         images: crate::image::plan_images(&settings)?,
         destinations: Vec::new(),
         vulnerability_check: None,
@@ -115,12 +115,12 @@ fn lock_project(dist: &Path, version_dir: &Path, version: &str) -> Result<Lock, 
 /// The file name of each configured chart's package (`<chart>-<chart version>.tgz`). An image
 /// and a chart (or two charts) that would share a repository at an `oci://` destination are
 /// refused here, before anything is built.
-fn plan_charts(s: &Settings) -> Result<Vec<String>, Failure> {
+fn plan_charts(s: &Settings, version: &str, snapshot: bool) -> Result<Vec<String>, Failure> {
     let mut repos: Vec<(String, String)> =
         s.images.iter().map(|c| (crate::image::image_name(s, c), "the image".to_string())).collect();
     let mut names = Vec::new();
     for c in &s.charts {
-        let meta = crate::chart::load(&s.root.join(&c.path))?;
+        let meta = crate::chart::load_for_release(&s.root, c, version, snapshot)?;
         let repo = crate::chart::repository_name(c, &meta.name);
         if let Some((_, what)) = repos.iter().find(|(r, _)| *r == repo) {
             return Err(Failure::config(format!(

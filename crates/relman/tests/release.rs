@@ -1326,3 +1326,41 @@ fn check_flags_a_lockfile_out_of_step_with_package_json_and_python_without_a_loc
     py.tag("v1.0.0");
     assert!(!py.relman(&["check"]).stderr.contains("no lockfile"));
 }
+
+#[test]
+fn a_snapshot_release_packages_its_chart_with_the_snapshot_version() {
+    let p = Project::empty();
+    p.write("relman.toml", "[project]\nname = \"api\"\n\n[[chart]]\npath = \"chart\"\n");
+    p.write("chart/Chart.yaml", "apiVersion: v2\nname: api\n# the chart\nversion: 1.0.0\nappVersion: \"1.0.0\"\n");
+    p.write("chart/values.yaml", "image:\n  tag: \"1.0.0\"\n");
+    p.write("chart/templates/d.yaml", "kind: Deployment\nimage: {{ .Values.image.tag | default .Chart.AppVersion }}\n");
+    p.write(".gitignore", "/dist\n");
+    p.commit("feat: api");
+    p.tag("v1.0.0");
+    p.write("NEWS", "more\n");
+    p.commit("fix: more");
+    let out = p.relman(&["--json", "release", "--snapshot"]);
+    out.ok();
+    let version = out.json()["version"].as_str().unwrap().to_string();
+    assert!(version.starts_with("1.0.1-snapshot.1.g"), "{version}");
+    let tgz = p.path(&format!("dist/{version}/api-{version}.tgz"));
+    let f = fs::File::open(&tgz).unwrap_or_else(|e| panic!("{}: {e}", tgz.display()));
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let mut chart_yaml = String::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_str() == Some("api/Chart.yaml") {
+            std::io::Read::read_to_string(&mut e, &mut chart_yaml).unwrap();
+        }
+    }
+    assert_eq!(
+        chart_yaml,
+        format!("apiVersion: v2\nname: api\n# the chart\nversion: {version}\nappVersion: \"{version}\"\n")
+    );
+    assert_eq!(
+        fs::read_to_string(p.path("chart/Chart.yaml")).unwrap().matches("1.0.0").count(),
+        2,
+        "the tree is untouched"
+    );
+    p.relman(&["verify", &p.path(&format!("dist/releases/{version}")).display().to_string()]).ok();
+}
