@@ -425,6 +425,39 @@ pub fn bump(opts: &BumpOptions) -> Result<BumpReport, Failure> {
         let new = version_files::rewrite(text, &occurrences, &v).map_err(|e| e.to_failure())?;
         new_texts.insert(path.to_string(), (text.to_string(), new));
     }
+    // Each chart's values.yaml: the `image.tag`s that name the chart's old version move with
+    // it (what `relman check` later compares with the release).
+    for f in files.iter().filter(|f| f.kind == version_files::FileKind::HelmChart) {
+        let Some(old) = f.occurrences.iter().find(|o| o.key == "version").and_then(|o| o.version().ok()) else {
+            continue;
+        };
+        let dir = f.path.trim_end_matches("Chart.yaml").trim_end_matches('/');
+        let values = if dir.is_empty() { "values.yaml".to_string() } else { format!("{dir}/values.yaml") };
+        let Ok(text) = std::fs::read_to_string(opts.root.join(&values)) else { continue };
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (line, range, found) in values_image_tags(&text) {
+            let bare = found.strip_prefix('v').unwrap_or(&found);
+            if bare != old.to_string() {
+                continue;
+            }
+            let new = if found.starts_with('v') { format!("v{v}") } else { v.to_string() };
+            out.push_str(&text[at..range.start]);
+            out.push_str(&new);
+            at = range.end;
+            changes.push(VersionChange {
+                file: values.clone(),
+                line,
+                key: "image.tag".into(),
+                old: found.clone(),
+                new,
+            });
+        }
+        if at > 0 {
+            out.push_str(&text[at..]);
+            new_texts.insert(values.clone(), (text, out));
+        }
+    }
 
     // Notes preview (and the changelog section when one is generated).
     let date = changelog::today(opts.source_date_epoch);
@@ -663,5 +696,62 @@ mod tests {
         assert!(next(BumpSpec::Exact(v("2.0.0")), Some("rc"), None, None, None).is_err());
         assert_eq!("v1.2.3".parse::<BumpSpec>().unwrap(), BumpSpec::Exact(v("1.2.3")));
         assert!("minr".parse::<BumpSpec>().unwrap_err().message.contains("`minr`"));
+    }
+}
+
+/// Every `tag:` directly under an `image:` key of a values.yaml, line by line (nothing is
+/// re-serialised): its 1-based line, the byte span of its value (inside quotes) and the value.
+fn values_image_tags(text: &str) -> Vec<(usize, std::ops::Range<usize>, String)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let start = offset;
+        offset += line.len();
+        let body = line.trim_end_matches(['\n', '\r']);
+        let trimmed = body.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('-') {
+            continue;
+        }
+        let indent = body.len() - trimmed.len();
+        let Some((key, rest)) = trimmed.split_once(':') else { continue };
+        if key.contains(' ') {
+            continue;
+        }
+        while stack.last().is_some_and(|(ind, _)| *ind >= indent) {
+            stack.pop();
+        }
+        if key == "tag" && stack.last().is_some_and(|(_, k)| k == "image") {
+            let lead = rest.len() - rest.trim_start().len();
+            let value_start = start + indent + key.len() + 1 + lead;
+            let value = rest.trim_start();
+            let (range, found) = match value.chars().next() {
+                Some(q @ ('"' | '\'')) => match value[1..].find(q) {
+                    Some(end) => (value_start + 1..value_start + 1 + end, value[1..1 + end].to_string()),
+                    None => continue,
+                },
+                _ => {
+                    let end = value.find(" #").unwrap_or(value.len());
+                    let v = value[..end].trim_end();
+                    (value_start..value_start + v.len(), v.to_string())
+                }
+            };
+            if !found.is_empty() {
+                out.push((i + 1, range, found));
+            }
+        }
+        stack.push((indent, key.to_string()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod values_tests {
+    #[test]
+    fn image_tags_are_found_under_image_keys_only() {
+        let text = "image:\n  repository: x\n  tag: \"1.2.0\"\nworker:\n  image:\n    tag: v1.2.0 # pinned\nother:\n  tag: 1.2.0\n";
+        let tags = super::values_image_tags(text);
+        let found: Vec<(usize, &str)> = tags.iter().map(|(l, r, _)| (*l, &text[r.clone()])).collect();
+        assert_eq!(found, [(3, "1.2.0"), (6, "v1.2.0")]);
     }
 }

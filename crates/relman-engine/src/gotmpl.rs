@@ -279,18 +279,12 @@ pub fn check(text: &str, known: &dyn Fn(&str) -> bool) -> Vec<TemplateProblem> {
                     message: "{{ else }} outside {{ if }}, {{ with }} or {{ range }}".into(),
                 }),
             },
-            Some("end") => {
-                if open.pop().is_none() {
-                    problems.push(TemplateProblem { line: a.line, message: "unexpected {{ end }}".into() });
-                }
+            Some("end") if open.pop().is_none() => {
+                problems.push(TemplateProblem { line: a.line, message: "unexpected {{ end }}".into() });
             }
-            Some(kw @ ("break" | "continue")) => {
-                if !open.iter().any(|(k, _)| *k == "range") {
-                    problems.push(TemplateProblem {
-                        line: a.line,
-                        message: format!("{{{{ {kw} }}}} outside {{{{ range }}}}"),
-                    });
-                }
+            Some(kw @ ("break" | "continue")) if !open.iter().any(|(k, _)| *k == "range") => {
+                problems
+                    .push(TemplateProblem { line: a.line, message: format!("{{{{ {kw} }}}} outside {{{{ range }}}}") });
             }
             _ => {}
         }

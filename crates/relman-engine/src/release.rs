@@ -356,7 +356,6 @@ pub struct ReleaseOptions {
 pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSummary, Failure> {
     reporter.stage("plan");
     let mut planned = plan::plan(&ro.options)?;
-    planned.settings.check_sign_key()?;
     reporter.step(&format!(
         "{} {} ({}) at {}",
         planned.manifest.project.name,
@@ -367,6 +366,8 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
     if !ro.options.snapshot {
         check(&planned, ro.options.allow_dirty, reporter)?;
     }
+    // The key and its passphrase, before anything is built.
+    planned.settings.check_sign_key()?;
     crate::hooks::run_planned(&planned, crate::hooks::Point::Before, reporter)?;
     crate::build::build(&planned, &[], reporter)?;
     crate::hooks::host_smoke(&planned, reporter)?;

@@ -74,7 +74,7 @@ fn authorization(
     let scope = format!("{date}/{region}/s3/aws4_request");
     let to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        relman_install::hash::sha256_bytes(canonical.as_bytes()).as_str().to_string()
+        relman_install::hash::sha256_bytes(canonical.as_bytes()).as_str()
     );
     let mut k = hmac(format!("AWS4{}", c.secret_key).as_bytes(), date);
     for part in [region, "s3", "aws4_request"] {

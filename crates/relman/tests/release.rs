@@ -1364,3 +1364,28 @@ fn a_snapshot_release_packages_its_chart_with_the_snapshot_version() {
     );
     p.relman(&["verify", &p.path(&format!("dist/releases/{version}")).display().to_string()]).ok();
 }
+
+#[test]
+fn bump_moves_the_values_image_tags_that_check_compares() {
+    let p = Project::empty();
+    p.write("relman.toml", "[project]\nname = \"api\"\n\n[[chart]]\npath = \"chart\"\n");
+    p.write("chart/Chart.yaml", "apiVersion: v2\nname: api\nversion: 1.0.0\nappVersion: \"1.0.0\"\n");
+    p.write(
+        "chart/values.yaml",
+        "image:\n  repository: ghcr.io/acme/api\n  tag: \"1.0.0\"\nworker:\n  image:\n    tag: v1.0.0 # the worker\nrelease:\n  tag: 1.0.0\n",
+    );
+    p.write("chart/templates/d.yaml", "kind: Deployment\n");
+    p.write(".gitignore", "/dist\n");
+    p.commit("feat: api");
+    p.tag("v1.0.0");
+    p.write("NEWS", "fix\n");
+    p.commit("fix: a bug");
+    let out = p.relman(&["bump", "patch"]);
+    out.ok();
+    assert_eq!(
+        fs::read_to_string(p.path("chart/values.yaml")).unwrap(),
+        "image:\n  repository: ghcr.io/acme/api\n  tag: \"1.0.1\"\nworker:\n  image:\n    tag: v1.0.1 # the worker\nrelease:\n  tag: 1.0.0\n",
+        "the image tags move; a `tag` that is not an image's stays"
+    );
+    p.relman(&["check"]).ok();
+}
