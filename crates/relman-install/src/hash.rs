@@ -8,7 +8,7 @@
 //! * SHA-256 is `ring`'s (BoringSSL's assembly, the code `openssl dgst` runs): SHA-NI or the ARMv8
 //!   SHA instructions when the CPU has them, else AVX2 / AVX / SSSE3 paths. The `sha2` crate is
 //!   as fast only with SHA-NI: its portable code hashed 349 MB/s where masked-SHA-NI openssl
-//!   managed 450 MB/s (2-core EPYC, 1 GiB in memory); with SHA-NI sha2 1.41 GB/s, ring 1.45 GB/s.
+//!   managed 450 MB/s (2-core Xeon with SHA-NI and AVX-512, SHA-NI masked for openssl, 1 GiB in memory); with SHA-NI sha2 1.41 GB/s, ring 1.45 GB/s.
 //!   Reads are 128 KiB, not larger: each chunk is copied from the page cache and hashed while
 //!   it is still in the core's L2 cache. Measured on the 2-core AMD EPYC development VM over a
 //!   2 GiB cached file (medians of 5): 64–128 KiB reads hash at about 1.32 GB/s, 256 KiB at
