@@ -1389,3 +1389,29 @@ fn bump_moves_the_values_image_tags_that_check_compares() {
     );
     p.relman(&["check"]).ok();
 }
+
+#[test]
+fn a_failed_install_leaves_no_directories_it_made() {
+    let p = Project::generic(&[common::HOST]);
+    p.tag("v1.0.0");
+    let rel = p.outside("rel");
+    p.relman(&["release", "--to", &format!("dir:{}", rel.display())]).ok();
+    let archive = rel.join(format!("1.0.0/tool-1.0.0-{}.tar.gz", common::HOST));
+    let mut bytes = fs::read(&archive).unwrap();
+    bytes[40] ^= 1;
+    fs::write(&archive, bytes).unwrap();
+    let from = rel.join("1.0.0").display().to_string();
+    let fresh = p.tmp.path().join("fresh-prefix");
+    let out = p.relman(&["install", "--from", &from, "--prefix", &fresh.display().to_string()]);
+    out.fails(7, "sha256 mismatch");
+    assert!(!fresh.exists(), "the prefix it would have made is not there");
+    // A prefix that was there keeps what it had, and gets nothing new.
+    let used = p.outside("used-prefix");
+    fs::create_dir_all(used.join("bin")).unwrap();
+    fs::write(used.join("bin/other"), "mine").unwrap();
+    p.relman(&["install", "--from", &from, "--prefix", &used.display().to_string()]).fails(7, "sha256 mismatch");
+    let left: Vec<_> =
+        common::files_under(&used).into_iter().map(|f| f.strip_prefix(&used).unwrap().display().to_string()).collect();
+    assert_eq!(left, ["bin/other"]);
+    assert!(!used.join(".relman").exists());
+}

@@ -100,7 +100,23 @@ pub struct InstallOutcome {
 pub fn install(opts: &InstallOptions) -> Result<InstallOutcome, Failure> {
     let plan = resolve(opts)?;
     let layout = Layout::new(&opts.prefix)?;
-    execute(&plan, &layout, opts, None)
+    // A failed install leaves no directories behind that it made (a fresh prefix stays absent).
+    let state = layout.receipts.parent().unwrap_or(&layout.prefix).to_path_buf();
+    let made: Vec<PathBuf> = [&layout.tmp, &layout.backup, &layout.receipts, &layout.bin, &state, &layout.prefix]
+        .into_iter()
+        .filter(|d| !d.exists())
+        .cloned()
+        .collect();
+    let result = execute(&plan, &layout, opts, None);
+    if result.is_err() {
+        for dir in &made {
+            if *dir == state {
+                let _ = fs::remove_file(dir.join(crate::lock::LOCK_FILE));
+            }
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result
 }
 
 /// A location as a receipt keeps it: local paths made absolute, URL credentials redacted.
