@@ -299,24 +299,6 @@ pub struct ImageFact {
 
 const RELEASE_FIELDS: [&str; 4] = ["artifacts", "images", "install", "verify"];
 
-/// A JSON value as a template value.
-fn json_value(v: &serde_json::Value) -> minijinja::Value {
-    use minijinja::Value;
-    match v {
-        serde_json::Value::Null => Value::from(()),
-        serde_json::Value::Bool(b) => Value::from(*b),
-        serde_json::Value::Number(n) => match n.as_u64() {
-            Some(u) => Value::from(u),
-            None => Value::from(n.as_f64().unwrap_or_default()),
-        },
-        serde_json::Value::String(s) => Value::from(s.as_str()),
-        serde_json::Value::Array(a) => Value::from(a.iter().map(json_value).collect::<Vec<_>>()),
-        serde_json::Value::Object(o) => Value::from(
-            o.iter().map(|(k, v)| (k.clone(), json_value(v))).collect::<std::collections::BTreeMap<String, Value>>(),
-        ),
-    }
-}
-
 /// The release a range describes.
 struct Release {
     tag: String,
@@ -731,10 +713,7 @@ fn render_template(
                 .with_hint(format!("the variables are: {list}")));
         }
     }
-    let release = match release {
-        Some(r) => Some(json_value(&serde_json::to_value(r).map_err(|e| Failure::internal(e.to_string()))?)),
-        None => None,
-    };
+    let release = release.map(|r| minijinja::Value::from(minijinja::value::Serde(r)));
     let context = minijinja::Value::from_object(view::NotesView(Arc::clone(notes), release));
     let out = template.render(context).map_err(template_error)?;
     let mut out = out.trim_end().to_string();

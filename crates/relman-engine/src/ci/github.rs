@@ -32,13 +32,11 @@ const DOWNLOAD_V3: Action = Action {
 
 /// The two workflows (release, and promote unless promote waits for an approval).
 pub(crate) fn workflows(i: &Inputs) -> Vec<Generated> {
-    let dir = match i.forge {
-        Forge::Forgejo => ".forgejo/workflows",
-        _ => ".github/workflows",
-    };
-    let mut out = vec![Generated { path: format!("{dir}/release.yml"), blocks: release(i) }];
+    let release_file = i.forge.release_file();
+    let mut out = vec![Generated { path: release_file.to_string(), blocks: release(i) }];
     if i.promote == CiPromote::Manual {
-        out.push(Generated { path: format!("{dir}/promote.yml"), blocks: promote_workflow(i) });
+        let promote_file = release_file.replace("release.yml", "promote.yml");
+        out.push(Generated { path: promote_file, blocks: promote_workflow(i) });
     }
     out
 }

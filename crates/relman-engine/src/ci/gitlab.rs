@@ -94,7 +94,7 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
     }
     pr.push_str(&format!("  script:\n    - relman promote \"${{CI_COMMIT_TAG#{}}}\"\n", i.tag_prefix));
     b.block("promote", "", &pr);
-    vec![Generated { path: ".gitlab-ci.yml".into(), blocks: b }]
+    vec![Generated { path: i.forge.release_file().into(), blocks: b }]
 }
 
 #[cfg(test)]
