@@ -327,6 +327,26 @@ pub struct SignConfig {
     /// Fail the release when no key is configured (also `--require-signatures`).
     #[serde(default)]
     pub required: bool,
+    /// `key` (the default: sign with `sign.key`) or `keyless`: sign with a short-lived
+    /// certificate Fulcio issues for the CI's OIDC identity, every signature logged in Rekor,
+    /// no key to keep. The identity token comes from GitHub or Forgejo Actions
+    /// (`ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`, with `id-token: write`), GitLab
+    /// (`SIGSTORE_ID_TOKEN`), or `--identity-token FILE|-`. Users verify with
+    /// `--certificate-identity` and `--certificate-oidc-issuer` instead of a key.
+    pub mode: Option<SignMode>,
+    /// Fulcio's URL for keyless signing. Default `https://fulcio.sigstore.dev`.
+    pub fulcio_url: Option<String>,
+    /// Rekor's URL for keyless signing. Default `https://rekor.sigstore.dev`.
+    pub rekor_url: Option<String>,
+}
+
+/// `sign.mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignMode {
+    #[default]
+    Key,
+    Keyless,
 }
 
 /// `[project]`: what is released.

@@ -31,6 +31,7 @@ pub mod image;
 pub mod init;
 pub mod installer;
 pub mod jsonspan;
+pub mod keyless;
 pub mod lockstep;
 pub mod notes;
 pub mod oci;

@@ -33,7 +33,7 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     reporter.stage("package");
     // Load the key first: a wrong passphrase fails before minutes of compression.
     planned.settings.check_sign_key()?;
-    let key = crate::sign::load_key(&planned.settings, reporter)?;
+    let identity = crate::sign::load_identity(&planned.settings, reporter)?;
     let mut done = Vec::new();
     let archives: Vec<Artifact> = planned.manifest.archives().cloned().collect();
     for artifact in &archives {
@@ -78,12 +78,12 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
 
     done.extend(write_sboms(planned, reporter)?);
     done.extend(write_charts(planned, reporter)?);
-    if let Some(key) = &key {
-        done.extend(crate::sign::write_provenance(planned, key, reporter)?);
+    if let Some(identity) = &identity {
+        done.extend(crate::sign::write_provenance(planned, identity, reporter)?);
     }
 
     if planned.manifest.artifact(crate::planned::INSTALLER_FILE).is_some() {
-        let script = crate::installer::render(planned, key.as_ref().map(|k| k.public_key().to_pem()))?;
+        let script = crate::installer::render(planned, identity.as_ref().and_then(|i| i.key()).map(|k| k.public_key().to_pem()))?;
         done.push(write_small(planned, crate::planned::INSTALLER_FILE, script.as_bytes())?);
     }
 
@@ -125,8 +125,8 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     let notes = release_notes(planned)?;
     done.push(write_small(planned, crate::planned::NOTES_FILE, notes.as_bytes())?);
     planned.save()?;
-    if let Some(key) = &key {
-        done.extend(crate::sign::write_signatures(planned, key, reporter)?);
+    if let Some(identity) = &identity {
+        done.extend(crate::sign::write_signatures(planned, identity, reporter)?);
     }
     // Last: the page shows every file's size and digest, signatures included.
     if planned.manifest.artifact(crate::page::PAGE_FILE).is_some() {

@@ -161,7 +161,7 @@ fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifac
     for c in charts {
         artifacts.push(artifact(c, ArtifactKind::Chart, None));
     }
-    let signed = s.sign_key.is_some();
+    let signed = s.signs();
     if signed {
         let provenance = provenance_name(&s.name, version);
         artifacts.push(artifact(&provenance, ArtifactKind::Provenance, None));
@@ -198,10 +198,14 @@ fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifac
             .map(|a| (a.name.clone(), a.target.clone()))
             .collect();
         for (name, target) in signable {
-            artifacts.push(Artifact {
-                subject: Some(name.clone()),
-                ..artifact(&format!("{name}.sig"), ArtifactKind::Signature, target.as_ref())
-            });
+            // Keyless: no `.sig` (a signature without its certificate verifies nothing); the
+            // bundle carries the certificate and the log entry.
+            if !s.keyless {
+                artifacts.push(Artifact {
+                    subject: Some(name.clone()),
+                    ..artifact(&format!("{name}.sig"), ArtifactKind::Signature, target.as_ref())
+                });
+            }
             artifacts.push(Artifact {
                 subject: Some(name.clone()),
                 ..artifact(&bundle_name(&name), ArtifactKind::Bundle, target.as_ref())

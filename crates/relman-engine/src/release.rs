@@ -7,7 +7,6 @@
 //!   already done (same digest), so re-running after a failure resumes.
 
 use relman_manifest::{DestinationState, Failure};
-use relman_sign::SigningKey;
 use semver::Version;
 use serde::Serialize;
 
@@ -25,7 +24,11 @@ pub const RELEASE_MANIFEST_FILE: &str = "release-manifest.json";
 /// The files a destination receives: every artifact, plus the manifest's release view and,
 /// with a key, its signature `manifest.json.sigstore.json` (what verify reports as the
 /// release's record — commit, version, artifacts — is covered by it).
-pub fn release_files(planned: &Planned, key: Option<&SigningKey>) -> Result<Vec<LocalFile>, Failure> {
+pub fn release_files(
+    planned: &Planned,
+    identity: Option<&crate::sign::Identity>,
+    reporter: &dyn Reporter,
+) -> Result<Vec<LocalFile>, Failure> {
     let mut files = Vec::new();
     for a in &planned.manifest.artifacts {
         let (Some(sha256), Some(size)) = (a.sha256.clone(), a.size) else {
@@ -38,8 +41,8 @@ pub fn release_files(planned: &Planned, key: Option<&SigningKey>) -> Result<Vec<
     let path = planned.version_dir.join(RELEASE_MANIFEST_FILE);
     fsutil::write_atomic(&path, view.as_bytes())?;
     let sha256 = relman_install::hash::sha256_bytes(view.as_bytes());
-    if let Some(key) = key {
-        files.push(manifest_signature(&path, &sha256, key)?);
+    if let Some(identity) = identity {
+        files.push(manifest_signature(&path, &sha256, identity, reporter)?);
     }
     files.push(LocalFile { name: plan::MANIFEST_FILE.to_string(), path, sha256, size: view.len() as u64 });
     Ok(files)
@@ -51,17 +54,17 @@ pub fn release_files(planned: &Planned, key: Option<&SigningKey>) -> Result<Vec<
 fn manifest_signature(
     manifest_path: &std::path::Path,
     sha256: &relman_manifest::Sha256,
-    key: &SigningKey,
+    identity: &crate::sign::Identity,
+    reporter: &dyn Reporter,
 ) -> Result<LocalFile, Failure> {
     let name = plan::bundle_name(plan::MANIFEST_FILE);
     let path = manifest_path.with_file_name(plan::bundle_name(RELEASE_MANIFEST_FILE));
-    let existing = std::fs::read_to_string(&path).ok().filter(|text| {
-        relman_sign::blob::verify_bundle(text, &name, key.public_key(), plan::MANIFEST_FILE, sha256).is_ok()
-    });
+    let existing =
+        std::fs::read_to_string(&path).ok().filter(|text| identity.keeps(text, &name, plan::MANIFEST_FILE, sha256));
     let text = match existing {
         Some(text) => text,
         None => {
-            let text = relman_sign::blob::sign_digest(key, sha256)?.bundle_json();
+            let text = relman_sign::blob::sign_digest(identity.signer(reporter)?, sha256)?.bundle_json();
             fsutil::write_atomic(&path, text.as_bytes())?;
             text
         }
@@ -84,8 +87,9 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     // The manifest is signed for file destinations; images are signed as they are pushed (the
     // signature names the destination repository): load the key once, before anything is put.
     let needs_key = dests.iter().any(|d| d.signs(planned));
-    let key = if needs_key { crate::sign::load_key(&planned.settings, reporter)? } else { None };
-    let files = release_files(planned, key.as_ref())?;
+    let identity = if needs_key { crate::sign::load_identity(&planned.settings, reporter)? } else { None };
+    let key = identity.as_ref().and_then(|i| i.key());
+    let files = release_files(planned, identity.as_ref(), reporter)?;
     // Every destination is checked before anything is written anywhere: a conflict or refused
     // credentials at the last one leave the first ones untouched.
     for d in &dests {
@@ -95,7 +99,7 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     let mut outcomes = Vec::new();
     for d in &dests {
         let url = d.url().to_string();
-        let outcome = d.publish(planned, &files, key.as_ref(), reporter)?;
+        let outcome = d.publish(planned, &files, key, reporter)?;
         if outcome.written.is_empty() {
             reporter.step(&format!("{url}: already published, nothing to do"));
         } else {

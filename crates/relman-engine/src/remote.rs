@@ -17,6 +17,9 @@
 //! Forges: tokens from `GITHUB_TOKEN` / `GH_TOKEN`, `GITEA_TOKEN`, `FORGEJO_TOKEN`,
 //! `GITLAB_TOKEN`, `CI_JOB_TOKEN` (never printed or recorded); `GITHUB_API_URL` for
 //! `github:OWNER/REPO` on GitHub Enterprise.
+//!
+//! Keyless signing: the identity token from `SIGSTORE_ID_TOKEN`, else requested from
+//! `ACTIONS_ID_TOKEN_REQUEST_URL` with `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (GitHub, Forgejo).
 
 use std::path::Path;
 use std::time::Duration;
@@ -35,6 +38,7 @@ pub struct Remote {
     pub registry: RegistryOptions,
     pub s3: S3Options,
     pub forge: ForgeOptions,
+    pub sigstore: SigstoreOptions,
 }
 
 impl Remote {
@@ -56,6 +60,7 @@ impl Remote {
             registry: RegistryOptions { timeout, plain_http },
             s3: S3Options::from_vars(var),
             forge: ForgeOptions::from_vars(var),
+            sigstore: SigstoreOptions::from_vars(var),
         }
     }
 
@@ -86,6 +91,41 @@ impl Token {
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Token(****)")
+    }
+}
+
+/// Where keyless signing gets its OIDC identity token (`sign.mode = "keyless"`).
+#[derive(Clone, Debug, Default)]
+pub enum TokenSource {
+    /// No source: keyless signing fails, naming the ways to give one.
+    #[default]
+    None,
+    /// A token given whole: `SIGSTORE_ID_TOKEN` (GitLab's `id_tokens`), or
+    /// `--identity-token FILE|-`; `origin` names where it came from.
+    Given { token: Token, origin: String },
+    /// GitHub or Forgejo Actions: `GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore` with
+    /// `Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+    Actions { url: String, bearer: Token },
+}
+
+/// Keyless signing's identity token source, read from the environment.
+#[derive(Clone, Debug, Default)]
+pub struct SigstoreOptions {
+    pub token: TokenSource,
+}
+
+impl SigstoreOptions {
+    pub fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> SigstoreOptions {
+        let token = if let Some(t) = var("SIGSTORE_ID_TOKEN") {
+            TokenSource::Given { token: Token(t.trim().to_string()), origin: "SIGSTORE_ID_TOKEN".into() }
+        } else if let (Some(url), Some(bearer)) =
+            (var("ACTIONS_ID_TOKEN_REQUEST_URL"), var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+        {
+            TokenSource::Actions { url: url.trim().to_string(), bearer: Token(bearer.trim().to_string()) }
+        } else {
+            TokenSource::None
+        };
+        SigstoreOptions { token }
     }
 }
 

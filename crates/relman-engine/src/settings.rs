@@ -111,6 +111,10 @@ pub struct Settings {
     pub sign_key: Option<PathBuf>,
     /// Public key (absolute), when configured.
     pub public_key: Option<PathBuf>,
+    /// `sign.mode = "keyless"`: Fulcio certificates and Rekor entries instead of `sign_key`.
+    pub keyless: bool,
+    pub fulcio_url: String,
+    pub rekor_url: String,
     pub require_signatures: bool,
     pub passphrase: Option<Secret>,
     pub ci: crate::provenance::CiContext,
@@ -144,9 +148,34 @@ pub struct CargoProject {
 }
 
 impl Settings {
+    /// Whether the release is signed (with a key, or keylessly).
+    pub fn signs(&self) -> bool {
+        self.keyless || self.sign_key.is_some()
+    }
+
     /// The signing key file exists (checked by the stages that sign, before they start; the
     /// others — promote, yank, verify — work without the private key).
     pub fn check_sign_key(&self) -> Result<(), Failure> {
+        if self.keyless {
+            // The identity token, before anything is built: none at all, or a given one that
+            // has expired or is for another audience (a requested one is checked when fetched).
+            use crate::remote::TokenSource;
+            return match &self.remote.sigstore.token {
+                TokenSource::None => Err(Failure::config(
+                    "sign.mode = \"keyless\" needs an OIDC identity token, and there is none",
+                )
+                .with_hint("in GitHub or Forgejo Actions give the job `permissions: id-token: write`; in GitLab set `id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore`; elsewhere pass --identity-token FILE")),
+                TokenSource::Given { token, origin } => {
+                    let t = relman_sign::keyless::IdentityToken::parse(token.expose(), origin)?;
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs() as i64)
+                        .unwrap_or(0);
+                    t.check_usable(now, origin)
+                }
+                TokenSource::Actions { .. } => Ok(()),
+            };
+        }
         match &self.sign_key {
             Some(k) if !k.is_file() => {
                 Err(Failure::config(format!("signing key `{}` (sign.key) does not exist", k.display()))
@@ -278,9 +307,25 @@ impl Settings {
                 return Err(Failure::config(format!("`package.files` entry `{f}` must be a path inside the project")));
             }
         }
-        let sign_key = config.sign.key.as_ref().map(|k| root.join(k));
+        let keyless = config.sign.mode == Some(crate::config::SignMode::Keyless);
+        let sign_key = if keyless { None } else { config.sign.key.as_ref().map(|k| root.join(k)) };
+        if keyless && (!config.images.is_empty() || !config.charts.is_empty()) {
+            return Err(Failure::config(format!(
+                "`{}`: sign.mode = \"keyless\" signs release files; keyless signatures of images and charts are not supported yet",
+                config_path.display()
+            ))
+            .with_hint("sign images and charts with a key (remove sign.mode, set sign.key), or release them unsigned from another config"));
+        }
+        for (k, v) in [("sign.fulcio_url", &config.sign.fulcio_url), ("sign.rekor_url", &config.sign.rekor_url)] {
+            if let Some(v) = v {
+                if !(v.starts_with("https://") || v.starts_with("http://")) {
+                    return Err(Failure::config(format!("`{k}` `{v}` is not an http(s) URL")));
+                }
+                crate::remote::refuse_credentials(v)?;
+            }
+        }
         let require_signatures = opts.require_signatures || config.sign.required;
-        if require_signatures && sign_key.is_none() {
+        if require_signatures && sign_key.is_none() && !keyless {
             return Err(Failure::config(format!(
                 "signatures are required but `{}` names no `sign.key`",
                 config_path.display()
@@ -301,6 +346,9 @@ impl Settings {
             vulnerabilities: config.gate.vulnerabilities.clone(),
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,
+            keyless,
+            fulcio_url: config.sign.fulcio_url.clone().unwrap_or_else(|| crate::keyless::DEFAULT_FULCIO.to_string()),
+            rekor_url: config.sign.rekor_url.clone().unwrap_or_else(|| crate::keyless::DEFAULT_REKOR.to_string()),
             require_signatures,
             passphrase: opts.passphrase.clone(),
             ci: opts.ci.clone().unwrap_or_else(crate::provenance::CiContext::local),

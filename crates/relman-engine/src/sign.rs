@@ -15,8 +15,11 @@
 use std::fs;
 use std::path::Path;
 
-use relman_manifest::{ArtifactKind, Failure};
-use relman_sign::{blob, dsse, keys, SigningKey};
+use std::sync::OnceLock;
+
+use relman_manifest::{ArtifactKind, Failure, Sha256};
+use relman_sign::keyless::KeylessSigner;
+use relman_sign::{blob, dsse, keys, Bundle, Signer, SigningKey};
 
 use crate::fsutil;
 use crate::planned::{bundle_name, provenance_name, Planned};
@@ -25,6 +28,78 @@ use crate::provenance::{self, Archive, ProvenanceInput};
 use crate::report::Reporter;
 use crate::sbom::ReleaseSubject;
 use crate::settings::Settings;
+
+/// Who signs the release: a key file, or keyless (a Fulcio certificate got when the first
+/// signature is needed, so a re-run that signs nothing needs no identity token).
+pub enum Identity {
+    Key(SigningKey),
+    Keyless { settings: Box<Settings>, signer: OnceLock<std::sync::Arc<KeylessSigner>> },
+}
+
+impl Identity {
+    /// The signer, getting the certificate on first use (keyless).
+    pub fn signer(&self, reporter: &dyn Reporter) -> Result<&(dyn Signer + Sync), Failure> {
+        match self {
+            Identity::Key(k) => Ok(k),
+            Identity::Keyless { settings, signer } => {
+                if signer.get().is_none() {
+                    let (s, fresh) = crate::keyless::shared(settings)?;
+                    if fresh {
+                        reporter.step(&format!(
+                            "keyless: certificate for `{}` (issuer `{}`) from {}",
+                            s.identity, s.issuer, settings.fulcio_url
+                        ));
+                    }
+                    let _ = signer.set(s);
+                }
+                Ok(signer.get().expect("set above").as_ref())
+            }
+        }
+    }
+
+    /// The key, for what only a key signs (images, charts, smoke results, install.sh).
+    pub fn key(&self) -> Option<&SigningKey> {
+        match self {
+            Identity::Key(k) => Some(k),
+            Identity::Keyless { .. } => None,
+        }
+    }
+
+    /// Who signed, for messages: `key HINT` or `identity X`.
+    pub fn describe(&self) -> String {
+        match self {
+            Identity::Key(k) => format!("key {}", k.public_key().hint()),
+            Identity::Keyless { signer, .. } => match signer.get() {
+                Some(s) => format!("keyless, identity `{}`", s.identity),
+                None => "keyless".to_string(),
+            },
+        }
+    }
+
+    /// Whether an existing bundle already signs `sha256` for this identity, so a re-run keeps
+    /// it (and publishes the bytes a destination already holds). Key: the bundle verifies with
+    /// the key. Keyless: it is a keyless bundle of this digest with a log entry (verified in
+    /// full by `relman verify`, which knows the trusted root).
+    pub fn keeps(&self, bundle_json: &str, name: &str, subject: &str, sha256: &Sha256) -> bool {
+        match self {
+            Identity::Key(k) => blob::verify_bundle(bundle_json, name, k.public_key(), subject, sha256).is_ok(),
+            Identity::Keyless { .. } => Bundle::parse(bundle_json, name).is_ok_and(|b| keyless_bundle_of(&b, sha256)),
+        }
+    }
+}
+
+fn keyless_bundle_of(b: &Bundle, sha256: &Sha256) -> bool {
+    let m = &b.verification_material;
+    m.leaf_certificate().is_some() && !m.tlog_entries.is_empty() && b.signs_digest(sha256)
+}
+
+/// The release's signing identity: the key (`sign.key`), keyless (`sign.mode`), or `None`.
+pub fn load_identity(settings: &Settings, reporter: &dyn Reporter) -> Result<Option<Identity>, Failure> {
+    if settings.keyless {
+        return Ok(Some(Identity::Keyless { settings: Box::new(settings.clone()), signer: OnceLock::new() }));
+    }
+    Ok(load_key(settings, reporter)?.map(Identity::Key))
+}
 
 /// Loads the configured signing key; `None` when the project signs nothing.
 pub fn load_key(settings: &Settings, reporter: &dyn Reporter) -> Result<Option<SigningKey>, Failure> {
@@ -47,7 +122,7 @@ pub fn load_key(settings: &Settings, reporter: &dyn Reporter) -> Result<Option<S
 /// Writes the DSSE-signed provenance of the archives (once per set of archive digests).
 pub fn write_provenance(
     planned: &mut Planned,
-    key: &SigningKey,
+    identity: &Identity,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Packaged>, Failure> {
     let m = &planned.manifest;
@@ -88,7 +163,7 @@ pub fn write_provenance(
             finished_on: now,
         };
         let statement = provenance::statement_json(&input)?;
-        let signed = dsse::sign(key, provenance::PAYLOAD_TYPE, statement.as_bytes())?;
+        let signed = dsse::sign(identity.signer(reporter)?, provenance::PAYLOAD_TYPE, statement.as_bytes())?;
         (signed.intoto_jsonl(), signed.bundle_json())
     };
     let mut done = vec![write_small(planned, &name, jsonl.as_bytes())?];
@@ -100,38 +175,69 @@ pub fn write_provenance(
     Ok(done)
 }
 
-/// Signs every archive, SBOM, `checksums.txt` and `index.json` from its recorded digest.
+/// Signs every archive, SBOM, `checksums.txt` and `index.json` from its recorded digest. A
+/// signature that already signs the same digest for the same identity is kept. Keyless, the
+/// log entries are made in parallel (each is a round trip to Rekor).
 pub fn write_signatures(
     planned: &mut Planned,
-    key: &SigningKey,
+    identity: &Identity,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Packaged>, Failure> {
-    let wanted: Vec<(String, String, ArtifactKind)> = planned
-        .manifest
-        .artifacts
-        .iter()
-        .filter(|a| matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle))
-        .filter_map(|a| a.subject.clone().map(|s| (a.name.clone(), s, a.kind)))
-        .collect();
-    let mut done = Vec::new();
-    let mut count = 0;
-    for (name, subject, kind) in wanted {
+    let mut jobs: Vec<(String, String, ArtifactKind, Sha256)> = Vec::new();
+    for a in planned.manifest.artifacts.iter().filter(|a| matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle)) {
+        let Some(subject) = a.subject.clone() else { continue };
         let Some(sha) = planned.manifest.artifact(&subject).and_then(|a| a.sha256.clone()) else {
             return Err(Failure::package(format!("cannot sign `{subject}`: it has not been packaged")));
         };
-        let subject_kind = planned.manifest.artifact(&subject).map(|a| a.kind);
-        if subject_kind == Some(ArtifactKind::Provenance) {
+        if planned.manifest.artifact(&subject).map(|a| a.kind) == Some(ArtifactKind::Provenance) {
             continue; // DSSE-signed by write_provenance.
         }
-        let sig = blob::sign_digest(key, &sha)?;
-        let text = match kind {
-            ArtifactKind::Signature => sig.legacy(),
-            _ => sig.bundle_json(),
-        };
-        done.push(write_small(planned, &name, text.as_bytes())?);
-        count += 1;
+        jobs.push((a.name.clone(), subject, a.kind, sha));
     }
-    reporter.step(&format!("signed {} files (key {})", count / 2, key.public_key().hint()));
+    // What is already signed stays as it is (a re-run signs nothing new).
+    let mut kept = Vec::new();
+    let mut to_sign = Vec::new();
+    for job in jobs {
+        let path = planned.artifact_path(&job.0);
+        let existing = match job.2 {
+            ArtifactKind::Bundle => fs::read_to_string(&path).ok().filter(|t| identity.keeps(t, &job.0, &job.1, &job.3)),
+            _ => None,
+        };
+        match existing {
+            Some(text) => kept.push((job.0, text)),
+            None => to_sign.push(job),
+        }
+    }
+    let mut texts: Vec<(String, String)> = kept;
+    if !to_sign.is_empty() {
+        let signer = identity.signer(reporter)?;
+        let digests: Vec<Sha256> = {
+            let mut d: Vec<Sha256> = to_sign.iter().map(|j| j.3.clone()).collect();
+            d.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            d.dedup();
+            d
+        };
+        // One signature per digest (its `.sig` and bundle share it), made in parallel.
+        let signed = relman_install::hash::par_map_n(&digests, 8, |sha| blob::sign_digest(signer, sha));
+        let mut by_digest = std::collections::HashMap::new();
+        for (sha, result) in digests.iter().zip(signed) {
+            by_digest.insert(sha.as_str().to_string(), result?);
+        }
+        for (name, _, kind, sha) in &to_sign {
+            let sig = &by_digest[sha.as_str()];
+            let text = match kind {
+                ArtifactKind::Signature => sig.legacy(),
+                _ => sig.bundle_json(),
+            };
+            texts.push((name.clone(), text));
+        }
+    }
+    let mut done = Vec::new();
+    for (name, text) in &texts {
+        done.push(write_small(planned, name, text.as_bytes())?);
+    }
+    let signed_files = texts.len() - if identity.key().is_some() { texts.len() / 2 } else { 0 };
+    reporter.step(&format!("signed {signed_files} files ({})", identity.describe()));
     planned.save()?;
     Ok(done)
 }

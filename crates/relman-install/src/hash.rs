@@ -105,7 +105,13 @@ pub fn sha256_files(paths: &[PathBuf]) -> Vec<io::Result<(Sha256, u64)>> {
 /// worker taking the next item when it is done; results in the order of `items`. For work that
 /// is per file (hashing, copying), where files differ in size.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8).min(items.len());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
+    par_map_n(items, cores, f)
+}
+
+/// [`par_map`] on `workers` threads (more than the cores for work that waits on the network).
+pub fn par_map_n<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = workers.max(1).min(items.len());
     if workers <= 1 {
         return items.iter().map(&f).collect();
     }

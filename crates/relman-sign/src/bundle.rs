@@ -45,9 +45,39 @@ pub struct Bundle {
 pub struct VerificationMaterial {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<PublicKeyIdentifier>,
+    /// The signing certificate (keyless signing: Fulcio's leaf, v0.3's single certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<RawBytes>,
+    /// A certificate chain, leaf first (bundles v0.1/v0.2 and some v0.3 writers); read only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x509_certificate_chain: Option<CertificateChain>,
     /// Transparency log entries, kept as JSON (relman writes none for key-based signatures).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tlog_entries: Vec<serde_json::Value>,
+}
+
+/// DER bytes, base64 in JSON (`{"rawBytes":"..."}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawBytes {
+    pub raw_bytes: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateChain {
+    #[serde(default)]
+    pub certificates: Vec<RawBytes>,
+}
+
+impl VerificationMaterial {
+    /// The DER of the signing certificate, from `certificate` or the chain's first entry.
+    pub fn leaf_certificate(&self) -> Option<Vec<u8>> {
+        let raw = self
+            .certificate
+            .as_ref()
+            .or_else(|| self.x509_certificate_chain.as_ref().and_then(|c| c.certificates.first()))?;
+        crate::b64::decode(&raw.raw_bytes)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,6 +153,14 @@ impl Bundle {
         }
     }
 
+    /// Whether the bundle's message signature records `sha256` as what it signs (not a
+    /// verification: the signature is not checked).
+    pub fn signs_digest(&self, sha256: &relman_manifest::Sha256) -> bool {
+        let recorded = self.message_signature.as_ref().and_then(|s| s.message_digest.as_ref());
+        let want = crate::digest_bytes(sha256).ok();
+        recorded.is_some_and(|d| d.algorithm == SHA2_256 && crate::b64::decode(&d.digest).as_deref() == want.as_ref().map(|w| &w[..]))
+    }
+
     /// Compact JSON, the bytes of a `.sigstore.json` file.
     pub fn to_json(&self) -> String {
         // Plain structs of strings and JSON values: serialization cannot fail.
@@ -133,9 +171,13 @@ impl Bundle {
     /// naming both keys otherwise). A bundle with no public key at all is refused.
     pub(crate) fn check_key(&self, key: &crate::PublicKey, origin: &str) -> Result<(), Failure> {
         let Some(public_key) = &self.verification_material.public_key else {
+            if self.verification_material.leaf_certificate().is_none() {
+                return Err(Failure::verify(format!("`{origin}` names no public key and carries no certificate")));
+            }
             return Err(Failure::verify(format!(
-                "`{origin}` names no public key (a keyless bundle?); relman verifies key-based bundles"
-            )));
+                "`{origin}` is a keyless bundle (it carries a certificate, not a key hint); a key cannot verify it"
+            ))
+            .with_hint("verify by identity: --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp)"));
         };
         if !public_key.hint.is_empty() && public_key.hint != key.hint() {
             return Err(Failure::verify(format!(
@@ -159,7 +201,7 @@ mod tests {
         Bundle::new(
             VerificationMaterial {
                 public_key: Some(PublicKeyIdentifier { hint: "aGludA==".into() }),
-                tlog_entries: Vec::new(),
+                ..Default::default()
             },
             Content::MessageSignature(&MessageSignature {
                 message_digest: Some(HashOutput { algorithm: SHA2_256.into(), digest: "ZGc=".into() }),

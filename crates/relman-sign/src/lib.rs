@@ -41,11 +41,13 @@
 //!   out, each naming the file. Nothing panics on bad input.
 //! * Secrets (passphrases, private key bytes) never reach a message or `Debug` output, and
 //!   private key bytes are zeroized when dropped.
-//! * Signing goes through the [`Signer`] trait so a keyless signer can be added later.
+//! * Signing goes through the [`Signer`] trait: a key file ([`SigningKey`]) or keyless
+//!   ([`keyless::KeylessSigner`]: Fulcio certificate, Rekor entries).
 
 pub mod blob;
 pub mod bundle;
 pub mod dsse;
+pub mod keyless;
 pub mod keys;
 pub mod signer;
 

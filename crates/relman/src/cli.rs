@@ -287,6 +287,9 @@ pub enum Command {
         /// directory for URLs; none for local directories).
         #[arg(long, value_name = "DIR")]
         report_dir: Option<PathBuf>,
+
+        #[command(flatten)]
+        identity: IdentityArgs,
     },
     /// Print SHA-256 checksums in `sha256sum` format (hardware-accelerated, files in parallel).
     Checksum {
@@ -303,6 +306,47 @@ pub enum Command {
     /// Re-running after a failure resumes: artifacts already built or published with the same
     /// digest are skipped.
     Release(ReleaseArgs),
+}
+
+/// Who must have signed a keyless release (instead of `--key`), as cosign asks it.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Keyless (verify by identity)")]
+pub struct IdentityArgs {
+    /// The signer's identity, exactly: the certificate's Subject Alternative Name, e.g.
+    /// `https://github.com/ORG/REPO/.github/workflows/release.yml@refs/tags/v1.2.3` (a CI
+    /// workflow) or an email. The release notes name it.
+    #[arg(long, value_name = "IDENTITY", conflicts_with = "certificate_identity_regexp")]
+    pub certificate_identity: Option<String>,
+
+    /// The signer's identity as a regular expression (searched; anchor with ^…$), e.g.
+    /// `^https://github.com/ORG/REPO/.github/workflows/release.yml@refs/tags/v`.
+    #[arg(long, value_name = "REGEX")]
+    pub certificate_identity_regexp: Option<String>,
+
+    /// The OIDC issuer that vouched for the identity, exactly, e.g.
+    /// `https://token.actions.githubusercontent.com` (GitHub Actions) or
+    /// `https://gitlab.com` (GitLab).
+    #[arg(long, value_name = "URL", conflicts_with = "certificate_oidc_issuer_regexp")]
+    pub certificate_oidc_issuer: Option<String>,
+
+    /// The OIDC issuer as a regular expression (searched; anchor with ^…$).
+    #[arg(long, value_name = "REGEX")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+
+    /// Sigstore's `trusted_root.json`: the certificate authorities and transparency logs to
+    /// trust (a private Sigstore's, or the public-good one from `sigstore/root-signing`).
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+impl IdentityArgs {
+    pub fn given(&self) -> bool {
+        self.certificate_identity.is_some()
+            || self.certificate_identity_regexp.is_some()
+            || self.certificate_oidc_issuer.is_some()
+            || self.certificate_oidc_issuer_regexp.is_some()
+            || self.trusted_root.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -358,6 +402,11 @@ pub struct ProjectArgs {
     /// Fail when no signing key is configured (releases are signed whenever one is).
     #[arg(long)]
     pub require_signatures: bool,
+
+    /// Keyless signing (sign.mode = "keyless"): read the OIDC identity token from FILE (`-`:
+    /// standard input) instead of SIGSTORE_ID_TOKEN or the Actions token service.
+    #[arg(long, value_name = "FILE|-")]
+    pub identity_token: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -444,10 +444,16 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::Verify { target, key, require_signatures: _, report_dir: _ }
+        Command::Verify { target, key, require_signatures: _, report_dir: _, identity }
             if relman_engine::oci::is_oci(&target) =>
         {
             relman_engine::oci::refuse_credentials(&target)?;
+            if identity.given() {
+                return Err(Failure::usage(format!(
+                    "`{target}`: images are verified with a key; relman does not sign images keylessly yet"
+                ))
+                .with_hint("pass --key with the release's public key, or use `cosign verify` for images signed keylessly by cosign"));
+            }
             let key_path = match key {
                 Some(k) => cwd.join(k),
                 None => Config::load(&dir.join("relman.toml"))
@@ -651,7 +657,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             }
             Ok(0)
         }
-        Command::Verify { target, key, require_signatures, report_dir } => {
+        Command::Verify { target, key, require_signatures, report_dir, identity } => {
+            let identity = identity_policy(&identity, &cwd)?;
             // A forge release page: its assets downloaded, then verified as a directory.
             let mut target_label = target.clone();
             let _downloaded;
@@ -669,6 +676,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             };
             let key_path = match key {
                 Some(k) => Some(cwd.join(k)),
+                None if identity.is_some() => None,
                 None => Config::load(&dir.join("relman.toml"))
                     .ok()
                     .flatten()
@@ -697,6 +705,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 };
                 let opts = relman_install::verify::VerifyOptions {
                     key: key.clone(),
+                    identity: identity.clone(),
                     require_signatures,
                     report_dir: report_dir.clone(),
                     label: from_forge.then(|| target_label.clone()),
@@ -1135,10 +1144,31 @@ fn options(args: &ProjectArgs, dir: &Path, cwd: &Path) -> Result<Options, Failur
         targets: args.targets.clone(),
         to: args.to.iter().map(|u| absolutize_dir_url(u, cwd)).collect(),
         source_date_epoch,
-        remote: Remote::from_env(),
+        remote: {
+            let mut r = Remote::from_env();
+            if let Some(file) = &args.identity_token {
+                r.sigstore.token = identity_token_from(file, cwd)?;
+            }
+            r
+        },
         replace_assets: args.replace,
         force_rebuild: args.force_rebuild,
     })
+}
+
+/// `--identity-token FILE|-`: the token, read whole (never shown).
+fn identity_token_from(file: &Path, cwd: &Path) -> Result<relman_engine::remote::TokenSource, Failure> {
+    use std::io::Read;
+    let (text, origin) = if file == Path::new("-") {
+        let mut t = String::new();
+        std::io::stdin().read_to_string(&mut t).map_err(|e| Failure::io("read", Path::new("standard input"), e))?;
+        (t, "--identity-token - (standard input)".to_string())
+    } else {
+        let path = cwd.join(file);
+        let t = std::fs::read_to_string(&path).map_err(|e| Failure::io("read", &path, e))?;
+        (t, format!("--identity-token {}", file.display()))
+    };
+    Ok(relman_engine::remote::TokenSource::Given { token: relman_engine::remote::Token::new(text.trim()), origin })
 }
 
 /// Each image's index digest and platform manifests, as the release record has them.
@@ -1345,4 +1375,40 @@ impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The identity policy of `--certificate-identity*`, `--certificate-oidc-issuer*` and
+/// `--trusted-root`; `None` when none is given. Both halves and the root are needed.
+pub fn identity_policy(
+    args: &crate::cli::IdentityArgs,
+    cwd: &std::path::Path,
+) -> Result<Option<relman_sign::keyless::IdentityPolicy>, Failure> {
+    use relman_sign::keyless::{IdentityPolicy, Matcher, TrustedRoot};
+    if !args.given() {
+        return Ok(None);
+    }
+    let identity = match (&args.certificate_identity, &args.certificate_identity_regexp) {
+        (Some(i), _) => Matcher::Exact(i.clone()),
+        (None, Some(r)) => Matcher::regex(r, "--certificate-identity-regexp")?,
+        (None, None) => {
+            return Err(Failure::usage("verifying by identity needs --certificate-identity or --certificate-identity-regexp")
+                .with_hint("the release notes name the signer, e.g. https://github.com/ORG/REPO/.github/workflows/release.yml@refs/tags/v1.2.3"))
+        }
+    };
+    let issuer = match (&args.certificate_oidc_issuer, &args.certificate_oidc_issuer_regexp) {
+        (Some(i), _) => Matcher::Exact(i.clone()),
+        (None, Some(r)) => Matcher::regex(r, "--certificate-oidc-issuer-regexp")?,
+        (None, None) => {
+            return Err(Failure::usage("verifying by identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp")
+                .with_hint("GitHub Actions: https://token.actions.githubusercontent.com; GitLab: https://gitlab.com"))
+        }
+    };
+    let Some(root_path) = &args.trusted_root else {
+        return Err(Failure::usage("verifying by identity needs --trusted-root FILE (Sigstore's trusted_root.json)")
+            .with_hint("the public-good root is `trusted_root.json` of github.com/sigstore/root-signing; a private Sigstore publishes its own"));
+    };
+    let path = cwd.join(root_path);
+    let text = std::fs::read_to_string(&path).map_err(|e| Failure::io("read", &path, e))?;
+    let root = TrustedRoot::parse(&text, &path.display().to_string())?;
+    Ok(Some(IdentityPolicy { identity, issuer, root }))
 }

@@ -197,6 +197,10 @@ fn release(i: &Inputs) -> Blocks {
     });
     publish.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
     publish.push_str(&permissions(i));
+    if i.keyless {
+        // Keyless signing: the job's OIDC token (audience sigstore) is its signing identity.
+        publish.push_str("      id-token: write\n");
+    }
     publish.push_str("    steps:\n");
     publish.push_str(&setup_steps(i, i.needs.git_push, None));
     b.block("publish", "  ", &publish);

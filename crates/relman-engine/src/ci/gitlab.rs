@@ -77,6 +77,10 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
         }
         p.push_str("  script:\n    - relman merge dist/parts/*\n");
     }
+    if i.keyless {
+        // Keyless signing: GitLab's OIDC token for Sigstore, read by relman from SIGSTORE_ID_TOKEN.
+        p = p.replacen("  script:\n", "  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n  script:\n", 1);
+    }
     if let Some((secret, path)) = &i.key {
         p.push_str(&format!("    - (umask 077 && printf '%s\\n' \"${secret}\" > {})\n", sh(path)));
     }

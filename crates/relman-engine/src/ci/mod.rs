@@ -85,6 +85,8 @@ pub(crate) struct Inputs {
     pub registries: Vec<String>,
     /// (secret name, key path relative to the root) when the release is signed with a key.
     pub key: Option<(String, String)>,
+    /// `sign.mode = "keyless"`: the publish job gets an OIDC identity token.
+    pub keyless: bool,
     pub promote: CiPromote,
     pub environment: String,
     pub pin: bool,
@@ -213,6 +215,7 @@ fn inputs(s: &Settings, forge: Forge) -> Result<Inputs, Failure> {
         needs,
         registries,
         key,
+        keyless: s.keyless,
         promote: s.ci_config.promote.unwrap_or(CiPromote::Manual),
         environment: s.ci_config.environment.clone().unwrap_or_else(|| "release".into()),
         pin: s.ci_config.pin_actions != Some(false),

@@ -75,6 +75,8 @@ pub struct VerifyOptions {
     /// Signatures, bundles and provenance are checked with this key; without one they are
     /// reported "not checked (no key)".
     pub key: Option<relman_sign::PublicKey>,
+    /// Keyless: who must have signed, and the trusted root (instead of `key`).
+    pub identity: Option<relman_sign::keyless::IdentityPolicy>,
     /// Every archive, `checksums.txt` and `index.json` must have a bundle that verifies.
     /// Needs `key` (a usage failure otherwise).
     pub require_signatures: bool,
@@ -84,6 +86,14 @@ pub struct VerifyOptions {
     /// What the report names as the release's location instead of `loc`, when `loc` is a local
     /// copy fetched from elsewhere (a forge release page: `github:acme/tool@v1.2.3`).
     pub label: Option<String>,
+}
+
+impl VerifyOptions {
+    /// What signatures are checked against, when anything.
+    pub fn trust(&self) -> Option<relman_sign::keyless::Trust<'_>> {
+        use relman_sign::keyless::Trust;
+        self.key.as_ref().map(Trust::Key).or(self.identity.as_ref().map(Trust::Identity))
+    }
 }
 
 fn is_allowed_extra(name: &str) -> bool {
@@ -203,7 +213,10 @@ pub fn verify_release(loc: &Location) -> Result<VerifyReport, Failure> {
 /// a missing or corrupt `checksums.txt` / `index.json` / `manifest.json`, a network error,
 /// `require_signatures` without a key, a report file that cannot be written.
 pub fn verify_release_with(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, Failure> {
-    if opts.require_signatures && opts.key.is_none() {
+    if opts.key.is_some() && opts.identity.is_some() {
+        return Err(Failure::usage("give a key or an identity to verify with, not both"));
+    }
+    if opts.require_signatures && opts.trust().is_none() {
         return Err(Failure::usage("signatures are required, but no public key was given to check them with")
             .with_hint("pass the `PUBLIC KEY` file of the key pair that signed the release (`--key`)"));
     }
@@ -494,7 +507,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
     };
     let candidates: Vec<String> = match &local_names {
         Some(names) => names.iter().filter(signs_a_file_read).cloned().collect(),
-        None if opts.key.is_some() => seen
+        None if opts.trust().is_some() => seen
             .found
             .keys()
             .filter(|n| !is_signature_file(n, &manifest))
@@ -553,7 +566,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
             signature_files: &signature_files,
             provenance_files: &provenance_files,
         },
-        opts.key.as_ref(),
+        opts.trust(),
         opts.require_signatures,
     );
 
@@ -579,6 +592,7 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
         files,
         problems,
         key_hint: opts.key.as_ref().map(|k| k.hint().to_string()),
+        identity: opts.identity.as_ref().map(|p| p.describe()),
         require_signatures: opts.require_signatures,
         artifacts,
     })

@@ -35,6 +35,10 @@ pub struct VerifyReport {
     /// Hint (base64 sha256 of the public key) of the key signatures were checked with; `None`
     /// when no key was given and signatures were not checked.
     pub key_hint: Option<String>,
+    /// The identity policy keyless signatures were checked against (`identity `X` (issuer
+    /// `Y`)`), when verifying by identity.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     /// Whether unsigned archives, `checksums.txt` and `index.json` were problems.
     pub require_signatures: bool,
     /// Every artifact of the release with its verdict, in manifest order, then the others.
@@ -56,9 +60,10 @@ impl VerifyReport {
         let mut out = String::new();
         out.push_str(&format!("# Verification of {} {}\n\n", cell(&self.name), cell(&self.version)));
         out.push_str(&format!("- location: `{}`\n", cell(&self.location)));
-        match &self.key_hint {
-            Some(hint) => out.push_str(&format!("- signatures checked with key `{hint}`\n")),
-            None => out.push_str("- signatures not checked (no key)\n"),
+        match (&self.key_hint, &self.identity) {
+            (Some(hint), _) => out.push_str(&format!("- signatures checked with key `{hint}`\n")),
+            (None, Some(who)) => out.push_str(&format!("- signatures checked by {}\n", cell(who))),
+            (None, None) => out.push_str("- signatures not checked (no key)\n"),
         }
         if self.require_signatures {
             out.push_str("- signatures required\n");

@@ -19,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use relman_manifest::{ArtifactKind, Failure, Manifest, Sha256};
 use relman_sign::bundle::Content;
-use relman_sign::{blob, dsse, Bundle, PublicKey};
+use relman_sign::keyless::Trust;
+use relman_sign::{blob, dsse, Bundle};
 
 use super::content::check_statement;
 use super::report::Findings;
@@ -83,7 +84,7 @@ struct Signed {
     legacy: Option<bool>,
 }
 
-pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, require: bool) {
+pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<Trust<'_>>, require: bool) {
     let statements = check_provenance(f, r, key);
 
     let mut signed: BTreeMap<String, Signed> = BTreeMap::new();
@@ -110,10 +111,21 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
             f.note(&subject, format!("signature `{name}` not checked (no key)"));
             continue;
         };
+        let public_key = match key {
+            Trust::Key(k) => Some(k),
+            Trust::Identity(_) => None,
+        };
+        if legacy && public_key.is_none() {
+            // A bare signature names no certificate: an identity is checked through bundles.
+            f.unchecked(name, "legacy signature not checked (verifying by identity: the bundle is checked)");
+            continue;
+        }
         let result = match r.contents.get(name).map(|b| std::str::from_utf8(b)) {
             None => Err(Failure::verify(format!("`{name}` is too large to be a signature"))),
             Some(Err(_)) => Err(Failure::verify(format!("`{name}` is not UTF-8 text"))),
-            Some(Ok(text)) if legacy => blob::verify_legacy(text, name, key, &subject, digest),
+            Some(Ok(text)) if legacy => {
+                blob::verify_legacy(text, name, public_key.expect("key checked above"), &subject, digest)
+            }
             Some(Ok(text)) => verify_bundle(text, name, key, &subject, digest, r, &statements),
         };
         let verified = result.is_ok();
@@ -125,7 +137,7 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
         }
         match result {
             Ok(()) => {
-                f.note(name, format!("verifies `{subject}` with key {}", key.hint()));
+                f.note(name, format!("verifies `{subject}` with {}", key.describe()));
                 f.note(&subject, format!("signature `{name}` verifies"));
             }
             Err(e) => {
@@ -149,6 +161,11 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
         let s = signed.get(subject).copied().unwrap_or_default();
         if require && s.bundle.is_none() {
             f.fail(subject, format!("unsigned: there is no `{subject}{BUNDLE_SUFFIX}`, and signatures are required"));
+        } else if s.bundle.is_none() && matches!(key, Some(Trust::Identity(_))) {
+            f.fail(
+                subject,
+                format!("unsigned: there is no `{subject}{BUNDLE_SUFFIX}`, and an identity was given to check it with"),
+            );
         } else if s.bundle.is_none() && s.legacy.is_none() {
             f.fail(
                 subject,
@@ -161,7 +178,7 @@ pub(super) fn check(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>, 
 }
 
 /// Checks every provenance file; returns the verified statements as (file, payload).
-fn check_provenance(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>) -> Vec<(String, Vec<u8>)> {
+fn check_provenance(f: &mut Findings, r: &Release<'_>, key: Option<Trust<'_>>) -> Vec<(String, Vec<u8>)> {
     let mut statements = Vec::new();
     let mut checked: HashSet<(String, Sha256)> = HashSet::new();
     for prov in r.provenance_files {
@@ -182,11 +199,22 @@ fn check_provenance(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>) 
                 continue;
             }
         };
+        // The key envelopes are checked with: the given one, or for an identity the key of the
+        // certificate in the provenance's verified bundle.
+        let envelope_key = match key {
+            Some(Trust::Key(k)) => Some(Ok((k.clone(), format!("key {}", k.hint())))),
+            Some(trust @ Trust::Identity(_)) => Some(provenance_bundle_key(r, prov, trust)),
+            None => None,
+        };
+        if let Some(Err(why)) = &envelope_key {
+            f.fail(prov, why.clone());
+            continue;
+        }
         for envelope in &envelopes {
-            let (payload_type, payload, verified) = match key {
-                Some(key) => match envelope.verify(key, prov) {
+            let (payload_type, payload, verified) = match &envelope_key {
+                Some(Ok((key, who))) => match envelope.verify(key, prov) {
                     Ok(v) => {
-                        f.note(prov, format!("DSSE signature verifies with key {}", key.hint()));
+                        f.note(prov, format!("DSSE signature verifies with {who}"));
                         (v.payload_type, v.payload, true)
                     }
                     Err(e) => {
@@ -194,6 +222,7 @@ fn check_provenance(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>) 
                         continue;
                     }
                 },
+                Some(Err(_)) => continue,
                 None => {
                     f.unchecked(prov, "DSSE signature not checked (no key)");
                     match decode_base64(&envelope.payload) {
@@ -216,12 +245,24 @@ fn check_provenance(f: &mut Findings, r: &Release<'_>, key: Option<&PublicKey>) 
     statements
 }
 
+/// For an identity: the key of the certificate in `<prov>.sigstore.json`, once that bundle
+/// verifies by identity.
+fn provenance_bundle_key(r: &Release<'_>, prov: &str, trust: Trust<'_>) -> Result<(relman_sign::PublicKey, String), String> {
+    let name = format!("{prov}{BUNDLE_SUFFIX}");
+    let Some(text) = r.contents.get(&name).and_then(|b| std::str::from_utf8(b).ok()) else {
+        return Err(format!("has no bundle `{name}`: keyless provenance is verified through it"));
+    };
+    let bundle = Bundle::parse(text, &name).map_err(|e| e.message)?;
+    let (_, key) = trust.verify_dsse_bundle(&bundle, &name).map_err(|e| e.message)?;
+    Ok((key, trust.describe()))
+}
+
 /// Verifies a `.sigstore.json` file: a message signature against the subject's digest, or a
 /// DSSE envelope whose statement must be one the subject (a provenance file) holds.
 fn verify_bundle(
     text: &str,
     name: &str,
-    key: &PublicKey,
+    key: Trust<'_>,
     subject: &str,
     digest: &Sha256,
     r: &Release<'_>,
@@ -229,14 +270,14 @@ fn verify_bundle(
 ) -> Result<(), Failure> {
     let bundle = Bundle::parse(text, name)?;
     match bundle.content(name)? {
-        Content::MessageSignature(_) => blob::verify_parsed_bundle(&bundle, name, key, subject, digest),
+        Content::MessageSignature(_) => key.verify_blob_bundle(&bundle, name, subject, digest).map(|_| ()),
         Content::DsseEnvelope(_) => {
             if !r.provenance_files.iter().any(|p| p == subject) {
                 return Err(Failure::verify(format!(
                     "`{name}` holds a DSSE envelope, not the signature of `{subject}`"
                 )));
             }
-            let verified = dsse::verify_parsed_bundle(&bundle, name, key)?;
+            let (verified, _) = key.verify_dsse_bundle(&bundle, name)?;
             if !statements.iter().any(|(p, payload)| p == subject && *payload == verified.payload) {
                 return Err(Failure::verify(format!(
                     "`{name}` holds another statement than the verified ones in `{subject}`"

@@ -213,6 +213,8 @@ fn an_unknown_media_type_and_the_wrong_content_are_refused() {
     let mut keyless = signed.bundle.clone();
     keyless.verification_material.public_key = None;
     assert_verify_failure(verify(&keyless.to_json(), ARCHIVE), "names no public key");
+    keyless.verification_material.certificate = Some(crate::bundle::RawBytes { raw_bytes: "MAA=".into() });
+    assert_verify_failure(verify(&keyless.to_json(), ARCHIVE), "is a keyless bundle");
 }
 
 #[test]

@@ -93,7 +93,7 @@ impl PublicKey {
     }
 
     /// Does `signature` (DER) verify over the SHA-256 digest `digest`?
-    pub(crate) fn verifies_sha256(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
+    pub fn verifies_sha256(&self, digest: &[u8; 32], signature: &[u8]) -> bool {
         match p256::ecdsa::Signature::from_der(signature) {
             Ok(sig) => self.key.verify_prehash(digest, &sig).is_ok(),
             Err(_) => false,

@@ -232,7 +232,7 @@ impl Signer for SigningKey {
     fn verification_material(&self) -> VerificationMaterial {
         VerificationMaterial {
             public_key: Some(PublicKeyIdentifier { hint: self.public.hint().to_string() }),
-            tlog_entries: Vec::new(),
+            ..Default::default()
         }
     }
 }

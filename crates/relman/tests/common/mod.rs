@@ -149,6 +149,10 @@ pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
         .args(args)
         .env_remove("RELMAN_PASSWORD")
         .env_remove("COSIGN_PASSWORD")
+        // A CI runner's own identity token must never sign a test's release.
+        .env_remove("SIGSTORE_ID_TOKEN")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
         .envs(env.iter().copied())
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("CARGO_TARGET_DIR")

@@ -1,0 +1,434 @@
+//! Keyless signing against Sigstore's own service doubles (npm `@sigstore/mock`: a Fulcio CA,
+//! a CT log and a Rekor log, served on loopback by `scripts/sigstore-services.mjs`, with a fake
+//! GitHub Actions OIDC token service). Every bundle relman writes is verified by sigstore-js
+//! (`@sigstore/verify`, thresholds of 1 for the log, the CT log and the timestamp) with the
+//! expected identity and issuer, and by `relman verify` by identity; each way a keyless
+//! release can be wrong is refused with its reason.
+
+mod common;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+use common::*;
+
+/// The signer's identity, shaped as real Fulcio writes it for a GitHub workflow.
+const IDENTITY: &str = "https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v1.0.0";
+
+/// One `scripts/sigstore-services.mjs`: fresh keys, its own trusted root. Stops when dropped
+/// (its standard input closes).
+struct Sigstore {
+    child: Child,
+    _stdin: ChildStdin,
+    url: String,
+    trusted_root: PathBuf,
+}
+
+impl Sigstore {
+    fn start() -> Sigstore {
+        let mut child = Command::new("node")
+            .arg(repo_root().join("scripts/sigstore-services.mjs"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node (run scripts/setup-test-deps for .tools/)");
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+        Sigstore {
+            child,
+            _stdin: stdin,
+            url: v["url"].as_str().unwrap().to_string(),
+            trusted_root: PathBuf::from(v["trusted_root"].as_str().unwrap()),
+        }
+    }
+
+    fn issuer(&self) -> String {
+        format!("{}/oidc", self.url)
+    }
+
+    /// The Actions variables relman reads, for a token whose subject is `IDENTITY` and with
+    /// `extra` query parameters.
+    fn actions_env(&self, extra: &str) -> Vec<(String, String)> {
+        vec![
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
+                format!("{}/oidc/token?api-version=2.0&sub={IDENTITY}{extra}", self.url),
+            ),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(), "runner-bearer-secret".into()),
+        ]
+    }
+
+    fn stats(&self) -> serde_json::Value {
+        serde_json::from_str(&http("GET", &format!("{}/__stats", self.url), None)).unwrap()
+    }
+
+    fn post(&self, path: &str, body: &str) {
+        http("POST", &format!("{}{path}", self.url), Some(body));
+    }
+
+    /// A token fetched as a CI would, with `query` (e.g. `audience=other`).
+    fn token(&self, query: &str) -> String {
+        let url = format!("{}/oidc/token?sub={IDENTITY}&{query}", self.url);
+        let out = Command::new("curl").args(["-fsS", "-H", "Authorization: bearer x", &url]).output().unwrap();
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["value"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for Sigstore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http(method: &str, url: &str, body: Option<&str>) -> String {
+    let mut c = Command::new("curl");
+    c.args(["-fsS", "-X", method, url]);
+    if let Some(b) = body {
+        c.args(["-H", "Content-Type: application/json", "--data", b]);
+    }
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{method} {url}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A project signed keylessly at `sig`'s services.
+fn keyless_project(sig: &Sigstore) -> Project {
+    let p = Project::generic(&[HOST]);
+    let mut cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
+    cfg.push_str(&format!(
+        "\n[sign]\nmode = \"keyless\"\nfulcio_url = \"{}\"\nrekor_url = \"{}\"\n",
+        sig.url, sig.url
+    ));
+    p.write("relman.toml", &cfg);
+    p.commit("sign keylessly");
+    p.tag("v1.0.0");
+    p
+}
+
+fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// sigstore-js's verdict on one bundle (`artifact`: `None` for a DSSE bundle).
+fn sigstore_js(root: &Path, bundle: &Path, artifact: Option<&Path>, identity: &str, issuer: &str) -> serde_json::Value {
+    let mut c = Command::new("node");
+    c.arg(repo_root().join("scripts/sigstore-verify.mjs"))
+        .arg("--trusted-root")
+        .arg(root)
+        .arg("--bundle")
+        .arg(bundle)
+        .args(["--identity", identity, "--issuer", issuer]);
+    if let Some(a) = artifact {
+        c.arg("--artifact").arg(a);
+    }
+    let out = c.output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn bundles(dir: &Path) -> Vec<PathBuf> {
+    let mut b: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".sigstore.json"))
+        .collect();
+    b.sort();
+    b
+}
+
+fn verify_args<'a>(dir: &'a str, root: &'a str, identity: &'a str, issuer: &'a str) -> Vec<&'a str> {
+    vec![
+        "verify",
+        dir,
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+        "--trusted-root",
+        root,
+    ]
+}
+
+#[test]
+fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
+    let sig = Sigstore::start();
+    let p = keyless_project(&sig);
+    let served = p.outside("served");
+    let to = format!("dir:{}", served.display());
+    let env = sig.actions_env("");
+    let out = p.relman_env(&["release", "--promote", "--to", &to], &env_refs(&env));
+    out.ok();
+    assert!(!out.stdout.contains("runner-bearer-secret") && !out.stderr.contains("runner-bearer-secret"));
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains(&format!("certificate for `{IDENTITY}`")), "{all}");
+    let v = served.join("1.0.0");
+    let found = bundles(&v);
+    // Every archive, SBOM, checksums.txt, index.json, the installer, manifest.json and the
+    // provenance: each a bundle with a certificate and a log entry; no bare `.sig`.
+    assert!(found.len() >= 6, "{found:?}");
+    assert!(!fs::read_dir(&v).unwrap().any(|e| e.unwrap().path().extension().is_some_and(|x| x == "sig")));
+    let stats = sig.stats();
+    assert_eq!(stats["fulcio"], 1, "one certificate per run: {stats}");
+    assert_eq!(stats["oidc"], 1, "{stats}");
+    assert_eq!(stats["rekor_post"].as_u64().unwrap() as usize, found.len(), "one log entry per bundle: {stats}");
+
+    for b in &found {
+        let name = b.file_name().unwrap().to_string_lossy().to_string();
+        let subject = name.strip_suffix(".sigstore.json").unwrap();
+        let text = fs::read_to_string(b).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(json["verificationMaterial"]["certificate"]["rawBytes"].is_string(), "{name}");
+        let entry = &json["verificationMaterial"]["tlogEntries"][0];
+        assert!(entry["inclusionPromise"]["signedEntryTimestamp"].is_string(), "{name}");
+        assert!(entry["inclusionProof"]["checkpoint"]["envelope"].is_string(), "{name}");
+        let artifact = if json["dsseEnvelope"].is_object() {
+            None
+        } else if subject == "manifest.json" {
+            // The published manifest is the release view relman wrote beside the record.
+            Some(v.join("manifest.json"))
+        } else {
+            Some(v.join(subject))
+        };
+        let verdict = sigstore_js(&sig.trusted_root, b, artifact.as_deref(), IDENTITY, &sig.issuer());
+        assert_eq!(verdict["ok"], true, "{name}: {verdict}");
+        assert_eq!(verdict["identity"], IDENTITY);
+    }
+
+    let root = sig.trusted_root.display().to_string();
+    let dir = v.display().to_string();
+    let issuer = sig.issuer();
+    let report = p.relman(&[&verify_args(&dir, &root, IDENTITY, &issuer)[..], &["--json"]].concat()).ok().json();
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    assert!(report["identity"].as_str().unwrap().contains(IDENTITY), "{report}");
+    // The regexp forms, as cosign spells them.
+    p.relman(&[
+        "verify",
+        &dir,
+        "--certificate-identity-regexp",
+        "^https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v",
+        "--certificate-oidc-issuer-regexp",
+        "^http://127.0.0.1:[0-9]+/oidc$",
+        "--trusted-root",
+        &root,
+    ])
+    .ok();
+
+    // A re-run on the same commit signs nothing and asks for no token or certificate.
+    p.relman_env(&["release", "--to", &to], &env_refs(&env)).ok();
+    let again = sig.stats();
+    assert_eq!(again["fulcio"], 1, "{again}");
+    assert_eq!(again["oidc"], 1, "{again}");
+    assert_eq!(again["rekor_post"], stats["rekor_post"], "{again}");
+}
+
+#[test]
+fn verify_by_identity_refuses_every_wrong_release_with_its_reason() {
+    let sig = Sigstore::start();
+    let other = Sigstore::start();
+    let p = keyless_project(&sig);
+    let served = p.outside("served");
+    let to = format!("dir:{}", served.display());
+    p.relman_env(&["release", "--to", &to], &env_refs(&sig.actions_env(""))).ok();
+    let v = served.join("1.0.0");
+    let root = sig.trusted_root.display().to_string();
+    let issuer = sig.issuer();
+    let archive = fs::read_dir(&v)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .find(|n| n.ends_with(".tar.gz"))
+        .unwrap();
+
+    // Each case on a fresh copy of the release.
+    let case = |name: &str, change: &dyn Fn(&Path), args: &dyn Fn(&str) -> Vec<String>, needle: &str| {
+        let copy = p.outside(&format!("case-{name}"));
+        for e in fs::read_dir(&v).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+        }
+        change(&copy);
+        let a = args(&copy.display().to_string());
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let out = p.relman(&a);
+        assert_eq!(out.code, 7, "{name}: expected a verify failure\n{}\n{}", out.stdout, out.stderr);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains(needle), "{name}: expected {needle:?} in\n{all}");
+    };
+    let std_args = |d: &str| verify_args(d, &root, IDENTITY, &issuer).iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let nothing = |_: &Path| {};
+
+    case(
+        "wrong-identity",
+        &nothing,
+        &|d| verify_args(d, &root, "https://github.com/evil/fork/.github/workflows/release.yml@refs/tags/v1.0.0", &issuer).iter().map(|s| s.to_string()).collect(),
+        "not by identity `https://github.com/evil/fork",
+    );
+    case(
+        "wrong-issuer",
+        &nothing,
+        &|d| verify_args(d, &root, IDENTITY, "https://token.actions.githubusercontent.com").iter().map(|s| s.to_string()).collect(),
+        "not issuer `https://token.actions.githubusercontent.com`",
+    );
+    // Another Sigstore's trusted root: its log is unknown.
+    let other_root = other.trusted_root.display().to_string();
+    case(
+        "other-root",
+        &nothing,
+        &|d| verify_args(d, &other_root, IDENTITY, &issuer).iter().map(|s| s.to_string()).collect(),
+        "from a log the trusted root does not know",
+    );
+    // This log, but another CA: the certificate does not chain.
+    let mut mixed: serde_json::Value = serde_json::from_str(&fs::read_to_string(&sig.trusted_root).unwrap()).unwrap();
+    let other_json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&other.trusted_root).unwrap()).unwrap();
+    mixed["certificateAuthorities"] = other_json["certificateAuthorities"].clone();
+    let mixed_path = p.outside("roots").join("mixed.json");
+    fs::write(&mixed_path, mixed.to_string()).unwrap();
+    let mixed_root = mixed_path.display().to_string();
+    case(
+        "other-ca",
+        &nothing,
+        &|d| verify_args(d, &mixed_root, IDENTITY, &issuer).iter().map(|s| s.to_string()).collect(),
+        "was not issued by a certificate authority",
+    );
+    // A flipped byte in an archive.
+    case(
+        "flipped-byte",
+        &|d| {
+            let path = d.join(&archive);
+            let mut b = fs::read(&path).unwrap();
+            let mid = b.len() / 2;
+            b[mid] ^= 1;
+            fs::write(&path, b).unwrap();
+        },
+        &std_args,
+        &archive,
+    );
+    // A stripped signature.
+    case(
+        "stripped",
+        &|d| fs::remove_file(d.join(format!("{archive}.sigstore.json"))).unwrap(),
+        &std_args,
+        "unsigned: there is no",
+    );
+    // The log entry of another file: it records other bytes.
+    case(
+        "swapped-entry",
+        &|d| {
+            let a = d.join(format!("{archive}.sigstore.json"));
+            let c = d.join("checksums.txt.sigstore.json");
+            let mut av: serde_json::Value = serde_json::from_str(&fs::read_to_string(&a).unwrap()).unwrap();
+            let cv: serde_json::Value = serde_json::from_str(&fs::read_to_string(&c).unwrap()).unwrap();
+            av["verificationMaterial"]["tlogEntries"] = cv["verificationMaterial"]["tlogEntries"].clone();
+            fs::write(&a, av.to_string()).unwrap();
+        },
+        &std_args,
+        "not the signed file's",
+    );
+    // No log entry at all.
+    case(
+        "no-entry",
+        &|d| {
+            let a = d.join(format!("{archive}.sigstore.json"));
+            let mut av: serde_json::Value = serde_json::from_str(&fs::read_to_string(&a).unwrap()).unwrap();
+            av["verificationMaterial"]["tlogEntries"] = serde_json::json!([]);
+            fs::write(&a, av.to_string()).unwrap();
+        },
+        &std_args,
+        "has no transparency log entry",
+    );
+    // An altered integrated time: the log's promise no longer holds.
+    case(
+        "altered-time",
+        &|d| {
+            let a = d.join(format!("{archive}.sigstore.json"));
+            let mut av: serde_json::Value = serde_json::from_str(&fs::read_to_string(&a).unwrap()).unwrap();
+            let t: i64 = av["verificationMaterial"]["tlogEntries"][0]["integratedTime"].as_str().unwrap().parse().unwrap();
+            av["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = serde_json::json!((t + 1).to_string());
+            fs::write(&a, av.to_string()).unwrap();
+        },
+        &std_args,
+        "signed entry timestamp the log's key did not make",
+    );
+
+    // Usage: an identity without an issuer or a root.
+    p.relman(&["verify", &v.display().to_string(), "--certificate-identity", IDENTITY, "--trusted-root", &root])
+        .fails(2, "needs --certificate-oidc-issuer");
+    p.relman(&["verify", &v.display().to_string(), "--certificate-identity", IDENTITY, "--certificate-oidc-issuer", &issuer])
+        .fails(2, "needs --trusted-root");
+    // A key cannot verify a keyless release: named, with the fix.
+    p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", "k")]).ok();
+    let out = p.relman(&["verify", &v.display().to_string(), "--key", "relman.pub"]);
+    assert_eq!(out.code, 7);
+    assert!(out.stdout.contains("is a keyless bundle"), "{}{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn a_signature_logged_after_its_certificate_expired_is_refused() {
+    let sig = Sigstore::start();
+    // Rekor integrates every entry 15 minutes from now: after the 10-minute certificate ends.
+    sig.post("/__clock", r#"{"rekor_offset":900}"#);
+    let p = keyless_project(&sig);
+    let served = p.outside("served");
+    p.relman_env(&["release", "--to", &format!("dir:{}", served.display())], &env_refs(&sig.actions_env(""))).ok();
+    let v = served.join("1.0.0");
+    let b = v.join("checksums.txt.sigstore.json");
+    let verdict = sigstore_js(&sig.trusted_root, &b, Some(&v.join("checksums.txt")), IDENTITY, &sig.issuer());
+    assert_eq!(verdict["ok"], false, "sigstore-js refuses it too: {verdict}");
+    let root = sig.trusted_root.display().to_string();
+    let out = p.relman(&verify_args(&v.display().to_string(), &root, IDENTITY, &sig.issuer()));
+    assert_eq!(out.code, 7, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("outside its certificate's validity"), "{}", out.stdout);
+}
+
+#[test]
+fn bad_tokens_and_unreachable_services_fail_before_anything_is_published_and_a_rerun_completes() {
+    let sig = Sigstore::start();
+    let p = keyless_project(&sig);
+    let served = p.outside("served");
+    let to = format!("dir:{}", served.display());
+    let published = || served.join("1.0.0").exists();
+
+    // No token source at all: said before anything is built.
+    p.relman(&["release", "--to", &to]).fails(3, "needs an OIDC identity token");
+    assert!(!published());
+    // An expired token from the Actions service.
+    p.relman_env(&["release", "--to", &to], &env_refs(&sig.actions_env("&exp_in=-60"))).fails(3, "expired");
+    assert!(!published());
+    // A token for another audience, given as a file.
+    let tok = p.outside("tok").join("token");
+    fs::write(&tok, sig.token("audience=other")).unwrap();
+    let out = p.relman(&["release", "--to", &to, "--identity-token", &tok.display().to_string()]);
+    out.fails(3, "audience `other`, not `sigstore`");
+    assert!(!published());
+    // A given token never shows in output.
+    let secret = sig.token("audience=sigstore");
+    fs::write(&tok, &secret).unwrap();
+
+    // Rekor down (every attempt answers 503): a network failure naming Rekor, nothing published.
+    sig.post("/__fail", r#"{"rekor":1000}"#);
+    let out = p.relman(&["release", "--to", &to, "--identity-token", &tok.display().to_string()]);
+    out.fails(11, "Rekor at");
+    assert!(!out.stderr.contains(&secret) && !out.stdout.contains(&secret));
+    assert!(!published());
+    // No bundle without its log entry was left behind.
+    for b in bundles(&p.path("dist/1.0.0")) {
+        let j: serde_json::Value = serde_json::from_str(&fs::read_to_string(&b).unwrap()).unwrap();
+        assert!(!j["verificationMaterial"]["tlogEntries"].as_array().unwrap().is_empty(), "{}", b.display());
+    }
+    // Fulcio down.
+    sig.post("/__fail", r#"{"rekor":0,"fulcio":1000}"#);
+    p.relman(&["release", "--to", &to, "--identity-token", &tok.display().to_string()]).fails(11, "Fulcio at");
+    assert!(!published());
+
+    // Back up: the re-run completes and verifies.
+    sig.post("/__fail", r#"{"rekor":0,"fulcio":0}"#);
+    p.relman(&["release", "--to", &to, "--identity-token", &tok.display().to_string()]).ok();
+    let root = sig.trusted_root.display().to_string();
+    p.relman(&verify_args(&served.join("1.0.0").display().to_string(), &root, IDENTITY, &sig.issuer())).ok();
+}
