@@ -17,10 +17,7 @@ use relman_sign::keyless::{fulcio, rekor, IdentityToken, KeylessSigner, LogClien
 use serde_json::Value;
 
 use crate::remote::TokenSource;
-use crate::settings::Settings;
 
-pub const DEFAULT_FULCIO: &str = "https://fulcio.sigstore.dev";
-pub const DEFAULT_REKOR: &str = "https://rekor.sigstore.dev";
 const ATTEMPTS: u32 = 3;
 
 fn agent() -> ureq::Agent {
@@ -145,19 +142,27 @@ impl LogClient for Rekor {
     }
 }
 
+/// Where keyless signing goes: `sign.fulcio_url`, `sign.rekor_url`, and the token's source.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub fulcio: String,
+    pub rekor: String,
+    pub token: TokenSource,
+}
+
 /// The signer of this process for these services: one certificate per run, shared by the
 /// stages that sign (package, then publish's manifest signature), and a new one only when it
 /// would expire within a minute. `fresh` says whether it was just made.
-pub fn shared(settings: &Settings) -> Result<(Arc<KeylessSigner>, bool), Failure> {
+pub fn shared(services: &Services) -> Result<(Arc<KeylessSigner>, bool), Failure> {
     static SIGNERS: Mutex<Vec<(String, Arc<KeylessSigner>)>> = Mutex::new(Vec::new());
-    let key = format!("{} {}", settings.fulcio_url, settings.rekor_url);
+    let key = format!("{} {}", services.fulcio, services.rekor);
     let now = now();
     let mut signers = SIGNERS.lock().unwrap_or_else(|e| e.into_inner());
     signers.retain(|(_, s)| s.not_after > now + 60);
     if let Some((_, s)) = signers.iter().find(|(k, _)| *k == key) {
         return Ok((s.clone(), false));
     }
-    let s = Arc::new(start(settings)?);
+    let s = Arc::new(start(services)?);
     signers.push((key, s.clone()));
     Ok((s, true))
 }
@@ -167,13 +172,13 @@ fn now() -> i64 {
 }
 
 /// Gets a token and a certificate, and returns the signer.
-fn start(settings: &Settings) -> Result<KeylessSigner, Failure> {
+fn start(services: &Services) -> Result<KeylessSigner, Failure> {
     let agent = agent();
-    let (token, origin) = identity_token(&settings.remote.sigstore.token, &agent)?;
+    let (token, origin) = identity_token(&services.token, &agent)?;
     token.check_usable(now(), &origin)?;
     let key = relman_sign::generate()?.into_signing_key();
     let body = fulcio::request_body(&token, key.public_key(), &key)?;
-    let url = format!("{}{}", settings.fulcio_url.trim_end_matches('/'), fulcio::SIGNING_CERT_PATH);
+    let url = format!("{}{}", services.fulcio.trim_end_matches('/'), fulcio::SIGNING_CERT_PATH);
     let answer = send(&agent, "POST", &url, &[("Accept", "application/json")], Some(&body), "Fulcio")?;
     if !(200..300).contains(&answer.status) {
         return Err(Failure::config(format!(
@@ -185,6 +190,6 @@ fn start(settings: &Settings) -> Result<KeylessSigner, Failure> {
         .with_hint("the token expired, is for another audience, or its issuer is not one this Fulcio trusts"));
     }
     let chain = fulcio::parse_chain(&answer.body, &url)?;
-    let log = Rekor { agent, base: settings.rekor_url.trim_end_matches('/').to_string() };
+    let log = Rekor { agent, base: services.rekor.trim_end_matches('/').to_string() };
     KeylessSigner::new(key, chain, Box::new(log), &url)
 }

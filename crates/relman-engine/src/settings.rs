@@ -45,6 +45,10 @@ pub struct Options {
     pub force_rebuild: bool,
 }
 
+/// Sigstore's public-good services, keyless signing's defaults.
+pub const DEFAULT_FULCIO: &str = "https://fulcio.sigstore.dev";
+pub const DEFAULT_REKOR: &str = "https://rekor.sigstore.dev";
+
 /// A secret string: never shown by `Debug` or `Display`.
 #[derive(Clone, Default)]
 pub struct Secret(String);
@@ -347,8 +351,8 @@ impl Settings {
             public_key: config.sign.public_key.as_ref().map(|k| root.join(k)),
             sign_key,
             keyless,
-            fulcio_url: config.sign.fulcio_url.clone().unwrap_or_else(|| crate::keyless::DEFAULT_FULCIO.to_string()),
-            rekor_url: config.sign.rekor_url.clone().unwrap_or_else(|| crate::keyless::DEFAULT_REKOR.to_string()),
+            fulcio_url: config.sign.fulcio_url.clone().unwrap_or_else(|| DEFAULT_FULCIO.to_string()),
+            rekor_url: config.sign.rekor_url.clone().unwrap_or_else(|| DEFAULT_REKOR.to_string()),
             require_signatures,
             passphrase: opts.passphrase.clone(),
             ci: opts.ci.clone().unwrap_or_else(crate::provenance::CiContext::local),

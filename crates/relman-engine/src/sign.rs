@@ -33,7 +33,7 @@ use crate::settings::Settings;
 /// signature is needed, so a re-run that signs nothing needs no identity token).
 pub enum Identity {
     Key(SigningKey),
-    Keyless { settings: Box<Settings>, signer: OnceLock<std::sync::Arc<KeylessSigner>> },
+    Keyless { services: crate::keyless::Services, signer: OnceLock<std::sync::Arc<KeylessSigner>> },
 }
 
 impl Identity {
@@ -41,13 +41,13 @@ impl Identity {
     pub fn signer(&self, reporter: &dyn Reporter) -> Result<&(dyn Signer + Sync), Failure> {
         match self {
             Identity::Key(k) => Ok(k),
-            Identity::Keyless { settings, signer } => {
+            Identity::Keyless { services, signer } => {
                 if signer.get().is_none() {
-                    let (s, fresh) = crate::keyless::shared(settings)?;
+                    let (s, fresh) = crate::keyless::shared(services)?;
                     if fresh {
                         reporter.step(&format!(
                             "keyless: certificate for `{}` (issuer `{}`) from {}",
-                            s.identity, s.issuer, settings.fulcio_url
+                            s.identity, s.issuer, services.fulcio
                         ));
                     }
                     let _ = signer.set(s);
@@ -96,7 +96,12 @@ fn keyless_bundle_of(b: &Bundle, sha256: &Sha256) -> bool {
 /// The release's signing identity: the key (`sign.key`), keyless (`sign.mode`), or `None`.
 pub fn load_identity(settings: &Settings, reporter: &dyn Reporter) -> Result<Option<Identity>, Failure> {
     if settings.keyless {
-        return Ok(Some(Identity::Keyless { settings: Box::new(settings.clone()), signer: OnceLock::new() }));
+        let services = crate::keyless::Services {
+            fulcio: settings.fulcio_url.clone(),
+            rekor: settings.rekor_url.clone(),
+            token: settings.remote.sigstore.token.clone(),
+        };
+        return Ok(Some(Identity::Keyless { services, signer: OnceLock::new() }));
     }
     Ok(load_key(settings, reporter)?.map(Identity::Key))
 }
