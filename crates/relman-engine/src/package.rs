@@ -122,7 +122,11 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
         planned.save()?;
         report.gate("package")?;
     }
-    let notes = release_notes(planned)?;
+    let signed_as = match &identity {
+        Some(i) => i.keyless_identity(&planned.version_dir, reporter)?,
+        None => None,
+    };
+    let notes = release_notes(planned, signed_as.as_ref())?;
     done.push(write_small(planned, crate::planned::NOTES_FILE, notes.as_bytes())?);
     planned.save()?;
     if let Some(identity) = &identity {
@@ -139,7 +143,7 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
 
 /// `release-notes.md`: the notes from the commits since the previous release, ending with the
 /// commands a user runs to verify what they downloaded.
-fn release_notes(planned: &Planned) -> Result<String, Failure> {
+fn release_notes(planned: &Planned, keyless: Option<&(String, String)>) -> Result<String, Failure> {
     let s = &planned.settings;
     let m = &planned.manifest;
     let notes_settings = crate::notes::NotesSettings {
@@ -152,7 +156,7 @@ fn release_notes(planned: &Planned) -> Result<String, Failure> {
     let version = semver::Version::parse(&m.version)
         .map_err(|e| Failure::internal(format!("planned version `{}`: {e}", m.version)))?;
     let tag = m.tag.clone().unwrap_or_else(|| format!("{}{}", s.tag_prefix, m.version));
-    let verify = verification_section(planned);
+    let verify = verification_section(planned, keyless);
     let facts = crate::notes::ReleaseFacts {
         artifacts: m
             .artifacts
@@ -188,27 +192,41 @@ fn release_notes(planned: &Planned) -> Result<String, Failure> {
     Ok(text)
 }
 
-/// The exact commands that verify this release: sha256sum, relman, and cosign for signatures.
-fn verification_section(planned: &Planned) -> String {
+/// The exact commands that verify this release: sha256sum, relman, and cosign for signatures
+/// (by key, or by the keyless signer's identity and issuer).
+fn verification_section(planned: &Planned, keyless: Option<&(String, String)>) -> String {
     let m = &planned.manifest;
     let example = m.archives().next().map(|a| a.name.clone()).unwrap_or_else(|| "<archive>".into());
     let signed = m.artifacts.iter().any(|a| a.kind == ArtifactKind::Bundle);
     let mut t = String::new();
     if let Some(url) = crate::installer::script_url(planned) {
-        t.push_str(&format!("\n## Install\n\n```sh\ncurl -fsSL {url} | sh\n```\n\nThe script checks the archive's sha256{} before installing into `~/.local/bin` (`sh -s -- --help` lists its options).\n", if signed { " and signatures" } else { "" }));
+        let checks = match (signed, keyless) {
+            (true, None) => " and signatures",
+            _ => "",
+        };
+        t.push_str(&format!("\n## Install\n\n```sh\ncurl -fsSL {url} | sh\n```\n\nThe script checks the archive's sha256{checks} before installing into `~/.local/bin` (`sh -s -- --help` lists its options).\n"));
     }
     t.push_str("\n## Verify this release\n\nIn the directory holding the files you downloaded:\n\n```sh\n");
     t.push_str("sha256sum --ignore-missing -c checksums.txt\n");
-    if signed {
-        t.push_str(&format!("relman verify <release URL>/{}/ --key relman.pub --require-signatures\n", m.version));
-        t.push_str(&format!(
-            "cosign verify-blob --key relman.pub --signature {example}.sig --insecure-ignore-tlog=true {example}\n"
-        ));
-        t.push_str(&format!(
-            "cosign verify-blob --key relman.pub --bundle {example}.sigstore.json --new-bundle-format --insecure-ignore-tlog=true {example}\n"
-        ));
-    } else {
-        t.push_str(&format!("relman verify <release URL>/{}/\n", m.version));
+    match (signed, keyless) {
+        (true, Some((identity, issuer))) => {
+            let who = format!("--certificate-identity '{identity}' --certificate-oidc-issuer '{issuer}'");
+            t.push_str(&format!(
+                "relman verify <release URL>/{}/ {who} --trusted-root trusted_root.json --require-signatures\n",
+                m.version
+            ));
+            t.push_str(&format!("cosign verify-blob --bundle {example}.sigstore.json --new-bundle-format {who} {example}\n"));
+        }
+        (true, None) => {
+            t.push_str(&format!("relman verify <release URL>/{}/ --key relman.pub --require-signatures\n", m.version));
+            t.push_str(&format!(
+                "cosign verify-blob --key relman.pub --signature {example}.sig --insecure-ignore-tlog=true {example}\n"
+            ));
+            t.push_str(&format!(
+                "cosign verify-blob --key relman.pub --bundle {example}.sigstore.json --new-bundle-format --insecure-ignore-tlog=true {example}\n"
+            ));
+        }
+        (false, _) => t.push_str(&format!("relman verify <release URL>/{}/\n", m.version)),
     }
     t.push_str("```\n");
     let images = image_references(planned);
@@ -228,8 +246,12 @@ fn verification_section(planned: &Planned) -> String {
             t.push_str("```\n");
         }
     }
-    if signed {
-        t.push_str("\n`relman.pub` is the project's public key, committed in its repository.\n");
+    match (signed, keyless) {
+        (true, Some((identity, _))) => t.push_str(&format!(
+            "\nSigned keylessly: each signature's certificate names `{identity}` and is logged in the transparency log. `trusted_root.json` is the Sigstore instance's trusted root (the public-good one is `targets/trusted_root.json` of github.com/sigstore/root-signing); cosign finds it itself.\n"
+        )),
+        (true, None) => t.push_str("\n`relman.pub` is the project's public key, committed in its repository.\n"),
+        _ => {}
     }
     t
 }

@@ -65,6 +65,26 @@ impl Identity {
         }
     }
 
+    /// Keyless: the identity and issuer the release is signed as — the certificate's when one
+    /// was got, else the one recorded in a bundle already written under `dir` (a re-run), else
+    /// a certificate is got now. `None` for a key.
+    pub fn keyless_identity(&self, dir: &Path, reporter: &dyn Reporter) -> Result<Option<(String, String)>, Failure> {
+        let Identity::Keyless { signer, .. } = self else { return Ok(None) };
+        if let Some(s) = signer.get() {
+            return Ok(Some((s.identity.clone(), s.issuer.clone())));
+        }
+        let mut names: Vec<_> = fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        names.sort();
+        for path in names.iter().filter(|p| p.to_string_lossy().ends_with(".sigstore.json")) {
+            let found = fs::read_to_string(path).ok().and_then(|t| Bundle::parse(&t, "bundle").ok());
+            if let Some(who) = found.as_ref().and_then(relman_sign::keyless::trust::bundle_identity) {
+                return Ok(Some(who));
+            }
+        }
+        self.signer(reporter)?;
+        Ok(signer.get().map(|s| (s.identity.clone(), s.issuer.clone())))
+    }
+
     /// Who signed, for messages: `key HINT` or `identity X`.
     pub fn describe(&self) -> String {
         match self {

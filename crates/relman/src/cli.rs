@@ -544,6 +544,10 @@ pub struct InstallArgs {
     #[arg(long)]
     pub require_signature: bool,
 
+    /// Keyless releases: who must have signed; pinned for later upgrades like a key.
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+
     /// Reinstall the version even when it is installed intact, and replace a file in bin/ that
     /// relman did not install (it is kept in .relman/backup/).
     #[arg(long)]

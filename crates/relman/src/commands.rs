@@ -785,6 +785,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 },
                 force: args.force,
                 key: args.key.as_ref().map(|k| cwd.join(k)),
+                identity: identity_policy(&args.identity, &cwd)?,
                 require_signature: args.require_signature,
                 source_label,
             };
@@ -980,6 +981,7 @@ fn upgrade_from_forge(
         sha256: None,
         force: false,
         key: args.key.as_ref().map(|k| cwd.join(k)),
+        identity: None,
         require_signature: args.require_signature,
         source_label: Some(format!("{spec}@{tag}")),
     })?;
@@ -1294,9 +1296,9 @@ fn print_signature(outcome: &install::InstallOutcome) {
     if let Some(sig) = &outcome.signature {
         let source =
             serde_json::to_value(sig.key_source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        println!("  verified with key {} ({source})", sig.key_hint);
+        println!("  verified with {} ({source})", sig.signed_by);
         if let Some(old) = &sig.replaced_key_hint {
-            println!("  pinned key changed {old} → {}", sig.key_hint);
+            println!("  pinned signer changed {old} → {}", sig.key_hint);
         }
     }
 }

@@ -220,6 +220,64 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
     ])
     .ok();
 
+    // The notes name the exact commands; relman's runs as written (with the URL and the
+    // trusted root filled in).
+    let notes = fs::read_to_string(v.join("release-notes.md")).unwrap();
+    let line = notes.lines().find(|l| l.starts_with("relman verify ")).unwrap().to_string();
+    assert!(line.contains(&format!("--certificate-identity '{IDENTITY}'")), "{line}");
+    assert!(line.contains(&format!("--certificate-oidc-issuer '{issuer}'")), "{line}");
+    assert!(notes.contains(&format!("cosign verify-blob --bundle ")) && notes.contains("--new-bundle-format --certificate-identity"), "{notes}");
+    let filled = line
+        .replace("<release URL>/1.0.0/", &dir)
+        .replace("trusted_root.json", &root)
+        .replace('\'', "");
+    let words: Vec<&str> = filled.split_whitespace().skip(1).collect();
+    p.relman(&words).ok();
+
+    // Install by identity pins it; a later install needs no flags and still checks it.
+    let prefix = p.outside("prefix");
+    let from = served.display().to_string();
+    let pre = prefix.display().to_string();
+    let out = p
+        .relman(&[
+            "install", "--from", &from, "--prefix", &pre, "--certificate-identity", IDENTITY,
+            "--certificate-oidc-issuer", &issuer, "--trusted-root", &root, "--require-signature",
+        ])
+        .ok()
+        .stdout
+        .clone();
+    assert!(out.contains(&format!("verified with identity `{IDENTITY}`")), "{out}");
+    let receipt: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(prefix.join(".relman/receipts/tool.json")).unwrap()).unwrap();
+    assert_eq!(receipt["format_version"], 3, "{receipt}");
+    assert!(receipt["signing_identity"]["identity_regexp"].as_str().unwrap().starts_with("^https://github"), "{receipt}");
+    let out = p.relman(&["install", "--from", &from, "--prefix", &pre, "--force"]).ok().stdout.clone();
+    assert!(out.contains("(pinned)"), "{out}");
+    // A flipped byte in the archive: the pinned identity refuses it, nothing installed.
+    let tampered = p.outside("tampered");
+    let copy = tampered.join("1.0.0");
+    fs::create_dir_all(&copy).unwrap();
+    for e in fs::read_dir(&v).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), copy.join(e.file_name())).unwrap();
+    }
+    let archive = fs::read_dir(&copy).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().ends_with(".tar.gz")).unwrap();
+    let mut bytes = fs::read(&archive).unwrap();
+    let n = bytes.len() - 30;
+    bytes[n] ^= 0x40;
+    fs::write(&archive, bytes).unwrap();
+    let bin_before = fs::read(prefix.join("bin/tool")).unwrap();
+    let out = p.relman(&["install", "--from", &copy.display().to_string(), "--prefix", &pre, "--force"]);
+    assert_ne!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(fs::read(prefix.join("bin/tool")).unwrap(), bin_before);
+    // Another identity than the signer's is refused at install too.
+    let bad = p.relman(&[
+        "install", "--from", &from, "--prefix", &p.outside("prefix2").display().to_string(),
+        "--certificate-identity", "https://github.com/evil/x/.github/workflows/r.yml@refs/tags/v1.0.0",
+        "--certificate-oidc-issuer", &issuer, "--trusted-root", &root,
+    ]);
+    bad.fails(7, "not by identity");
+
     // A re-run on the same commit signs nothing and asks for no token or certificate.
     p.relman_env(&["release", "--to", &to], &env_refs(&env)).ok();
     let again = sig.stats();

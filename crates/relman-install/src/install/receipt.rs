@@ -13,9 +13,10 @@
 //! credentials and no secret key material (a pinned key is the *public* key PEM and its hint);
 //! `previous` names the version whose binaries are in `backup/`.
 //!
-//! Format versions: 1 is a receipt without a pinned key; 2 adds `signing_key`. A receipt
-//! with a pinned key is written as 2 so that an older relman, which would ignore the pin,
-//! refuses the receipt instead of installing unverified releases over it.
+//! Format versions: 1 is a receipt without a pinned key; 2 adds `signing_key`; 3 adds
+//! `signing_identity` (keyless: who must sign, and the trusted root). A receipt with a pin is
+//! written with the first version that knows it, so that an older relman, which would ignore
+//! the pin, refuses the receipt instead of installing unverified releases over it.
 
 use std::fs;
 use std::io::{self, Write};
@@ -26,7 +27,9 @@ use relman_manifest::{Failure, Sha256};
 use serde::{Deserialize, Serialize};
 
 /// The newest receipt format this build reads (and writes when a key is pinned).
-pub const RECEIPT_FORMAT_VERSION: u32 = 2;
+pub const RECEIPT_FORMAT_VERSION: u32 = 3;
+/// The format written for a receipt with a pinned key.
+pub const RECEIPT_FORMAT_VERSION_KEY: u32 = 2;
 /// The format written for a receipt without a pinned key (older relman versions read it).
 pub const RECEIPT_FORMAT_VERSION_UNPINNED: u32 = 1;
 
@@ -57,6 +60,18 @@ pub struct Receipt {
     /// the first install with a key, replaced only by an explicit `--key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<PinnedKey>,
+    /// Keyless: the identity every later release must be signed by, pinned like a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_identity: Option<PinnedIdentity>,
+}
+
+/// An identity policy pinned in a receipt: regular expressions (exact values are pinned
+/// anchored and escaped) and the trusted root's JSON, so later upgrades need no flags.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinnedIdentity {
+    pub identity_regexp: String,
+    pub issuer_regexp: String,
+    pub trusted_root: String,
 }
 
 /// A public key pinned in a receipt (public material only).
@@ -70,10 +85,11 @@ pub struct PinnedKey {
 
 impl Receipt {
     /// The format version this receipt is written with.
-    pub fn format_version_for(signing_key: Option<&PinnedKey>) -> u32 {
-        match signing_key {
-            Some(_) => RECEIPT_FORMAT_VERSION,
-            None => RECEIPT_FORMAT_VERSION_UNPINNED,
+    pub fn format_version_for(signing_key: Option<&PinnedKey>, identity: Option<&PinnedIdentity>) -> u32 {
+        match (signing_key, identity) {
+            (_, Some(_)) => RECEIPT_FORMAT_VERSION,
+            (Some(_), None) => RECEIPT_FORMAT_VERSION_KEY,
+            (None, None) => RECEIPT_FORMAT_VERSION_UNPINNED,
         }
     }
 }
@@ -298,6 +314,7 @@ mod tests {
             previous_archive_sha256: None,
             installed_at: now_rfc3339(),
             signing_key: None,
+            signing_identity: None,
         };
         layout.write_receipt(&receipt).unwrap();
         assert_eq!(layout.select(None).unwrap(), Some(receipt.clone()));

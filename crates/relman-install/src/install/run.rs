@@ -55,6 +55,8 @@ pub struct InstallOptions {
     /// it. Pinned in the receipt; without it, the key pinned at an earlier install is used,
     /// and giving it replaces that pin.
     pub key: Option<PathBuf>,
+    /// Keyless: who must have signed (instead of `key`); pinned in the receipt like a key.
+    pub identity: Option<relman_sign::keyless::IdentityPolicy>,
     /// Refuse a release without Sigstore bundles (needs a key, given or pinned).
     pub require_signature: bool,
     /// What the receipt records as the source instead of `from`, when `from` is a local copy
@@ -72,6 +74,7 @@ impl fmt::Debug for InstallOptions {
             .field("sha256", &self.sha256)
             .field("force", &self.force)
             .field("key", &self.key)
+            .field("identity", &self.identity.as_ref().map(|p| p.describe()))
             .field("require_signature", &self.require_signature)
             .finish()
     }
@@ -214,6 +217,7 @@ fn execute(
     // Signatures first: nothing is written at the prefix before they verify.
     let trust = Trust::new(
         opts.key.as_deref(),
+        opts.identity.as_ref(),
         opts.require_signature,
         existing.as_ref(),
         &layout.receipt_path(&plan.name),
@@ -355,8 +359,9 @@ fn execute(
         _ => (None, None),
     };
     let signing_key = trust.pin();
+    let signing_identity = trust.pin_identity();
     let receipt = Receipt {
-        format_version: Receipt::format_version_for(signing_key.as_ref()),
+        format_version: Receipt::format_version_for(signing_key.as_ref(), signing_identity.as_ref()),
         name: plan.name.clone(),
         version: plan.version.clone(),
         target: plan.target.clone(),
@@ -368,6 +373,7 @@ fn execute(
         previous_archive_sha256,
         installed_at: now_rfc3339(),
         signing_key,
+        signing_identity,
     };
     let receipt_path = layout.write_receipt(&receipt)?;
     drop(work);

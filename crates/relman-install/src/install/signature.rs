@@ -9,6 +9,10 @@
 //! A release signed by another key than the pinned one is refused, naming both key hints,
 //! unless `--key` names the new key (which is then pinned instead).
 //!
+//! Keyless: an identity policy (`--certificate-identity*`, `--certificate-oidc-issuer*`,
+//! `--trusted-root`) stands in for the key — given, or pinned in the receipt at the first
+//! install by identity — and only bundles count (a bare `.sig` names no certificate).
+//!
 //! `require_signature` refuses a release without a bundle; it needs a key in force to check
 //! the bundles with (a usage failure otherwise). Without a key and without
 //! `require_signature`, nothing is fetched or checked here.
@@ -16,10 +20,11 @@
 use std::path::Path;
 
 use relman_manifest::{ErrorClass, Failure, Sha256};
-use relman_sign::{blob, PublicKey};
+use relman_sign::keyless::{IdentityPolicy, Matcher, TrustedRoot};
+use relman_sign::{blob, Bundle, PublicKey};
 use serde::Serialize;
 
-use super::receipt::{PinnedKey, Receipt};
+use super::receipt::{PinnedIdentity, PinnedKey, Receipt};
 use crate::source::{self, Location};
 use crate::verify::DOCUMENT_LIMIT;
 
@@ -49,8 +54,11 @@ pub enum SignatureForm {
 /// What the signature checks of an install found.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SignatureCheck {
-    /// Hint (base64 sha256 of the public key) of the key that verified the signatures.
+    /// Hint (base64 sha256 of the public key) of the key that verified the signatures (for an
+    /// identity: its description, as in `signed_by`).
     pub key_hint: String,
+    /// What verified them: `key HINT`, or `identity `X` (issuer `Y`)`.
+    pub signed_by: String,
     pub key_source: KeySource,
     /// How `index.json` was signed; `None` for an install from a bare archive.
     pub index: Option<SignatureForm>,
@@ -66,9 +74,24 @@ pub(crate) struct Fetched {
     text: String,
 }
 
+/// What signatures are checked with: a public key, or who must have signed (keyless).
+pub(crate) enum Verifier {
+    Key(PublicKey),
+    Identity(Box<IdentityPolicy>),
+}
+
+impl Verifier {
+    fn hint(&self) -> String {
+        match self {
+            Verifier::Key(k) => k.hint().to_string(),
+            Verifier::Identity(p) => p.describe(),
+        }
+    }
+}
+
 /// The key in force for one install and what is required.
 pub(crate) struct Trust {
-    key: Option<(PublicKey, KeySource)>,
+    key: Option<(Verifier, KeySource)>,
     require: bool,
     program: String,
     /// The hint of the key pinned before this install.
@@ -80,18 +103,29 @@ impl Trust {
     /// `receipt`.
     pub fn new(
         explicit: Option<&Path>,
+        identity: Option<&IdentityPolicy>,
         require: bool,
         receipt: Option<&Receipt>,
         receipt_path: &Path,
         program: &str,
     ) -> Result<Trust, Failure> {
         let pinned = receipt.and_then(|r| r.signing_key.as_ref());
-        let key = match (explicit, pinned) {
-            (Some(path), _) => Some((PublicKey::from_file(path)?, KeySource::Explicit)),
-            (None, Some(pin)) => Some((pinned_key(pin, receipt_path, program)?, KeySource::Pinned)),
-            (None, None) => None,
+        let pinned_identity = receipt.and_then(|r| r.signing_identity.as_ref());
+        let key = match (explicit, identity, pinned, pinned_identity) {
+            (Some(path), _, _, _) => Some((Verifier::Key(PublicKey::from_file(path)?), KeySource::Explicit)),
+            (None, Some(p), _, _) => Some((Verifier::Identity(Box::new(p.clone())), KeySource::Explicit)),
+            (None, None, Some(pin), _) => {
+                Some((Verifier::Key(pinned_key(pin, receipt_path, program)?), KeySource::Pinned))
+            }
+            (None, None, None, Some(pin)) => {
+                Some((Verifier::Identity(Box::new(pinned_identity_policy(pin, receipt_path, program)?)), KeySource::Pinned))
+            }
+            (None, None, None, None) => None,
         };
-        Ok(Trust { key, require, program: program.to_string(), pinned_hint: pinned.map(|p| p.hint.clone()) })
+        let pinned_hint = pinned.map(|p| p.hint.clone()).or_else(|| {
+            pinned_identity.and_then(|p| pinned_identity_policy(p, receipt_path, program).ok()).map(|p| p.describe())
+        });
+        Ok(Trust { key, require, program: program.to_string(), pinned_hint })
     }
 
     /// Whether signatures are looked at at all.
@@ -110,7 +144,8 @@ impl Trust {
         let bundle_loc = loc.with_suffix(BUNDLE_SUFFIX);
         let mut found =
             read_text(&bundle_loc)?.map(|text| Fetched { form: SignatureForm::Bundle, loc: bundle_loc.clone(), text });
-        if found.is_none() && !self.require {
+        let keyless = matches!(self.key, Some((Verifier::Identity(_), _)));
+        if found.is_none() && !self.require && !keyless {
             let legacy_loc = loc.with_suffix(LEGACY_SUFFIX);
             found = read_text(&legacy_loc)?.map(|text| Fetched { form: SignatureForm::Legacy, loc: legacy_loc, text });
         }
@@ -132,9 +167,9 @@ impl Trust {
                 let failure = Failure::verify(what);
                 Err(match key {
                     Some((key, KeySource::Pinned)) => failure.with_hint(format!(
-                        "`{}` was installed with signatures checked by key {}, pinned in its receipt; nothing was installed",
+                        "`{}` was installed with signatures checked by {}, pinned in its receipt; nothing was installed",
                         self.program,
-                        key.hint()
+                        describe(key)
                     )),
                     Some((_, KeySource::Explicit)) => failure.with_hint(
                         "`--key` asks for a signed release; nothing was installed",
@@ -151,12 +186,20 @@ impl Trust {
             return Err(Failure::internal("a signature was fetched without a key"));
         };
         let sig_name = sig.loc.display();
-        let result = match sig.form {
-            SignatureForm::Bundle => blob::verify_bundle(&sig.text, &sig_name, key, name, digest),
-            SignatureForm::Legacy => blob::verify_legacy(&sig.text, &sig_name, key, name, digest).map_err(|mut e| {
-                e.message = format!("{} (key hint {})", e.message, key.hint());
-                e
-            }),
+        let result = match (sig.form, key) {
+            (SignatureForm::Bundle, Verifier::Key(key)) => blob::verify_bundle(&sig.text, &sig_name, key, name, digest),
+            (SignatureForm::Bundle, Verifier::Identity(policy)) => {
+                Bundle::parse(&sig.text, &sig_name).and_then(|b| policy.verify_blob(&b, &sig_name, name, digest)).map(|_| ())
+            }
+            (SignatureForm::Legacy, Verifier::Key(key)) => {
+                blob::verify_legacy(&sig.text, &sig_name, key, name, digest).map_err(|mut e| {
+                    e.message = format!("{} (key hint {})", e.message, key.hint());
+                    e
+                })
+            }
+            (SignatureForm::Legacy, Verifier::Identity(_)) => Err(Failure::verify(format!(
+                "`{sig_name}` is a bare signature; an identity is checked through `{name}{BUNDLE_SUFFIX}`"
+            ))),
         };
         result.map_err(|e| {
             let e = Failure {
@@ -165,9 +208,9 @@ impl Trust {
             };
             match source {
                 KeySource::Pinned => e.with_hint(format!(
-                    "`{}` is pinned to key {} since it was first installed; nothing was installed. If the publisher moved to a new key you trust, pass `--key <its public key file>`",
+                    "`{}` is pinned to {} since it was first installed; nothing was installed. If the publisher moved to a new key or identity you trust, pass `--key <its public key file>` or `--certificate-identity …`",
                     self.program,
-                    key.hint()
+                    describe(key)
                 )),
                 KeySource::Explicit => {
                     let hint = "nothing was installed; check that `--key` is the public key of the key pair that signed the release";
@@ -190,18 +233,35 @@ impl Trust {
 
     /// The key to record in the receipt after a verified install.
     pub fn pin(&self) -> Option<PinnedKey> {
-        self.key.as_ref().map(|(key, _)| PinnedKey { hint: key.hint().to_string(), pem: key.to_pem() })
+        match &self.key {
+            Some((Verifier::Key(key), _)) => Some(PinnedKey { hint: key.hint().to_string(), pem: key.to_pem() }),
+            _ => None,
+        }
+    }
+
+    /// The identity policy to record in the receipt after a verified install by identity.
+    pub fn pin_identity(&self) -> Option<PinnedIdentity> {
+        match &self.key {
+            Some((Verifier::Identity(p), _)) => Some(PinnedIdentity {
+                identity_regexp: p.identity.as_regex(),
+                issuer_regexp: p.issuer.as_regex(),
+                trusted_root: p.root.json.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// What to report, once the archive's signature (`archive`) was checked.
     pub fn summary(&self, index: Option<SignatureForm>, archive: Option<SignatureForm>) -> Option<SignatureCheck> {
         let (key, source) = self.key.as_ref()?;
+        let hint = key.hint();
         Some(SignatureCheck {
-            key_hint: key.hint().to_string(),
+            replaced_key_hint: self.pinned_hint.clone().filter(|old| *old != hint),
+            key_hint: hint,
+            signed_by: describe(key),
             key_source: *source,
             index,
             archive: archive?,
-            replaced_key_hint: self.pinned_hint.clone().filter(|old| old != key.hint()),
         })
     }
 }
@@ -210,6 +270,26 @@ impl Fetched {
     pub fn form(&self) -> SignatureForm {
         self.form
     }
+}
+
+fn describe(v: &Verifier) -> String {
+    match v {
+        Verifier::Key(k) => format!("key {}", k.hint()),
+        Verifier::Identity(p) => p.describe(),
+    }
+}
+
+/// The identity policy pinned in a receipt.
+fn pinned_identity_policy(pin: &PinnedIdentity, receipt_path: &Path, program: &str) -> Result<IdentityPolicy, Failure> {
+    let broken = |why: String| {
+        Failure::install(format!("`{}` pins a signing identity that cannot be used: {why}", receipt_path.display()))
+            .with_hint(format!("reinstall `{program}` with --certificate-identity, --certificate-oidc-issuer and --trusted-root"))
+    };
+    let identity = Matcher::regex(&pin.identity_regexp, "identity_regexp").map_err(|e| broken(e.message))?;
+    let issuer = Matcher::regex(&pin.issuer_regexp, "issuer_regexp").map_err(|e| broken(e.message))?;
+    let root = TrustedRoot::parse(&pin.trusted_root, &format!("the trusted root pinned for {program}"))
+        .map_err(|e| broken(e.message))?;
+    Ok(IdentityPolicy { identity, issuer, root })
 }
 
 /// The key pinned in a receipt, checked against its recorded hint.

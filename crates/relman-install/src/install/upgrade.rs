@@ -138,6 +138,8 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
         sha256: None,
         force: false,
         key: opts.key.clone(),
+        // The identity pinned in the receipt applies (as a pinned key does).
+        identity: None,
         require_signature: opts.require_signature,
         source_label: None,
     })?;

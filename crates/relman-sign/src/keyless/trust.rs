@@ -59,6 +59,8 @@ pub struct TrustedRoot {
     pub authorities: Vec<CertificateAuthority>,
     pub logs: Vec<TransparencyLog>,
     pub origin: String,
+    /// The JSON it was read from (pinned in install receipts).
+    pub json: String,
 }
 
 #[derive(Deserialize)]
@@ -173,7 +175,7 @@ impl TrustedRoot {
                 "`{origin}` names no certificate authority or no transparency log: it cannot verify keyless signatures"
             )));
         }
-        Ok(TrustedRoot { authorities, logs, origin: origin.to_string() })
+        Ok(TrustedRoot { authorities, logs, origin: origin.to_string(), json: text.to_string() })
     }
 }
 
