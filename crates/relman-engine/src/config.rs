@@ -338,6 +338,18 @@ pub struct SignConfig {
     pub fulcio_url: Option<String>,
     /// Rekor's URL for keyless signing. Default `https://rekor.sigstore.dev`.
     pub rekor_url: Option<String>,
+    /// Keyless: Sigstore's `trusted_root.json` (relative to the project root) that promote's
+    /// `signed` gate verifies the published release against, with `certificate_identity` and
+    /// `certificate_oidc_issuer` (or their `_regexp` forms). Without them the gate is not run.
+    pub trusted_root: Option<String>,
+    /// Keyless: the identity promote's `signed` gate expects, exactly.
+    pub certificate_identity: Option<String>,
+    /// Keyless: the identity as a regular expression (searched; anchor with `^…$`).
+    pub certificate_identity_regexp: Option<String>,
+    /// Keyless: the OIDC issuer promote's `signed` gate expects, exactly.
+    pub certificate_oidc_issuer: Option<String>,
+    /// Keyless: the issuer as a regular expression.
+    pub certificate_oidc_issuer_regexp: Option<String>,
 }
 
 /// `sign.mode`.

@@ -119,6 +119,8 @@ pub struct Settings {
     pub keyless: bool,
     pub fulcio_url: String,
     pub rekor_url: String,
+    /// `sign.trusted_root` and `sign.certificate_*`: who promote expects signed (keyless).
+    pub expected_signer: Option<ExpectedSigner>,
     pub require_signatures: bool,
     pub passphrase: Option<Secret>,
     pub ci: crate::provenance::CiContext,
@@ -149,6 +151,35 @@ pub struct CargoProject {
     pub repository: Option<String>,
     pub binaries: Vec<String>,
     pub target_dir: PathBuf,
+}
+
+/// `[sign]`'s identity policy for promote's `signed` gate, read when the gate runs.
+#[derive(Clone, Debug)]
+pub struct ExpectedSigner {
+    pub trusted_root: PathBuf,
+    pub identity: (Option<String>, Option<String>),
+    pub issuer: (Option<String>, Option<String>),
+}
+
+impl ExpectedSigner {
+    /// The policy, with the trusted root read (config failures name `sign.*`).
+    pub fn policy(&self) -> Result<relman_sign::keyless::IdentityPolicy, Failure> {
+        use relman_sign::keyless::{IdentityPolicy, Matcher, TrustedRoot};
+        let matcher = |pair: &(Option<String>, Option<String>), key: &str| -> Result<Matcher, Failure> {
+            match pair {
+                (Some(exact), _) => Ok(Matcher::Exact(exact.clone())),
+                (None, Some(r)) => Matcher::regex(r, &format!("sign.{key}_regexp")).map_err(|e| Failure::config(e.message)),
+                (None, None) => Err(Failure::config(format!(
+                    "sign.trusted_root is set but neither sign.{key} nor sign.{key}_regexp"
+                ))),
+            }
+        };
+        let identity = matcher(&self.identity, "certificate_identity")?;
+        let issuer = matcher(&self.issuer, "certificate_oidc_issuer")?;
+        let text = crate::fsutil::read_to_string(&self.trusted_root)?;
+        let root = TrustedRoot::parse(&text, &self.trusted_root.display().to_string())?;
+        Ok(IdentityPolicy { identity, issuer, root })
+    }
 }
 
 impl Settings {
@@ -353,6 +384,14 @@ impl Settings {
             keyless,
             fulcio_url: config.sign.fulcio_url.clone().unwrap_or_else(|| DEFAULT_FULCIO.to_string()),
             rekor_url: config.sign.rekor_url.clone().unwrap_or_else(|| DEFAULT_REKOR.to_string()),
+            expected_signer: config.sign.trusted_root.as_ref().map(|r| ExpectedSigner {
+                trusted_root: root.join(r),
+                identity: (config.sign.certificate_identity.clone(), config.sign.certificate_identity_regexp.clone()),
+                issuer: (
+                    config.sign.certificate_oidc_issuer.clone(),
+                    config.sign.certificate_oidc_issuer_regexp.clone(),
+                ),
+            }),
             require_signatures,
             passphrase: opts.passphrase.clone(),
             ci: opts.ci.clone().unwrap_or_else(crate::provenance::CiContext::local),

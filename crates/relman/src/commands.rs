@@ -392,6 +392,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let remote = resolved.as_ref().map(|s| s.remote.clone()).unwrap_or_else(|_| Remote::from_env());
             // The vulnerability gate reads the release's SBOMs from its record.
             let vuln_gate = resolved.as_ref().is_ok_and(|s| s.vulnerabilities.is_some());
+            // The `signed` gate of file destinations reads who signs from the project.
+            let signer_gate = resolved
+                .as_ref()
+                .is_ok_and(|s| if s.keyless { s.expected_signer.is_some() } else { s.public_key.is_some() });
             let hook_settings = resolved.as_ref().ok().filter(|s| !s.hooks.after_promote.is_empty()).cloned();
             let urls: Vec<String> = if args.to.is_empty() {
                 resolved?.destinations
@@ -404,7 +408,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 .collect::<Result<Vec<_>, _>>()?
                 .iter()
                 .any(|d| d.needs_record())
-                || vuln_gate;
+                || vuln_gate
+                || signer_gate;
             let project = if needs_record { Some(released(&dir, &version)?) } else { None };
             let reports =
                 release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &remote, &term)?;

@@ -490,3 +490,45 @@ fn bad_tokens_and_unreachable_services_fail_before_anything_is_published_and_a_r
     let root = sig.trusted_root.display().to_string();
     p.relman(&verify_args(&served.join("1.0.0").display().to_string(), &root, IDENTITY, &sig.issuer())).ok();
 }
+
+#[test]
+fn promote_checks_keyless_signatures_against_the_configured_identity() {
+    let sig = Sigstore::start();
+    let p = keyless_project(&sig);
+    let served = p.outside("served");
+    let to = format!("dir:{}", served.display());
+    p.relman_env(&["release", "--to", &to], &env_refs(&sig.actions_env(""))).ok();
+    let base = fs::read_to_string(p.path("relman.toml")).unwrap();
+    fs::copy(&sig.trusted_root, p.path("trusted_root.json")).unwrap();
+    let with = |identity: &str| {
+        p.write(
+            "relman.toml",
+            &base.replace(
+                "[sign]\n",
+                &format!(
+                    "[sign]\ntrusted_root = \"trusted_root.json\"\ncertificate_identity = \"{identity}\"\ncertificate_oidc_issuer = \"{}\"\n",
+                    sig.issuer()
+                ),
+            ),
+        );
+    };
+    // Another identity than the one that signed: the gate fails, nothing moves.
+    with("https://github.com/octo-org/octo-repo/.github/workflows/other.yml@refs/tags/v1.0.0");
+    p.relman(&["promote", "1.0.0", "--to", &to]).fails(9, "gate signed");
+    assert!(!served.join("latest").exists());
+    // A stripped bundle fails it too.
+    with(IDENTITY);
+    let archive = fs::read_dir(served.join("1.0.0"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".tar.gz.sigstore.json"))
+        .unwrap();
+    let kept = fs::read(&archive).unwrap();
+    fs::remove_file(&archive).unwrap();
+    p.relman(&["promote", "1.0.0", "--to", &to]).fails(9, "gate signed");
+    fs::write(&archive, kept).unwrap();
+    // The signer's identity: promoted.
+    let out = p.relman(&["promote", "1.0.0", "--to", &to]);
+    out.ok();
+    assert!(served.join("latest").exists());
+}

@@ -284,6 +284,7 @@ impl DirProvider {
     /// Checks the gates for `version`, writing nothing; the plan moves the pointers.
     pub(super) fn check_promote_dir(
         &self,
+        record: Option<&crate::planned::Planned>,
         version: &Version,
         allow_downgrade: bool,
         reporter: &dyn Reporter,
@@ -317,6 +318,9 @@ impl DirProvider {
                 Ok(report) => Gate { name: "verified", passed: false, detail: report.problems.join("; ") },
                 Err(e) => Gate { name: "verified", passed: false, detail: e.message },
             });
+            if let Some(g) = crate::gates::signed(record, &Location::Path(dir.clone()))? {
+                gate(g);
+            }
         }
         let (shared, previous) = crate::gates::from_channels(version, self.read_channels()?.as_ref(), allow_downgrade);
         shared.into_iter().for_each(&mut gate);

@@ -75,12 +75,12 @@ impl Destination for DirProvider {
     }
     fn check_promote(
         &self,
-        _record: Option<&Planned>,
+        record: Option<&Planned>,
         version: &Version,
         allow_downgrade: bool,
         reporter: &dyn Reporter,
     ) -> Result<PromotePlan, Failure> {
-        self.check_promote_dir(version, allow_downgrade, reporter)
+        self.check_promote_dir(record, version, allow_downgrade, reporter)
     }
     fn yank(&self, _scope: &YankScope<'_>, version: &Version, apply: bool, force: bool) -> Result<YankReport, Failure> {
         self.yank_dir(version, apply, force)
