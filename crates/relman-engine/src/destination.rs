@@ -15,7 +15,6 @@ use std::path::PathBuf;
 
 use relman_manifest::{Failure, Sha256};
 use relman_oci::Digest;
-use relman_sign::SigningKey;
 use semver::Version;
 use serde::Serialize;
 
@@ -268,7 +267,7 @@ pub trait Destination {
         &self,
         planned: &Planned,
         files: &[LocalFile],
-        key: Option<&SigningKey>,
+        identity: Option<&crate::sign::Identity>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure>;
     /// Evaluates every gate for `version` from what is there now, writing nothing; the plan

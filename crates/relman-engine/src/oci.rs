@@ -24,7 +24,8 @@ use relman_oci::registry::Client;
 use relman_oci::transfer::{self, PushEvent};
 use relman_oci::types::Manifest as OciManifest;
 use relman_oci::{media, Descriptor, Digest, ImageIndex, ImageManifest, Layout, Platform};
-use relman_sign::{blob, dsse, PublicKey, SigningKey};
+use relman_sign::keyless::Trust;
+use relman_sign::{blob, dsse, PublicKey};
 use semver::Version;
 use serde::Serialize;
 
@@ -128,10 +129,10 @@ impl crate::destination::Destination for OciDestination {
         &self,
         planned: &Planned,
         _files: &[crate::destination::LocalFile],
-        key: Option<&SigningKey>,
+        identity: Option<&crate::sign::Identity>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure> {
-        Ok(publish(planned, &self.dest.url, &self.client, key, reporter)?.0)
+        Ok(publish(planned, &self.dest.url, &self.client, identity, reporter)?.0)
     }
     fn check_promote(
         &self,
@@ -142,10 +143,15 @@ impl crate::destination::Destination for OciDestination {
     ) -> Result<PromotePlan, Failure> {
         let planned = self.record(record)?;
         let key = match &planned.settings.public_key {
-            Some(p) => Some(PublicKey::from_file(p)?),
-            None => None,
+            Some(p) if !planned.settings.keyless => Some(PublicKey::from_file(p)?),
+            _ => None,
         };
-        check_promote(planned, &self.dest.url, &self.client, version, allow_downgrade, key.as_ref(), reporter)
+        let identity = match &planned.settings.expected_signer {
+            Some(e) if planned.settings.keyless => Some(e.policy()?),
+            _ => None,
+        };
+        let trust = key.as_ref().map(Trust::Key).or(identity.as_ref().map(Trust::Identity));
+        check_promote(planned, &self.dest.url, &self.client, version, allow_downgrade, trust, reporter)
     }
     fn yank(
         &self,
@@ -208,7 +214,7 @@ impl crate::destination::Destination for OciDestination {
                 _ => {}
             }
             if let (Some(key), Some(_)) = (key, &found) {
-                let report = verify_image(client, &repo.with_tag(&tag), key)?;
+                let report = verify_image(client, &repo.with_tag(&tag), Trust::Key(key))?;
                 state.problems.extend(report.problems.iter().map(|p| format!("{}: {p}", repo.name())));
             }
             state.assets.push(Asset { name: format!("{}:{tag}", repo.name()), status, expected, found });
@@ -321,11 +327,11 @@ pub fn publish(
     planned: &Planned,
     url: &str,
     client: &Client,
-    key: Option<&SigningKey>,
+    identity: Option<&crate::sign::Identity>,
     reporter: &dyn Reporter,
 ) -> Result<(PutOutcome, Vec<PushedImage>), Failure> {
     let (dest, tag, images, charts, image_tags, extra_tags) = check_tags(planned, url, client)?;
-    publish_checked(planned, url, key, reporter, client, dest, tag, images, charts, image_tags, extra_tags)
+    publish_checked(planned, url, identity, reporter, client, dest, tag, images, charts, image_tags, extra_tags)
 }
 
 /// The preflight of an OCI destination, writing nothing: every version tag this release would
@@ -409,7 +415,7 @@ fn image_tag_templates(planned: &Planned, name: &str) -> Result<Vec<String>, Fai
 fn publish_checked(
     planned: &Planned,
     url: &str,
-    key: Option<&SigningKey>,
+    key: Option<&crate::sign::Identity>,
     reporter: &dyn Reporter,
     client: &Client,
     dest: OciDest,
@@ -443,7 +449,7 @@ fn publish_checked(
                 subjects.push(Subject { desc, bytes, platform: p.platform.clone() });
             }
             let sbom = |platform: &Platform, digest: &Digest| image_sbom(planned, img, platform, digest);
-            attach_all(&client, repo, planned, &subjects, &provenance, &sbom, key)?;
+            attach_all(&client, repo, planned, &subjects, &provenance, &sbom, key, reporter)?;
             relman_install::crashpoint::point(&format!("signed:{}", img.record.name));
         }
         reporter.step(&format!(
@@ -468,7 +474,7 @@ fn publish_checked(
         });
     }
     for c in &charts {
-        push_chart(planned, &client, c, key)?;
+        push_chart(planned, &client, c, key, reporter)?;
     }
 
     // 3. The extra tags, then the version tags, last.
@@ -567,7 +573,13 @@ fn chart_push(planned: &Planned, dest: &OciDest, file: &str, path: &std::path::P
 
 /// Pushes a chart's blobs and manifest by digest and, with a key, signs and attests it like an
 /// image (provenance about the chart manifest and the `.tgz`). The tag is the caller's.
-fn push_chart(planned: &Planned, client: &Client, c: &ChartPush, key: Option<&SigningKey>) -> Result<(), Failure> {
+fn push_chart(
+    planned: &Planned,
+    client: &Client,
+    c: &ChartPush,
+    key: Option<&crate::sign::Identity>,
+    reporter: &dyn Reporter,
+) -> Result<(), Failure> {
     let m = &c.manifest;
     client.push_blob_bytes(&m.repo, &c.config)?;
     client.push_blob_file(&m.repo, &c.layer.digest, c.layer.size, &c.path, None)?;
@@ -586,7 +598,7 @@ fn push_chart(planned: &Planned, client: &Client, c: &ChartPush, key: Option<&Si
             bytes: m.bytes.clone(),
             platform: None,
         };
-        attach_all(client, &m.repo, planned, &[subject], &provenance, &|_, _| Ok(None), key)?;
+        attach_all(client, &m.repo, planned, &[subject], &provenance, &|_, _| Ok(None), key, reporter)?;
     }
     Ok(())
 }
@@ -612,8 +624,16 @@ fn attach_all(
     subjects: &[Subject],
     provenance: &str,
     sbom: &SbomOf,
-    key: &SigningKey,
+    identity: &crate::sign::Identity,
+    reporter: &dyn Reporter,
 ) -> Result<(), Failure> {
+    let key = identity.signer(reporter)?;
+    let chain = key.chain_pem();
+    // Keyless: each layer carries its certificate, the chain and the Rekor bundle, as cosign's.
+    let keyless = |mut a: Attachment, bundle: &relman_sign::Bundle| {
+        a.annotations.extend(relman_sign::keyless::cosign::annotations(bundle, &chain));
+        a
+    };
     let prov_env = dsse::sign(key, INTOTO_PAYLOAD, provenance.as_bytes())?;
     let created = relman_manifest::time::rfc3339(planned.manifest.source_date_epoch);
     for Subject { desc: subject, bytes, platform } in subjects {
@@ -623,14 +643,14 @@ fn attach_all(
             client,
             repo,
             &cosign::signature_tag(&subject.digest),
-            &[Attachment::signature(payload, &sig.legacy())],
+            &[keyless(Attachment::signature(payload, &sig.legacy()), &sig.bundle)],
         )?;
         // One provenance per subject: a re-publish from another CI run (another invocation id
         // in the statement) must not add a second one.
         let mut atts = Vec::new();
-        if !has_provenance(client, repo, &subject.digest, key.public_key())? {
+        if !has_provenance(client, repo, &subject.digest, identity)? {
             atts.push((
-                Attachment::attestation(prov_env.envelope.to_json().into_bytes(), SLSA_PREDICATE),
+                keyless(Attachment::attestation(prov_env.envelope.to_json().into_bytes(), SLSA_PREDICATE), &prov_env.bundle),
                 prov_env.bundle_json(),
                 SLSA_PREDICATE,
             ));
@@ -645,7 +665,7 @@ fn attach_all(
                 });
                 let env = dsse::sign(key, INTOTO_PAYLOAD, serde_json::to_string(&stmt).expect("json").as_bytes())?;
                 atts.push((
-                    Attachment::attestation(env.envelope.to_json().into_bytes(), SPDX_PREDICATE),
+                    keyless(Attachment::attestation(env.envelope.to_json().into_bytes(), SPDX_PREDICATE), &env.bundle),
                     env.bundle_json(),
                     SPDX_PREDICATE,
                 ));
@@ -809,9 +829,13 @@ pub fn check_promote(
     client: &Client,
     version: &Version,
     allow_downgrade: bool,
-    public_key: Option<&PublicKey>,
+    trust: Option<Trust<'_>>,
     _reporter: &dyn Reporter,
 ) -> Result<PromotePlan, Failure> {
+    let public_key = match trust {
+        Some(Trust::Key(k)) => Some(k),
+        _ => None,
+    };
     let dest = OciDest::parse(url)?;
     let tag = version_tag(&version.to_string());
     let mut gates = Vec::new();
@@ -837,10 +861,10 @@ pub fn check_promote(
         passed: missing.is_empty(),
         detail: if missing.is_empty() { format!("{} images at {tag}", fetched.len()) } else { missing.join("; ") },
     });
-    if let Some(key) = public_key {
+    if let Some(trust) = trust {
         let mut problems = Vec::new();
         for (_, repo, f) in &fetched {
-            let report = verify_image(client, &repo.with_digest(&f.digest), key)?;
+            let report = verify_image(client, &repo.with_digest(&f.digest), trust)?;
             problems.extend(report.problems.iter().map(|p| format!("{}: {p}", repo.name())));
         }
         gates.push(Gate {
@@ -978,7 +1002,7 @@ pub struct SubjectReport {
 /// Verifies the image at `reference` (tag or digest): for the index and every platform, at
 /// least one simple-signing signature by `key` naming that digest, and a provenance
 /// attestation signed by `key` whose subjects include it; platforms also an SBOM attestation.
-pub fn verify_image(client: &Client, reference: &Reference, key: &PublicKey) -> Result<ImageVerifyReport, Failure> {
+pub fn verify_image(client: &Client, reference: &Reference, key: Trust<'_>) -> Result<ImageVerifyReport, Failure> {
     let Some(root) = client.get_manifest(reference)? else {
         return Err(Failure::verify(format!("{reference}: no such image in the registry")));
     };
@@ -1017,14 +1041,14 @@ pub fn verify_image(client: &Client, reference: &Reference, key: &PublicKey) -> 
                     }
                     let payload = client.get_blob(&repo, &l.digest)?;
                     let sig = l.annotations.get(media::COSIGN_SIGNATURE_ANNOTATION).cloned().unwrap_or_default();
-                    match check_simple_signing(&payload, &sig, &digest, key) {
+                    match check_simple_signing(&payload, &sig, &l.annotations, &digest, key) {
                         Ok(()) => s.signatures += 1,
                         Err(e) => bad.push(e),
                     }
                 }
                 if s.signatures == 0 {
                     let why = if bad.is_empty() { "no simple-signing layer".to_string() } else { bad.join(", ") };
-                    report.problems.push(format!("{plat}: no valid signature by the key ({why})"));
+                    report.problems.push(format!("{plat}: no valid signature by {} ({why})", key.describe()));
                 }
             }
         }
@@ -1039,7 +1063,7 @@ pub fn verify_image(client: &Client, reference: &Reference, key: &PublicKey) -> 
                     let bytes = client.get_blob(&repo, &l.digest)?;
                     let text = String::from_utf8_lossy(&bytes).to_string();
                     let predicate = l.annotations.get(cosign::PREDICATE_TYPE_ANNOTATION).cloned().unwrap_or_default();
-                    match check_attestation(&text, &digest, key) {
+                    match check_attestation(&text, &l.annotations, &digest, key) {
                         Ok(pt) if pt == predicate || predicate.is_empty() => s.attestations.push(pt),
                         Ok(pt) => {
                             report.problems.push(format!("{plat}: attestation says {pt} but is annotated {predicate}"))
@@ -1061,15 +1085,32 @@ pub fn verify_image(client: &Client, reference: &Reference, key: &PublicKey) -> 
 }
 
 /// Whether the `.att` of `digest` already holds an SLSA provenance about it signed by `key`.
-fn has_provenance(client: &Client, repo: &Reference, digest: &Digest, key: &PublicKey) -> Result<bool, Failure> {
+fn has_provenance(client: &Client, repo: &Reference, digest: &Digest, identity: &crate::sign::Identity) -> Result<bool, Failure> {
     let Some(m) = fetch_attachment(client, repo, &cosign::attestation_tag(digest))? else { return Ok(false) };
     for l in &m.layers {
         let predicate = l.annotations.get(cosign::PREDICATE_TYPE_ANNOTATION).map(String::as_str);
         if l.media_type != media::DSSE_ENVELOPE || predicate != Some(SLSA_PREDICATE) {
             continue;
         }
-        let text = String::from_utf8_lossy(&client.get_blob(repo, &l.digest)?).to_string();
-        if check_attestation(&text, digest, key).is_ok_and(|p| p == SLSA_PREDICATE) {
+        let ours = match identity.key() {
+            Some(key) => {
+                let text = String::from_utf8_lossy(&client.get_blob(repo, &l.digest)?).to_string();
+                check_attestation(&text, &l.annotations, digest, Trust::Key(key.public_key())).is_ok_and(|p| p == SLSA_PREDICATE)
+            }
+            // Keyless: a provenance certified for this release's identity is there (each run
+            // has its own certificate; the identity is what stays).
+            None => identity.keyless_signer().is_some_and(|me| {
+                let layer = relman_sign::keyless::cosign::bundle_of_layer(
+                    &l.annotations,
+                    relman_sign::bundle::Content::MessageSignature(&relman_sign::bundle::MessageSignature {
+                        message_digest: None,
+                        signature: String::new(),
+                    }),
+                );
+                layer.as_ref().and_then(relman_sign::keyless::trust::bundle_identity).is_some_and(|(i, _)| i == me.identity)
+            }),
+        };
+        if ours {
             return Ok(true);
         }
     }
@@ -1086,20 +1127,49 @@ fn fetch_attachment(client: &Client, repo: &Reference, tag: &str) -> Result<Opti
     })
 }
 
-fn check_simple_signing(payload: &[u8], sig_b64: &str, digest: &Digest, key: &PublicKey) -> Result<(), String> {
+fn check_simple_signing(
+    payload: &[u8],
+    sig_b64: &str,
+    annotations: &BTreeMap<String, String>,
+    digest: &Digest,
+    trust: Trust<'_>,
+) -> Result<(), String> {
     let claim = cosign::parse_simple_signing(payload)?;
     if &claim.digest != digest {
         return Err(format!("signature is for {}, not {digest}", claim.digest));
     }
     let sha = blob::sha256_bytes(payload);
-    blob::verify_legacy(sig_b64.trim(), "signature", key, "image manifest", &sha).map_err(|f| f.message)?;
+    match trust {
+        Trust::Key(key) => {
+            blob::verify_legacy(sig_b64.trim(), "signature", key, "image manifest", &sha).map_err(|f| f.message)?
+        }
+        Trust::Identity(policy) => {
+            let message = relman_sign::bundle::MessageSignature { message_digest: None, signature: sig_b64.trim().to_string() };
+            let bundle = relman_sign::keyless::cosign::bundle_of_layer(annotations, relman_sign::bundle::Content::MessageSignature(&message))
+                .ok_or("the signature carries no certificate (signed with a key?)")?;
+            policy.verify_blob(&bundle, "signature", "image manifest", &sha).map_err(|f| f.message)?;
+        }
+    }
     Ok(())
 }
 
-/// Verifies a DSSE attestation with `key`; its statement must name `digest`. Returns the predicate type.
-fn check_attestation(text: &str, digest: &Digest, key: &PublicKey) -> Result<String, String> {
+/// Verifies a DSSE attestation (by key, or keyless from its layer's annotations); its
+/// statement must name `digest`. Returns the predicate type.
+fn check_attestation(
+    text: &str,
+    annotations: &BTreeMap<String, String>,
+    digest: &Digest,
+    trust: Trust<'_>,
+) -> Result<String, String> {
     let env = dsse::Envelope::parse(text, "attestation").map_err(|f| f.message)?;
-    let verified = env.verify(key, "attestation").map_err(|f| f.message)?;
+    let verified = match trust {
+        Trust::Key(key) => env.verify(key, "attestation").map_err(|f| f.message)?,
+        Trust::Identity(policy) => {
+            let bundle = relman_sign::keyless::cosign::bundle_of_layer(annotations, relman_sign::bundle::Content::DsseEnvelope(&env))
+                .ok_or("the attestation carries no certificate (signed with a key?)")?;
+            policy.verify_dsse(&bundle, "attestation").map_err(|f| f.message)?.0
+        }
+    };
     let stmt: serde_json::Value =
         serde_json::from_slice(&verified.payload).map_err(|e| format!("statement is not JSON: {e}"))?;
     let names = stmt

@@ -88,7 +88,6 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     // signature names the destination repository): load the key once, before anything is put.
     let needs_key = dests.iter().any(|d| d.signs(planned));
     let identity = if needs_key { crate::sign::load_identity(&planned.settings, reporter)? } else { None };
-    let key = identity.as_ref().and_then(|i| i.key());
     let files = release_files(planned, identity.as_ref(), reporter)?;
     // Every destination is checked before anything is written anywhere: a conflict or refused
     // credentials at the last one leave the first ones untouched.
@@ -99,7 +98,7 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     let mut outcomes = Vec::new();
     for d in &dests {
         let url = d.url().to_string();
-        let outcome = d.publish(planned, &files, key, reporter)?;
+        let outcome = d.publish(planned, &files, identity.as_ref(), reporter)?;
         if outcome.written.is_empty() {
             reporter.step(&format!("{url}: already published, nothing to do"));
         } else {

@@ -608,7 +608,7 @@ impl Destination for S3Destination {
         &self,
         planned: &Planned,
         files: &[LocalFile],
-        _key: Option<&relman_sign::SigningKey>,
+        _identity: Option<&crate::sign::Identity>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure> {
         let version = &planned.manifest.version;

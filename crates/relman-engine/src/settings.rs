@@ -344,12 +344,12 @@ impl Settings {
         }
         let keyless = config.sign.mode == Some(crate::config::SignMode::Keyless);
         let sign_key = if keyless { None } else { config.sign.key.as_ref().map(|k| root.join(k)) };
-        if keyless && (!config.images.is_empty() || !config.charts.is_empty()) {
+        if keyless && config.images.iter().any(|i| i.smoke.is_some()) {
             return Err(Failure::config(format!(
-                "`{}`: sign.mode = \"keyless\" signs release files; keyless signatures of images and charts are not supported yet",
+                "`{}`: sign.mode = \"keyless\" with an [[image]] smoke test: smoke results are signed with a key, and promote's smoke gate checks them with sign.public_key",
                 config_path.display()
             ))
-            .with_hint("sign images and charts with a key (remove sign.mode, set sign.key), or release them unsigned from another config"));
+            .with_hint("sign with a key (remove sign.mode, set sign.key), or drop [image.smoke]"));
         }
         for (k, v) in [("sign.fulcio_url", &config.sign.fulcio_url), ("sign.rekor_url", &config.sign.rekor_url)] {
             if let Some(v) = v {

@@ -57,6 +57,14 @@ impl Identity {
         }
     }
 
+    /// The keyless signer, once a certificate was got.
+    pub fn keyless_signer(&self) -> Option<&KeylessSigner> {
+        match self {
+            Identity::Keyless { signer, .. } => signer.get().map(|s| s.as_ref()),
+            Identity::Key(_) => None,
+        }
+    }
+
     /// The key, for what only a key signs (images, charts, smoke results, install.sh).
     pub fn key(&self) -> Option<&SigningKey> {
         match self {

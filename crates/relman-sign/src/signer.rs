@@ -11,8 +11,7 @@
 //! * [`Signer::log_entries`] uploads what was signed to the transparency log and returns the
 //!   entries, which the bundle records as `verificationMaterial.tlogEntries`.
 //!
-//! No keyless signer exists yet: it needs internet services this project's machines cannot
-//! reach, and a fake one would prove nothing.
+//! [`crate::keyless::KeylessSigner`] is that signer.
 
 use relman_manifest::{Failure, Sha256};
 
@@ -67,6 +66,11 @@ pub trait Signer {
 
     /// What a verifier needs to find the key: a public key hint for key-based signers.
     fn verification_material(&self) -> VerificationMaterial;
+
+    /// The certificate chain, PEM, leaf first (keyless); none for a key.
+    fn chain_pem(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Transparency log entries for a signature just made, for the bundle's `tlogEntries`.
     /// Key-based signing logs nothing: the default returns none.

@@ -453,28 +453,37 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if relman_engine::oci::is_oci(&target) =>
         {
             relman_engine::oci::refuse_credentials(&target)?;
-            if identity.given() {
-                return Err(Failure::usage(format!(
-                    "`{target}`: images are verified with a key; relman does not sign images keylessly yet"
-                ))
-                .with_hint("pass --key with the release's public key, or use `cosign verify` for images signed keylessly by cosign"));
-            }
-            let key_path = match key {
-                Some(k) => cwd.join(k),
-                None => Config::load(&dir.join("relman.toml"))
-                    .ok()
-                    .flatten()
-                    .and_then(|c| c.sign.public_key)
-                    .map(|k| dir.join(k))
-                    .ok_or_else(|| {
-                        Failure::usage(format!("verifying `{target}` needs the public key")).with_hint(
-                            "pass --key cosign.pub (or run in a project whose relman.toml sets sign.public_key)",
-                        )
-                    })?,
+            let identity = identity_policy(&identity, &cwd)?;
+            let key = match (&key, &identity) {
+                (None, Some(_)) => None,
+                _ => {
+                    let key_path = match key {
+                        Some(k) => cwd.join(k),
+                        None => Config::load(&dir.join("relman.toml"))
+                            .ok()
+                            .flatten()
+                            .and_then(|c| c.sign.public_key)
+                            .map(|k| dir.join(k))
+                            .ok_or_else(|| {
+                                Failure::usage(format!("verifying `{target}` needs the public key or the signer's identity"))
+                                    .with_hint("pass --key cosign.pub, or --certificate-identity, --certificate-oidc-issuer and --trusted-root for a keyless release")
+                            })?,
+                    };
+                    Some(relman_sign::PublicKey::from_file(&key_path)?)
+                }
             };
-            let key = relman_sign::PublicKey::from_file(&key_path)?;
+            let signer_name = match (&key, &identity) {
+                (Some(k), _) => k.origin().to_string(),
+                (None, Some(p)) => p.describe(),
+                _ => String::new(),
+            };
+            let trust = match (&key, &identity) {
+                (Some(k), None) => relman_sign::keyless::Trust::Key(k),
+                (None, Some(p)) => relman_sign::keyless::Trust::Identity(p),
+                _ => return Err(Failure::usage("give a key or an identity to verify with, not both")),
+            };
             let reference = relman_oci::reference::Reference::parse(&target).map_err(Failure::usage)?;
-            let report = relman_engine::oci::verify_image(&Remote::from_env().registry_client(), &reference, &key)?;
+            let report = relman_engine::oci::verify_image(&Remote::from_env().registry_client(), &reference, trust)?;
             if json {
                 render::json(&report);
             } else if !cli.quiet {
@@ -495,7 +504,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                         "verified {target} ({}): {} manifest(s) signed and attested by {}",
                         report.digest,
                         report.subjects.len(),
-                        key_path.display()
+                        signer_name
                     );
                 }
             }

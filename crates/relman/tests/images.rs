@@ -1224,3 +1224,117 @@ fn image_tag_templates_are_immutable_names_of_the_same_index() {
     p.relman_env(&["publish", "--allow-dirty", "--to", &dest], &env)
         .fails(3, "tag `stable` in [[image]] tags has no {version}");
 }
+
+/// Keyless: images and a chart signed with a Fulcio certificate from Sigstore's own doubles
+/// (`@sigstore/mock`), every signature logged in Rekor. `relman verify oci://` checks them by
+/// identity; sigstore-js (`@sigstore/verify`, log and timestamp thresholds 1) verifies every
+/// referrer bundle with the identity and issuer; the `.sig` layers carry cosign's keyless
+/// annotations; a wrong identity and a key are refused.
+#[test]
+fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
+    use common::sigstore_doubles::*;
+    use relman_oci::registry::{Client, ClientOptions};
+    use relman_oci::{cosign, Reference};
+
+    let sig = Sigstore::start();
+    let reg = Registry::start();
+    let holder = Project::empty();
+    let base = format!("{}/base:1@{}", reg.host, base_image(&holder, &reg));
+    let p = Project::generic(&[AMD64, ARM64]);
+    let mut toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    toml.push_str(&format!(
+        "\n[[image]]\nname = \"tool\"\nbase = \"{base}\"\n\n[[chart]]\npath = \"deploy/chart\"\n\n[sign]\nmode = \"keyless\"\nfulcio_url = \"{0}\"\nrekor_url = \"{0}\"\n",
+        sig.url
+    ));
+    p.write("relman.toml", &toml);
+    p.write("deploy/chart/Chart.yaml", "apiVersion: v2\nname: tool-chart\nversion: 1.0.0\nappVersion: 1.0.0\n");
+    p.write("deploy/chart/values.yaml", "image:\n  repository: registry.example/acme/tool\n  tag: \"\"\n");
+    p.write("deploy/chart/templates/deployment.yaml", "kind: Deployment\n");
+    p.commit("keyless images");
+    p.tag("v1.0.0");
+    let env = sig.actions_env("");
+    p.relman_env(&["release", "--to", &format!("oci://{}/acme", reg.host)], &env_refs(&env)).ok();
+    let stats = sig.stats();
+    assert_eq!(stats["fulcio"], 1, "one certificate for files, images and the chart: {stats}");
+
+    let root = sig.trusted_root.display().to_string();
+    let issuer = sig.issuer();
+    for what in ["tool", "tool-chart"] {
+        let target = format!("oci://{}/acme/{what}:1.0.0", reg.host);
+        let v = p.relman(&[
+            "verify", &target, "--certificate-identity", IDENTITY, "--certificate-oidc-issuer", &issuer,
+            "--trusted-root", &root,
+        ]);
+        v.ok();
+        assert!(v.stdout.contains(&format!("signed and attested by identity `{IDENTITY}`")), "{}", v.stdout);
+        // Another identity, and a key, are refused.
+        p.relman(&[
+            "verify", &target, "--certificate-identity", "https://github.com/evil/x/.github/workflows/r.yml@refs/tags/v1.0.0",
+            "--certificate-oidc-issuer", &issuer, "--trusted-root", &root,
+        ])
+        .fails(7, "not by identity");
+    }
+    p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", PASS)]).ok();
+    p.relman(&["verify", &format!("oci://{}/acme/tool:1.0.0", reg.host), "--key", "relman.pub"]).fails(7, "problem");
+
+    // The .sig layers carry cosign's keyless annotations; every referrer bundle verifies in
+    // sigstore-js by identity.
+    let client = Client::new(ClientOptions { lookup_credentials: false, ..ClientOptions::default() });
+    let work = p.outside("peer");
+    let mut verified = 0;
+    for what in ["tool", "tool-chart"] {
+        let repo = Reference::parse(&format!("{}/acme/{what}:1.0.0", reg.host)).unwrap();
+        let root_manifest = client.get_manifest(&repo).unwrap().unwrap();
+        let mut subjects = vec![(root_manifest.digest.clone(), root_manifest.bytes.clone())];
+        if let relman_oci::types::Manifest::Index(idx) = root_manifest.parse().unwrap() {
+            for m in &idx.manifests {
+                subjects.push((m.digest.clone(), client.get_manifest(&repo.with_digest(&m.digest)).unwrap().unwrap().bytes));
+            }
+        }
+        for (digest, bytes) in &subjects {
+            let f = client.get_manifest(&repo.with_tag(&cosign::signature_tag(digest))).unwrap().unwrap();
+            let relman_oci::types::Manifest::Image(sigm) = f.parse().unwrap() else { panic!(".sig") };
+            let a = &sigm.layers[0].annotations;
+            assert!(a["dev.sigstore.cosign/certificate"].starts_with("-----BEGIN CERTIFICATE-----"), "{a:?}");
+            let rekor: serde_json::Value = serde_json::from_str(&a["dev.sigstore.cosign/bundle"]).unwrap();
+            assert!(rekor["SignedEntryTimestamp"].is_string() && rekor["Payload"]["logID"].is_string(), "{rekor}");
+            let f = client.get_manifest(&repo.with_tag(&cosign::fallback_tag(digest))).unwrap().unwrap();
+            let relman_oci::types::Manifest::Index(refs) = f.parse().unwrap() else { panic!("fallback") };
+            for r in &refs.manifests {
+                let fetched = client.get_manifest(&repo.with_digest(&r.digest)).unwrap().unwrap();
+                let relman_oci::types::Manifest::Image(m) = fetched.parse().unwrap() else { panic!("referrer") };
+                let bundle_path = work.join(format!("{}.sigstore.json", r.digest.to_string().replace(':', "-")));
+                std::fs::write(&bundle_path, client.get_blob(&repo, &m.layers[0].digest).unwrap()).unwrap();
+                let message =
+                    m.annotations.get("dev.sigstore.bundle.content").map(String::as_str) == Some("message-signature");
+                let subject_path = work.join("subject.json");
+                std::fs::write(&subject_path, bytes).unwrap();
+                let artifact = message.then_some(subject_path.as_path());
+                let verdict = sigstore_js(&sig.trusted_root, &bundle_path, artifact, IDENTITY, &issuer);
+                assert_eq!(verdict["ok"], true, "{what} {digest} referrer {}: {verdict}", r.digest);
+                verified += 1;
+            }
+        }
+    }
+    // tool: index + 2 platforms (message, provenance, and SBOMs on the platforms); chart: 2.
+    assert!(verified >= 10, "{verified}");
+
+    // Promote's signed gate checks the images by the configured identity.
+    std::fs::copy(&sig.trusted_root, p.path("trusted_root.json")).unwrap();
+    let dest = format!("oci://{}/acme", reg.host);
+    let with = |identity: &str| {
+        p.write(
+            "relman.toml",
+            &toml.replace(
+                "[sign]\n",
+                &format!("[sign]\ntrusted_root = \"trusted_root.json\"\ncertificate_identity = \"{identity}\"\ncertificate_oidc_issuer = \"{issuer}\"\n"),
+            ),
+        );
+    };
+    with("https://github.com/evil/x/.github/workflows/r.yml@refs/tags/v1.0.0");
+    p.relman(&["promote", "1.0.0", "--to", &dest]).fails(9, "gate signed");
+    with(IDENTITY);
+    p.relman(&["promote", "1.0.0", "--to", &dest]).ok();
+    let (_, latest) = skopeo_raw(&format!("{}/acme/tool:latest", reg.host));
+    assert_eq!(latest["mediaType"], "application/vnd.oci.image.index.v1+json");
+}

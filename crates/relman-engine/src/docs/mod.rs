@@ -22,7 +22,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use relman_manifest::Failure;
-use relman_sign::SigningKey;
 use semver::Version;
 
 use crate::destination::{
@@ -219,7 +218,7 @@ impl Destination for DocsDestination {
         &self,
         planned: &Planned,
         _files: &[LocalFile],
-        _key: Option<&SigningKey>,
+        _identity: Option<&crate::sign::Identity>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure> {
         let version = planned.manifest.version.clone();

@@ -10,7 +10,6 @@
 //! once the release is complete. Yank deletes the release and the package.
 
 use relman_manifest::Failure;
-use relman_sign::SigningKey;
 use semver::Version;
 use serde_json::{json, Value};
 
@@ -304,7 +303,7 @@ impl Destination for GitLabDestination {
         &self,
         planned: &Planned,
         files: &[LocalFile],
-        _key: Option<&SigningKey>,
+        _identity: Option<&crate::sign::Identity>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure> {
         let version = planned.manifest.version.clone();

@@ -23,7 +23,6 @@ pub use gitlab::GitLabDestination;
 use std::sync::Mutex;
 
 use relman_manifest::{Failure, Manifest};
-use relman_sign::SigningKey;
 use semver::Version;
 use serde_json::{json, Value};
 
@@ -699,7 +698,7 @@ impl Destination for ForgeDestination {
         &self,
         planned: &Planned,
         files: &[LocalFile],
-        _key: Option<&SigningKey>,
+        _identity: Option<&crate::sign::Identity>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure> {
         let tag = Self::tag_of(planned)?;

@@ -7,7 +7,6 @@ mod dir;
 use std::path::PathBuf;
 
 use relman_manifest::Failure;
-use relman_sign::SigningKey;
 use semver::Version;
 
 pub use crate::destination::*;
@@ -68,7 +67,7 @@ impl Destination for DirProvider {
         &self,
         planned: &Planned,
         files: &[LocalFile],
-        _key: Option<&SigningKey>,
+        _identity: Option<&crate::sign::Identity>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure> {
         self.put_release(&planned.manifest.version, files, reporter)

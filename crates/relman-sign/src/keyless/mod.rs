@@ -13,6 +13,7 @@
 //! `trusted_root.json`) and who must have signed (identity and issuer, exact or regex).
 
 pub mod cert;
+pub mod cosign;
 pub mod fulcio;
 pub mod rekor;
 pub mod signer;

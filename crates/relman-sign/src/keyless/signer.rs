@@ -46,10 +46,6 @@ impl KeylessSigner {
         &self.chain[0]
     }
 
-    /// The chain, PEM, leaf first (cosign's `chain` annotation holds the rest).
-    pub fn chain_pem(&self) -> Vec<String> {
-        self.chain.iter().map(|d| crate::pem::encode("CERTIFICATE", d)).collect()
-    }
 }
 
 impl Signer for KeylessSigner {
@@ -66,6 +62,11 @@ impl Signer for KeylessSigner {
             certificate: Some(RawBytes { raw_bytes: b64::encode(self.certificate()) }),
             ..Default::default()
         }
+    }
+
+    /// The chain, PEM, leaf first (cosign's `chain` annotation holds the rest).
+    fn chain_pem(&self) -> Vec<String> {
+        self.chain.iter().map(|d| crate::pem::encode("CERTIFICATE", d)).collect()
     }
 
     fn log_entries(&self, signed: Signed<'_>) -> Result<Vec<Value>, Failure> {
