@@ -565,3 +565,30 @@ fn merge_refuses_parts_that_do_not_make_this_release() {
     assert!(!out.stderr.contains(": test "), "no build command ran:\n{}", out.stderr);
     assert_eq!(out.stderr.matches("not rebuilt").count(), 4, "{}", out.stderr);
 }
+
+#[test]
+fn keyless_signing_gives_the_publish_job_an_identity_token_and_no_key() {
+    let releases = tempfile::tempdir().unwrap();
+    let p = project(releases.path(), "\n[sign]\nmode = \"keyless\"\n");
+    for forge in ["github", "forgejo", "gitlab"] {
+        p.relman(&["ci", "generate", forge]).ok();
+    }
+    let gh = workflow_files(&p, ".github/workflows");
+    actionlint(&gh, "");
+    actionlint(&workflow_files(&p, ".forgejo/workflows"), "docker");
+    schema("vendor.github-workflows", &gh);
+    schema("vendor.gitlab-ci", &[p.path(".gitlab-ci.yml")]);
+    for dir in [".github/workflows", ".forgejo/workflows"] {
+        let release = fs::read_to_string(p.path(&format!("{dir}/release.yml"))).unwrap();
+        let publish = &release[release.find("  publish:\n").unwrap()..];
+        let perms = &publish[..publish.find("    steps:\n").unwrap()];
+        assert!(perms.contains("      id-token: write\n"), "{dir}: {perms}");
+        // Only the publish job signs: no other job gets a token, and no key is written.
+        assert_eq!(release.matches("id-token: write").count(), 1, "{release}");
+        assert!(!release.contains("RELMAN_SIGNING_KEY") && !release.contains("RELMAN_PASSWORD"), "{release}");
+    }
+    let gitlab = fs::read_to_string(p.path(".gitlab-ci.yml")).unwrap();
+    let publish = &gitlab[gitlab.find("relman-publish:\n").unwrap()..];
+    assert!(publish.contains("  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n"), "{publish}");
+    assert_eq!(gitlab.matches("SIGSTORE_ID_TOKEN").count(), 1, "{gitlab}");
+}
