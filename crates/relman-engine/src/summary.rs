@@ -45,7 +45,18 @@ pub fn summarize(
     let mut destinations = Vec::new();
     for url in urls {
         let d = provider::open(url, &record.settings.remote)?;
-        let state = d.state(Some(record), version, key)?;
+        let mut state = d.state(Some(record), version, key)?;
+        if record.settings.keyless {
+            // A keyless release is verified by who signed it, not with a key.
+            let flags = keyless_flags(&record.settings);
+            for c in &mut state.verify_commands {
+                if c.contains("--key <public key>") {
+                    *c = c.replace("--key <public key>", &flags);
+                } else if c.starts_with("relman verify ") {
+                    *c = format!("{c} {flags}");
+                }
+            }
+        }
         let gates = match d.check_promote(Some(record), version, false, &Silent) {
             Ok(plan) => plan.report.gates,
             Err(e) => vec![Gate { name: "checked", passed: false, detail: e.message }],
@@ -60,6 +71,24 @@ pub fn summarize(
         ok,
         vulnerabilities: record.manifest.vulnerability_check.clone(),
     })
+}
+
+/// The verify flags of a keyless release: the identity promote checks, when configured.
+fn keyless_flags(s: &crate::settings::Settings) -> String {
+    let pick = |(exact, regexp): &(Option<String>, Option<String>), flag: &str, placeholder: &str| match (exact, regexp) {
+        (Some(e), _) => format!("--{flag} '{e}'"),
+        (None, Some(r)) => format!("--{flag}-regexp '{r}'"),
+        (None, None) => format!("--{flag} {placeholder}"),
+    };
+    match &s.expected_signer {
+        Some(e) => format!(
+            "{} {} --trusted-root {}",
+            pick(&e.identity, "certificate-identity", "<identity>"),
+            pick(&e.issuer, "certificate-oidc-issuer", "<issuer>"),
+            e.trusted_root.strip_prefix(&s.root).unwrap_or(&e.trusted_root).display()
+        ),
+        None => "--certificate-identity <identity> --certificate-oidc-issuer <issuer> --trusted-root trusted_root.json".into(),
+    }
 }
 
 /// The summary as Markdown.

@@ -425,4 +425,8 @@ fn promote_checks_keyless_signatures_against_the_configured_identity() {
     let out = p.relman(&["promote", "1.0.0", "--to", &to]);
     out.ok();
     assert!(served.join("latest").exists());
+    // The summary names the keyless verify command, not a key.
+    let summary = fs::read_to_string(p.path("dist/1.0.0/release-summary.md")).unwrap();
+    assert!(summary.contains(&format!("--certificate-identity '{IDENTITY}'")), "{summary}");
+    assert!(!summary.contains("--key <public key>"), "{summary}");
 }
