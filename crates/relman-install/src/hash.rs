@@ -31,31 +31,9 @@ use relman_manifest::Sha256;
 /// Size of one read when hashing or copying a file (see the module notes for why not more).
 pub const CHUNK_SIZE: usize = 128 * 1024;
 
-/// An incremental SHA-256: the one hasher every producer and consumer of file digests uses.
-#[derive(Clone)]
-pub struct Hasher(ring::digest::Context);
-
-impl Hasher {
-    pub fn new() -> Hasher {
-        Hasher(ring::digest::Context::new(&ring::digest::SHA256))
-    }
-
-    pub fn update(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-
-    pub fn finish(self) -> Sha256 {
-        let mut out = [0u8; 32];
-        out.copy_from_slice(self.0.finish().as_ref());
-        Sha256::from_bytes(&out)
-    }
-}
-
-impl Default for Hasher {
-    fn default() -> Self {
-        Hasher::new()
-    }
-}
+/// An incremental SHA-256: the one hasher every producer and consumer of digests uses
+/// (defined in relman-manifest, so relman-oci and relman-sign share it).
+pub use relman_manifest::hash::Hasher;
 
 fn finish(hasher: Hasher) -> Sha256 {
     hasher.finish()

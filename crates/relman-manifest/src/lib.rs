@@ -10,6 +10,7 @@
 
 mod channels;
 mod error;
+pub mod hash;
 mod index;
 mod manifest;
 pub mod time;

@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use sha2::{Digest as _, Sha256};
+use relman_manifest::hash::{sha256_raw, Hasher};
 
 /// A content digest. Only sha256 is produced; other algorithms are refused when parsed.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,17 +30,17 @@ impl Digest {
     }
 
     pub fn of(bytes: &[u8]) -> Digest {
-        Digest { hex: hex::encode(Sha256::digest(bytes)) }
+        Digest { hex: hex::encode(sha256_raw(bytes)) }
     }
 
-    pub fn from_sha256(hasher: Sha256) -> Digest {
-        Digest { hex: hex::encode(hasher.finalize()) }
+    pub fn from_sha256(hasher: Hasher) -> Digest {
+        Digest { hex: hex::encode(hasher.finish_bytes()) }
     }
 
     /// Hashes a file, streaming; returns the digest and size.
     pub fn of_file(path: &Path) -> io::Result<(Digest, u64)> {
         let mut file = std::fs::File::open(path)?;
-        let mut hasher = Sha256::new();
+        let mut hasher = Hasher::new();
         let mut buf = vec![0u8; 128 * 1024];
         let mut size = 0u64;
         loop {

@@ -25,7 +25,6 @@ use std::io::Read;
 use std::path::Path;
 
 use relman_manifest::{Failure, Sha256};
-use sha2::Digest;
 
 use crate::bundle::{Bundle, Content, HashOutput, MessageSignature, SHA2_256};
 use crate::signer::{Signature, Signed, Signer};
@@ -83,13 +82,13 @@ pub fn sign_file(signer: &dyn Signer, path: &Path) -> Result<BlobSignature, Fail
 
 /// SHA-256 of bytes in memory.
 pub fn sha256_bytes(bytes: &[u8]) -> Sha256 {
-    Sha256::from_bytes(&sha2::Sha256::digest(bytes).into())
+    Sha256::from_bytes(&relman_manifest::hash::sha256_raw(bytes))
 }
 
 /// SHA-256 of a file, streamed in 128 KiB reads.
 pub fn sha256_file(path: &Path) -> Result<Sha256, Failure> {
     let mut file = std::fs::File::open(path).map_err(|e| Failure::io("open", path, e))?;
-    let mut hasher = sha2::Sha256::new();
+    let mut hasher = relman_manifest::hash::Hasher::new();
     let mut buf = vec![0u8; CHUNK_SIZE];
     loop {
         match file.read(&mut buf) {
@@ -99,7 +98,7 @@ pub fn sha256_file(path: &Path) -> Result<Sha256, Failure> {
             Err(e) => return Err(Failure::io("read", path, e)),
         }
     }
-    Ok(Sha256::from_bytes(&hasher.finalize().into()))
+    Ok(hasher.finish())
 }
 
 /// Verifies the bundle `bundle_json` (read from the file `bundle_name`) for the file `artifact`

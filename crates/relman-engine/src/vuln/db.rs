@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use relman_manifest::Failure;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
+use relman_manifest::hash::{sha256_raw, Hasher};
 
 use super::version::Eco;
 use crate::advisory::Severity;
@@ -274,7 +274,7 @@ pub fn load(path: &Path) -> Result<Database, Failure> {
             "set gate.vulnerabilities.db to a directory or zip of OSV records, or a RustSec advisory-db checkout",
         )
     })?;
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::new();
     let parsed = if meta.is_dir() {
         let mut paths = Vec::new();
         walk(path, path, &mut paths)?;
@@ -285,8 +285,8 @@ pub fn load(path: &Path) -> Result<Database, Failure> {
         });
         for p in parsed.iter().flatten() {
             hasher.update(p.name.as_bytes());
-            hasher.update([0]);
-            hasher.update(p.sha256);
+            hasher.update(&[0]);
+            hasher.update(&p.sha256);
         }
         parsed
     } else {
@@ -312,7 +312,7 @@ pub fn load(path: &Path) -> Result<Database, Failure> {
         }
         parse_all(&files, path, |(n, b): &(String, Vec<u8>)| Ok((n.clone(), b.clone())))
     };
-    let digest = hex::encode(hasher.finalize());
+    let digest = hex::encode(hasher.finish_bytes());
     let mut db = Database {
         path: path.to_path_buf(),
         records: Vec::new(),
@@ -384,7 +384,7 @@ fn parse_all<T: Sync>(
                             } else {
                                 parse_osv(&bytes, &origin, &mut warnings)?
                             };
-                            Ok(Parsed { sha256: Sha256::digest(&bytes).into(), name, record, warnings })
+                            Ok(Parsed { sha256: sha256_raw(&bytes), name, record, warnings })
                         })
                         .collect::<Vec<_>>()
                 })

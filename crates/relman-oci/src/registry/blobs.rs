@@ -21,7 +21,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 use relman_manifest::{ErrorClass, Failure};
-use sha2::{Digest as _, Sha256};
+use relman_manifest::hash::Hasher;
 
 use super::client::{with_query, Client};
 use super::send::{sleep_before_retry, Access, Answer, Body, Req, Scope};
@@ -468,7 +468,7 @@ impl Client {
             return Err(answer.unexpected(&req));
         }
         let mut reader = answer.response.into_reader();
-        let mut hasher = Sha256::new();
+        let mut hasher = Hasher::new();
         let mut buf = vec![0u8; DOWNLOAD_BUFFER];
         let mut total = 0u64;
         let mut reported = 0u64;

@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 
 use relman_manifest::{Failure, Sha256};
 use serde_json::{json, Value};
-use sha2::Digest;
 
 use super::cert::verify_with_spki;
 use super::trust::TransparencyLog;
@@ -211,12 +210,12 @@ fn check_inclusion(proof: &Value, body: &[u8], log: &TransparencyLog) -> Result<
 }
 
 fn hash_children(prefix: u8, parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = sha2::Sha256::new();
-    h.update([prefix]);
+    let mut h = relman_manifest::hash::Hasher::new();
+    h.update(&[prefix]);
     for p in parts {
         h.update(p);
     }
-    h.finalize().into()
+    h.finish_bytes()
 }
 
 /// The root hash an inclusion proof implies (RFC 9162 2.1.3.2); `None` when it cannot fit.

@@ -278,10 +278,7 @@ impl IdentityPolicy {
         let payload = b64::decode(&envelope.payload)
             .ok_or_else(|| Failure::verify(format!("`{name}`: the envelope's payload is not base64")))?;
         let first = envelope.signatures.first().and_then(|s| b64::decode(&s.sig)).unwrap_or_default();
-        let payload_sha256: [u8; 32] = {
-            use sha2::Digest;
-            sha2::Sha256::digest(&payload).into()
-        };
+        let payload_sha256 = relman_manifest::hash::sha256_raw(&payload);
         let signer = self.verify_material(bundle, name, &Expected::Dsse { payload_sha256, signature: &first })?;
         let verified = envelope.verify(&signer.key, name)?;
         Ok((verified, signer))
