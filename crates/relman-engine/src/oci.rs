@@ -627,6 +627,22 @@ fn attach_all(
     identity: &crate::sign::Identity,
     reporter: &dyn Reporter,
 ) -> Result<(), Failure> {
+    // Keyless: who signs this release (read from its signed files when there are some, so a
+    // re-publish with everything signed asks for no certificate).
+    let me = identity.keyless_identity(&planned.version_dir, reporter)?.map(|(i, _)| i);
+    let mut todo = Vec::new();
+    for s in subjects {
+        // The `.sig` is written last for each subject: keyless (a new certificate each run), a
+        // signature by this release's identity there means the subject is done — a re-publish
+        // logs and uploads nothing new.
+        match &me {
+            Some(me) if signed_by_identity(client, repo, &s.desc.digest, me)? => {}
+            _ => todo.push(s),
+        }
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
     let key = identity.signer(reporter)?;
     let chain = key.chain_pem();
     // Keyless: each layer carries its certificate, the chain and the Rekor bundle, as cosign's.
@@ -636,15 +652,7 @@ fn attach_all(
     };
     let prov_env = dsse::sign(key, INTOTO_PAYLOAD, provenance.as_bytes())?;
     let created = relman_manifest::time::rfc3339(planned.manifest.source_date_epoch);
-    for Subject { desc: subject, bytes, platform } in subjects {
-        let payload = cosign::simple_signing_payload(&repo.name(), &subject.digest);
-        let sig = blob::sign_bytes(key, &payload)?;
-        put_attachments(
-            client,
-            repo,
-            &cosign::signature_tag(&subject.digest),
-            &[keyless(Attachment::signature(payload, &sig.legacy()), &sig.bundle)],
-        )?;
+    for Subject { desc: subject, bytes, platform } in todo {
         // One provenance per subject: a re-publish from another CI run (another invocation id
         // in the statement) must not add a second one.
         let mut atts = Vec::new();
@@ -655,8 +663,23 @@ fn attach_all(
                 SLSA_PREDICATE,
             ));
         }
-        if let Some(platform) = platform {
-            if let Some(sbom) = sbom(platform, &subject.digest)? {
+        // The SBOM of a platform manifest; for an index, each of its platforms' SBOMs about the
+        // index too, so what a tag names has its packages (`cosign download attestation` on a
+        // tag resolves to the index).
+        let sboms: Vec<serde_json::Value> = match platform {
+            Some(platform) => sbom(platform, &subject.digest)?.into_iter().collect(),
+            None => {
+                let mut all = Vec::new();
+                for s in subjects.iter().filter(|s| s.platform.is_some()) {
+                    if let Some(doc) = sbom(s.platform.as_ref().expect("filtered"), &s.desc.digest)? {
+                        all.push(doc);
+                    }
+                }
+                all
+            }
+        };
+        for sbom in sboms {
+            {
                 let stmt = serde_json::json!({
                     "_type": "https://in-toto.io/Statement/v1",
                     "subject": [{"name": repo.name(), "digest": {"sha256": subject.digest.hex()}}],
@@ -682,6 +705,14 @@ fn attach_all(
             referrers.push((cosign::bundle_referrer(subject, &bundle, Some(predicate), &created), bundle));
         }
         put_referrers(client, repo, subject, &referrers)?;
+        let payload = cosign::simple_signing_payload(&repo.name(), &subject.digest);
+        let sig = blob::sign_bytes(key, &payload)?;
+        put_attachments(
+            client,
+            repo,
+            &cosign::signature_tag(&subject.digest),
+            &[keyless(Attachment::signature(payload, &sig.legacy()), &sig.bundle)],
+        )?;
     }
     Ok(())
 }
@@ -791,11 +822,53 @@ fn image_provenance(planned: &Planned, repo: &Reference, img: &LocalImage) -> Re
             sha256: relman_manifest::Sha256::parse(p.digest.hex()).expect("hex"),
         });
     }
-    oci_provenance(planned, archives)
+    oci_provenance_with(planned, archives, image_dependencies(planned, img)?)
+}
+
+/// What an image was made from, beside the source: its base image by digest (`base`, or each
+/// pinned `FROM` of its Dockerfile) and the Dockerfile itself by sha256.
+fn image_dependencies(planned: &Planned, img: &LocalImage) -> Result<Vec<serde_json::Value>, Failure> {
+    let s = &planned.settings;
+    let mut deps = Vec::new();
+    let base_dep = |reference: &str| -> Option<serde_json::Value> {
+        let (name, digest) = reference.rsplit_once('@')?;
+        let hex = digest.strip_prefix("sha256:")?;
+        Some(serde_json::json!({"uri": format!("oci://{name}@{digest}"), "digest": {"sha256": hex}, "name": "base image"}))
+    };
+    if let Some(b) = img.record.base.as_deref().and_then(base_dep) {
+        deps.push(b);
+    }
+    let cfg = s.images.iter().find(|c| crate::image::image_name(s, c) == img.record.name);
+    if let Some(file) = cfg.and_then(|c| c.dockerfile.as_deref()) {
+        let path = s.root.join(file);
+        let text = crate::fsutil::read_to_string(&path)?;
+        for (_, from, _) in crate::image::base::dockerfile_froms(&text) {
+            if let Some(b) = base_dep(&from) {
+                if !deps.contains(&b) {
+                    deps.push(b);
+                }
+            }
+        }
+        let sha = relman_install::hash::sha256_bytes(text.as_bytes());
+        let uri = match (&s.repository, &planned.manifest.tag) {
+            (Some(repo), Some(tag)) => format!("git+{repo}@refs/tags/{tag}#{file}"),
+            _ => file.to_string(),
+        };
+        deps.push(serde_json::json!({"uri": uri, "digest": {"sha256": sha.as_str()}, "name": "Dockerfile"}));
+    }
+    Ok(deps)
 }
 
 /// The release's SLSA provenance statement about `subjects` (pushed manifests and files).
 fn oci_provenance(planned: &Planned, subjects: Vec<crate::provenance::Archive>) -> Result<String, Failure> {
+    oci_provenance_with(planned, subjects, Vec::new())
+}
+
+fn oci_provenance_with(
+    planned: &Planned,
+    subjects: Vec<crate::provenance::Archive>,
+    dependencies: Vec<serde_json::Value>,
+) -> Result<String, Failure> {
     let m = &planned.manifest;
     let input = crate::provenance::ProvenanceInput {
         release: crate::sbom::ReleaseSubject::of(m),
@@ -807,6 +880,7 @@ fn oci_provenance(planned: &Planned, subjects: Vec<crate::provenance::Archive>) 
         ci: planned.settings.ci.clone(),
         started_on: None,
         finished_on: None,
+        dependencies,
     };
     crate::provenance::statement_json(&input)
 }
@@ -1115,6 +1189,18 @@ fn has_provenance(client: &Client, repo: &Reference, digest: &Digest, identity: 
         }
     }
     Ok(false)
+}
+
+/// Whether `digest`'s `.sig` holds a keyless signature certified for the identity signing now.
+fn signed_by_identity(client: &Client, repo: &Reference, digest: &Digest, me: &str) -> Result<bool, Failure> {
+    let Some(m) = fetch_attachment(client, repo, &cosign::signature_tag(digest))? else { return Ok(false) };
+    let empty = relman_sign::bundle::MessageSignature { message_digest: None, signature: String::new() };
+    Ok(m.layers.iter().any(|l| {
+        relman_sign::keyless::cosign::bundle_of_layer(&l.annotations, relman_sign::bundle::Content::MessageSignature(&empty))
+            .as_ref()
+            .and_then(relman_sign::keyless::trust::bundle_identity)
+            .is_some_and(|(i, _)| i == me)
+    }))
 }
 
 fn fetch_attachment(client: &Client, repo: &Reference, tag: &str) -> Result<Option<ImageManifest>, Failure> {

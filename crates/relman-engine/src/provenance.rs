@@ -331,6 +331,9 @@ pub struct ProvenanceInput {
     /// When the build started and finished, seconds since the Unix epoch.
     pub started_on: Option<i64>,
     pub finished_on: Option<i64>,
+    /// More `resolvedDependencies` after the source (SLSA ResourceDescriptors): an image's base
+    /// image by digest, its Dockerfile by sha256.
+    pub dependencies: Vec<Value>,
 }
 
 /// The in-toto statement for `input`. Fails when there is no archive, or two archives share a
@@ -432,7 +435,7 @@ pub fn statement(input: &ProvenanceInput) -> Result<Value, Failure> {
                 "buildType": BUILD_TYPE,
                 "externalParameters": external,
                 "internalParameters": internal,
-                "resolvedDependencies": [source],
+                "resolvedDependencies": std::iter::once(Value::Object(source)).chain(input.dependencies.iter().cloned()).collect::<Vec<_>>(),
             },
             "runDetails": {
                 "builder": builder,

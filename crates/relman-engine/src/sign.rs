@@ -194,6 +194,7 @@ pub fn write_provenance(
             ci: planned.settings.ci.clone(),
             started_on: now,
             finished_on: now,
+            dependencies: Vec::new(),
         };
         let statement = provenance::statement_json(&input)?;
         let signed = dsse::sign(identity.signer(reporter)?, provenance::PAYLOAD_TYPE, statement.as_bytes())?;

@@ -20,6 +20,7 @@ fn sha(c: char) -> Sha256 {
 
 fn input(ci: CiContext) -> ProvenanceInput {
     ProvenanceInput {
+        dependencies: Vec::new(),
         release: ReleaseSubject {
             name: "app".into(),
             version: "1.4.2".into(),

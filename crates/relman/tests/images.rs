@@ -664,6 +664,25 @@ fn images_from_per_platform_layouts_and_from_a_dockerfile_with_buildah() {
     assert_eq!(cfg["rootfs"]["diff_ids"][0], base_cfg["rootfs"]["diff_ids"][0], "built on the pinned base");
     let v = p.relman(&["verify", &format!("oci://{}/acme/built:0.4.0", reg.host), "--key", "relman.pub"]);
     v.ok();
+    // Its provenance names the Dockerfile (by sha256) and the pinned FROM it was built on.
+    {
+        use relman_oci::registry::{Client, ClientOptions};
+        let client = Client::new(ClientOptions { lookup_credentials: false, ..ClientOptions::default() });
+        let repo = relman_oci::Reference::parse(&format!("{}/acme/built:0.4.0", reg.host)).unwrap();
+        let digest = relman_oci::Digest::parse(&built_digest).unwrap();
+        let f = client.get_manifest(&repo.with_tag(&relman_oci::cosign::attestation_tag(&digest))).unwrap().unwrap();
+        let relman_oci::types::Manifest::Image(att) = f.parse().unwrap() else { panic!(".att") };
+        let slsa = att.layers.iter().find(|l| l.annotations.get("predicateType").map(String::as_str) == Some("https://slsa.dev/provenance/v1")).unwrap();
+        let env: serde_json::Value = serde_json::from_slice(&client.get_blob(&repo, &slsa.digest).unwrap()).unwrap();
+        use base64::Engine as _;
+        let stmt: serde_json::Value =
+            serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap()).unwrap();
+        let deps = stmt["predicate"]["buildDefinition"]["resolvedDependencies"].as_array().unwrap().clone();
+        let dockerfile = deps.iter().find(|d| d["name"] == "Dockerfile").unwrap_or_else(|| panic!("{deps:?}"));
+        let text = std::fs::read(p.path(dockerfile["uri"].as_str().unwrap().rsplit('#').next().unwrap())).unwrap();
+        assert_eq!(dockerfile["digest"]["sha256"], relman_install::hash::sha256_bytes(&text).as_str(), "{deps:?}");
+        assert!(deps.iter().any(|d| d["name"] == "base image" && d["uri"].as_str().unwrap().contains("/base")), "{deps:?}");
+    }
 
     // podman runs the Dockerfile image (as UID 12345): the smoke test passes, so promote does.
     let s = p.relman_env(&["smoke", "--to", &dest], &env);
@@ -1274,6 +1293,13 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
         ])
         .fails(7, "not by identity");
     }
+    // A re-run with everything published asks Sigstore for nothing and pushes no signature.
+    let before = sig.stats();
+    p.relman_env(&["release", "--to", &format!("oci://{}/acme", reg.host)], &env_refs(&env)).ok();
+    let after = sig.stats();
+    assert_eq!(after["fulcio"], before["fulcio"], "{after}");
+    assert_eq!(after["oidc"], before["oidc"], "{after}");
+    assert_eq!(after["rekor_post"], before["rekor_post"], "{after}");
     p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", PASS)]).ok();
     p.relman(&["verify", &format!("oci://{}/acme/tool:1.0.0", reg.host), "--key", "relman.pub"]).fails(7, "problem");
 
@@ -1290,6 +1316,38 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
             for m in &idx.manifests {
                 subjects.push((m.digest.clone(), client.get_manifest(&repo.with_digest(&m.digest)).unwrap().unwrap().bytes));
             }
+        }
+        if what == "tool" {
+            // The tag's index has the platforms' SBOMs too: its packages can be counted.
+            let (index_digest, _) = &subjects[0];
+            let f = client.get_manifest(&repo.with_tag(&cosign::attestation_tag(index_digest))).unwrap().unwrap();
+            let relman_oci::types::Manifest::Image(att) = f.parse().unwrap() else { panic!(".att") };
+            let spdx: Vec<_> = att.layers.iter().filter(|l| l.annotations.get("predicateType").map(String::as_str) == Some("https://spdx.dev/Document")).collect();
+            assert_eq!(spdx.len(), 2, "one SBOM per platform on the index: {:?}", att.layers);
+            for l in spdx {
+                let env: serde_json::Value = serde_json::from_slice(&client.get_blob(&repo, &l.digest).unwrap()).unwrap();
+                use base64::Engine as _;
+                let stmt: serde_json::Value = serde_json::from_slice(
+                    &base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap(),
+                )
+                .unwrap();
+                assert_eq!(stmt["subject"][0]["digest"]["sha256"], index_digest.hex());
+                assert!(!stmt["predicate"]["packages"].as_array().unwrap().is_empty(), "{stmt}");
+            }
+            // The provenance names the base image by digest among what the image was made from.
+            let slsa = att.layers.iter().find(|l| l.annotations.get("predicateType").map(String::as_str) == Some("https://slsa.dev/provenance/v1")).unwrap();
+            let env: serde_json::Value = serde_json::from_slice(&client.get_blob(&repo, &slsa.digest).unwrap()).unwrap();
+            use base64::Engine as _;
+            let stmt: serde_json::Value = serde_json::from_slice(
+                &base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap(),
+            )
+            .unwrap();
+            let deps = stmt["predicate"]["buildDefinition"]["resolvedDependencies"].as_array().unwrap();
+            let base_digest = base.rsplit_once('@').unwrap().1;
+            assert!(
+                deps.iter().any(|d| d["name"] == "base image" && d["uri"] == format!("oci://{base}") && d["digest"]["sha256"] == base_digest.trim_start_matches("sha256:")),
+                "{deps:?}"
+            );
         }
         for (digest, bytes) in &subjects {
             let f = client.get_manifest(&repo.with_tag(&cosign::signature_tag(digest))).unwrap().unwrap();
