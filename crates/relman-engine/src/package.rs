@@ -78,9 +78,7 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
 
     done.extend(write_sboms(planned, reporter)?);
     done.extend(write_charts(planned, reporter)?);
-    if let Some(identity) = &identity {
-        done.extend(crate::sign::write_provenance(planned, identity, reporter)?);
-    }
+    done.extend(crate::sign::write_provenance(planned, identity.as_ref(), reporter)?);
 
     if planned.manifest.artifact(crate::planned::INSTALLER_FILE).is_some() {
         let script = crate::installer::render(planned, identity.as_ref().and_then(|i| i.key()).map(|k| k.public_key().to_pem()))?;

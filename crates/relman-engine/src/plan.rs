@@ -162,13 +162,17 @@ fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifac
         artifacts.push(artifact(c, ArtifactKind::Chart, None));
     }
     let signed = s.signs();
-    if signed {
+    // SLSA provenance of the archives: always (an unsigned statement without a key), with its
+    // bundle when the release is signed.
+    if artifacts.iter().any(|a| a.kind == ArtifactKind::Archive) {
         let provenance = provenance_name(&s.name, version);
         artifacts.push(artifact(&provenance, ArtifactKind::Provenance, None));
-        artifacts.push(Artifact {
-            subject: Some(provenance.clone()),
-            ..artifact(&bundle_name(&provenance), ArtifactKind::Bundle, None)
-        });
+        if signed {
+            artifacts.push(Artifact {
+                subject: Some(provenance.clone()),
+                ..artifact(&bundle_name(&provenance), ArtifactKind::Bundle, None)
+            });
+        }
     }
     if !s.targets.is_empty() && !s.binaries.is_empty() && s.installer.enabled != Some(false) {
         artifacts.push(artifact(crate::planned::INSTALLER_FILE, ArtifactKind::Installer, None));

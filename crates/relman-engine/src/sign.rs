@@ -152,10 +152,12 @@ pub fn load_key(settings: &Settings, reporter: &dyn Reporter) -> Result<Option<S
     })
 }
 
-/// Writes the DSSE-signed provenance of the archives (once per set of archive digests).
+/// Writes the provenance of the archives (once per set of archive digests): DSSE-signed with
+/// its bundle when the release is signed, else an envelope without signatures (the statement
+/// for whoever wants to read it; it proves nothing).
 pub fn write_provenance(
     planned: &mut Planned,
-    identity: &Identity,
+    identity: Option<&Identity>,
     reporter: &dyn Reporter,
 ) -> Result<Vec<Packaged>, Failure> {
     let m = &planned.manifest;
@@ -173,14 +175,21 @@ pub fn write_provenance(
     let bundle = bundle_name(&name);
     let unchanged = fs::read_to_string(&stamp).map(|s| s == fingerprint).unwrap_or(false)
         && path.is_file()
-        && planned.artifact_path(&bundle).is_file();
+        && (identity.is_none() || planned.artifact_path(&bundle).is_file());
     let (jsonl, bundle_json) = if unchanged {
-        (fsutil::read_to_string(&path)?, fsutil::read_to_string(&planned.artifact_path(&bundle))?)
+        let bundle_json = match identity {
+            Some(_) => Some(fsutil::read_to_string(&planned.artifact_path(&bundle))?),
+            None => None,
+        };
+        (fsutil::read_to_string(&path)?, bundle_json)
     } else {
         // SOURCE_DATE_EPOCH given: it stands for the clock, so the same commit makes the same
         // provenance on any machine (a build matrix's release equals one machine's).
         let now = if planned.settings.source_date_given {
             Some(m.source_date_epoch)
+        } else if identity.is_none() {
+            // Unsigned: no clock in it, so every run (a resumed one too) writes the same bytes.
+            None
         } else {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).ok()
         };
@@ -197,14 +206,25 @@ pub fn write_provenance(
             dependencies: Vec::new(),
         };
         let statement = provenance::statement_json(&input)?;
-        let signed = dsse::sign(identity.signer(reporter)?, provenance::PAYLOAD_TYPE, statement.as_bytes())?;
-        (signed.intoto_jsonl(), signed.bundle_json())
+        match identity {
+            Some(identity) => {
+                let signed = dsse::sign(identity.signer(reporter)?, provenance::PAYLOAD_TYPE, statement.as_bytes())?;
+                (signed.intoto_jsonl(), Some(signed.bundle_json()))
+            }
+            None => {
+                let unsigned = dsse::Envelope::unsigned(provenance::PAYLOAD_TYPE, statement.as_bytes());
+                (dsse::intoto_jsonl(&unsigned), None)
+            }
+        }
     };
     let mut done = vec![write_small(planned, &name, jsonl.as_bytes())?];
-    done.push(write_small(planned, &bundle, bundle_json.as_bytes())?);
+    if let Some(bundle_json) = bundle_json {
+        done.push(write_small(planned, &bundle, bundle_json.as_bytes())?);
+    }
     fsutil::write_atomic(&stamp, fingerprint.as_bytes())?;
     let archives = crate::report::count(planned.manifest.archives().count(), "archive");
-    reporter.step(&format!("{name}: SLSA provenance of {archives}, signed"));
+    let how = if identity.is_some() { "signed" } else { "unsigned (no key)" };
+    reporter.step(&format!("{name}: SLSA provenance of {archives}, {how}"));
     planned.save()?;
     Ok(done)
 }

@@ -13,7 +13,8 @@
 //!
 //! Reading ([`Bundle::parse`]) checks the media type first, so a bundle of another version gets
 //! that message rather than a field error. Both spellings of v0.3 are accepted
-//! (`application/vnd.dev.sigstore.bundle.v0.3+json` and `...bundle+json;version=0.3`). Fields
+//! (`application/vnd.dev.sigstore.bundle.v0.3+json` and `...bundle+json;version=0.3`), and v0.2
+//! (`...bundle+json;version=0.2`, what sigstore-js writes for blobs). Fields
 //! relman does not use (`timestampVerificationData`, certificates) are ignored when reading;
 //! a bundle without a public key in its verification material is refused at verification.
 
@@ -26,6 +27,9 @@ use crate::dsse::Envelope;
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// The other spelling of v0.3 (sigstore-js and sigstore-go read both).
 const BUNDLE_MEDIA_TYPE_ALT: &str = "application/vnd.dev.sigstore.bundle+json;version=0.3";
+/// v0.2, read too: what sigstore-js writes for a blob (the same fields; the certificate as a
+/// one-element `x509CertificateChain`, inclusion proofs required as in v0.3).
+const BUNDLE_MEDIA_TYPE_V02: &str = "application/vnd.dev.sigstore.bundle+json;version=0.2";
 /// `messageDigest.algorithm` for SHA-256.
 pub const SHA2_256: &str = "SHA2_256";
 
@@ -129,7 +133,7 @@ impl Bundle {
         let Some(media_type) = value.get("mediaType").and_then(|m| m.as_str()) else {
             return Err(Failure::verify(format!("`{origin}` is not a Sigstore bundle: it has no `mediaType`")));
         };
-        if media_type != BUNDLE_MEDIA_TYPE && media_type != BUNDLE_MEDIA_TYPE_ALT {
+        if ![BUNDLE_MEDIA_TYPE, BUNDLE_MEDIA_TYPE_ALT, BUNDLE_MEDIA_TYPE_V02].contains(&media_type) {
             return Err(Failure::verify(format!("`{origin}` has the unknown bundle media type `{media_type}`"))
                 .with_hint(format!("relman reads Sigstore bundles v0.3 (`{BUNDLE_MEDIA_TYPE}`)")));
         }

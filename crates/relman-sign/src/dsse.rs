@@ -75,6 +75,12 @@ impl Envelope {
         })
     }
 
+    /// An envelope of `payload` without signatures (a statement published unsigned; verifying
+    /// it with any key fails).
+    pub fn unsigned(payload_type: &str, payload: &[u8]) -> Self {
+        Envelope { payload: b64::encode(payload), payload_type: payload_type.to_string(), signatures: Vec::new() }
+    }
+
     /// Reads one envelope from JSON; `origin` names it in messages.
     pub fn parse(text: &str, origin: &str) -> Result<Self, Failure> {
         serde_json::from_str(text).map_err(|e| Failure::verify(format!("`{origin}` is not a DSSE envelope: {e}")))

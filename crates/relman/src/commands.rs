@@ -1329,9 +1329,12 @@ fn print_verify_report(report: &relman_install::verify::VerifyReport, report_dir
     for p in &report.problems {
         eprintln!("problem: {p}");
     }
-    match &report.key_hint {
-        Some(h) => println!("signatures checked with key {h}"),
-        None => println!("signatures not checked (no key: pass --key)"),
+    match (&report.key_hint, &report.identity) {
+        (Some(h), _) => println!("signatures checked with key {h}"),
+        (None, Some(who)) => println!("signatures checked by {who}"),
+        (None, None) => {
+            println!("signatures not checked (no key: pass --key, or --certificate-identity for a keyless release)")
+        }
     }
     if let Some(d) = report_dir {
         println!(

@@ -430,3 +430,81 @@ fn promote_checks_keyless_signatures_against_the_configured_identity() {
     assert!(summary.contains(&format!("--certificate-identity '{IDENTITY}'")), "{summary}");
     assert!(!summary.contains("--key <public key>"), "{summary}");
 }
+
+/// Bundles another implementation made: sigstore-js (`sigstore` 4, `scripts/sigstore-sign.mjs`)
+/// signs the release's files (v0.2 and v0.3 blob bundles) and its provenance (a DSSE bundle)
+/// at the same services; `relman verify` by identity accepts them, and refuses one for other
+/// bytes.
+#[test]
+fn bundles_made_by_sigstore_js_verify_by_identity() {
+    let sig = Sigstore::start();
+    let p = keyless_project(&sig);
+    let served = p.outside("served");
+    p.relman_env(&["release", "--to", &format!("dir:{}", served.display())], &env_refs(&sig.actions_env(""))).ok();
+    let v = served.join("1.0.0");
+    let token = p.outside("tok").join("token");
+    fs::write(&token, sig.token("audience=sigstore")).unwrap();
+    let sign = |args: &[&str], out: &Path| {
+        let o = std::process::Command::new("node")
+            .arg(repo_root().join("scripts/sigstore-sign.mjs"))
+            .args(["--url", &sig.url, "--token-file", &token.display().to_string()])
+            .args(args)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    };
+    let mut versions = 0;
+    for b in bundles(&v) {
+        let name = b.file_name().unwrap().to_string_lossy().to_string();
+        let subject = name.strip_suffix(".sigstore.json").unwrap();
+        let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&b).unwrap()).unwrap();
+        if json["dsseEnvelope"].is_object() {
+            // The provenance: sigstore-js attests the same statement; its envelope replaces
+            // relman's line in the .intoto.jsonl (the bundle's certificate verifies it).
+            use base64::Engine as _;
+            let payload = base64::engine::general_purpose::STANDARD.decode(json["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+            let stmt = p.outside("stmt").join("statement.json");
+            fs::write(&stmt, payload).unwrap();
+            sign(&["--attest", &stmt.display().to_string(), "--payload-type", "application/vnd.in-toto+json"], &b);
+            let theirs: serde_json::Value = serde_json::from_str(&fs::read_to_string(&b).unwrap()).unwrap();
+            fs::write(v.join(subject), format!("{}\n", theirs["dsseEnvelope"])).unwrap();
+        } else {
+            let file = if subject == "manifest.json" { v.join("manifest.json") } else { v.join(subject) };
+            // Alternate the two bundle versions sigstore-js writes for blobs.
+            let version: &[&str] = if versions % 2 == 0 { &[] } else { &["--bundle-version", "0.3"] };
+            versions += 1;
+            sign(&[&["--blob", &file.display().to_string()][..], version].concat(), &b);
+        }
+    }
+    let media: Vec<String> = bundles(&v)
+        .iter()
+        .map(|b| serde_json::from_str::<serde_json::Value>(&fs::read_to_string(b).unwrap()).unwrap()["mediaType"].as_str().unwrap().to_string())
+        .collect();
+    assert!(media.iter().any(|m| m.ends_with("version=0.2")) && media.iter().any(|m| m.contains("v0.3")), "{media:?}");
+    let root = sig.trusted_root.display().to_string();
+    let out = p.relman(&verify_args(&v.display().to_string(), &root, IDENTITY, &sig.issuer()));
+    // The replaced files' bytes differ from what manifest.json recorded (reported as digest
+    // mismatches, rightly); what matters here is that every signature verifies.
+    let all = format!("{}{}", out.stdout, out.stderr);
+    let problems: Vec<&str> = all.lines().filter(|l| l.starts_with("problem: ")).collect();
+    assert!(!problems.is_empty(), "the replaced bundles do not match the record: {all}");
+    for line in &problems {
+        assert!(line.contains("sha256 mismatch") || line.contains("size mismatch"), "a signature problem: {line}\n{all}");
+    }
+    for b in bundles(&v) {
+        let name = b.file_name().unwrap().to_string_lossy().to_string();
+        if name.ends_with(".intoto.jsonl.sigstore.json") {
+            continue;
+        }
+        assert!(all.contains(&format!("signature `{name}` verifies")), "{name}:\n{all}");
+    }
+    // And a sigstore-js bundle for other bytes is refused with the reason.
+    let a = bundles(&v).into_iter().find(|b| b.to_string_lossy().ends_with(".tar.gz.sigstore.json")).unwrap();
+    let c = v.join("checksums.txt.sigstore.json");
+    fs::copy(&c, &a).unwrap();
+    let out = p.relman(&verify_args(&v.display().to_string(), &root, IDENTITY, &sig.issuer()));
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("does not match") || all.contains("signs another digest"), "{all}");
+}

@@ -206,6 +206,8 @@ fn plan_decides_everything_and_writes_the_manifest() {
             format!("tool-1.2.0-{T1}.tar.gz").as_str(),
             &format!("tool-1.2.0-{T2}.tar.gz"),
             &format!("tool-1.2.0-{TW}.zip"),
+            // The provenance is written unsigned without a key.
+            "tool-1.2.0.intoto.jsonl",
             "install.sh",
             "checksums.txt",
             "index.json",
@@ -337,7 +339,8 @@ fn publish_is_idempotent_and_refuses_a_different_file() {
             "install.sh",
             "manifest.json",
             "release-notes.md",
-            &format!("tool-1.0.0-{T1}.tar.gz")
+            &format!("tool-1.0.0-{T1}.tar.gz"),
+            "tool-1.0.0.intoto.jsonl"
         ]
     );
     assert!(!dest.join("latest").exists(), "publish must not move latest");

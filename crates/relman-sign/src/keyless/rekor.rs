@@ -189,7 +189,8 @@ pub fn check_entry(
 /// RFC 9162 inclusion: from the leaf hash of `body` along `hashes` to `rootHash`, and the
 /// log's signed checkpoint names that root.
 fn check_inclusion(proof: &Value, body: &[u8], log: &TransparencyLog) -> Result<(), String> {
-    let index = int_field(proof, "logIndex").ok_or("has an inclusion proof without a log index")?;
+    // Protobuf JSON leaves out zero values: no `logIndex` is index 0, no `hashes` an empty path.
+    let index = int_field(proof, "logIndex").unwrap_or(0);
     let size = int_field(proof, "treeSize").ok_or("has an inclusion proof without a tree size")?;
     let root = proof.get("rootHash").and_then(Value::as_str).and_then(b64::decode).ok_or("has an inclusion proof without a root hash")?;
     let hashes: Vec<Vec<u8>> = proof
