@@ -94,7 +94,13 @@ pub fn init(dir: &Path, force: bool, dry_run: bool) -> Result<String, Failure> {
         return Ok(text);
     }
     fsutil::write_atomic(&path, text.as_bytes())?;
-    ensure_ignored(dir)?;
+    // The build command's outputs (`out/`) are build products too: a tree they dirty could not
+    // be released again.
+    let mut ignored = vec!["dist"];
+    if text.contains("\noutput = \"out/") {
+        ignored.push("out");
+    }
+    ensure_ignored(dir, &ignored)?;
     Ok(text)
 }
 
@@ -412,17 +418,23 @@ fn go_mains(dir: &Path, module_name: &str) -> Vec<(String, String)> {
     mains
 }
 
-/// Adds `/dist` to `.gitignore` when it is not there.
-fn ensure_ignored(dir: &Path) -> Result<(), Failure> {
+/// Adds `/<name>` to `.gitignore` for each of `names` not ignored there yet.
+fn ensure_ignored(dir: &Path, names: &[&str]) -> Result<(), Failure> {
     let path = dir.join(".gitignore");
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current.lines().any(|l| matches!(l.trim(), "/dist" | "dist" | "dist/" | "/dist/")) {
+    let mut next = current.clone();
+    for name in names {
+        let forms = [name.to_string(), format!("/{name}"), format!("{name}/"), format!("/{name}/")];
+        if current.lines().any(|l| forms.iter().any(|f| f == l.trim())) {
+            continue;
+        }
+        if !next.is_empty() && !next.ends_with('\n') {
+            next.push('\n');
+        }
+        next.push_str(&format!("/{name}\n"));
+    }
+    if next == current {
         return Ok(());
     }
-    let mut next = current;
-    if !next.is_empty() && !next.ends_with('\n') {
-        next.push('\n');
-    }
-    next.push_str("/dist\n");
     fsutil::write_atomic(&path, next.as_bytes())
 }

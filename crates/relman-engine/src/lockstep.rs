@@ -215,7 +215,8 @@ pub fn check(opts: &CheckOptions) -> Result<CheckReport, Failure> {
         }
         checked.push(CheckedFile { path: f.path, kind: f.kind, versions: f.occurrences });
     }
-    if checked.is_empty() && project.errors.is_empty() {
+    // A Go module records no version in a file (the tag is its version): nothing to warn about.
+    if checked.is_empty() && project.errors.is_empty() && !opts.root.join("go.mod").is_file() {
         warnings.push("no file recording the version was found (Cargo.toml, package.json, pyproject.toml, Chart.yaml, `versions.files`)".into());
     }
 

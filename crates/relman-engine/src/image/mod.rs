@@ -57,6 +57,24 @@ pub fn platform_of_target(target: &str) -> Option<Platform> {
     Some(Platform::new("linux", arch, variant))
 }
 
+/// The usual Linux target triple of an image platform (the inverse of [`platform_of_target`]).
+fn triple_of_platform(p: &Platform) -> String {
+    let text = p.to_string();
+    let arch = match text.as_str() {
+        "linux/amd64" => "x86_64-unknown-linux-gnu",
+        "linux/arm64" | "linux/arm64/v8" => "aarch64-unknown-linux-gnu",
+        "linux/386" => "i686-unknown-linux-gnu",
+        "linux/arm/v7" => "armv7-unknown-linux-gnueabihf",
+        "linux/arm/v6" => "arm-unknown-linux-gnueabihf",
+        "linux/riscv64" => "riscv64gc-unknown-linux-gnu",
+        "linux/ppc64le" => "powerpc64le-unknown-linux-gnu",
+        "linux/s390x" => "s390x-unknown-linux-gnu",
+        "linux/loong64" => "loongarch64-unknown-linux-gnu",
+        _ => "x86_64-unknown-linux-gnu",
+    };
+    arch.to_string()
+}
+
 /// An OCI tag for a version (`+` is not allowed in tags: build metadata maps to `_`).
 pub fn version_tag(version: &str) -> String {
     version.replace('+', "_")
@@ -178,12 +196,15 @@ fn parse_port(p: &str) -> Result<String, String> {
 fn image_platforms(s: &Settings, cfg: &ImageConfig) -> Result<Vec<(Platform, Option<String>)>, String> {
     let from_targets: Vec<(Platform, String)> =
         s.targets.iter().filter_map(|t| platform_of_target(t).map(|p| (p, t.clone()))).collect();
-    let needs_target = source_of(cfg) == "files";
+    // Built binaries come from a platform's build target; project files alone need none.
+    let needs_target = source_of(cfg) == "files"
+        && (cfg.files.iter().any(|f| f.binary.is_some()) || (cfg.files.is_empty() && !s.binaries.is_empty()));
     match &cfg.platforms {
         None => {
             if from_targets.is_empty() && !needs_target {
-                // A service without build targets: its Dockerfile (or layout) image is made for
-                // the machine's platform unless `platforms` says otherwise.
+                // A service without build targets: its image (a Dockerfile, a layout, project
+                // files on a base) is made for the machine's platform unless `platforms` says
+                // otherwise.
                 let host = crate::settings::host_target();
                 if let Some(p) = platform_of_target(&host) {
                     return Ok(vec![(p, None)]);
@@ -203,7 +224,8 @@ fn image_platforms(s: &Settings, cfg: &ImageConfig) -> Result<Vec<(Platform, Opt
                 let p = Platform::parse(text).ok_or_else(|| format!("platform `{text}` is not like linux/amd64"))?;
                 let target = from_targets.iter().find(|(q, _)| q.matches(&p) || p.matches(q)).map(|(_, t)| t.clone());
                 if needs_target && target.is_none() {
-                    return Err(format!("platform `{p}` has no build target (targets: {})", s.targets.join(", ")));
+                    let targets = if s.targets.is_empty() { "none".to_string() } else { s.targets.join(", ") };
+                    return Err(format!("platform `{p}` has no build target for the image's binaries (targets: {targets})"));
                 }
                 out.push((p, target));
             }
@@ -507,7 +529,16 @@ fn image_from_files(
     reporter: &dyn Reporter,
 ) -> Result<Descriptor, Failure> {
     let s = &planned.settings;
-    let target = target.ok_or_else(|| Failure::internal("files image without a target"))?;
+    // Project files only: no build target; the platform's usual triple stands in for the
+    // `{target}`, `{os}`, `{arch}` placeholders of `src`.
+    let pseudo;
+    let target = match target {
+        Some(t) => t,
+        None => {
+            pseudo = triple_of_platform(platform);
+            pseudo.as_str()
+        }
+    };
     let base = BaseRef::parse(cfg.base.as_deref().unwrap_or("scratch")).map_err(Failure::config)?;
     if !base.is_pinned() {
         return Err(base.unpinned_failure(&format!("relman.toml: image `{}`", record.name)));
