@@ -623,6 +623,54 @@ fn install_upgrade_and_rollback_from_a_directory() {
     assert!(fs::read_to_string(&bin).unwrap().contains("tool 1.0.0"));
 }
 
+/// A flat release location (as a forge's `releases/latest/download/` serves the newest
+/// release's files, index.json among them, over HTTP): install records it, and upgrade follows
+/// its index.json to the next version.
+#[test]
+fn upgrade_follows_a_flat_location_serving_the_latest_index() {
+    let p = Project::generic(&[T1]);
+    let dest = p.outside("rel");
+    let to = format!("dir:{}", dest.display());
+    let latest = p.outside("served").join("download");
+    let serve_latest = |version: &str| {
+        let _ = fs::remove_dir_all(&latest);
+        fs::create_dir_all(&latest).unwrap();
+        for e in fs::read_dir(dest.join(version)).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), latest.join(e.file_name())).unwrap();
+        }
+    };
+    p.tag("v1.0.0");
+    p.relman(&["release", "--to", &to]).ok();
+    serve_latest("1.0.0");
+    let server = Server::serve(&latest.parent().unwrap().to_path_buf());
+    let url = format!("{}/download/", server.url);
+    let prefix = p.outside("prefix");
+    let pfx = prefix.to_str().unwrap();
+    p.relman(&["install", "--from", &url, "--prefix", pfx, "--target", T1]).ok();
+    let bin = prefix.join("bin/tool");
+    assert!(fs::read_to_string(&bin).unwrap().contains("tool 1.0.0"));
+    let receipt: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(prefix.join(".relman/receipts/tool.json")).unwrap()).unwrap();
+    assert_eq!(receipt["root"], url.trim_end_matches('/'), "{receipt}");
+    // Nothing newer yet: up to date.
+    let out = p.relman(&["upgrade", "--prefix", pfx, "--json"]);
+    out.ok();
+    assert!(out.stdout.contains("up-to-date"), "{}", out.stdout);
+
+    p.write("x.txt", "x");
+    p.commit("next");
+    p.tag("v1.1.0");
+    p.relman(&["release", "--to", &to]).ok();
+    serve_latest("1.1.0");
+    p.relman(&["upgrade", "--prefix", pfx]).ok();
+    assert!(fs::read_to_string(&bin).unwrap().contains("tool 1.1.0"));
+    // A location serving another program is refused by name.
+    let other = p.outside("other");
+    fs::write(other.join("index.json"), fs::read_to_string(latest.join("index.json")).unwrap().replace("\"tool\"", "\"other\"")).unwrap();
+    p.relman(&["upgrade", "--prefix", pfx, "--from", other.to_str().unwrap()]).fails(2, "is `other`, not `tool`");
+}
+
 // ---- bad input -------------------------------------------------------------------------
 
 #[test]

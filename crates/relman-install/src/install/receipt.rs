@@ -42,7 +42,8 @@ pub struct Receipt {
     pub target: String,
     /// What the install was asked to install from (credentials redacted).
     pub source: String,
-    /// The release root (holding `channels.json`) when known: where `upgrade` looks.
+    /// Where `upgrade` looks: the release root (holding `channels.json`) when known, else the
+    /// location of the `index.json` installed from (a flat release location).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root: Option<String>,
     /// Digest of the archive the binaries came from, when known.

@@ -37,6 +37,9 @@ pub(crate) struct Plan {
     pub binaries: Option<Vec<String>>,
     /// The release root, when known.
     pub root: Option<Location>,
+    /// The directory of the `index.json` the plan comes from: where a later upgrade looks for
+    /// a newer index when there is no release root (a forge's `releases/latest/download/`).
+    pub index_dir: Option<Location>,
     /// Whether a missing archive means a broken release (listed in an index) or a bad argument.
     pub listed: bool,
     /// The `index.json` the plan comes from and the sha256 of its bytes as read (its
@@ -236,6 +239,7 @@ fn plan_from_index(
         digest_from: INDEX_FILE,
         binaries: (!platform.binaries.is_empty()).then(|| platform.binaries.clone()),
         root,
+        index_dir: Some(dir.clone()),
         listed: true,
         index: Some((index_loc.clone(), sha256_bytes(bytes))),
     })
@@ -288,6 +292,7 @@ fn plan_bare_archive(
         digest_from,
         binaries: None,
         root: None,
+        index_dir: None,
         listed: false,
         index: None,
     })

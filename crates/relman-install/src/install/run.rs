@@ -366,7 +366,13 @@ fn execute(
         version: plan.version.clone(),
         target: plan.target.clone(),
         source: redact(opts.source_label.as_deref().unwrap_or(&opts.from)),
-        root: if opts.source_label.is_some() { None } else { plan.root.as_ref().map(persistent) },
+        // Where upgrade looks: the release root, else the flat location of the index (a
+        // `releases/latest/download/` URL serves each new release's index.json).
+        root: if opts.source_label.is_some() {
+            None
+        } else {
+            plan.root.as_ref().or(plan.index_dir.as_ref()).map(persistent)
+        },
         archive_sha256: Some(digest.clone()),
         binaries: installed,
         previous,

@@ -68,6 +68,11 @@ pub enum UpgradeOutcome {
     },
 }
 
+/// The version an upgrade would move to.
+struct Stable {
+    version: String,
+}
+
 pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
     let layout = Layout::new(&opts.prefix)?;
     let Some(receipt) = layout.select(opts.name.as_deref())? else {
@@ -108,19 +113,36 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
     };
     let root_loc = Location::parse(&root);
     let channels_loc = root_loc.join(CHANNELS_FILE);
-    let bytes = source::read_optional(&channels_loc, DOCUMENT_LIMIT)?.ok_or_else(|| {
-        Failure::install(format!("`{channels_loc}` does not exist"))
-            .with_hint("upgrade follows the stable channel of a promoted release root; pass `--from <release root>`")
-    })?;
-    let channels = parse_channels(&channels_loc, &bytes)?;
-    if channels.name != receipt.name {
-        return Err(Failure::usage(format!("`{root_loc}` publishes `{}`, not `{}`", channels.name, receipt.name)));
-    }
-    let stable =
-        channels.stable.ok_or_else(|| Failure::install(format!("`{channels_loc}` has no stable release yet")))?;
-    let available = semver::Version::parse(normalize_version(&stable.version)).map_err(|e| {
-        Failure::verify(format!("`{channels_loc}`: stable version `{}` is not semver: {e}", stable.version))
-    })?;
+    // A release root follows its stable channel; a flat location (an index.json and its files,
+    // as a forge's `releases/latest/download/` serves them) is its index's version.
+    let (available_text, from_version, what) = match source::read_optional(&channels_loc, DOCUMENT_LIMIT)? {
+        Some(bytes) => {
+            let channels = parse_channels(&channels_loc, &bytes)?;
+            if channels.name != receipt.name {
+                return Err(Failure::usage(format!("`{root_loc}` publishes `{}`, not `{}`", channels.name, receipt.name)));
+            }
+            let stable = channels
+                .stable
+                .ok_or_else(|| Failure::install(format!("`{channels_loc}` has no stable release yet")))?;
+            (stable.version.clone(), Some(stable.version), channels_loc.to_string())
+        }
+        None => {
+            let index_loc = root_loc.join(crate::verify::INDEX_FILE);
+            let Some(bytes) = source::read_optional(&index_loc, DOCUMENT_LIMIT)? else {
+                return Err(Failure::install(format!("neither `{channels_loc}` nor `{index_loc}` exists")).with_hint(
+                    "upgrade follows a promoted release root or a location serving the latest index.json; pass `--from`",
+                ));
+            };
+            let index = crate::verify::parse_index(&index_loc, &bytes)?;
+            if index.name != receipt.name {
+                return Err(Failure::usage(format!("`{index_loc}` is `{}`, not `{}`", index.name, receipt.name)));
+            }
+            (index.version, None, index_loc.to_string())
+        }
+    };
+    let available = semver::Version::parse(normalize_version(&available_text))
+        .map_err(|e| Failure::verify(format!("`{what}`: version `{available_text}` is not semver: {e}")))?;
+    let stable = Stable { version: available_text.clone() };
     // An unparsable installed version (a bare archive without one) is treated as older.
     let installed = semver::Version::parse(normalize_version(&receipt.version)).ok();
     if installed.is_some_and(|v| available <= v) {
@@ -132,7 +154,7 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
     }
     let outcome = install(&InstallOptions {
         from: root,
-        version: Some(stable.version),
+        version: from_version,
         prefix: opts.prefix.clone(),
         target: opts.target.clone().or(Some(receipt.target)),
         sha256: None,
