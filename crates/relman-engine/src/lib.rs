@@ -17,6 +17,7 @@ pub mod changelog;
 pub mod chart;
 pub mod ci;
 pub mod config;
+pub mod containers;
 pub mod conventional;
 pub mod destination;
 pub mod docs;

@@ -57,7 +57,13 @@ impl Remote {
             .map(|hosts| hosts.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect())
             .unwrap_or_default();
         Remote {
-            registry: RegistryOptions { timeout, plain_http },
+            registry: RegistryOptions {
+                timeout,
+                plain_http,
+                containers_conf_given: ["CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "CONTAINERS_REGISTRIES_CONF"]
+                    .iter()
+                    .any(|k| var(k).is_some()),
+            },
             s3: S3Options::from_vars(var),
             forge: ForgeOptions::from_vars(var),
             sigstore: SigstoreOptions::from_vars(var),
@@ -172,6 +178,9 @@ pub struct RegistryOptions {
     pub timeout: Option<Duration>,
     /// Registries spoken to over plain HTTP besides loopback ones.
     pub plain_http: Vec<String>,
+    /// The user set `CONTAINERS_CONF`, `CONTAINERS_STORAGE_CONF` or
+    /// `CONTAINERS_REGISTRIES_CONF`: podman and buildah use theirs, not relman's own.
+    pub containers_conf_given: bool,
 }
 
 impl Default for S3Options {

@@ -70,7 +70,7 @@ pub fn smoke(
         }
         let reference = format!("{}@{digest}", repo.name());
         let mut cmd = Command::new("podman");
-        cmd.args(["run", "--rm", "--user", SMOKE_UID]);
+        cmd.envs(crate::containers::env(planned)?).args(["run", "--rm", "--user", SMOKE_UID]);
         if client.plain_http(&repo.registry) {
             cmd.arg("--tls-verify=false");
         }

@@ -819,8 +819,10 @@ fn buildah_build(
         "vfs",
     ]
     .map(str::to_string);
+    let containers = crate::containers::env(planned)?;
     let mut build = Command::new("buildah");
     build
+        .envs(containers.iter().map(|(k, v)| (k, v)))
         .args(&store)
         .args([
             "build",
@@ -844,7 +846,7 @@ fn buildah_build(
     build.arg(&context);
     run_logged(build, &log, &record.name)?;
     let mut push = Command::new("buildah");
-    push.args(&store).args(["push", &tag]).arg(format!("oci:{}:image", out.display()));
+    push.envs(containers.iter().map(|(k, v)| (k, v))).args(&store).args(["push", &tag]).arg(format!("oci:{}:image", out.display()));
     run_logged(push, &log, &record.name)?;
     if let Some(stamp) = stamp {
         crate::fsutil::write_atomic(&stamp_path, stamp.as_bytes())?;
