@@ -664,7 +664,49 @@ pub fn check(meta: &ChartMeta, release_version: &str) -> Vec<ChartProblem> {
     }
     check_values(meta, release_version, &mut problems);
     check_templates(meta, &mut problems);
+    // helm's own checks when it is installed: only if relman found nothing (helm would repeat it).
+    if problems.is_empty() {
+        check_with_helm(meta, &mut problems);
+    }
     problems
+}
+
+/// `helm lint` and `helm template` of the chart, when `helm` is on PATH: a failure is a
+/// problem quoting helm's last meaningful lines. Without helm nothing is run (relman's own
+/// checks stand).
+fn check_with_helm(meta: &ChartMeta, problems: &mut Vec<ChartProblem>) {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("helm").is_file()));
+    if !found {
+        return;
+    }
+    let dir = meta.dir.display().to_string();
+    for args in [vec!["lint", dir.as_str()], vec!["template", meta.name.as_str(), dir.as_str()]] {
+        let out = std::process::Command::new("helm").args(&args).output();
+        let (ok, text) = match out {
+            Ok(o) => {
+                let mut t = String::from_utf8_lossy(&o.stdout).to_string();
+                t.push_str(&String::from_utf8_lossy(&o.stderr));
+                (o.status.success(), t)
+            }
+            Err(e) => (false, e.to_string()),
+        };
+        if !ok {
+            let tail: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("==>") && !l.starts_with("Error: 1 chart(s) linted"))
+                .collect();
+            let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
+            problems.push(ChartProblem {
+                file: meta.chart_yaml.clone(),
+                line: None,
+                what: format!("`helm {}`", args[0]),
+                expected: "success".into(),
+                found: if tail.is_empty() { "a failure".into() } else { tail },
+            });
+        }
+    }
 }
 
 /// The chart as a snapshot release packages it: `version` and `appVersion` set to the

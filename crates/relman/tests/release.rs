@@ -1346,6 +1346,54 @@ fn chart_templates_are_parsed_like_helm_and_problems_named_with_their_line() {
     p.relman(&["release"]).ok();
 }
 
+/// With `helm` on PATH, `relman check` runs `helm lint` and `helm template` on each chart and
+/// reports a failure with helm's words. (Helm is not packaged for this machine: a stand-in
+/// `helm` that behaves like it — the arguments it is given recorded, its exit status and
+/// output as helm's — shows the contract; with no helm on PATH nothing is run.)
+#[test]
+fn with_helm_on_path_check_runs_helm_lint_and_template() {
+    let p = Project::empty();
+    p.write("relman.toml", "[project]\nname = \"api\"\n\n[[chart]]\npath = \"chart\"\n");
+    p.write("chart/Chart.yaml", "apiVersion: v2\nname: api\nversion: 1.0.0\nappVersion: 1.0.0\n");
+    p.write("chart/values.yaml", "replicas: 1\n");
+    p.write("chart/templates/cm.yaml", "kind: ConfigMap\n");
+    p.write(".gitignore", "/dist\n");
+    p.commit("a chart");
+    p.tag("v1.0.0");
+    let bin = p.outside("helm-bin");
+    let log = p.outside("helm-log").join("calls");
+    let helm = bin.join("helm");
+    let script = |fail: bool| {
+        format!(
+            "#!/bin/sh\necho \"$@\" >> {}\ncase \"$1\" in lint) {} ;; esac\nexit 0\n",
+            log.display(),
+            if fail {
+                "echo '==> Linting chart'; echo '[ERROR] templates/cm.yaml: object name does not conform to Kubernetes naming requirements'; echo 'Error: 1 chart(s) linted, 1 chart(s) failed'; exit 1"
+            } else {
+                "echo '1 chart(s) linted, 0 chart(s) failed'"
+            }
+        )
+    };
+    fs::write(&helm, script(true)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&helm, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = p.relman_env(&["check"], &[("PATH", &path)]);
+    out.fails(12, "chart/Chart.yaml: chart `helm lint`: expected success, found [ERROR] templates/cm.yaml: object name does not conform");
+    let calls = fs::read_to_string(&log).unwrap();
+    assert!(calls.contains(&format!("lint {}", p.path("chart").display())), "{calls}");
+    assert!(calls.contains(&format!("template api {}", p.path("chart").display())), "{calls}");
+    fs::write(&helm, script(false)).unwrap();
+    p.relman_env(&["check"], &[("PATH", &path)]).ok();
+    // Without helm, relman's own checks stand alone.
+    fs::remove_file(&log).unwrap();
+    p.relman(&["check"]).ok();
+    assert!(!log.exists());
+}
+
 #[test]
 fn check_flags_a_lockfile_out_of_step_with_package_json_and_python_without_a_lockfile() {
     let p = Project::generic(&[T1]);
