@@ -21,12 +21,7 @@ use crate::remote::TokenSource;
 const ATTEMPTS: u32 = 3;
 
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout_connect(Duration::from_secs(15))
-        .timeout_read(Duration::from_secs(60))
-        .timeout_write(Duration::from_secs(60))
-        .user_agent(concat!("relman/", env!("CARGO_PKG_VERSION")))
-        .build()
+    relman_install::source::agent().clone()
 }
 
 /// An answer: status, body, and the `Location` header.

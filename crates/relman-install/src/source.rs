@@ -244,7 +244,8 @@ fn base64(input: &[u8]) -> String {
     out
 }
 
-fn agent() -> &'static ureq::Agent {
+/// The HTTP agent relman uses for plain downloads and service calls (one per process).
+pub fn agent() -> &'static ureq::Agent {
     static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
     AGENT.get_or_init(|| {
         ureq::AgentBuilder::new()

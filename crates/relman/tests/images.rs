@@ -15,17 +15,6 @@ const PASS: &str = "correct horse";
 const AMD64: &str = "x86_64-unknown-linux-gnu";
 const ARM64: &str = "aarch64-unknown-linux-gnu";
 
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (run scripts/setup-test-deps)"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 /// Builds the busybox base layout and pushes it to the registry as `base:1`; returns its digest.
 fn base_image(p: &Project, reg: &Registry) -> String {
     let dir = p.outside("base-layout");

@@ -168,6 +168,19 @@ pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
     }
 }
 
+/// Runs a tool (not relman), asserting success; returns stdout.
+#[track_caller]
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (run scripts/setup-test-deps)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex(&sha2::Sha256::digest(bytes))
