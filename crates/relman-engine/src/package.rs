@@ -236,10 +236,22 @@ fn verification_section(planned: &Planned, keyless: Option<&(String, String)>) -
         if signed {
             t.push_str("\n```sh\n");
             for (reference, digest) in &images {
-                t.push_str(&format!(
-                    "cosign verify --key relman.pub --insecure-ignore-tlog=true {reference}@{digest}\n"
-                ));
-                t.push_str(&format!("relman verify oci://{reference}:{} --key relman.pub\n", m.version));
+                match keyless {
+                    Some((identity, issuer)) => {
+                        let who = format!("--certificate-identity '{identity}' --certificate-oidc-issuer '{issuer}'");
+                        t.push_str(&format!("cosign verify {who} {reference}@{digest}\n"));
+                        t.push_str(&format!(
+                            "relman verify oci://{reference}:{} {who} --trusted-root trusted_root.json\n",
+                            m.version
+                        ));
+                    }
+                    None => {
+                        t.push_str(&format!(
+                            "cosign verify --key relman.pub --insecure-ignore-tlog=true {reference}@{digest}\n"
+                        ));
+                        t.push_str(&format!("relman verify oci://{reference}:{} --key relman.pub\n", m.version));
+                    }
+                }
             }
             t.push_str("```\n");
         }

@@ -1266,6 +1266,12 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
     p.relman_env(&["release", "--to", &format!("oci://{}/acme", reg.host)], &env_refs(&env)).ok();
     let stats = sig.stats();
     assert_eq!(stats["fulcio"], 1, "one certificate for files, images and the chart: {stats}");
+    // The notes name the image's keyless verify commands, cosign's and relman's.
+    let notes = std::fs::read_to_string(p.path("dist/1.0.0/release-notes.md")).unwrap();
+    let who = format!("--certificate-identity '{IDENTITY}' --certificate-oidc-issuer '{}'", sig.issuer());
+    assert!(notes.contains(&format!("cosign verify {who} {}/acme/tool@sha256:", reg.host)), "{notes}");
+    assert!(notes.contains(&format!("relman verify oci://{}/acme/tool:1.0.0 {who}", reg.host)), "{notes}");
+    assert!(!notes.contains("--key relman.pub"), "{notes}");
 
     let root = sig.trusted_root.display().to_string();
     let issuer = sig.issuer();
