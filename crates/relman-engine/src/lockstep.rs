@@ -341,10 +341,41 @@ fn short(id: &str) -> &str {
 /// list nothing): `package.json`'s dependencies must be those `package-lock.json` records for
 /// the root package (`npm ci` refuses otherwise); a `pyproject.toml` with dependencies wants a
 /// lockfile (uv.lock, poetry.lock, pdm.lock, Pipfile.lock or requirements*.txt).
+/// A package.json `bin` script that loads files beside it (`require("../package.json")`,
+/// `import … from "./lib.js"`) does not run once installed on its own as a release's binary.
+fn bin_script_warnings(root: &Path, pkg: &serde_json::Value, warnings: &mut Vec<String>) {
+    let scripts: Vec<String> = match pkg.get("bin") {
+        Some(serde_json::Value::String(p)) => vec![p.clone()],
+        Some(serde_json::Value::Object(m)) => m.values().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
+    for script in scripts {
+        let Ok(text) = std::fs::read_to_string(root.join(&script)) else { continue };
+        let relative = text.lines().find_map(|line| {
+            ["require(\"", "require('", "from \"", "from '", "import(\"", "import('"].iter().find_map(|open| {
+                let at = line.find(open)? + open.len();
+                let rest = &line[at..];
+                let end = rest.find(['"', '\''])?;
+                let target = &rest[..end];
+                (target.starts_with("./") || target.starts_with("../")).then(|| target.to_string())
+            })
+        });
+        if let Some(target) = relative {
+            let script = script.trim_start_matches("./");
+            warnings.push(format!(
+                "package.json bin `{script}` loads `{target}` beside it: installed alone as the release's binary it will not find it; release a bundler's single-file output (esbuild, ncc) as the binary"
+            ));
+        }
+    }
+}
+
 fn lockfile_problems(root: &Path, problems: &mut Vec<Problem>, warnings: &mut Vec<String>) {
     let read_json = |name: &str| -> Option<serde_json::Value> {
         serde_json::from_str(&std::fs::read_to_string(root.join(name)).ok()?).ok()
     };
+    if let Some(pkg) = read_json("package.json") {
+        bin_script_warnings(root, &pkg, warnings);
+    }
     if let (Some(pkg), Some(lock)) = (read_json("package.json"), read_json("package-lock.json")) {
         let locked = &lock["packages"][""];
         if locked.is_object() {

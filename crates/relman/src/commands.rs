@@ -396,6 +396,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let signer_gate = resolved
                 .as_ref()
                 .is_ok_and(|s| if s.keyless { s.expected_signer.is_some() } else { s.public_key.is_some() });
+            if resolved.as_ref().is_ok_and(|s| s.keyless && s.expected_signer.is_none()) {
+                term.warn(
+                    "keyless signatures are not checked at promote: set sign.trusted_root, sign.certificate_identity and sign.certificate_oidc_issuer for the `signed` gate",
+                );
+            }
             let hook_settings = resolved.as_ref().ok().filter(|s| !s.hooks.after_promote.is_empty()).cloned();
             let urls: Vec<String> = if args.to.is_empty() {
                 resolved?.destinations

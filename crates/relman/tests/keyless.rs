@@ -429,6 +429,11 @@ fn promote_checks_keyless_signatures_against_the_configured_identity() {
     let summary = fs::read_to_string(p.path("dist/1.0.0/release-summary.md")).unwrap();
     assert!(summary.contains(&format!("--certificate-identity '{IDENTITY}'")), "{summary}");
     assert!(!summary.contains("--key <public key>"), "{summary}");
+    // Without an identity to expect, promote says that signatures went unchecked.
+    p.write("relman.toml", &base);
+    let out = p.relman(&["promote", "1.0.0", "--to", &to]);
+    out.ok();
+    assert!(out.stderr.contains("keyless signatures are not checked at promote"), "{}", out.stderr);
 }
 
 /// Bundles another implementation made: sigstore-js (`sigstore` 4, `scripts/sigstore-sign.mjs`)

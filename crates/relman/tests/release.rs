@@ -1412,6 +1412,20 @@ fn check_flags_a_lockfile_out_of_step_with_package_json_and_python_without_a_loc
     assert!(out.stderr.contains("dependencies `ms` of package.json (run `npm install` to update the lockfile): expected `^2.1.3`, found `^2.1.2`"), "{}", out.stderr);
     assert!(out.stderr.contains("dependencies `chalk`, which package.json no longer lists"), "{}", out.stderr);
 
+    // A bin script that loads a file beside it would not run once installed on its own.
+    let node = Project::generic(&[T1]);
+    node.write("package.json", "{\n  \"name\": \"@acme/greet\",\n  \"version\": \"1.0.0\",\n  \"bin\": { \"greet\": \"bin/greet.js\" }\n}\n");
+    node.write("bin/greet.js", "#!/usr/bin/env node\nconst { version } = require(\"../package.json\");\nconsole.log(version);\n");
+    node.commit("feat: greet");
+    node.tag("v1.0.0");
+    let out = node.relman(&["check"]);
+    assert!(out.stderr.contains("package.json bin `bin/greet.js` loads `../package.json` beside it"), "{}", out.stderr);
+    node.write("bin/greet.js", "#!/usr/bin/env node\nconst VERSION = \"1.0.0\";\nconsole.log(require(\"node:os\").EOL + VERSION);\n");
+    node.commit("self-contained");
+    node.git(&["tag", "-d", "v1.0.0"]);
+    node.tag("v1.0.0");
+    assert!(!node.relman(&["check"]).stderr.contains("beside it"));
+
     let py = Project::generic(&[T1]);
     py.write("pyproject.toml", "[project]\nname = \"tool\"\nversion = \"1.0.0\"\ndependencies = [\"requests>=2\"]\n");
     py.commit("feat: python deps");
