@@ -73,6 +73,35 @@ pub fn logged<'a>(reporter: &'a dyn Reporter, gates: &'a mut Vec<Gate>) -> impl 
     }
 }
 
+/// The `signed` gate of a file destination, when the project says who signs: with
+/// `sign.public_key`, every file must be signed by that key; keyless with `sign.trusted_root`
+/// and `sign.certificate_*`, by that identity. `None` when the project names neither (or there
+/// is no project record).
+pub fn signed(
+    record: Option<&crate::planned::Planned>,
+    at: &relman_install::Location,
+) -> Result<Option<Gate>, relman_manifest::Failure> {
+    let Some(planned) = record else { return Ok(None) };
+    let s = &planned.settings;
+    let mut opts = relman_install::verify::VerifyOptions { require_signatures: true, ..Default::default() };
+    if s.keyless {
+        let Some(expected) = &s.expected_signer else { return Ok(None) };
+        opts.identity = Some(expected.policy()?);
+    } else if let Some(p) = &s.public_key {
+        opts.key = Some(relman_sign::PublicKey::from_file(p)?);
+    } else {
+        return Ok(None);
+    }
+    let who = opts.trust().map(|t| t.describe()).unwrap_or_default();
+    Ok(Some(match relman_install::verify::verify_release_with(at, &opts) {
+        Ok(report) if report.is_ok() => {
+            Gate { name: "signed", passed: true, detail: format!("every file is signed by {who}") }
+        }
+        Ok(report) => Gate { name: "signed", passed: false, detail: report.problems.join("; ") },
+        Err(e) => Gate { name: "signed", passed: false, detail: e.message },
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,32 +121,4 @@ mod tests {
         assert!(!g.passed && g.detail == "0.9.0 is older than latest 1.0.0");
         assert!(not_older(&v("0.9.0"), "latest", Some(&v("1.0.0")), true).passed);
     }
-}
-
-/// The `signed` gate of a file destination, when the project says who signs: with
-/// `sign.public_key`, every file must be signed by that key; keyless with `sign.trusted_root`
-/// and `sign.certificate_*`, by that identity. `None` when the project names neither (or there
-/// is no project record).
-pub fn signed(record: Option<&crate::planned::Planned>, at: &relman_install::Location) -> Result<Option<Gate>, relman_manifest::Failure> {
-    let Some(planned) = record else { return Ok(None) };
-    let s = &planned.settings;
-    let mut opts = relman_install::verify::VerifyOptions { require_signatures: true, ..Default::default() };
-    if s.keyless {
-        let Some(expected) = &s.expected_signer else { return Ok(None) };
-        opts.identity = Some(expected.policy()?);
-    } else if let Some(p) = &s.public_key {
-        opts.key = Some(relman_sign::PublicKey::from_file(p)?);
-    } else {
-        return Ok(None);
-    }
-    let who = opts.trust().map(|t| t.describe()).unwrap_or_default();
-    Ok(Some(match relman_install::verify::verify_release_with(at, &opts) {
-        Ok(report) if report.is_ok() => Gate {
-            name: "signed",
-            passed: true,
-            detail: format!("every file is signed by {who}"),
-        },
-        Ok(report) => Gate { name: "signed", passed: false, detail: report.problems.join("; ") },
-        Err(e) => Gate { name: "signed", passed: false, detail: e.message },
-    }))
 }

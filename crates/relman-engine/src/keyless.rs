@@ -32,7 +32,14 @@ struct Answer {
 }
 
 /// One request, tried again on connection failures and 5xx answers.
-fn send(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>, what: &str) -> Result<Answer, Failure> {
+fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    what: &str,
+) -> Result<Answer, Failure> {
     let mut last = None;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
@@ -117,7 +124,8 @@ struct Rekor {
 impl LogClient for Rekor {
     fn log(&self, proposal: &Value) -> Result<Value, Failure> {
         let url = format!("{}{}", self.base, rekor::ENTRIES_PATH);
-        let answer = send(&self.agent, "POST", &url, &[("Accept", "application/json")], Some(&proposal.to_string()), "Rekor")?;
+        let answer =
+            send(&self.agent, "POST", &url, &[("Accept", "application/json")], Some(&proposal.to_string()), "Rekor")?;
         match answer.status {
             200 | 201 => rekor::to_bundle_entry(&answer.body, &url),
             409 => {
@@ -125,14 +133,22 @@ impl LogClient for Rekor {
                 let Some(location) = answer.location else {
                     return Err(Failure::network(format!("Rekor at {url} answered 409 without a `Location`")));
                 };
-                let entry_url = if location.starts_with("http") { location } else { format!("{}{location}", self.base) };
+                let entry_url =
+                    if location.starts_with("http") { location } else { format!("{}{location}", self.base) };
                 let got = send(&self.agent, "GET", &entry_url, &[("Accept", "application/json")], None, "Rekor")?;
                 if got.status != 200 {
-                    return Err(Failure::network(format!("Rekor at {entry_url} answered {}: {}", got.status, first_line(&got.body))));
+                    return Err(Failure::network(format!(
+                        "Rekor at {entry_url} answered {}: {}",
+                        got.status,
+                        first_line(&got.body)
+                    )));
                 }
                 rekor::to_bundle_entry(&got.body, &entry_url)
             }
-            status => Err(Failure::publish(format!("Rekor at {url} refused the log entry ({status}): {}", first_line(&answer.body)))),
+            status => Err(Failure::publish(format!(
+                "Rekor at {url} refused the log entry ({status}): {}",
+                first_line(&answer.body)
+            ))),
         }
     }
 }

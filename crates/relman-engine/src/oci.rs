@@ -617,6 +617,7 @@ type SbomOf<'a> = dyn Fn(&Platform, &Digest) -> Result<Option<serde_json::Value>
 /// For every subject: a simple-signing `.sig`, a `.att` with the SLSA `provenance` statement
 /// (and, for platform manifests, the SBOM `sbom` gives), and the same as Sigstore bundle
 /// referrers (a message signature over the manifest bytes, the DSSE bundles).
+#[allow(clippy::too_many_arguments)]
 fn attach_all(
     client: &Client,
     repo: &Reference,
@@ -658,7 +659,10 @@ fn attach_all(
         let mut atts = Vec::new();
         if !has_provenance(client, repo, &subject.digest, identity)? {
             atts.push((
-                keyless(Attachment::attestation(prov_env.envelope.to_json().into_bytes(), SLSA_PREDICATE), &prov_env.bundle),
+                keyless(
+                    Attachment::attestation(prov_env.envelope.to_json().into_bytes(), SLSA_PREDICATE),
+                    &prov_env.bundle,
+                ),
                 prov_env.bundle_json(),
                 SLSA_PREDICATE,
             ));
@@ -833,7 +837,9 @@ fn image_dependencies(planned: &Planned, img: &LocalImage) -> Result<Vec<serde_j
     let base_dep = |reference: &str| -> Option<serde_json::Value> {
         let (name, digest) = reference.rsplit_once('@')?;
         let hex = digest.strip_prefix("sha256:")?;
-        Some(serde_json::json!({"uri": format!("oci://{name}@{digest}"), "digest": {"sha256": hex}, "name": "base image"}))
+        Some(
+            serde_json::json!({"uri": format!("oci://{name}@{digest}"), "digest": {"sha256": hex}, "name": "base image"}),
+        )
     };
     if let Some(b) = img.record.base.as_deref().and_then(base_dep) {
         deps.push(b);
@@ -1159,7 +1165,12 @@ pub fn verify_image(client: &Client, reference: &Reference, key: Trust<'_>) -> R
 }
 
 /// Whether the `.att` of `digest` already holds an SLSA provenance about it signed by `key`.
-fn has_provenance(client: &Client, repo: &Reference, digest: &Digest, identity: &crate::sign::Identity) -> Result<bool, Failure> {
+fn has_provenance(
+    client: &Client,
+    repo: &Reference,
+    digest: &Digest,
+    identity: &crate::sign::Identity,
+) -> Result<bool, Failure> {
     let Some(m) = fetch_attachment(client, repo, &cosign::attestation_tag(digest))? else { return Ok(false) };
     for l in &m.layers {
         let predicate = l.annotations.get(cosign::PREDICATE_TYPE_ANNOTATION).map(String::as_str);
@@ -1169,7 +1180,8 @@ fn has_provenance(client: &Client, repo: &Reference, digest: &Digest, identity: 
         let ours = match identity.key() {
             Some(key) => {
                 let text = String::from_utf8_lossy(&client.get_blob(repo, &l.digest)?).to_string();
-                check_attestation(&text, &l.annotations, digest, Trust::Key(key.public_key())).is_ok_and(|p| p == SLSA_PREDICATE)
+                check_attestation(&text, &l.annotations, digest, Trust::Key(key.public_key()))
+                    .is_ok_and(|p| p == SLSA_PREDICATE)
             }
             // Keyless: a provenance certified for this release's identity is there (each run
             // has its own certificate; the identity is what stays).
@@ -1181,7 +1193,10 @@ fn has_provenance(client: &Client, repo: &Reference, digest: &Digest, identity: 
                         signature: String::new(),
                     }),
                 );
-                layer.as_ref().and_then(relman_sign::keyless::trust::bundle_identity).is_some_and(|(i, _)| i == me.identity)
+                layer
+                    .as_ref()
+                    .and_then(relman_sign::keyless::trust::bundle_identity)
+                    .is_some_and(|(i, _)| i == me.identity)
             }),
         };
         if ours {
@@ -1196,10 +1211,13 @@ fn signed_by_identity(client: &Client, repo: &Reference, digest: &Digest, me: &s
     let Some(m) = fetch_attachment(client, repo, &cosign::signature_tag(digest))? else { return Ok(false) };
     let empty = relman_sign::bundle::MessageSignature { message_digest: None, signature: String::new() };
     Ok(m.layers.iter().any(|l| {
-        relman_sign::keyless::cosign::bundle_of_layer(&l.annotations, relman_sign::bundle::Content::MessageSignature(&empty))
-            .as_ref()
-            .and_then(relman_sign::keyless::trust::bundle_identity)
-            .is_some_and(|(i, _)| i == me)
+        relman_sign::keyless::cosign::bundle_of_layer(
+            &l.annotations,
+            relman_sign::bundle::Content::MessageSignature(&empty),
+        )
+        .as_ref()
+        .and_then(relman_sign::keyless::trust::bundle_identity)
+        .is_some_and(|(i, _)| i == me)
     }))
 }
 
@@ -1230,9 +1248,13 @@ fn check_simple_signing(
             blob::verify_legacy(sig_b64.trim(), "signature", key, "image manifest", &sha).map_err(|f| f.message)?
         }
         Trust::Identity(policy) => {
-            let message = relman_sign::bundle::MessageSignature { message_digest: None, signature: sig_b64.trim().to_string() };
-            let bundle = relman_sign::keyless::cosign::bundle_of_layer(annotations, relman_sign::bundle::Content::MessageSignature(&message))
-                .ok_or("the signature carries no certificate (signed with a key?)")?;
+            let message =
+                relman_sign::bundle::MessageSignature { message_digest: None, signature: sig_b64.trim().to_string() };
+            let bundle = relman_sign::keyless::cosign::bundle_of_layer(
+                annotations,
+                relman_sign::bundle::Content::MessageSignature(&message),
+            )
+            .ok_or("the signature carries no certificate (signed with a key?)")?;
             policy.verify_blob(&bundle, "signature", "image manifest", &sha).map_err(|f| f.message)?;
         }
     }
@@ -1251,8 +1273,11 @@ fn check_attestation(
     let verified = match trust {
         Trust::Key(key) => env.verify(key, "attestation").map_err(|f| f.message)?,
         Trust::Identity(policy) => {
-            let bundle = relman_sign::keyless::cosign::bundle_of_layer(annotations, relman_sign::bundle::Content::DsseEnvelope(&env))
-                .ok_or("the attestation carries no certificate (signed with a key?)")?;
+            let bundle = relman_sign::keyless::cosign::bundle_of_layer(
+                annotations,
+                relman_sign::bundle::Content::DsseEnvelope(&env),
+            )
+            .ok_or("the attestation carries no certificate (signed with a key?)")?;
             policy.verify_dsse(&bundle, "attestation").map_err(|f| f.message)?.0
         }
     };

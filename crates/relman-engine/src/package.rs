@@ -81,7 +81,10 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     done.extend(crate::sign::write_provenance(planned, identity.as_ref(), reporter)?);
 
     if planned.manifest.artifact(crate::planned::INSTALLER_FILE).is_some() {
-        let script = crate::installer::render(planned, identity.as_ref().and_then(|i| i.key()).map(|k| k.public_key().to_pem()))?;
+        let script = crate::installer::render(
+            planned,
+            identity.as_ref().and_then(|i| i.key()).map(|k| k.public_key().to_pem()),
+        )?;
         done.push(write_small(planned, crate::planned::INSTALLER_FILE, script.as_bytes())?);
     }
 
@@ -213,7 +216,9 @@ fn verification_section(planned: &Planned, keyless: Option<&(String, String)>) -
                 "relman verify <release URL>/{}/ {who} --trusted-root trusted_root.json --require-signatures\n",
                 m.version
             ));
-            t.push_str(&format!("cosign verify-blob --bundle {example}.sigstore.json --new-bundle-format {who} {example}\n"));
+            t.push_str(&format!(
+                "cosign verify-blob --bundle {example}.sigstore.json --new-bundle-format {who} {example}\n"
+            ));
         }
         (true, None) => {
             t.push_str(&format!("relman verify <release URL>/{}/ --key relman.pub --require-signatures\n", m.version));

@@ -168,7 +168,9 @@ impl ExpectedSigner {
         let matcher = |pair: &(Option<String>, Option<String>), key: &str| -> Result<Matcher, Failure> {
             match pair {
                 (Some(exact), _) => Ok(Matcher::Exact(exact.clone())),
-                (None, Some(r)) => Matcher::regex(r, &format!("sign.{key}_regexp")).map_err(|e| Failure::config(e.message)),
+                (None, Some(r)) => {
+                    Matcher::regex(r, &format!("sign.{key}_regexp")).map_err(|e| Failure::config(e.message))
+                }
                 (None, None) => Err(Failure::config(format!(
                     "sign.trusted_root is set but neither sign.{key} nor sign.{key}_regexp"
                 ))),

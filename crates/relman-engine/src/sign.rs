@@ -238,7 +238,9 @@ pub fn write_signatures(
     reporter: &dyn Reporter,
 ) -> Result<Vec<Packaged>, Failure> {
     let mut jobs: Vec<(String, String, ArtifactKind, Sha256)> = Vec::new();
-    for a in planned.manifest.artifacts.iter().filter(|a| matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle)) {
+    for a in
+        planned.manifest.artifacts.iter().filter(|a| matches!(a.kind, ArtifactKind::Signature | ArtifactKind::Bundle))
+    {
         let Some(subject) = a.subject.clone() else { continue };
         let Some(sha) = planned.manifest.artifact(&subject).and_then(|a| a.sha256.clone()) else {
             return Err(Failure::package(format!("cannot sign `{subject}`: it has not been packaged")));
@@ -254,7 +256,9 @@ pub fn write_signatures(
     for job in jobs {
         let path = planned.artifact_path(&job.0);
         let existing = match job.2 {
-            ArtifactKind::Bundle => fs::read_to_string(&path).ok().filter(|t| identity.keeps(t, &job.0, &job.1, &job.3)),
+            ArtifactKind::Bundle => {
+                fs::read_to_string(&path).ok().filter(|t| identity.keeps(t, &job.0, &job.1, &job.3))
+            }
             _ => None,
         };
         match existing {

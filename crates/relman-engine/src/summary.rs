@@ -75,7 +75,8 @@ pub fn summarize(
 
 /// The verify flags of a keyless release: the identity promote checks, when configured.
 fn keyless_flags(s: &crate::settings::Settings) -> String {
-    let pick = |(exact, regexp): &(Option<String>, Option<String>), flag: &str, placeholder: &str| match (exact, regexp) {
+    let pick = |(exact, regexp): &(Option<String>, Option<String>), flag: &str, placeholder: &str| match (exact, regexp)
+    {
         (Some(e), _) => format!("--{flag} '{e}'"),
         (None, Some(r)) => format!("--{flag}-regexp '{r}'"),
         (None, None) => format!("--{flag} {placeholder}"),
@@ -87,7 +88,8 @@ fn keyless_flags(s: &crate::settings::Settings) -> String {
             pick(&e.issuer, "certificate-oidc-issuer", "<issuer>"),
             e.trusted_root.strip_prefix(&s.root).unwrap_or(&e.trusted_root).display()
         ),
-        None => "--certificate-identity <identity> --certificate-oidc-issuer <issuer> --trusted-root trusted_root.json".into(),
+        None => "--certificate-identity <identity> --certificate-oidc-issuer <issuer> --trusted-root trusted_root.json"
+            .into(),
     }
 }
 

@@ -49,10 +49,7 @@ mod tests {
 
     #[test]
     fn known_answers() {
-        assert_eq!(
-            Hasher::new().finish().as_str(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(Hasher::new().finish().as_str(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         let mut h = Hasher::new();
         h.update(b"ab");
         h.update(b"c");

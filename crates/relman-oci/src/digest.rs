@@ -4,8 +4,8 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use relman_manifest::hash::{sha256_raw, Hasher};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A content digest. Only sha256 is produced; other algorithms are refused when parsed.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -162,7 +162,9 @@ impl Bundle {
     pub fn signs_digest(&self, sha256: &relman_manifest::Sha256) -> bool {
         let recorded = self.message_signature.as_ref().and_then(|s| s.message_digest.as_ref());
         let want = crate::digest_bytes(sha256).ok();
-        recorded.is_some_and(|d| d.algorithm == SHA2_256 && crate::b64::decode(&d.digest).as_deref() == want.as_ref().map(|w| &w[..]))
+        recorded.is_some_and(|d| {
+            d.algorithm == SHA2_256 && crate::b64::decode(&d.digest).as_deref() == want.as_ref().map(|w| &w[..])
+        })
     }
 
     /// Compact JSON, the bytes of a `.sigstore.json` file.

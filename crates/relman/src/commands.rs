@@ -393,9 +393,13 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             // The vulnerability gate reads the release's SBOMs from its record.
             let vuln_gate = resolved.as_ref().is_ok_and(|s| s.vulnerabilities.is_some());
             // The `signed` gate of file destinations reads who signs from the project.
-            let signer_gate = resolved
-                .as_ref()
-                .is_ok_and(|s| if s.keyless { s.expected_signer.is_some() } else { s.public_key.is_some() });
+            let signer_gate = resolved.as_ref().is_ok_and(|s| {
+                if s.keyless {
+                    s.expected_signer.is_some()
+                } else {
+                    s.public_key.is_some()
+                }
+            });
             if resolved.as_ref().is_ok_and(|s| s.keyless && s.expected_signer.is_none()) {
                 term.warn(
                     "keyless signatures are not checked at promote: set sign.trusted_root, sign.certificate_identity and sign.certificate_oidc_issuer for the `signed` gate",
@@ -1423,8 +1427,10 @@ pub fn identity_policy(
         (Some(i), _) => Matcher::Exact(i.clone()),
         (None, Some(r)) => Matcher::regex(r, "--certificate-oidc-issuer-regexp")?,
         (None, None) => {
-            return Err(Failure::usage("verifying by identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp")
-                .with_hint("GitHub Actions: https://token.actions.githubusercontent.com; GitLab: https://gitlab.com"))
+            return Err(Failure::usage(
+                "verifying by identity needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp",
+            )
+            .with_hint("GitHub Actions: https://token.actions.githubusercontent.com; GitLab: https://gitlab.com"))
         }
     };
     let Some(root_path) = &args.trusted_root else {

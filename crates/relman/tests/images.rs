@@ -663,16 +663,25 @@ fn images_from_per_platform_layouts_and_from_a_dockerfile_with_buildah() {
         let digest = relman_oci::Digest::parse(&built_digest).unwrap();
         let f = client.get_manifest(&repo.with_tag(&relman_oci::cosign::attestation_tag(&digest))).unwrap().unwrap();
         let relman_oci::types::Manifest::Image(att) = f.parse().unwrap() else { panic!(".att") };
-        let slsa = att.layers.iter().find(|l| l.annotations.get("predicateType").map(String::as_str) == Some("https://slsa.dev/provenance/v1")).unwrap();
+        let slsa = att
+            .layers
+            .iter()
+            .find(|l| l.annotations.get("predicateType").map(String::as_str) == Some("https://slsa.dev/provenance/v1"))
+            .unwrap();
         let env: serde_json::Value = serde_json::from_slice(&client.get_blob(&repo, &slsa.digest).unwrap()).unwrap();
         use base64::Engine as _;
-        let stmt: serde_json::Value =
-            serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap()).unwrap();
+        let stmt: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
         let deps = stmt["predicate"]["buildDefinition"]["resolvedDependencies"].as_array().unwrap().clone();
         let dockerfile = deps.iter().find(|d| d["name"] == "Dockerfile").unwrap_or_else(|| panic!("{deps:?}"));
         let text = std::fs::read(p.path(dockerfile["uri"].as_str().unwrap().rsplit('#').next().unwrap())).unwrap();
         assert_eq!(dockerfile["digest"]["sha256"], relman_install::hash::sha256_bytes(&text).as_str(), "{deps:?}");
-        assert!(deps.iter().any(|d| d["name"] == "base image" && d["uri"].as_str().unwrap().contains("/base")), "{deps:?}");
+        assert!(
+            deps.iter().any(|d| d["name"] == "base image" && d["uri"].as_str().unwrap().contains("/base")),
+            "{deps:?}"
+        );
     }
 
     // podman runs the Dockerfile image (as UID 12345): the smoke test passes, so promote does.
@@ -1278,15 +1287,27 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
     for what in ["tool", "tool-chart"] {
         let target = format!("oci://{}/acme/{what}:1.0.0", reg.host);
         let v = p.relman(&[
-            "verify", &target, "--certificate-identity", IDENTITY, "--certificate-oidc-issuer", &issuer,
-            "--trusted-root", &root,
+            "verify",
+            &target,
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root,
         ]);
         v.ok();
         assert!(v.stdout.contains(&format!("signed and attested by identity `{IDENTITY}`")), "{}", v.stdout);
         // Another identity, and a key, are refused.
         p.relman(&[
-            "verify", &target, "--certificate-identity", "https://github.com/evil/x/.github/workflows/r.yml@refs/tags/v1.0.0",
-            "--certificate-oidc-issuer", &issuer, "--trusted-root", &root,
+            "verify",
+            &target,
+            "--certificate-identity",
+            "https://github.com/evil/x/.github/workflows/r.yml@refs/tags/v1.0.0",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root,
         ])
         .fails(7, "not by identity");
     }
@@ -1311,7 +1332,10 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
         let mut subjects = vec![(root_manifest.digest.clone(), root_manifest.bytes.clone())];
         if let relman_oci::types::Manifest::Index(idx) = root_manifest.parse().unwrap() {
             for m in &idx.manifests {
-                subjects.push((m.digest.clone(), client.get_manifest(&repo.with_digest(&m.digest)).unwrap().unwrap().bytes));
+                subjects.push((
+                    m.digest.clone(),
+                    client.get_manifest(&repo.with_digest(&m.digest)).unwrap().unwrap().bytes,
+                ));
             }
         }
         if what == "tool" {
@@ -1319,10 +1343,15 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
             let (index_digest, _) = &subjects[0];
             let f = client.get_manifest(&repo.with_tag(&cosign::attestation_tag(index_digest))).unwrap().unwrap();
             let relman_oci::types::Manifest::Image(att) = f.parse().unwrap() else { panic!(".att") };
-            let spdx: Vec<_> = att.layers.iter().filter(|l| l.annotations.get("predicateType").map(String::as_str) == Some("https://spdx.dev/Document")).collect();
+            let spdx: Vec<_> = att
+                .layers
+                .iter()
+                .filter(|l| l.annotations.get("predicateType").map(String::as_str) == Some("https://spdx.dev/Document"))
+                .collect();
             assert_eq!(spdx.len(), 2, "one SBOM per platform on the index: {:?}", att.layers);
             for l in spdx {
-                let env: serde_json::Value = serde_json::from_slice(&client.get_blob(&repo, &l.digest).unwrap()).unwrap();
+                let env: serde_json::Value =
+                    serde_json::from_slice(&client.get_blob(&repo, &l.digest).unwrap()).unwrap();
                 use base64::Engine as _;
                 let stmt: serde_json::Value = serde_json::from_slice(
                     &base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap(),
@@ -1332,8 +1361,15 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
                 assert!(!stmt["predicate"]["packages"].as_array().unwrap().is_empty(), "{stmt}");
             }
             // The provenance names the base image by digest among what the image was made from.
-            let slsa = att.layers.iter().find(|l| l.annotations.get("predicateType").map(String::as_str) == Some("https://slsa.dev/provenance/v1")).unwrap();
-            let env: serde_json::Value = serde_json::from_slice(&client.get_blob(&repo, &slsa.digest).unwrap()).unwrap();
+            let slsa = att
+                .layers
+                .iter()
+                .find(|l| {
+                    l.annotations.get("predicateType").map(String::as_str) == Some("https://slsa.dev/provenance/v1")
+                })
+                .unwrap();
+            let env: serde_json::Value =
+                serde_json::from_slice(&client.get_blob(&repo, &slsa.digest).unwrap()).unwrap();
             use base64::Engine as _;
             let stmt: serde_json::Value = serde_json::from_slice(
                 &base64::engine::general_purpose::STANDARD.decode(env["payload"].as_str().unwrap()).unwrap(),
@@ -1342,7 +1378,9 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
             let deps = stmt["predicate"]["buildDefinition"]["resolvedDependencies"].as_array().unwrap();
             let base_digest = base.rsplit_once('@').unwrap().1;
             assert!(
-                deps.iter().any(|d| d["name"] == "base image" && d["uri"] == format!("oci://{base}") && d["digest"]["sha256"] == base_digest.trim_start_matches("sha256:")),
+                deps.iter().any(|d| d["name"] == "base image"
+                    && d["uri"] == format!("oci://{base}")
+                    && d["digest"]["sha256"] == base_digest.trim_start_matches("sha256:")),
                 "{deps:?}"
             );
         }

@@ -17,10 +17,7 @@ use common::*;
 fn keyless_project(sig: &Sigstore) -> Project {
     let p = Project::generic(&[HOST]);
     let mut cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
-    cfg.push_str(&format!(
-        "\n[sign]\nmode = \"keyless\"\nfulcio_url = \"{}\"\nrekor_url = \"{}\"\n",
-        sig.url, sig.url
-    ));
+    cfg.push_str(&format!("\n[sign]\nmode = \"keyless\"\nfulcio_url = \"{}\"\nrekor_url = \"{}\"\n", sig.url, sig.url));
     p.write("relman.toml", &cfg);
     p.commit("sign keylessly");
     p.tag("v1.0.0");
@@ -38,16 +35,7 @@ fn bundles(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn verify_args<'a>(dir: &'a str, root: &'a str, identity: &'a str, issuer: &'a str) -> Vec<&'a str> {
-    vec![
-        "verify",
-        dir,
-        "--certificate-identity",
-        identity,
-        "--certificate-oidc-issuer",
-        issuer,
-        "--trusted-root",
-        root,
-    ]
+    vec!["verify", dir, "--certificate-identity", identity, "--certificate-oidc-issuer", issuer, "--trusted-root", root]
 }
 
 #[test]
@@ -120,11 +108,11 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
     let line = notes.lines().find(|l| l.starts_with("relman verify ")).unwrap().to_string();
     assert!(line.contains(&format!("--certificate-identity '{IDENTITY}'")), "{line}");
     assert!(line.contains(&format!("--certificate-oidc-issuer '{issuer}'")), "{line}");
-    assert!(notes.contains(&format!("cosign verify-blob --bundle ")) && notes.contains("--new-bundle-format --certificate-identity"), "{notes}");
-    let filled = line
-        .replace("<release URL>/1.0.0/", &dir)
-        .replace("trusted_root.json", &root)
-        .replace('\'', "");
+    assert!(
+        notes.contains("cosign verify-blob --bundle ") && notes.contains("--new-bundle-format --certificate-identity"),
+        "{notes}"
+    );
+    let filled = line.replace("<release URL>/1.0.0/", &dir).replace("trusted_root.json", &root).replace('\'', "");
     let words: Vec<&str> = filled.split_whitespace().skip(1).collect();
     p.relman(&words).ok();
 
@@ -134,8 +122,18 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
     let pre = prefix.display().to_string();
     let out = p
         .relman(&[
-            "install", "--from", &from, "--prefix", &pre, "--certificate-identity", IDENTITY,
-            "--certificate-oidc-issuer", &issuer, "--trusted-root", &root, "--require-signature",
+            "install",
+            "--from",
+            &from,
+            "--prefix",
+            &pre,
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root,
+            "--require-signature",
         ])
         .ok()
         .stdout
@@ -144,7 +142,10 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
     let receipt: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(prefix.join(".relman/receipts/tool.json")).unwrap()).unwrap();
     assert_eq!(receipt["format_version"], 3, "{receipt}");
-    assert!(receipt["signing_identity"]["identity_regexp"].as_str().unwrap().starts_with("^https://github"), "{receipt}");
+    assert!(
+        receipt["signing_identity"]["identity_regexp"].as_str().unwrap().starts_with("^https://github"),
+        "{receipt}"
+    );
     let out = p.relman(&["install", "--from", &from, "--prefix", &pre, "--force"]).ok().stdout.clone();
     assert!(out.contains("(pinned)"), "{out}");
     // A flipped byte in the archive: the pinned identity refuses it, nothing installed.
@@ -155,7 +156,11 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
         let e = e.unwrap();
         fs::copy(e.path(), copy.join(e.file_name())).unwrap();
     }
-    let archive = fs::read_dir(&copy).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().ends_with(".tar.gz")).unwrap();
+    let archive = fs::read_dir(&copy)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".tar.gz"))
+        .unwrap();
     let mut bytes = fs::read(&archive).unwrap();
     let n = bytes.len() - 30;
     bytes[n] ^= 0x40;
@@ -166,9 +171,17 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
     assert_eq!(fs::read(prefix.join("bin/tool")).unwrap(), bin_before);
     // Another identity than the signer's is refused at install too.
     let bad = p.relman(&[
-        "install", "--from", &from, "--prefix", &p.outside("prefix2").display().to_string(),
-        "--certificate-identity", "https://github.com/evil/x/.github/workflows/r.yml@refs/tags/v1.0.0",
-        "--certificate-oidc-issuer", &issuer, "--trusted-root", &root,
+        "install",
+        "--from",
+        &from,
+        "--prefix",
+        &p.outside("prefix2").display().to_string(),
+        "--certificate-identity",
+        "https://github.com/evil/x/.github/workflows/r.yml@refs/tags/v1.0.0",
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--trusted-root",
+        &root,
     ]);
     bad.fails(7, "not by identity");
 
@@ -218,13 +231,28 @@ fn verify_by_identity_refuses_every_wrong_release_with_its_reason() {
     case(
         "wrong-identity",
         &nothing,
-        &|d| verify_args(d, &root, "https://github.com/evil/fork/.github/workflows/release.yml@refs/tags/v1.0.0", &issuer).iter().map(|s| s.to_string()).collect(),
+        &|d| {
+            verify_args(
+                d,
+                &root,
+                "https://github.com/evil/fork/.github/workflows/release.yml@refs/tags/v1.0.0",
+                &issuer,
+            )
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        },
         "not by identity `https://github.com/evil/fork",
     );
     case(
         "wrong-issuer",
         &nothing,
-        &|d| verify_args(d, &root, IDENTITY, "https://token.actions.githubusercontent.com").iter().map(|s| s.to_string()).collect(),
+        &|d| {
+            verify_args(d, &root, IDENTITY, "https://token.actions.githubusercontent.com")
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        },
         "not issuer `https://token.actions.githubusercontent.com`",
     );
     // Another Sigstore's trusted root: its log is unknown.
@@ -237,7 +265,8 @@ fn verify_by_identity_refuses_every_wrong_release_with_its_reason() {
     );
     // This log, but another CA: the certificate does not chain.
     let mut mixed: serde_json::Value = serde_json::from_str(&fs::read_to_string(&sig.trusted_root).unwrap()).unwrap();
-    let other_json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&other.trusted_root).unwrap()).unwrap();
+    let other_json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&other.trusted_root).unwrap()).unwrap();
     mixed["certificateAuthorities"] = other_json["certificateAuthorities"].clone();
     let mixed_path = p.outside("roots").join("mixed.json");
     fs::write(&mixed_path, mixed.to_string()).unwrap();
@@ -300,7 +329,8 @@ fn verify_by_identity_refuses_every_wrong_release_with_its_reason() {
         &|d| {
             let a = d.join(format!("{archive}.sigstore.json"));
             let mut av: serde_json::Value = serde_json::from_str(&fs::read_to_string(&a).unwrap()).unwrap();
-            let t: i64 = av["verificationMaterial"]["tlogEntries"][0]["integratedTime"].as_str().unwrap().parse().unwrap();
+            let t: i64 =
+                av["verificationMaterial"]["tlogEntries"][0]["integratedTime"].as_str().unwrap().parse().unwrap();
             av["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = serde_json::json!((t + 1).to_string());
             fs::write(&a, av.to_string()).unwrap();
         },
@@ -311,8 +341,15 @@ fn verify_by_identity_refuses_every_wrong_release_with_its_reason() {
     // Usage: an identity without an issuer or a root.
     p.relman(&["verify", &v.display().to_string(), "--certificate-identity", IDENTITY, "--trusted-root", &root])
         .fails(2, "needs --certificate-oidc-issuer");
-    p.relman(&["verify", &v.display().to_string(), "--certificate-identity", IDENTITY, "--certificate-oidc-issuer", &issuer])
-        .fails(2, "needs --trusted-root");
+    p.relman(&[
+        "verify",
+        &v.display().to_string(),
+        "--certificate-identity",
+        IDENTITY,
+        "--certificate-oidc-issuer",
+        &issuer,
+    ])
+    .fails(2, "needs --trusted-root");
     // A key cannot verify a keyless release: named, with the fix.
     p.relman_env(&["keygen"], &[("RELMAN_PASSWORD", "k")]).ok();
     let out = p.relman(&["verify", &v.display().to_string(), "--key", "relman.pub"]);
@@ -469,7 +506,9 @@ fn bundles_made_by_sigstore_js_verify_by_identity() {
             // The provenance: sigstore-js attests the same statement; its envelope replaces
             // relman's line in the .intoto.jsonl (the bundle's certificate verifies it).
             use base64::Engine as _;
-            let payload = base64::engine::general_purpose::STANDARD.decode(json["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(json["dsseEnvelope"]["payload"].as_str().unwrap())
+                .unwrap();
             let stmt = p.outside("stmt").join("statement.json");
             fs::write(&stmt, payload).unwrap();
             sign(&["--attest", &stmt.display().to_string(), "--payload-type", "application/vnd.in-toto+json"], &b);
@@ -485,7 +524,12 @@ fn bundles_made_by_sigstore_js_verify_by_identity() {
     }
     let media: Vec<String> = bundles(&v)
         .iter()
-        .map(|b| serde_json::from_str::<serde_json::Value>(&fs::read_to_string(b).unwrap()).unwrap()["mediaType"].as_str().unwrap().to_string())
+        .map(|b| {
+            serde_json::from_str::<serde_json::Value>(&fs::read_to_string(b).unwrap()).unwrap()["mediaType"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert!(media.iter().any(|m| m.ends_with("version=0.2")) && media.iter().any(|m| m.contains("v0.3")), "{media:?}");
     let root = sig.trusted_root.display().to_string();
@@ -496,7 +540,10 @@ fn bundles_made_by_sigstore_js_verify_by_identity() {
     let problems: Vec<&str> = all.lines().filter(|l| l.starts_with("problem: ")).collect();
     assert!(!problems.is_empty(), "the replaced bundles do not match the record: {all}");
     for line in &problems {
-        assert!(line.contains("sha256 mismatch") || line.contains("size mismatch"), "a signature problem: {line}\n{all}");
+        assert!(
+            line.contains("sha256 mismatch") || line.contains("size mismatch"),
+            "a signature problem: {line}\n{all}"
+        );
     }
     for b in bundles(&v) {
         let name = b.file_name().unwrap().to_string_lossy().to_string();

@@ -643,7 +643,7 @@ fn upgrade_follows_a_flat_location_serving_the_latest_index() {
     p.tag("v1.0.0");
     p.relman(&["release", "--to", &to]).ok();
     serve_latest("1.0.0");
-    let server = Server::serve(&latest.parent().unwrap().to_path_buf());
+    let server = Server::serve(latest.parent().unwrap());
     let url = format!("{}/download/", server.url);
     let prefix = p.outside("prefix");
     let pfx = prefix.to_str().unwrap();
@@ -667,7 +667,11 @@ fn upgrade_follows_a_flat_location_serving_the_latest_index() {
     assert!(fs::read_to_string(&bin).unwrap().contains("tool 1.1.0"));
     // A location serving another program is refused by name.
     let other = p.outside("other");
-    fs::write(other.join("index.json"), fs::read_to_string(latest.join("index.json")).unwrap().replace("\"tool\"", "\"other\"")).unwrap();
+    fs::write(
+        other.join("index.json"),
+        fs::read_to_string(latest.join("index.json")).unwrap().replace("\"tool\"", "\"other\""),
+    )
+    .unwrap();
     p.relman(&["upgrade", "--prefix", pfx, "--from", other.to_str().unwrap()]).fails(2, "is `other`, not `tool`");
 }
 
@@ -1414,13 +1418,22 @@ fn check_flags_a_lockfile_out_of_step_with_package_json_and_python_without_a_loc
 
     // A bin script that loads a file beside it would not run once installed on its own.
     let node = Project::generic(&[T1]);
-    node.write("package.json", "{\n  \"name\": \"@acme/greet\",\n  \"version\": \"1.0.0\",\n  \"bin\": { \"greet\": \"bin/greet.js\" }\n}\n");
-    node.write("bin/greet.js", "#!/usr/bin/env node\nconst { version } = require(\"../package.json\");\nconsole.log(version);\n");
+    node.write(
+        "package.json",
+        "{\n  \"name\": \"@acme/greet\",\n  \"version\": \"1.0.0\",\n  \"bin\": { \"greet\": \"bin/greet.js\" }\n}\n",
+    );
+    node.write(
+        "bin/greet.js",
+        "#!/usr/bin/env node\nconst { version } = require(\"../package.json\");\nconsole.log(version);\n",
+    );
     node.commit("feat: greet");
     node.tag("v1.0.0");
     let out = node.relman(&["check"]);
     assert!(out.stderr.contains("package.json bin `bin/greet.js` loads `../package.json` beside it"), "{}", out.stderr);
-    node.write("bin/greet.js", "#!/usr/bin/env node\nconst VERSION = \"1.0.0\";\nconsole.log(require(\"node:os\").EOL + VERSION);\n");
+    node.write(
+        "bin/greet.js",
+        "#!/usr/bin/env node\nconst VERSION = \"1.0.0\";\nconsole.log(require(\"node:os\").EOL + VERSION);\n",
+    );
     node.commit("self-contained");
     node.git(&["tag", "-d", "v1.0.0"]);
     node.tag("v1.0.0");

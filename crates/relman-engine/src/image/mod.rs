@@ -225,7 +225,9 @@ fn image_platforms(s: &Settings, cfg: &ImageConfig) -> Result<Vec<(Platform, Opt
                 let target = from_targets.iter().find(|(q, _)| q.matches(&p) || p.matches(q)).map(|(_, t)| t.clone());
                 if needs_target && target.is_none() {
                     let targets = if s.targets.is_empty() { "none".to_string() } else { s.targets.join(", ") };
-                    return Err(format!("platform `{p}` has no build target for the image's binaries (targets: {targets})"));
+                    return Err(format!(
+                        "platform `{p}` has no build target for the image's binaries (targets: {targets})"
+                    ));
                 }
                 out.push((p, target));
             }
@@ -846,7 +848,10 @@ fn buildah_build(
     build.arg(&context);
     run_logged(build, &log, &record.name)?;
     let mut push = Command::new("buildah");
-    push.envs(containers.iter().map(|(k, v)| (k, v))).args(&store).args(["push", &tag]).arg(format!("oci:{}:image", out.display()));
+    push.envs(containers.iter().map(|(k, v)| (k, v)))
+        .args(&store)
+        .args(["push", &tag])
+        .arg(format!("oci:{}:image", out.display()));
     run_logged(push, &log, &record.name)?;
     if let Some(stamp) = stamp {
         crate::fsutil::write_atomic(&stamp_path, stamp.as_bytes())?;

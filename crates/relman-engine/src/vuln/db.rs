@@ -7,9 +7,9 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use relman_manifest::hash::{sha256_raw, Hasher};
 use relman_manifest::Failure;
 use serde::Deserialize;
-use relman_manifest::hash::{sha256_raw, Hasher};
 
 use super::version::Eco;
 use crate::advisory::Severity;

@@ -117,9 +117,10 @@ impl Trust {
             (None, None, Some(pin), _) => {
                 Some((Verifier::Key(pinned_key(pin, receipt_path, program)?), KeySource::Pinned))
             }
-            (None, None, None, Some(pin)) => {
-                Some((Verifier::Identity(Box::new(pinned_identity_policy(pin, receipt_path, program)?)), KeySource::Pinned))
-            }
+            (None, None, None, Some(pin)) => Some((
+                Verifier::Identity(Box::new(pinned_identity_policy(pin, receipt_path, program)?)),
+                KeySource::Pinned,
+            )),
             (None, None, None, None) => None,
         };
         let pinned_hint = pinned.map(|p| p.hint.clone()).or_else(|| {
@@ -188,15 +189,14 @@ impl Trust {
         let sig_name = sig.loc.display();
         let result = match (sig.form, key) {
             (SignatureForm::Bundle, Verifier::Key(key)) => blob::verify_bundle(&sig.text, &sig_name, key, name, digest),
-            (SignatureForm::Bundle, Verifier::Identity(policy)) => {
-                Bundle::parse(&sig.text, &sig_name).and_then(|b| policy.verify_blob(&b, &sig_name, name, digest)).map(|_| ())
-            }
-            (SignatureForm::Legacy, Verifier::Key(key)) => {
-                blob::verify_legacy(&sig.text, &sig_name, key, name, digest).map_err(|mut e| {
+            (SignatureForm::Bundle, Verifier::Identity(policy)) => Bundle::parse(&sig.text, &sig_name)
+                .and_then(|b| policy.verify_blob(&b, &sig_name, name, digest))
+                .map(|_| ()),
+            (SignatureForm::Legacy, Verifier::Key(key)) => blob::verify_legacy(&sig.text, &sig_name, key, name, digest)
+                .map_err(|mut e| {
                     e.message = format!("{} (key hint {})", e.message, key.hint());
                     e
-                })
-            }
+                }),
             (SignatureForm::Legacy, Verifier::Identity(_)) => Err(Failure::verify(format!(
                 "`{sig_name}` is a bare signature; an identity is checked through `{name}{BUNDLE_SUFFIX}`"
             ))),
@@ -283,7 +283,9 @@ fn describe(v: &Verifier) -> String {
 fn pinned_identity_policy(pin: &PinnedIdentity, receipt_path: &Path, program: &str) -> Result<IdentityPolicy, Failure> {
     let broken = |why: String| {
         Failure::install(format!("`{}` pins a signing identity that cannot be used: {why}", receipt_path.display()))
-            .with_hint(format!("reinstall `{program}` with --certificate-identity, --certificate-oidc-issuer and --trusted-root"))
+            .with_hint(format!(
+                "reinstall `{program}` with --certificate-identity, --certificate-oidc-issuer and --trusted-root"
+            ))
     };
     let identity = Matcher::regex(&pin.identity_regexp, "identity_regexp").map_err(|e| broken(e.message))?;
     let issuer = Matcher::regex(&pin.issuer_regexp, "issuer_regexp").map_err(|e| broken(e.message))?;

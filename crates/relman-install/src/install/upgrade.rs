@@ -119,7 +119,10 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
         Some(bytes) => {
             let channels = parse_channels(&channels_loc, &bytes)?;
             if channels.name != receipt.name {
-                return Err(Failure::usage(format!("`{root_loc}` publishes `{}`, not `{}`", channels.name, receipt.name)));
+                return Err(Failure::usage(format!(
+                    "`{root_loc}` publishes `{}`, not `{}`",
+                    channels.name, receipt.name
+                )));
             }
             let stable = channels
                 .stable

@@ -247,7 +247,11 @@ fn check_provenance(f: &mut Findings, r: &Release<'_>, key: Option<Trust<'_>>) -
 
 /// For an identity: the key of the certificate in `<prov>.sigstore.json`, once that bundle
 /// verifies by identity.
-fn provenance_bundle_key(r: &Release<'_>, prov: &str, trust: Trust<'_>) -> Result<(relman_sign::PublicKey, String), String> {
+fn provenance_bundle_key(
+    r: &Release<'_>,
+    prov: &str,
+    trust: Trust<'_>,
+) -> Result<(relman_sign::PublicKey, String), String> {
     let name = format!("{prov}{BUNDLE_SUFFIX}");
     let Some(text) = r.contents.get(&name).and_then(|b| std::str::from_utf8(b).ok()) else {
         return Err(format!("has no bundle `{name}`: keyless provenance is verified through it"));

@@ -20,8 +20,8 @@
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-use relman_manifest::{ErrorClass, Failure};
 use relman_manifest::hash::Hasher;
+use relman_manifest::{ErrorClass, Failure};
 
 use super::client::{with_query, Client};
 use super::send::{sleep_before_retry, Access, Answer, Body, Req, Scope};

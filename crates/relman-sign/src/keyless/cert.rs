@@ -69,7 +69,13 @@ impl Cert {
     }
 
     fn extension(&self, oid: ObjectIdentifier) -> Option<&[u8]> {
-        self.cert.tbs_certificate.extensions.as_ref()?.iter().find(|e| e.extn_id == oid).map(|e| e.extn_value.as_bytes())
+        self.cert
+            .tbs_certificate
+            .extensions
+            .as_ref()?
+            .iter()
+            .find(|e| e.extn_id == oid)
+            .map(|e| e.extn_value.as_bytes())
     }
 
     /// The subject public key as SPKI DER.

@@ -61,10 +61,7 @@ pub fn dsse(envelope: &Envelope, cert_der: &[u8]) -> Value {
 pub fn to_bundle_entry(answer: &str, origin: &str) -> Result<Value, Failure> {
     let bad = |why: String| Failure::network(format!("Rekor at {origin} answered {why}"));
     let value: Value = serde_json::from_str(answer).map_err(|e| bad(format!("something that is not JSON ({e})")))?;
-    let (_, entry) = value
-        .as_object()
-        .and_then(|o| o.iter().next())
-        .ok_or_else(|| bad("no log entry".into()))?;
+    let (_, entry) = value.as_object().and_then(|o| o.iter().next()).ok_or_else(|| bad("no log entry".into()))?;
     let text = |key: &str| entry.get(key).and_then(Value::as_str).map(str::to_string);
     let int = |v: Option<&Value>| v.and_then(Value::as_i64);
     let body = text("body").ok_or_else(|| bad("an entry without `body`".into()))?;
@@ -73,7 +70,8 @@ pub fn to_bundle_entry(answer: &str, origin: &str) -> Result<Value, Failure> {
         .ok_or_else(|| bad("an entry whose `body` is not base64 JSON".into()))?;
     let kind = body_json.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
     let version = body_json.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-    let log_id = text("logID").and_then(|h| hex::decode(h).ok()).ok_or_else(|| bad("an entry without a hex `logID`".into()))?;
+    let log_id =
+        text("logID").and_then(|h| hex::decode(h).ok()).ok_or_else(|| bad("an entry without a hex `logID`".into()))?;
     let index = int(entry.get("logIndex")).ok_or_else(|| bad("an entry without `logIndex`".into()))?;
     let time = int(entry.get("integratedTime")).ok_or_else(|| bad("an entry without `integratedTime`".into()))?;
     let mut out = json!({
@@ -86,10 +84,9 @@ pub fn to_bundle_entry(answer: &str, origin: &str) -> Result<Value, Failure> {
         out["inclusionPromise"] = json!({"signedEntryTimestamp": set});
     }
     if let Some(proof) = entry.pointer("/verification/inclusionProof") {
-        let hashes: Option<Vec<String>> = proof
-            .get("hashes")
-            .and_then(Value::as_array)
-            .map(|h| h.iter().filter_map(|x| x.as_str().and_then(|s| hex::decode(s).ok())).map(|b| b64::encode(&b)).collect());
+        let hashes: Option<Vec<String>> = proof.get("hashes").and_then(Value::as_array).map(|h| {
+            h.iter().filter_map(|x| x.as_str().and_then(|s| hex::decode(s).ok())).map(|b| b64::encode(&b)).collect()
+        });
         let root = proof.get("rootHash").and_then(Value::as_str).and_then(|h| hex::decode(h).ok());
         if let (Some(hashes), Some(root), Some(i), Some(size)) =
             (hashes, root, int(proof.get("logIndex")), int(proof.get("treeSize")))
@@ -174,15 +171,14 @@ pub fn check_entry(
         proven = true;
     }
     if let Some(proof) = entry.get("inclusionProof") {
-        check_inclusion(proof, &body, log).map_err(|why| bad(why))?;
+        check_inclusion(proof, &body, log).map_err(bad)?;
         proven = true;
     }
     if !proven {
         return Err(bad("has neither an inclusion promise nor an inclusion proof".into()));
     }
-    check_body(&body, expected, cert_der).map_err(|why| {
-        bad(why).with_hint("the log entry belongs to other bytes or another signature")
-    })?;
+    check_body(&body, expected, cert_der)
+        .map_err(|why| bad(why).with_hint("the log entry belongs to other bytes or another signature"))?;
     Ok(CheckedEntry { integrated_time: time, log_index: index })
 }
 
@@ -192,7 +188,11 @@ fn check_inclusion(proof: &Value, body: &[u8], log: &TransparencyLog) -> Result<
     // Protobuf JSON leaves out zero values: no `logIndex` is index 0, no `hashes` an empty path.
     let index = int_field(proof, "logIndex").unwrap_or(0);
     let size = int_field(proof, "treeSize").ok_or("has an inclusion proof without a tree size")?;
-    let root = proof.get("rootHash").and_then(Value::as_str).and_then(b64::decode).ok_or("has an inclusion proof without a root hash")?;
+    let root = proof
+        .get("rootHash")
+        .and_then(Value::as_str)
+        .and_then(b64::decode)
+        .ok_or("has an inclusion proof without a root hash")?;
     let hashes: Vec<Vec<u8>> = proof
         .get("hashes")
         .and_then(Value::as_array)

@@ -45,7 +45,6 @@ impl KeylessSigner {
     pub fn certificate(&self) -> &[u8] {
         &self.chain[0]
     }
-
 }
 
 impl Signer for KeylessSigner {

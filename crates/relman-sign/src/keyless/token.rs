@@ -118,7 +118,9 @@ impl IdentityToken {
             return Err(Failure::config(format!(
                 "the identity token from {origin} is for audience `{had}`, not `{SIGSTORE_AUDIENCE}`"
             ))
-            .with_hint("request the token with audience `sigstore` (GitLab: `id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore`)"));
+            .with_hint(
+                "request the token with audience `sigstore` (GitLab: `id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore`)",
+            ));
         }
         Ok(())
     }
@@ -149,7 +151,9 @@ mod tests {
 
     #[test]
     fn reads_claims_and_hides_the_token() {
-        let jwt = unsigned_jwt(&json!({"iss":"https://token.actions.githubusercontent.com","sub":"repo:o/r:ref:refs/tags/v1.0.0","aud":"sigstore","exp":2000}));
+        let jwt = unsigned_jwt(
+            &json!({"iss":"https://token.actions.githubusercontent.com","sub":"repo:o/r:ref:refs/tags/v1.0.0","aud":"sigstore","exp":2000}),
+        );
         let t = IdentityToken::parse(&format!("{jwt}\n"), "a file").unwrap();
         assert_eq!(t.subject, "repo:o/r:ref:refs/tags/v1.0.0");
         assert_eq!(t.challenge(), t.subject);
@@ -160,7 +164,9 @@ mod tests {
 
     #[test]
     fn email_issuers_prove_the_email() {
-        let jwt = unsigned_jwt(&json!({"iss":"https://accounts.google.com","sub":"1234","email":"a@b.c","aud":["x","sigstore"]}));
+        let jwt = unsigned_jwt(
+            &json!({"iss":"https://accounts.google.com","sub":"1234","email":"a@b.c","aud":["x","sigstore"]}),
+        );
         let t = IdentityToken::parse(&jwt, "f").unwrap();
         assert_eq!(t.challenge(), "a@b.c");
         t.check_usable(0, "f").unwrap();
@@ -169,7 +175,10 @@ mod tests {
     #[test]
     fn expired_and_wrong_audience_are_named() {
         let jwt = unsigned_jwt(&json!({"iss":"i","sub":"s","aud":"sigstore","exp":100}));
-        let err = IdentityToken::parse(&jwt, "SIGSTORE_ID_TOKEN").unwrap().check_usable(160, "SIGSTORE_ID_TOKEN").unwrap_err();
+        let err = IdentityToken::parse(&jwt, "SIGSTORE_ID_TOKEN")
+            .unwrap()
+            .check_usable(160, "SIGSTORE_ID_TOKEN")
+            .unwrap_err();
         assert_eq!(err.message, "the identity token from SIGSTORE_ID_TOKEN (subject `s`) expired 60 s ago");
         let jwt = unsigned_jwt(&json!({"iss":"i","sub":"s","aud":"api://AzureADTokenExchange","exp":1000}));
         let err = IdentityToken::parse(&jwt, "f").unwrap().check_usable(0, "f").unwrap_err();

@@ -162,7 +162,12 @@ impl TrustedRoot {
         let mut authorities = Vec::new();
         for ca in &root.certificate_authorities {
             let valid = ca.valid_for.clone().unwrap_or(ValidFor { start: None, end: None });
-            let chain = ca.cert_chain.certificates.iter().map(|c| bytes(&c.raw_bytes, "a CA certificate")).collect::<Result<_, _>>()?;
+            let chain = ca
+                .cert_chain
+                .certificates
+                .iter()
+                .map(|c| bytes(&c.raw_bytes, "a CA certificate"))
+                .collect::<Result<_, _>>()?;
             authorities.push(CertificateAuthority {
                 uri: ca.uri.clone(),
                 chain,
@@ -343,13 +348,7 @@ impl IdentityPolicy {
         }
         let key = PublicKey::from_der(&leaf.public_key_der()?, &format!("the certificate of `{identity}`"))
             .map_err(|e| Failure::verify(format!("`{name}`: {}", e.message)))?;
-        Ok(Signer {
-            identity: identity.clone(),
-            issuer,
-            integrated_time: t,
-            log_index: entry.log_index,
-            key,
-        })
+        Ok(Signer { identity: identity.clone(), issuer, integrated_time: t, log_index: entry.log_index, key })
     }
 
     fn check_chain(&self, leaf: &Cert, t: i64, name: &str) -> Result<(), Failure> {
@@ -419,10 +418,19 @@ impl Trust<'_> {
 
     /// Verifies a bundle holding a blob signature; returns who signed (a key hint, or the
     /// certificate's identity).
-    pub fn verify_blob_bundle(&self, bundle: &Bundle, name: &str, artifact: &str, sha256: &Sha256) -> Result<String, Failure> {
+    pub fn verify_blob_bundle(
+        &self,
+        bundle: &Bundle,
+        name: &str,
+        artifact: &str,
+        sha256: &Sha256,
+    ) -> Result<String, Failure> {
         match self {
-            Trust::Key(k) => crate::blob::verify_parsed_bundle(bundle, name, k, artifact, sha256).map(|()| format!("key {}", k.hint())),
-            Trust::Identity(p) => p.verify_blob(bundle, name, artifact, sha256).map(|s| format!("identity `{}`", s.identity)),
+            Trust::Key(k) => crate::blob::verify_parsed_bundle(bundle, name, k, artifact, sha256)
+                .map(|()| format!("key {}", k.hint())),
+            Trust::Identity(p) => {
+                p.verify_blob(bundle, name, artifact, sha256).map(|s| format!("identity `{}`", s.identity))
+            }
         }
     }
 

@@ -94,7 +94,13 @@ pub fn http(method: &str, url: &str, body: Option<&str>) -> String {
 }
 
 /// sigstore-js's verdict on one bundle (`artifact`: `None` for a DSSE bundle).
-pub fn sigstore_js(root: &Path, bundle: &Path, artifact: Option<&Path>, identity: &str, issuer: &str) -> serde_json::Value {
+pub fn sigstore_js(
+    root: &Path,
+    bundle: &Path,
+    artifact: Option<&Path>,
+    identity: &str,
+    issuer: &str,
+) -> serde_json::Value {
     let mut c = Command::new("node");
     c.arg(repo_root().join("scripts/sigstore-verify.mjs"))
         .arg("--trusted-root")
@@ -108,7 +114,6 @@ pub fn sigstore_js(root: &Path, bundle: &Path, artifact: Option<&Path>, identity
     let out = c.output().unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
 }
-
 
 pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
