@@ -266,7 +266,8 @@ pub enum Command {
     /// over HTTP(S); an image: oci://REGISTRY/REPO:TAG (signatures per platform and
     /// attestations, with the public key); or a forge release page, github:OWNER/REPO@TAG
     /// (gitea:, forgejo:, gitlab:https://HOST/OWNER/REPO@TAG), whose assets are downloaded and
-    /// verified as a directory.
+    /// verified as a directory. A keyless release is verified by who signed it instead of a key:
+    /// --certificate-identity, --certificate-oidc-issuer and --trusted-root (as cosign's flags).
     Verify {
         /// Directory or URL of a published release.
         target: String,
