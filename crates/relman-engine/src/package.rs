@@ -375,7 +375,11 @@ fn write_sboms(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     for a in sboms {
         let target = a.target.clone().unwrap_or_default();
         if !inventories.contains_key(&target) {
-            let opts = sbom::CollectOptions { target: Some(target.clone()), ..Default::default() };
+            let opts = sbom::CollectOptions {
+                target: Some(target.clone()),
+                own_version: Some(planned.manifest.version.clone()),
+                ..Default::default()
+            };
             let inventory = sbom::collect(&planned.settings.root, &opts)?;
             inventory.require_packages(&planned.settings.root)?;
             for note in &inventory.notes {

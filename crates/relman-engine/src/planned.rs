@@ -63,8 +63,9 @@ pub fn load_manifest(path: &Path) -> Result<Manifest, Failure> {
         .map_err(|e| Failure::verify(format!("`{}` is not a valid relman manifest: {e}", path.display())))
 }
 
-/// Lockfiles an SBOM is made from; with none at the project root, no SBOM is planned.
-pub const LOCKFILES: [&str; 5] = ["Cargo.lock", "package-lock.json", "uv.lock", "poetry.lock", "go.sum"];
+/// Lockfiles an SBOM is made from; with none at the project root, no SBOM is planned. `go.mod`
+/// counts: a Go module without dependencies has no `go.sum`; its SBOM lists the module itself.
+pub const LOCKFILES: [&str; 6] = ["Cargo.lock", "package-lock.json", "uv.lock", "poetry.lock", "go.sum", "go.mod"];
 
 /// `<name>-<version>.intoto.jsonl`: the DSSE-signed SLSA provenance of the archives.
 pub fn provenance_name(name: &str, version: &str) -> String {

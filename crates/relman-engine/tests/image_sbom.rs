@@ -554,7 +554,7 @@ fn image_sbom_merges_os_packages_and_the_binaries_inventory() {
     // The binaries' inventory: a real polyglot project's lockfiles (read only, no cargo run).
     let project = tempfile::tempdir().unwrap();
     copy_dir(&fixtures().join("sbom/polyglot"), project.path());
-    let opts = CollectOptions { target: Some("x86_64-unknown-linux-gnu".into()), cargo: None, extra_lockfiles: vec![] };
+    let opts = CollectOptions { target: Some("x86_64-unknown-linux-gnu".into()), cargo: None, ..Default::default() };
     let binaries = sbom::collect(project.path(), &opts).unwrap();
     let bin_purls: BTreeSet<String> = binaries.packages.iter().map(|p| p.purl.clone()).collect();
     assert!(!binaries.is_empty());

@@ -44,7 +44,7 @@ fn cargo() -> PathBuf {
 }
 
 fn opts(target: Option<&str>) -> CollectOptions {
-    CollectOptions { target: target.map(str::to_string), cargo: Some(cargo()), extra_lockfiles: Vec::new() }
+    CollectOptions { target: target.map(str::to_string), cargo: Some(cargo()), ..Default::default() }
 }
 
 fn subject(name: &str) -> ReleaseSubject {

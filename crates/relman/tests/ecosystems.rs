@@ -238,6 +238,9 @@ fn go_cli_from_init_to_installed_binary() {
         assert_eq!(entry["file"], file.as_str());
         assert_eq!(entry["sha256"], digest.as_str());
         assert!(version_dir.join(format!("{file}.sigstore.json")).is_file(), "{file} signed");
+        // A module without dependencies (no go.sum) still has its SBOM: the module itself.
+        let spdx = read(&version_dir.join(format!("hello-1.2.0-{target}.spdx.json")));
+        assert!(spdx.contains("pkg:golang/example.com/hello@v1.2.0"), "{spdx}");
         let inner = format!("hello-1.2.0-{target}/{exe}");
         let binary = if ext == "zip" {
             let mut z = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();

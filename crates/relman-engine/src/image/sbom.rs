@@ -31,7 +31,10 @@ pub fn platform_sbom(
     let s = &planned.settings;
     let target = record.platforms.iter().find(|p| p.platform == platform.to_string()).and_then(|p| p.target.clone());
     let own = if LOCKFILES.iter().any(|f| s.root.join(f).is_file()) && record.source == "files" {
-        sbom::collect(&s.root, &CollectOptions { target, ..Default::default() })?
+        sbom::collect(
+            &s.root,
+            &CollectOptions { target, own_version: Some(planned.manifest.version.clone()), ..Default::default() },
+        )?
     } else {
         sbom::Inventory::merge(None, Vec::new())
     };

@@ -24,11 +24,19 @@ pub struct CollectOptions {
     pub cargo: Option<PathBuf>,
     /// More lockfiles, relative to the root, recognised by their file name.
     pub extra_lockfiles: Vec<PathBuf>,
+    /// The release's version: a Go module's own package (`pkg:golang/<module>@v<version>`,
+    /// from `go.mod`: Go records no version in a file) is listed with it.
+    pub own_version: Option<String>,
 }
 
 impl Default for CollectOptions {
     fn default() -> Self {
-        CollectOptions { target: None, cargo: Some(PathBuf::from("cargo")), extra_lockfiles: Vec::new() }
+        CollectOptions {
+            target: None,
+            cargo: Some(PathBuf::from("cargo")),
+            extra_lockfiles: Vec::new(),
+            own_version: None,
+        }
     }
 }
 
@@ -92,6 +100,22 @@ pub fn collect(root: &Path, opts: &CollectOptions) -> Result<Inventory, Failure>
                 notes.extend(n);
             }
         }
+    }
+    // Each Go module of the project is a package of its own, at the release's version.
+    if let Some(version) = &opts.own_version {
+        let v = format!("v{}", version.trim_start_matches('v'));
+        for dir in &dirs {
+            let rel = rel_join(dir, "go.mod");
+            let Some(module) = std::fs::read_to_string(root.join(&rel)).ok().and_then(|t| gomod::module_path(&t))
+            else {
+                continue;
+            };
+            let purl = super::purl::golang(&module, &v);
+            packages.push(Package::new(super::Ecosystem::Golang, super::Role::Own, &module, &v, purl, &rel));
+            lockfiles.push(rel);
+        }
+        lockfiles.sort();
+        lockfiles.dedup();
     }
     Ok(Inventory::new(opts.target.clone(), packages, lockfiles, notes))
 }
