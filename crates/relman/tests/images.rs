@@ -30,6 +30,14 @@ fn base_image(p: &Project, reg: &Registry) -> String {
     format!("sha256:{}", relman_install::hash::sha256_bytes(raw.as_bytes()))
 }
 
+/// The DER of the first PEM block.
+fn pem_to_der(pem: &[u8]) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = String::from_utf8_lossy(pem);
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body.trim()).unwrap()
+}
+
 fn skopeo_raw(reference: &str) -> (String, serde_json::Value) {
     let raw = run(Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false"])
@@ -1389,6 +1397,24 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
             let relman_oci::types::Manifest::Image(sigm) = f.parse().unwrap() else { panic!(".sig") };
             let a = &sigm.layers[0].annotations;
             assert!(a["dev.sigstore.cosign/certificate"].starts_with("-----BEGIN CERTIFICATE-----"), "{a:?}");
+            // The sigstore crate checks the simple-signing signature with the certificate's key,
+            // and that the certificate names the signer; an edited payload is refused.
+            {
+                use sigstore::crypto::{CosignVerificationKey, Signature};
+                let pem = a["dev.sigstore.cosign/certificate"].as_bytes();
+                let der = pem_to_der(pem);
+                let cert = relman_sign::keyless::cert::Cert::parse(&der, "sig").unwrap();
+                assert_eq!(cert.identities(), [IDENTITY]);
+                let key = CosignVerificationKey::try_from_der(&cert.public_key_der().unwrap()).unwrap();
+                let payload = client.get_blob(&repo, &sigm.layers[0].digest).unwrap();
+                let signature = a["dev.cosignproject.cosign/signature"].clone();
+                key.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &payload)
+                    .unwrap_or_else(|e| panic!("sigstore refused the keyless .sig of {digest}: {e}"));
+                let mut edited = payload.clone();
+                let at = edited.len() / 2;
+                edited[at] ^= 1;
+                assert!(key.verify_signature(Signature::Base64Encoded(signature.as_bytes()), &edited).is_err());
+            }
             let rekor: serde_json::Value = serde_json::from_str(&a["dev.sigstore.cosign/bundle"]).unwrap();
             assert!(rekor["SignedEntryTimestamp"].is_string() && rekor["Payload"]["logID"].is_string(), "{rekor}");
             let f = client.get_manifest(&repo.with_tag(&cosign::fallback_tag(digest))).unwrap().unwrap();
