@@ -116,6 +116,53 @@ pub fn add_release_problems(
     Ok(())
 }
 
+/// Keyless signing's promote settings, checked before any release: `sign.trusted_root` must be
+/// a readable trusted root and come with an identity and an issuer; without it, a warning that
+/// promote will not check the signatures.
+pub fn add_signing_problems(
+    report: &mut CheckReport,
+    root: &Path,
+    config_file: &str,
+    sign: &crate::config::SignConfig,
+) {
+    if sign.mode != Some(crate::config::SignMode::Keyless) {
+        return;
+    }
+    let problem = |what: &str, expected: &str, found: String| Problem {
+        class: ProblemClass::Check,
+        file: Some(config_file.to_string()),
+        line: None,
+        what: what.to_string(),
+        expected: expected.to_string(),
+        found,
+    };
+    let Some(rel) = &sign.trusted_root else {
+        report.warnings.push(format!(
+            "{config_file}: sign.mode = \"keyless\" without sign.trusted_root: promote will not check the signatures (set sign.trusted_root, sign.certificate_identity and sign.certificate_oidc_issuer)"
+        ));
+        return;
+    };
+    let path = root.join(rel);
+    match std::fs::read_to_string(&path) {
+        Err(e) => report.problems.push(problem(
+            "`sign.trusted_root`",
+            "a readable trusted_root.json",
+            format!("`{rel}`: {e}"),
+        )),
+        Ok(text) => {
+            if let Err(e) = relman_sign::keyless::TrustedRoot::parse(&text, rel) {
+                report.problems.push(problem("`sign.trusted_root`", "a Sigstore trusted root", e.message));
+            }
+        }
+    }
+    if sign.certificate_identity.is_none() && sign.certificate_identity_regexp.is_none() {
+        report.problems.push(problem("`sign.certificate_identity`", "the identity promote expects", "none".into()));
+    }
+    if sign.certificate_oidc_issuer.is_none() && sign.certificate_oidc_issuer_regexp.is_none() {
+        report.problems.push(problem("`sign.certificate_oidc_issuer`", "the issuer promote expects", "none".into()));
+    }
+}
+
 /// Every file's text and occurrences, or the file's error.
 pub(crate) struct ReadFile {
     pub path: String,

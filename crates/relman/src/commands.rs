@@ -118,6 +118,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 &config.images,
                 &config.charts,
             )?;
+            relman_engine::lockstep::add_signing_problems(&mut report, &dir, "relman.toml", &config.sign);
             for w in &report.warnings {
                 term.warn(w);
             }

@@ -450,6 +450,19 @@ fn promote_checks_keyless_signatures_against_the_configured_identity() {
             ),
         );
     };
+    // `relman check` names what promote would trip on: no such trusted root, no identity.
+    p.write("relman.toml", &base.replace("[sign]\n", "[sign]\ntrusted_root = \"missing.json\"\n"));
+    let out = p.relman(&["check", "--allow-dirty"]);
+    out.fails(12, "relman.toml: `sign.trusted_root`: expected a readable trusted_root.json");
+    assert!(
+        out.stderr.contains("`sign.certificate_identity`: expected the identity promote expects, found none"),
+        "{}",
+        out.stderr
+    );
+    p.write("relman.toml", &base);
+    let out = p.relman(&["check", "--allow-dirty"]);
+    out.ok();
+    assert!(out.stderr.contains("without sign.trusted_root: promote will not check the signatures"), "{}", out.stderr);
     // Another identity than the one that signed: the gate fails, nothing moves.
     with("https://github.com/octo-org/octo-repo/.github/workflows/other.yml@refs/tags/v1.0.0");
     p.relman(&["promote", "1.0.0", "--to", &to]).fails(9, "gate signed");
