@@ -675,9 +675,7 @@ pub fn check(meta: &ChartMeta, release_version: &str) -> Vec<ChartProblem> {
 /// problem quoting helm's last meaningful lines. Without helm nothing is run (relman's own
 /// checks stand).
 fn check_with_helm(meta: &ChartMeta, problems: &mut Vec<ChartProblem>) {
-    let found =
-        std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("helm").is_file()));
-    if !found {
+    if !crate::fsutil::on_path("helm") {
         return;
     }
     let dir = meta.dir.display().to_string();

@@ -42,16 +42,12 @@ fn toml_str(p: &Path) -> String {
     format!("{:?}", p.display().to_string())
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
 /// Writes the three files (atomically, only when they change).
 fn write(dir: &Path, insecure: &[String]) -> Result<(), Failure> {
     for sub in ["storage", "run", "tmp", "networks"] {
         crate::fsutil::create_dir_all(&dir.join(sub))?;
     }
-    let runtime = if on_path("runc") { "runtime = \"runc\"\n" } else { "" };
+    let runtime = if crate::fsutil::on_path("runc") { "runtime = \"runc\"\n" } else { "" };
     let containers = format!(
         "# Written by relman for the podman and buildah it runs (see relman's containers module).\n\
          [containers]\nnetns = \"none\"\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n\n\

@@ -73,3 +73,9 @@ pub fn file_identity(meta: &std::fs::Metadata) -> String {
     let ino = 0u64;
     format!("{} {mtime} {ino}", meta.len())
 }
+
+/// Whether `program` is an executable file in a directory of PATH (tools relman runs when
+/// they are installed: helm; runc for the containers configuration).
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}

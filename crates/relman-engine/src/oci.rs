@@ -1186,17 +1186,7 @@ fn has_provenance(
             // Keyless: a provenance certified for this release's identity is there (each run
             // has its own certificate; the identity is what stays).
             None => identity.keyless_signer().is_some_and(|me| {
-                let layer = relman_sign::keyless::cosign::bundle_of_layer(
-                    &l.annotations,
-                    relman_sign::bundle::Content::MessageSignature(&relman_sign::bundle::MessageSignature {
-                        message_digest: None,
-                        signature: String::new(),
-                    }),
-                );
-                layer
-                    .as_ref()
-                    .and_then(relman_sign::keyless::trust::bundle_identity)
-                    .is_some_and(|(i, _)| i == me.identity)
+                relman_sign::keyless::cosign::layer_identity(&l.annotations).is_some_and(|i| i == me.identity)
             }),
         };
         if ours {
@@ -1209,16 +1199,7 @@ fn has_provenance(
 /// Whether `digest`'s `.sig` holds a keyless signature certified for the identity signing now.
 fn signed_by_identity(client: &Client, repo: &Reference, digest: &Digest, me: &str) -> Result<bool, Failure> {
     let Some(m) = fetch_attachment(client, repo, &cosign::signature_tag(digest))? else { return Ok(false) };
-    let empty = relman_sign::bundle::MessageSignature { message_digest: None, signature: String::new() };
-    Ok(m.layers.iter().any(|l| {
-        relman_sign::keyless::cosign::bundle_of_layer(
-            &l.annotations,
-            relman_sign::bundle::Content::MessageSignature(&empty),
-        )
-        .as_ref()
-        .and_then(relman_sign::keyless::trust::bundle_identity)
-        .is_some_and(|(i, _)| i == me)
-    }))
+    Ok(m.layers.iter().any(|l| relman_sign::keyless::cosign::layer_identity(&l.annotations).is_some_and(|i| i == me)))
 }
 
 fn fetch_attachment(client: &Client, repo: &Reference, tag: &str) -> Result<Option<ImageManifest>, Failure> {

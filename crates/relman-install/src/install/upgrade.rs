@@ -68,11 +68,6 @@ pub enum UpgradeOutcome {
     },
 }
 
-/// The version an upgrade would move to.
-struct Stable {
-    version: String,
-}
-
 pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
     let layout = Layout::new(&opts.prefix)?;
     let Some(receipt) = layout.select(opts.name.as_deref())? else {
@@ -145,14 +140,13 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
     };
     let available = semver::Version::parse(normalize_version(&available_text))
         .map_err(|e| Failure::verify(format!("`{what}`: version `{available_text}` is not semver: {e}")))?;
-    let stable = Stable { version: available_text.clone() };
     // An unparsable installed version (a bare archive without one) is treated as older.
     let installed = semver::Version::parse(normalize_version(&receipt.version)).ok();
     if installed.is_some_and(|v| available <= v) {
         return Ok(UpgradeOutcome::UpToDate {
             name: receipt.name,
             version: receipt.version,
-            available: stable.version,
+            available: available_text,
         });
     }
     let outcome = install(&InstallOptions {

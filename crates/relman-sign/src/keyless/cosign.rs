@@ -77,3 +77,11 @@ pub fn bundle_of_layer(annotations: &BTreeMap<String, String>, content: Content<
     };
     Some(Bundle::new(material, content))
 }
+
+/// The identity (SAN) a keyless layer's certificate names, unverified: whether a layer is by
+/// the identity signing now (a re-publish skips what it already signed).
+pub fn layer_identity(annotations: &BTreeMap<String, String>) -> Option<String> {
+    let pem = annotations.get(CERTIFICATE_ANNOTATION)?;
+    let der = pem::parse(pem).ok()?.into_iter().find(|b| b.label == "CERTIFICATE")?.der.to_vec();
+    super::cert::Cert::parse(&der, "layer").ok()?.identities().into_iter().next()
+}
