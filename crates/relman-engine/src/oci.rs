@@ -1121,7 +1121,7 @@ pub fn verify_image(client: &Client, reference: &Reference, key: Trust<'_>) -> R
                     }
                     let payload = client.get_blob(&repo, &l.digest)?;
                     let sig = l.annotations.get(media::COSIGN_SIGNATURE_ANNOTATION).cloned().unwrap_or_default();
-                    match check_simple_signing(&payload, &sig, &l.annotations, &digest, key) {
+                    match check_simple_signing(&payload, &sig, &l.annotations, &repo, &digest, key) {
                         Ok(()) => s.signatures += 1,
                         Err(e) => bad.push(e),
                     }
@@ -1212,16 +1212,29 @@ fn fetch_attachment(client: &Client, repo: &Reference, tag: &str) -> Result<Opti
     })
 }
 
+/// Verifies a simple-signing layer: it claims this digest in this repository, and its signature
+/// verifies. cosign leaves `docker-reference` unchecked so that copies keep their signatures;
+/// relman verifies a release where it published it, and a signature made for the same digest
+/// in another repository (someone else's build of identical bytes, or a signature lifted from
+/// a fork) does not vouch for this one.
 fn check_simple_signing(
     payload: &[u8],
     sig_b64: &str,
     annotations: &BTreeMap<String, String>,
+    repo: &Reference,
     digest: &Digest,
     trust: Trust<'_>,
 ) -> Result<(), String> {
     let claim = cosign::parse_simple_signing(payload)?;
     if &claim.digest != digest {
         return Err(format!("signature is for {}, not {digest}", claim.digest));
+    }
+    if claim.docker_reference != repo.name() {
+        return Err(format!(
+            "signature names the repository `{}`, not `{}` (critical.identity.docker-reference)",
+            claim.docker_reference,
+            repo.name()
+        ));
     }
     let sha = blob::sha256_bytes(payload);
     match trust {

@@ -78,7 +78,7 @@ fn keyless_flags(s: &crate::settings::Settings) -> String {
     let pick = |(exact, regexp): &(Option<String>, Option<String>), flag: &str, placeholder: &str| match (exact, regexp)
     {
         (Some(e), _) => format!("--{flag} '{e}'"),
-        (None, Some(r)) => format!("--{flag}-regexp '{r}'"),
+        (None, Some(r)) => format!("--{flag}-regexp '{}'", relman_sign::keyless::Matcher::anchored(r)),
         (None, None) => format!("--{flag} {placeholder}"),
     };
     match &s.expected_signer {

@@ -30,6 +30,9 @@ const BUNDLE_MEDIA_TYPE_ALT: &str = "application/vnd.dev.sigstore.bundle+json;ve
 /// v0.2, read too: what sigstore-js writes for a blob (the same fields; the certificate as a
 /// one-element `x509CertificateChain`, inclusion proofs required as in v0.3).
 const BUNDLE_MEDIA_TYPE_V02: &str = "application/vnd.dev.sigstore.bundle+json;version=0.2";
+/// v0.1: not read from files; the form of cosign's OCI layer annotations, which keep a signed
+/// entry timestamp and no inclusion proof (`keyless::cosign::bundle_of_layer`).
+pub const BUNDLE_MEDIA_TYPE_V01: &str = "application/vnd.dev.sigstore.bundle+json;version=0.1";
 /// `messageDigest.algorithm` for SHA-256.
 pub const SHA2_256: &str = "SHA2_256";
 
@@ -123,6 +126,17 @@ impl Bundle {
             Content::DsseEnvelope(e) => (None, Some(e.clone())),
         };
         Bundle { media_type: BUNDLE_MEDIA_TYPE.to_string(), verification_material, message_signature, dsse_envelope }
+    }
+
+    /// What the bundle's version requires of its transparency log entries: v0.2 and v0.3 an
+    /// inclusion proof with a signed checkpoint, v0.1 a signed entry timestamp.
+    pub fn entry_rule(&self) -> crate::keyless::rekor::EntryRule {
+        use crate::keyless::rekor::EntryRule;
+        if self.media_type == BUNDLE_MEDIA_TYPE_V01 {
+            EntryRule::Promise
+        } else {
+            EntryRule::ProofWithCheckpoint
+        }
     }
 
     /// Reads a bundle; `origin` names the file in messages. Failures are verify failures: a

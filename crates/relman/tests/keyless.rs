@@ -89,12 +89,25 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
     let report = p.relman(&[&verify_args(&dir, &root, IDENTITY, &issuer)[..], &["--json"]].concat()).ok().json();
     assert_eq!(report["problems"], serde_json::json!([]), "{report}");
     assert!(report["identity"].as_str().unwrap().contains(IDENTITY), "{report}");
-    // The regexp forms, as cosign spells them.
-    p.relman(&[
+    // The regexp forms. relman anchors them at both ends (cosign searches): a prefix without
+    // `.*` does not match, and neither does a pattern that a longer SAN merely contains.
+    let prefix_only = p.relman(&[
         "verify",
         &dir,
         "--certificate-identity-regexp",
         "^https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v",
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--trusted-root",
+        &root,
+    ]);
+    assert_eq!(prefix_only.code, 7, "{}{}", prefix_only.stdout, prefix_only.stderr);
+    assert!(prefix_only.stderr.contains("not by identity matching the whole of `^https://"), "{}", prefix_only.stderr);
+    p.relman(&[
+        "verify",
+        &dir,
+        "--certificate-identity-regexp",
+        "^https://github.com/octo-org/octo-repo/.github/workflows/release.yml@refs/tags/v.*",
         "--certificate-oidc-issuer-regexp",
         "^http://127.0.0.1:[0-9]+/oidc$",
         "--trusted-root",

@@ -212,10 +212,14 @@ impl Trust {
                     self.program,
                     describe(key)
                 )),
-                KeySource::Explicit => {
-                    let hint = "nothing was installed; check that `--key` is the public key of the key pair that signed the release";
-                    e.with_hint(hint)
-                }
+                KeySource::Explicit => match key {
+                    Verifier::Key(_) => e.with_hint(
+                        "nothing was installed; check that `--key` is the public key of the key pair that signed the release",
+                    ),
+                    Verifier::Identity(_) => e.with_hint(
+                        "nothing was installed; check --certificate-identity(-regexp), --certificate-oidc-issuer(-regexp) and --trusted-root against the signer the release's notes name",
+                    ),
+                },
             }
         })
     }

@@ -570,16 +570,32 @@ fn check_release(loc: &Location, opts: &VerifyOptions) -> Result<VerifyReport, F
         opts.require_signatures,
     );
 
-    // Nothing unlisted in a local version directory.
+    // Nothing unlisted in a local version directory. Verifying with a key or an identity is
+    // strict: every file is listed (checksums.txt, manifest.json) or is the signature of a file
+    // that is, so an unsigned provenance, an SBOM or a signature of something the release does
+    // not hold cannot ride along. Without one, the names later stages add are let through.
     if let Some(names) = local_names {
         let mut known: BTreeSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
         known.extend([checksums_name.as_str(), INDEX_FILE, MANIFEST_FILE]);
         known.extend(manifest.artifacts.iter().map(|a| a.name.as_str()));
+        let strict = opts.trust().is_some();
+        let signs_known = |name: &str| {
+            name.strip_suffix(BUNDLE_SUFFIX)
+                .or_else(|| name.strip_suffix(LEGACY_SUFFIX))
+                .is_some_and(|subject| known.contains(subject))
+        };
         for name in names {
-            if known.contains(name.as_str()) || is_allowed_extra(&name) {
+            if known.contains(name.as_str()) || signs_known(&name) || (!strict && is_allowed_extra(&name)) {
                 continue;
             }
-            f.fail(&name, format!("not listed in {checksums_name}"));
+            let why = if strict && is_allowed_extra(&name) {
+                format!(
+                    "not part of the release: neither {checksums_name} nor {MANIFEST_FILE} lists it, nor the file it would sign"
+                )
+            } else {
+                format!("not listed in {checksums_name}")
+            };
+            f.fail(&name, why);
             files.push(FileCheck { name, status: FileStatus::Extra, expected: None, found: None, size: None });
         }
     }

@@ -10,7 +10,7 @@ use relman_manifest::Failure;
 use x509_cert::der::asn1::{ObjectIdentifier, Utf8StringRef};
 use x509_cert::der::{Decode, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 
@@ -22,6 +22,23 @@ const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+const EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+/// The extensions a verifier here understands, and so may be critical: key usage, basic
+/// constraints, extended key usage and the subject alternative name (critical in Fulcio
+/// certificates, whose subject is empty).
+const UNDERSTOOD_CRITICAL: [ObjectIdentifier; 4] = [KEY_USAGE, BASIC_CONSTRAINTS, EXT_KEY_USAGE, SAN];
+
+/// Where a certificate stands in a path, for [`Cert::check_policy`].
+#[derive(Clone, Copy, Debug)]
+pub enum Role {
+    /// The signing certificate.
+    Leaf,
+    /// An issuer, with this many intermediate CA certificates between it and the leaf.
+    Issuer { below: usize },
+}
 
 /// A parsed certificate and what verification reads of it.
 pub struct Cert {
@@ -104,6 +121,56 @@ impl Cert {
         let Some(signature) = self.cert.signature.as_bytes() else { return false };
         let alg = self.cert.signature_algorithm.oid;
         verify_ecdsa(&issuer.cert.tbs_certificate.subject_public_key_info, alg, &tbs, signature)
+    }
+
+    /// The code-signing path policy (RFC 5280 4.2.1.3, 4.2.1.9, 4.2.1.12, as Sigstore's
+    /// verifiers apply it): no critical extension this verifier does not understand; a leaf
+    /// with the codeSigning extended key usage and digitalSignature, and not a CA; an issuer
+    /// with CA:TRUE, keyCertSign and a path length that allows the CAs below it.
+    pub fn check_policy(&self, role: Role) -> Result<(), String> {
+        let extensions = self.cert.tbs_certificate.extensions.as_deref().unwrap_or_default();
+        if let Some(e) = extensions.iter().find(|e| e.critical && !UNDERSTOOD_CRITICAL.contains(&e.extn_id)) {
+            return Err(format!("has a critical extension {} that a verifier must refuse when it does not know it", e.extn_id));
+        }
+        let constraints = match self.extension(BASIC_CONSTRAINTS) {
+            Some(der) => Some(BasicConstraints::from_der(der).map_err(|e| format!("has unreadable basic constraints: {e}"))?),
+            None => None,
+        };
+        let usage = match self.extension(KEY_USAGE) {
+            Some(der) => Some(KeyUsage::from_der(der).map_err(|e| format!("has an unreadable key usage: {e}"))?),
+            None => None,
+        };
+        match role {
+            Role::Leaf => {
+                if constraints.is_some_and(|c| c.ca) {
+                    return Err("is a CA certificate (basic constraints CA:TRUE), not a signing certificate".into());
+                }
+                if !usage.is_some_and(|u| u.digital_signature()) {
+                    return Err("does not allow digitalSignature in its key usage".into());
+                }
+                let eku = match self.extension(EXT_KEY_USAGE) {
+                    Some(der) => ExtendedKeyUsage::from_der(der).map_err(|e| format!("has an unreadable extended key usage: {e}"))?.0,
+                    None => Vec::new(),
+                };
+                if !eku.contains(&CODE_SIGNING) {
+                    return Err("is not a code-signing certificate (no codeSigning extended key usage)".into());
+                }
+            }
+            Role::Issuer { below } => {
+                let Some(c) = constraints.filter(|c| c.ca) else {
+                    return Err("is not a certificate authority (no basic constraints CA:TRUE), yet issued a certificate of the path".into());
+                };
+                if !usage.is_some_and(|u| u.key_cert_sign()) {
+                    return Err("does not allow keyCertSign in its key usage, yet issued a certificate of the path".into());
+                }
+                if let Some(max) = c.path_len_constraint {
+                    if below > max as usize {
+                        return Err(format!("allows {max} intermediate CA(s) below it (path length), and the path has {below}"));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A one-line description for messages: the first identity, else the subject.

@@ -8,7 +8,7 @@
 //!   `{"SignedEntryTimestamp":"<base64>","Payload":{"body":"<base64>","integratedTime":N,"logIndex":N,"logID":"<hex>"}}`.
 //!
 //! [`annotations`] writes them from a v0.3 bundle relman made; [`bundle_of_layer`] reads them
-//! back into a v0.3 bundle (inclusion promise only: cosign's annotation keeps no proof), which
+//! back into a v0.1-form bundle (inclusion promise only: cosign's annotation keeps no proof), which
 //! [`super::IdentityPolicy`] verifies like any other.
 
 use std::collections::BTreeMap;
@@ -75,7 +75,10 @@ pub fn bundle_of_layer(annotations: &BTreeMap<String, String>, content: Content<
         tlog_entries,
         ..Default::default()
     };
-    Some(Bundle::new(material, content))
+    let mut bundle = Bundle::new(material, content);
+    // cosign's annotation keeps the SET and no proof: v0.1's rules apply.
+    bundle.media_type = crate::bundle::BUNDLE_MEDIA_TYPE_V01.to_string();
+    Some(bundle)
 }
 
 /// The identity (SAN) a keyless layer's certificate names, unverified: whether a layer is by

@@ -115,9 +115,20 @@ pub enum Expected<'a> {
     Dsse { payload_sha256: [u8; 32], signature: &'a [u8] },
 }
 
-/// A verified entry: when the log saw it.
+/// What a bundle's version asks of its log entries (the Sigstore bundle specification).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryRule {
+    /// v0.2 and v0.3: an inclusion proof with a checkpoint signed by the log is required.
+    ProofWithCheckpoint,
+    /// v0.1 (and cosign's OCI layer annotations, which keep no proof): a signed entry timestamp
+    /// is required; a proof, when present, must hold too.
+    Promise,
+}
+
+/// A verified entry: its index and, when a signed entry timestamp covers it, when the log saw
+/// it. `integrated_time` without a verified SET is the bundle writer's word and is not returned.
 pub struct CheckedEntry {
-    pub integrated_time: i64,
+    pub signed_time: Option<i64>,
     pub log_index: i64,
 }
 
@@ -130,12 +141,19 @@ fn int_field(v: &Value, key: &str) -> Option<i64> {
 }
 
 /// Checks one bundle `tlogEntries` item against the trusted logs and what it must record.
+///
+/// The log vouches for the entry only through its own signatures: a signed entry timestamp
+/// (SET) over body, time, log ID and index, or an inclusion proof whose root the log signed in
+/// a checkpoint for its origin. A proof without a checkpoint is a tree anyone can build (one
+/// leaf, root = leaf hash) and counts for nothing. `rule` says which the bundle's version
+/// requires.
 pub fn check_entry(
     entry: &Value,
     logs: &[TransparencyLog],
     expected: &Expected<'_>,
     cert_der: &[u8],
     origin: &str,
+    rule: EntryRule,
 ) -> Result<CheckedEntry, Failure> {
     let bad = |why: String| Failure::verify(format!("`{origin}`: its transparency log entry {why}"));
     let key_id = entry
@@ -149,15 +167,13 @@ pub fn check_entry(
     })?;
     let body_b64 = entry.get("canonicalizedBody").and_then(Value::as_str).ok_or_else(|| bad("has no body".into()))?;
     let body = b64::decode(body_b64).ok_or_else(|| bad("has a body that is not base64".into()))?;
-    let time = int_field(entry, "integratedTime").ok_or_else(|| bad("has no integrated time".into()))?;
+    let time = int_field(entry, "integratedTime");
     let index = int_field(entry, "logIndex").ok_or_else(|| bad("has no log index".into()))?;
-    if !log.valid_at(time) {
-        return Err(bad(format!("was integrated at {time}, outside the validity of the log's key")));
-    }
 
-    let mut proven = false;
+    let mut signed_time = None;
     if let Some(set) = entry.pointer("/inclusionPromise/signedEntryTimestamp").and_then(Value::as_str) {
         let set = b64::decode(set).ok_or_else(|| bad("has a signed entry timestamp that is not base64".into()))?;
+        let time = time.ok_or_else(|| bad("has a signed entry timestamp but no integrated time".into()))?;
         let mut payload = BTreeMap::new();
         payload.insert("body", Value::String(b64::encode(&body)));
         payload.insert("integratedTime", json!(time));
@@ -168,23 +184,37 @@ pub fn check_entry(
             return Err(bad("has a signed entry timestamp the log's key did not make".into())
                 .with_hint("the entry was altered, or it belongs to another signature"));
         }
-        proven = true;
+        if !log.valid_at(time) {
+            return Err(bad(format!("was integrated at {time}, outside the validity of the log's key")));
+        }
+        signed_time = Some(time);
     }
+    let mut proven_by_checkpoint = false;
     if let Some(proof) = entry.get("inclusionProof") {
-        check_inclusion(proof, &body, log).map_err(bad)?;
-        proven = true;
+        proven_by_checkpoint = check_inclusion(proof, &body, log).map_err(bad)?;
     }
-    if !proven {
-        return Err(bad("has neither an inclusion promise nor an inclusion proof".into()));
+    match rule {
+        EntryRule::ProofWithCheckpoint if !proven_by_checkpoint => {
+            return Err(bad(
+                "has no inclusion proof with a checkpoint signed by the log, which this bundle version requires".into(),
+            )
+            .with_hint("the signature was never logged, or the bundle was stripped: re-sign the release"));
+        }
+        EntryRule::Promise if signed_time.is_none() => {
+            return Err(bad("has no signed entry timestamp, which this bundle form requires".into())
+                .with_hint("the signature was never logged, or the bundle was stripped: re-sign the release"));
+        }
+        _ => {}
     }
     check_body(&body, expected, cert_der)
         .map_err(|why| bad(why).with_hint("the log entry belongs to other bytes or another signature"))?;
-    Ok(CheckedEntry { integrated_time: time, log_index: index })
+    Ok(CheckedEntry { signed_time, log_index: index })
 }
 
-/// RFC 9162 inclusion: from the leaf hash of `body` along `hashes` to `rootHash`, and the
-/// log's signed checkpoint names that root.
-fn check_inclusion(proof: &Value, body: &[u8], log: &TransparencyLog) -> Result<(), String> {
+/// RFC 9162 inclusion: from the leaf hash of `body` along `hashes` to `rootHash`; `Ok(true)`
+/// when the log's signed checkpoint names that root, `Ok(false)` when there is no checkpoint
+/// (the proof then shows nothing: anyone can build a tree).
+fn check_inclusion(proof: &Value, body: &[u8], log: &TransparencyLog) -> Result<bool, String> {
     // Protobuf JSON leaves out zero values: no `logIndex` is index 0, no `hashes` an empty path.
     let index = int_field(proof, "logIndex").unwrap_or(0);
     let size = int_field(proof, "treeSize").ok_or("has an inclusion proof without a tree size")?;
@@ -204,10 +234,10 @@ fn check_inclusion(proof: &Value, body: &[u8], log: &TransparencyLog) -> Result<
     if computed.as_slice() != root.as_slice() {
         return Err("has an inclusion proof that does not lead to its root hash".into());
     }
-    if let Some(checkpoint) = proof.pointer("/checkpoint/envelope").and_then(Value::as_str) {
-        check_checkpoint(checkpoint, size as u64, &root, log)?;
+    match proof.pointer("/checkpoint/envelope").and_then(Value::as_str) {
+        Some(checkpoint) => check_checkpoint(checkpoint, size as u64, &root, log).map(|()| true),
+        None => Ok(false),
     }
-    Ok(())
 }
 
 fn hash_children(prefix: u8, parts: &[&[u8]]) -> [u8; 32] {
@@ -244,12 +274,29 @@ pub(crate) fn root_from_inclusion(index: u64, size: u64, leaf: [u8; 32], path: &
     (sn == 0).then_some(r)
 }
 
-/// A signed note (`origin\nsize\nbase64 root\n...\n\n— name base64(keyhint ‖ signature)`): one
-/// signature by the log's key over the text before the blank line, naming `size` and `root`.
+/// The host a log's checkpoints name as their origin: its base URL's authority
+/// (`https://rekor.sigstore.dev` → `rekor.sigstore.dev`).
+fn log_host(base_url: &str) -> &str {
+    let rest = base_url.split_once("://").map_or(base_url, |(_, r)| r);
+    rest.split(['/', '?', '#']).next().unwrap_or_default()
+}
+
+/// A signed note (`origin\nsize\nbase64 root\n...\n\n— name base64(keyhint ‖ signature)`): the
+/// origin is the log's (`<host>` or `<host> - <tree ID>`, the host of its base URL), the size and
+/// root are the proof's, and a signature line named for that host verifies with the log's key.
 fn check_checkpoint(note: &str, size: u64, root: &[u8], log: &TransparencyLog) -> Result<(), String> {
     let (text, signatures) = note.split_once("\n\n").ok_or("has a checkpoint that is not a signed note")?;
     let signed = format!("{text}\n");
-    let mut lines = text.lines().skip(1);
+    let mut lines = text.lines();
+    let origin = lines.next().unwrap_or_default();
+    let host = log_host(&log.base_url);
+    if host.is_empty() {
+        return Err("has a checkpoint, and the trusted root gives its log no base URL to check the origin against".into());
+    }
+    let origin_host = origin.split_once(" - ").map_or(origin, |(h, _)| h);
+    if origin_host != host {
+        return Err(format!("has a checkpoint for the log `{origin}`, not for `{host}`"));
+    }
     let cp_size: Option<u64> = lines.next().and_then(|l| l.parse().ok());
     let cp_root = lines.next().and_then(b64::decode);
     if cp_size != Some(size) || cp_root.as_deref() != Some(root) {
@@ -257,8 +304,9 @@ fn check_checkpoint(note: &str, size: u64, root: &[u8], log: &TransparencyLog) -
     }
     let hint = &log.log_id[..4.min(log.log_id.len())];
     let verified = signatures.lines().filter_map(|l| l.strip_prefix("— ")).any(|l| {
-        let Some(sig) = l.rsplit(' ').next().and_then(b64::decode) else { return false };
-        sig.len() > 4 && &sig[..4] == hint && verify_with_spki(&log.public_key, signed.as_bytes(), &sig[4..])
+        let Some((name, sig)) = l.split_once(' ') else { return false };
+        let Some(sig) = b64::decode(sig.trim()) else { return false };
+        name == host && sig.len() > 4 && &sig[..4] == hint && verify_with_spki(&log.public_key, signed.as_bytes(), &sig[4..])
     });
     if !verified {
         return Err("has a checkpoint the log's key did not sign".into());

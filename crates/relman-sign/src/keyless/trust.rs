@@ -18,7 +18,7 @@
 use relman_manifest::{Failure, Sha256};
 use serde::Deserialize;
 
-use super::cert::Cert;
+use super::cert::{Cert, Role};
 use super::rekor::{self, Expected};
 use crate::bundle::{Bundle, Content, SHA2_256};
 use crate::dsse::{self, Verified};
@@ -184,42 +184,59 @@ impl TrustedRoot {
     }
 }
 
-/// Exact text or a regular expression (searched, as cosign's `-regexp` flags are: anchor it
-/// with `^…$` to match the whole value).
+/// Exact text or a regular expression that must match the **whole** value.
+///
+/// cosign searches its `-regexp` patterns, so `https://github.com/acme/app/` also matches
+/// `https://github.com/evil/x/...?https://github.com/acme/app/`. relman anchors every pattern
+/// (`^(?:pattern)$`): a pattern that means "starts with" says so with `.*`. The pattern is
+/// kept as written (receipts record it so), and [`Matcher::anchored`] gives the form to print
+/// for cosign, which does not anchor.
 #[derive(Clone, Debug)]
 pub enum Matcher {
     Exact(String),
-    Regex(regex::Regex),
+    Regex { pattern: String, re: regex::Regex },
 }
 
 impl Matcher {
-    /// A regular expression; a usage failure naming `flag` when it does not compile.
+    /// A regular expression, anchored at both ends; a usage failure naming `flag` when it does
+    /// not compile.
     pub fn regex(pattern: &str, flag: &str) -> Result<Self, Failure> {
-        regex::Regex::new(pattern)
-            .map(Matcher::Regex)
+        regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map(|re| Matcher::Regex { pattern: pattern.to_string(), re })
             .map_err(|e| Failure::usage(format!("{flag} `{pattern}` is not a regular expression: {e}")))
     }
 
     pub fn matches(&self, value: &str) -> bool {
         match self {
             Matcher::Exact(s) => s == value,
-            Matcher::Regex(r) => r.is_match(value),
+            Matcher::Regex { re, .. } => re.is_match(value),
         }
     }
 
     pub fn describe(&self) -> String {
         match self {
             Matcher::Exact(s) => format!("`{s}`"),
-            Matcher::Regex(r) => format!("matching `{}`", r.as_str()),
+            Matcher::Regex { pattern, .. } => format!("matching the whole of `{pattern}`"),
         }
     }
 
-    /// The pattern as a regular expression (`^escaped$` for exact text), for receipts.
+    /// The pattern as the user wrote it (`^escaped$` for exact text), for receipts.
     pub fn as_regex(&self) -> String {
         match self {
             Matcher::Exact(s) => format!("^{}$", regex::escape(s)),
-            Matcher::Regex(r) => r.as_str().to_string(),
+            Matcher::Regex { pattern, .. } => pattern.clone(),
         }
+    }
+
+    /// `pattern` as a regular expression that means the same to a verifier that searches
+    /// (cosign, sigstore-js): `^` and `$` added where missing.
+    pub fn anchored(pattern: &str) -> String {
+        if pattern.contains('|') {
+            return format!("^(?:{pattern})$");
+        }
+        let start = if pattern.starts_with('^') { "" } else { "^" };
+        let end = if pattern.ends_with('$') && !pattern.ends_with("\\$") { "" } else { "$" };
+        format!("{start}{pattern}{end}")
     }
 }
 
@@ -302,32 +319,37 @@ impl IdentityPolicy {
         if material.tlog_entries.is_empty() {
             return Err(Failure::verify(format!(
                 "`{name}` has no transparency log entry, and keyless signatures need one"
-            )));
-        }
-        let mut checked = None;
-        let mut last_err = None;
-        for entry in &material.tlog_entries {
-            match rekor::check_entry(entry, &self.root.logs, expected, &leaf_der, name) {
-                Ok(c) => {
-                    checked = Some(c);
-                    break;
-                }
-                Err(e) => last_err = Some(e),
-            }
-        }
-        let Some(entry) = checked else {
-            return Err(last_err.unwrap_or_else(|| Failure::verify(format!("`{name}`: no log entry verifies"))));
-        };
-        let t = entry.integrated_time;
-        self.check_chain(&leaf, t, name)?;
-        if t < leaf.not_before || t > leaf.not_after {
-            return Err(Failure::verify(format!(
-                "`{name}` was signed at {} (the log's time), outside its certificate's validity ({} to {})",
-                rfc3339(t),
-                rfc3339(leaf.not_before),
-                rfc3339(leaf.not_after)
             ))
-            .with_hint("keyless certificates live minutes: the signature was made after the certificate expired"));
+            .with_hint("the signature was never logged: re-sign the release"));
+        }
+        // Every entry must hold: a bundle carrying a forged entry beside a genuine one was
+        // tampered with.
+        let rule = bundle.entry_rule();
+        let mut entries = Vec::new();
+        for entry in &material.tlog_entries {
+            entries.push(rekor::check_entry(entry, &self.root.logs, expected, &leaf_der, name, rule)?);
+        }
+        // The time of signing is what a log signed (a SET); a time the bundle merely states is
+        // not evidence, and without one an expired certificate would sign forever.
+        let Some(t) = entries.iter().filter_map(|e| e.signed_time).min() else {
+            return Err(Failure::verify(format!(
+                "`{name}`: no signed time shows when it was signed (its log entry has no signed entry timestamp, and relman does not read RFC 3161 timestamps yet)"
+            ))
+            .with_hint("without a signed time the certificate's validity cannot be checked; re-sign with a Rekor that returns signed entry timestamps"));
+        };
+        let latest = entries.iter().filter_map(|e| e.signed_time).max().unwrap_or(t);
+        let log_index = entries[0].log_index;
+        self.check_chain(&leaf, t, name)?;
+        for when in [t, latest] {
+            if when < leaf.not_before || when > leaf.not_after {
+                return Err(Failure::verify(format!(
+                    "`{name}` was signed at {} (the log's signed time), outside its certificate's validity ({} to {})",
+                    rfc3339(when),
+                    rfc3339(leaf.not_before),
+                    rfc3339(leaf.not_after)
+                ))
+                .with_hint("keyless certificates live minutes: the signature was made after the certificate expired"));
+            }
         }
         let identities = leaf.identities();
         let Some(identity) = identities.iter().find(|i| self.identity.matches(i)) else {
@@ -336,7 +358,10 @@ impl IdentityPolicy {
                 identities.join("`, `"),
                 self.identity.describe()
             ))
-            .with_hint("check --certificate-identity(-regexp): the release's notes name its signer"));
+            .with_hint(match &self.identity {
+                Matcher::Regex { .. } => "relman matches --certificate-identity-regexp against the whole identity (cosign searches): end a prefix with `.*`; the release's notes name its signer",
+                Matcher::Exact(_) => "check --certificate-identity(-regexp): the release's notes name its signer",
+            }));
         };
         let issuer = leaf.oidc_issuer().unwrap_or_default();
         if !self.issuer.matches(&issuer) {
@@ -348,10 +373,13 @@ impl IdentityPolicy {
         }
         let key = PublicKey::from_der(&leaf.public_key_der()?, &format!("the certificate of `{identity}`"))
             .map_err(|e| Failure::verify(format!("`{name}`: {}", e.message)))?;
-        Ok(Signer { identity: identity.clone(), issuer, integrated_time: t, log_index: entry.log_index, key })
+        Ok(Signer { identity: identity.clone(), issuer, integrated_time: t, log_index, key })
     }
 
+    /// The leaf chains to a certificate authority of the trusted root, every link signed and
+    /// valid at `t`, and the path follows the code-signing policy ([`Cert::check_policy`]).
     fn check_chain(&self, leaf: &Cert, t: i64, name: &str) -> Result<(), Failure> {
+        let mut policy_failure = None;
         for ca in &self.root.authorities {
             if ca.start.is_some_and(|s| t < s) || ca.end.is_some_and(|e| t > e) {
                 continue;
@@ -369,9 +397,25 @@ impl IdentityPolicy {
                 }
                 child = parent;
             }
-            if ok {
-                return Ok(());
+            if !ok {
+                continue;
             }
+            let policy = leaf.check_policy(Role::Leaf).map_err(|why| format!("its certificate ({}) {why}", leaf.describe()));
+            let policy = policy.and_then(|()| {
+                chain.iter().enumerate().try_for_each(|(below, ca_cert)| {
+                    ca_cert
+                        .check_policy(Role::Issuer { below })
+                        .map_err(|why| format!("the CA certificate `{}` of its chain {why}", ca_cert.describe()))
+                })
+            });
+            match policy {
+                Ok(()) => return Ok(()),
+                Err(why) => policy_failure = Some(why),
+            }
+        }
+        if let Some(why) = policy_failure {
+            return Err(Failure::verify(format!("`{name}`: {why}"))
+                .with_hint("a release is signed by a code-signing certificate issued under a CA; this path breaks the code-signing policy"));
         }
         Err(Failure::verify(format!(
             "`{name}`: its certificate ({}) was not issued by a certificate authority of `{}`",
