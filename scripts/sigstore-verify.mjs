@@ -4,12 +4,14 @@
 // certificate chaining to the root and valid at that time, and the signature itself.
 //
 // usage: node scripts/sigstore-verify.mjs --trusted-root F --bundle B [--artifact A]
-//          [--identity X | --identity-regexp R] [--issuer I | --issuer-regexp R]
+//          [--identity X | --identity-regexp R] [--issuer I | --issuer-regexp R] [--ctlog-threshold N]
 //   --artifact    the signed blob (a message-signature bundle needs it). For a DSSE bundle it is
 //                 optional; if given, an in-toto subject must carry its sha256.
 //   --identity    the certificate's SAN (URI or email), exact; --identity-regexp: a JS regexp
 //                 tested against it (unanchored, like cosign's). --issuer / --issuer-regexp: the
 //                 same for the OIDC issuer extension (1.3.6.1.4.1.57264.1.8, else .1.1).
+//   --ctlog-threshold  embedded SCTs required (default 1; 0 for a test CA that runs no CT log,
+//                 as scripts/sigstore-forge.py's)
 // prints one JSON line: {"ok":true,"identity":"...","issuer":"..."} or {"ok":false,"error":"..."}
 // exit status: 0 verified, 1 refused, 2 usage.
 import crypto from 'node:crypto';
@@ -25,9 +27,10 @@ const { TrustedRoot } = require('@sigstore/protobuf-specs');
 const { Verifier, toSignedEntity, toTrustMaterial } = require('@sigstore/verify');
 
 const USAGE = 'usage: node scripts/sigstore-verify.mjs --trusted-root F --bundle B [--artifact A] '
-  + '[--identity X | --identity-regexp R] [--issuer I | --issuer-regexp R]';
+  + '[--identity X | --identity-regexp R] [--issuer I | --issuer-regexp R] [--ctlog-threshold N]';
 const opts = {};
-const FLAGS = ['trusted-root', 'bundle', 'artifact', 'identity', 'identity-regexp', 'issuer', 'issuer-regexp'];
+const FLAGS = ['trusted-root', 'bundle', 'artifact', 'identity', 'identity-regexp', 'issuer', 'issuer-regexp',
+  'ctlog-threshold'];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) {
   const name = argv[i]?.replace(/^--/, '');
@@ -76,7 +79,7 @@ try {
   }
   const verifier = new Verifier(toTrustMaterial(root), {
     tlogThreshold: 1,
-    ctlogThreshold: 1,
+    ctlogThreshold: Number(opts['ctlog-threshold'] ?? 1),
     timestampThreshold: 1,
   });
   const signer = verifier.verify(toSignedEntity(bundle, artifact));

@@ -130,10 +130,15 @@ impl Cert {
     pub fn check_policy(&self, role: Role) -> Result<(), String> {
         let extensions = self.cert.tbs_certificate.extensions.as_deref().unwrap_or_default();
         if let Some(e) = extensions.iter().find(|e| e.critical && !UNDERSTOOD_CRITICAL.contains(&e.extn_id)) {
-            return Err(format!("has a critical extension {} that a verifier must refuse when it does not know it", e.extn_id));
+            return Err(format!(
+                "has a critical extension {} that a verifier must refuse when it does not know it",
+                e.extn_id
+            ));
         }
         let constraints = match self.extension(BASIC_CONSTRAINTS) {
-            Some(der) => Some(BasicConstraints::from_der(der).map_err(|e| format!("has unreadable basic constraints: {e}"))?),
+            Some(der) => {
+                Some(BasicConstraints::from_der(der).map_err(|e| format!("has unreadable basic constraints: {e}"))?)
+            }
             None => None,
         };
         let usage = match self.extension(KEY_USAGE) {
@@ -149,7 +154,11 @@ impl Cert {
                     return Err("does not allow digitalSignature in its key usage".into());
                 }
                 let eku = match self.extension(EXT_KEY_USAGE) {
-                    Some(der) => ExtendedKeyUsage::from_der(der).map_err(|e| format!("has an unreadable extended key usage: {e}"))?.0,
+                    Some(der) => {
+                        ExtendedKeyUsage::from_der(der)
+                            .map_err(|e| format!("has an unreadable extended key usage: {e}"))?
+                            .0
+                    }
                     None => Vec::new(),
                 };
                 if !eku.contains(&CODE_SIGNING) {
@@ -161,11 +170,15 @@ impl Cert {
                     return Err("is not a certificate authority (no basic constraints CA:TRUE), yet issued a certificate of the path".into());
                 };
                 if !usage.is_some_and(|u| u.key_cert_sign()) {
-                    return Err("does not allow keyCertSign in its key usage, yet issued a certificate of the path".into());
+                    return Err(
+                        "does not allow keyCertSign in its key usage, yet issued a certificate of the path".into()
+                    );
                 }
                 if let Some(max) = c.path_len_constraint {
                     if below > max as usize {
-                        return Err(format!("allows {max} intermediate CA(s) below it (path length), and the path has {below}"));
+                        return Err(format!(
+                            "allows {max} intermediate CA(s) below it (path length), and the path has {below}"
+                        ));
                     }
                 }
             }

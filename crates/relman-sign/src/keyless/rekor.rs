@@ -291,7 +291,9 @@ fn check_checkpoint(note: &str, size: u64, root: &[u8], log: &TransparencyLog) -
     let origin = lines.next().unwrap_or_default();
     let host = log_host(&log.base_url);
     if host.is_empty() {
-        return Err("has a checkpoint, and the trusted root gives its log no base URL to check the origin against".into());
+        return Err(
+            "has a checkpoint, and the trusted root gives its log no base URL to check the origin against".into()
+        );
     }
     let origin_host = origin.split_once(" - ").map_or(origin, |(h, _)| h);
     if origin_host != host {
@@ -306,7 +308,10 @@ fn check_checkpoint(note: &str, size: u64, root: &[u8], log: &TransparencyLog) -
     let verified = signatures.lines().filter_map(|l| l.strip_prefix("— ")).any(|l| {
         let Some((name, sig)) = l.split_once(' ') else { return false };
         let Some(sig) = b64::decode(sig.trim()) else { return false };
-        name == host && sig.len() > 4 && &sig[..4] == hint && verify_with_spki(&log.public_key, signed.as_bytes(), &sig[4..])
+        name == host
+            && sig.len() > 4
+            && &sig[..4] == hint
+            && verify_with_spki(&log.public_key, signed.as_bytes(), &sig[4..])
     });
     if !verified {
         return Err("has a checkpoint the log's key did not sign".into());

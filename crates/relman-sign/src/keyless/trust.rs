@@ -400,7 +400,8 @@ impl IdentityPolicy {
             if !ok {
                 continue;
             }
-            let policy = leaf.check_policy(Role::Leaf).map_err(|why| format!("its certificate ({}) {why}", leaf.describe()));
+            let policy =
+                leaf.check_policy(Role::Leaf).map_err(|why| format!("its certificate ({}) {why}", leaf.describe()));
             let policy = policy.and_then(|()| {
                 chain.iter().enumerate().try_for_each(|(below, ca_cert)| {
                     ca_cert

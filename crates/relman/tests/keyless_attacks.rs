@@ -1,0 +1,304 @@
+//! Forged keyless releases, built as an attacker would (`scripts/sigstore-forge.py`), refused by
+//! every verifier relman has — `verify`, `install`, `upgrade`, the promote `signed` gate — and by
+//! the reference verifiers, sigstore-js (`@sigstore/verify`) and sigstore-python (PyPI
+//! `sigstore`), each case with its reason.
+//!
+//! The forge re-signs a whole release (a trojaned archive, the provenance, checksums.txt,
+//! index.json, the manifest and its records), so a forged release is self-consistent and differs
+//! from a genuine one only in the weakness under test. Its genuine variant (`none`: its own CA,
+//! CT log and transparency log in a trusted root it writes) verifies and installs the trojan:
+//! that is what shows each refusal is for the weakness, not for some other slip of the forge.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::sigstore_doubles::*;
+use common::*;
+
+const FORGE_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// One attack: its name, the words relman's refusal holds (empty: it must verify), and whether
+/// sigstore-js and sigstore-python accept it (asserted exactly, so a change in either shows).
+struct Case {
+    attack: &'static str,
+    refusal: &'static str,
+    js_accepts: bool,
+    py_accepts: bool,
+}
+
+const CASES: &[Case] = &[
+    Case { attack: "none", refusal: "", js_accepts: true, py_accepts: true },
+    // A one-leaf tree anyone can compute, with no checkpoint and no signed entry timestamp.
+    Case {
+        attack: "self-rooted",
+        refusal: "no inclusion proof with a checkpoint signed by the log",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    Case {
+        attack: "forged-checkpoint",
+        refusal: "checkpoint the log's key did not sign",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    Case {
+        attack: "expired-chosen-time",
+        refusal: "no inclusion proof with a checkpoint signed by the log",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    Case {
+        attack: "late-stripped-set",
+        refusal: "no signed time shows when it was signed",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    Case {
+        attack: "late-with-set",
+        refusal: "outside its certificate's validity",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    Case {
+        attack: "two-entries",
+        refusal: "no inclusion proof with a checkpoint signed by the log",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    Case {
+        attack: "other-origin",
+        refusal: "has a checkpoint for the log `rekor.evil.test",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    Case {
+        attack: "ca-false-intermediate",
+        refusal: "is not a certificate authority (no basic constraints CA:TRUE)",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    // sigstore-js checks neither key usage nor extended key usage, nor unknown critical
+    // extensions; sigstore-python (cryptography's path validation) does.
+    Case {
+        attack: "server-auth-leaf",
+        refusal: "does not allow digitalSignature",
+        js_accepts: true,
+        py_accepts: false,
+    },
+    Case {
+        attack: "unknown-critical",
+        refusal: "critical extension 1.3.6.1.4.1.99999.7",
+        js_accepts: true,
+        py_accepts: false,
+    },
+    // sigstore-python does not hold a log entry to its key's validity period; sigstore-js does.
+    Case {
+        attack: "expired-log-key",
+        refusal: "outside the validity of the log's key",
+        js_accepts: false,
+        py_accepts: true,
+    },
+];
+
+fn venv_python() -> PathBuf {
+    repo_root().join(".venv/bin/python")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Runs the forge over `dir`; returns its JSON line.
+fn forge(dir: &Path, attack: &str, root_out: Option<&Path>, extra: &[&str]) -> serde_json::Value {
+    let mut c = Command::new(venv_python());
+    c.arg(repo_root().join("scripts/sigstore-forge.py"))
+        .arg("--dir")
+        .arg(dir)
+        .args(["--identity", IDENTITY, "--issuer", FORGE_ISSUER, "--attack", attack])
+        .args(extra);
+    if let Some(r) = root_out {
+        c.arg("--trusted-root-out").arg(r);
+    }
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "forge {attack}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn sigstore_python(root: &Path, bundle: &Path, artifact: &Path, issuer: &str) -> serde_json::Value {
+    let out = Command::new(venv_python())
+        .arg(repo_root().join("scripts/sigstore-python-verify.py"))
+        .arg("--trusted-root")
+        .arg(root)
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--artifact")
+        .arg(artifact)
+        .args(["--identity", IDENTITY, "--issuer", issuer])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn archive_in(dir: &Path) -> PathBuf {
+    fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().ends_with(".tar.gz")).unwrap()
+}
+
+fn keyless_release(sig: &Sigstore) -> (Project, PathBuf) {
+    let p = Project::generic(&[HOST]);
+    let mut cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
+    cfg.push_str(&format!("\n[sign]\nmode = \"keyless\"\nfulcio_url = \"{}\"\nrekor_url = \"{}\"\n", sig.url, sig.url));
+    p.write("relman.toml", &cfg);
+    p.commit("sign keylessly");
+    p.tag("v1.0.0");
+    let served = p.outside("served");
+    p.relman_env(&["release", "--to", &format!("dir:{}", served.display())], &env_refs(&sig.actions_env(""))).ok();
+    (p, served)
+}
+
+#[test]
+fn forged_keyless_releases_are_refused_by_verify_install_promote_and_the_reference_verifiers() {
+    let sig = Sigstore::start();
+    let (p, served) = keyless_release(&sig);
+    let base = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write(
+        "relman.toml",
+        &base.replace(
+            "[sign]\n",
+            &format!(
+                "[sign]\ntrusted_root = \"trusted_root.json\"\ncertificate_identity = \"{IDENTITY}\"\ncertificate_oidc_issuer = \"{FORGE_ISSUER}\"\n"
+            ),
+        ),
+    );
+    let identity_flags = |root: &Path| -> Vec<String> {
+        vec![
+            "--certificate-identity".into(),
+            IDENTITY.into(),
+            "--certificate-oidc-issuer".into(),
+            FORGE_ISSUER.into(),
+            "--trusted-root".into(),
+            root.display().to_string(),
+        ]
+    };
+    for case in CASES {
+        let attack = case.attack;
+        let work = p.outside(&format!("forged-{attack}"));
+        let root = work.join("trusted_root.json");
+        // A trojaned archive, every document and signature re-made around it.
+        let v = work.join("trojan");
+        copy_dir(&served.join("1.0.0"), &v);
+        forge(&v, attack, Some(&root), &["--replace-archive"]);
+        let vs = v.display().to_string();
+        let flags = identity_flags(&root);
+        let flag_refs: Vec<&str> = flags.iter().map(String::as_str).collect();
+
+        let verify = p.relman(&[&["verify", &vs, "--require-signatures"][..], &flag_refs].concat());
+        let prefix = work.join("prefix");
+        let pre = prefix.display().to_string();
+        let install =
+            p.relman(&[&["install", "--from", &vs, "--prefix", &pre, "--require-signature"][..], &flag_refs].concat());
+        if case.refusal.is_empty() {
+            verify.ok();
+            install.ok();
+            let ran = Command::new(prefix.join("bin/tool")).output().unwrap();
+            assert!(String::from_utf8_lossy(&ran.stdout).contains("pwned"), "the control installs the trojan");
+        } else {
+            assert_eq!(verify.code, 7, "{attack}: verify\n{}{}", verify.stdout, verify.stderr);
+            assert!(verify.stderr.contains(case.refusal), "{attack}: {}", verify.stderr);
+            assert_eq!(install.code, 7, "{attack}: install\n{}{}", install.stdout, install.stderr);
+            assert!(install.stderr.contains(case.refusal), "{attack}: {}", install.stderr);
+            assert!(!prefix.join("bin/tool").exists(), "{attack}: nothing installed");
+        }
+
+        // The reference verifiers on the trojaned archive's bundle.
+        let archive = archive_in(&v);
+        let bundle = PathBuf::from(format!("{}.sigstore.json", archive.display()));
+        let js = sigstore_js(&root, &bundle, Some(&archive), IDENTITY, FORGE_ISSUER);
+        assert_eq!(js["ok"], case.js_accepts, "{attack}: sigstore-js {js}");
+        let py = sigstore_python(&root, &bundle, &archive, FORGE_ISSUER);
+        assert_eq!(py["ok"], case.py_accepts, "{attack}: sigstore-python {py}");
+
+        // The promote gate: the same files re-signed in place at a destination (no file
+        // changes, so `verified` passes and `signed` must decide).
+        let dest = work.join("dest");
+        copy_dir(&served, &dest);
+        forge(&dest.join("1.0.0"), attack, Some(&root), &[]);
+        fs::copy(&root, p.path("trusted_root.json")).unwrap();
+        let to = format!("dir:{}", dest.display());
+        let promote = p.relman(&["promote", "1.0.0", "--to", &to]);
+        if case.refusal.is_empty() {
+            promote.ok();
+            assert!(dest.join("latest").exists());
+        } else {
+            assert_eq!(promote.code, 9, "{attack}: promote\n{}{}", promote.stdout, promote.stderr);
+            let all = format!("{}{}", promote.stdout, promote.stderr);
+            assert!(all.contains("gate signed") && all.contains(case.refusal), "{attack}: {all}");
+            assert!(!dest.join("latest").exists(), "{attack}: latest never moved");
+        }
+    }
+}
+
+/// The attack of the security report, on Sigstore's own doubles: a genuine certificate for the
+/// release's identity (a stolen CI token at the Fulcio double), signatures never sent to the
+/// Rekor double, and "inclusion proofs" the attacker computed. verify and upgrade refuse them.
+#[test]
+fn a_stolen_token_without_the_log_cannot_make_a_release_that_verifies_or_upgrades() {
+    let sig = Sigstore::start();
+    let (p, served) = keyless_release(&sig);
+    let to = format!("dir:{}", served.display());
+    p.relman(&["promote", "1.0.0", "--to", &to]).ok();
+    let root = sig.trusted_root.display().to_string();
+    let issuer = sig.issuer();
+    let prefix = p.outside("prefix");
+    let pre = prefix.display().to_string();
+    let from = served.display().to_string();
+    let who = ["--certificate-identity", IDENTITY, "--certificate-oidc-issuer", &issuer, "--trusted-root", &root];
+    p.relman(&[&["install", "--from", &from, "--prefix", &pre][..], &who].concat()).ok();
+    let installed = fs::read(prefix.join("bin/tool")).unwrap();
+    let logged = sig.stats()["rekor_post"].clone();
+
+    for (attack, refusal) in [
+        ("self-rooted", "no inclusion proof with a checkpoint signed by the log"),
+        ("forged-checkpoint", "checkpoint the log's key did not sign"),
+        ("other-origin", "has a checkpoint for the log `rekor.evil.test"),
+    ] {
+        // A "1.1.0" made of 1.0.0's files, trojaned and re-signed, and a channel pointing at it.
+        let next = served.join("1.1.0");
+        let _ = fs::remove_dir_all(&next);
+        copy_dir(&served.join("1.0.0"), &next);
+        forge(&next, attack, None, &["--fulcio", &sig.url, "--replace-archive", "--set-version", "1.1.0"]);
+        let channels = served.join("channels.json");
+        let text = fs::read_to_string(&channels).unwrap().replace("1.0.0", "1.1.0");
+        fs::write(&channels, text).unwrap();
+
+        let out = p.relman(&[&["verify", &next.display().to_string(), "--require-signatures"][..], &who].concat());
+        assert_eq!(out.code, 7, "{attack}: {}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(refusal), "{attack}: {}", out.stderr);
+        // The identity pinned at install decides; nothing changes on disk.
+        let up = p.relman(&["upgrade", "--prefix", &pre]);
+        assert_eq!(up.code, 7, "{attack}: upgrade\n{}{}", up.stdout, up.stderr);
+        assert!(up.stderr.contains(refusal), "{attack}: {}", up.stderr);
+        assert_eq!(fs::read(prefix.join("bin/tool")).unwrap(), installed, "{attack}");
+        let js = sigstore_js(
+            &sig.trusted_root,
+            &PathBuf::from(format!("{}.sigstore.json", archive_in(&next).display())),
+            Some(&archive_in(&next)),
+            IDENTITY,
+            &issuer,
+        );
+        assert_eq!(js["ok"], false, "{attack}: sigstore-js {js}");
+        fs::write(&channels, fs::read_to_string(&channels).unwrap().replace("1.1.0", "1.0.0")).unwrap();
+    }
+    // Nothing the attacker made reached the log.
+    assert_eq!(sig.stats()["rekor_post"], logged);
+}
