@@ -670,3 +670,30 @@ fn remote_signatures_not_in_the_manifest_are_found_with_a_key() {
     assert_eq!(status(&report, &format!("{}.sigstore.json", host_archive())), ArtifactStatus::Pass);
     assert_eq!(status(&report, "index.json.sigstore.json"), ArtifactStatus::Pass);
 }
+
+/// Strict verify: with a key, every file at the location is listed or signs a listed file. An
+/// orphan signature, a bundle of nothing, an unsigned provenance and a fake SBOM each fail by
+/// name; without a key they are let through as what later stages add.
+#[test]
+fn unlisted_documents_fail_strict_verify() {
+    let (_root, dir) = signed_release();
+    assert!(verify(&dir, &with_key(0)).is_ok());
+    let sig = fs::read(dir.join(format!("{}.sig", host_archive()))).unwrap();
+    let bundle = fs::read(dir.join(format!("{}.sigstore.json", host_archive()))).unwrap();
+    fs::write(dir.join("evil.sh.sig"), &sig).unwrap();
+    fs::write(dir.join("payload.bin.sigstore.json"), &bundle).unwrap();
+    fs::write(
+        dir.join("extra.intoto.jsonl"),
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\"e30=\",\"signatures\":[]}\n",
+    )
+    .unwrap();
+    fs::write(dir.join("fake.spdx.json"), "{\"spdxVersion\":\"SPDX-2.3\",\"packages\":[]}").unwrap();
+    let report = verify(&dir, &VerifyOptions { require_signatures: true, ..with_key(0) });
+    assert!(!report.is_ok());
+    for name in ["evil.sh.sig", "payload.bin.sigstore.json", "extra.intoto.jsonl", "fake.spdx.json"] {
+        assert_problem(&report, name, "not part of the release");
+    }
+    assert_eq!(report.problems.len(), 4, "{:#?}", report.problems);
+    // Without a key nothing is verified, and the names later stages add pass as before.
+    assert!(verify_release(&Location::Path(dir)).unwrap().is_ok());
+}

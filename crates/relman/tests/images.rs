@@ -900,6 +900,24 @@ fn verify_oci_refuses_a_flipped_payload_a_swapped_signature_and_a_missing_attest
     put(&cosign::signature_tag(&index.digest), &index_sig.bytes);
     verify().ok();
 
+    // Lifted: the image and every signature and attestation copied as they are into another
+    // repository. Each signature names `acme/tool` (critical.identity.docker-reference), so it
+    // does not vouch for `acme/mirror`.
+    for tag in ["5.0.0".to_string()]
+        .into_iter()
+        .chain([&index.digest, &amd, &arm].iter().flat_map(|d| [cosign::signature_tag(d), cosign::attestation_tag(d)]))
+    {
+        let st = std::process::Command::new("skopeo")
+            .args(["copy", "--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false"])
+            .arg(format!("docker://{}/acme/tool:{tag}", reg.host))
+            .arg(format!("docker://{}/acme/mirror:{tag}", reg.host))
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "skopeo copy {tag}: {}", String::from_utf8_lossy(&st.stderr));
+    }
+    let out = p.relman(&["verify", &format!("oci://{}/acme/mirror:5.0.0", reg.host), "--key", "relman.pub"]);
+    out.fails(7, &format!("names the repository `{}/acme/tool`, not `{}/acme/mirror`", reg.host, reg.host));
+
     // Missing: amd64's attestations deleted.
     let att = client.head_manifest(&repo.with_tag(&cosign::attestation_tag(&amd))).unwrap().unwrap();
     assert!(client.delete_manifest(&repo, &att.digest).unwrap());

@@ -197,6 +197,8 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
         &root,
     ]);
     bad.fails(7, "not by identity");
+    // The hint talks about identities, not keys.
+    assert!(!bad.stderr.contains("--key") && bad.stderr.contains("--certificate-identity"), "{}", bad.stderr);
 
     // A re-run on the same commit signs nothing and asks for no token or certificate.
     p.relman_env(&["release", "--to", &to], &env_refs(&env)).ok();

@@ -488,3 +488,30 @@ impl Trust<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Matcher;
+
+    #[test]
+    fn identity_patterns_match_the_whole_value() {
+        let m = Matcher::regex("https://github.com/acme/app/", "--certificate-identity-regexp").unwrap();
+        // The security report's SAN: the pattern is inside it, at the end.
+        assert!(!m
+            .matches("https://github.com/evil/x/.github/workflows/r.yml@refs/heads/main?https://github.com/acme/app/"));
+        assert!(!m.matches("https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1"));
+        assert!(m.matches("https://github.com/acme/app/"));
+        let prefix = Matcher::regex("https://github.com/acme/app/.*", "flag").unwrap();
+        assert!(prefix.matches("https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1"));
+        assert!(!prefix.matches("x https://github.com/acme/app/"));
+        // An alternation is anchored as a whole, not at its ends only.
+        let alt = Matcher::regex("a|b", "flag").unwrap();
+        assert!(alt.matches("a") && alt.matches("b") && !alt.matches("ab") && !alt.matches("xa"));
+        // Receipts keep what the user wrote; printed patterns for searching verifiers are anchored.
+        assert_eq!(m.as_regex(), "https://github.com/acme/app/");
+        assert_eq!(Matcher::anchored("https://github.com/acme/app/"), "^https://github.com/acme/app/$");
+        assert_eq!(Matcher::anchored("^x$"), "^x$");
+        assert_eq!(Matcher::anchored("^a|b$"), "^(?:^a|b$)$");
+        assert_eq!(Matcher::anchored("x\\$"), "^x\\$$");
+    }
+}
