@@ -21,6 +21,11 @@
 //                                 one-leaf inclusion proof. 201 + Location; an identical entry again
 //                                 gives 409 + Location: /api/v1/log/entries/<uuid> (uuid = leaf hash).
 //   GET  /api/v1/log/entries/ID   the stored entry (200) or 404.
+//   POST /api/v1/timestamp        an RFC 3161 timestamp authority (the mock's, as Sigstore's
+//                                 timestamp-authority answers JSON requests): body
+//                                 {"artifactHash":"<base64>","hashAlgorithm":"sha256"}, answer the
+//                                 DER TimeStampResp (201, application/timestamp-reply). Its chain
+//                                 is the trusted root's timestampAuthorities entry.
 //   GET  /oidc/token?audience=A[&sub=S][&exp_in=SECONDS]   needs `Authorization: bearer <any>`;
 //                                 answers {"count":1,"value":"<JWT>"} like ACTIONS_ID_TOKEN_REQUEST_URL.
 //   GET  /oidc/.well-known/openid-configuration, /oidc/jwks
@@ -64,7 +69,7 @@ dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'sigstore-services-'));
 fs.mkdirSync(dir, { recursive: true });
 
 const p256 = () => crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const [caKeys, ctKeys, tlogKeys, oidcKeys] = [p256(), p256(), p256(), p256()];
+const [caKeys, ctKeys, tlogKeys, oidcKeys, tsaKeys] = [p256(), p256(), p256(), p256(), p256()];
 const spki = (keys) => keys.publicKey.export({ type: 'spki', format: 'der' });
 const sha256 = (...parts) => parts.reduce((h, p) => h.update(p), crypto.createHash('sha256')).digest();
 const b64u = (b) => Buffer.from(b).toString('base64url');
@@ -82,7 +87,8 @@ const failNext = { fulcio: 0, rekor: 0, oidc: 0 };
 const clock = { rekor_offset: 0 };
 let logStartMs; // the tlog key's validFor.start in trusted_root.json
 const entries = new Map(); // uuid -> {"<uuid>": entry} as answered
-let url, issuer, fulcio, rekor;
+let url, issuer, fulcio, rekor, tsa;
+const tsaClock = new Date();
 
 class HttpError extends Error {
   constructor(status, body) { super(body.message); this.status = status; this.body = body; }
@@ -255,6 +261,11 @@ async function route(req, body) {
     const r = await signingCert(body);
     return { status: r.statusCode, raw: r.response, type: r.contentType || 'text/plain' };
   }
+  if (key === 'POST /api/v1/timestamp') {
+    tsaClock.setTime(Math.floor(Date.now() / 1000) * 1000);
+    const r = await tsa.fn(Buffer.from(body));
+    return { status: r.statusCode, raw: r.response, type: r.contentType || 'text/plain' };
+  }
   if (key === 'POST /api/v1/log/entries') { service('rekor', 'rekor_post'); return createEntry(body); }
   const get = req.method === 'GET' && u.pathname.match(/^\/api\/v1\/log\/entries\/([0-9a-f]{64}|[0-9a-f]{80})$/);
   if (get) {
@@ -331,6 +342,11 @@ server.listen(0, '127.0.0.1', async () => {
   // integratedTime, the SET and the checkpoint, so shifting it here keeps them all consistent.
   const rekorClock = { getTime: () => Date.now() + clock.rekor_offset * 1000 };
   rekor = mock.rekorHandler(await mock.initializeTLog(url, tlogKeys, rekorClock));
+  // The mock stamps with its clock's milliseconds, a fraction of a second in genTime that
+  // RFC 3161 allows and sigstore-js's reader refuses ("invalid time"): this one Date, set to the
+  // whole second before each request, is the TSA's clock.
+  const tsaImpl = await mock.initializeTSA(tsaKeys, tsaClock);
+  tsa = mock.tsaHandler(tsaImpl);
 
   // Logs are valid from a minute ago: integratedTime is whole seconds, so it may precede startup.
   logStartMs = Math.floor(Date.now() / 1000) * 1000 - 60_000;
@@ -349,7 +365,12 @@ server.listen(0, '127.0.0.1', async () => {
       validFor: { start: new Date(new crypto.X509Certificate(ca.rootCertificate).validFrom).toISOString() },
     }],
     ctlogs: [log(ctKeys)],
-    timestampAuthorities: [],
+    timestampAuthorities: [{
+      subject: { organization: 'sigstore.mock', commonName: 'tsa' }, uri: `${url}/api/v1/timestamp`,
+      certChain: { certificates: [tsaImpl.intCertificate, tsaImpl.rootCertificate].map(
+        (c) => ({ rawBytes: Buffer.from(c).toString('base64') })) },
+      validFor: { start: new Date(new crypto.X509Certificate(Buffer.from(tsaImpl.rootCertificate)).validFrom).toISOString() },
+    }],
   };
   const trustedRootPath = path.join(dir, 'trusted_root.json');
   fs.writeFileSync(trustedRootPath, `${JSON.stringify(trustedRoot, null, 2)}\n`);

@@ -61,6 +61,23 @@ pub struct VerificationMaterial {
     /// Transparency log entries, kept as JSON (relman writes none for key-based signatures).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tlog_entries: Vec<serde_json::Value>,
+    /// RFC 3161 signed timestamps (read only: the signed time when no log entry has a SET).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_verification_data: Option<TimestampVerificationData>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimestampVerificationData {
+    #[serde(default)]
+    pub rfc3161_timestamps: Vec<Rfc3161Timestamp>,
+}
+
+/// base64 of a DER `TimeStampResp` (or `TimeStampToken`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rfc3161Timestamp {
+    pub signed_timestamp: String,
 }
 
 /// DER bytes, base64 in JSON (`{"rawBytes":"..."}`).

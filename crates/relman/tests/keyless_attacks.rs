@@ -302,3 +302,119 @@ fn a_stolen_token_without_the_log_cannot_make_a_release_that_verifies_or_upgrade
     // Nothing the attacker made reached the log.
     assert_eq!(sig.stats()["rekor_post"], logged);
 }
+
+/// Rekor v2 writes no signed entry timestamps: the signed time comes from an RFC 3161 timestamp
+/// authority of the trusted root. Bundles of a genuine release, their SETs stripped and a
+/// timestamp from the TSA double added over each signature, install by identity; sigstore-js
+/// agrees. A stamp over other bytes, a flipped byte in a stamp, and a trusted root without the
+/// authority are refused, each with its reason.
+#[test]
+fn rfc3161_timestamps_give_the_signed_time_when_no_set_does() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let sig = Sigstore::start();
+    let (p, served) = keyless_release(&sig);
+    let issuer = sig.issuer();
+    let stamp = |data: &[u8]| -> Vec<u8> {
+        use sha2::Digest as _;
+        let body = serde_json::json!({
+            "artifactHash": b64.encode(sha2::Sha256::digest(data)),
+            "hashAlgorithm": "sha256",
+        });
+        let out = Command::new("curl")
+            .args(["-fsS", "-X", "POST", "-H", "Content-Type: application/json", "--data", &body.to_string()])
+            .arg(format!("{}/api/v1/timestamp", sig.url))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    // Rewrites the archive's and index.json's bundles: no SET, one timestamp from `make`.
+    let rewrite = |dir: &Path, make: &dyn Fn(&[u8]) -> Vec<u8>| {
+        for subject in [archive_in(dir), dir.join("index.json")] {
+            let path = PathBuf::from(format!("{}.sigstore.json", subject.display()));
+            let mut bundle: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+            let signature = b64.decode(bundle["messageSignature"]["signature"].as_str().unwrap()).unwrap();
+            let material = bundle["verificationMaterial"].as_object_mut().unwrap();
+            material["tlogEntries"][0].as_object_mut().unwrap().remove("inclusionPromise").unwrap();
+            material.insert(
+                "timestampVerificationData".into(),
+                serde_json::json!({"rfc3161Timestamps": [{"signedTimestamp": b64.encode(make(&signature))}]}),
+            );
+            fs::write(&path, bundle.to_string()).unwrap();
+        }
+    };
+    let install = |dir: &Path, root: &Path| {
+        let prefix = dir.parent().unwrap().join(format!("prefix-{}", dir.file_name().unwrap().to_string_lossy()));
+        p.relman(&[
+            "install",
+            "--from",
+            &dir.display().to_string(),
+            "--prefix",
+            &prefix.display().to_string(),
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+            &root.display().to_string(),
+            "--require-signature",
+        ])
+    };
+
+    let good = p.outside("stamped");
+    copy_dir(&served.join("1.0.0"), &good);
+    rewrite(&good, &|s| stamp(s));
+    let archive = archive_in(&good);
+    let bundle = PathBuf::from(format!("{}.sigstore.json", archive.display()));
+    let text = fs::read_to_string(&bundle).unwrap();
+    assert!(!text.contains("signedEntryTimestamp") && text.contains("rfc3161Timestamps"));
+    let out = install(&good, &sig.trusted_root);
+    out.ok();
+    let js = sigstore_js(&sig.trusted_root, &bundle, Some(&archive), IDENTITY, &issuer);
+    assert_eq!(js["ok"], true, "sigstore-js: {js}");
+
+    // Without the authority in the trusted root there is no signed time at all.
+    let root: serde_json::Value = serde_json::from_str(&fs::read_to_string(&sig.trusted_root).unwrap()).unwrap();
+    let mut no_tsa = root.clone();
+    no_tsa["timestampAuthorities"] = serde_json::json!([]);
+    let no_tsa_path = p.outside("roots").join("no-tsa.json");
+    fs::write(&no_tsa_path, no_tsa.to_string()).unwrap();
+    let out = install(&good, &no_tsa_path);
+    assert_eq!(out.code, 7, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("RFC 3161 timestamp was not made by a timestamp authority of the trusted root"),
+        "{}",
+        out.stderr
+    );
+
+    // A stamp over other bytes.
+    let other = p.outside("stamped-other");
+    copy_dir(&served.join("1.0.0"), &other);
+    rewrite(&other, &|_| stamp(b"another signature"));
+    let out = install(&other, &sig.trusted_root);
+    assert_eq!(out.code, 7, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("stamps other bytes than this signature"), "{}", out.stderr);
+
+    // One byte of the stamp's signature flipped.
+    let flipped = p.outside("stamped-flipped");
+    copy_dir(&served.join("1.0.0"), &flipped);
+    rewrite(&flipped, &|s| {
+        let mut der = stamp(s);
+        let n = der.len() - 5;
+        der[n] ^= 0x01;
+        der
+    });
+    let out = install(&flipped, &sig.trusted_root);
+    assert_eq!(out.code, 7, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("RFC 3161 timestamp"), "{}", out.stderr);
+    let archive = archive_in(&flipped);
+    let js = sigstore_js(
+        &sig.trusted_root,
+        &PathBuf::from(format!("{}.sigstore.json", archive.display())),
+        Some(&archive),
+        IDENTITY,
+        &issuer,
+    );
+    assert_eq!(js["ok"], false, "sigstore-js: {js}");
+}

@@ -26,6 +26,7 @@ const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 const EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+const TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 /// The extensions a verifier here understands, and so may be critical: key usage, basic
 /// constraints, extended key usage and the subject alternative name (critical in Fulcio
 /// certificates, whose subject is empty).
@@ -36,6 +37,8 @@ const UNDERSTOOD_CRITICAL: [ObjectIdentifier; 4] = [KEY_USAGE, BASIC_CONSTRAINTS
 pub enum Role {
     /// The signing certificate.
     Leaf,
+    /// A timestamp authority's signing certificate (RFC 3161 2.3: timeStamping).
+    TimestampLeaf,
     /// An issuer, with this many intermediate CA certificates between it and the leaf.
     Issuer { below: usize },
 }
@@ -146,7 +149,11 @@ impl Cert {
             None => None,
         };
         match role {
-            Role::Leaf => {
+            Role::Leaf | Role::TimestampLeaf => {
+                let (purpose, name) = match role {
+                    Role::Leaf => (CODE_SIGNING, "codeSigning"),
+                    _ => (TIME_STAMPING, "timeStamping"),
+                };
                 if constraints.is_some_and(|c| c.ca) {
                     return Err("is a CA certificate (basic constraints CA:TRUE), not a signing certificate".into());
                 }
@@ -161,8 +168,8 @@ impl Cert {
                     }
                     None => Vec::new(),
                 };
-                if !eku.contains(&CODE_SIGNING) {
-                    return Err("is not a code-signing certificate (no codeSigning extended key usage)".into());
+                if !eku.contains(&purpose) {
+                    return Err(format!("is not for this purpose (no {name} extended key usage)"));
                 }
             }
             Role::Issuer { below } => {
@@ -184,6 +191,17 @@ impl Cert {
             }
         }
         Ok(())
+    }
+
+    /// The DER of the issuer name and the serial number's bytes (how CMS names a signer).
+    pub(crate) fn issuer_and_serial(&self) -> (Vec<u8>, Vec<u8>) {
+        (self.issuer_der(), self.cert.tbs_certificate.serial_number.as_bytes().to_vec())
+    }
+
+    /// Whether this certificate's key made `signature` (ECDSA, hashed as `alg` says) over
+    /// `message`.
+    pub(crate) fn verifies(&self, alg: &ObjectIdentifier, message: &[u8], signature: &[u8]) -> bool {
+        verify_ecdsa(&self.cert.tbs_certificate.subject_public_key_info, *alg, message, signature)
     }
 
     /// A one-line description for messages: the first identity, else the subject.

@@ -17,6 +17,7 @@ pub mod cosign;
 pub mod fulcio;
 pub mod rekor;
 pub mod signer;
+pub mod timestamp;
 pub mod token;
 pub mod trust;
 

@@ -125,6 +125,15 @@ pub enum EntryRule {
     Promise,
 }
 
+impl Expected<'_> {
+    /// The signature bytes (what an RFC 3161 timestamp stamps).
+    pub fn signature(&self) -> &[u8] {
+        match self {
+            Expected::Blob { signature, .. } | Expected::Dsse { signature, .. } => signature,
+        }
+    }
+}
+
 /// A verified entry: its index and, when a signed entry timestamp covers it, when the log saw
 /// it. `integrated_time` without a verified SET is the bundle writer's word and is not returned.
 pub struct CheckedEntry {

@@ -44,7 +44,8 @@ impl TransparencyLog {
     }
 }
 
-/// A certificate authority: its chain (intermediates first, root last), DER.
+/// A certificate authority: its chain (intermediates first, root last), DER. For a timestamp
+/// authority the chain starts with its signing certificate.
 #[derive(Clone, Debug)]
 pub struct CertificateAuthority {
     pub uri: String,
@@ -53,10 +54,18 @@ pub struct CertificateAuthority {
     end: Option<i64>,
 }
 
+impl CertificateAuthority {
+    pub(crate) fn valid_at(&self, t: i64) -> bool {
+        self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t <= e)
+    }
+}
+
 /// Sigstore's trusted root: the CAs and logs a verifier trusts.
 #[derive(Clone, Debug)]
 pub struct TrustedRoot {
     pub authorities: Vec<CertificateAuthority>,
+    /// RFC 3161 timestamp authorities.
+    pub timestamp_authorities: Vec<CertificateAuthority>,
     pub logs: Vec<TransparencyLog>,
     pub origin: String,
     /// The JSON it was read from (pinned in install receipts).
@@ -72,6 +81,8 @@ struct RootJson {
     tlogs: Vec<LogJson>,
     #[serde(default)]
     certificate_authorities: Vec<CaJson>,
+    #[serde(default)]
+    timestamp_authorities: Vec<CaJson>,
 }
 
 #[derive(Deserialize)]
@@ -159,28 +170,33 @@ impl TrustedRoot {
                 end: seconds(&valid.end, origin)?,
             });
         }
-        let mut authorities = Vec::new();
-        for ca in &root.certificate_authorities {
-            let valid = ca.valid_for.clone().unwrap_or(ValidFor { start: None, end: None });
-            let chain = ca
-                .cert_chain
-                .certificates
-                .iter()
-                .map(|c| bytes(&c.raw_bytes, "a CA certificate"))
-                .collect::<Result<_, _>>()?;
-            authorities.push(CertificateAuthority {
-                uri: ca.uri.clone(),
-                chain,
-                start: seconds(&valid.start, origin)?,
-                end: seconds(&valid.end, origin)?,
-            });
-        }
+        let read_cas = |cas: &[CaJson]| -> Result<Vec<CertificateAuthority>, Failure> {
+            let mut out = Vec::new();
+            for ca in cas {
+                let valid = ca.valid_for.clone().unwrap_or(ValidFor { start: None, end: None });
+                let chain = ca
+                    .cert_chain
+                    .certificates
+                    .iter()
+                    .map(|c| bytes(&c.raw_bytes, "a CA certificate"))
+                    .collect::<Result<_, _>>()?;
+                out.push(CertificateAuthority {
+                    uri: ca.uri.clone(),
+                    chain,
+                    start: seconds(&valid.start, origin)?,
+                    end: seconds(&valid.end, origin)?,
+                });
+            }
+            Ok(out)
+        };
+        let authorities = read_cas(&root.certificate_authorities)?;
+        let timestamp_authorities = read_cas(&root.timestamp_authorities)?;
         if authorities.is_empty() || logs.is_empty() {
             return Err(Failure::config(format!(
                 "`{origin}` names no certificate authority or no transparency log: it cannot verify keyless signatures"
             )));
         }
-        Ok(TrustedRoot { authorities, logs, origin: origin.to_string(), json: text.to_string() })
+        Ok(TrustedRoot { authorities, timestamp_authorities, logs, origin: origin.to_string(), json: text.to_string() })
     }
 }
 
@@ -329,15 +345,24 @@ impl IdentityPolicy {
         for entry in &material.tlog_entries {
             entries.push(rekor::check_entry(entry, &self.root.logs, expected, &leaf_der, name, rule)?);
         }
-        // The time of signing is what a log signed (a SET); a time the bundle merely states is
-        // not evidence, and without one an expired certificate would sign forever.
-        let Some(t) = entries.iter().filter_map(|e| e.signed_time).min() else {
+        // The time of signing is what a log (a SET) or a timestamp authority (RFC 3161) signed;
+        // a time the bundle merely states is not evidence, and without one an expired
+        // certificate would sign forever. Every signed time must fall in the certificate's life.
+        let mut times: Vec<i64> = entries.iter().filter_map(|e| e.signed_time).collect();
+        let stamps = material.timestamp_verification_data.as_ref().map(|d| d.rfc3161_timestamps.as_slice());
+        for stamp in stamps.unwrap_or_default() {
+            let der = b64::decode(&stamp.signed_timestamp)
+                .ok_or_else(|| Failure::verify(format!("`{name}`: an RFC 3161 timestamp is not base64")))?;
+            let t = super::timestamp::verify(&der, expected.signature(), &self.root.timestamp_authorities)
+                .map_err(|why| Failure::verify(format!("`{name}`: its RFC 3161 timestamp {why}")))?;
+            times.push(t);
+        }
+        let (Some(&t), Some(&latest)) = (times.iter().min(), times.iter().max()) else {
             return Err(Failure::verify(format!(
-                "`{name}`: no signed time shows when it was signed (its log entry has no signed entry timestamp, and relman does not read RFC 3161 timestamps yet)"
+                "`{name}`: no signed time shows when it was signed (its log entry has no signed entry timestamp and it has no RFC 3161 timestamp)"
             ))
-            .with_hint("without a signed time the certificate's validity cannot be checked; re-sign with a Rekor that returns signed entry timestamps"));
+            .with_hint("without a signed time the certificate's validity cannot be checked: re-sign the release"));
         };
-        let latest = entries.iter().filter_map(|e| e.signed_time).max().unwrap_or(t);
         let log_index = entries[0].log_index;
         self.check_chain(&leaf, t, name)?;
         for when in [t, latest] {
