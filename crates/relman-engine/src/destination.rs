@@ -26,6 +26,17 @@ use crate::report::Reporter;
 /// digest with its platform, as the release record holds them.
 pub type RecordedImages = BTreeMap<String, (Digest, Vec<(Digest, String)>)>;
 
+/// A release record as a destination holds it (see [`Destination::published_record`]).
+#[derive(Clone, Debug)]
+pub struct PublishedRecord {
+    /// Where it was read, for messages (`/srv/releases/1.2.0/manifest.json`, a release page).
+    pub location: String,
+    /// The bytes of `manifest.json`.
+    pub manifest: Vec<u8>,
+    /// `manifest.json.sigstore.json` and `manifest.json.sig`, by name, when there.
+    pub signatures: Vec<(String, Vec<u8>)>,
+}
+
 /// A file to publish: its name at the destination and where its bytes are.
 #[derive(Clone, Debug)]
 pub struct LocalFile {
@@ -258,6 +269,12 @@ pub trait Destination {
     /// Default: no — what the destination holds (its `manifest.json`) is enough.
     fn needs_record(&self) -> bool {
         false
+    }
+    /// The release record published here for `version`: its `manifest.json` (the release
+    /// view) and the signature files beside it, as stored. `None` when this kind keeps no
+    /// record (registries, docs) or holds nothing for the version. Default: none.
+    fn published_record(&self, _version: &Version) -> Result<Option<PublishedRecord>, Failure> {
+        Ok(None)
     }
     /// Checks, writing nothing, that the release can be published here: the destination is
     /// usable (credentials work) and holds nothing different under the version.

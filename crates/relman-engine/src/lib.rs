@@ -45,6 +45,7 @@ pub mod planned;
 pub mod problem;
 pub mod provenance;
 pub mod provider;
+pub mod record;
 pub mod release;
 pub mod remote;
 pub mod report;

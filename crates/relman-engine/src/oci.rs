@@ -1214,9 +1214,11 @@ fn fetch_attachment(client: &Client, repo: &Reference, tag: &str) -> Result<Opti
 
 /// Verifies a simple-signing layer: it claims this digest in this repository, and its signature
 /// verifies. cosign leaves `docker-reference` unchecked so that copies keep their signatures;
-/// relman verifies a release where it published it, and a signature made for the same digest
-/// in another repository (someone else's build of identical bytes, or a signature lifted from
-/// a fork) does not vouch for this one.
+/// relman compares the repository path (`acme/tool`), so a signature made for the same digest
+/// in another repository (a fork's, a sibling image's) does not vouch for this one. The
+/// registry host is not compared: one registry answers under several names (a mirror, a
+/// pull-through proxy, `localhost:5000` vs `127.0.0.1:5000`), and who signed is what the key or
+/// identity check decides.
 fn check_simple_signing(
     payload: &[u8],
     sig_b64: &str,
@@ -1229,7 +1231,8 @@ fn check_simple_signing(
     if &claim.digest != digest {
         return Err(format!("signature is for {}, not {digest}", claim.digest));
     }
-    if claim.docker_reference != repo.name() {
+    let path = |r: &str| Reference::parse(r).map(|p| p.repository).unwrap_or_else(|_| r.to_string());
+    if path(&claim.docker_reference) != repo.repository {
         return Err(format!(
             "signature names the repository `{}`, not `{}` (critical.identity.docker-reference)",
             claim.docker_reference,

@@ -81,7 +81,13 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
         manifest.destination_mut(d);
     }
     let lock = lock_project(&settings.dist, &version_dir, &version)?;
-    let planned = Planned { settings, manifest, version_dir, lock: Some(std::sync::Arc::new(lock)) };
+    let planned = Planned {
+        settings,
+        manifest,
+        version_dir,
+        lock: Some(std::sync::Arc::new(lock)),
+        origin: crate::planned::Origin::Local,
+    };
     let planned = merge_previous(planned)?;
     planned.save()?;
     Ok(planned)

@@ -14,6 +14,9 @@ use crate::settings::Settings;
 pub const CHECKSUMS_FILE: &str = "checksums.txt";
 pub const INDEX_FILE: &str = "index.json";
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// The signature files of `manifest.json` a destination may hold beside it: the bundle (key or
+/// keyless) and the legacy bare signature.
+pub const MANIFEST_SIGNATURES: [&str; 2] = ["manifest.json.sigstore.json", "manifest.json.sig"];
 /// The channel pointers of a file destination (`dir:`, `s3:`), written last by promote.
 pub const CHANNELS_FILE: &str = "channels.json";
 pub const NOTES_FILE: &str = "release-notes.md";
@@ -30,6 +33,36 @@ pub struct Planned {
     /// The project's lock (`dist/.relman-lock`), held while this release is worked on; `None`
     /// for a record only read (promote at an OCI destination).
     pub lock: Option<std::sync::Arc<Lock>>,
+    /// Where the record came from (`crate::record`).
+    pub origin: Origin,
+}
+
+/// Where a release record came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// `dist/<version>/manifest.json` of this checkout (planned or read).
+    Local,
+    /// The `manifest.json` a destination holds (a fresh clone, a CI job), checked against the
+    /// project's key or identity when one is configured: where it was read.
+    Published(String),
+    /// No record anywhere: made from relman.toml alone (images by name, no artifacts). Gates
+    /// that compare against a record skip it.
+    Config,
+}
+
+impl Origin {
+    /// Whether this is a real record (local or published), not one made from relman.toml.
+    pub fn is_record(&self) -> bool {
+        !matches!(self, Origin::Config)
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::Local => "the local dist/".into(),
+            Origin::Published(at) => format!("the record published at {at}"),
+            Origin::Config => "relman.toml alone (no record found)".into(),
+        }
+    }
 }
 
 impl Planned {

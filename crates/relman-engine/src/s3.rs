@@ -559,7 +559,7 @@ impl S3Destination {
 
     /// The release record: the local one, or the published `manifest.json`.
     fn record(&self, version: &str, record: Option<&Planned>) -> Result<Option<relman_manifest::Manifest>, Failure> {
-        if let Some(p) = record.filter(|p| p.manifest.version == version) {
+        if let Some(p) = record.filter(|p| p.manifest.version == version && p.origin.is_record()) {
             return Ok(Some(p.manifest.release_view()));
         }
         match self.get(&self.key(&format!("{version}/{}", crate::planned::MANIFEST_FILE)))? {
@@ -577,6 +577,18 @@ impl S3Destination {
 pub const S3_CI_SECRETS: &[&str] = &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL"];
 
 impl Destination for S3Destination {
+    fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+        let key = |name: &str| self.key(&format!("{version}/{name}"));
+        let Some(manifest) = self.get(&key(crate::planned::MANIFEST_FILE))? else { return Ok(None) };
+        let mut signatures = Vec::new();
+        for name in crate::planned::MANIFEST_SIGNATURES {
+            if let Some(b) = self.get(&key(name))? {
+                signatures.push((name.to_string(), b));
+            }
+        }
+        let location = format!("{}/{version}/{}", self.url, crate::planned::MANIFEST_FILE);
+        Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+    }
     fn url(&self) -> &str {
         &self.url
     }

@@ -420,7 +420,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 .any(|d| d.needs_record())
                 || vuln_gate
                 || signer_gate;
-            let project = if needs_record { Some(released(&dir, &version)?) } else { None };
+            let project = if needs_record { Some(released(&dir, &version, Some(&urls))?) } else { None };
             let reports =
                 release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &remote, &term)?;
             after_promote(&dir, &urls, &version, json || cli.quiet);
@@ -584,7 +584,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 names.push(relman_engine::chart::repository_name(c, &meta.name));
             }
             // The release record's index digests, to finish a yank whose tag is already gone.
-            let recorded = released(&dir, &version).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
+            let recorded = released(&dir, &version, Some(&urls)).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
             let scope =
                 relman_engine::provider::YankScope { repositories: &names, recorded: Some(&recorded), delete_tag: tag };
             let yank_at = |url: &str, apply: bool| -> Result<relman_engine::provider::YankReport, Failure> {
@@ -883,12 +883,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
         }
         Command::Summary { version, to, key } => {
             let version = relman_engine::version::parse_cli_version(&version)?;
-            let record = released(&dir, &version)?;
-            let urls: Vec<String> = if to.is_empty() {
-                record.settings.destinations.clone()
-            } else {
-                to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect()
-            };
+            let to: Vec<String> = to.iter().map(|u| absolutize_dir_url(u, &cwd)).collect();
+            let record = released(&dir, &version, (!to.is_empty()).then_some(&to[..]))?;
+            let urls: Vec<String> = if to.is_empty() { record.settings.destinations.clone() } else { to };
             let key = match key.map(|k| cwd.join(k)).or_else(|| record.settings.public_key.clone()) {
                 Some(k) => Some(relman_sign::PublicKey::from_file(&k)?),
                 None => None,
@@ -1217,38 +1214,28 @@ fn recorded_images(m: &relman_manifest::Manifest) -> relman_engine::oci::Recorde
 /// From a fresh checkout (no `dist/`), the record published at one of the configured `dir:`
 /// destinations is used; else one made from relman.toml alone (the images by name: the gates
 /// check what the registry holds under the version tag, signatures with the public key).
-fn released(dir: &Path, version: &semver::Version) -> Result<relman_engine::plan::Planned, Failure> {
+fn released(
+    dir: &Path,
+    version: &semver::Version,
+    urls: Option<&[String]>,
+) -> Result<relman_engine::plan::Planned, Failure> {
     let settings = relman_engine::settings::Settings::resolve(&Options {
         dir: dir.to_path_buf(),
         remote: Remote::from_env(),
         ..Default::default()
     })?;
-    let version_dir = settings.dist.join(version.to_string());
-    let local = version_dir.join(relman_engine::plan::MANIFEST_FILE);
-    let published = settings
-        .destinations
-        .iter()
-        .filter_map(|d| d.strip_prefix("dir:"))
-        .map(|root| Path::new(root).join(version.to_string()).join(relman_engine::plan::MANIFEST_FILE));
-    let manifest = match std::iter::once(local).chain(published).find(|p| p.is_file()) {
-        Some(path) => plan::load_manifest(&path)?,
-        None => relman_manifest::Manifest {
-            format_version: relman_manifest::MANIFEST_FORMAT_VERSION,
-            project: relman_manifest::Project { name: settings.name.clone(), repository: settings.repository.clone() },
-            version: version.to_string(),
-            tag: None,
-            channel: relman_engine::version::channel_of(version),
-            snapshot: false,
-            commit: String::new(),
-            source_date_epoch: 0,
-            targets: settings.targets.clone(),
-            artifacts: Vec::new(),
-            images: relman_engine::image::plan_images(&settings)?,
-            destinations: Vec::new(),
-            vulnerability_check: None,
-        },
-    };
-    Ok(relman_engine::plan::Planned { settings, manifest, version_dir, lock: None })
+    let urls = urls.map(<[String]>::to_vec).unwrap_or_else(|| settings.destinations.clone());
+    let remote = settings.remote.clone();
+    let loaded = relman_engine::record::load(settings, version, &urls, &remote)?;
+    match &loaded.planned.origin {
+        relman_engine::planned::Origin::Published(at) => eprintln!("release record: {at} (none in dist/)"),
+        relman_engine::planned::Origin::Config => eprintln!(
+            "release record: none for {version} (looked at {}); gates read the destinations themselves",
+            loaded.looked.join(", ")
+        ),
+        relman_engine::planned::Origin::Local => {}
+    }
+    Ok(loaded.planned)
 }
 
 /// Paths relative to the current directory; URLs as they are.
@@ -1373,7 +1360,7 @@ fn write_summary(
 /// After a promote: the release summary, when the project's record can be read (promote also
 /// runs outside a project, at a dir: destination, where there is none to write).
 fn after_promote(dir: &Path, urls: &[String], version: &semver::Version, quiet: bool) {
-    let Ok(record) = released(dir, version) else { return };
+    let Ok(record) = released(dir, version, Some(urls)) else { return };
     let key = record.settings.public_key.as_ref().and_then(|k| relman_sign::PublicKey::from_file(k).ok());
     match write_summary(&record, urls, version, key.as_ref()) {
         Ok(s) if !quiet => {

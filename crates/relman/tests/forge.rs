@@ -5,81 +5,12 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
+use common::forge_double::*;
 use common::*;
 
 const T1: &str = "x86_64-unknown-linux-gnu";
-const RW: &str = "ghp_RelmanTestWrite7x1";
-const RO: &str = "ghp_RelmanTestRead9k2";
-
-/// The forge double on a free loopback port; killed on drop.
-struct Double {
-    child: Child,
-    base: String,
-}
-
-impl Double {
-    fn start(extra: &[&str]) -> Double {
-        let mut child = Command::new(repo_root().join("scripts/forge-double"))
-            .args(["--port", "0", "--token", &format!("{RW}=write"), "--token", &format!("{RO}=read")])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("scripts/forge-double");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let host = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("forge double said {line:?}"));
-        Double { child, base: format!("http://{host}") }
-    }
-
-    /// A control or API call with curl; the body.
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> String {
-        let mut cmd = Command::new("curl");
-        cmd.args(["-s", "-X", method, &format!("{}{path}", self.base)]);
-        cmd.args(["-H", &format!("Authorization: Bearer {RW}"), "-H", "Content-Type: application/json"]);
-        if let Some(b) = body {
-            cmd.args(["--data-binary", b]);
-        }
-        let out = cmd.output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn state(&self) -> serde_json::Value {
-        serde_json::from_str(&self.call("GET", "/_double/state", None)).unwrap()
-    }
-
-    fn log(&self) -> Vec<serde_json::Value> {
-        serde_json::from_str(&self.call("GET", "/_double/log", None)).unwrap()
-    }
-
-    fn fault(&self, kind: &str, count: u32, path: &str) {
-        self.call("POST", "/_double/fault", Some(&format!(r#"{{"kind":"{kind}","count":{count},"path":"{path}"}}"#)));
-    }
-
-    /// The releases of `owner/repo` in the double's state.
-    fn releases(&self, flavor: &str, repo: &str) -> Vec<serde_json::Value> {
-        let s = self.state();
-        let repos = s["repos"].as_array().cloned().unwrap_or_default();
-        repos
-            .iter()
-            .find(|r| {
-                r["flavor"] == flavor
-                    && format!("{}/{}", r["owner"].as_str().unwrap_or(""), r["repo"].as_str().unwrap_or("")) == repo
-            })
-            .and_then(|r| r["releases"].as_array().cloned())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Double {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn signed_project() -> Project {
     let p = Project::generic(&[T1]);

@@ -262,6 +262,20 @@ impl GitLabDestination {
 }
 
 impl Destination for GitLabDestination {
+    fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+        let v = version.to_string();
+        let Some((_, there)) = self.package_files(&v)? else { return Ok(None) };
+        let Some(m) = there.iter().find(|a| a.name == MANIFEST_FILE) else { return Ok(None) };
+        let manifest = self.download(m)?;
+        let mut signatures = Vec::new();
+        for name in crate::planned::MANIFEST_SIGNATURES {
+            if let Some(a) = there.iter().find(|a| a.name == *name) {
+                signatures.push((name.to_string(), self.download(a)?));
+            }
+        }
+        let location = format!("{} package {}/{v} {MANIFEST_FILE}", self.url, self.package);
+        Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+    }
     fn url(&self) -> &str {
         &self.url
     }

@@ -583,10 +583,20 @@ pub(crate) fn check_against_manifest(
     let parsed = Manifest::from_json(&String::from_utf8_lossy(bytes))
         .map_err(|e| Failure::verify(format!("`{url}`: its {MANIFEST_FILE} is not a relman manifest: {e}")))?;
     let sha = relman_install::hash::sha256_bytes(bytes);
-    if let Some(p) = record {
+    // A record made from relman.toml alone (no record found) has nothing to compare with.
+    if let Some(p) = record.filter(|p| p.origin.is_record()) {
         let local = relman_install::hash::sha256_bytes(p.manifest.release_view().to_json().as_bytes());
         if local != sha {
-            problems.push(format!("{MANIFEST_FILE}: sha256 {sha} there, the release record's is {local}"));
+            problems.push(format!(
+                "{MANIFEST_FILE}: the one published there (sha256 {}…) is not the release record used here ({}, sha256 {}…): {}",
+                sha.short(),
+                p.origin.describe(),
+                local.short(),
+                match &p.origin {
+                    crate::planned::Origin::Local => "the local dist/ holds another build of this version (remove it to use the published record)",
+                    _ => "the destinations hold different releases under this version",
+                }
+            ));
         }
     }
     assets.push(StateAsset { name: MANIFEST_FILE.into(), status: "ok", expected: None, found: Some(sha.to_string()) });
@@ -649,6 +659,21 @@ fn tag_version(tag: &str) -> Option<Version> {
 }
 
 impl Destination for ForgeDestination {
+    fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+        let (tag, releases) = self.releases_of(version, None)?;
+        let Some(r) = releases.first() else { return Ok(None) };
+        let there = self.assets(r)?;
+        let Some(m) = there.iter().find(|a| a.name == MANIFEST_FILE) else { return Ok(None) };
+        let manifest = self.download(m)?;
+        let mut signatures = Vec::new();
+        for name in crate::planned::MANIFEST_SIGNATURES {
+            if let Some(a) = there.iter().find(|a| a.name == *name) {
+                signatures.push((name.to_string(), self.download(a)?));
+            }
+        }
+        let location = format!("{}@{tag} {MANIFEST_FILE}", self.url);
+        Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+    }
     fn url(&self) -> &str {
         &self.url
     }

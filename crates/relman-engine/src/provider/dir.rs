@@ -29,7 +29,7 @@ pub const LATEST_LINK: &str = "latest";
 
 pub struct DirProvider {
     pub(super) url: String,
-    root: PathBuf,
+    pub(super) root: PathBuf,
 }
 
 impl DirProvider {

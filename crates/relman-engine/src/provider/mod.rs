@@ -54,6 +54,25 @@ pub fn open_dir(url: &str) -> Result<DirProvider, Failure> {
 }
 
 impl Destination for DirProvider {
+    fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+        let dir = self.root.join(version.to_string());
+        let read = |name: &str| -> Result<Option<Vec<u8>>, Failure> {
+            match std::fs::read(dir.join(name)) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Failure::io("read", &dir.join(name), e)),
+            }
+        };
+        let Some(manifest) = read(crate::planned::MANIFEST_FILE)? else { return Ok(None) };
+        let mut signatures = Vec::new();
+        for name in crate::planned::MANIFEST_SIGNATURES {
+            if let Some(b) = read(name)? {
+                signatures.push((name.to_string(), b));
+            }
+        }
+        let location = dir.join(crate::planned::MANIFEST_FILE).display().to_string();
+        Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+    }
     fn url(&self) -> &str {
         &self.url
     }

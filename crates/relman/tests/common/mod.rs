@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod forge_double;
+pub mod moto;
 pub mod sigstore_doubles;
 
 use std::fs;
