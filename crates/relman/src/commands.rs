@@ -584,7 +584,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 names.push(relman_engine::chart::repository_name(c, &meta.name));
             }
             // The release record's index digests, to finish a yank whose tag is already gone.
-            let recorded = released(&dir, &version, Some(&urls)).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
+            let recorded =
+                released(&dir, &version, Some(&urls)).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
             let scope =
                 relman_engine::provider::YankScope { repositories: &names, recorded: Some(&recorded), delete_tag: tag };
             let yank_at = |url: &str, apply: bool| -> Result<relman_engine::provider::YankReport, Failure> {

@@ -76,4 +76,3 @@ impl Drop for Double {
         let _ = self.child.wait();
     }
 }
-

@@ -61,4 +61,3 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
-
