@@ -273,6 +273,35 @@ pub fn merge(planned: &Planned, dirs: &[PathBuf], reporter: &dyn Reporter) -> Re
         .with_hint("a build job failed or its artifact was not downloaded: re-run the failed jobs"));
     }
 
+    // Only regular files are taken from a part, reached through real directories: a symlink
+    // (to `/etc/hostname`, to another part), a device or a FIFO is refused before anything is
+    // placed, so nothing outside the part is packaged and signed.
+    for (dir, t) in by_target.values() {
+        for f in t.files.iter().chain(t.log.iter()) {
+            let mut at = dir.clone();
+            for component in f.path.split('/') {
+                at.push(component);
+                let meta = fs::symlink_metadata(&at).map_err(|e| Failure::io("read", &at, e))?;
+                let last = at == dir.join(&f.path);
+                let what = if meta.file_type().is_symlink() {
+                    Some("a symbolic link")
+                } else if last && !meta.is_file() {
+                    Some(if meta.is_dir() { "a directory" } else { "not a regular file (a device, FIFO or socket)" })
+                } else {
+                    None
+                };
+                if let Some(what) = what {
+                    return Err(Failure::verify(format!(
+                        "part `{}`: `{}` is {what}; a part holds regular files only",
+                        dir.display(),
+                        at.strip_prefix(dir).unwrap_or(&at).display()
+                    ))
+                    .with_hint("the part was altered after `relman build --part` wrote it: rebuild it"));
+                }
+            }
+        }
+    }
+
     // Every record checked: place the files, each read once (hashed through the link, or while
     // it is copied), on all cores.
     let mut jobs: Vec<(PathBuf, PathBuf, PartFile)> = Vec::new();

@@ -532,6 +532,39 @@ fn merge_refuses_parts_that_do_not_make_this_release() {
     fs::write(&f, bytes).unwrap();
     common::run_in(&m, &["merge", &a_s, tampered.to_str().unwrap()]).fails(7, "does not match its part record");
     assert!(!m.join("dist/1.0.0/build/aarch64-apple-darwin/.relman-build").exists());
+    // A part whose binary is a symlink out of it (the publish machine's /etc/hostname, hashed
+    // into the record), and one whose target directory is a symlink: refused before anything
+    // is placed, named.
+    let linked = tmp.path().join("linked");
+    let st = Command::new("cp").args(["-r", &b_s, linked.to_str().unwrap()]).status().unwrap();
+    assert!(st.success());
+    let outside = tmp.path().join("hostname");
+    fs::write(&outside, b"publish-machine\n").unwrap();
+    let f = linked.join("aarch64-apple-darwin/tool");
+    fs::remove_file(&f).unwrap();
+    std::os::unix::fs::symlink(&outside, &f).unwrap();
+    let rec = linked.join("relman-part.json");
+    let mut r: serde_json::Value = serde_json::from_slice(&fs::read(&rec).unwrap()).unwrap();
+    for t in r["targets"].as_array_mut().unwrap() {
+        for file in t["files"].as_array_mut().unwrap() {
+            if file["path"] == "aarch64-apple-darwin/tool" {
+                file["sha256"] = serde_json::json!(common::sha256_hex(b"publish-machine\n"));
+                file["size"] = serde_json::json!(16);
+            }
+        }
+    }
+    fs::write(&rec, serde_json::to_vec(&r).unwrap()).unwrap();
+    common::run_in(&m, &["merge", &a_s, linked.to_str().unwrap()])
+        .fails(7, "`aarch64-apple-darwin/tool` is a symbolic link; a part holds regular files only");
+    assert!(!m.join("dist/1.0.0/build/aarch64-apple-darwin/tool").exists());
+    let dir_linked = tmp.path().join("dir-linked");
+    let st = Command::new("cp").args(["-r", &b_s, dir_linked.to_str().unwrap()]).status().unwrap();
+    assert!(st.success());
+    let real = tmp.path().join("elsewhere");
+    fs::rename(dir_linked.join("aarch64-apple-darwin"), &real).unwrap();
+    std::os::unix::fs::symlink(&real, dir_linked.join("aarch64-apple-darwin")).unwrap();
+    common::run_in(&m, &["merge", &a_s, dir_linked.to_str().unwrap()])
+        .fails(7, "`aarch64-apple-darwin` is a symbolic link");
 
     // Parts of another version, and of another commit with the same version.
     p.write("CHANGES", "more\n");
