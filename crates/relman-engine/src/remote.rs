@@ -63,11 +63,25 @@ impl Remote {
                 containers_conf_given: ["CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF", "CONTAINERS_REGISTRIES_CONF"]
                     .iter()
                     .any(|k| var(k).is_some()),
+                credential_hosts: Vec::new(),
             },
             s3: S3Options::from_vars(var),
             forge: ForgeOptions::from_vars(var),
             sigstore: SigstoreOptions::from_vars(var),
         }
+    }
+
+    /// These options with the environment's registry credentials also offered to `url`'s
+    /// registry (an `oci://` URL or an image reference a command was given).
+    pub fn with_credential_host(mut self, url: &str) -> Remote {
+        let reference = url.strip_prefix("oci://").unwrap_or(url);
+        if let Ok(r) = relman_oci::Reference::parse(reference) {
+            let host = r.registry.clone();
+            if !self.registry.credential_hosts.contains(&host) {
+                self.registry.credential_hosts.push(host);
+            }
+        }
+        self
     }
 
     /// A registry client with these options.
@@ -77,6 +91,7 @@ impl Remote {
             opts.timeout = t;
         }
         opts.plain_http.extend(self.registry.plain_http.iter().cloned());
+        opts.env_credential_hosts = Some(self.registry.credential_hosts.clone());
         Client::new(opts)
     }
 }
@@ -181,6 +196,11 @@ pub struct RegistryOptions {
     /// The user set `CONTAINERS_CONF`, `CONTAINERS_STORAGE_CONF` or
     /// `CONTAINERS_REGISTRIES_CONF`: podman and buildah use theirs, not relman's own.
     pub containers_conf_given: bool,
+    /// The registries `RELMAN_REGISTRY_USERNAME`/`_PASSWORD` are offered to when
+    /// `RELMAN_REGISTRY_HOST` is unset: the release's registry destinations (set by
+    /// `Settings::resolve`), or the registry a command names (`verify oci://…`). Never a base
+    /// image's registry unless it is one of them.
+    pub credential_hosts: Vec<String>,
 }
 
 impl Default for S3Options {

@@ -373,6 +373,10 @@ impl Settings {
             remote: {
                 let mut r = opts.remote.clone();
                 r.forge.required_checks = config.release.required_checks.clone().unwrap_or_default();
+                // Registry credentials from the environment go to the release's registries only.
+                for d in destinations.iter().filter(|d| crate::remote::is_oci(d)) {
+                    r = r.with_credential_host(d);
+                }
                 r
             },
             replace_assets: opts.replace_assets,

@@ -4,8 +4,10 @@
 //! and docker keep them (first found wins):
 //!
 //! 1. `RELMAN_REGISTRY_USERNAME` + `RELMAN_REGISTRY_PASSWORD`, for the hosts listed in
-//!    `RELMAN_REGISTRY_HOST` (comma-separated `host[:port]`), or every host when it is unset
-//!    (then a pull whose token request they fail falls back to anonymous access);
+//!    `RELMAN_REGISTRY_HOST` (comma-separated `host[:port]`); when it is unset, for the hosts
+//!    the client is bound to ([`lookup_bound`]: relman binds them to the release's registry
+//!    destinations), or every host for a client bound to none (then a pull whose token request
+//!    they fail falls back to anonymous access);
 //! 2. `$REGISTRY_AUTH_FILE`;
 //! 3. `$XDG_RUNTIME_DIR/containers/auth.json`;
 //! 4. `$HOME/.config/containers/auth.json`;
@@ -62,13 +64,27 @@ pub const HOST_VAR: &str = "RELMAN_REGISTRY_HOST";
 /// notes. `Ok(None)`: none configured (anonymous access). A file that exists but cannot be read
 /// or parsed is a [`Failure::config`] naming it (never its content).
 pub fn lookup(host: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Credentials>, Failure> {
+    lookup_bound(host, env, None)
+}
+
+/// [`lookup`], with the environment's credentials bound to `bound` (`host[:port]` each) when
+/// `RELMAN_REGISTRY_HOST` is unset: a caller that knows which registries it publishes to never
+/// offers them to another (a base image's registry, a registry named in a manifest). `None`:
+/// every host, as [`lookup`].
+pub fn lookup_bound(
+    host: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    bound: Option<&[String]>,
+) -> Result<Option<Credentials>, Failure> {
     let nonempty = |k: &str| env(k).filter(|v| !v.is_empty());
     if let (Some(user), Some(pass)) = (nonempty(USERNAME_VAR), nonempty(PASSWORD_VAR)) {
-        let for_host = match nonempty(HOST_VAR) {
-            None => true,
-            Some(list) => {
-                list.split(',').map(|h| canonical_host(&key_host(h.trim()))).any(|h| h == canonical_host(host))
-            }
+        let listed = |list: &mut dyn Iterator<Item = &str>| {
+            list.map(|h| canonical_host(&key_host(h.trim()))).any(|h| h == canonical_host(host))
+        };
+        let for_host = match (nonempty(HOST_VAR), bound) {
+            (Some(list), _) => listed(&mut list.split(',')),
+            (None, Some(hosts)) => listed(&mut hosts.iter().map(String::as_str)),
+            (None, None) => true,
         };
         if for_host {
             return Ok(Some(Credentials::new(user, pass)));
@@ -201,6 +217,23 @@ mod tests {
         assert_eq!(lookup("docker.io", &env).unwrap(), Some(Credentials::new("envuser", "envpass")));
         assert_eq!(lookup("quay.io", &env).unwrap(), None, "not for another registry");
         assert_eq!(lookup("ghcr.io:5000", &env).unwrap(), None, "the port is part of the host");
+    }
+
+    #[test]
+    fn a_bound_client_offers_the_environment_credentials_to_its_registries_only() {
+        let bound = vec!["ghcr.io".to_string(), "127.0.0.1:5000".to_string()];
+        let env = env_of(&[(USERNAME_VAR, "envuser".into()), (PASSWORD_VAR, "envpass".into())]);
+        let creds = Some(Credentials::new("envuser", "envpass"));
+        assert_eq!(lookup_bound("ghcr.io", &env, Some(&bound)).unwrap(), creds);
+        assert_eq!(lookup_bound("127.0.0.1:5000", &env, Some(&bound)).unwrap(), creds);
+        // A base image's registry, a registry another manifest names: nothing offered.
+        assert_eq!(lookup_bound("docker.io", &env, Some(&bound)).unwrap(), None);
+        assert_eq!(lookup_bound("127.0.0.1:5001", &env, Some(&bound)).unwrap(), None);
+        assert_eq!(lookup_bound("docker.io", &env, Some(&[])).unwrap(), None, "bound to none: none");
+        // RELMAN_REGISTRY_HOST, when set, says where they go.
+        let env = env_of(&[(USERNAME_VAR, "u".into()), (PASSWORD_VAR, "p".into()), (HOST_VAR, "docker.io".into())]);
+        assert_eq!(lookup_bound("docker.io", &env, Some(&bound)).unwrap(), Some(Credentials::new("u", "p")));
+        assert_eq!(lookup_bound("ghcr.io", &env, Some(&bound)).unwrap(), None);
     }
 
     #[test]

@@ -420,6 +420,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 .any(|d| d.needs_record())
                 || vuln_gate
                 || signer_gate;
+            // Registry credentials go to the registries promoted at (and no other).
+            let remote =
+                urls.iter().filter(|u| relman_engine::oci::is_oci(u)).fold(remote, |r, u| r.with_credential_host(u));
             let project = if needs_record { Some(released(&dir, &version, Some(&urls))?) } else { None };
             let reports =
                 release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &remote, &term)?;
@@ -493,7 +496,8 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 _ => return Err(Failure::usage("give a key or an identity to verify with, not both")),
             };
             let reference = relman_oci::reference::Reference::parse(&target).map_err(Failure::usage)?;
-            let report = relman_engine::oci::verify_image(&Remote::from_env().registry_client(), &reference, trust)?;
+            let client = Remote::from_env().with_credential_host(&target).registry_client();
+            let report = relman_engine::oci::verify_image(&client, &reference, trust)?;
             if json {
                 render::json(&report);
             } else if !cli.quiet {
@@ -588,8 +592,12 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 released(&dir, &version, Some(&urls)).map(|p| recorded_images(&p.manifest)).unwrap_or_default();
             let scope =
                 relman_engine::provider::YankScope { repositories: &names, recorded: Some(&recorded), delete_tag: tag };
+            let remote = urls
+                .iter()
+                .filter(|u| relman_engine::oci::is_oci(u))
+                .fold(settings.remote.clone(), |r, u| r.with_credential_host(u));
             let yank_at = |url: &str, apply: bool| -> Result<relman_engine::provider::YankReport, Failure> {
-                relman_engine::provider::open(url, &settings.remote)?.yank(&scope, &version, apply, force)
+                relman_engine::provider::open(url, &remote)?.yank(&scope, &version, apply, force)
             };
             // Everything is decided at every destination before anything is deleted anywhere.
             let mut plans = Vec::new();

@@ -45,6 +45,9 @@ pub struct ClientOptions {
     /// over the process environment (on the first `401`). `false`: anonymous unless
     /// `credentials` are given.
     pub lookup_credentials: bool,
+    /// The registries `RELMAN_REGISTRY_USERNAME`/`_PASSWORD` go to when `RELMAN_REGISTRY_HOST`
+    /// is unset (`auth::lookup_bound`); `None`: every registry.
+    pub env_credential_hosts: Option<Vec<String>>,
     /// Longest wait for a read or a write on a connection before the attempt counts as failed
     /// (and is retried): 60 s.
     pub timeout: Duration,
@@ -68,6 +71,7 @@ impl Default for ClientOptions {
             plain_http: Vec::new(),
             credentials: None,
             lookup_credentials: true,
+            env_credential_hosts: None,
             timeout: Duration::from_secs(60),
         }
     }
@@ -155,7 +159,7 @@ impl Client {
         if let Some(found) = self.inner.creds.lock().unwrap().get(host) {
             return Ok(found.clone());
         }
-        let found = auth::lookup(host, &|k| std::env::var(k).ok())?;
+        let found = auth::lookup_bound(host, &|k| std::env::var(k).ok(), opts.env_credential_hosts.as_deref())?;
         self.inner.creds.lock().unwrap().insert(host.to_string(), found.clone());
         Ok(found)
     }
