@@ -107,9 +107,22 @@ pub struct HostSmokeConfig {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CiConfig {
-    /// The shell command that puts `relman` on a runner's PATH. Default: `cargo install --locked
-    /// relman --version <this relman's version>`; e.g. `curl -fsSL https://example.com/install.sh | sh`.
+    /// The shell command that puts `relman` on a runner's PATH, instead of relman's own
+    /// release (e.g. `cargo install --locked --git https://github.com/relman-dev/relman --tag
+    /// v0.1.0 relman`). Default: the archive of relman's release for the runner's platform,
+    /// downloaded and checked against the sha256 written into the workflow (see
+    /// `relman_index`).
     pub install: Option<String>,
+    /// The `index.json` of the relman release the runners install (a URL, or a path relative to
+    /// the project): `relman ci generate` writes each platform's archive and sha256 from it into
+    /// the workflows, and the archives are downloaded from beside it (a mirror, an internal
+    /// artifact store). Default: this relman's own release,
+    /// `https://github.com/relman-dev/relman/releases/download/v<version>/index.json`.
+    pub relman_index: Option<String>,
+    /// The environment the publish job runs in (GitHub/Forgejo `environment:`, GitLab
+    /// `environment:`), so the signing key, tokens and cloud secrets can be scoped to it and to
+    /// protected tags. Default `release`.
+    pub publish_environment: Option<String>,
     /// The runner (`runs-on` label; GitLab: a runner tag) of the jobs that are not builds: plan,
     /// publish, promote. Default: `ubuntu-latest` (GitHub), `docker` (Forgejo), none (GitLab).
     pub runner: Option<String>,

@@ -38,6 +38,43 @@ fn project(releases: &Path, extra: &str) -> Project {
     p
 }
 
+/// relman's own release, as the runners install it: a project named `relman` whose build
+/// puts the relman under test in each archive, released as `version` to `dir:<root>/releases`.
+/// Returns the release's index.json.
+fn relman_release(root: &Path, version: &str) -> PathBuf {
+    let p = Project::empty();
+    p.write(
+        "relman.toml",
+        &format!(
+            "[project]\nname = \"relman\"\n\n[build]\ntargets = [\"{}\"]\nbinaries = [\"relman\"]\n\
+             command = \"mkdir -p out/{{target}} && cp \\\"$RELMAN_BIN\\\" out/{{target}}/relman\"\n\
+             output = \"out/{{target}}/{{binary}}{{exe}}\"\n\n[release]\nto = [\"dir:{}\"]\n",
+            common::HOST,
+            root.join("releases").display()
+        ),
+    );
+    p.write(".gitignore", "/out\n/dist\n");
+    p.commit("feat: relman");
+    p.tag(&format!("v{version}"));
+    // The binary under test without its debug information (a tenth of the size): the
+    // archive every simulated job downloads stays small.
+    fs::create_dir_all(root).unwrap();
+    let bin = root.join("relman-stripped");
+    let st = Command::new("strip")
+        .arg("--strip-all")
+        .arg("-o")
+        .arg(&bin)
+        .arg(env!("CARGO_BIN_EXE_relman"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    common::run_with_env(&p.dir, &["release"], &[("RELMAN_BIN", bin.to_str().unwrap())]).ok();
+    let index = root.join("releases").join(version).join("index.json");
+    assert!(index.is_file());
+    std::mem::forget(p.tmp);
+    index
+}
+
 fn python() -> PathBuf {
     repo_root().join(".venv/bin/python")
 }
@@ -272,8 +309,11 @@ fn a_service_without_binaries_gets_no_build_jobs() {
     p.write("chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n");
     p.write("pyproject.toml", "[project]\nname = \"svc\"\nversion = \"0.3.0\"\n");
     p.relman(&["init"]).ok();
+    let tmp = tempfile::tempdir().unwrap();
+    let index = relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
     let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
-    p.write("relman.toml", &toml.replace("to = [\"dir:./dist/releases\"]", "to = [\"oci://ghcr.io/acme\"]"));
+    let toml = toml.replace("to = [\"dir:./dist/releases\"]", "to = [\"oci://ghcr.io/acme\"]");
+    p.write("relman.toml", &format!("{toml}\n[ci]\nrelman_index = \"{}\"\n", index.display()));
     for forge in ["github", "forgejo", "gitlab"] {
         p.relman(&["ci", "generate", forge]).ok();
     }
@@ -624,4 +664,67 @@ fn keyless_signing_gives_the_publish_job_an_identity_token_and_no_key() {
     let publish = &gitlab[gitlab.find("relman-publish:\n").unwrap()..];
     assert!(publish.contains("  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n"), "{publish}");
     assert_eq!(gitlab.matches("SIGSTORE_ID_TOKEN").count(), 1, "{gitlab}");
+}
+
+/// The runners install relman from its own release: each platform's archive pinned by sha256
+/// in the workflow. In the simulated pipeline every job downloads it over HTTP, checks it and
+/// runs it; an archive with another sha256 fails the job at its install step. `ci check` says
+/// when the pin is older than the relman running it.
+#[test]
+fn runners_install_relman_from_its_release_pinned_by_sha256() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
+    let server = common::Server::serve(&tmp.path().join("releases"));
+    let url = format!("{}/{}/index.json", server.url, env!("CARGO_PKG_VERSION"));
+    let releases = tmp.path().join("out");
+    let p = project(&releases, "");
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    let start = toml.find("install = ").unwrap();
+    let end = start + toml[start..].find('\n').unwrap();
+    p.write("relman.toml", &format!("{}relman_index = \"{url}\"{}", &toml[..start], &toml[end..]));
+    p.commit("ci: relman from its release");
+    for forge in ["github", "forgejo", "gitlab"] {
+        p.relman(&["ci", "generate", forge]).ok();
+    }
+    let release = fs::read_to_string(p.path(".github/workflows/release.yml")).unwrap();
+    let idx: serde_json::Value = serde_json::from_str(&fs::read_to_string(&index).unwrap()).unwrap();
+    let sha = idx["platforms"][0]["sha256"].as_str().unwrap();
+    assert!(release.contains(&format!("sum={sha}")), "{release}");
+    assert!(release.contains("defaults:\n  run:\n    shell: bash\n"), "{release}");
+    assert!(!release.contains("cargo install"), "{release}");
+    let gitlab = fs::read_to_string(p.path(".gitlab-ci.yml")).unwrap();
+    assert!(gitlab.contains(&format!("sum={sha}")), "{gitlab}");
+    actionlint(&workflow_files(&p, ".github/workflows"), "");
+    schema("vendor.gitlab-ci", &[p.path(".gitlab-ci.yml")]);
+    p.commit("ci: workflows");
+    p.tag("v1.0.0");
+
+    // Every job installs the pinned relman from the release, and the pipeline releases.
+    let (ok, report) = simulate(&p, ".github/workflows/release.yml", "v1.0.0", &tmp.path().join("run1"), &[]);
+    assert!(ok, "{report}");
+    let plan_log = log_of(&report, "plan");
+    assert!(plan_log.contains(&format!("relman {}", env!("CARGO_PKG_VERSION"))), "{plan_log}");
+    assert!(releases.join("1.0.0/index.json").is_file());
+
+    // The served archive swapped for other bytes: the first job stops at its install step.
+    let archive =
+        tmp.path().join("releases").join(env!("CARGO_PKG_VERSION")).join(idx["platforms"][0]["file"].as_str().unwrap());
+    let mut bytes = fs::read(&archive).unwrap();
+    let n = bytes.len() / 2;
+    bytes[n] ^= 0x20;
+    fs::write(&archive, bytes).unwrap();
+    let (ok, report) = simulate(&p, ".github/workflows/release.yml", "v1.0.0", &tmp.path().join("run2"), &[]);
+    assert!(!ok, "{report}");
+    let plan_log = log_of(&report, "plan");
+    assert!(plan_log.contains(&format!("the workflow pins {sha}")), "{plan_log}");
+
+    // An older pin: `ci check` names it.
+    let old = relman_release(&tmp.path().join("old"), "0.0.1");
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &toml.replace(&url, &old.display().to_string()));
+    p.relman(&["ci", "generate", "github"]).ok();
+    p.relman(&["ci", "check", "github"]).fails(12, "installs relman 0.0.1, older than this relman");
+    // No index where it is said to be: one line naming it, and the way out.
+    p.write("relman.toml", &toml.replace(&url, &tmp.path().join("nowhere/index.json").display().to_string()));
+    p.relman(&["ci", "generate", "github"]).fails(3, "the relman release the runners install cannot be read at");
 }

@@ -24,6 +24,12 @@ const UPLOAD_V3: Action = Action {
     commit: "c24449f33cd45d4826c6702db7e49f7cdb9b551d",
     tag: "v3.2.1-node20",
 };
+const SETUP_GO: Action =
+    Action { name: "actions/setup-go", commit: "b7ad1dad31e06c5925ef5d2fc7ad053ef454303e", tag: "v7.0.0" };
+const SETUP_NODE: Action =
+    Action { name: "actions/setup-node", commit: "820762786026740c76f36085b0efc47a31fe5020", tag: "v7.0.0" };
+const SETUP_PYTHON: Action =
+    Action { name: "actions/setup-python", commit: "5fda3b95a4ea91299a34e894583c3862153e4b97", tag: "v7.0.0" };
 const DOWNLOAD_V3: Action = Action {
     name: "actions/download-artifact",
     commit: "ad191675b41f6a5b46da9a048cb6893812da158b",
@@ -97,6 +103,8 @@ fn secret_env(i: &Inputs, with_key: bool) -> String {
         vars.push((t.to_string(), format!("${{{{ secrets.{t} }}}}")));
     }
     if let Some(r) = i.registries.first() {
+        // The credentials are for these registries only (relman never offers them to another).
+        vars.push(("RELMAN_REGISTRY_HOST".into(), q(&i.registries.join(","))));
         if i.forge == Forge::Github && r == "ghcr.io" {
             vars.push(("RELMAN_REGISTRY_USERNAME".into(), "${{ github.actor }}".into()));
             vars.push(("RELMAN_REGISTRY_PASSWORD".into(), "${{ secrets.GITHUB_TOKEN }}".into()));
@@ -133,6 +141,7 @@ fn release(i: &Inputs) -> Blocks {
              name: Release\n\
              on:\n  push:\n    tags:\n      - {}\n\
              permissions: {{}}\n\
+             defaults:\n  run:\n    shell: bash\n\
              concurrency:\n  group: relman-release-${{{{ github.ref }}}}\n  cancel-in-progress: false\n",
             if i.promote == CiPromote::Manual {
                 " Promote (phase 2) is promote.yml, run by hand."
@@ -177,6 +186,21 @@ fn release(i: &Inputs) -> Blocks {
         );
         build.push_str("    steps:\n");
         build.push_str(&setup_steps(i, false, None));
+        for (tool, with) in &i.toolchains {
+            let action = match *tool {
+                "go" => &SETUP_GO,
+                "node" => &SETUP_NODE,
+                _ => &SETUP_PYTHON,
+            };
+            build.push_str(&format!("      - uses: {}\n        with:\n", uses(i, action)));
+            for (k, v) in with {
+                build.push_str(&format!("          {k}: {}\n", q(v)));
+            }
+        }
+        if i.matrix.iter().any(|m| m.setup != ":") {
+            // The target's standard library and C toolchain (relman ci matrix says which).
+            build.push_str("      - name: Set up ${{ matrix.target }}\n        run: ${{ matrix.setup }}\n");
+        }
         b.block("build", "  ", &build);
         b.text("      # Your build setup (toolchains, caches) goes here, between relman's blocks: it is kept.\n");
         let mut build_steps = String::from(
@@ -196,6 +220,9 @@ fn release(i: &Inputs) -> Blocks {
         "  publish:\n    name: Publish\n    needs: plan\n"
     });
     publish.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
+    // The signing key, tokens and cloud secrets can be scoped to this environment (and its
+    // protected tags): the plan and build jobs run in none and see none of them.
+    publish.push_str(&format!("    environment: {}\n", q(&i.publish_environment)));
     publish.push_str(&permissions(i));
     if i.keyless {
         // Keyless signing: the job's OIDC token (audience sigstore) is its signing identity.
@@ -207,14 +234,22 @@ fn release(i: &Inputs) -> Blocks {
     b.text("      # Your publish setup (e.g. tools a docs build needs) goes here: it is kept.\n");
     let mut steps = String::new();
     if builds {
-        steps.push_str(&format!(
-            "      - name: Download the parts\n        uses: {}\n        with:\n",
-            uses(i, download)
-        ));
-        if i.forge != Forge::Forgejo {
-            steps.push_str("          pattern: relman-part-*\n");
+        if i.forge == Forge::Forgejo {
+            // download-artifact v3 takes every artifact of the run without a name: each part
+            // by its name, so a user's own artifacts never reach `merge`.
+            for m in &i.matrix {
+                steps.push_str(&format!(
+                    "      - name: Download the part of {t}\n        uses: {}\n        with:\n          name: relman-part-{t}\n          path: dist/parts/relman-part-{t}\n",
+                    uses(i, download),
+                    t = m.target
+                ));
+            }
+        } else {
+            steps.push_str(&format!(
+                "      - name: Download the parts\n        uses: {}\n        with:\n          pattern: relman-part-*\n          path: dist/parts\n",
+                uses(i, download)
+            ));
         }
-        steps.push_str("          path: dist/parts\n");
         steps.push_str("      - name: Merge the parts\n        run: relman merge dist/parts/*\n");
     }
     if let Some((secret, path)) = &i.key {
@@ -272,6 +307,7 @@ fn promote_workflow(i: &Inputs) -> Blocks {
              name: Promote\n\
              on:\n  workflow_dispatch:\n    inputs:\n      version:\n        description: {}\n        required: true\n        type: string\n\
              permissions: {{}}\n\
+             defaults:\n  run:\n    shell: bash\n\
              concurrency:\n  group: relman-promote\n  cancel-in-progress: false\n",
             NOTICE.replace("{cli}", cli_name(i)),
             q("The published version to promote, e.g. 1.4.2")

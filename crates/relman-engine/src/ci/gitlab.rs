@@ -34,8 +34,12 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
              # relman rewrites the blocks between `# relman:begin` and `# relman:end` lines (from\n\
              # relman.toml: `relman ci generate gitlab`); everything outside them is yours and is kept.\n\
              # `relman ci check` fails when a block differs from what relman would write.\n\
+             # Secrets: scope the signing key, its passphrase and the tokens to the environment\n\
+             # `{env}` (Settings > CI/CD > Variables, environment scope) and to protected tags: only\n\
+             # the publish and promote jobs run in it; the plan and build jobs see none of them.\n\
              stages:\n  - plan\n  - build\n  - publish\n  - promote\n",
-            if i.promote == CiPromote::Manual { "started by hand" } else { "behind its environment's approval" }
+            if i.promote == CiPromote::Manual { "started by hand" } else { "behind its environment's approval" },
+            env = i.publish_environment
         ),
     );
     let mut defaults = String::from(".relman:\n");
@@ -82,9 +86,17 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
         p = p.replacen("  script:\n", "  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n  script:\n", 1);
     }
     if let Some((secret, path)) = &i.key {
-        p.push_str(&format!("    - (umask 077 && printf '%s\\n' \"${secret}\" > {})\n", sh(path)));
+        // A file-type variable holds a path to the key; a plain one the key itself.
+        p.push_str(&format!(
+            "    - (umask 077 && if [ -f \"${secret}\" ]; then cp \"${secret}\" {path}; else printf '%s\\n' \"${secret}\" > {path}; fi)\n",
+            path = sh(path)
+        ));
     }
     p.push_str("    - relman release\n");
+    p.push_str(&format!("  environment:\n    name: {}\n", q(&i.publish_environment)));
+    if !i.registries.is_empty() {
+        p.push_str(&format!("  variables:\n    RELMAN_REGISTRY_HOST: {}\n", q(&i.registries.join(","))));
+    }
     if let Some((_, path)) = &i.key {
         p.push_str(&format!("  after_script:\n    - rm -f {}\n", sh(path)));
     }

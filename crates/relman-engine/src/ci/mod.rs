@@ -71,6 +71,9 @@ pub struct MatrixEntry {
     pub runner: String,
     /// Container image the build runs in (empty: none).
     pub container: String,
+    /// Shell commands that make the runner able to build this target (`rustup target add`, a
+    /// cross linker); `:` when it needs none.
+    pub setup: String,
 }
 
 /// Everything the templates need, resolved once from the settings.
@@ -89,6 +92,10 @@ pub(crate) struct Inputs {
     pub keyless: bool,
     pub promote: CiPromote,
     pub environment: String,
+    pub publish_environment: String,
+    /// `uses:` steps that set up the project's own toolchain in build jobs (Go, Node, Python),
+    /// as (action, `with:` lines).
+    pub toolchains: Vec<(&'static str, Vec<(String, String)>)>,
     pub pin: bool,
     pub actions_url: Option<String>,
 }
@@ -99,13 +106,14 @@ pub struct Generated {
     pub blocks: Blocks,
 }
 
-/// The default runner that builds `target` natively on `forge`.
+/// The default runner that builds `target` natively on `forge` (GitHub's current images:
+/// macos-13 is retired, `macos-15-intel` is the last Intel image).
 fn default_runner(forge: Forge, target: &str) -> String {
     let (os, arch) = relman_manifest::os_arch(target);
     match forge {
         Forge::Github => match (os.as_str(), arch.as_str()) {
-            ("macos", "x86_64") => "macos-13",
-            ("macos", _) => "macos-14",
+            ("macos", "x86_64") => "macos-15-intel",
+            ("macos", _) => "macos-15",
             ("windows", "aarch64") => "windows-11-arm",
             ("windows", _) => "windows-2022",
             (_, "aarch64") => "ubuntu-24.04-arm",
@@ -123,19 +131,174 @@ fn default_runner(forge: Forge, target: &str) -> String {
     }
 }
 
+/// What a runner of `forge` needs before `cargo build --target <target>`: the target's
+/// standard library, and a C toolchain for it where the default runner's is another (musl,
+/// 32-bit x86, 32-bit ARM). Only for Cargo builds on GitHub/Forgejo's Ubuntu runners; a
+/// container or a runner of the user's choice is theirs to set up.
+fn rust_setup(target: &str, custom_runner: bool) -> String {
+    let mut lines = vec![format!("rustup target add {target}")];
+    if !custom_runner && target.contains("-linux-") {
+        let apt = |pkgs: &str| format!("sudo apt-get update -qq && sudo apt-get install -y -qq {pkgs}");
+        if target.ends_with("-musl") {
+            lines.push(apt("musl-tools"));
+        } else if target.starts_with("i686-") {
+            lines.push(apt("gcc-multilib"));
+        } else if target.starts_with("armv7-") && target.ends_with("gnueabihf") {
+            lines.push(apt("gcc-arm-linux-gnueabihf"));
+            lines.push(
+                "echo CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc >> \"$GITHUB_ENV\""
+                    .to_string(),
+            );
+        }
+    }
+    lines.join(" && ")
+}
+
 /// The build matrix: one entry per configured target.
 pub fn matrix(s: &Settings, forge: Forge) -> Vec<MatrixEntry> {
     s.all_targets
         .iter()
         .map(|t| {
             let c = s.ci_config.targets.get(t);
+            let custom = c.is_some_and(|c| c.runner.is_some() || c.container.is_some());
             MatrixEntry {
                 target: t.clone(),
                 runner: c.and_then(|c| c.runner.clone()).unwrap_or_else(|| default_runner(forge, t)),
                 container: c.and_then(|c| c.container.clone()).unwrap_or_default(),
+                setup: match s.build {
+                    BuildKind::Cargo if forge != Forge::Gitlab => rust_setup(t, custom),
+                    _ => ":".into(),
+                },
             }
         })
         .collect()
+}
+
+/// The default index.json of relman's own release of this version.
+pub fn default_relman_index() -> String {
+    format!("https://github.com/relman-dev/relman/releases/download/v{0}/index.json", env!("CARGO_PKG_VERSION"))
+}
+
+/// The install step: `[ci] install` as written, else relman's release archive for the
+/// runner's platform, pinned by version and sha256 from the release's index.json.
+fn install_script(s: &Settings) -> Result<String, Failure> {
+    if let Some(custom) = &s.ci_config.install {
+        return Ok(custom.clone());
+    }
+    let index_at = s.ci_config.relman_index.clone().unwrap_or_else(default_relman_index);
+    let loc = if index_at.contains("://") {
+        relman_install::Location::parse(&index_at)
+    } else {
+        relman_install::Location::Path(s.root.join(&index_at))
+    };
+    let unreadable = |why: String| {
+        Failure::config(format!("the relman release the runners install cannot be read at `{index_at}`: {why}"))
+            .with_hint(
+                "set [ci] relman_index to its index.json (a mirror, or a file), or [ci] install to your own command",
+            )
+    };
+    let bytes = relman_install::source::read_optional(&loc, 16 << 20)
+        .map_err(|e| unreadable(e.message))?
+        .ok_or_else(|| unreadable("no such file".into()))?;
+    let index: relman_manifest::Index =
+        serde_json::from_slice(&bytes).map_err(|e| unreadable(format!("not a relman index.json ({e})")))?;
+    let base = match index_at.rfind('/') {
+        Some(i) if index_at.contains("://") => index_at[..i].to_string(),
+        _ => loc.parent().map(|p| p.display()).unwrap_or_default(),
+    };
+    // uname -s / uname -m of each platform; musl before gnu (static binaries run anywhere).
+    let mut arms: Vec<(String, &relman_manifest::Platform)> = Vec::new();
+    let mut platforms: Vec<&relman_manifest::Platform> =
+        index.platforms.iter().filter(|p| p.binaries.iter().any(|b| b == "relman" || b == "relman.exe")).collect();
+    platforms.sort_by_key(|p| (!p.target.ends_with("-musl"), p.target.clone()));
+    for p in platforms {
+        let os = match p.os.as_str() {
+            "linux" => "Linux",
+            "macos" => "Darwin",
+            "windows" => "MINGW*|MSYS*|CYGWIN*",
+            _ => continue,
+        };
+        let arch = match p.arch.as_str() {
+            "x86_64" => "x86_64|amd64",
+            "aarch64" => "aarch64|arm64",
+            _ => continue,
+        };
+        let pattern =
+            os.split('|').flat_map(|o| arch.split('|').map(move |a| format!("{o}-{a}"))).collect::<Vec<_>>().join("|");
+        if arms.iter().any(|(pat, _)| *pat == pattern) {
+            continue;
+        }
+        arms.push((pattern, p));
+    }
+    if arms.is_empty() {
+        return Err(unreadable(format!("release {} has no relman archive for Linux, macOS or Windows", index.version)));
+    }
+    let mut out = format!(
+        "# relman {v}, each platform's archive pinned by sha256 (from {index_at})\nv={v}\ncase \"$(uname -s)-$(uname -m)\" in\n",
+        v = index.version
+    );
+    for (pattern, p) in &arms {
+        out.push_str(&format!("  {pattern}) f={}; sum={} ;;\n", sh(&p.file), p.sha256.as_str()));
+    }
+    let lines = [
+        "  *) echo \"relman $v: no pinned archive for $(uname -s)-$(uname -m)\" >&2; exit 1 ;;",
+        "esac",
+        "d=\"${RUNNER_TEMP:-${TMPDIR:-/tmp}}/relman-$v\"",
+        "mkdir -p \"$d\"",
+        "curl -fsSL --retry 3 -o \"$d/$f\" BASE/\"$f\"",
+        "if command -v sha256sum >/dev/null 2>&1; then got=$(sha256sum \"$d/$f\" | cut -d' ' -f1); else got=$(shasum -a 256 \"$d/$f\" | cut -d' ' -f1); fi",
+        "if [ \"$got\" != \"$sum\" ]; then echo \"relman $v: $f has sha256 $got; the workflow pins $sum\" >&2; exit 1; fi",
+        "case \"$f\" in",
+        "  *.zip) (cd \"$d\" && unzip -oq \"$f\") ;;",
+        "  *.tar.zst) tar --zstd -xf \"$d/$f\" -C \"$d\" ;;",
+        "  *) tar -xf \"$d/$f\" -C \"$d\" ;;",
+        "esac",
+        "bin=$(find \"$d\" -type f \\( -name relman -o -name relman.exe \\) | head -n 1)",
+        "chmod +x \"$bin\"",
+        "PATH=\"$(dirname \"$bin\"):$PATH\"",
+        "if [ -n \"${GITHUB_PATH:-}\" ]; then dirname \"$bin\" >> \"$GITHUB_PATH\"; fi",
+        "relman --version",
+    ];
+    for l in lines {
+        out.push_str(&l.replace("BASE", &sh(&base)));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The relman version a generated workflow installs (`v=…` of relman's install block).
+pub fn pinned_relman(text: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let rest = l.trim_start().strip_prefix("# relman ")?;
+        let (version, _) = rest.split_once(", each platform's archive pinned by sha256")?;
+        Some(version.trim().to_string())
+    })
+}
+
+/// The `uses:` steps that install the project's language toolchain on build runners, from
+/// the files that name its version.
+fn toolchains(s: &Settings) -> Vec<(&'static str, Vec<(String, String)>)> {
+    let root = &s.root;
+    let has = |f: &str| root.join(f).is_file();
+    let mut out = Vec::new();
+    if has("go.mod") {
+        out.push(("go", vec![("go-version-file".into(), "go.mod".into())]));
+    }
+    if has("package.json") {
+        let file = if has(".nvmrc") {
+            ".nvmrc"
+        } else if has(".node-version") {
+            ".node-version"
+        } else {
+            "package.json"
+        };
+        out.push(("node", vec![("node-version-file".into(), file.into())]));
+    }
+    if has("pyproject.toml") {
+        let file = if has(".python-version") { ".python-version" } else { "pyproject.toml" };
+        out.push(("python", vec![("python-version-file".into(), file.into())]));
+    }
+    out
 }
 
 fn inputs(s: &Settings, forge: Forge) -> Result<Inputs, Failure> {
@@ -200,11 +363,7 @@ fn inputs(s: &Settings, forge: Forge) -> Result<Inputs, Failure> {
     Ok(Inputs {
         forge,
         tag_prefix: s.tag_prefix.clone(),
-        install: s
-            .ci_config
-            .install
-            .clone()
-            .unwrap_or_else(|| format!("cargo install --locked relman --version {}", env!("CARGO_PKG_VERSION"))),
+        install: install_script(s)?,
         runner: s.ci_config.runner.clone().unwrap_or_else(|| match forge {
             Forge::Github => "ubuntu-latest".into(),
             Forge::Forgejo => "docker".into(),
@@ -218,6 +377,8 @@ fn inputs(s: &Settings, forge: Forge) -> Result<Inputs, Failure> {
         keyless: s.keyless,
         promote: s.ci_config.promote.unwrap_or(CiPromote::Manual),
         environment: s.ci_config.environment.clone().unwrap_or_else(|| "release".into()),
+        publish_environment: s.ci_config.publish_environment.clone().unwrap_or_else(|| "release".into()),
+        toolchains: toolchains(s),
         pin: s.ci_config.pin_actions != Some(false),
         actions_url: s.ci_config.actions_url.clone(),
     })
@@ -307,6 +468,23 @@ pub fn check(s: &Settings, forges: &[Forge]) -> Result<Vec<CheckReport>, Failure
                     forge.as_str()
                 )),
                 Some(existing) => {
+                    if let Some(pinned) = pinned_relman(&existing) {
+                        let older = match (
+                            semver::Version::parse(&pinned),
+                            semver::Version::parse(env!("CARGO_PKG_VERSION")),
+                        ) {
+                            (Ok(p), Ok(me)) => p < me,
+                            _ => false,
+                        };
+                        if older {
+                            report.problems.push(format!(
+                                "{}: installs relman {pinned}, older than this relman ({}): run `relman ci generate {}`",
+                                g.path,
+                                env!("CARGO_PKG_VERSION"),
+                                forge.as_str()
+                            ));
+                        }
+                    }
                     report.problems.extend(g.blocks.problems(&g.path, &existing)?);
                     let regenerated = g.blocks.regenerate(&g.path, Some(&existing))?;
                     if regenerated != existing {
@@ -355,8 +533,8 @@ mod tests {
 
     #[test]
     fn default_runners_build_natively() {
-        assert_eq!(default_runner(Forge::Github, "aarch64-apple-darwin"), "macos-14");
-        assert_eq!(default_runner(Forge::Github, "x86_64-apple-darwin"), "macos-13");
+        assert_eq!(default_runner(Forge::Github, "aarch64-apple-darwin"), "macos-15");
+        assert_eq!(default_runner(Forge::Github, "x86_64-apple-darwin"), "macos-15-intel");
         assert_eq!(default_runner(Forge::Github, "aarch64-unknown-linux-gnu"), "ubuntu-24.04-arm");
         assert_eq!(default_runner(Forge::Github, "x86_64-pc-windows-msvc"), "windows-2022");
         assert_eq!(default_runner(Forge::Gitlab, "x86_64-unknown-linux-gnu"), "");
