@@ -186,6 +186,16 @@ fn generated_workflows_pass_actionlint_and_the_workflow_schemas() {
                 assert!(release.contains("RELMAN_SIGNING_KEY: ${{ secrets.RELMAN_SIGNING_KEY }}"), "{release}");
                 assert!(release.contains("RELMAN_PASSWORD: ${{ secrets.RELMAN_PASSWORD }}"), "{release}");
                 assert!(release.contains("RELMAN_REGISTRY_USERNAME: ${{ github.actor }}"), "{release}");
+                // The token is for ghcr.io only; the key's job runs in an environment.
+                assert!(release.contains("RELMAN_REGISTRY_HOST: \"ghcr.io\""), "{release}");
+                assert!(release.contains("  publish:\n    name: Publish\n    needs: [plan, build]\n    runs-on: \"ubuntu-latest\"\n    environment: \"release\"\n"), "{release}");
+                assert!(
+                    gitlab.contains(
+                        "  environment:\n    name: \"release\"\n  variables:\n    RELMAN_REGISTRY_HOST: \"ghcr.io\"\n"
+                    ),
+                    "{gitlab}"
+                );
+                assert!(gitlab.contains("if [ -f \"$RELMAN_SIGNING_KEY\" ]; then cp"), "{gitlab}");
                 assert!(release.contains("container: ${{ matrix.container }}"), "{release}");
                 assert!(gitlab.contains("image: \"rust:1-bookworm\""), "{gitlab}");
                 // Third-party actions pinned by commit.
@@ -203,6 +213,11 @@ fn generated_workflows_pass_actionlint_and_the_workflow_schemas() {
                 assert!(forgejo.contains("uses: actions/checkout@v4.3.1\n"), "{forgejo}");
                 assert!(forgejo.contains("FORGEJO_TOKEN: ${{ secrets.FORGEJO_TOKEN }}"), "{forgejo}");
                 assert!(forgejo.contains("runs-on: \"docker\""), "{forgejo}");
+                // Only relman's parts reach merge: each downloaded by its name.
+                assert!(!forgejo.contains("pattern:"), "{forgejo}");
+                for t in TARGETS {
+                    assert!(forgejo.contains(&format!("          name: relman-part-{t}\n")), "{forgejo}");
+                }
                 assert!(!release.contains("packages: write"), "no ghcr.io here:\n{release}");
                 assert!(gitlab.contains("when: manual"), "{gitlab}");
             }
@@ -727,4 +742,49 @@ fn runners_install_relman_from_its_release_pinned_by_sha256() {
     // No index where it is said to be: one line naming it, and the way out.
     p.write("relman.toml", &toml.replace(&url, &tmp.path().join("nowhere/index.json").display().to_string()));
     p.relman(&["ci", "generate", "github"]).fails(3, "the relman release the runners install cannot be read at");
+}
+
+/// A Cargo project's build jobs get the target's standard library and, where the runner's C
+/// toolchain is for another libc or architecture, the cross one; a Go module gets setup-go from
+/// go.mod. Every step runs in bash, on Windows too.
+#[test]
+fn build_jobs_set_up_what_each_target_needs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
+    let p = Project::cargo();
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap_or_default();
+    p.write(
+        "relman.toml",
+        &format!(
+            "{toml}\n[build]\ntargets = [\"x86_64-unknown-linux-musl\", \"armv7-unknown-linux-gnueabihf\", \"x86_64-pc-windows-msvc\", \"x86_64-apple-darwin\"]\n\n[ci]\nrelman_index = \"{}\"\n",
+            index.display()
+        ),
+    );
+    p.write("go.mod", "module example.com/tool\n\ngo 1.22\n");
+    p.relman(&["ci", "generate", "github"]).ok();
+    let release = fs::read_to_string(p.path(".github/workflows/release.yml")).unwrap();
+    assert!(
+        release.contains("      - name: Set up ${{ matrix.target }}\n        run: ${{ matrix.setup }}\n"),
+        "{release}"
+    );
+    assert!(release.contains("go-version-file: \"go.mod\""), "{release}");
+    assert!(release.contains("defaults:\n  run:\n    shell: bash\n"), "{release}");
+    actionlint(&workflow_files(&p, ".github/workflows"), "");
+    p.commit("ci");
+    p.tag("v0.1.0");
+    let out = p.relman(&["ci", "matrix", "github", "--format", "json"]);
+    let m = out.ok().json()["matrix"]["include"].clone();
+    let setup = |t: &str| -> String {
+        m.as_array().unwrap().iter().find(|e| e["target"] == t).unwrap()["setup"].as_str().unwrap().to_string()
+    };
+    assert!(
+        setup("x86_64-unknown-linux-musl").contains("rustup target add x86_64-unknown-linux-musl")
+            && setup("x86_64-unknown-linux-musl").contains("musl-tools")
+    );
+    assert!(setup("armv7-unknown-linux-gnueabihf").contains("gcc-arm-linux-gnueabihf"));
+    assert!(setup("armv7-unknown-linux-gnueabihf")
+        .contains("CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc"));
+    assert_eq!(setup("x86_64-pc-windows-msvc"), "rustup target add x86_64-pc-windows-msvc");
+    let runner = |t: &str| m.as_array().unwrap().iter().find(|e| e["target"] == t).unwrap()["runner"].clone();
+    assert_eq!(runner("x86_64-apple-darwin"), "macos-15-intel", "macos-13 is retired");
 }
