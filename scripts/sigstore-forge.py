@@ -30,6 +30,9 @@ Attacks (what the log entries or the certificates get):
   server-auth-leaf     the leaf has keyEncipherment and EKU serverAuth only
   unknown-critical     the leaf carries an unknown critical extension
   expired-log-key      the trusted root's log key expired before the entries were made
+  ca-leaf              the signing certificate says CA:TRUE
+  no-keycertsign-intermediate  the intermediate's key usage lacks keyCertSign
+  path-length          the root allows no intermediate (pathLen 0), and the path has one
 --replace-archive swaps the first archive for an attacker's (a tar.gz keeps its files, each with
 `echo pwned` appended; and rewrites
 checksums.txt, index.json, the provenance subjects and manifest.json to match).
@@ -99,7 +102,7 @@ def name(cn):
     return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "forge"), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def ca_cert(subject, key, issuer, issuer_key, *, ca=True, path_len=None):
+def ca_cert(subject, key, issuer, issuer_key, *, ca=True, path_len=None, key_cert_sign=True):
     b = (
         x509.CertificateBuilder()
         .subject_name(name(subject))
@@ -112,7 +115,8 @@ def ca_cert(subject, key, issuer, issuer_key, *, ca=True, path_len=None):
         .add_extension(
             x509.KeyUsage(
                 digital_signature=not ca, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+                key_agreement=False, key_cert_sign=key_cert_sign, crl_sign=True, encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -126,7 +130,11 @@ def own_pki(identity, issuer, attack):
     root_key, inter_key, leaf_key = p256(), p256(), p256()
     root = ca_cert("forge root", root_key, "forge root", root_key, path_len=1)
     inter = ca_cert("forge intermediate", inter_key, "forge root", root_key,
-                    ca=attack != "ca-false-intermediate", path_len=0)
+                    ca=attack != "ca-false-intermediate", path_len=0,
+                    key_cert_sign=attack != "no-keycertsign-intermediate")
+    if attack == "path-length":
+        # The root allows no intermediate below it (pathLen 0), and one is there.
+        root = ca_cert("forge root", root_key, "forge root", root_key, path_len=0)
     if attack in ("expired-chosen-time", "late-stripped-set", "late-with-set"):
         start, end = NOW - dt.timedelta(minutes=30), NOW - dt.timedelta(minutes=20)
     else:
@@ -141,6 +149,7 @@ def own_pki(identity, issuer, attack):
         .not_valid_before(start)
         .not_valid_after(end)
         .add_extension(x509.SubjectAlternativeName([x509.UniformResourceIdentifier(identity)]), critical=True)
+        .add_extension(x509.BasicConstraints(ca=attack == "ca-leaf", path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=not server, content_commitment=False, key_encipherment=server,

@@ -37,6 +37,24 @@ pub struct PublishedRecord {
     pub signatures: Vec<(String, Vec<u8>)>,
 }
 
+impl PublishedRecord {
+    /// The record at `location`: `manifest.json`'s bytes and each signature file `read` finds
+    /// (`Ok(None)`: not there).
+    pub fn gather(
+        location: String,
+        manifest: Vec<u8>,
+        read: &dyn Fn(&str) -> Result<Option<Vec<u8>>, Failure>,
+    ) -> Result<PublishedRecord, Failure> {
+        let mut signatures = Vec::new();
+        for name in crate::planned::MANIFEST_SIGNATURES {
+            if let Some(b) = read(name)? {
+                signatures.push((name.to_string(), b));
+            }
+        }
+        Ok(PublishedRecord { location, manifest, signatures })
+    }
+}
+
 /// A file to publish: its name at the destination and where its bytes are.
 #[derive(Clone, Debug)]
 pub struct LocalFile {

@@ -580,14 +580,8 @@ impl Destination for S3Destination {
     fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
         let key = |name: &str| self.key(&format!("{version}/{name}"));
         let Some(manifest) = self.get(&key(crate::planned::MANIFEST_FILE))? else { return Ok(None) };
-        let mut signatures = Vec::new();
-        for name in crate::planned::MANIFEST_SIGNATURES {
-            if let Some(b) = self.get(&key(name))? {
-                signatures.push((name.to_string(), b));
-            }
-        }
         let location = format!("{}/{version}/{}", self.url, crate::planned::MANIFEST_FILE);
-        Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+        crate::destination::PublishedRecord::gather(location, manifest, &|name| self.get(&key(name))).map(Some)
     }
     fn url(&self) -> &str {
         &self.url

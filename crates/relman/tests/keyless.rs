@@ -13,17 +13,6 @@ use std::path::{Path, PathBuf};
 use common::sigstore_doubles::*;
 use common::*;
 
-/// A project signed keylessly at `sig`'s services.
-fn keyless_project(sig: &Sigstore) -> Project {
-    let p = Project::generic(&[HOST]);
-    let mut cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
-    cfg.push_str(&format!("\n[sign]\nmode = \"keyless\"\nfulcio_url = \"{}\"\nrekor_url = \"{}\"\n", sig.url, sig.url));
-    p.write("relman.toml", &cfg);
-    p.commit("sign keylessly");
-    p.tag("v1.0.0");
-    p
-}
-
 fn bundles(dir: &Path) -> Vec<PathBuf> {
     let mut b: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()

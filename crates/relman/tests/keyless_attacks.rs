@@ -94,6 +94,27 @@ const CASES: &[Case] = &[
         js_accepts: true,
         py_accepts: false,
     },
+    Case {
+        attack: "ca-leaf",
+        refusal: "is a CA certificate (basic constraints CA:TRUE), not a signing certificate",
+        js_accepts: true,
+        py_accepts: false,
+    },
+    Case {
+        attack: "no-keycertsign-intermediate",
+        refusal: "does not allow keyCertSign in its key usage",
+        js_accepts: false,
+        py_accepts: false,
+    },
+    // The trust anchor's own path length: sigstore-js holds the path to it, cryptography's path
+    // validation (sigstore-python) does not (RFC 5280 leaves a trust anchor's constraints to
+    // the verifier); relman does.
+    Case {
+        attack: "path-length",
+        refusal: "allows 0 intermediate CA(s) below it (path length), and the path has 1",
+        js_accepts: false,
+        py_accepts: true,
+    },
     // sigstore-python does not hold a log entry to its key's validity period; sigstore-js does.
     Case {
         attack: "expired-log-key",
@@ -155,12 +176,7 @@ fn archive_in(dir: &Path) -> PathBuf {
 }
 
 fn keyless_release(sig: &Sigstore) -> (Project, PathBuf) {
-    let p = Project::generic(&[HOST]);
-    let mut cfg = fs::read_to_string(p.path("relman.toml")).unwrap();
-    cfg.push_str(&format!("\n[sign]\nmode = \"keyless\"\nfulcio_url = \"{}\"\nrekor_url = \"{}\"\n", sig.url, sig.url));
-    p.write("relman.toml", &cfg);
-    p.commit("sign keylessly");
-    p.tag("v1.0.0");
+    let p = keyless_project(sig);
     let served = p.outside("served");
     p.relman_env(&["release", "--to", &format!("dir:{}", served.display())], &env_refs(&sig.actions_env(""))).ok();
     (p, served)

@@ -266,15 +266,9 @@ impl Destination for GitLabDestination {
         let v = version.to_string();
         let Some((_, there)) = self.package_files(&v)? else { return Ok(None) };
         let Some(m) = there.iter().find(|a| a.name == MANIFEST_FILE) else { return Ok(None) };
-        let manifest = self.download(m)?;
-        let mut signatures = Vec::new();
-        for name in crate::planned::MANIFEST_SIGNATURES {
-            if let Some(a) = there.iter().find(|a| a.name == *name) {
-                signatures.push((name.to_string(), self.download(a)?));
-            }
-        }
         let location = format!("{} package {}/{v} {MANIFEST_FILE}", self.url, self.package);
-        Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+        let read = |name: &str| there.iter().find(|a| a.name == name).map(|a| self.download(a)).transpose();
+        crate::destination::PublishedRecord::gather(location, self.download(m)?, &read).map(Some)
     }
     fn url(&self) -> &str {
         &self.url

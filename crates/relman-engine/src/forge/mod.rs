@@ -664,15 +664,9 @@ impl Destination for ForgeDestination {
         let Some(r) = releases.first() else { return Ok(None) };
         let there = self.assets(r)?;
         let Some(m) = there.iter().find(|a| a.name == MANIFEST_FILE) else { return Ok(None) };
-        let manifest = self.download(m)?;
-        let mut signatures = Vec::new();
-        for name in crate::planned::MANIFEST_SIGNATURES {
-            if let Some(a) = there.iter().find(|a| a.name == *name) {
-                signatures.push((name.to_string(), self.download(a)?));
-            }
-        }
         let location = format!("{}@{tag} {MANIFEST_FILE}", self.url);
-        Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+        let read = |name: &str| there.iter().find(|a| a.name == name).map(|a| self.download(a)).transpose();
+        crate::destination::PublishedRecord::gather(location, self.download(m)?, &read).map(Some)
     }
     fn url(&self) -> &str {
         &self.url

@@ -64,14 +64,8 @@ impl Destination for DirProvider {
             }
         };
         let Some(manifest) = read(crate::planned::MANIFEST_FILE)? else { return Ok(None) };
-        let mut signatures = Vec::new();
-        for name in crate::planned::MANIFEST_SIGNATURES {
-            if let Some(b) = read(name)? {
-                signatures.push((name.to_string(), b));
-            }
-        }
         let location = dir.join(crate::planned::MANIFEST_FILE).display().to_string();
-        Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+        crate::destination::PublishedRecord::gather(location, manifest, &read).map(Some)
     }
     fn url(&self) -> &str {
         &self.url

@@ -115,6 +115,17 @@ pub fn sigstore_js(
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
+/// A generic project signed keylessly at `sig`'s services, tagged v1.0.0.
+pub fn keyless_project(sig: &Sigstore) -> super::Project {
+    let p = super::Project::generic(&[super::HOST]);
+    let mut cfg = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    cfg.push_str(&format!("\n[sign]\nmode = \"keyless\"\nfulcio_url = \"{}\"\nrekor_url = \"{}\"\n", sig.url, sig.url));
+    p.write("relman.toml", &cfg);
+    p.commit("sign keylessly");
+    p.tag("v1.0.0");
+    p
+}
+
 pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
