@@ -37,13 +37,16 @@ pub struct PublishedRecord {
     pub signatures: Vec<(String, Vec<u8>)>,
 }
 
+/// Reads one file by name from a destination: `Ok(None)` when it is not there.
+pub type ReadFile<'a> = dyn Fn(&str) -> Result<Option<Vec<u8>>, Failure> + 'a;
+
 impl PublishedRecord {
     /// The record at `location`: `manifest.json`'s bytes and each signature file `read` finds
     /// (`Ok(None)`: not there).
     pub fn gather(
         location: String,
         manifest: Vec<u8>,
-        read: &dyn Fn(&str) -> Result<Option<Vec<u8>>, Failure>,
+        read: &ReadFile<'_>,
     ) -> Result<PublishedRecord, Failure> {
         let mut signatures = Vec::new();
         for name in crate::planned::MANIFEST_SIGNATURES {
