@@ -482,6 +482,24 @@ fn promote_checks_keyless_signatures_against_the_configured_identity() {
     fs::remove_file(&archive).unwrap();
     p.relman(&["promote", "1.0.0", "--to", &to]).fails(9, "gate signed");
     fs::write(&archive, kept).unwrap();
+    // A fresh clone (no dist/): the record comes from the destination, checked by identity
+    // before it is used; another identity refuses it before any gate runs.
+    let clone = p.outside("clone");
+    let _ = fs::remove_dir(&clone);
+    let st = std::process::Command::new("git").args(["clone", "-q"]).arg(&p.dir).arg(&clone).status().unwrap();
+    assert!(st.success());
+    fs::copy(&sig.trusted_root, clone.join("trusted_root.json")).unwrap();
+    with("https://github.com/octo-org/octo-repo/.github/workflows/other.yml@refs/tags/v1.0.0");
+    fs::copy(p.path("relman.toml"), clone.join("relman.toml")).unwrap();
+    let out = common::run_in(&clone, &["promote", "1.0.0", "--to", &to]);
+    out.fails(7, "is not the project's");
+    assert!(out.stderr.contains("the release record `") && out.stderr.contains("manifest.json"), "{}", out.stderr);
+    assert!(!served.join("latest").exists());
+    with(IDENTITY);
+    fs::copy(p.path("relman.toml"), clone.join("relman.toml")).unwrap();
+    let out = common::run_in(&clone, &["promote", "1.0.0", "--to", &to]);
+    out.ok();
+    assert!(out.stderr.contains("(none in dist/)") && out.stderr.contains("gate signed: pass"), "{}", out.stderr);
     // The signer's identity: promoted.
     let out = p.relman(&["promote", "1.0.0", "--to", &to]);
     out.ok();
