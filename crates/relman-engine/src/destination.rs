@@ -43,11 +43,7 @@ pub type ReadFile<'a> = dyn Fn(&str) -> Result<Option<Vec<u8>>, Failure> + 'a;
 impl PublishedRecord {
     /// The record at `location`: `manifest.json`'s bytes and each signature file `read` finds
     /// (`Ok(None)`: not there).
-    pub fn gather(
-        location: String,
-        manifest: Vec<u8>,
-        read: &ReadFile<'_>,
-    ) -> Result<PublishedRecord, Failure> {
+    pub fn gather(location: String, manifest: Vec<u8>, read: &ReadFile<'_>) -> Result<PublishedRecord, Failure> {
         let mut signatures = Vec::new();
         for name in crate::planned::MANIFEST_SIGNATURES {
             if let Some(b) = read(name)? {

@@ -1087,6 +1087,9 @@ fn run_ci(ci: CiCommand, dir: &Path, cwd: &Path, json: bool, quiet: bool) -> Res
             let forge = ci::Forge::parse(&forge)?;
             let s = config_settings(dir, cwd, config.as_ref())?;
             let written = ci::write(&s, forge, dry_run)?;
+            for w in ci::competing_workflows(&s, forge) {
+                eprintln!("warning: {w}");
+            }
             if json {
                 render::json(&written.iter().map(|(o, _)| o).collect::<Vec<_>>());
             } else if dry_run {

@@ -788,3 +788,36 @@ fn build_jobs_set_up_what_each_target_needs() {
     let runner = |t: &str| m.as_array().unwrap().iter().find(|e| e["target"] == t).unwrap()["runner"].clone();
     assert_eq!(runner("x86_64-apple-darwin"), "macos-15-intel", "macos-13 is retired");
 }
+
+/// A promote.yml relman wrote is removed by `generate` once `[ci] promote = "approval"` makes
+/// it a job, and `check` names it until then; another workflow that releases on tags (here
+/// softprops/action-gh-release, as sharkdp/hexyl's CICD.yml) is named when generating.
+#[test]
+fn files_no_longer_needed_are_removed_and_competing_release_workflows_named() {
+    let releases = std::env::temp_dir();
+    let p = project(&releases, "");
+    p.relman(&["ci", "generate", "github"]).ok();
+    assert!(p.path(".github/workflows/promote.yml").is_file());
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &toml.replace("[ci]\n", "[ci]\npromote = \"approval\"\n"));
+    let out = p.relman(&["ci", "check", "github"]);
+    out.fails(12, ".github/workflows/promote.yml: relman no longer generates it");
+    p.write(
+        ".github/workflows/cd.yml",
+        "on:\n  push:\n    tags:\n      - 'v*'\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: softprops/action-gh-release@v2\n",
+    );
+    let out = p.relman(&["ci", "generate", "github"]);
+    out.ok();
+    assert!(out.stdout.contains("removed .github/workflows/promote.yml"), "{}", out.stdout);
+    assert!(!p.path(".github/workflows/promote.yml").exists());
+    assert!(
+        out.stderr.contains(".github/workflows/cd.yml also releases on tag pushes (softprops/action-gh-release)"),
+        "{}",
+        out.stderr
+    );
+    p.relman(&["ci", "check", "github"]).ok();
+    // A file of the user's own that merely has a promote.yml name is never removed.
+    p.write(".github/workflows/promote.yml", "name: mine\non: workflow_dispatch\njobs: {}\n");
+    p.relman(&["ci", "generate", "github"]).ok();
+    assert!(p.path(".github/workflows/promote.yml").is_file());
+}

@@ -397,15 +397,94 @@ pub fn generate(s: &Settings, forge: Forge) -> Result<Vec<Generated>, Failure> {
 #[derive(Clone, Debug, Serialize)]
 pub struct FileOutcome {
     pub path: PathBuf,
-    /// `created`, `updated` or `unchanged`.
+    /// `created`, `updated`, `unchanged` or `removed` (no longer needed).
     pub status: &'static str,
 }
 
-/// Writes the files (keeping the user's text outside relman's blocks); `dry_run` only says
-/// what would change.
+/// Every file relman may write for `forge` (the promote workflow only exists with manual
+/// promotion).
+fn owned_files(forge: Forge) -> Vec<String> {
+    let release = forge.release_file().to_string();
+    let promote = release.replace("release.yml", "promote.yml");
+    if promote == release {
+        vec![release]
+    } else {
+        vec![release, promote]
+    }
+}
+
+/// Files relman wrote for `forge` that the configuration no longer needs (a promote.yml after
+/// `[ci] promote = "approval"`): those of `owned_files` not generated now that still carry
+/// relman's blocks.
+fn stale_files(s: &Settings, forge: Forge, generated: &[Generated]) -> Vec<String> {
+    owned_files(forge)
+        .into_iter()
+        .filter(|f| !generated.iter().any(|g| &g.path == f))
+        .filter(|f| std::fs::read_to_string(s.root.join(f)).is_ok_and(|t| t.contains("# relman:begin ")))
+        .collect()
+}
+
+/// What else in the repository releases on a tag push: another workflow of `forge` that
+/// creates release pages or pushes tags, which would race relman's on every tag. One line each,
+/// naming the file and what gave it away.
+pub fn competing_workflows(s: &Settings, forge: Forge) -> Vec<String> {
+    const SIGNS: [(&str, &str); 9] = [
+        ("softprops/action-gh-release", "softprops/action-gh-release"),
+        ("goreleaser", "GoReleaser"),
+        ("cargo-dist", "cargo-dist"),
+        ("dist host", "cargo-dist"),
+        ("gh release create", "gh release create"),
+        ("actions/create-release", "actions/create-release"),
+        ("ncipollo/release-action", "ncipollo/release-action"),
+        ("taiki-e/upload-rust-binary-action", "taiki-e/upload-rust-binary-action"),
+        ("release-please", "release-please"),
+    ];
+    let dir = match forge {
+        Forge::Gitlab => return Vec::new(),
+        _ => s.root.join(Path::new(forge.release_file()).parent().unwrap_or(Path::new("."))),
+    };
+    let owned = owned_files(forge);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let rel = path.strip_prefix(&s.root).unwrap_or(&path).display().to_string();
+        if owned.contains(&rel) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let on_tags = text.contains("tags:") || text.contains("release:");
+        let what = SIGNS.iter().find(|(needle, _)| text.contains(needle)).map(|(_, name)| *name).or_else(|| {
+            (text.contains("git push") && text.contains("--tags") || text.contains("git push origin v"))
+                .then_some("git push of tags")
+        });
+        if let (true, Some(what)) = (on_tags, what) {
+            out.push(format!(
+                "{rel} also releases on tag pushes ({what}): it and relman's {} would race on every tag; remove it or its tag trigger",
+                forge.release_file()
+            ));
+        }
+    }
+    out
+}
+
+/// Writes the files (keeping the user's text outside relman's blocks) and removes those the
+/// configuration no longer needs; `dry_run` only says what would change.
 pub fn write(s: &Settings, forge: Forge, dry_run: bool) -> Result<Vec<(FileOutcome, String)>, Failure> {
     let mut out = Vec::new();
-    for g in generate(s, forge)? {
+    let generated = generate(s, forge)?;
+    for stale in stale_files(s, forge, &generated) {
+        let path = s.root.join(&stale);
+        if !dry_run {
+            std::fs::remove_file(&path).map_err(|e| Failure::io("remove", &path, e))?;
+        }
+        out.push((FileOutcome { path, status: "removed" }, String::new()));
+    }
+    for g in generated {
         let path = s.root.join(&g.path);
         let existing = read_existing(&path)?;
         let text = g.blocks.regenerate(&g.path, existing.as_deref())?;
@@ -459,7 +538,14 @@ pub fn check(s: &Settings, forges: &[Forge]) -> Result<Vec<CheckReport>, Failure
     let mut reports = Vec::new();
     for forge in chosen {
         let mut report = CheckReport { forge, problems: Vec::new(), diff: String::new() };
-        for g in generate(s, forge)? {
+        let generated = generate(s, forge)?;
+        for stale in stale_files(s, forge, &generated) {
+            report.problems.push(format!(
+                "{stale}: relman no longer generates it for this relman.toml (ci.promote): `relman ci generate {}` removes it",
+                forge.as_str()
+            ));
+        }
+        for g in generated {
             let path = s.root.join(&g.path);
             match read_existing(&path)? {
                 None => report.problems.push(format!(
