@@ -32,8 +32,10 @@ use crate::sbom;
 pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Packaged>, Failure> {
     reporter.stage("package");
     // Load the key first: a wrong passphrase fails before minutes of compression.
-    planned.settings.check_sign_key()?;
-    let identity = crate::sign::load_identity(&planned.settings, reporter)?;
+    if crate::sign::snapshot_unsigned(planned).is_none() {
+        planned.settings.check_sign_key()?;
+    }
+    let identity = crate::sign::release_identity(planned, reporter)?;
     let mut done = Vec::new();
     let archives: Vec<Artifact> = planned.manifest.archives().cloned().collect();
     for artifact in &archives {

@@ -72,7 +72,12 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
         commit: resolved.commit.clone(),
         source_date_epoch,
         targets: settings.targets.clone(),
-        artifacts: plan_artifacts(&settings, &version, &plan_charts(&settings, &version, opts.snapshot)?),
+        artifacts: plan_artifacts(
+            &settings,
+            &version,
+            &plan_charts(&settings, &version, opts.snapshot)?,
+            settings.snapshot_unsigned(opts.snapshot).is_none(),
+        ),
         images: crate::image::plan_images(&settings)?,
         destinations: Vec::new(),
         vulnerability_check: None,
@@ -141,7 +146,7 @@ fn plan_charts(s: &Settings, version: &str, snapshot: bool) -> Result<Vec<String
     Ok(names)
 }
 
-fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifact> {
+fn plan_artifacts(s: &Settings, version: &str, charts: &[String], may_sign: bool) -> Vec<Artifact> {
     let mut artifacts = Vec::new();
     let has_lockfile = LOCKFILES.iter().any(|f| s.root.join(f).is_file());
     let mut sboms = Vec::new();
@@ -167,7 +172,7 @@ fn plan_artifacts(s: &Settings, version: &str, charts: &[String]) -> Vec<Artifac
     for c in charts {
         artifacts.push(artifact(c, ArtifactKind::Chart, None));
     }
-    let signed = s.signs();
+    let signed = s.signs() && may_sign;
     // SLSA provenance of the archives: always (an unsigned statement without a key), with its
     // bundle when the release is signed.
     if artifacts.iter().any(|a| a.kind == ArtifactKind::Archive) {

@@ -87,7 +87,7 @@ pub fn publish(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Put
     // The manifest is signed for file destinations; images are signed as they are pushed (the
     // signature names the destination repository): load the key once, before anything is put.
     let needs_key = dests.iter().any(|d| d.signs(planned));
-    let identity = if needs_key { crate::sign::load_identity(&planned.settings, reporter)? } else { None };
+    let identity = if needs_key { crate::sign::release_identity(planned, reporter)? } else { None };
     let files = release_files(planned, identity.as_ref(), reporter)?;
     // Every destination is checked before anything is written anywhere: a conflict or refused
     // credentials at the last one leave the first ones untouched.
@@ -373,7 +373,9 @@ pub fn release(ro: &ReleaseOptions, reporter: &dyn Reporter) -> Result<ReleaseSu
         check(&planned, ro.options.allow_dirty, reporter)?;
     }
     // The key and its passphrase, before anything is built.
-    planned.settings.check_sign_key()?;
+    if crate::sign::snapshot_unsigned(&planned).is_none() {
+        planned.settings.check_sign_key()?;
+    }
     crate::hooks::run_planned(&planned, crate::hooks::Point::Before, reporter)?;
     crate::build::build(&planned, &[], reporter)?;
     crate::hooks::host_smoke(&planned, reporter)?;

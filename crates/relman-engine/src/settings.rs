@@ -190,6 +190,21 @@ impl Settings {
         self.keyless || self.sign_key.is_some()
     }
 
+    /// Why a snapshot goes unsigned — its signing material is not at hand (no key file, no
+    /// identity token) — or `None`: a tagged release, signatures required, or the material
+    /// there. A pull request's check builds snapshots without the release's secrets.
+    pub fn snapshot_unsigned(&self, snapshot: bool) -> Option<String> {
+        if !snapshot || self.require_signatures {
+            return None;
+        }
+        if self.keyless {
+            matches!(self.remote.sigstore.token, crate::remote::TokenSource::None)
+                .then(|| "no identity token".to_string())
+        } else {
+            self.sign_key.as_ref().filter(|k| !k.exists()).map(|k| format!("no key at `{}`", k.display()))
+        }
+    }
+
     /// The signing key file exists (checked by the stages that sign, before they start; the
     /// others — promote, yank, verify — work without the private key).
     pub fn check_sign_key(&self) -> Result<(), Failure> {

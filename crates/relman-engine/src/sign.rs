@@ -134,6 +134,23 @@ pub fn load_identity(settings: &Settings, reporter: &dyn Reporter) -> Result<Opt
     Ok(load_key(settings, reporter)?.map(Identity::Key))
 }
 
+/// [`load_identity`] for a release: a snapshot (a pull request's check, a local try) whose
+/// signing material is not at hand — no key file, no identity token — is packaged unsigned,
+/// with a warning, rather than refused: only tagged releases must be signed.
+pub fn release_identity(planned: &Planned, reporter: &dyn Reporter) -> Result<Option<Identity>, Failure> {
+    if let Some(why) = snapshot_unsigned(planned) {
+        reporter.warn(&format!("snapshot {}: not signed ({why}); a tagged release is", planned.manifest.version));
+        return Ok(None);
+    }
+    load_identity(&planned.settings, reporter)
+}
+
+/// Why a snapshot goes unsigned (its signing material is not at hand), or `None`: a tagged
+/// release, signatures required, or the key or token there.
+pub fn snapshot_unsigned(planned: &Planned) -> Option<String> {
+    planned.settings.snapshot_unsigned(planned.manifest.snapshot)
+}
+
 /// Loads the configured signing key; `None` when the project signs nothing.
 pub fn load_key(settings: &Settings, reporter: &dyn Reporter) -> Result<Option<SigningKey>, Failure> {
     let Some(path) = &settings.sign_key else { return Ok(None) };
