@@ -720,6 +720,15 @@ fn runners_install_relman_from_its_release_pinned_by_sha256() {
     let plan_log = log_of(&report, "plan");
     assert!(plan_log.contains(&format!("relman {}", env!("CARGO_PKG_VERSION"))), "{plan_log}");
     assert!(releases.join("1.0.0/index.json").is_file());
+    // After publish, the release is re-fetched from its destination, checked and summarized.
+    let publish_log = log_of(&report, "publish");
+    assert!(publish_log.contains("summary: ") && publish_log.contains("release-summary.md"), "{publish_log}");
+    // The check workflow of pull requests: workflows in step, an unsigned snapshot that verifies.
+    let (ok, report) = simulate(&p, ".github/workflows/check.yml", "v1.0.0", &tmp.path().join("check"), &[]);
+    assert!(ok, "{report}");
+    let check_log = log_of(&report, "check");
+    assert!(check_log.contains("the workflow files are as relman generates them"), "{check_log}");
+    assert!(check_log.contains("verified "), "{check_log}");
 
     // The served archive swapped for other bytes: the first job stops at its install step.
     let archive =

@@ -36,10 +36,14 @@ const DOWNLOAD_V3: Action = Action {
     tag: "v3.1.0-node20",
 };
 
-/// The two workflows (release, and promote unless promote waits for an approval).
+/// The workflows: release, check (pull requests and pushes), and promote unless promote waits
+/// for an approval.
 pub(crate) fn workflows(i: &Inputs) -> Vec<Generated> {
     let release_file = i.forge.release_file();
-    let mut out = vec![Generated { path: release_file.to_string(), blocks: release(i) }];
+    let mut out = vec![
+        Generated { path: release_file.to_string(), blocks: release(i) },
+        Generated { path: release_file.replace("release.yml", "check.yml"), blocks: check_workflow(i) },
+    ];
     if i.promote == CiPromote::Manual {
         let promote_file = release_file.replace("release.yml", "promote.yml");
         out.push(Generated { path: promote_file, blocks: promote_workflow(i) });
@@ -261,6 +265,10 @@ fn release(i: &Inputs) -> Blocks {
     steps.push_str("      - name: Package, sign and publish\n");
     steps.push_str(&secret_env(i, true));
     steps.push_str("        run: relman release\n");
+    // Re-fetched from every destination and checked: the release summary, also on the run's page.
+    steps.push_str(
+        "      - name: Verify the release and summarize it\n        env:\n          VERSION: ${{ needs.plan.outputs.version }}\n        run: |\n          relman summary \"$VERSION\"\n          cat \"dist/$VERSION/release-summary.md\" >> \"${GITHUB_STEP_SUMMARY:-/dev/null}\"\n",
+    );
     if let Some((_, path)) = &i.key {
         steps.push_str(&format!(
             "      - name: Remove the signing key\n        if: always()\n        run: rm -f {}\n",
@@ -294,6 +302,50 @@ fn promote_job(i: &Inputs, name: &str, version: &str, git_ref: Option<&str>) -> 
     p.push_str(&env);
     p.push_str("        run: relman promote \"$VERSION\"\n");
     p
+}
+
+/// Every pull request and branch push: the workflows agree with relman.toml, and a snapshot
+/// release of a Linux target (unsigned: no secrets here) packages and verifies; it is kept as
+/// an artifact for reviewers.
+fn check_workflow(i: &Inputs) -> Blocks {
+    let mut b = Blocks::new();
+    b.block(
+        "header",
+        "",
+        &format!(
+            "# Checks every pull request and branch push: the workflows are as relman.toml says, and a\n\
+             # snapshot release builds, packages and verifies (unsigned: this workflow has no secrets).\n{}\
+             name: Check\n\
+             on:\n  pull_request:\n  push:\n    branches:\n      - '**'\n\
+             permissions: {{}}\n\
+             defaults:\n  run:\n    shell: bash\n",
+            NOTICE.replace("{cli}", cli_name(i))
+        ),
+    );
+    b.text("jobs:\n");
+    let mut c = String::from("  check:\n    name: Check\n");
+    c.push_str(&format!("    runs-on: {}\n", q(&i.runner)));
+    c.push_str("    permissions:\n      contents: read\n    steps:\n");
+    c.push_str(&setup_steps(i, false, None));
+    c.push_str(&format!(
+        "      - name: The workflows are as relman.toml says\n        run: relman ci check {}\n",
+        cli_name(i)
+    ));
+    let linux = i.matrix.iter().find(|m| m.target.starts_with("x86_64-unknown-linux-")).map(|m| m.target.as_str());
+    if i.matrix.is_empty() || linux.is_some() {
+        let target = linux.map(|t| format!(" --target {t}")).unwrap_or_default();
+        c.push_str(&format!(
+            "      - name: Snapshot release\n        run: relman release --snapshot{target} --to dir:dist/snapshot\n"
+        ));
+        c.push_str("      - name: Verify the snapshot\n        run: relman verify dist/snapshot/*/\n");
+        let upload = if i.forge == Forge::Forgejo { &UPLOAD_V3 } else { &UPLOAD };
+        c.push_str(&format!(
+            "      - name: Keep the snapshot\n        uses: {}\n        with:\n          name: relman-snapshot\n          path: dist/snapshot\n",
+            uses(i, upload)
+        ));
+    }
+    b.block("check", "  ", &c);
+    b
 }
 
 fn promote_workflow(i: &Inputs) -> Blocks {

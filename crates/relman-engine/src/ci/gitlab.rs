@@ -93,6 +93,9 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
         ));
     }
     p.push_str("    - relman release\n");
+    // Re-fetched from every destination and checked; the summary is kept with the job.
+    p.push_str(&format!("    - relman summary \"${{CI_COMMIT_TAG#{}}}\"\n", i.tag_prefix));
+    p.push_str("  artifacts:\n    paths:\n      - dist/*/release-summary.md\n    when: always\n");
     p.push_str(&format!("  environment:\n    name: {}\n", q(&i.publish_environment)));
     if !i.registries.is_empty() {
         p.push_str(&format!("  variables:\n    RELMAN_REGISTRY_HOST: {}\n", q(&i.registries.join(","))));

@@ -405,12 +405,12 @@ pub struct FileOutcome {
 /// promotion).
 fn owned_files(forge: Forge) -> Vec<String> {
     let release = forge.release_file().to_string();
-    let promote = release.replace("release.yml", "promote.yml");
-    if promote == release {
-        vec![release]
-    } else {
-        vec![release, promote]
+    if forge == Forge::Gitlab {
+        return vec![release];
     }
+    let promote = release.replace("release.yml", "promote.yml");
+    let check = release.replace("release.yml", "check.yml");
+    vec![release, check, promote]
 }
 
 /// Files relman wrote for `forge` that the configuration no longer needs (a promote.yml after
