@@ -196,6 +196,9 @@ fn generated_workflows_pass_actionlint_and_the_workflow_schemas() {
                     "{gitlab}"
                 );
                 assert!(gitlab.contains("if [ -f \"$RELMAN_SIGNING_KEY\" ]; then cp"), "{gitlab}");
+                // A Forgejo workflow publishing to GitHub: not Forgejo's own GITHUB_TOKEN.
+                assert!(forgejo.contains("GITHUB_TOKEN: ${{ secrets.RELMAN_GITHUB_TOKEN }}"), "{forgejo}");
+                assert!(!forgejo.contains("secrets.GITHUB_TOKEN }}"), "{forgejo}");
                 assert!(release.contains("container: ${{ matrix.container }}"), "{release}");
                 assert!(gitlab.contains("image: \"rust:1-bookworm\""), "{gitlab}");
                 // Third-party actions pinned by commit.
@@ -211,7 +214,9 @@ fn generated_workflows_pass_actionlint_and_the_workflow_schemas() {
                 assert!(release.contains("AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}"), "{release}");
                 assert!(release.contains("uses: actions/checkout@v4.3.1\n"), "unpinned by request:\n{release}");
                 assert!(forgejo.contains("uses: actions/checkout@v4.3.1\n"), "{forgejo}");
-                assert!(forgejo.contains("FORGEJO_TOKEN: ${{ secrets.FORGEJO_TOKEN }}"), "{forgejo}");
+                // Forgejo's own token for a page on this instance (its secret names cannot start
+                // with FORGEJO_); a page elsewhere would take RELMAN_<NAME>.
+                assert!(forgejo.contains("FORGEJO_TOKEN: ${{ secrets.GITHUB_TOKEN }}"), "{forgejo}");
                 assert!(forgejo.contains("runs-on: \"docker\""), "{forgejo}");
                 // Only relman's parts reach merge: each downloaded by its name.
                 assert!(!forgejo.contains("pattern:"), "{forgejo}");

@@ -104,7 +104,17 @@ fn permissions(i: &Inputs) -> String {
 fn secret_env(i: &Inputs, with_key: bool) -> String {
     let mut vars: Vec<(String, String)> = Vec::new();
     if let Some(t) = i.needs.token {
-        vars.push((t.to_string(), format!("${{{{ secrets.{t} }}}}")));
+        // Forgejo refuses secret names starting with GITHUB_, GITEA_ or FORGEJO_, and its own
+        // `secrets.GITHUB_TOKEN` is the instance's token: it serves a forgejo: page of this
+        // instance; a page elsewhere (github:, gitlab:) takes a secret of the user's, RELMAN_<NAME>.
+        let value = match (i.forge, t) {
+            (Forge::Forgejo, "FORGEJO_TOKEN" | "GITEA_TOKEN") => "${{ secrets.GITHUB_TOKEN }}".to_string(),
+            (Forge::Forgejo, _) if ["GITHUB_", "GITEA_", "FORGEJO_"].iter().any(|p| t.starts_with(p)) => {
+                format!("${{{{ secrets.RELMAN_{t} }}}}")
+            }
+            _ => format!("${{{{ secrets.{t} }}}}"),
+        };
+        vars.push((t.to_string(), value));
     }
     if let Some(r) = i.registries.first() {
         // The credentials are for these registries only (relman never offers them to another).
