@@ -1541,3 +1541,36 @@ fn a_failed_install_leaves_no_directories_it_made() {
     assert_eq!(left, ["bin/other"]);
     assert!(!used.join(".relman").exists());
 }
+
+/// relman releases relman: its own relman.toml plans the five platforms, keylessly signed,
+/// and `relman check` of a tag passes on a clone of this repository (its test fixtures' charts
+/// and the sample project keep versions of their own).
+#[test]
+fn relman_plans_and_checks_its_own_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = tmp.path().join("relman");
+    let st = Command::new("git").args(["clone", "-q"]).arg(common::repo_root()).arg(&clone).status().unwrap();
+    assert!(st.success());
+    let v = env!("CARGO_PKG_VERSION");
+    let st = Command::new("git")
+        .current_dir(&clone)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "tag", "-a", &format!("v{v}"), "-m", "t"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = common::run_in(&clone, &["check"]);
+    out.ok();
+    let out = common::run_in(&clone, &["--json", "plan"]);
+    let plan = out.ok().json();
+    let text = plan.to_string();
+    for t in [
+        "x86_64-unknown-linux-musl",
+        "aarch64-unknown-linux-musl",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+        "x86_64-pc-windows-msvc",
+    ] {
+        assert!(text.contains(&format!("relman-{v}-{t}.")), "{t}: {text}");
+    }
+    assert!(text.contains("install.sh") && text.contains(".intoto.jsonl"), "{text}");
+}
