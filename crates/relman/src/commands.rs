@@ -426,7 +426,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let project = if needs_record { Some(released(&dir, &version, Some(&urls))?) } else { None };
             let reports =
                 release::promote_all(&urls, &version, args.allow_downgrade, project.as_ref(), &remote, &term)?;
-            after_promote(&dir, &urls, &version, json || cli.quiet);
+            after_promote(&dir, &urls, &version, project.clone(), json || cli.quiet);
             if json {
                 render::json(&reports);
             } else if !cli.quiet {
@@ -942,7 +942,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if args.promote {
                 let version = semver::Version::parse(&summary.version).expect("released versions are semver");
                 let urls: Vec<String> = summary.promoted.iter().map(|p| p.destination.clone()).collect::<Vec<_>>();
-                after_promote(&dir, &urls, &version, json || cli.quiet);
+                after_promote(&dir, &urls, &version, None, json || cli.quiet);
             }
             if json {
                 render::json(&summary);
@@ -1371,8 +1371,21 @@ fn write_summary(
 
 /// After a promote: the release summary, when the project's record can be read (promote also
 /// runs outside a project, at a dir: destination, where there is none to write).
-fn after_promote(dir: &Path, urls: &[String], version: &semver::Version, quiet: bool) {
-    let Ok(record) = released(dir, version, Some(urls)) else { return };
+fn after_promote(
+    dir: &Path,
+    urls: &[String],
+    version: &semver::Version,
+    loaded: Option<relman_engine::plan::Planned>,
+    quiet: bool,
+) {
+    // The record promote already read (and said where from), else read now.
+    let record = match loaded {
+        Some(r) => r,
+        None => match released(dir, version, Some(urls)) {
+            Ok(r) => r,
+            Err(_) => return,
+        },
+    };
     let key = record.settings.public_key.as_ref().and_then(|k| relman_sign::PublicKey::from_file(k).ok());
     match write_summary(&record, urls, version, key.as_ref()) {
         Ok(s) if !quiet => {

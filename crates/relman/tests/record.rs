@@ -51,6 +51,7 @@ fn promote_from_a_fresh_clone_at_a_github_page_and_a_gitlab_package() {
         let out = relman_at(&clone, &["promote", "1.0.0", "--to", to], &[("GITHUB_TOKEN", RW), ("GITLAB_TOKEN", RW)]);
         out.ok();
         assert!(out.stderr.contains("release record: ") && out.stderr.contains("(none in dist/)"), "{}", out.stderr);
+        assert_eq!(out.stderr.matches("release record: ").count(), 1, "read once: {}", out.stderr);
         assert!(!out.stderr.contains("is not the release record"), "{}", out.stderr);
         let rels = d.releases(flavor, "acme/tool");
         assert_eq!(rels.len(), 1, "{flavor}");
