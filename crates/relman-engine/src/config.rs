@@ -357,7 +357,8 @@ pub struct SignConfig {
     pub trusted_root: Option<String>,
     /// Keyless: the identity promote's `signed` gate expects, exactly.
     pub certificate_identity: Option<String>,
-    /// Keyless: the identity as a regular expression (searched; anchor with `^…$`).
+    /// Keyless: the identity as a regular expression that must match the whole identity (end a
+    /// prefix with `.*`).
     pub certificate_identity_regexp: Option<String>,
     /// Keyless: the OIDC issuer promote's `signed` gate expects, exactly.
     pub certificate_oidc_issuer: Option<String>,

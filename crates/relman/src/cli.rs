@@ -268,6 +268,10 @@ pub enum Command {
     /// (gitea:, forgejo:, gitlab:https://HOST/OWNER/REPO@TAG), whose assets are downloaded and
     /// verified as a directory. A keyless release is verified by who signed it instead of a key:
     /// --certificate-identity, --certificate-oidc-issuer and --trusted-root (as cosign's flags).
+    /// A keyless signature counts only when the log vouches for it (a checkpoint or signed entry
+    /// timestamp by a log of the trusted root), its signed time (SET or RFC 3161 timestamp) lies
+    /// in the certificate's validity, and the path is a code-signing one. With a key or an
+    /// identity every file at the location must be listed or sign a listed file.
     Verify {
         /// Directory or URL of a published release.
         target: String,
@@ -319,8 +323,9 @@ pub struct IdentityArgs {
     #[arg(long, value_name = "IDENTITY", conflicts_with = "certificate_identity_regexp")]
     pub certificate_identity: Option<String>,
 
-    /// The signer's identity as a regular expression (searched; anchor with ^…$), e.g.
-    /// `^https://github.com/ORG/REPO/.github/workflows/release.yml@refs/tags/v`.
+    /// The signer's identity as a regular expression that must match the whole identity
+    /// (unlike cosign, which searches: end a prefix with `.*`), e.g.
+    /// `https://github.com/ORG/REPO/.github/workflows/release.yml@refs/tags/v.*`.
     #[arg(long, value_name = "REGEX")]
     pub certificate_identity_regexp: Option<String>,
 
@@ -330,7 +335,7 @@ pub struct IdentityArgs {
     #[arg(long, value_name = "URL", conflicts_with = "certificate_oidc_issuer_regexp")]
     pub certificate_oidc_issuer: Option<String>,
 
-    /// The OIDC issuer as a regular expression (searched; anchor with ^…$).
+    /// The OIDC issuer as a regular expression that must match the whole issuer.
     #[arg(long, value_name = "REGEX")]
     pub certificate_oidc_issuer_regexp: Option<String>,
 
