@@ -417,8 +417,8 @@ pub struct ProjectArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CiCommand {
-    /// Write the release workflow(s): .github/workflows/{release,promote}.yml,
-    /// .forgejo/workflows/{release,promote}.yml or .gitlab-ci.yml.
+    /// Write the release workflow(s): .github/workflows/{release,check,promote}.yml,
+    /// .forgejo/workflows/{release,check,promote}.yml or .gitlab-ci.yml.
     ///
     /// On a release tag: a plan job (`relman ci matrix`), one build job per target on a runner
     /// that builds it natively ([ci.targets."<triple>"] runner, container), and a publish job
@@ -426,8 +426,13 @@ pub enum CiCommand {
     /// (`relman promote`) is a workflow run by hand, or with [ci] promote = "approval" a job that
     /// waits for its environment's approval. Least privilege: `contents: write` only where a
     /// release page or docs branch is written, `packages: write` only for ghcr.io; actions
-    /// pinned by commit; secrets only from the CI's secret store. relman owns the blocks between
-    /// `# relman:begin` and `# relman:end`; your edits outside them survive regeneration.
+    /// pinned by commit; secrets only from the CI's secret store, the publish job in the
+    /// environment `release`. Every job installs relman's own release archive, checked against
+    /// the sha256 written in the workflow ([ci] relman_index says where; [ci] install replaces
+    /// it). check.yml runs `relman ci check` and an unsigned snapshot on pull requests. Files the
+    /// configuration no longer needs are removed; other workflows releasing on tags are named.
+    /// relman owns the blocks between `# relman:begin` and `# relman:end`; your edits outside
+    /// them survive regeneration.
     Generate {
         /// github | forgejo | gitlab
         forge: String,
