@@ -747,6 +747,21 @@ fn runners_install_relman_from_its_release_pinned_by_sha256() {
     let plan_log = log_of(&report, "plan");
     assert!(plan_log.contains(&format!("the workflow pins {sha}")), "{plan_log}");
 
+    // A release kept in the repository (relman_index a relative path): the runners fetch it
+    // from their checkout with file://.
+    let vendored = relman_release(&p.path("vendor"), env!("CARGO_PKG_VERSION"));
+    let rel = vendored.strip_prefix(&p.dir).unwrap().display().to_string();
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &toml.replace(&url, &rel));
+    p.relman(&["ci", "generate", "github"]).ok();
+    let check = fs::read_to_string(p.path(".github/workflows/check.yml")).unwrap();
+    assert!(check.contains("\"file://$PWD/vendor/releases/"), "{check}");
+    p.commit("ci: relman from the repository");
+    p.tag("v1.0.1");
+    let (ok, report) = simulate(&p, ".github/workflows/check.yml", "v1.0.1", &tmp.path().join("check2"), &[]);
+    assert!(ok, "{report}");
+    p.write("relman.toml", &toml);
+
     // An older pin: `ci check` names it.
     let old = relman_release(&tmp.path().join("old"), "0.0.1");
     let toml = fs::read_to_string(p.path("relman.toml")).unwrap();

@@ -202,9 +202,18 @@ fn install_script(s: &Settings) -> Result<String, Failure> {
         .ok_or_else(|| unreadable("no such file".into()))?;
     let index: relman_manifest::Index =
         serde_json::from_slice(&bytes).map_err(|e| unreadable(format!("not a relman index.json ({e})")))?;
+    // Where the runner fetches the archives: beside the index. A URL as it is; a file as a
+    // file:// URL — a relative one from the job's checkout (`$PWD`), where it is committed.
     let base = match index_at.rfind('/') {
-        Some(i) if index_at.contains("://") => index_at[..i].to_string(),
-        _ => loc.parent().map(|p| p.display()).unwrap_or_default(),
+        Some(i) if index_at.contains("://") => sh(&index_at[..i]),
+        _ if Path::new(&index_at).is_absolute() => {
+            sh(&format!("file://{}", Path::new(&index_at).parent().unwrap_or(Path::new("/")).display()))
+        }
+        _ => {
+            let dir = Path::new(&index_at).parent().map(|p| p.display().to_string()).unwrap_or_default();
+            let safe: String = dir.chars().filter(|c| !matches!(c, '"' | '$' | '`' | '\\')).collect();
+            format!("\"file://$PWD/{safe}\"")
+        }
     };
     // uname -s / uname -m of each platform; musl before gnu (static binaries run anywhere).
     let mut arms: Vec<(String, &relman_manifest::Platform)> = Vec::new();
@@ -260,7 +269,7 @@ fn install_script(s: &Settings) -> Result<String, Failure> {
         "relman --version",
     ];
     for l in lines {
-        out.push_str(&l.replace("BASE", &sh(&base)));
+        out.push_str(&l.replace("BASE", &base));
         out.push('\n');
     }
     Ok(out)
