@@ -210,6 +210,19 @@ impl Cert {
     }
 }
 
+/// Whether `issuers` (nearest first) certify `leaf` at `t`: each link signed by the next
+/// certificate, every issuer valid at `t`. An empty list certifies nothing.
+pub(crate) fn chain_holds(leaf: &Cert, issuers: &[Cert], t: i64) -> bool {
+    let mut child = leaf;
+    for parent in issuers {
+        if !child.is_signed_by(parent) || t < parent.not_before || t > parent.not_after {
+            return false;
+        }
+        child = parent;
+    }
+    !issuers.is_empty()
+}
+
 /// Verifies an ECDSA signature (ASN.1 DER) by the key `spki` over `message`, hashed as `alg`
 /// says (`ecdsa-with-SHA256` / `-SHA384`).
 fn verify_ecdsa(spki: &SubjectPublicKeyInfoOwned, alg: ObjectIdentifier, message: &[u8], signature: &[u8]) -> bool {

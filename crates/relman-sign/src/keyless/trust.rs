@@ -18,7 +18,7 @@
 use relman_manifest::{Failure, Sha256};
 use serde::Deserialize;
 
-use super::cert::{Cert, Role};
+use super::cert::{chain_holds, Cert, Role};
 use super::rekor::{self, Expected};
 use crate::bundle::{Bundle, Content, SHA2_256};
 use crate::dsse::{self, Verified};
@@ -38,9 +38,14 @@ pub struct TransparencyLog {
     end: Option<i64>,
 }
 
+/// Whether `t` lies in a trusted root's `validFor` (either end open).
+fn within(start: Option<i64>, end: Option<i64>, t: i64) -> bool {
+    start.is_none_or(|s| t >= s) && end.is_none_or(|e| t <= e)
+}
+
 impl TransparencyLog {
     pub(crate) fn valid_at(&self, t: i64) -> bool {
-        self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t <= e)
+        within(self.start, self.end, t)
     }
 }
 
@@ -56,7 +61,7 @@ pub struct CertificateAuthority {
 
 impl CertificateAuthority {
     pub(crate) fn valid_at(&self, t: i64) -> bool {
-        self.start.is_none_or(|s| t >= s) && self.end.is_none_or(|e| t <= e)
+        within(self.start, self.end, t)
     }
 }
 
@@ -406,23 +411,14 @@ impl IdentityPolicy {
     fn check_chain(&self, leaf: &Cert, t: i64, name: &str) -> Result<(), Failure> {
         let mut policy_failure = None;
         for ca in &self.root.authorities {
-            if ca.start.is_some_and(|s| t < s) || ca.end.is_some_and(|e| t > e) {
+            if !ca.valid_at(t) {
                 continue;
             }
             let Ok(chain) = ca.chain.iter().map(|d| Cert::parse(d, &self.root.origin)).collect::<Result<Vec<_>, _>>()
             else {
                 continue;
             };
-            let mut child = leaf;
-            let mut ok = !chain.is_empty();
-            for parent in &chain {
-                if !child.is_signed_by(parent) || t < parent.not_before || t > parent.not_after {
-                    ok = false;
-                    break;
-                }
-                child = parent;
-            }
-            if !ok {
+            if !chain_holds(leaf, &chain, t) {
                 continue;
             }
             let policy =
