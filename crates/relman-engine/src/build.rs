@@ -77,8 +77,10 @@ pub fn build_command(planned: &Planned, target: &str) -> Result<(String, Vec<Str
     let s = &planned.settings;
     Ok(match &s.build {
         BuildKind::Cargo => {
+            // `cargo zigbuild` for Linux targets when `[build] cross = "zigbuild"`.
+            let sub = if zigbuild(s, target) { "zigbuild" } else { "build" };
             let mut args: Vec<String> =
-                ["build", "--release", "--locked", "--target", target].iter().map(|a| a.to_string()).collect();
+                [sub, "--release", "--locked", "--target", target].iter().map(|a| a.to_string()).collect();
             for b in &s.binaries {
                 args.push("--bin".into());
                 args.push(b.clone());
@@ -91,6 +93,12 @@ pub fn build_command(planned: &Planned, target: &str) -> Result<(String, Vec<Str
             ("sh".to_string(), vec!["-c".to_string(), cmd.clone()], cmd)
         }
     })
+}
+
+/// Whether Cargo builds `target` with `cargo zigbuild` (`[build] cross = "zigbuild"`, a Linux
+/// target).
+pub fn zigbuild(s: &crate::settings::Settings, target: &str) -> bool {
+    s.cross == crate::config::Cross::Zigbuild && target.contains("-linux-")
 }
 
 fn stamp_header(planned: &Planned, shown: &str) -> String {

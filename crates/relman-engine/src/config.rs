@@ -414,6 +414,25 @@ pub struct BuildConfig {
     /// Extra environment variables for the build command.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// How Cargo builds Linux targets: `"cargo"` (default: `cargo build`, with the runner's
+    /// own C toolchain, so each Linux target builds on a runner of its architecture and libc)
+    /// or `"zigbuild"` (`cargo zigbuild`: zig is the C compiler and linker, so every Linux
+    /// target — aarch64, armv7, musl, i686 — builds on one x86_64 machine, against the oldest
+    /// glibc Rust supports). The generated CI installs `cargo-zigbuild` and `ziglang` from the
+    /// Python package registry, pinned, and runs every Linux target on the x86_64 runner.
+    /// Cargo builds only; with `command`, call the cross-compiler there.
+    pub cross: Option<Cross>,
+}
+
+/// `[build] cross`: what compiles and links Cargo's Linux targets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Cross {
+    /// `cargo build`, linking with the machine's own C toolchain.
+    #[default]
+    Cargo,
+    /// `cargo zigbuild`, linking with zig (from the `ziglang` package).
+    Zigbuild,
 }
 
 /// `[package]`: what goes into each archive and how it is compressed.

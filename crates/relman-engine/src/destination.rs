@@ -290,7 +290,11 @@ pub trait Destination {
     /// The release record published here for `version`: its `manifest.json` (the release
     /// view) and the signature files beside it, as stored. `None` when this kind keeps no
     /// record (registries, docs) or holds nothing for the version. Default: none.
-    fn published_record(&self, _version: &Version) -> Result<Option<PublishedRecord>, Failure> {
+    fn published_record(
+        &self,
+        _settings: &crate::settings::Settings,
+        _version: &Version,
+    ) -> Result<Option<PublishedRecord>, Failure> {
         Ok(None)
     }
     /// Checks, writing nothing, that the release can be published here: the destination is

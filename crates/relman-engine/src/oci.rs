@@ -128,11 +128,22 @@ impl crate::destination::Destination for OciDestination {
     fn publish(
         &self,
         planned: &Planned,
-        _files: &[crate::destination::LocalFile],
+        files: &[crate::destination::LocalFile],
         identity: Option<&crate::sign::Identity>,
         reporter: &dyn Reporter,
     ) -> Result<PutOutcome, Failure> {
-        Ok(publish(planned, &self.dest.url, &self.client, identity, reporter)?.0)
+        let mut outcome = publish(planned, &self.dest.url, &self.client, identity, reporter)?.0;
+        if let Some(what) = put_record(planned, &self.dest, &self.client, files)? {
+            outcome.written.push(what);
+        }
+        Ok(outcome)
+    }
+    fn published_record(
+        &self,
+        settings: &crate::settings::Settings,
+        version: &Version,
+    ) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+        published_record(&self.dest, &self.client, settings, &version.to_string())
     }
     fn check_promote(
         &self,
@@ -703,10 +714,10 @@ fn attach_all(
         // The same as Sigstore bundles in OCI 1.1 referrers (with the fallback tag index).
         let message = blob::sign_bytes(key, bytes)?;
         let message = message.bundle_json().into_bytes();
-        let mut referrers = vec![(cosign::bundle_referrer(subject, &message, None, &created), message)];
+        let mut referrers = vec![(cosign::bundle_referrer(subject, &message, None, &created), vec![message])];
         for (_, bundle, predicate) in &atts {
             let bundle = bundle.clone().into_bytes();
-            referrers.push((cosign::bundle_referrer(subject, &bundle, Some(predicate), &created), bundle));
+            referrers.push((cosign::bundle_referrer(subject, &bundle, Some(predicate), &created), vec![bundle]));
         }
         put_referrers(client, repo, subject, &referrers)?;
         let payload = cosign::simple_signing_payload(&repo.name(), &subject.digest);
@@ -776,14 +787,152 @@ fn not_ours(repo: &Reference, tag: &str, digest: &Digest, expected: &str) -> Fai
     .with_hint("inspect it (skopeo inspect --raw docker://…); delete it if it is debris")
 }
 
-/// Pushes referrers (bundle blob, empty config, manifest by digest), then adds them to the
-/// fallback tag index (the referrer before the index that lists it).
+/// The artifact type of the release record a registry holds (see [`put_record`]).
+pub const RECORD_ARTIFACT_TYPE: &str = "application/vnd.relman.release-record.v1+json";
+/// The media type of `manifest.json` as a layer of the record.
+const RECORD_MANIFEST_MEDIA: &str = "application/vnd.relman.manifest.v1+json";
+/// A record layer larger than this is not read.
+const RECORD_LAYER_LIMIT: u64 = 16 << 20;
+const TITLE: &str = "org.opencontainers.image.title";
+
+/// Where a registry keeps the record of `version`: the repository and version tag of the
+/// release's first image, or, with no image, of its first chart (its chart version).
+fn record_home(
+    dest: &OciDest,
+    settings: &crate::settings::Settings,
+    version: &str,
+    snapshot: bool,
+) -> Result<Option<(Reference, String)>, Failure> {
+    if let Some(img) = crate::image::plan_images(settings)?.first() {
+        return Ok(Some((dest.repo(&img.name)?, version_tag(version))));
+    }
+    if let Some(cfg) = settings.charts.first() {
+        let meta = crate::chart::load_for_release(&settings.root, cfg, version, snapshot)?;
+        return Ok(Some((dest.repo(&crate::chart::repository_name(cfg, &meta.name))?, version_tag(&meta.version))));
+    }
+    Ok(None)
+}
+
+/// Pushes the release record — `manifest.json` and the signature files beside it, as the
+/// file destinations hold them — as an OCI 1.1 referrer of the version's first image index
+/// (or first chart), artifact type [`RECORD_ARTIFACT_TYPE`], each layer titled with its file
+/// name; listed in the referrers fallback tag as the signatures are, and removed with them by
+/// `yank`. A promote, summary or yank from a fresh clone reads it back
+/// ([`published_record`]). Returns what was written (`None`: already there, or no record).
+fn put_record(
+    planned: &Planned,
+    dest: &OciDest,
+    client: &Client,
+    files: &[crate::destination::LocalFile],
+) -> Result<Option<String>, Failure> {
+    let m = &planned.manifest;
+    let Some((repo, tag)) = record_home(dest, &planned.settings, &m.version, m.snapshot)? else { return Ok(None) };
+    let wanted = std::iter::once(crate::planned::MANIFEST_FILE).chain(crate::planned::MANIFEST_SIGNATURES);
+    let mut layers = Vec::new();
+    let mut blobs = Vec::new();
+    for name in wanted {
+        let Some(f) = files.iter().find(|f| f.name == name) else { continue };
+        let bytes = std::fs::read(&f.path).map_err(|e| Failure::io("read", &f.path, e))?;
+        let media_type = if name == crate::planned::MANIFEST_FILE {
+            RECORD_MANIFEST_MEDIA
+        } else if name.ends_with(".sigstore.json") {
+            media::SIGSTORE_BUNDLE
+        } else {
+            "text/plain"
+        };
+        let mut d = Descriptor::of(media_type, &bytes);
+        d.annotations.insert(TITLE.into(), name.to_string());
+        layers.push(d);
+        blobs.push(bytes);
+    }
+    if layers.is_empty() {
+        return Ok(None);
+    }
+    let subject = client.head_manifest(&repo.with_tag(&tag))?.ok_or_else(|| {
+        Failure::publish(format!("`{}:{tag}` is not there after it was pushed", repo.name()))
+            .with_hint("the registry lost a manifest it accepted: re-run `relman publish`")
+    })?;
+    let mut r = ImageManifest::new(Descriptor::empty_json(), layers);
+    r.artifact_type = Some(RECORD_ARTIFACT_TYPE.into());
+    r.subject = Some(Descriptor::new(&subject.media_type, subject.digest.clone(), subject.size));
+    r.annotations
+        .insert("org.opencontainers.image.created".into(), relman_manifest::time::rfc3339(m.source_date_epoch));
+    r.annotations.insert("org.opencontainers.image.version".into(), m.version.clone());
+    let digest = Digest::of(&r.to_bytes());
+    let written = put_referrers(client, &repo, &subject, &[(r, blobs)])?;
+    Ok(written.then(|| format!("{}@{digest} (release record)", repo.name())))
+}
+
+/// The release record of `version` a registry holds ([`put_record`]): found through the
+/// referrers API and the fallback tag of the version's first image (or chart); the newest
+/// when several were pushed (a re-signed record). `None` when there is none.
+pub fn published_record(
+    dest: &OciDest,
+    client: &Client,
+    settings: &crate::settings::Settings,
+    version: &str,
+) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+    let Some((repo, tag)) = record_home(dest, settings, version, false)? else { return Ok(None) };
+    let Some(subject) = client.head_manifest(&repo.with_tag(&tag))? else { return Ok(None) };
+    let mut listed: Vec<Descriptor> = Vec::new();
+    if let Some(f) = client.get_manifest(&repo.with_tag(&cosign::fallback_tag(&subject.digest)))? {
+        if let Ok(OciManifest::Index(i)) = OciManifest::parse(&f.bytes, Some(&f.content_type)) {
+            listed.extend(i.manifests);
+        }
+    }
+    if let Some(i) = client.referrers(&repo, &subject.digest)? {
+        listed.extend(
+            i.manifests.into_iter().filter(|d| !listed.iter().any(|l| l.digest == d.digest)).collect::<Vec<_>>(),
+        );
+    }
+    let Some(found) = listed.iter().rev().find(|d| d.artifact_type.as_deref() == Some(RECORD_ARTIFACT_TYPE)) else {
+        return Ok(None);
+    };
+    let location = format!("{}@{} (release record of {}:{tag})", repo.name(), found.digest, repo.name());
+    let bad = |why: &str| {
+        Failure::verify(format!("the release record `{location}` {why}"))
+            .with_hint("inspect it (skopeo inspect --raw docker://…); re-run `relman publish` to push it again")
+    };
+    let fetched =
+        client.get_manifest(&repo.with_digest(&found.digest))?.ok_or_else(|| bad("is listed but not there"))?;
+    let Ok(OciManifest::Image(record)) = OciManifest::parse(&fetched.bytes, Some(&fetched.content_type)) else {
+        return Err(bad("is not an image manifest"));
+    };
+    if record.subject.as_ref().map(|s| &s.digest) != Some(&subject.digest) {
+        return Err(bad("refers to another manifest"));
+    }
+    let mut manifest = None;
+    let mut signatures = Vec::new();
+    for layer in &record.layers {
+        let Some(title) = layer.annotations.get(TITLE) else { continue };
+        let known =
+            title == crate::planned::MANIFEST_FILE || crate::planned::MANIFEST_SIGNATURES.contains(&title.as_str());
+        if !known {
+            continue;
+        }
+        if layer.size > RECORD_LAYER_LIMIT {
+            return Err(bad(&format!("has a `{title}` of {} bytes", layer.size)));
+        }
+        let bytes = client.get_blob(&repo, &layer.digest)?;
+        if title == crate::planned::MANIFEST_FILE {
+            manifest = Some(bytes);
+        } else {
+            signatures.push((title.clone(), bytes));
+        }
+    }
+    let manifest = manifest.ok_or_else(|| bad("holds no manifest.json"))?;
+    Ok(Some(crate::destination::PublishedRecord { location, manifest, signatures }))
+}
+
+/// Pushes referrers (their blobs, empty config, manifest by digest), then adds them to the
+/// fallback tag index (the referrer before the index that lists it). True when the index
+/// changed (a referrer was not listed yet).
 fn put_referrers(
     client: &Client,
     repo: &Reference,
     subject: &Descriptor,
-    referrers: &[(ImageManifest, Vec<u8>)],
-) -> Result<(), Failure> {
+    referrers: &[(ImageManifest, Vec<Vec<u8>>)],
+) -> Result<bool, Failure> {
     let tag = cosign::fallback_tag(&subject.digest);
     let mut index = match client.get_manifest(&repo.with_tag(&tag))? {
         Some(f) => match OciManifest::parse(&f.bytes, Some(&f.content_type)) {
@@ -793,12 +942,14 @@ fn put_referrers(
         None => None,
     };
     let mut changed = false;
-    for (r, bundle) in referrers {
+    for (r, blobs) in referrers {
         let bytes = r.to_bytes();
         let digest = Digest::of(&bytes);
         if client.head_manifest(&repo.with_digest(&digest))?.is_none() {
             client.push_blob_bytes(repo, media::EMPTY_JSON)?;
-            client.push_blob_bytes(repo, bundle)?;
+            for blob in blobs {
+                client.push_blob_bytes(repo, blob)?;
+            }
             client.put_manifest(repo, &digest.to_string(), &bytes, media::OCI_MANIFEST)?;
         }
         let (next, c) = cosign::add_to_fallback(index.as_ref(), r);
@@ -810,7 +961,7 @@ fn put_referrers(
             client.put_manifest(repo, &tag, &index.to_bytes(), media::OCI_INDEX)?;
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// The SLSA provenance statement of an image: subjects are the index and the platform manifests.

@@ -51,7 +51,7 @@ pub fn load(settings: Settings, version: &Version, urls: &[String], remote: &Rem
     let mut looked = vec![local.display().to_string()];
     for url in urls {
         let dest = crate::provider::open(url, remote)?;
-        let Some(found) = dest.published_record(version)? else {
+        let Some(found) = dest.published_record(&settings, version)? else {
             looked.push(url.clone());
             continue;
         };

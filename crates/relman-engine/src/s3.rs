@@ -577,7 +577,11 @@ impl S3Destination {
 pub const S3_CI_SECRETS: &[&str] = &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL"];
 
 impl Destination for S3Destination {
-    fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+    fn published_record(
+        &self,
+        _settings: &crate::settings::Settings,
+        version: &Version,
+    ) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
         let key = |name: &str| self.key(&format!("{version}/{name}"));
         let Some(manifest) = self.get(&key(crate::planned::MANIFEST_FILE))? else { return Ok(None) };
         let location = format!("{}/{version}/{}", self.url, crate::planned::MANIFEST_FILE);

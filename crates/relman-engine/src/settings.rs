@@ -86,6 +86,8 @@ pub struct Settings {
     pub repository: Option<String>,
     pub tag_prefix: String,
     pub build: BuildKind,
+    /// `[build] cross`: how Cargo builds Linux targets.
+    pub cross: crate::config::Cross,
     /// The targets of this run, in order (the configured ones, or those `--target` chose).
     pub targets: Vec<String>,
     /// Every configured target, whatever `--target` chose (a build matrix's whole plan).
@@ -260,6 +262,14 @@ impl Settings {
             Some(c) => BuildKind::Command(c.clone()),
             None => BuildKind::Cargo,
         };
+        let cross = config.build.cross.unwrap_or_default();
+        if cross != crate::config::Cross::Cargo && build != BuildKind::Cargo {
+            return Err(Failure::config(format!(
+                "`build.cross` in `{}` applies to Cargo builds, and `build.command` is set",
+                config_path.display()
+            ))
+            .with_hint("remove `cross`, or call the cross-compiler in build.command (`cargo zigbuild --release --target {target}`)"));
+        }
         let cargo = if build == BuildKind::Cargo || config.project.name.is_none() || config.build.binaries.is_none() {
             if root.join("Cargo.toml").is_file() {
                 Some(cargo_project(&root)?)
@@ -431,6 +441,7 @@ impl Settings {
             config_found,
             name,
             build,
+            cross,
             targets,
             all_targets,
             targets_explicit: config.build.targets.is_some() || service,

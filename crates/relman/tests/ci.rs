@@ -38,43 +38,6 @@ fn project(releases: &Path, extra: &str) -> Project {
     p
 }
 
-/// relman's own release, as the runners install it: a project named `relman` whose build
-/// puts the relman under test in each archive, released as `version` to `dir:<root>/releases`.
-/// Returns the release's index.json.
-fn relman_release(root: &Path, version: &str) -> PathBuf {
-    let p = Project::empty();
-    p.write(
-        "relman.toml",
-        &format!(
-            "[project]\nname = \"relman\"\n\n[build]\ntargets = [\"{}\"]\nbinaries = [\"relman\"]\n\
-             command = \"mkdir -p out/{{target}} && cp \\\"$RELMAN_BIN\\\" out/{{target}}/relman\"\n\
-             output = \"out/{{target}}/{{binary}}{{exe}}\"\n\n[release]\nto = [\"dir:{}\"]\n",
-            common::HOST,
-            root.join("releases").display()
-        ),
-    );
-    p.write(".gitignore", "/out\n/dist\n");
-    p.commit("feat: relman");
-    p.tag(&format!("v{version}"));
-    // The binary under test without its debug information (a tenth of the size): the
-    // archive every simulated job downloads stays small.
-    fs::create_dir_all(root).unwrap();
-    let bin = root.join("relman-stripped");
-    let st = Command::new("strip")
-        .arg("--strip-all")
-        .arg("-o")
-        .arg(&bin)
-        .arg(env!("CARGO_BIN_EXE_relman"))
-        .status()
-        .unwrap();
-    assert!(st.success());
-    common::run_with_env(&p.dir, &["release"], &[("RELMAN_BIN", bin.to_str().unwrap())]).ok();
-    let index = root.join("releases").join(version).join("index.json");
-    assert!(index.is_file());
-    std::mem::forget(p.tmp);
-    index
-}
-
 fn python() -> PathBuf {
     repo_root().join(".venv/bin/python")
 }
@@ -330,7 +293,7 @@ fn a_service_without_binaries_gets_no_build_jobs() {
     p.write("pyproject.toml", "[project]\nname = \"svc\"\nversion = \"0.3.0\"\n");
     p.relman(&["init"]).ok();
     let tmp = tempfile::tempdir().unwrap();
-    let index = relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
+    let index = common::relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
     let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
     let toml = toml.replace("to = [\"dir:./dist/releases\"]", "to = [\"oci://ghcr.io/acme\"]");
     p.write("relman.toml", &format!("{toml}\n[ci]\nrelman_index = \"{}\"\n", index.display()));
@@ -693,7 +656,7 @@ fn keyless_signing_gives_the_publish_job_an_identity_token_and_no_key() {
 #[test]
 fn runners_install_relman_from_its_release_pinned_by_sha256() {
     let tmp = tempfile::tempdir().unwrap();
-    let index = relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
+    let index = common::relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
     let server = common::Server::serve(&tmp.path().join("releases"));
     let url = format!("{}/{}/index.json", server.url, env!("CARGO_PKG_VERSION"));
     let releases = tmp.path().join("out");
@@ -749,7 +712,7 @@ fn runners_install_relman_from_its_release_pinned_by_sha256() {
 
     // A release kept in the repository (relman_index a relative path): the runners fetch it
     // from their checkout with file://.
-    let vendored = relman_release(&p.path("vendor"), env!("CARGO_PKG_VERSION"));
+    let vendored = common::relman_release(&p.path("vendor"), env!("CARGO_PKG_VERSION"));
     let rel = vendored.strip_prefix(&p.dir).unwrap().display().to_string();
     let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
     p.write("relman.toml", &toml.replace(&url, &rel));
@@ -763,7 +726,7 @@ fn runners_install_relman_from_its_release_pinned_by_sha256() {
     p.write("relman.toml", &toml);
 
     // An older pin: `ci check` names it.
-    let old = relman_release(&tmp.path().join("old"), "0.0.1");
+    let old = common::relman_release(&tmp.path().join("old"), "0.0.1");
     let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
     p.write("relman.toml", &toml.replace(&url, &old.display().to_string()));
     p.relman(&["ci", "generate", "github"]).ok();
@@ -779,7 +742,7 @@ fn runners_install_relman_from_its_release_pinned_by_sha256() {
 #[test]
 fn build_jobs_set_up_what_each_target_needs() {
     let tmp = tempfile::tempdir().unwrap();
-    let index = relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
+    let index = common::relman_release(tmp.path(), env!("CARGO_PKG_VERSION"));
     let p = Project::cargo();
     let toml = fs::read_to_string(p.path("relman.toml")).unwrap_or_default();
     p.write(
@@ -816,6 +779,22 @@ fn build_jobs_set_up_what_each_target_needs() {
     assert_eq!(setup("x86_64-pc-windows-msvc"), "rustup target add x86_64-pc-windows-msvc");
     let runner = |t: &str| m.as_array().unwrap().iter().find(|e| e["target"] == t).unwrap()["runner"].clone();
     assert_eq!(runner("x86_64-apple-darwin"), "macos-15-intel", "macos-13 is retired");
+    // GitLab's jobs run as root in the image: the same setup, without sudo, in the job.
+    p.relman(&["ci", "generate", "gitlab"]).ok();
+    let gl = fs::read_to_string(p.path(".gitlab-ci.yml")).unwrap();
+    assert!(
+        gl.contains("    - \"rustup target add x86_64-unknown-linux-musl && apt-get update -qq && apt-get install -y -qq musl-tools\"\n    - relman build --target x86_64-unknown-linux-musl"),
+        "{gl}"
+    );
+    assert!(gl.contains("export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc"), "{gl}");
+    schema("vendor.gitlab-ci", &[p.path(".gitlab-ci.yml")]);
+    // `cross` belongs to Cargo builds.
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write(
+        "relman.toml",
+        &toml.replace("[build]\n", "[build]\ncross = \"zigbuild\"\ncommand = \"make\"\noutput = \"out/{binary}\"\n"),
+    );
+    p.relman(&["plan"]).fails(3, "`build.cross`");
 }
 
 /// A promote.yml relman wrote is removed by `generate` once `[ci] promote = "approval"` makes
@@ -849,4 +828,82 @@ fn files_no_longer_needed_are_removed_and_competing_release_workflows_named() {
     p.write(".github/workflows/promote.yml", "name: mine\non: workflow_dispatch\njobs: {}\n");
     p.relman(&["ci", "generate", "github"]).ok();
     assert!(p.path(".github/workflows/promote.yml").is_file());
+}
+
+/// The ELF machine (`e_machine`) of a binary and whether it names a program interpreter
+/// (dynamically linked: glibc's `ld-linux-*`) or none (statically linked, as musl builds are).
+fn elf_machine_and_interpreter(path: &Path) -> (u16, Option<String>) {
+    let b = fs::read(path).unwrap();
+    assert_eq!(&b[..4], b"\x7fELF", "{} is not an ELF file", path.display());
+    assert_eq!(b[4], 2, "64-bit");
+    let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+    let (phoff, phentsize, phnum) = (u64_at(0x20), u16_at(0x36) as usize, u16_at(0x38) as usize);
+    let interp = (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .find(|&h| u32::from_le_bytes(b[h..h + 4].try_into().unwrap()) == 3)
+        .map(|h| {
+            let (off, size) = (u64_at(h + 8), u64_at(h + 32));
+            String::from_utf8_lossy(&b[off..off + size]).trim_end_matches('\0').to_string()
+        });
+    (u16_at(0x12), interp)
+}
+
+/// A real cross build on this x86_64 machine, with the toolchain the generated workflow sets
+/// up: `[build] cross = "zigbuild"` puts both Linux targets on the x86_64 runner, and each
+/// matrix entry's `setup` (run here as the job's `run: ${{ matrix.setup }}` step, with the
+/// job's RUNNER_TEMP and GITHUB_PATH) installs the target's standard library and the pinned
+/// cargo-zigbuild and ziglang from the Python package registry. Then the job's
+/// `relman build --target T --part ...`: an aarch64 glibc binary and a static x86_64 musl one.
+#[test]
+fn zigbuild_cross_builds_each_linux_target_with_the_setup_the_workflow_runs() {
+    let p = Project::cargo();
+    p.write(
+        "relman.toml",
+        "[build]\ntargets = [\"aarch64-unknown-linux-gnu\", \"x86_64-unknown-linux-musl\"]\ncross = \"zigbuild\"\n\n[ci]\ninstall = \"true\"\n",
+    );
+    p.relman(&["ci", "generate", "github"]).ok();
+    let release = fs::read_to_string(p.path(".github/workflows/release.yml")).unwrap();
+    assert!(release.contains("run: ${{ matrix.setup }}"), "{release}");
+    p.commit("build: cross with zig");
+    p.tag("v0.1.0");
+    let m = p.relman(&["ci", "matrix", "github", "--format", "json"]).ok().json()["matrix"]["include"].clone();
+    let runner = p.tmp.path().join("runner");
+    fs::create_dir_all(&runner).unwrap();
+    for (target, machine, interp) in [
+        ("aarch64-unknown-linux-gnu", 183u16, Some("/lib/ld-linux-aarch64.so.1")),
+        ("x86_64-unknown-linux-musl", 62u16, None),
+    ] {
+        let e = m.as_array().unwrap().iter().find(|e| e["target"] == target).unwrap();
+        assert_eq!(e["runner"], "ubuntu-24.04", "zigbuild builds every Linux target on x86_64: {e}");
+        let setup = e["setup"].as_str().unwrap();
+        assert!(setup.contains(relman_engine::ci::ZIGBUILD_PINS), "{setup}");
+        let github_path = runner.join(format!("path-{target}"));
+        fs::write(&github_path, "").unwrap();
+        let out = Command::new("bash")
+            .args(["-eo", "pipefail", "-c", setup])
+            .current_dir(&p.dir)
+            .env("RUNNER_TEMP", runner.join(target))
+            .env("GITHUB_PATH", &github_path)
+            .env("GITHUB_ENV", runner.join("env"))
+            .output()
+            .unwrap();
+        fs::create_dir_all(runner.join(target)).ok();
+        assert!(out.status.success(), "setup of {target}: {}", String::from_utf8_lossy(&out.stderr));
+        let added = fs::read_to_string(&github_path).unwrap();
+        assert!(added.trim().ends_with("/relman-zigbuild/bin"), "{added}");
+        let path = format!("{}:{}", added.trim(), std::env::var("PATH").unwrap());
+        let part = format!("dist/parts/{target}");
+        let out = common::run_with_env(&p.dir, &["build", "--target", target, "--part", &part], &[("PATH", &path)]);
+        let out = out.ok();
+        assert!(out.stderr.contains(&format!("cargo zigbuild --release --locked --target {target}")), "{}", out.stderr);
+        let bin = p.path(&format!("target/{target}/release/hello"));
+        let (m_got, i_got) = elf_machine_and_interpreter(&bin);
+        assert_eq!(m_got, machine, "{target}: ELF machine");
+        assert_eq!(i_got.as_deref(), interp, "{target}: program interpreter (libc)");
+        assert!(fs::read_dir(p.path(&part)).unwrap().next().is_some(), "the part holds the build");
+    }
+    // The static musl binary runs here.
+    let run = Command::new(p.path("target/x86_64-unknown-linux-musl/release/hello")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello 0.1.0\n");
 }

@@ -477,6 +477,7 @@ fn image_signatures_attestations_and_referrers_verify_with_sigstore_securesystem
     };
     let mut envelopes = String::new();
     let mut verified_bundles = 0;
+    let mut records = Vec::new();
     for (digest, bytes) in &subjects {
         // .sig: the sigstore crate verifies the simple-signing payload's signature; the payload
         // names this manifest's digest; an edited payload and another key are refused.
@@ -523,6 +524,12 @@ fn image_signatures_attestations_and_referrers_verify_with_sigstore_securesystem
         let f = client.get_manifest(&repo.with_tag(&cosign::fallback_tag(digest))).unwrap().unwrap();
         let relman_oci::types::Manifest::Index(refs) = f.parse().unwrap() else { panic!("fallback is not an index") };
         for r in &refs.manifests {
+            // The release record (manifest.json and its bundle) is a referrer of the index.
+            if r.artifact_type.as_deref() == Some(relman_engine::oci::RECORD_ARTIFACT_TYPE) {
+                records.push(digest.clone());
+                continue;
+            }
+            assert_eq!(r.artifact_type.as_deref(), Some(relman_oci::media::SIGSTORE_BUNDLE));
             let fetched = client.get_manifest(&repo.with_digest(&r.digest)).unwrap().unwrap();
             let relman_oci::types::Manifest::Image(m) = fetched.parse().unwrap() else { panic!("referrer") };
             assert_eq!(m.subject.as_ref().unwrap().digest, *digest, "referrer's subject");
@@ -559,6 +566,7 @@ fn image_signatures_attestations_and_referrers_verify_with_sigstore_securesystem
         }
     }
     assert!(verified_bundles >= 6, "message + provenance bundles for 3 subjects, got {verified_bundles}");
+    assert_eq!(records.len(), 1, "one release record, on the index: {records:?}");
 
     // securesystemslib: all the envelopes with relman's key; an edited one and another key refused.
     let all = work.join("attestations.intoto.jsonl");
@@ -1173,11 +1181,12 @@ fn promote_from_a_fresh_clone_without_dist_or_private_key() {
         sum.stdout
     );
     assert!(sum.stdout.contains(&format!("pointer   {repo}:latest → {digest}")), "{}", sum.stdout);
-    // The signed gate ran against the registry: a release signed by another key is refused.
+    // A release signed by another key is refused: the registry's record first (it is the
+    // project's only when signed by the committed key), so no gate runs on it.
     let other = p.outside("otherkey");
     run_with_env(&other, &["keygen", "--no-config"], &[("RELMAN_PASSWORD", PASS)]).ok();
     std::fs::copy(other.join("relman.pub"), clone.join("relman.pub")).unwrap();
-    run_in(&clone, &["promote", "1.0.0", "--to", &dest]).fails(9, "signed");
+    run_in(&clone, &["promote", "1.0.0", "--to", &dest]).fails(7, "is not the project's");
 }
 
 /// An image and a chart of the same name: refused before anything is built; with the chart
@@ -1438,6 +1447,10 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
             let f = client.get_manifest(&repo.with_tag(&cosign::fallback_tag(digest))).unwrap().unwrap();
             let relman_oci::types::Manifest::Index(refs) = f.parse().unwrap() else { panic!("fallback") };
             for r in &refs.manifests {
+                // The release record is a referrer of the image index, not a bundle.
+                if r.artifact_type.as_deref() == Some(relman_engine::oci::RECORD_ARTIFACT_TYPE) {
+                    continue;
+                }
                 let fetched = client.get_manifest(&repo.with_digest(&r.digest)).unwrap().unwrap();
                 let relman_oci::types::Manifest::Image(m) = fetched.parse().unwrap() else { panic!("referrer") };
                 let bundle_path = work.join(format!("{}.sigstore.json", r.digest.to_string().replace(':', "-")));
@@ -1474,4 +1487,73 @@ fn keyless_images_and_charts_verify_by_identity_with_relman_and_sigstore_js() {
     p.relman(&["promote", "1.0.0", "--to", &dest]).ok();
     let (_, latest) = skopeo_raw(&format!("{}/acme/tool:latest", reg.host));
     assert_eq!(latest["mediaType"], "application/vnd.oci.image.index.v1+json");
+}
+
+/// The release record travels to a registry too. With only an `oci://` destination, publish
+/// pushes `manifest.json` and its signature as an OCI 1.1 referrer of the version's index
+/// (skopeo reads it back: its artifact type, the layers titled by file name, listed in the
+/// referrers fallback tag), and a fresh clone (no `dist/`) promotes from it, after checking it
+/// with the project's key. A clone that trusts another key refuses the record and moves
+/// nothing; a version the registry does not hold says where relman looked.
+#[test]
+fn promote_from_a_fresh_clone_reads_the_record_the_registry_holds() {
+    let (reg, _base, p) = tool_on_base(false);
+    let dest = format!("oci://{}/acme", reg.host);
+    let mut toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    toml.push_str(&format!("\n[release]\nto = [\"{dest}\"]\n"));
+    p.write("relman.toml", &toml);
+    p.commit("release to the registry");
+    p.tag("v1.4.0");
+    let env = [("RELMAN_PASSWORD", PASS)];
+    p.relman_env(&["release"], &env).ok();
+    // Idempotent: a re-run pushes no second record.
+    let again = p.relman_env(&["publish", "--json"], &env);
+    again.ok();
+    assert!(!again.stdout.contains("release record"), "{}", again.stdout);
+
+    let repo = format!("{}/acme/tool", reg.host);
+    let (index, _) = skopeo_raw(&format!("{repo}:1.4.0"));
+    let (_, fallback) = skopeo_raw(&format!("{repo}:sha256-{}", &index["sha256:".len()..]));
+    let records: Vec<&serde_json::Value> = fallback["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["artifactType"] == "application/vnd.relman.release-record.v1+json")
+        .collect();
+    assert_eq!(records.len(), 1, "{fallback:#}");
+    let (_, record) = skopeo_raw(&format!("{repo}@{}", records[0]["digest"].as_str().unwrap()));
+    assert_eq!(record["subject"]["digest"], index.as_str());
+    let titles: Vec<&str> = record["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["annotations"]["org.opencontainers.image.title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["manifest.json", "manifest.json.sigstore.json"]);
+    let published = std::fs::read(p.path("dist/1.4.0/release-manifest.json")).unwrap();
+    assert_eq!(record["layers"][0]["digest"], format!("sha256:{}", sha256_hex(&published)));
+
+    // A fresh clone that trusts another key refuses the registry's record: nothing moves.
+    let clone = p.outside("clone");
+    run(Command::new("git").args(["clone", "-q"]).arg(&p.dir).arg(&clone));
+    let other = Project::empty();
+    other.relman_env(&["keygen"], &[("RELMAN_PASSWORD", "pw2")]).ok();
+    let ours = std::fs::read(clone.join("relman.pub")).unwrap();
+    std::fs::write(clone.join("relman.pub"), std::fs::read(other.path("relman.pub")).unwrap()).unwrap();
+    let out = run_in(&clone, &["promote", "1.4.0"]);
+    assert_eq!(out.code, 7, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("is not the project's") && out.stderr.contains("release record of"), "{}", out.stderr);
+    let tags = run(Command::new("skopeo").args(["list-tags", "--tls-verify=false"]).arg(format!("docker://{repo}")));
+    assert!(!tags.contains("\"latest\""), "{tags}");
+
+    // With the project's key, the fresh clone promotes from the registry's record.
+    std::fs::write(clone.join("relman.pub"), ours).unwrap();
+    let out = run_in(&clone, &["promote", "1.4.0"]);
+    out.ok();
+    assert_eq!(skopeo_raw(&format!("{repo}:latest")).0, index, "latest is the published index");
+    let summary = run_in(&clone, &["summary", "1.4.0"]);
+    summary.ok();
+    assert!(summary.stdout.contains(&index), "{}", summary.stdout);
+    // A version the registry does not hold: promote says where it looked.
+    run_in(&clone, &["promote", "9.9.9"]).fails(9, &dest);
 }

@@ -63,8 +63,12 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
             j.push_str(&format!("  tags:\n    - {}\n", q(&m.runner)));
         }
         let part = format!("dist/parts/{}", m.target);
+        j.push_str("  script:\n");
+        if m.setup != ":" {
+            j.push_str(&format!("    - {}\n", q(&m.setup)));
+        }
         j.push_str(&format!(
-            "  script:\n    - relman build --target {} --part {}\n  artifacts:\n    paths:\n      - {}/\n    expire_in: 1 week\n",
+            "    - relman build --target {} --part {}\n  artifacts:\n    paths:\n      - {}/\n    expire_in: 1 week\n",
             sh(&m.target),
             sh(&part),
             part
@@ -86,7 +90,9 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
         p = p.replacen("  script:\n", "  id_tokens:\n    SIGSTORE_ID_TOKEN:\n      aud: sigstore\n  script:\n", 1);
     }
     if let Some((secret, path)) = &i.key {
-        // A file-type variable holds a path to the key; a plain one the key itself.
+        // A file-type variable holds a path to the key; a plain one the key itself. The copy
+        // is removed when the job's script ends, failed or not.
+        p.push_str(&format!("    - trap \"rm -f {}\" EXIT\n", sh(path)));
         p.push_str(&format!(
             "    - (umask 077 && if [ -f \"${secret}\" ]; then cp \"${secret}\" {path}; else printf '%s\\n' \"${secret}\" > {path}; fi)\n",
             path = sh(path)
@@ -99,9 +105,6 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
     p.push_str(&format!("  environment:\n    name: {}\n", q(&i.publish_environment)));
     if !i.registries.is_empty() {
         p.push_str(&format!("  variables:\n    RELMAN_REGISTRY_HOST: {}\n", q(&i.registries.join(","))));
-    }
-    if let Some((_, path)) = &i.key {
-        p.push_str(&format!("  after_script:\n    - rm -f {}\n", sh(path)));
     }
     b.block("publish", "", &p);
     let mut pr =

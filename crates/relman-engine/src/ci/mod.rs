@@ -131,24 +131,44 @@ fn default_runner(forge: Forge, target: &str) -> String {
     }
 }
 
+/// The `cargo-zigbuild` and `ziglang` releases the generated jobs install (`[build] cross =
+/// "zigbuild"`), pinned: checked together by the cross-build test (crates/relman/tests/ci.rs).
+pub const ZIGBUILD_PINS: &str = "cargo-zigbuild==0.24.1 ziglang==0.15.2";
+
 /// What a runner of `forge` needs before `cargo build --target <target>`: the target's
 /// standard library, and a C toolchain for it where the default runner's is another (musl,
-/// 32-bit x86, 32-bit ARM). Only for Cargo builds on GitHub/Forgejo's Ubuntu runners; a
-/// container or a runner of the user's choice is theirs to set up.
-fn rust_setup(target: &str, custom_runner: bool) -> String {
+/// 32-bit x86, 32-bit ARM) — or, with `[build] cross = "zigbuild"`, cargo-zigbuild and zig in
+/// a virtual environment of the job (every Linux target then builds on x86_64). A container
+/// or a runner of the user's choice is theirs to set up, but for the standard library and
+/// zigbuild. GitHub's and Forgejo's jobs run as a user with sudo; GitLab's as root in the image.
+fn rust_setup(forge: Forge, target: &str, custom_runner: bool, zigbuild: bool) -> String {
     let mut lines = vec![format!("rustup target add {target}")];
+    if zigbuild && target.contains("-linux-") {
+        // PEP 668: no pip into the system Python; `python3 -m ziglang` (cargo-zigbuild's way
+        // to zig) then finds the venv's Python first on PATH.
+        let (tmp, path) = match forge {
+            Forge::Gitlab => ("${CI_BUILDS_DIR:-/tmp}", "export PATH=\"$zig/bin:$PATH\""),
+            _ => ("$RUNNER_TEMP", "echo \"$zig/bin\" >> \"$GITHUB_PATH\""),
+        };
+        lines.push(format!(
+            "zig=\"{tmp}/relman-zigbuild\" && python3 -m venv \"$zig\" && \"$zig/bin/pip\" install -q {ZIGBUILD_PINS} && {path}"
+        ));
+        return lines.join(" && ");
+    }
     if !custom_runner && target.contains("-linux-") {
-        let apt = |pkgs: &str| format!("sudo apt-get update -qq && sudo apt-get install -y -qq {pkgs}");
+        let sudo = if forge == Forge::Gitlab { "" } else { "sudo " };
+        let apt = |pkgs: &str| format!("{sudo}apt-get update -qq && {sudo}apt-get install -y -qq {pkgs}");
+        let linker = |var: &str, cc: &str| match forge {
+            Forge::Gitlab => format!("export {var}={cc}"),
+            _ => format!("echo {var}={cc} >> \"$GITHUB_ENV\""),
+        };
         if target.ends_with("-musl") {
             lines.push(apt("musl-tools"));
         } else if target.starts_with("i686-") {
             lines.push(apt("gcc-multilib"));
         } else if target.starts_with("armv7-") && target.ends_with("gnueabihf") {
             lines.push(apt("gcc-arm-linux-gnueabihf"));
-            lines.push(
-                "echo CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc >> \"$GITHUB_ENV\""
-                    .to_string(),
-            );
+            lines.push(linker("CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER", "arm-linux-gnueabihf-gcc"));
         }
     }
     lines.join(" && ")
@@ -161,12 +181,15 @@ pub fn matrix(s: &Settings, forge: Forge) -> Vec<MatrixEntry> {
         .map(|t| {
             let c = s.ci_config.targets.get(t);
             let custom = c.is_some_and(|c| c.runner.is_some() || c.container.is_some());
+            let zig = s.build == BuildKind::Cargo && crate::build::zigbuild(s, t);
+            // zigbuild builds every Linux target on the x86_64 runner.
+            let native = if zig { default_runner(forge, "x86_64-unknown-linux-gnu") } else { default_runner(forge, t) };
             MatrixEntry {
                 target: t.clone(),
-                runner: c.and_then(|c| c.runner.clone()).unwrap_or_else(|| default_runner(forge, t)),
+                runner: c.and_then(|c| c.runner.clone()).unwrap_or(native),
                 container: c.and_then(|c| c.container.clone()).unwrap_or_default(),
                 setup: match s.build {
-                    BuildKind::Cargo if forge != Forge::Gitlab => rust_setup(t, custom),
+                    BuildKind::Cargo => rust_setup(forge, t, custom, zig),
                     _ => ":".into(),
                 },
             }
@@ -252,8 +275,9 @@ fn install_script(s: &Settings) -> Result<String, Failure> {
     let lines = [
         "  *) echo \"relman $v: no pinned archive for $(uname -s)-$(uname -m)\" >&2; exit 1 ;;",
         "esac",
-        "d=\"${RUNNER_TEMP:-${TMPDIR:-/tmp}}/relman-$v\"",
-        "mkdir -p \"$d\"",
+        // A directory of this job's own: jobs that share a host (a shell runner running
+        // several at once) never write into each other's relman.
+        "t=\"${RUNNER_TEMP:-${TMPDIR:-/tmp}}\"; mkdir -p \"$t\"; d=$(mktemp -d \"$t/relman-$v.XXXXXX\")",
         "curl -fsSL --retry 3 -o \"$d/$f\" BASE/\"$f\"",
         "if command -v sha256sum >/dev/null 2>&1; then got=$(sha256sum \"$d/$f\" | cut -d' ' -f1); else got=$(shasum -a 256 \"$d/$f\" | cut -d' ' -f1); fi",
         "if [ \"$got\" != \"$sum\" ]; then echo \"relman $v: $f has sha256 $got; the workflow pins $sum\" >&2; exit 1; fi",

@@ -262,7 +262,11 @@ impl GitLabDestination {
 }
 
 impl Destination for GitLabDestination {
-    fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+    fn published_record(
+        &self,
+        _settings: &crate::settings::Settings,
+        version: &Version,
+    ) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
         let v = version.to_string();
         let Some((_, there)) = self.package_files(&v)? else { return Ok(None) };
         let Some(m) = there.iter().find(|a| a.name == MANIFEST_FILE) else { return Ok(None) };

@@ -659,7 +659,11 @@ fn tag_version(tag: &str) -> Option<Version> {
 }
 
 impl Destination for ForgeDestination {
-    fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+    fn published_record(
+        &self,
+        _settings: &crate::settings::Settings,
+        version: &Version,
+    ) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
         let (tag, releases) = self.releases_of(version, None)?;
         let Some(r) = releases.first() else { return Ok(None) };
         let there = self.assets(r)?;

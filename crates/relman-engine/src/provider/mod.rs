@@ -54,7 +54,11 @@ pub fn open_dir(url: &str) -> Result<DirProvider, Failure> {
 }
 
 impl Destination for DirProvider {
-    fn published_record(&self, version: &Version) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
+    fn published_record(
+        &self,
+        _settings: &crate::settings::Settings,
+        version: &Version,
+    ) -> Result<Option<crate::destination::PublishedRecord>, Failure> {
         let dir = self.root.join(version.to_string());
         let read = |name: &str| -> Result<Option<Vec<u8>>, Failure> {
             match std::fs::read(dir.join(name)) {

@@ -310,3 +310,40 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// relman's own release, as the runners install it: a project named `relman` whose build
+/// puts the relman under test in each archive, released as `version` to `dir:<root>/releases`.
+/// Returns the release's index.json.
+pub fn relman_release(root: &Path, version: &str) -> PathBuf {
+    let p = Project::empty();
+    p.write(
+        "relman.toml",
+        &format!(
+            "[project]\nname = \"relman\"\n\n[build]\ntargets = [\"{}\"]\nbinaries = [\"relman\"]\n\
+             command = \"mkdir -p out/{{target}} && cp \\\"$RELMAN_BIN\\\" out/{{target}}/relman\"\n\
+             output = \"out/{{target}}/{{binary}}{{exe}}\"\n\n[release]\nto = [\"dir:{}\"]\n",
+            HOST,
+            root.join("releases").display()
+        ),
+    );
+    p.write(".gitignore", "/out\n/dist\n");
+    p.commit("feat: relman");
+    p.tag(&format!("v{version}"));
+    // The binary under test without its debug information (a tenth of the size): the
+    // archive every simulated job downloads stays small.
+    std::fs::create_dir_all(root).unwrap();
+    let bin = root.join("relman-stripped");
+    let st = Command::new("strip")
+        .arg("--strip-all")
+        .arg("-o")
+        .arg(&bin)
+        .arg(env!("CARGO_BIN_EXE_relman"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    run_with_env(&p.dir, &["release"], &[("RELMAN_BIN", bin.to_str().unwrap())]).ok();
+    let index = root.join("releases").join(version).join("index.json");
+    assert!(index.is_file());
+    std::mem::forget(p.tmp);
+    index
+}
