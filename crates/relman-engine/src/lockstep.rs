@@ -105,8 +105,9 @@ pub fn add_release_problems(
     config_file: &str,
     images: &[crate::config::ImageConfig],
     charts: &[crate::config::ChartConfig],
+    ci: &crate::config::CiConfig,
 ) -> Result<(), Failure> {
-    let mut more = crate::image::pin::problems(root, config_file, images)?;
+    let mut more = crate::image::pin::problems(root, config_file, images, ci)?;
     more.extend(crate::chart::problems(root, charts, &report.version));
     for p in more {
         if !report.problems.iter().any(|q| q.file == p.file && q.line.is_some() && q.line == p.line) {

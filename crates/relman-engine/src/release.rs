@@ -266,7 +266,7 @@ fn check(planned: &Planned, allow_dirty: bool, reporter: &dyn Reporter) -> Resul
     };
     let mut report = crate::lockstep::check(&opts)?;
     let config_file = s.config_path.strip_prefix(&s.root).unwrap_or(&s.config_path).display().to_string();
-    crate::lockstep::add_release_problems(&mut report, &s.root, &config_file, &s.images, &s.charts)?;
+    crate::lockstep::add_release_problems(&mut report, &s.root, &config_file, &s.images, &s.charts, &s.ci_config)?;
     if let Some(config) = crate::config::Config::load(&s.config_path)? {
         crate::lockstep::add_signing_problems(&mut report, &s.root, &config_file, &config.sign);
     }

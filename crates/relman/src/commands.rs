@@ -117,6 +117,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 "relman.toml",
                 &config.images,
                 &config.charts,
+                &config.ci,
             )?;
             relman_engine::lockstep::add_signing_problems(&mut report, &dir, "relman.toml", &config.sign);
             for w in &report.warnings {
@@ -675,6 +676,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 &settings.root,
                 &config_file,
                 &settings.images,
+                &settings.ci_config,
                 &settings.remote,
                 dry_run,
             )?;
@@ -1088,6 +1090,9 @@ fn run_ci(ci: CiCommand, dir: &Path, cwd: &Path, json: bool, quiet: bool) -> Res
             let s = config_settings(dir, cwd, config.as_ref())?;
             let written = ci::write(&s, forge, dry_run)?;
             for w in ci::competing_workflows(&s, forge) {
+                eprintln!("warning: {w}");
+            }
+            for w in ci::unpinned_containers(&s)? {
                 eprintln!("warning: {w}");
             }
             if json {

@@ -1557,3 +1557,52 @@ fn promote_from_a_fresh_clone_reads_the_record_the_registry_holds() {
     // A version the registry does not hold: promote says where it looked.
     run_in(&clone, &["promote", "9.9.9"]).fails(9, &dest);
 }
+
+/// CI container images given by tag (`[ci] image`, a target's `container`) are reported by
+/// `relman check` and `ci generate`, and `relman pin` pins them by digest in relman.toml, as it
+/// does bases; the generated jobs then run in the pinned image.
+#[test]
+fn ci_container_images_given_by_tag_are_reported_and_pinned() {
+    let reg = Registry::start();
+    let p0 = Project::empty();
+    let digest = base_image(&p0, &reg);
+    let p = Project::generic(&[AMD64]);
+    let tagged = format!("{}/base:1", reg.host);
+    let toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write(
+        "relman.toml",
+        &format!(
+            "{toml}\n[ci]\ninstall = \"true\"\nimage = \"{tagged}\"  # the jobs' image\n\n[ci.targets.\"{AMD64}\"]\ncontainer = \"{tagged}\"\n"
+        ),
+    );
+    p.commit("ci images");
+    p.tag("v1.0.0");
+    let c = p.relman(&["check"]);
+    c.fails(12, "not ready");
+    assert_eq!(
+        c.stdout.matches(&format!("CI container image `{tagged}` is not pinned by digest")).count()
+            + c.stderr.matches(&format!("CI container image `{tagged}` is not pinned by digest")).count(),
+        2,
+        "{}{}",
+        c.stdout,
+        c.stderr
+    );
+    let g = p.relman(&["ci", "generate", "gitlab", "--dry-run"]);
+    g.ok();
+    assert!(
+        g.stderr.contains(&format!("the CI container image `{tagged}` is given by tag: run `relman pin`")),
+        "{}",
+        g.stderr
+    );
+    p.relman(&["pin"]).ok();
+    let pinned = format!("{tagged}@{digest}");
+    let toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    assert!(toml.contains(&format!("image = \"{pinned}\"  # the jobs' image")), "comment kept: {toml}");
+    assert!(toml.contains(&format!("container = \"{pinned}\"")), "{toml}");
+    p.relman(&["ci", "generate", "gitlab"]).ok();
+    let yml = std::fs::read_to_string(p.path(".gitlab-ci.yml")).unwrap();
+    assert!(yml.contains(&format!("image: \"{pinned}\"")), "{yml}");
+    assert!(!yml.contains(&format!("\"{tagged}\"")), "{yml}");
+    p.commit("pinned");
+    assert!(!p.relman(&["check"]).stdout.contains("CI container image"));
+}

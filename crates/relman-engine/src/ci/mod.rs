@@ -460,6 +460,23 @@ fn stale_files(s: &Settings, forge: Forge, generated: &[Generated]) -> Vec<Strin
 /// What else in the repository releases on a tag push: another workflow of `forge` that
 /// creates release pages or pushes tags, which would race relman's on every tag. One line each,
 /// naming the file and what gave it away.
+/// The CI container images relman.toml gives by tag only (`[ci] image`, a target's
+/// `container`): a tag moves, so each job could run in another image than the one reviewed.
+/// `relman pin` pins them; `relman check` reports them.
+pub fn unpinned_containers(s: &Settings) -> Result<Vec<String>, Failure> {
+    let config_file = s.config_path.strip_prefix(&s.root).unwrap_or(&s.config_path).display().to_string();
+    let found = crate::image::pin::unpinned(&s.root, &config_file, &[], &s.ci_config)?;
+    Ok(found
+        .into_iter()
+        .map(|u| {
+            format!(
+                "{}:{}: the CI container image `{}` is given by tag: run `relman pin` to pin it by digest",
+                u.file, u.line, u.image
+            )
+        })
+        .collect())
+}
+
 pub fn competing_workflows(s: &Settings, forge: Forge) -> Vec<String> {
     const SIGNS: [(&str, &str); 9] = [
         ("softprops/action-gh-release", "softprops/action-gh-release"),

@@ -1,6 +1,8 @@
-//! Base images pinned by digest: `relman check` refuses a base given by tag only (in
-//! relman.toml or a Dockerfile's `FROM`), and `relman pin` resolves tags to digests and
-//! rewrites those lines (relman.toml with toml_edit, the rest of the file untouched).
+//! Images pinned by digest: `relman check` refuses a base given by tag only (in relman.toml
+//! or a Dockerfile's `FROM`) and a CI container image given by tag only (`[ci] image`,
+//! `[ci.targets."<triple>"] container`: what the build and publish jobs run in), and
+//! `relman pin` resolves tags to digests and rewrites those lines (relman.toml with
+//! toml_edit, the rest of the file untouched).
 
 use std::path::Path;
 
@@ -29,6 +31,10 @@ pub struct Unpinned {
 enum Place {
     Config(usize),
     Dockerfile(std::ops::Range<usize>),
+    /// `[ci] image`.
+    CiImage,
+    /// `[ci.targets."<triple>"] container`.
+    CiContainer(String),
 }
 
 /// What `relman pin` changed (or would change).
@@ -40,8 +46,13 @@ pub struct PinChange {
     pub to: String,
 }
 
-/// Every unpinned base of the configured images.
-pub fn unpinned(root: &Path, config_file: &str, images: &[ImageConfig]) -> Result<Vec<Unpinned>, Failure> {
+/// Every unpinned base of the configured images, and every CI container image given by tag.
+pub fn unpinned(
+    root: &Path,
+    config_file: &str,
+    images: &[ImageConfig],
+    ci: &crate::config::CiConfig,
+) -> Result<Vec<Unpinned>, Failure> {
     let config_text = std::fs::read_to_string(root.join(config_file)).unwrap_or_default();
     let mut out = Vec::new();
     for (i, img) in images.iter().enumerate() {
@@ -72,6 +83,32 @@ pub fn unpinned(root: &Path, config_file: &str, images: &[ImageConfig]) -> Resul
             }
         }
     }
+    let containers = ci.image.iter().map(|i| (i, "[ci]".to_string(), "image", Place::CiImage)).chain(
+        ci.targets.iter().filter_map(|(t, c)| {
+            c.container
+                .as_ref()
+                .map(|i| (i, format!("[ci.targets.\"{t}\"]"), "container", Place::CiContainer(t.clone())))
+        }),
+    );
+    for (image, table, key, place) in containers {
+        let base = BaseRef::parse(image).map_err(|e| Failure::config(format!("{config_file}: {table} {key}: {e}")))?;
+        if matches!(base, BaseRef::Registry { .. }) && !base.is_pinned() {
+            // The line under the table's header (the same image can be written twice).
+            let line = config_text
+                .lines()
+                .position(|l| l.trim() == table)
+                .and_then(|h| {
+                    config_text
+                        .lines()
+                        .enumerate()
+                        .skip(h + 1)
+                        .find(|(_, l)| l.trim_start().starts_with(key))
+                        .map(|(i, _)| i + 1)
+                })
+                .unwrap_or_else(|| line_of(&config_text, image));
+            out.push(Unpinned { file: config_file.to_string(), line, image: image.clone(), base, place });
+        }
+    }
     Ok(out)
 }
 
@@ -82,15 +119,25 @@ fn line_of(text: &str, needle: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// `relman check`'s problems for unpinned bases.
-pub fn problems(root: &Path, config_file: &str, images: &[ImageConfig]) -> Result<Vec<Problem>, Failure> {
-    Ok(unpinned(root, config_file, images)?
+/// `relman check`'s problems for unpinned bases and CI container images.
+pub fn problems(
+    root: &Path,
+    config_file: &str,
+    images: &[ImageConfig],
+    ci: &crate::config::CiConfig,
+) -> Result<Vec<Problem>, Failure> {
+    Ok(unpinned(root, config_file, images, ci)?
         .into_iter()
         .map(|u| Problem {
             class: ProblemClass::Check,
             file: Some(u.file),
             line: Some(u.line).filter(|l| *l > 0),
-            what: format!("base image `{}` is not pinned by digest (run `relman pin`)", u.image),
+            what: match u.place {
+                Place::CiImage | Place::CiContainer(_) => {
+                    format!("CI container image `{}` is not pinned by digest (run `relman pin`)", u.image)
+                }
+                _ => format!("base image `{}` is not pinned by digest (run `relman pin`)", u.image),
+            },
             expected: format!("{}@sha256:<digest>", u.image),
             found: u.image,
         })
@@ -102,10 +149,11 @@ pub fn pin(
     root: &Path,
     config_file: &str,
     images: &[ImageConfig],
+    ci: &crate::config::CiConfig,
     remote: &crate::remote::Remote,
     dry_run: bool,
 ) -> Result<Vec<PinChange>, Failure> {
-    let found = unpinned(root, config_file, images)?;
+    let found = unpinned(root, config_file, images, ci)?;
     let client = remote.registry_client();
     let mut changes = Vec::new();
     let mut resolved = Vec::new();
@@ -119,27 +167,46 @@ pub fn pin(
         return Ok(changes);
     }
     // relman.toml through toml_edit; Dockerfiles by span, last span first.
-    let config_edits: Vec<(usize, &String)> = resolved
+    let config_edits: Vec<(&Place, &String)> = resolved
         .iter()
-        .filter_map(|(u, to)| if let Place::Config(i) = u.place { Some((i, to)) } else { None })
+        .filter(|(u, _)| !matches!(u.place, Place::Dockerfile(_)))
+        .map(|(u, to)| (&u.place, to))
         .collect();
     if !config_edits.is_empty() {
         let path = root.join(config_file);
         let text = std::fs::read_to_string(&path).map_err(|e| Failure::io("read", &path, e))?;
         let mut doc: toml_edit::DocumentMut =
             text.parse().map_err(|e| Failure::config(format!("{config_file}: {e}")))?;
-        for (i, to) in config_edits {
-            let item = doc
-                .get_mut("image")
-                .and_then(|v| v.as_array_of_tables_mut())
-                .and_then(|a| a.get_mut(i))
-                .ok_or_else(|| Failure::config(format!("{config_file}: image[{i}] is not a [[image]] table")))?;
-            let old = item.get("base").and_then(|b| b.as_value()).map(|v| v.decor().clone());
+        for (place, to) in config_edits {
+            let (table, key, what) = match place {
+                Place::Config(i) => (
+                    doc.get_mut("image")
+                        .and_then(|v| v.as_array_of_tables_mut())
+                        .and_then(|a| a.get_mut(*i))
+                        .map(|t| t as &mut dyn toml_edit::TableLike),
+                    "base",
+                    format!("image[{i}]"),
+                ),
+                Place::CiImage => (doc.get_mut("ci").and_then(|v| v.as_table_like_mut()), "image", "[ci]".to_string()),
+                Place::CiContainer(t) => (
+                    doc.get_mut("ci")
+                        .and_then(|v| v.as_table_like_mut())
+                        .and_then(|c| c.get_mut("targets"))
+                        .and_then(|v| v.as_table_like_mut())
+                        .and_then(|c| c.get_mut(t))
+                        .and_then(|v| v.as_table_like_mut()),
+                    "container",
+                    format!("[ci.targets.\"{t}\"]"),
+                ),
+                Place::Dockerfile(_) => unreachable!("filtered"),
+            };
+            let item = table.ok_or_else(|| Failure::config(format!("{config_file}: {what} is not a table")))?;
+            let old = item.get(key).and_then(|b| b.as_value()).map(|v| v.decor().clone());
             let mut v = toml_edit::Value::from(to.as_str());
             if let Some(d) = old {
                 *v.decor_mut() = d;
             }
-            item.insert("base", toml_edit::Item::Value(v));
+            item.insert(key, toml_edit::Item::Value(v));
         }
         crate::fsutil::write_atomic(&path, doc.to_string().as_bytes())?;
     }
