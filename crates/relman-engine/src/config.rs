@@ -143,6 +143,10 @@ pub struct CiConfig {
     pub environment: Option<String>,
     /// Pin third-party actions by commit (default true); `false` uses their version tags.
     pub pin_actions: Option<bool>,
+    /// GitHub: also write `.github/dependabot.yml`, which keeps the pinned actions fresh (one
+    /// grouped pull request a week, same major). relman keeps the newer pins Dependabot writes
+    /// inside its blocks. Default false.
+    pub dependabot: Option<bool>,
     /// Forgejo: the base URL actions come from, written as full-URL `uses:` (e.g.
     /// `https://code.forgejo.org`; a Forgejo extension that actionlint does not know). Default:
     /// short names, fetched from the instance's DEFAULT_ACTIONS_URL.

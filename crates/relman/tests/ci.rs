@@ -907,3 +907,58 @@ fn zigbuild_cross_builds_each_linux_target_with_the_setup_the_workflow_runs() {
     let run = Command::new(p.path("target/x86_64-unknown-linux-musl/release/hello")).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&run.stdout), "hello 0.1.0\n");
 }
+
+/// `[ci] dependabot = true` writes Dependabot's configuration (valid by its schema). Dependabot
+/// updating a pinned action inside relman's blocks (commit and tag comment, same major) is
+/// kept by `ci check` and `ci generate`; an older pin, a new major or a commit without its tag
+/// are edits relman names.
+#[test]
+fn dependabot_keeps_pinned_actions_fresh_inside_relmans_blocks() {
+    let releases = tempfile::tempdir().unwrap();
+    let p = project(releases.path(), "dependabot = true\n");
+    p.relman(&["ci", "generate", "github"]).ok();
+    let dependabot = p.path(".github/dependabot.yml");
+    let text = fs::read_to_string(&dependabot).unwrap();
+    assert!(
+        text.contains("package-ecosystem: \"github-actions\"") && text.contains("version-update:semver-major"),
+        "{text}"
+    );
+    schema("vendor.dependabot", &[dependabot.clone()]);
+    p.commit("ci");
+    p.relman(&["ci", "check"]).ok();
+
+    let path = p.path(".github/workflows/release.yml");
+    let ours = fs::read_to_string(&path).unwrap();
+    let pinned = "actions/checkout@34e114876b0b11c390a56381ad16ebd13914f8d5 # v4.3.1";
+    assert!(ours.contains(pinned), "{ours}");
+    // Dependabot updates every workflow file at once.
+    let files: Vec<(PathBuf, String)> = workflow_files(&p, ".github/workflows")
+        .into_iter()
+        .map(|f| (f.clone(), fs::read_to_string(&f).unwrap()))
+        .collect();
+    let bump = |to: &str| {
+        for (f, text) in &files {
+            fs::write(f, text.replace(pinned, to)).unwrap();
+        }
+    };
+    // What Dependabot writes: a newer release of the same major.
+    let newer = "actions/checkout@0123456789abcdef0123456789abcdef01234567 # v4.4.0";
+    bump(newer);
+    p.relman(&["ci", "check"]).ok();
+    p.relman(&["ci", "generate", "github"]).ok();
+    let kept = fs::read_to_string(&path).unwrap();
+    assert_eq!(kept.matches(newer).count(), ours.matches(pinned).count(), "{kept}");
+    // Backwards, a new major: edits inside a block.
+    for other in [
+        "actions/checkout@0123456789abcdef0123456789abcdef01234567 # v4.2.0",
+        "actions/checkout@0123456789abcdef0123456789abcdef01234567 # v5.0.0",
+    ] {
+        bump(other);
+        p.relman(&["ci", "check"]).fails(12, "edited by hand");
+    }
+    // Without `dependabot`, relman writes no such file and says a file it wrote is stale.
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &toml.replace("dependabot = true\n", ""));
+    p.relman(&["ci", "generate", "github"]).ok();
+    assert!(!dependabot.exists());
+}

@@ -48,7 +48,41 @@ pub(crate) fn workflows(i: &Inputs) -> Vec<Generated> {
         let promote_file = release_file.replace("release.yml", "promote.yml");
         out.push(Generated { path: promote_file, blocks: promote_workflow(i) });
     }
+    if i.dependabot {
+        out.push(Generated { path: DEPENDABOT_FILE.into(), blocks: dependabot() });
+    }
     out
+}
+
+/// `[ci] dependabot = true`: Dependabot's configuration.
+pub(crate) const DEPENDABOT_FILE: &str = ".github/dependabot.yml";
+
+/// Weekly updates of every pinned action (relman's and the user's), grouped into one pull
+/// request, within the major each is on: relman keeps a newer pin of the same major that
+/// Dependabot writes into its blocks; a new major comes with a new relman.
+fn dependabot() -> Blocks {
+    let mut b = Blocks::new();
+    b.block(
+        "dependabot",
+        "",
+        "# Keeps the pinned actions fresh: one grouped pull request a week, commit and tag comment
+         # updated together. Inside relman's blocks, `relman ci generate` and `ci check` keep a newer
+         # pin of the same major; majors move with relman itself.
+         version: 2
+         updates:
+           - package-ecosystem: \"github-actions\"
+             directory: \"/\"
+             schedule:
+               interval: \"weekly\"
+             groups:
+               actions:
+                 patterns: [\"*\"]
+             ignore:
+               - dependency-name: \"*\"
+                 update-types: [\"version-update:semver-major\"]
+",
+    );
+    b
 }
 
 fn uses(i: &Inputs, a: &Action) -> String {
@@ -57,6 +91,18 @@ fn uses(i: &Inputs, a: &Action) -> String {
         _ => String::new(),
     };
     if i.pin {
+        // A newer release of the same major, pinned in the repository already (Dependabot
+        // updates the commit and its tag comment inside relman's blocks), is kept: `ci check`
+        // then passes, and relman never moves an action backwards.
+        let ours = super::action_version(a.tag);
+        if let Some((commit, tag)) = i.newer_pins.get(a.name) {
+            let theirs = super::action_version(tag);
+            if let (Some(o), Some(t)) = (&ours, &theirs) {
+                if t.0 == o.0 && t.3 == o.3 && t > o {
+                    return format!("{prefix}{}@{commit} # {tag}", a.name);
+                }
+            }
+        }
         format!("{prefix}{}@{} # {}", a.name, a.commit, a.tag)
     } else {
         format!("{prefix}{}@{}", a.name, a.tag)

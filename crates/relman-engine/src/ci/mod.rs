@@ -98,6 +98,11 @@ pub(crate) struct Inputs {
     pub toolchains: Vec<(&'static str, Vec<(String, String)>)>,
     pub pin: bool,
     pub actions_url: Option<String>,
+    /// Actions the repository's workflows already pin to a newer release of the same major
+    /// than relman's (a Dependabot update inside relman's blocks): name → (commit, tag).
+    pub newer_pins: std::collections::BTreeMap<String, (String, String)>,
+    /// `[ci] dependabot`: write `.github/dependabot.yml` (GitHub).
+    pub dependabot: bool,
 }
 
 /// A generated file: its path (relative to the project root) and its blocks.
@@ -414,7 +419,45 @@ fn inputs(s: &Settings, forge: Forge) -> Result<Inputs, Failure> {
         toolchains: toolchains(s),
         pin: s.ci_config.pin_actions != Some(false),
         actions_url: s.ci_config.actions_url.clone(),
+        newer_pins: pins_in(&s.root.join(forge.release_file()).with_file_name("")),
+        dependabot: s.ci_config.dependabot == Some(true) && forge == Forge::Github,
     })
+}
+
+/// Every `uses: NAME@<40 hex> # TAG` in the workflow files of `dir`: name → (commit, tag),
+/// the highest tag of each name.
+fn pins_in(dir: &Path) -> std::collections::BTreeMap<String, (String, String)> {
+    let mut out: std::collections::BTreeMap<String, (String, String)> = Default::default();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for e in entries.flatten() {
+        let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
+        for line in text.lines() {
+            let Some(rest) = line.trim_start().trim_start_matches("- ").trim_start().strip_prefix("uses:") else {
+                continue;
+            };
+            let Some((used, tag)) = rest.split_once('#') else { continue };
+            let Some((name, commit)) = used.trim().rsplit_once('@') else { continue };
+            let name = name.rsplit_once("://").map(|(_, n)| n.split_once('/').map_or(n, |x| x.1)).unwrap_or(name);
+            let tag = tag.trim().to_string();
+            if commit.len() != 40 || !commit.chars().all(|c| c.is_ascii_hexdigit()) || action_version(&tag).is_none() {
+                continue;
+            }
+            let newer = out.get(name).is_none_or(|(_, t)| action_version(&tag) > action_version(t));
+            if newer {
+                out.insert(name.to_string(), (commit.to_string(), tag));
+            }
+        }
+    }
+    out
+}
+
+/// `v4.3.1` → (4, 3, 1, ""); `v3.2.1-node20` → (3, 2, 1, "node20"). None for anything else.
+pub(crate) fn action_version(tag: &str) -> Option<(u64, u64, u64, String)> {
+    let t = tag.strip_prefix('v')?;
+    let (nums, suffix) = t.split_once('-').unwrap_or((t, ""));
+    let mut it = nums.split('.').map(|n| n.parse::<u64>().ok());
+    let v = (it.next()??, it.next().flatten().unwrap_or(0), it.next().flatten().unwrap_or(0), suffix.to_string());
+    Some(v)
 }
 
 /// The files `relman ci generate <forge>` writes.
@@ -443,7 +486,11 @@ fn owned_files(forge: Forge) -> Vec<String> {
     }
     let promote = release.replace("release.yml", "promote.yml");
     let check = release.replace("release.yml", "check.yml");
-    vec![release, check, promote]
+    let mut files = vec![release, check, promote];
+    if forge == Forge::Github {
+        files.push(github::DEPENDABOT_FILE.to_string());
+    }
+    files
 }
 
 /// Files relman wrote for `forge` that the configuration no longer needs (a promote.yml after
@@ -457,9 +504,6 @@ fn stale_files(s: &Settings, forge: Forge, generated: &[Generated]) -> Vec<Strin
         .collect()
 }
 
-/// What else in the repository releases on a tag push: another workflow of `forge` that
-/// creates release pages or pushes tags, which would race relman's on every tag. One line each,
-/// naming the file and what gave it away.
 /// The CI container images relman.toml gives by tag only (`[ci] image`, a target's
 /// `container`): a tag moves, so each job could run in another image than the one reviewed.
 /// `relman pin` pins them; `relman check` reports them.
@@ -477,6 +521,9 @@ pub fn unpinned_containers(s: &Settings) -> Result<Vec<String>, Failure> {
         .collect())
 }
 
+/// What else in the repository releases on a tag push: another workflow of `forge` that
+/// creates release pages or pushes tags, which would race relman's on every tag. One line each,
+/// naming the file and what gave it away.
 pub fn competing_workflows(s: &Settings, forge: Forge) -> Vec<String> {
     const SIGNS: [(&str, &str); 9] = [
         ("softprops/action-gh-release", "softprops/action-gh-release"),
@@ -621,9 +668,13 @@ pub fn check(s: &Settings, forges: &[Forge]) -> Result<Vec<CheckReport>, Failure
                             ));
                         }
                     }
-                    report.problems.extend(g.blocks.problems(&g.path, &existing)?);
+                    let problems = g.blocks.problems(&g.path, &existing)?;
                     let regenerated = g.blocks.regenerate(&g.path, Some(&existing))?;
-                    if regenerated != existing {
+                    // Every block's body is what relman writes (a Dependabot update relman
+                    // keeps leaves only the end markers' digests behind): nothing to report.
+                    let differs = !problems.is_empty();
+                    report.problems.extend(problems);
+                    if differs && regenerated != existing {
                         report.diff.push_str(&crate::textdiff::unified(&g.path, &existing, &regenerated));
                     }
                 }
