@@ -64,6 +64,11 @@ pub fn from_channels(
     ([stable(version), not_older(version, "latest", previous_v.as_ref(), allow_downgrade)], previous)
 }
 
+/// Whether version `a` is newer than `b` (both semver; an unreadable one is not newer).
+pub fn newer(a: &str, b: &str) -> bool {
+    matches!((Version::parse(a), Version::parse(b)), (Ok(a), Ok(b)) if a > b)
+}
+
 /// A sink for gates as a destination evaluates them: each is reported as a step
 /// (`gate NAME: pass|FAIL (detail)`) and kept in `gates`.
 pub fn logged<'a>(reporter: &'a dyn Reporter, gates: &'a mut Vec<Gate>) -> impl FnMut(Gate) + 'a {

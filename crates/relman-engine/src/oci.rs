@@ -1184,8 +1184,19 @@ pub fn check_promote(
     let report = PromoteReport::checked(url, &version.to_string(), gates, previous, pointers, latest_stays);
     let apply: Option<ApplyMoves> = passed.then(|| {
         let client = client.clone();
+        let version = version.clone();
         Box::new(move |reporter: &dyn Reporter, moved: &mut Vec<String>| {
             for (repo, tags, f) in &moves {
+                // The promotion is recorded first (an immutable-by-convention tag on the same
+                // index); --allow-downgrade withdraws the newer ones of this line.
+                client.put_manifest(repo, &promoted_tag(&version), &f.bytes, &f.content_type)?;
+                if allow_downgrade {
+                    for (v, t) in promoted_versions(&client, repo)? {
+                        if v > version && (v.major, v.minor) == (version.major, version.minor) {
+                            withdraw(&client, repo, &t)?;
+                        }
+                    }
+                }
                 for t in tags {
                     let current = client.head_manifest(&repo.with_tag(t))?;
                     if current.as_ref().map(|d| &d.digest) != Some(&f.digest) {
@@ -1194,12 +1205,92 @@ pub fn check_promote(
                         moved.push(format!("{}:{t}", repo.name()));
                     }
                 }
+                converge(&client, repo, &version, tags, moved)?;
                 reporter.step(&format!("{}: {} → {}", repo.name(), tags.join(" and "), f.digest));
             }
             Ok(())
         }) as ApplyMoves
     });
     Ok(PromotePlan { report, apply })
+}
+
+/// The tag that records that `version` was promoted in a repository (on the version's index).
+fn promoted_tag(version: &Version) -> String {
+    format!("promoted-{}", version_tag(&version.to_string()))
+}
+
+/// What a `promoted-*` tag of a version that `--allow-downgrade` took back names: the same
+/// bytes every time (registries cannot delete a tag alone, so it is re-pointed).
+fn withdrawn_manifest() -> ImageManifest {
+    let mut m = ImageManifest::new(Descriptor::empty_json(), vec![Descriptor::empty_json()]);
+    m.artifact_type = Some("application/vnd.relman.promotion-withdrawn.v1+json".into());
+    m
+}
+
+fn withdraw(client: &Client, repo: &Reference, tag: &str) -> Result<(), Failure> {
+    client.push_blob_bytes(repo, media::EMPTY_JSON)?;
+    client.put_manifest(repo, tag, &withdrawn_manifest().to_bytes(), media::OCI_MANIFEST)?;
+    Ok(())
+}
+
+/// Every `promoted-*` tag of `repo`, with its version (withdrawn ones included).
+fn promoted_versions(client: &Client, repo: &Reference) -> Result<Vec<(Version, String)>, Failure> {
+    Ok(client
+        .list_tags(repo)?
+        .into_iter()
+        .filter_map(|t| {
+            let v = t.strip_prefix("promoted-").and_then(|v| Version::parse(v).ok())?;
+            Some((v, t))
+        })
+        .collect())
+}
+
+/// After its moves, a promote makes each of its tags name the newest promoted version that
+/// tag may hold (`latest`: any; `X.Y`: that line), as the `promoted-*` tags record them, and
+/// re-reads until a pass writes nothing. Registries have no compare-and-swap: a concurrent
+/// promote of an older version may have written after a newer one; the last promote to finish
+/// this pass leaves every tag on the newest (ARCHITECTURE.md, "Concurrent promotes").
+fn converge(
+    client: &Client,
+    repo: &Reference,
+    version: &Version,
+    tags: &[String],
+    moved: &mut Vec<String>,
+) -> Result<(), Failure> {
+    for _ in 0..20 {
+        let mut promoted = promoted_versions(client, repo)?;
+        promoted.sort_by(|a, b| b.0.cmp(&a.0));
+        let withdrawn = Digest::of(&withdrawn_manifest().to_bytes());
+        let mut wrote = false;
+        for t in tags {
+            let line = (t != "latest").then_some((version.major, version.minor));
+            let mut want = None;
+            for (_, marker) in promoted.iter().filter(|(v, _)| line.is_none_or(|l| (v.major, v.minor) == l)) {
+                match client.get_manifest(&repo.with_tag(marker))? {
+                    Some(f) if f.digest != withdrawn => {
+                        want = Some(f);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let Some(want) = want else { continue };
+            let current = client.head_manifest(&repo.with_tag(t))?;
+            if current.as_ref().map(|d| &d.digest) != Some(&want.digest) {
+                client.put_manifest(repo, t, &want.bytes, &want.content_type)?;
+                let name = format!("{}:{t}", repo.name());
+                if !moved.contains(&name) {
+                    moved.push(name);
+                }
+                wrote = true;
+            }
+        }
+        if !wrote {
+            return Ok(());
+        }
+    }
+    Err(Failure::publish(format!("`{}`: its tags kept changing while promoting {version}", repo.name()))
+        .with_hint("another promote is moving them: run `relman promote` again once it finished"))
 }
 
 /// The version an index at `repo:tag` says it is (`org.opencontainers.image.version`).

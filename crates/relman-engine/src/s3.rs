@@ -338,6 +338,36 @@ impl S3Destination {
         Ok(())
     }
 
+    /// An object's bytes and ETag (`None`: absent).
+    fn get_tagged(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, Failure> {
+        let a = self.send("GET", key, &[], &[], EMPTY_SHA256, None, 0)?;
+        match a.status {
+            200 => Ok(Some((a.body, a.etag.unwrap_or_default()))),
+            404 => Ok(None),
+            _ => Err(self.unexpected(&format!("GET {key}"), &a)),
+        }
+    }
+
+    /// Writes `bytes` at `key` only while it is as read: `etag` (`If-Match`), or absent
+    /// (`None`: `If-None-Match: *`) — S3's conditional writes. `Ok(false)` when another writer
+    /// changed it first (HTTP 412, or 409 for a concurrent conditional write). A retried write
+    /// that finds its own bytes there counts as written.
+    fn put_bytes_if(&self, key: &str, bytes: &[u8], content_type: &str, etag: Option<&str>) -> Result<bool, Failure> {
+        let sha = relman_install::hash::sha256_bytes(bytes).as_str().to_string();
+        let condition = match etag {
+            Some(e) => ("if-match", e.to_string()),
+            None => ("if-none-match", "*".to_string()),
+        };
+        let extra = [("content-type", content_type.to_string()), (META_SHA256, sha.clone()), condition];
+        let body = || Ok(Box::new(bytes) as Box<dyn Read + Send>);
+        let a = self.send("PUT", key, &[], &extra, &sha, Some(&body), bytes.len() as u64)?;
+        match a.status {
+            200 => Ok(true),
+            412 | 409 => Ok(self.get(key)?.as_deref() == Some(bytes)),
+            _ => Err(self.unexpected(&format!("PUT {key}"), &a)),
+        }
+    }
+
     /// Copies `from` to `to` inside the bucket (server-side: no bytes travel through relman),
     /// metadata included: the copy keeps its `x-amz-meta-sha256`.
     fn copy_object(&self, from: &str, to: &str) -> Result<(), Failure> {
@@ -391,6 +421,29 @@ impl S3Destination {
             changed = true;
         }
         Ok(changed)
+    }
+
+    /// Whether `latest/` is exactly `v/`: the same names, each with the same digest (a listing
+    /// of each and one HEAD per object). What an "already promoted" answer rests on.
+    fn latest_matches(&self, v: &str) -> Result<bool, Failure> {
+        let from = self.key(&format!("{v}/"));
+        let to = self.key(&format!("{LATEST_DIR}/"));
+        let wanted = self.list(&from)?;
+        let present = self.list(&to)?;
+        let names = |keys: &[String], prefix: &str| {
+            let mut n: Vec<String> = keys.iter().map(|k| k[prefix.len()..].to_string()).collect();
+            n.sort();
+            n
+        };
+        if wanted.is_empty() || names(&wanted, &from) != names(&present, &to) {
+            return Ok(false);
+        }
+        for name in names(&wanted, &from) {
+            if self.head(&format!("{from}{name}"))? != self.head(&format!("{to}{name}"))? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The version `latest/` mirrors: its `index.json`'s digest against `v`'s (one HEAD each).
@@ -549,12 +602,13 @@ impl S3Destination {
     fn channels(&self) -> Result<Option<relman_manifest::Channels>, Failure> {
         match self.get(&self.key(crate::planned::CHANNELS_FILE))? {
             None => Ok(None),
-            Some(bytes) => {
-                relman_manifest::Channels::from_json(&String::from_utf8_lossy(&bytes)).map(Some).map_err(|e| {
-                    Failure::verify(format!("`{}/channels.json` is not a valid channels file: {e}", self.url))
-                })
-            }
+            Some(bytes) => self.parse_channels(&bytes).map(Some),
         }
+    }
+
+    fn parse_channels(&self, bytes: &[u8]) -> Result<relman_manifest::Channels, Failure> {
+        relman_manifest::Channels::from_json(&String::from_utf8_lossy(bytes))
+            .map_err(|e| Failure::verify(format!("`{}/channels.json` is not a valid channels file: {e}", self.url)))
     }
 
     /// The release record: the local one, or the published `manifest.json`.
@@ -706,7 +760,9 @@ impl Destination for S3Destination {
             vec![format!("{LATEST_DIR}/"), crate::planned::CHANNELS_FILE.into()],
             Vec::new(),
         );
-        if !report.passed() || (previous.as_deref() == Some(v.as_str()) && self.latest_is(&v)? == Some(true)) {
+        // "Already promoted" only when `latest/` really is this version, object by object: a
+        // promote cut short (or raced) is finished by the next one.
+        if !report.passed() || (previous.as_deref() == Some(v.as_str()) && self.latest_matches(&v)?) {
             return Ok(PromotePlan { report, apply: None });
         }
         let channels = relman_manifest::Channels {
@@ -726,15 +782,49 @@ impl Destination for S3Destination {
             agent: self.agent.clone(),
             decided: std::sync::Mutex::new(None),
         };
+        // Concurrent promotes (several runners, no lock in S3): `channels.json` is claimed first,
+        // by a conditional write against the ETag read, so the promotes are put in one order
+        // and none moves it backwards; then `latest/` is mirrored from the version
+        // `channels.json` names, re-read after each mirror until they agree — a promote whose
+        // copy finished after a newer one's mirrors the newer version too. Whatever the
+        // interleaving, the last promote to finish leaves `latest/` on the newest claimed
+        // version (ARCHITECTURE.md, "Concurrent promotes").
         let apply: crate::destination::ApplyMoves = Box::new(move |_r: &dyn Reporter, moved: &mut Vec<String>| {
-            if this.mirror_latest(&v)? {
-                moved.push(format!("{LATEST_DIR}/"));
-            }
-            relman_install::crashpoint::point("s3-latest-moved");
             let bytes = channels.to_json();
-            if this.get(&key)?.as_deref() != Some(bytes.as_bytes()) {
-                this.put_bytes(&key, bytes.as_bytes(), "application/json")?;
-                moved.push(crate::planned::CHANNELS_FILE.into());
+            loop {
+                let (current, etag) = match this.get_tagged(&key)? {
+                    Some((b, etag)) => (Some(this.parse_channels(&b)?), Some(etag)),
+                    None => (None, None),
+                };
+                let named = current.and_then(|c| c.stable).map(|e| e.version);
+                if named.as_deref() == Some(v.as_str()) {
+                    break;
+                }
+                if let Some(n) = named.as_deref().filter(|_| !allow_downgrade) {
+                    if crate::gates::newer(n, &v) {
+                        return Err(Failure::gate(format!(
+                            "cannot promote {v} at `{}`: {n} was promoted meanwhile (never backwards); nothing was moved",
+                            this.url
+                        ))
+                        .with_hint(format!("{v} is older than what `latest` is on; pass --allow-downgrade to move it back")));
+                    }
+                }
+                if this.put_bytes_if(&key, bytes.as_bytes(), "application/json", etag.as_deref())? {
+                    moved.push(crate::planned::CHANNELS_FILE.into());
+                    break;
+                }
+            }
+            relman_install::crashpoint::point("s3-channels-claimed");
+            let mut target = v.clone();
+            loop {
+                if this.mirror_latest(&target)? && !moved.iter().any(|m| m.starts_with(LATEST_DIR)) {
+                    moved.push(format!("{LATEST_DIR}/"));
+                }
+                let named = this.channels()?.and_then(|c| c.stable).map(|e| e.version);
+                match named {
+                    Some(n) if n != target => target = n,
+                    _ => break,
+                }
             }
             this.write_versions_page()
         });

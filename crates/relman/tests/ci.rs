@@ -923,7 +923,7 @@ fn dependabot_keeps_pinned_actions_fresh_inside_relmans_blocks() {
         text.contains("package-ecosystem: \"github-actions\"") && text.contains("version-update:semver-major"),
         "{text}"
     );
-    schema("vendor.dependabot", &[dependabot.clone()]);
+    schema("vendor.dependabot", std::slice::from_ref(&dependabot));
     p.commit("ci");
     p.relman(&["ci", "check"]).ok();
 

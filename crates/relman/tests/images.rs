@@ -1606,3 +1606,74 @@ fn ci_container_images_given_by_tag_are_reported_and_pinned() {
     p.commit("pinned");
     assert!(!p.relman(&["check"]).stdout.contains("CI container image"));
 }
+
+/// Several runners promoting different versions to one registry at once, over several rounds
+/// (a fresh repository path each): whatever the interleaving, `latest` ends on the newest
+/// version and each `X.Y` on its line's newest — the registry has no compare-and-swap, so
+/// every promote records its promotion first and converges the tags after its moves. Each
+/// runs in its own clone and reads the record from the registry.
+#[test]
+fn concurrent_promotes_at_a_registry_never_go_backwards() {
+    let (reg, _base, p) = tool_on_base(false);
+    let env = [("RELMAN_PASSWORD", PASS)];
+    let versions = ["1.1.0", "1.2.0", "1.2.1", "1.3.0"];
+    let rounds = 5;
+    let dests: Vec<String> = (0..rounds).map(|r| format!("oci://{}/round{r}", reg.host)).collect();
+    for v in versions {
+        p.write("docs/guide.md", &format!("guide of {v}\n"));
+        p.commit(&format!("release {v}"));
+        p.tag(&format!("v{v}"));
+        let mut args = vec!["release"];
+        for d in &dests {
+            args.extend(["--to", d.as_str()]);
+        }
+        p.relman_env(&args, &env).ok();
+    }
+    let clones: Vec<std::path::PathBuf> = versions
+        .iter()
+        .map(|v| {
+            let c = p.outside(&format!("clone-{v}"));
+            run(Command::new("git").args(["clone", "-q"]).arg(&p.dir).arg(&c));
+            c
+        })
+        .collect();
+    for (r, dest) in dests.iter().enumerate() {
+        let repo = format!("{}/round{r}/tool", reg.host);
+        let outs: Vec<Out> = std::thread::scope(|scope| {
+            let handles: Vec<_> = versions
+                .iter()
+                .zip(&clones)
+                .map(|(v, c)| scope.spawn(move || run_in(c, &["promote", v, "--to", dest])))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (v, o) in versions.iter().zip(&outs) {
+            assert!(
+                o.code == 0 || (o.code == 9 && o.stderr.contains("gate not-older")),
+                "round {r}, {v}:\n{}",
+                o.stderr
+            );
+        }
+        assert_eq!(outs[3].code, 0, "round {r}: the newest always promotes\n{}", outs[3].stderr);
+        let digest = |t: &str| skopeo_raw(&format!("{repo}:{t}")).0;
+        assert_eq!(digest("latest"), digest("1.3.0"), "round {r}: latest");
+        assert_eq!(digest("1.2"), digest("1.2.1"), "round {r}: 1.2");
+        assert_eq!(digest("1.1"), digest("1.1.0"), "round {r}: 1.1");
+    }
+    // --allow-downgrade takes 1.2.1 back on its line; a later promote of 1.2.0 stays there.
+    let dest = &dests[0];
+    let repo = format!("{}/round0/tool", reg.host);
+    run_in(&clones[1], &["promote", "1.2.0", "--to", dest, "--allow-downgrade"]).ok();
+    assert_eq!(skopeo_raw(&format!("{repo}:1.2")).0, skopeo_raw(&format!("{repo}:1.2.0")).0);
+    assert_eq!(
+        skopeo_raw(&format!("{repo}:latest")).0,
+        skopeo_raw(&format!("{repo}:1.3.0")).0,
+        "latest stays on the newer line"
+    );
+    run_in(&clones[0], &["promote", "1.1.0", "--to", dest]).ok();
+    assert_eq!(
+        skopeo_raw(&format!("{repo}:1.2")).0,
+        skopeo_raw(&format!("{repo}:1.2.0")).0,
+        "the withdrawn 1.2.1 is not brought back"
+    );
+}

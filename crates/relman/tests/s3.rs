@@ -283,7 +283,8 @@ fn s3_stops_answering_between_publish_and_promote() {
     let again = p.relman_env(&["promote", "1.0.0", "--to", &to_dir, "--to", to_s3], &env);
     again.ok();
     assert!(again.stdout.contains(&format!("{to_dir}: latest, channels.json already 1.0.0")), "{}", again.stdout);
-    assert!(again.stdout.contains("s3://gone/rel: latest/, channels.json → 1.0.0"), "{}", again.stdout);
+    // channels.json is claimed first (concurrent promotes are ordered by it), then latest/.
+    assert!(again.stdout.contains("s3://gone/rel: channels.json, latest/ → 1.0.0"), "{}", again.stdout);
     let channels = moto.boto("print(s3.get_object(Bucket='gone', Key='rel/channels.json')['Body'].read().decode())");
     assert!(channels.contains("\"version\": \"1.0.0\""), "{channels}");
 }
@@ -378,4 +379,93 @@ fn s3_docs_site_and_versions_page() {
     let out = p.relman_env(&["release", "--promote", "--to", "s3://rel/tool", "--to", "docs+s3://docs/site"], &env);
     out.ok();
     assert!(out.stderr.contains("docs+s3://docs/site: already published, nothing to do"), "{}", out.stderr);
+}
+
+/// Several runners promoting different versions at once (what approval workflows do), over
+/// many rounds: whatever the interleaving, `latest/` ends exactly on the newest version — the
+/// same objects with the same digests, nothing stale — and `channels.json` names it. Each
+/// promote runs in its own clone (no shared dist/ or lock) and reads the record from S3; a
+/// promote that lost to a newer one says so (exit 9) or succeeds, never leaves a mix.
+#[test]
+fn s3_concurrent_promotes_never_go_backwards() {
+    let moto = Moto::start();
+    moto.boto("s3.create_bucket(Bucket='rel')");
+    let env_owned = moto.env();
+    let env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let to = "s3://rel/releases";
+    let p = Project::generic(&[T1]);
+    let versions = ["1.0.0", "1.1.0", "1.2.0", "1.2.1"];
+    for v in versions {
+        // Each version ships different bytes, and 1.0.0 a file the others do not.
+        p.write("docs/guide.md", &format!("guide of {v}\n"));
+        p.commit(&format!("release {v}"));
+        p.tag(&format!("v{v}"));
+        p.relman_env(&["release", "--to", to], &env).ok();
+    }
+    let clones: Vec<PathBuf> = versions
+        .iter()
+        .map(|v| {
+            let c = p.outside(&format!("clone-{v}"));
+            run(std::process::Command::new("git").args(["clone", "-q"]).arg(&p.dir).arg(&c));
+            c
+        })
+        .collect();
+    let listing = |prefix: &str| -> Vec<(String, String)> {
+        let out = moto.boto(&format!(
+            "r = s3.list_objects_v2(Bucket='rel', Prefix='releases/{prefix}/')\n\
+             for o in r.get('Contents', []):\n\
+             \x20   print(o['Key'][len('releases/{prefix}/'):], o['ETag'])"
+        ));
+        let mut v: Vec<(String, String)> = out
+            .lines()
+            .map(|l| {
+                let (k, e) = l.rsplit_once(' ').unwrap();
+                (k.to_string(), e.to_string())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let newest = listing("1.2.1");
+    assert!(!newest.is_empty());
+    for round in 0..8 {
+        // Each round starts from 1.0.0 promoted.
+        moto.boto(
+            "for o in s3.list_objects_v2(Bucket='rel', Prefix='releases/latest/').get('Contents', []):\n\
+             \x20   s3.delete_object(Bucket='rel', Key=o['Key'])\n\
+             s3.delete_object(Bucket='rel', Key='releases/channels.json')",
+        );
+        run_with_env(&clones[0], &["promote", "1.0.0", "--to", to], &env).ok();
+        let outs: Vec<Out> = std::thread::scope(|scope| {
+            let handles: Vec<_> = versions[1..]
+                .iter()
+                .zip(&clones[1..])
+                .map(|(v, c)| {
+                    let env = env.clone();
+                    scope.spawn(move || run_with_env(c, &["promote", v, "--to", to], &env))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (v, o) in versions[1..].iter().zip(&outs) {
+            assert!(
+                o.code == 0
+                    || (o.code == 9
+                        && (o.stderr.contains("gate not-older") || o.stderr.contains("was promoted meanwhile"))),
+                "round {round}, {v}: exit {}\n{}",
+                o.code,
+                o.stderr
+            );
+        }
+        assert_eq!(outs[2].code, 0, "round {round}: the newest always promotes\n{}", outs[2].stderr);
+        assert_eq!(listing("latest"), newest, "round {round}: latest/ is exactly 1.2.1");
+        let channels =
+            moto.boto("print(s3.get_object(Bucket='rel', Key='releases/channels.json')['Body'].read().decode())");
+        let c: serde_json::Value = serde_json::from_str(&channels).unwrap();
+        assert_eq!(c["stable"]["version"], "1.2.1", "round {round}: {channels}");
+    }
+    // "Already promoted" looks at what is there: a stale object under latest/ is swept.
+    moto.boto("s3.put_object(Bucket='rel', Key='releases/latest/stale.txt', Body=b'old')");
+    run_with_env(&clones[3], &["promote", "1.2.1", "--to", to], &env).ok();
+    assert_eq!(listing("latest"), newest);
 }
