@@ -52,13 +52,40 @@ impl Lock {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             fs::create_dir_all(parent).map_err(|e| Failure::io("create", parent, e))?;
         }
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)
             .map_err(|e| Failure::io("open the lock", path, e))?;
+        Lock::take(file, path, what, doing, wait, true)
+    }
+
+    /// Takes the lock of a directory that is published as it is (a `dir:` destination): on
+    /// Unix the directory itself is locked, so no lock file appears among the released files
+    /// (and one an older relman left there is removed); elsewhere, `DIR/.relman-lock`.
+    pub fn acquire_dir(dir: &Path, what: &str, doing: &str, wait: Duration) -> Result<Lock, Failure> {
+        #[cfg(unix)]
+        {
+            fs::create_dir_all(dir).map_err(|e| Failure::io("create", dir, e))?;
+            let file = File::open(dir).map_err(|e| Failure::io("open the lock", dir, e))?;
+            let lock = Lock::take(file, dir, what, doing, wait, false)?;
+            match fs::remove_file(dir.join(LOCK_FILE)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Failure::io("remove", &dir.join(LOCK_FILE), e)),
+            }
+            Ok(lock)
+        }
+        #[cfg(not(unix))]
+        {
+            Lock::acquire(&dir.join(LOCK_FILE), what, doing, wait)
+        }
+    }
+
+    /// Locks `file` (waiting up to `wait`); `note`: writes the holder into it.
+    fn take(mut file: File, path: &Path, what: &str, doing: &str, wait: Duration, note: bool) -> Result<Lock, Failure> {
         let start = Instant::now();
         loop {
             match file.try_lock() {
@@ -83,10 +110,12 @@ impl Lock {
                 Err(TryLockError::Error(e)) => return Err(Failure::io("lock", path, e)),
             }
         }
-        let note = format!("relman (pid {}, {doing})\n", std::process::id());
-        let written = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(note.as_bytes()));
-        if let Err(e) = written {
-            return Err(Failure::io("write the lock", path, e));
+        if note {
+            let note = format!("relman (pid {}, {doing})\n", std::process::id());
+            let written = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(note.as_bytes()));
+            if let Err(e) = written {
+                return Err(Failure::io("write the lock", path, e));
+            }
         }
         Ok(Lock { _file: file, path: path.to_path_buf() })
     }

@@ -35,11 +35,11 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 let written = (!dry_run).then(|| dir.join("relman.toml"));
                 render::json(&serde_json::json!({"written": written, "config": text, "next_tag": next}));
             } else if dry_run {
-                print!("{text}");
+                out!("{text}");
             } else if !cli.quiet {
-                println!("wrote {}", dir.join("relman.toml").display());
-                println!("next: commit it, tag a version (git tag -a {next} -m {next}) and run `relman release`");
-                println!("      to release from CI on a tag push: `relman ci generate github` (or forgejo, gitlab)");
+                outln!("wrote {}", dir.join("relman.toml").display());
+                outln!("next: commit it, tag a version (git tag -a {next} -m {next}) and run `relman release`");
+                outln!("      to release from CI on a tag push: `relman ci generate github` (or forgejo, gitlab)");
             }
             Ok(0)
         }
@@ -65,10 +65,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     &serde_json::json!({"private_key": private, "public_key": public, "key_hint": hint, "recorded_in_config": recorded}),
                 );
             } else if !cli.quiet {
-                println!("wrote {} (private, mode 0600) and {} (public)", private.display(), public.display());
-                println!("key hint {hint}");
+                outln!("wrote {} (private, mode 0600) and {} (public)", private.display(), public.display());
+                outln!("key hint {hint}");
                 if recorded {
-                    println!(
+                    outln!(
                         "recorded in relman.toml [sign]; {} is git-ignored; commit {}",
                         key.display(),
                         public_key.display()
@@ -90,7 +90,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if json {
                 render::json(&report);
             } else if !cli.quiet {
-                print!("{}", report.markdown());
+                out!("{}", report.markdown());
             }
             match report.gate("check") {
                 Err(f) if json => Ok(f.class.exit_code()),
@@ -131,7 +131,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 }
                 if report.is_ok() && !cli.quiet {
                     let files: Vec<&str> = report.files.iter().map(|f| f.path.as_str()).collect();
-                    println!(
+                    outln!(
                         "{} {} at {}: {} in lockstep ({})",
                         report.tag,
                         report.version,
@@ -170,22 +170,22 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&report);
             } else if !cli.quiet {
                 let from = report.previous.as_deref().unwrap_or("(no release yet)");
-                println!("{from} → {} ({})", report.tag, report.reason);
+                outln!("{from} → {} ({})", report.tag, report.reason);
                 if dry_run {
-                    print!("{}", report.diff);
-                    println!("--- notes ---\n{}", report.notes);
-                    println!("dry run: nothing changed");
+                    out!("{}", report.diff);
+                    outln!("--- notes ---\n{}", report.notes);
+                    outln!("dry run: nothing changed");
                 } else {
-                    println!("{}", report.notes);
+                    outln!("{}", report.notes);
                     for f in &report.files {
-                        println!("  updated {f}");
+                        outln!("  updated {f}");
                     }
                     let commit = report
                         .commit
                         .as_deref()
                         .map(|c| format!("commit {}, ", &c[..7.min(c.len())]))
                         .unwrap_or_default();
-                    println!(
+                    outln!(
                         "{commit}tag {}{} — push with `git push --follow-tags`",
                         report.tag,
                         if report.signed { " (signed)" } else { "" }
@@ -201,7 +201,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if json {
                 render::json(&out);
             } else {
-                print!("{}", out.markdown);
+                out!("{}", out.markdown);
             }
             Ok(0)
         }
@@ -221,10 +221,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&report);
             } else if !cli.quiet {
                 if dry_run {
-                    print!("{}", report.diff);
+                    out!("{}", report.diff);
                 }
                 if report.changed {
-                    println!(
+                    outln!(
                         "{}{} {}: section for {} added",
                         if dry_run { "would update " } else { "" },
                         report.path,
@@ -232,14 +232,16 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                         report.tag
                     );
                 } else {
-                    println!("{} already has a section for {}; nothing to do", report.path, report.tag);
+                    outln!("{} already has a section for {}; nothing to do", report.path, report.tag);
                 }
             }
             Ok(0)
         }
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "relman", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "relman", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
             Ok(0)
         }
         Command::Man => {
@@ -248,8 +250,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             clap_mangen::Man::new(cmd)
                 .render(&mut out)
                 .map_err(|e| Failure::internal(format!("rendering the man page: {e}")))?;
-            std::io::Write::write_all(&mut std::io::stdout(), &out)
-                .map_err(|e| Failure::internal(format!("writing the man page: {e}")))?;
+            out!("{}", String::from_utf8_lossy(&out));
             Ok(0)
         }
         Command::Schema { document } => {
@@ -258,7 +259,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 SchemaDoc::Manifest => relman_manifest::manifest_schema(),
                 SchemaDoc::Index => relman_manifest::index_schema(),
             };
-            print!("{text}");
+            out!("{text}");
             Ok(0)
         }
         Command::Plan(args) => {
@@ -267,20 +268,16 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&planned.manifest);
             } else if !cli.quiet {
                 let m = &planned.manifest;
-                println!("{} {} ({})", m.project.name, m.version, m.channel.as_str());
-                println!(
-                    "  commit   {}{}",
-                    m.commit,
-                    m.tag.as_ref().map(|t| format!(" (tag {t})")).unwrap_or_default()
-                );
-                println!("  targets  {}", m.targets.join(", "));
+                outln!("{} {} ({})", m.project.name, m.version, m.channel.as_str());
+                outln!("  commit   {}{}", m.commit, m.tag.as_ref().map(|t| format!(" (tag {t})")).unwrap_or_default());
+                outln!("  targets  {}", m.targets.join(", "));
                 for a in &m.artifacts {
-                    println!("  artifact {}", a.name);
+                    outln!("  artifact {}", a.name);
                 }
                 for d in &m.destinations {
-                    println!("  to       {}", d.url);
+                    outln!("  to       {}", d.url);
                 }
-                println!("  manifest {}", planned.manifest_path().display());
+                outln!("  manifest {}", planned.manifest_path().display());
             }
             Ok(0)
         }
@@ -305,9 +302,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     &serde_json::json!({"version": planned.manifest.version, "targets": planned.manifest.targets, "dir": planned.version_dir.join("build"), "part": part}),
                 );
             } else if !cli.quiet {
-                println!("built {} for {}", planned.manifest.version, planned.manifest.targets.join(", "));
+                outln!("built {} for {}", planned.manifest.version, planned.manifest.targets.join(", "));
                 if let Some(p) = &part {
-                    println!("part {} ({} file(s), {})", p.dir.display(), p.files, human_size(p.bytes));
+                    outln!("part {} ({} file(s), {})", p.dir.display(), p.files, human_size(p.bytes));
                 }
             }
             Ok(0)
@@ -321,7 +318,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if json {
                 render::json(&report);
             } else if !cli.quiet {
-                println!(
+                outln!(
                     "merged {} part(s) of {} ({} target(s), {} file(s), {}); `relman release` packages and publishes it",
                     parts.len(),
                     report.version,
@@ -340,7 +337,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&done);
             } else if !cli.quiet {
                 for p in &done {
-                    println!(
+                    outln!(
                         "{}  {:>10}  {}{}",
                         p.sha256,
                         human_size(p.size),
@@ -361,14 +358,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             } else if !cli.quiet {
                 for o in &outcomes {
                     if o.written.is_empty() {
-                        println!(
+                        outln!(
                             "{}: {} already published ({} files), nothing to do",
                             o.destination,
                             planned.manifest.version,
                             o.skipped.len()
                         );
                     } else {
-                        println!(
+                        outln!(
                             "{}: published {} to {} ({} written, {} already there)",
                             o.destination,
                             planned.manifest.version,
@@ -437,15 +434,15 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                             Some(p) if r.moved_pointers.iter().any(|n| n == "latest") => format!(" (latest was {p})"),
                             _ => String::new(),
                         };
-                        println!("{}: {} → {}{from}", r.destination, r.moved_pointers.join(", "), r.version);
+                        outln!("{}: {} → {}{from}", r.destination, r.moved_pointers.join(", "), r.version);
                         if !r.left_pointers.is_empty() {
-                            println!("  already {}: {}", r.version, r.left_pointers.join(", "));
+                            outln!("  already {}: {}", r.version, r.left_pointers.join(", "));
                         }
                     } else {
-                        println!("{}: {} already {}", r.destination, r.pointers.join(", "), r.version);
+                        outln!("{}: {} already {}", r.destination, r.pointers.join(", "), r.version);
                     }
                     for n in &r.notes {
-                        println!("  {n}");
+                        outln!("  {n}");
                     }
                 }
             }
@@ -503,7 +500,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&report);
             } else if !cli.quiet {
                 for s in &report.subjects {
-                    println!(
+                    outln!(
                         "{:<14} {}  {} signature(s), attestations: {}",
                         s.platform,
                         s.digest,
@@ -515,7 +512,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     eprintln!("problem: {p}");
                 }
                 if report.problems.is_empty() {
-                    println!(
+                    outln!(
                         "verified {target} ({}): {} manifest(s) signed and attested by {}",
                         report.digest,
                         report.subjects.len(),
@@ -553,7 +550,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&results);
             } else if !cli.quiet {
                 for r in &results {
-                    println!(
+                    outln!(
                         "{}: {} ({}){}",
                         r.image,
                         if r.passed { "passed" } else { "FAILED" },
@@ -645,14 +642,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 for r in &reports {
                     let verb = if dry_run { "would remove" } else { "removed" };
                     for x in &r.removed {
-                        println!("{verb} {x}");
+                        outln!("{verb} {x}");
                     }
                     for x in &r.left {
-                        println!("left    {x}");
+                        outln!("left    {x}");
                     }
                     if dry_run && !force {
                         for b in &r.blocked_by {
-                            println!("blocked {b} points at {} (refused without --force)", r.version);
+                            outln!("blocked {b} points at {} (refused without --force)", r.version);
                         }
                     }
                 }
@@ -684,10 +681,10 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&changes);
             } else if !cli.quiet {
                 if changes.is_empty() {
-                    println!("every base image is pinned by digest");
+                    outln!("every base image is pinned by digest");
                 }
                 for c in &changes {
-                    println!("{}{}:{}: {} → {}", if dry_run { "would pin " } else { "" }, c.file, c.line, c.from, c.to);
+                    outln!("{}{}:{}: {} → {}", if dry_run { "would pin " } else { "" }, c.file, c.line, c.from, c.to);
                 }
             }
             Ok(0)
@@ -761,7 +758,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             let bad: Vec<&relman_install::verify::VerifyReport> = reports.iter().filter(|r| !r.is_ok()).collect();
             if bad.is_empty() {
                 if many && !json && !cli.quiet {
-                    println!("verified {} versions in `{loc}` (none promoted)", reports.len());
+                    outln!("verified {} versions in `{loc}` (none promoted)", reports.len());
                 }
                 Ok(0)
             } else {
@@ -781,7 +778,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 let (sha, size) = result.map_err(|e| Failure::io("read", file, e))?;
                 entries.push(serde_json::json!({"file": file, "sha256": sha, "size": size}));
                 if !json {
-                    println!("{sha}  {}", file.display());
+                    outln!("{sha}  {}", file.display());
                 }
             }
             if json {
@@ -828,15 +825,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if json {
                 render::json(&outcome);
             } else if !cli.quiet && outcome.already_installed {
-                println!(
+                outln!(
                     "{} {} ({}) is already installed, intact; nothing to do (--force reinstalls it)",
-                    outcome.name, outcome.version, outcome.target
+                    outcome.name,
+                    outcome.version,
+                    outcome.target
                 );
             } else if !cli.quiet {
                 let was = outcome.previous.as_deref().map(|p| format!(" (replacing {p})")).unwrap_or_default();
-                println!("installed {} {} ({}){was}", outcome.name, outcome.version, outcome.target);
+                outln!("installed {} {} ({}){was}", outcome.name, outcome.version, outcome.target);
                 for b in &outcome.binaries {
-                    println!("  {}", b.display());
+                    outln!("  {}", b.display());
                 }
                 print_signature(&outcome);
             }
@@ -849,12 +848,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 if json {
                     render::json(&outcome);
                 } else if !cli.quiet {
-                    println!(
+                    outln!(
                         "rolled back {} to {} (replaced {}, kept as the backup)",
-                        outcome.name, outcome.version, outcome.replaced
+                        outcome.name,
+                        outcome.version,
+                        outcome.replaced
                     );
                     for b in &outcome.binaries {
-                        println!("  {}", b.display());
+                        outln!("  {}", b.display());
                     }
                 }
                 return Ok(0);
@@ -872,7 +873,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 if json {
                     render::json(&outcome);
                 } else if !cli.quiet {
-                    println!("{}", describe_upgrade(&outcome));
+                    outln!("{}", describe_upgrade(&outcome));
                 }
                 return Ok(0);
             }
@@ -888,7 +889,7 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if json {
                 render::json(&outcome);
             } else if !cli.quiet {
-                println!("{}", describe_upgrade(&outcome));
+                outln!("{}", describe_upgrade(&outcome));
             }
             Ok(0)
         }
@@ -906,21 +907,21 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 render::json(&summary);
             } else if !cli.quiet {
                 for d in &summary.destinations {
-                    println!("{}", d.state.destination);
+                    outln!("{}", d.state.destination);
                     for a in &d.state.assets {
-                        println!("  {:<9} {}", a.status, a.name);
+                        outln!("  {:<9} {}", a.status, a.name);
                     }
                     for p in &d.state.pointers {
-                        println!("  pointer   {} → {}", p.name, p.target.as_deref().unwrap_or("(not set)"));
+                        outln!("  pointer   {} → {}", p.name, p.target.as_deref().unwrap_or("(not set)"));
                     }
                     for g in &d.gates {
-                        println!("  gate      {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail);
+                        outln!("  gate      {}: {} ({})", g.name, if g.passed { "pass" } else { "FAIL" }, g.detail);
                     }
                     for p in &d.state.problems {
                         eprintln!("problem: {p}");
                     }
                 }
-                println!("summary: {}", record.version_dir.join(relman_engine::summary::SUMMARY_MARKDOWN).display());
+                outln!("summary: {}", record.version_dir.join(relman_engine::summary::SUMMARY_MARKDOWN).display());
             }
             if summary.ok {
                 Ok(0)
@@ -949,19 +950,19 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
             if json {
                 render::json(&summary);
             } else if !cli.quiet {
-                println!("released {} {} ({})", summary.name, summary.version, summary.channel);
+                outln!("released {} {} ({})", summary.name, summary.version, summary.channel);
                 for a in &summary.artifacts {
-                    println!("  {}  {:>10}  {}", a.sha256.short(), human_size(a.size), a.name);
+                    outln!("  {}  {:>10}  {}", a.sha256.short(), human_size(a.size), a.name);
                 }
                 for i in &summary.images {
                     let digest = i.digest.as_deref().unwrap_or("(not built)");
-                    println!("  image {}  {digest}  {}", i.name, i.platforms.join(", "));
+                    outln!("  image {}  {digest}  {}", i.name, i.platforms.join(", "));
                     for r in &i.pushed {
-                        println!("    {r}@{digest}");
+                        outln!("    {r}@{digest}");
                     }
                 }
                 for p in &summary.published {
-                    println!(
+                    outln!(
                         "  published to {} ({} written, {} already there)",
                         p.location,
                         p.written.len(),
@@ -969,9 +970,9 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                     );
                 }
                 for p in &summary.promoted {
-                    println!("  {} → {} at {}", p.pointers.join(", "), p.version, p.destination);
+                    outln!("  {} → {} at {}", p.pointers.join(", "), p.version, p.destination);
                 }
-                println!("  manifest {}", summary.manifest);
+                outln!("  manifest {}", summary.manifest);
             }
             Ok(0)
         }
@@ -1099,15 +1100,15 @@ fn run_ci(ci: CiCommand, dir: &Path, cwd: &Path, json: bool, quiet: bool) -> Res
                 render::json(&written.iter().map(|(o, _)| o).collect::<Vec<_>>());
             } else if dry_run {
                 for (o, text) in &written {
-                    println!("# {} ({})", o.path.strip_prefix(&s.root).unwrap_or(&o.path).display(), o.status);
-                    print!("{text}");
+                    outln!("# {} ({})", o.path.strip_prefix(&s.root).unwrap_or(&o.path).display(), o.status);
+                    out!("{text}");
                 }
             } else if !quiet {
                 for (o, _) in &written {
-                    println!("{} {}", o.status, o.path.strip_prefix(&s.root).unwrap_or(&o.path).display());
+                    outln!("{} {}", o.status, o.path.strip_prefix(&s.root).unwrap_or(&o.path).display());
                 }
                 if written.iter().any(|(o, _)| o.status != "unchanged") {
-                    println!("commit them; `relman ci check` keeps them in step with relman.toml");
+                    outln!("commit them; `relman ci check` keeps them in step with relman.toml");
                 }
             }
             Ok(0)
@@ -1130,7 +1131,7 @@ fn run_ci(ci: CiCommand, dir: &Path, cwd: &Path, json: bool, quiet: bool) -> Res
                 }
             } else if !quiet {
                 for r in &reports {
-                    println!("{}: the workflow files are as relman generates them", r.forge.as_str());
+                    outln!("{}: the workflow files are as relman generates them", r.forge.as_str());
                 }
             }
             if differs {
@@ -1154,8 +1155,8 @@ fn run_ci(ci: CiCommand, dir: &Path, cwd: &Path, json: bool, quiet: bool) -> Res
             match format.as_str() {
                 "json" => render::json(&serde_json::json!({"version": planned.manifest.version, "matrix": doc})),
                 "github-output" => {
-                    println!("matrix={doc}");
-                    println!("version={}", planned.manifest.version);
+                    outln!("matrix={doc}");
+                    outln!("version={}", planned.manifest.version);
                 }
                 other => {
                     return Err(Failure::usage(format!("unknown --format `{other}`")).with_hint("json or github-output"))
@@ -1324,9 +1325,9 @@ fn print_signature(outcome: &install::InstallOutcome) {
     if let Some(sig) = &outcome.signature {
         let source =
             serde_json::to_value(sig.key_source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        println!("  verified with {} ({source})", sig.signed_by);
+        outln!("  verified with {} ({source})", sig.signed_by);
         if let Some(old) = &sig.replaced_key_hint {
-            println!("  pinned signer changed {old} → {}", sig.key_hint);
+            outln!("  pinned signer changed {old} → {}", sig.key_hint);
         }
     }
 }
@@ -1338,27 +1339,27 @@ fn print_verify_report(report: &relman_install::verify::VerifyReport, report_dir
             serde_json::to_value(a.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
         let kind = a.kind.map(relman_install::verify::kind_name).unwrap_or("file");
         let reason = if a.reason.is_empty() { String::new() } else { format!("  {}", a.reason) };
-        println!("{status:<9} {kind:<10} {}{reason}", a.name);
+        outln!("{status:<9} {kind:<10} {}{reason}", a.name);
     }
     for p in &report.problems {
         eprintln!("problem: {p}");
     }
     match (&report.key_hint, &report.identity) {
-        (Some(h), _) => println!("signatures checked with key {h}"),
-        (None, Some(who)) => println!("signatures checked by {who}"),
+        (Some(h), _) => outln!("signatures checked with key {h}"),
+        (None, Some(who)) => outln!("signatures checked by {who}"),
         (None, None) => {
-            println!("signatures not checked (no key: pass --key, or --certificate-identity for a keyless release)")
+            outln!("signatures not checked (no key: pass --key, or --certificate-identity for a keyless release)")
         }
     }
     if let Some(d) = report_dir {
-        println!(
+        outln!(
             "report: {} and {}",
             d.join(relman_install::verify::REPORT_JSON).display(),
             d.join(relman_install::verify::REPORT_MARKDOWN).display()
         );
     }
     if report.is_ok() {
-        println!("verified {} {} ({} files)", report.location, report.version, report.files.len());
+        outln!("verified {} {} ({} files)", report.location, report.version, report.files.len());
     }
 }
 

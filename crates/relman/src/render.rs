@@ -26,7 +26,7 @@ pub fn failure(f: &Failure, json: bool) {
                 "hint": f.hint.as_deref().map(redact_text),
             }
         });
-        println!("{v}");
+        outln!("{v}");
     } else {
         eprintln!("error: {}", redact_text(&f.message));
         if let Some(h) = &f.hint {
@@ -39,7 +39,7 @@ pub fn failure(f: &Failure, json: bool) {
 
 /// Prints a JSON value on stdout.
 pub fn json<T: serde::Serialize>(value: &T) {
-    println!("{}", redact_text(&serde_json::to_string_pretty(value).expect("serializable")));
+    outln!("{}", redact_text(&serde_json::to_string_pretty(value).expect("serializable")));
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -276,15 +276,12 @@ fn a_held_destination_lock_is_exit_13_naming_its_holder() {
     let to = format!("dir:{}", dest.display());
     p.tag("v1.0.0");
     p.relman(&["release", "--to", &to]).ok();
-    let held = relman_install::lock::Lock::acquire(
-        &dest.join(relman_install::lock::LOCK_FILE),
-        "the test's destination",
-        "hold it",
-        Duration::ZERO,
-    )
-    .unwrap();
+    let held =
+        relman_install::lock::Lock::acquire_dir(&dest, "the test's destination", "hold it", Duration::ZERO).unwrap();
     let out = p.relman_env(&["promote", "1.0.0", "--to", &to], &[("RELMAN_LOCK_TIMEOUT", "0.2")]);
-    out.fails(13, &format!("the destination `{to}` is locked by relman (pid {}, hold it)", std::process::id()));
+    out.fails(13, &format!("the destination `{to}` is locked by another relman (lock `{}`)", dest.display()));
+    // The lock is the directory itself: no lock file is published with the release.
+    assert!(!dest.join(relman_install::lock::LOCK_FILE).exists());
     assert!(out.stderr.contains("hint: wait for it to finish"), "{}", out.stderr);
     assert!(!dest.join("latest").exists() && !dest.join("channels.json").exists());
     let json = p.relman_env(&["promote", "1.0.0", "--to", &to, "--json"], &[("RELMAN_LOCK_TIMEOUT", "0")]);

@@ -45,3 +45,24 @@ fn config_schema_forbids_unknown_keys() {
     assert_eq!(v["additionalProperties"], false);
     assert_eq!(v["definitions"]["BuildConfig"]["additionalProperties"], false);
 }
+
+/// A reader that goes away (`relman schema | head -1`, `relman notes | head -1`) ends relman
+/// quietly with 141, as coreutils end under SIGPIPE: no panic, no message. The pipe's read end
+/// is closed before relman writes anything.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::process::{Command, Stdio};
+    for args in [&["schema"][..], &["completions", "bash"][..], &["man"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_relman"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

@@ -150,8 +150,8 @@ impl DirStore {
 
     fn lock(&self) -> Result<Lock, Failure> {
         crate::fsutil::create_dir_all(&self.root)?;
-        let lock = Lock::acquire(
-            &self.root.join(LOCK_FILE),
+        let lock = Lock::acquire_dir(
+            &self.root,
             &format!("the destination `{}`", self.url),
             "docs",
             relman_install::lock::wait(),

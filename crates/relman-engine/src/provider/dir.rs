@@ -5,7 +5,7 @@
 //! into place, so readers see all of it or none of it; files added to an existing version
 //! directory appear one by one, each atomically. `put_release` never touches `latest`.
 //!
-//! Both take the destination's lock (`PATH/.relman-lock`, see [`relman_install::lock`]):
+//! Both take the destination's lock (the directory itself, see [`relman_install::lock`]):
 //! two promotes never interleave their `latest` and `channels.json` writes, and what a killed
 //! run left (`.relman-staging-*`, `.relman-tmp-*`) is removed by the next one.
 
@@ -37,12 +37,13 @@ impl DirProvider {
         DirProvider { url: url.to_string(), root }
     }
 
-    /// Takes the destination's lock (`PATH/.relman-lock`) and removes what dead runs left in
-    /// `PATH` and in `dirs` (staging directories, temp files).
+    /// Takes the destination's lock (the directory itself: nothing is added to what is
+    /// published) and removes what dead runs left in `PATH` and in `dirs` (staging
+    /// directories, temp files).
     fn lock(&self, doing: &str, dirs: &[&Path]) -> Result<Lock, Failure> {
         fsutil::create_dir_all(&self.root)?;
-        let lock = Lock::acquire(
-            &self.root.join(relman_install::lock::LOCK_FILE),
+        let lock = Lock::acquire_dir(
+            &self.root,
             &format!("the destination `{}`", self.url),
             doing,
             relman_install::lock::wait(),
