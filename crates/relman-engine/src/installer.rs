@@ -90,6 +90,7 @@ pub fn render(planned: &Planned, public_key_pem: Option<String>) -> Result<Strin
         .replace("@URL_Q@", &shell_quote(&url))
         .replace("@STYLE_Q@", &shell_quote(if style == UrlStyle::Forge { "forge" } else { "dir" }))
         .replace("@PUBLIC_KEY_Q@", &shell_quote(&key))
+        .replace("@KEYLESS_Q@", &shell_quote(if s.keyless { "1" } else { "" }))
         .replace("@NAME@", &plain(&m.project.name))
         .replace("@VERSION@", &plain(&m.version)))
 }

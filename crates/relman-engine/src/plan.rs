@@ -100,7 +100,7 @@ pub fn plan(opts: &Options) -> Result<Planned, Failure> {
 
 /// Takes the project's lock (`dist/.relman-lock`: two relman runs never write one `dist/` at
 /// once) and removes what killed runs left in `dist/`, `dist/<version>/`, its build
-/// directories and its OCI layouts (temp files, all named `.relman-tmp-*`).
+/// directories, its OCI layouts and its image stage (temp files, all named `.relman-tmp-*`).
 fn lock_project(dist: &Path, version_dir: &Path, version: &str) -> Result<Lock, Failure> {
     let lock = Lock::acquire(
         &dist.join(relman_install::lock::LOCK_FILE),
@@ -108,8 +108,8 @@ fn lock_project(dist: &Path, version_dir: &Path, version: &str) -> Result<Lock, 
         &format!("release {version}"),
         relman_install::lock::wait(),
     )?;
-    let mut dirs = vec![dist.to_path_buf(), version_dir.to_path_buf()];
-    for sub in ["build", "oci"] {
+    let mut dirs = vec![dist.to_path_buf(), version_dir.to_path_buf(), version_dir.join("images")];
+    for sub in ["build", "oci", "images"] {
         if let Ok(entries) = std::fs::read_dir(version_dir.join(sub)) {
             for e in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
                 dirs.push(e.path());

@@ -700,9 +700,9 @@ impl Destination for S3Destination {
         };
         upload(&first)?;
         upload(&last)?;
-        if !first.is_empty() || !last.is_empty() {
-            self.write_versions_page()?;
-        }
+        // Also when everything was there: a run killed after its last upload left the root
+        // page behind (written only when it changes).
+        self.write_versions_page()?;
         Ok(PutOutcome {
             destination: self.url.clone(),
             location: format!("{}/{version}", self.url),

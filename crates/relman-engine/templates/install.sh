@@ -11,8 +11,15 @@
 # the public key below; refuses an archive with absolute paths, `..` or links; installs the
 # binaries into PREFIX/bin (default ~/.local/bin), each with an atomic rename.
 #
-# Exit codes: 1 usage, 2 download failed, 3 size or sha256 mismatch, 4 signature invalid,
-# 5 no archive for this platform, 6 unsafe archive, 7 a needed tool is missing.
+# It also checks that index.json is the version asked for (or, for `latest`, not older than
+# this installer's), caps what an archive may unpack to (100x its size, 256 MiB..16 GiB) and
+# refuses setuid and setgid files. A release signed keylessly (Sigstore) cannot be checked
+# with openssl alone: it is refused unless --allow-unverified says to install it with only
+# its sha256 checked.
+#
+# Exit codes: 1 usage, 2 download failed, 3 size, sha256 or version mismatch, 4 signature
+# invalid (or not checkable), 5 no archive for this platform, 6 unsafe archive, 7 a needed
+# tool is missing.
 set -u
 
 NAME=@NAME_Q@
@@ -24,12 +31,15 @@ RELEASES_URL=@URL_Q@
 URL_STYLE=@STYLE_Q@
 # The release's public key (ECDSA P-256, PEM); empty when the release is not signed.
 PUBLIC_KEY=@PUBLIC_KEY_Q@
+# 1 when the release is signed keylessly (Sigstore bundles, which openssl cannot check).
+KEYLESS=@KEYLESS_Q@
 
 usage() {
     cat <<EOF
 install.sh: install $NAME from its release, verified.
 
 usage: install.sh [--version VERSION|latest] [--prefix DIR] [--base-url URL] [--target TRIPLE] [--list]
+                  [--allow-unverified]
 
   --version V    the version to install (default $VERSION; \`latest\` for the newest stable)
   --prefix DIR   install into DIR/bin (default \$HOME/.local, so \$HOME/.local/bin)
@@ -37,6 +47,9 @@ usage: install.sh [--version VERSION|latest] [--prefix DIR] [--base-url URL] [--
                  default from the release: ${RELEASES_URL:-none recorded}
   --target T     the archive's target triple, instead of this machine's
   --list         list the release's platforms and exit
+  --allow-unverified
+                 install a keylessly signed release with only its sha256 checked (its
+                 Sigstore signatures need \`relman install\` or cosign)
 
 Checks size and sha256 of the archive; with a signed release also the signatures of
 index.json and the archive (openssl). Any failed check stops before anything is installed.
@@ -53,18 +66,22 @@ die() {
 has() { command -v "$1" >/dev/null 2>&1; }
 
 version=$VERSION
+version_given=
+base_url_given=
+allow_unverified=
 prefix=${HOME:-}/.local
 base_url=
 want_target=
 list_only=
 while [ $# -gt 0 ]; do
     case $1 in
-        --version) [ $# -ge 2 ] || die 1 "--version needs a value"; version=$2; shift 2 ;;
-        --version=*) version=${1#--version=}; shift ;;
+        --version) [ $# -ge 2 ] || die 1 "--version needs a value"; version=$2; version_given=1; shift 2 ;;
+        --version=*) version=${1#--version=}; version_given=1; shift ;;
+        --allow-unverified) allow_unverified=1; shift ;;
         --prefix) [ $# -ge 2 ] || die 1 "--prefix needs a value"; prefix=$2; shift 2 ;;
         --prefix=*) prefix=${1#--prefix=}; shift ;;
-        --base-url) [ $# -ge 2 ] || die 1 "--base-url needs a value"; base_url=$2; shift 2 ;;
-        --base-url=*) base_url=${1#--base-url=}; shift ;;
+        --base-url) [ $# -ge 2 ] || die 1 "--base-url needs a value"; base_url=$2; base_url_given=1; shift 2 ;;
+        --base-url=*) base_url=${1#--base-url=}; base_url_given=1; shift ;;
         --target) [ $# -ge 2 ] || die 1 "--target needs a value"; want_target=$2; shift 2 ;;
         --target=*) want_target=${1#--target=}; shift ;;
         --list) list_only=1; shift ;;
@@ -146,6 +163,29 @@ if [ -n "$PUBLIC_KEY" ]; then
     has openssl || die 7 "this release is signed and checking its signature needs openssl; install openssl"
     printf '%s\n' "$PUBLIC_KEY" >"$tmp/key.pem"
     verify_sig "$tmp/index.json" index.json
+elif [ -n "$KEYLESS" ] && [ -z "$allow_unverified" ]; then
+    die 4 "$NAME is signed keylessly (Sigstore), which this installer cannot check: install with \`relman install\`, or pass --allow-unverified to install with only the sha256 from index.json checked (not who signed it)"
+fi
+
+# The version index.json is: the one asked for; for \`latest\`, not older than this
+# installer's own (a server that rolls \`latest\` back is refused).
+served=$(awk -F'"' '/^ *"version": *"/ { print $4; exit }' "$tmp/index.json")
+[ -n "$served" ] || die 3 "$base_url/index.json names no version"
+# older A B: whether version A is older than B (numeric X.Y.Z; a pre-release is older).
+older() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        split(a, x, "[-+]"); split(b, y, "[-+]"); na = split(x[1], p, "."); nb = split(y[1], q, ".")
+        for (i = 1; i <= 3; i++) { if (p[i] + 0 < q[i] + 0) exit 0; if (p[i] + 0 > q[i] + 0) exit 1 }
+        if (a ~ /-/ && b !~ /-/) exit 0
+        exit 1
+    }'
+}
+if [ "$version" = latest ]; then
+    if older "$served" "$VERSION"; then
+        die 3 "$base_url/index.json is $NAME $served, older than this installer's $VERSION: a mirror rolled back? Pass --version $served to install it on purpose"
+    fi
+elif [ -n "$version_given" ] || [ -z "$base_url_given" ]; then
+    [ "$served" = "$version" ] || die 3 "$base_url/index.json is $NAME $served, not the $version asked for: do not use this download"
 fi
 
 # index.json → one line per platform: target os arch format file size sha256 binaries,
@@ -270,6 +310,8 @@ actual=$(sha256_of "$tmp/$file")
 if [ -n "$PUBLIC_KEY" ]; then
     verify_sig "$tmp/$file" "$file"
     say "sha256 and signatures verified ($target)"
+elif [ -n "$KEYLESS" ]; then
+    say "sha256 verified ($target); NOT checked: the Sigstore signatures of index.json and $file (--allow-unverified)"
 else
     say "sha256 verified ($target); the release is not signed"
 fi
@@ -293,10 +335,19 @@ while IFS= read -r n; do
 done <"$tmp/names"
 while IFS= read -r l; do
     case $l in
+        ???[sS]*|??????[sS]*) die 6 "$file holds a setuid or setgid file ($l); nothing installed" ;;
         -*|d*) case $l in *" link to "*|*" -> "*) die 6 "$file holds a link ($l); nothing installed" ;; esac ;;
         *) die 6 "$file holds a link or special file ($l); nothing installed" ;;
     esac
 done <"$tmp/long"
+# What it unpacks to, from the sizes the archive declares (GNU and busybox tar: owner/group
+# then size; bsdtar: links, owner, group, size), capped like relman install: 100x the
+# archive, at least 256 MiB, at most 16 GiB.
+total=$(awk '{ s += ($2 ~ /\//) ? $3 : $5 } END { printf "%.0f\n", s }' "$tmp/long")
+cap=$((size * 100))
+[ "$cap" -ge 268435456 ] || cap=268435456
+[ "$cap" -le 17179869184 ] || cap=17179869184
+[ "$total" -le "$cap" ] || die 6 "$file would unpack to $total bytes, more than $cap; nothing installed"
 mkdir "$tmp/x" || die 7 "cannot create a directory in $tmp"
 unpack -xf - -C "$tmp/x" 2>/dev/null || die 6 "$file could not be unpacked"
 [ -z "$(find "$tmp/x" -type l -print)" ] || die 6 "$file unpacked a link; nothing installed"

@@ -6,7 +6,8 @@
 //!
 //! Invariants:
 //! * Every entry is checked before anything is written: no absolute path, no `..` component,
-//!   no symlink or hard link whose target is absolute or leaves the archive root, no device
+//!   no symlink or hard link whose target is absolute or leaves the archive root, no setuid or
+//!   setgid file, no device
 //!   file or fifo, no entry listed twice, no entry below a symlink or a file. One bad entry
 //!   refuses the whole archive with a Verify failure naming it.
 //! * The second pass writes only below the destination directory: parents are created one at a
@@ -235,6 +236,12 @@ fn classify(raw: Raw, label: &str) -> Result<Option<Entry>, Failure> {
             RawKind::Dir => Ok(None),
             _ => Err(refuse("empty path")),
         };
+    }
+    // A release binary never needs to run as its file's owner or group: setuid and setgid
+    // bits are refused, not silently dropped.
+    if matches!(raw.kind, RawKind::File) && raw.mode & 0o6000 != 0 {
+        let bit = if raw.mode & 0o4000 != 0 { "setuid" } else { "setgid" };
+        return Err(refuse(&format!("{bit} file (mode {:o})", raw.mode & 0o7777)));
     }
     let kind = match raw.kind {
         RawKind::File => Kind::File { mode: raw.mode },
@@ -617,6 +624,19 @@ mod tests {
         // Under the limit, the same archive unpacks.
         extract(&archive, ArchiveFormat::TarGz, "bomb.tar.gz", &dest, 8 << 20).unwrap();
         assert_eq!(fs::metadata(dest.join("top/zeros")).unwrap().len(), 4 << 20);
+    }
+
+    #[test]
+    fn setuid_and_setgid_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (mode, bit) in [(0o4755, "setuid"), (0o2755, "setgid")] {
+            let archive = dir.path().join(format!("{bit}.tar.gz"));
+            tar_gz(&archive, &[("top/app", tar::EntryType::Regular, "", mode, b"#!/bin/sh\n")]);
+            let dest = dir.path().join(format!("out-{bit}"));
+            let err = extract(&archive, ArchiveFormat::TarGz, "a.tar.gz", &dest, unpack_limit(0)).unwrap_err();
+            assert_eq!(err.message, format!("`a.tar.gz` has an unsafe entry `top/app`: {bit} file (mode {mode:o})"));
+            assert!(!dest.exists(), "the check pass wrote nothing");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 mod common;
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -485,4 +485,114 @@ fn write_hostile_tar_gz(path: &Path, entries: &[(String, u8, &str)]) {
     }
     let gz = b.into_inner().unwrap();
     gz.finish().unwrap().flush().unwrap();
+}
+
+/// A tar.gz of one file `name` with `mode` and `size` zero bytes (compressed about 1000:1).
+fn write_tar_gz_with(path: &Path, name: &str, mode: u32, size: u64) {
+    let f = fs::File::create(path).unwrap();
+    let gz = flate2::write::GzEncoder::new(f, flate2::Compression::best());
+    let mut b = tar::Builder::new(gz);
+    let mut h = tar::Header::new_gnu();
+    h.set_path(name).unwrap();
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_mtime(0);
+    h.set_cksum();
+    b.append(&h, std::io::repeat(0).take(size)).unwrap();
+    let gz = b.into_inner().unwrap();
+    gz.finish().unwrap().flush().unwrap();
+}
+
+/// install.sh is as strict as `relman install`: an old signed release served as the version
+/// asked for is refused (with --version, and with --base-url too), a `latest` older than the
+/// installer is refused as a rollback, setuid and setgid files are refused, an archive that
+/// unpacks past the cap is refused before it is unpacked, and a keyless release is refused
+/// unless --allow-unverified, which then says what was not checked.
+#[test]
+fn install_sh_checks_the_version_caps_unpacking_and_refuses_what_it_cannot_check() {
+    let (p, served, server) = released(true, &[HOST], "1.0.0");
+    let work = p.outside("runs");
+    let shells = shells(&work.join("tools"));
+    let script = format!("{}/1.0.0/install.sh", server.url);
+    // The signed 1.0.0, served where 1.1.0 should be.
+    copy_dir(&served.join("1.0.0"), &served.join("1.1.0"));
+    for shell in &shells {
+        let name = shell.name.replace(' ', "-");
+        run_piped(shell, &script, &["--version", "1.1.0"], &work.join(format!("old-{name}"))).refused(
+            &shell.name,
+            3,
+            "index.json is tool 1.0.0, not the 1.1.0 asked for",
+        );
+        let url = format!("{}/1.1.0", server.url);
+        run_piped(shell, &script, &["--version", "1.1.0", "--base-url", &url], &work.join(format!("old-b-{name}")))
+            .refused(&shell.name, 3, "not the 1.1.0 asked for");
+        // --base-url alone takes what is there: the signed 1.0.0.
+        run_piped(shell, &script, &["--base-url", &url], &work.join(format!("any-{name}"))).ok(&shell.name);
+    }
+    // A newer installer (1.2.0) whose `latest` is rolled back to 1.0.0.
+    let newer = served.join("newer");
+    fs::create_dir_all(&newer).unwrap();
+    let text = fs::read_to_string(served.join("1.0.0/install.sh")).unwrap();
+    fs::write(newer.join("install.sh"), text.replace("VERSION='1.0.0'", "VERSION='1.2.0'")).unwrap();
+    assert!(fs::read_to_string(newer.join("install.sh")).unwrap().contains("VERSION='1.2.0'"));
+    for shell in &shells {
+        let name = shell.name.replace(' ', "-");
+        run_piped(
+            shell,
+            &format!("{}/newer/install.sh", server.url),
+            &["--version", "latest"],
+            &work.join(format!("rb-{name}")),
+        )
+        .refused(&shell.name, 3, "older than this installer's 1.2.0");
+    }
+
+    // Unsigned copies (the attacker controls the server, not the key): setuid, setgid, a bomb.
+    let (q, served_u, server_u) = released(false, &[HOST], "1.0.0");
+    let v = served_u.join("1.0.0");
+    let archive = format!("tool-1.0.0-{HOST}.tar.gz");
+    let base = format!("tool-1.0.0-{HOST}");
+    let work = q.outside("runs");
+    let script = format!("{}/1.0.0/install.sh", server_u.url);
+    for (what, mode, size, needle) in [
+        ("setuid", 0o4755, 20, "setuid or setgid"),
+        ("setgid", 0o2755, 20, "setuid or setgid"),
+        ("bomb", 0o755, 300 << 20, "would unpack to 314572800 bytes, more than"),
+    ] {
+        let copy = served_u.join(format!("h-{what}"));
+        copy_dir(&v, &copy);
+        write_tar_gz_with(&copy.join(&archive), &format!("{base}/tool"), mode, size);
+        rewrite_index(&copy, &archive);
+        let url = format!("{}/h-{what}", server_u.url);
+        let shells: Vec<&Shell> =
+            if what == "bomb" { shells.iter().take(1).collect() } else { shells.iter().collect() };
+        for shell in shells {
+            let sandbox = work.join(format!("{what}-{}", shell.name.replace(' ', "-")));
+            run_piped(shell, &script, &["--base-url", &url], &sandbox).refused(
+                &format!("{what} under {}", shell.name),
+                6,
+                needle,
+            );
+        }
+    }
+
+    // The installer of a keyless release (KEYLESS set, as relman renders it for
+    // sign.mode = "keyless"): refused, then installed with --allow-unverified, saying so.
+    let keyless = served_u.join("keyless");
+    copy_dir(&v, &keyless);
+    let text = fs::read_to_string(v.join("install.sh")).unwrap();
+    fs::write(keyless.join("install.sh"), text.replace("KEYLESS=''", "KEYLESS='1'")).unwrap();
+    let script = format!("{}/keyless/install.sh", server_u.url);
+    let url = format!("{}/keyless", server_u.url);
+    for shell in &shells {
+        let name = shell.name.replace(' ', "-");
+        run_piped(shell, &script, &["--base-url", &url], &work.join(format!("kl-{name}"))).refused(
+            &shell.name,
+            4,
+            "signed keylessly (Sigstore), which this installer cannot check",
+        );
+        let r =
+            run_piped(shell, &script, &["--base-url", &url, "--allow-unverified"], &work.join(format!("kl-ok-{name}")));
+        r.ok(&shell.name);
+        assert!(r.stderr.contains("NOT checked: the Sigstore signatures"), "{}", r.stderr);
+    }
 }

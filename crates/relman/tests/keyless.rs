@@ -40,6 +40,9 @@ fn a_keyless_release_verifies_by_identity_with_sigstore_js_and_relman() {
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains(&format!("certificate for `{IDENTITY}`")), "{all}");
     let v = served.join("1.0.0");
+    // Its installer knows it cannot check Sigstore bundles (tests/install_sh.rs runs that path).
+    let installer = fs::read_to_string(v.join("install.sh")).unwrap();
+    assert!(installer.contains("KEYLESS='1'") && installer.contains("PUBLIC_KEY=''"), "{installer}");
     let found = bundles(&v);
     // Every archive, SBOM, checksums.txt, index.json, the installer, manifest.json and the
     // provenance: each a bundle with a certificate and a log entry; no bare `.sig`.

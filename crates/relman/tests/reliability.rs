@@ -308,10 +308,18 @@ fn leftovers_of_dead_runs_are_swept_and_rebuilds_leave_none() {
     fs::write(dest.join(".relman-tmp-latest-4242"), b"").unwrap();
     fs::write(p.path("dist/1.0.0/.relman-tmp-Ab12"), b"half an archive").unwrap();
     fs::write(p.path(&format!("dist/1.0.0/build/{T1}/.relman-tmp-tool")), b"half").unwrap();
+    // An image stage cut short (an OCI publish killed mid-way) left a temp file.
+    fs::create_dir_all(p.path("dist/1.0.0/images")).unwrap();
+    fs::write(p.path("dist/1.0.0/images/.relman-tmp-layer-77"), b"half a layer").unwrap();
     p.relman(&["release", "--promote", "--to", &to]).ok();
     let mut left = litter(&p.path("dist"));
     left.extend(litter(&dest));
     assert!(left.is_empty(), "{left:?}");
+    // A publish killed after the version directory appeared, before the root page: the
+    // re-run (everything already there) writes the page.
+    fs::remove_file(dest.join("index.html")).unwrap();
+    p.relman(&["publish", "--to", &to]).ok();
+    assert!(fs::read_to_string(dest.join("index.html")).unwrap().contains("1.0.0"));
 }
 
 fn signed_release() -> (Project, PathBuf) {

@@ -190,6 +190,9 @@ impl DirProvider {
             }
         }
         if missing.is_empty() {
+            // A run killed after the version directory appeared left the root page behind:
+            // written now (only when it changes).
+            self.write_versions_page()?;
             return Ok(outcome);
         }
         if !dest.exists() {
