@@ -519,15 +519,15 @@ fn install_sh_checks_the_version_caps_unpacking_and_refuses_what_it_cannot_check
     for shell in &shells {
         let name = shell.name.replace(' ', "-");
         run_piped(shell, &script, &["--version", "1.1.0"], &work.join(format!("old-{name}"))).refused(
-            &shell.name,
+            shell.name,
             3,
             "index.json is tool 1.0.0, not the 1.1.0 asked for",
         );
         let url = format!("{}/1.1.0", server.url);
         run_piped(shell, &script, &["--version", "1.1.0", "--base-url", &url], &work.join(format!("old-b-{name}")))
-            .refused(&shell.name, 3, "not the 1.1.0 asked for");
+            .refused(shell.name, 3, "not the 1.1.0 asked for");
         // --base-url alone takes what is there: the signed 1.0.0.
-        run_piped(shell, &script, &["--base-url", &url], &work.join(format!("any-{name}"))).ok(&shell.name);
+        run_piped(shell, &script, &["--base-url", &url], &work.join(format!("any-{name}"))).ok(shell.name);
     }
     // A newer installer (1.2.0) whose `latest` is rolled back to 1.0.0.
     let newer = served.join("newer");
@@ -543,7 +543,7 @@ fn install_sh_checks_the_version_caps_unpacking_and_refuses_what_it_cannot_check
             &["--version", "latest"],
             &work.join(format!("rb-{name}")),
         )
-        .refused(&shell.name, 3, "older than this installer's 1.2.0");
+        .refused(shell.name, 3, "older than this installer's 1.2.0");
     }
 
     // Unsigned copies (the attacker controls the server, not the key): setuid, setgid, a bomb.
@@ -586,13 +586,13 @@ fn install_sh_checks_the_version_caps_unpacking_and_refuses_what_it_cannot_check
     for shell in &shells {
         let name = shell.name.replace(' ', "-");
         run_piped(shell, &script, &["--base-url", &url], &work.join(format!("kl-{name}"))).refused(
-            &shell.name,
+            shell.name,
             4,
             "signed keylessly (Sigstore), which this installer cannot check",
         );
         let r =
             run_piped(shell, &script, &["--base-url", &url, "--allow-unverified"], &work.join(format!("kl-ok-{name}")));
-        r.ok(&shell.name);
+        r.ok(shell.name);
         assert!(r.stderr.contains("NOT checked: the Sigstore signatures"), "{}", r.stderr);
     }
 }
