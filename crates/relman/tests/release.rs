@@ -1574,3 +1574,75 @@ fn relman_plans_and_checks_its_own_release() {
     }
     assert!(text.contains("install.sh") && text.contains(".intoto.jsonl"), "{text}");
 }
+
+/// relman releases relman, for real: a snapshot of this repository for
+/// x86_64-unknown-linux-musl, built as its generated release workflow builds it (the matrix
+/// entry's setup run as the job runs it: the target's standard library, and cargo-zigbuild
+/// with zig from the Python package registry), packaged, published to a directory and
+/// verified. The archive's relman is static and runs. (One real release build: minutes.)
+#[test]
+fn relman_releases_a_snapshot_of_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = tmp.path().join("relman");
+    let st = Command::new("git").args(["clone", "-q"]).arg(common::repo_root()).arg(&clone).status().unwrap();
+    assert!(st.success());
+    let target = "x86_64-unknown-linux-musl";
+    // The matrix is planned for a tag, as the workflow's plan job does.
+    let v = env!("CARGO_PKG_VERSION");
+    let st = Command::new("git")
+        .current_dir(&clone)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "tag", "-a", &format!("v{v}"), "-m", "t"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let m = run_in(&clone, &["ci", "matrix", "github", "--format", "json"]);
+    let m = m.ok().json()["matrix"]["include"].clone();
+    let entry = m.as_array().unwrap().iter().find(|e| e["target"] == target).unwrap().clone();
+    assert_eq!(entry["runner"], "ubuntu-24.04", "{entry}");
+    let runner = tmp.path().join("runner");
+    fs::create_dir_all(&runner).unwrap();
+    let github_path = runner.join("path");
+    fs::write(&github_path, "").unwrap();
+    let out = Command::new("bash")
+        .args(["-eo", "pipefail", "-c", entry["setup"].as_str().unwrap()])
+        .current_dir(&clone)
+        .env("RUNNER_TEMP", &runner)
+        .env("GITHUB_PATH", &github_path)
+        .env("GITHUB_ENV", runner.join("env"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "setup: {}", String::from_utf8_lossy(&out.stderr));
+    let path = format!("{}:{}", fs::read_to_string(&github_path).unwrap().trim(), std::env::var("PATH").unwrap());
+    // A target directory of its own, kept between runs (git-ignored under target/).
+    let target_dir = common::repo_root().join("target/self-release");
+    let served = tmp.path().join("served");
+    let to = format!("dir:{}", served.display());
+    let out = run_with_env(
+        &clone,
+        &["release", "--snapshot", "--target", target, "--to", &to],
+        &[("PATH", &path), ("CARGO_TARGET_DIR", target_dir.to_str().unwrap())],
+    );
+    out.ok();
+    assert!(
+        out.stderr.contains(&format!("cargo zigbuild --release --locked --target {target} --bin relman")),
+        "{}",
+        out.stderr
+    );
+    let version_dir = fs::read_dir(&served).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    run_in(&clone, &["verify", version_dir.to_str().unwrap()]).ok();
+    let archive = fs::read_dir(&version_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("-{target}.tar.gz")))
+        .unwrap();
+    let unpacked = tmp.path().join("unpacked");
+    fs::create_dir_all(&unpacked).unwrap();
+    run(Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(&unpacked));
+    let bin =
+        common::files_under(&unpacked).into_iter().find(|f| f.file_name().is_some_and(|n| n == "relman")).unwrap();
+    let file = run(Command::new("file").arg(&bin));
+    assert!(file.contains("statically linked") && file.contains("x86-64"), "{file}");
+    let version = run(Command::new(&bin).arg("--version"));
+    assert!(version.starts_with("relman "), "{version}");
+}
