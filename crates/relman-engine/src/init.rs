@@ -57,8 +57,8 @@ pub fn init(dir: &Path, force: bool, dry_run: bool) -> Result<String, Failure> {
     } else {
         text.push_str("[build]\n");
         text.push_str(&format!(
-            "# Targets to build. Only installed targets build locally; for others use cross-compilers\n\
-         # (`command = \"cross build --release --target {{target}}\"`) or one CI runner per target.\n\
+            "# Targets to build. Only installed targets build locally; for others cross-compile (below)\n\
+         # or build each on a CI runner of its own (`relman ci generate`).\n\
          targets = [{}]\n",
             match other.as_ref().and_then(|o| o.targets.as_ref()) {
                 Some(t) => t.iter().map(|t| q(t)).collect::<Vec<_>>().join(", "),
@@ -67,7 +67,10 @@ pub fn init(dir: &Path, force: bool, dry_run: bool) -> Result<String, Failure> {
         ));
         text.push_str(&format!("binaries = [{}]\n", list(&bins)));
         if cargo.is_some() {
-            text.push_str("# Cargo projects build with `cargo build --release --locked --target T`.\n");
+            text.push_str("# Cargo projects build with `cargo build --release --locked --target T`. With\n");
+            text.push_str("# cross = \"zigbuild\", every Linux target (aarch64, armv7, musl) builds on one x86_64\n");
+            text.push_str("# machine with cargo-zigbuild (`pip install cargo-zigbuild ziglang`; CI sets it up).\n");
+            text.push_str("# cross = \"zigbuild\"\n");
             text.push_str("# For another build system, set a command and where the binaries land:\n");
             text.push_str("# command = \"make TARGET={target}\"\n# output = \"out/{target}/{binary}{exe}\"\n\n");
         } else if let Some(o) = &other {
