@@ -1150,7 +1150,7 @@ fn run_ci(ci: CiCommand, dir: &Path, cwd: &Path, json: bool, quiet: bool) -> Res
         CiCommand::Matrix { forge, format, project } => {
             let forge = ci::Forge::parse(&forge)?;
             let planned = plan::plan(&options(&project, dir, cwd)?)?;
-            let matrix = ci::matrix(&planned.settings, forge);
+            let matrix = ci::matrix(&planned.settings, forge)?;
             let doc = serde_json::json!({"include": matrix});
             match format.as_str() {
                 "json" => render::json(&serde_json::json!({"version": planned.manifest.version, "matrix": doc})),

@@ -788,6 +788,24 @@ fn build_jobs_set_up_what_each_target_needs() {
     );
     assert!(gl.contains("export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc"), "{gl}");
     schema("vendor.gitlab-ci", &[p.path(".gitlab-ci.yml")]);
+    // A target no default runner builds is named, with the keys that give it one.
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write(
+        "relman.toml",
+        &toml.replace("\"x86_64-apple-darwin\"]", "\"x86_64-apple-darwin\", \"x86_64-unknown-freebsd\"]"),
+    );
+    let out = p.relman(&["ci", "generate", "github"]);
+    out.fails(3, "no default CI runner builds `x86_64-unknown-freebsd` (github)");
+    assert!(out.stderr.contains("[ci.targets.\"x86_64-unknown-freebsd\"] runner = \"<label>\""), "{}", out.stderr);
+    p.write(
+        "relman.toml",
+        &format!(
+            "{}\n[ci.targets.\"x86_64-unknown-freebsd\"]\nrunner = \"freebsd-14\"\n",
+            fs::read_to_string(p.path("relman.toml")).unwrap()
+        ),
+    );
+    p.relman(&["ci", "generate", "github"]).ok();
+    p.write("relman.toml", &toml);
     // `cross` belongs to Cargo builds.
     let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
     p.write(

@@ -179,17 +179,39 @@ fn rust_setup(forge: Forge, target: &str, custom_runner: bool, zigbuild: bool) -
     lines.join(" && ")
 }
 
-/// The build matrix: one entry per configured target.
-pub fn matrix(s: &Settings, forge: Forge) -> Vec<MatrixEntry> {
+/// Whether the default runners build `target` (natively, or with the cross toolchain
+/// [`rust_setup`] installs, or with zigbuild): Linux on x86_64 and aarch64 (and armv7, i686,
+/// musl by cross linker), macOS and Windows. Others (FreeBSD, riscv64, s390x…) need a runner
+/// or container of the user's choice.
+fn has_default_runner(target: &str, zigbuild: bool) -> bool {
+    let (os, arch) = relman_manifest::os_arch(target);
+    match os.as_str() {
+        "macos" | "windows" => true,
+        "linux" => zigbuild || matches!(arch.as_str(), "x86_64" | "aarch64" | "armv7" | "i686"),
+        _ => false,
+    }
+}
+
+/// The build matrix: one entry per configured target. A target no default runner builds
+/// (and none is configured for) is named, with the keys that give it one.
+pub fn matrix(s: &Settings, forge: Forge) -> Result<Vec<MatrixEntry>, Failure> {
     s.all_targets
         .iter()
         .map(|t| {
             let c = s.ci_config.targets.get(t);
             let custom = c.is_some_and(|c| c.runner.is_some() || c.container.is_some());
             let zig = s.build == BuildKind::Cargo && crate::build::zigbuild(s, t);
+            // A build command cross-compiles as it likes (Go builds every target on Linux).
+            if !custom && s.build == BuildKind::Cargo && !has_default_runner(t, zig) {
+                return Err(Failure::config(format!("no default CI runner builds `{t}` ({})", forge.as_str()))
+                    .with_hint(format!(
+                        "give it one in relman.toml: [ci.targets.\"{t}\"] runner = \"<label>\" (or container = \"<image>\"){}",
+                        if t.contains("-linux-") { ", or build Linux targets with [build] cross = \"zigbuild\"" } else { "" }
+                    )));
+            }
             // zigbuild builds every Linux target on the x86_64 runner.
             let native = if zig { default_runner(forge, "x86_64-unknown-linux-gnu") } else { default_runner(forge, t) };
-            MatrixEntry {
+            Ok(MatrixEntry {
                 target: t.clone(),
                 runner: c.and_then(|c| c.runner.clone()).unwrap_or(native),
                 container: c.and_then(|c| c.container.clone()).unwrap_or_default(),
@@ -197,7 +219,7 @@ pub fn matrix(s: &Settings, forge: Forge) -> Vec<MatrixEntry> {
                     BuildKind::Cargo => rust_setup(forge, t, custom, zig),
                     _ => ":".into(),
                 },
-            }
+            })
         })
         .collect()
 }
@@ -408,7 +430,7 @@ fn inputs(s: &Settings, forge: Forge) -> Result<Inputs, Failure> {
             Forge::Gitlab => String::new(),
         }),
         image: s.ci_config.image.clone().unwrap_or_else(|| default_image.into()),
-        matrix: matrix(s, forge),
+        matrix: matrix(s, forge)?,
         needs,
         registries,
         key,
