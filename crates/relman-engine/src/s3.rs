@@ -627,6 +627,57 @@ impl S3Destination {
     }
 }
 
+/// Whether `spec` names an S3 location (`s3://BUCKET/PREFIX`).
+pub fn is_s3(spec: &str) -> bool {
+    spec.starts_with("s3://")
+}
+
+/// Downloads one version of a release at `url` into `dest` (an empty directory), with the
+/// credentials and endpoint of `opts` (the bucket need not be public), so `verify` and
+/// `install` read it as a local directory. `url` is a release root (`s3://b/releases`: the
+/// version asked for, else the one `channels.json` names) or a version
+/// (`s3://b/releases/1.2.0`). Returns the version. Objects are written as S3 holds them; the
+/// reader checks them.
+pub fn download_release(
+    url: &str,
+    version: Option<&semver::Version>,
+    opts: S3Options,
+    dest: &std::path::Path,
+) -> Result<String, Failure> {
+    let at = S3Destination::parse(url, opts)?;
+    let last = at.prefix.rsplit('/').next().unwrap_or("");
+    let (root, v) = if semver::Version::parse(last).is_ok() && version.is_none() {
+        let parent = at.prefix.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+        (S3Destination::parse(&format!("s3://{}/{parent}", at.bucket), at.opts.clone())?, last.to_string())
+    } else {
+        let v = match version {
+            Some(v) => v.to_string(),
+            None => at.channels()?.and_then(|c| c.stable).map(|e| e.version).ok_or_else(|| {
+                Failure::usage(format!("`{url}` has no promoted version (no stable release in channels.json)"))
+                    .with_hint(format!("pass a version: {url}/<version>, or --version"))
+            })?,
+        };
+        (at, v)
+    };
+    let from = root.key(&format!("{v}/"));
+    let keys = root.list(&from)?;
+    if keys.is_empty() {
+        return Err(Failure::usage(format!("no version `{v}` at `{}`: nothing under {from}", root.url)));
+    }
+    std::fs::create_dir_all(dest).map_err(|e| Failure::io("create", dest, e))?;
+    for key in keys {
+        let name = &key[from.len()..];
+        if name.is_empty() || name.contains('/') || name.starts_with('.') {
+            continue;
+        }
+        let bytes = root
+            .get(&key)?
+            .ok_or_else(|| Failure::publish(format!("`{}/{v}/{name}` vanished while read", root.url)))?;
+        crate::fsutil::write_atomic(&dest.join(name), &bytes)?;
+    }
+    Ok(v)
+}
+
 /// The variables an S3 job reads from the CI's secret store.
 pub const S3_CI_SECRETS: &[&str] = &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL"];
 

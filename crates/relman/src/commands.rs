@@ -703,6 +703,17 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 let loc = Location::Path(tmp.0.clone());
                 _downloaded = tmp;
                 (loc, true)
+            } else if relman_engine::s3::is_s3(&target) {
+                // An S3 location (a private bucket too): the version's objects, read with the
+                // AWS credentials, then verified as a directory.
+                let tmp = ScratchDir::new("verify")?;
+                let v = relman_engine::s3::download_release(&target, None, Remote::from_env().s3, &tmp.0)?;
+                if !target.trim_end_matches('/').ends_with(&format!("/{v}")) {
+                    target_label = format!("{}/{v}", target.trim_end_matches('/'));
+                }
+                let loc = Location::Path(tmp.0.clone());
+                _downloaded = tmp;
+                (loc, true)
             } else {
                 (location(&target, &cwd), false)
             };
@@ -800,6 +811,19 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 _downloaded = tmp;
                 let spec = args.from.rsplit_once('@').map(|(u, _)| u).unwrap_or(&args.from);
                 (from, None, Some(format!("{spec}@{tag}")))
+            } else if relman_engine::s3::is_s3(&args.from) {
+                // An S3 release (a private bucket too): the version's objects first.
+                let tmp = ScratchDir::new("install")?;
+                let v = match &args.version {
+                    Some(v) => Some(relman_engine::version::parse_cli_version(v)?),
+                    None => None,
+                };
+                let got = relman_engine::s3::download_release(&args.from, v.as_ref(), Remote::from_env().s3, &tmp.0)?;
+                let from = tmp.0.display().to_string();
+                _downloaded = tmp;
+                let root = args.from.trim_end_matches('/');
+                let label = if root.ends_with(&format!("/{got}")) { root.to_string() } else { format!("{root}/{got}") };
+                (from, None, Some(label))
             } else {
                 (source_arg(&args.from, &cwd), args.version.clone(), None)
             };

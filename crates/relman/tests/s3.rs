@@ -469,3 +469,43 @@ fn s3_concurrent_promotes_never_go_backwards() {
     run_with_env(&clones[3], &["promote", "1.2.1", "--to", to], &env).ok();
     assert_eq!(listing("latest"), newest);
 }
+
+/// `verify s3://…` and `install --from s3://…` read the bucket itself, with the AWS
+/// credentials (a private bucket: no public policy), not a local path of that name: the
+/// promoted version from a root, or a version given. A changed object fails verify.
+#[test]
+fn s3_locations_are_verified_and_installed_from_directly() {
+    let moto = Moto::start();
+    moto.boto("s3.create_bucket(Bucket='priv')");
+    let env_owned = moto.env();
+    let mut env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("RELMAN_PASSWORD", "pw"));
+    let p = Project::generic(&[T1]);
+    p.relman_env(&["keygen"], &env).ok();
+    p.commit("key");
+    p.tag("v1.0.0");
+    let to = "s3://priv/releases";
+    p.relman_env(&["release", "--promote", "--to", to], &env).ok();
+    let out = p.relman_env(&["verify", to, "--key", "relman.pub", "--require-signatures"], &env);
+    out.ok();
+    assert!(out.stdout.contains("s3://priv/releases/1.0.0"), "{}", out.stdout);
+    p.relman_env(&["verify", "s3://priv/releases/1.0.0", "--key", "relman.pub"], &env).ok();
+    let prefix = p.outside("prefix");
+    let out =
+        p.relman_env(&["install", "--from", to, "--prefix", prefix.to_str().unwrap(), "--key", "relman.pub"], &env);
+    out.ok();
+    let installed = run(&mut std::process::Command::new(prefix.join("bin/tool")));
+    assert!(installed.contains("tool 1.0.0"), "{installed}");
+    // An object changed in the bucket: verify names it.
+    moto.boto(&format!(
+        "s3.put_object(Bucket='priv', Key='releases/1.0.0/tool-1.0.0-{T1}.tar.gz', Body=b'not the archive')"
+    ));
+    let bad = p.relman_env(&["verify", to, "--key", "relman.pub"], &env);
+    assert_eq!(bad.code, 7, "{}{}", bad.stdout, bad.stderr);
+    assert!(format!("{}{}", bad.stdout, bad.stderr).contains(&format!("tool-1.0.0-{T1}.tar.gz")));
+    // Without the endpoint, the bucket is looked for at AWS: a network error (exit 11)
+    // naming where, never "no such file" for a local path `s3:/priv/releases`.
+    let away = p.relman(&["verify", to]);
+    assert_eq!(away.code, 11, "{}", away.stderr);
+    assert!(away.stderr.contains("cannot reach the S3 endpoint") && away.stderr.contains("priv"), "{}", away.stderr);
+}
