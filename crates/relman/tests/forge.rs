@@ -272,6 +272,43 @@ fn github_rate_limits_and_a_broken_upload_converge() {
     p.relman_env(&["promote", "1.0.0", "--to", &to], &env).ok();
 }
 
+/// A forge whose uploads keep failing (40 answers of 502, each leaving a partial asset): a
+/// network failure (exit 11) that says so — never the `422 already_exists` the half-finished
+/// attempts leave — and re-runs converge once the forge answers again.
+#[test]
+fn uploads_that_keep_failing_are_a_network_failure_and_reruns_converge() {
+    let d = Double::start(&["--repo", "github:acme/tool"]);
+    let p = signed_project();
+    p.tag("v1.0.0");
+    let to = format!("github:{}/acme/tool", d.base);
+    let env = [("RELMAN_PASSWORD", "pw"), ("GITHUB_TOKEN", RW)];
+    d.fault("upload-502", 40, "/api/uploads/");
+    let first = p.relman_env(&["release", "--to", &to], &env);
+    assert_eq!(first.code, 11, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("kept failing:") && first.stderr.contains("cut short or answered HTTP 5xx"),
+        "{}",
+        first.stderr
+    );
+    assert!(!first.stderr.contains("already_exists") && !first.stderr.contains("422"), "{}", first.stderr);
+    let mut runs = 0;
+    loop {
+        let again = p.relman_env(&["publish", "--to", &to], &env);
+        if again.code == 0 {
+            break;
+        }
+        assert_eq!(again.code, 11, "{}", again.stderr);
+        runs += 1;
+        assert!(runs < 30, "never converged");
+    }
+    let assets = d.releases("github", "acme/tool")[0]["assets"].as_array().unwrap().clone();
+    for (name, sha) in dist_files(&p, "1.0.0") {
+        let same: Vec<_> = assets.iter().filter(|a| a["name"] == name.as_str()).collect();
+        assert_eq!(same.len(), 1, "{name}");
+        assert_eq!(same[0]["sha256"].as_str().unwrap(), sha, "{name}");
+    }
+}
+
 /// An immutable release (GitHub, since late 2025): published, it is never changed, and yank
 /// refuses it with the gate code.
 #[test]

@@ -373,9 +373,14 @@ impl ForgeDestination {
         Ok(ans.body)
     }
 
-    /// Uploads one file; a duplicate left by an attempt whose answer was lost is recognised.
+    /// Uploads one file; a duplicate left by an attempt whose answer was lost is recognised
+    /// (kept when intact, replaced when broken). A forge that keeps failing — 5xx answers
+    /// after the client's own retries — is a network failure (exit 11), named as such, never
+    /// the `already_exists` its half-finished attempts leave behind.
     fn upload(&self, r: &Release, f: &LocalFile) -> Result<(), Failure> {
-        for attempt in 0..2 {
+        const ATTEMPTS: usize = 3;
+        let mut gateway_failures = 0;
+        for _attempt in 0..ATTEMPTS {
             let ans = match self.flavor {
                 Page::GitHub => {
                     let url = format!("{}?name={}&label=", r.upload_url, encode(&f.name));
@@ -390,17 +395,30 @@ impl ForgeDestination {
             };
             match ans.status {
                 200 | 201 => return Ok(()),
-                422 if ans.already_exists() && attempt == 0 => {
+                422 if ans.already_exists() => {
                     // An earlier attempt got there (or left a broken asset): look at it.
                     let there = self.assets(r)?.into_iter().find(|a| a.name == f.name);
                     match there.as_ref().map(|a| compare(a, f.sha256.as_str(), f.size)) {
                         Some(Compared::Same) => return Ok(()),
-                        Some(Compared::Broken) => self.delete_asset(r, there.as_ref().expect("found"))?,
+                        Some(Compared::Broken) => {
+                            // A cut-short upload (the answer lost on the way): a gateway failure.
+                            gateway_failures += 1;
+                            self.delete_asset(r, there.as_ref().expect("found"))?
+                        }
+                        _ if gateway_failures > 0 => break,
                         _ => return Err(self.unexpected(&format!("uploading `{}`", f.name), &ans)),
                     }
                 }
+                500..=599 => gateway_failures += 1,
                 _ => return Err(self.unexpected(&format!("uploading `{}`", f.name), &ans)),
             }
+        }
+        if gateway_failures > 0 {
+            return Err(Failure::network(format!(
+                "`{}`: uploading `{}` kept failing: {gateway_failures} attempt(s) cut short or answered HTTP 5xx after retries",
+                self.url, f.name
+            ))
+            .with_hint("the forge or a proxy before it is failing: run the same command again later (it resumes)"));
         }
         Err(Failure::publish(format!("`{}`: uploading `{}` did not complete", self.url, f.name)))
     }
