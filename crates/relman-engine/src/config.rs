@@ -472,6 +472,10 @@ pub struct ReleaseConfig {
     /// signatures, images by digest. `dir:` and `s3:` destinations also list every version
     /// in an `index.html` at their root.
     pub page: Option<bool>,
+    /// Days a promoted `channels.json` stays fresh (default 30): promote writes its expiry
+    /// this far ahead, and clients warn after it (or refuse, with `--require-fresh`) — a
+    /// mirror frozen on an old release shows. Promote again (or re-promote) to renew it.
+    pub channels_valid_days: Option<u32>,
 }
 
 impl Config {

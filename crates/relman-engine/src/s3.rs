@@ -816,15 +816,14 @@ impl Destination for S3Destination {
         if !report.passed() || (previous.as_deref() == Some(v.as_str()) && self.latest_matches(&v)?) {
             return Ok(PromotePlan { report, apply: None });
         }
-        let channels = relman_manifest::Channels {
-            format_version: relman_manifest::CHANNELS_FORMAT_VERSION,
-            name: manifest.map(|m| m.project.name).unwrap_or_default(),
-            stable: Some(relman_manifest::ChannelEntry {
-                version: v.clone(),
-                index: format!("{v}/{}", crate::planned::INDEX_FILE),
-            }),
-        };
+        let name = manifest.map(|m| m.project.name).unwrap_or_default();
+        let stable =
+            relman_manifest::ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::planned::INDEX_FILE) };
+        let identity = crate::sign::promote_identity(record, reporter)?;
+        let valid_days = record.map(|r| r.settings.channels_valid_days).unwrap_or(30);
+        let clock = crate::sign::promote_clock(record);
         let key = self.key(crate::planned::CHANNELS_FILE);
+        let signed_key = self.key(relman_manifest::CHANNELS_SIGNED_FILE);
         let this = S3Destination {
             url: self.url.clone(),
             bucket: self.bucket.clone(),
@@ -840,13 +839,21 @@ impl Destination for S3Destination {
         // copy finished after a newer one's mirrors the newer version too. Whatever the
         // interleaving, the last promote to finish leaves `latest/` on the newest claimed
         // version (ARCHITECTURE.md, "Concurrent promotes").
-        let apply: crate::destination::ApplyMoves = Box::new(move |_r: &dyn Reporter, moved: &mut Vec<String>| {
-            let bytes = channels.to_json();
+        let apply: crate::destination::ApplyMoves = Box::new(move |r: &dyn Reporter, moved: &mut Vec<String>| {
             loop {
                 let (current, etag) = match this.get_tagged(&key)? {
                     Some((b, etag)) => (Some(this.parse_channels(&b)?), Some(etag)),
                     None => (None, None),
                 };
+                let (bytes, _) = crate::sign::next_channels(
+                    current.as_ref(),
+                    name.clone(),
+                    stable.clone(),
+                    valid_days,
+                    clock,
+                    None,
+                    r,
+                )?;
                 let named = current.and_then(|c| c.stable).map(|e| e.version);
                 if named.as_deref() == Some(v.as_str()) {
                     break;
@@ -875,6 +882,32 @@ impl Destination for S3Destination {
                 match named {
                     Some(n) if n != target => target = n,
                     _ => break,
+                }
+            }
+            // The signed form follows channels.json, whoever wrote it last: signed again until
+            // its payload is channels.json's bytes (without the key: removed, never stale).
+            while let Some(current) = this.get(&key)? {
+                let there = this.get(&signed_key)?;
+                let matches = there
+                    .as_deref()
+                    .and_then(|b| relman_sign::dsse::unverified_payload(&String::from_utf8_lossy(b)))
+                    .is_some_and(|p| p == current);
+                if matches {
+                    break;
+                }
+                match &identity {
+                    Some(id) => {
+                        let bundle =
+                            relman_sign::dsse::sign(id.signer(r)?, relman_manifest::CHANNELS_PAYLOAD_TYPE, &current)?
+                                .bundle_json();
+                        this.put_bytes(&signed_key, bundle.as_bytes(), "application/json")?;
+                    }
+                    None => {
+                        if there.is_some() {
+                            this.delete(&signed_key)?;
+                        }
+                        break;
+                    }
                 }
             }
             this.write_versions_page()
@@ -908,6 +941,8 @@ impl Destination for S3Destination {
         if stable_here {
             if let Some(c) = channels.as_mut() {
                 c.stable = None;
+                // Its signed form named the yanked version: removed (yank holds no key).
+                self.delete(&self.key(relman_manifest::CHANNELS_SIGNED_FILE))?;
                 self.put_bytes(&self.key(crate::planned::CHANNELS_FILE), c.to_json().as_bytes(), "application/json")?;
             }
         }

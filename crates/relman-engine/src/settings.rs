@@ -99,6 +99,8 @@ pub struct Settings {
     /// SOURCE_DATE_EPOCH was given (not the commit time by default): as reproducible-builds.org
     /// asks, it replaces the clock in everything written (the provenance's start and end).
     pub source_date_given: bool,
+    /// `[release] channels_valid_days`: how long a promoted channels.json stays fresh.
+    pub channels_valid_days: u32,
     /// `[hooks]`.
     pub hooks: crate::config::HooksConfig,
     /// `[smoke]`: the host binary's smoke test.
@@ -447,6 +449,7 @@ impl Settings {
             targets_explicit: config.build.targets.is_some() || service,
             ci_config: config.ci.clone(),
             source_date_given: opts.source_date_epoch.is_some(),
+            channels_valid_days: config.release.channels_valid_days.unwrap_or(30),
             hooks: config.hooks.clone(),
             host_smoke: config.smoke.clone(),
             binaries,

@@ -134,6 +134,72 @@ pub fn load_identity(settings: &Settings, reporter: &dyn Reporter) -> Result<Opt
     Ok(load_key(settings, reporter)?.map(Identity::Key))
 }
 
+/// The key that signs `channels.json` at promote: the release's key, when its file and (for
+/// an encrypted key) its passphrase are at hand here. `None` otherwise — a promote job given
+/// no key, a project that signs nothing, a keyless project (not yet: its channels stay
+/// unsigned) — and channels.json is then written unsigned, with a warning when the project
+/// signs its releases.
+pub fn promote_identity(planned: Option<&Planned>, reporter: &dyn Reporter) -> Result<Option<Identity>, Failure> {
+    let Some(planned) = planned else { return Ok(None) };
+    let s = &planned.settings;
+    let Some(path) = s.sign_key.as_ref().filter(|_| !s.keyless) else { return Ok(None) };
+    let unsigned = |why: String| {
+        reporter.warn(&format!("channels.json is written unsigned ({why}): clients cannot check that it is fresh"));
+        Ok(None)
+    };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return unsigned(format!("no key at `{}`", path.display()));
+    };
+    if keys::needs_passphrase(&text) && s.passphrase.is_none() {
+        return unsigned("the key's passphrase is not set: RELMAN_PASSWORD".into());
+    }
+    Ok(load_key(s, reporter)?.map(Identity::Key))
+}
+
+/// The clock a promote writes channels' expiry from: SOURCE_DATE_EPOCH when it was given (it
+/// replaces the clock, as reproducible-builds.org asks: a re-run writes the same bytes), else
+/// now.
+pub fn promote_clock(record: Option<&Planned>) -> i64 {
+    match record {
+        Some(r) if r.settings.source_date_given => r.manifest.source_date_epoch,
+        _ => {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+        }
+    }
+}
+
+/// The `channels.json` a promote of `stable` writes over `current`: its serial one above
+/// `current`'s, its expiry `valid_days` after `now`; and, with `identity`, its signed form
+/// ([`relman_manifest::CHANNELS_SIGNED_FILE`]: a DSSE bundle whose payload is exactly these
+/// bytes).
+#[allow(clippy::too_many_arguments)]
+pub fn next_channels(
+    current: Option<&relman_manifest::Channels>,
+    name: String,
+    stable: relman_manifest::ChannelEntry,
+    valid_days: u32,
+    now: i64,
+    identity: Option<&Identity>,
+    reporter: &dyn Reporter,
+) -> Result<(String, Option<String>), Failure> {
+    let channels = relman_manifest::Channels {
+        format_version: relman_manifest::CHANNELS_FORMAT_VERSION,
+        name,
+        stable: Some(stable),
+        serial: Some(current.and_then(|c| c.serial).unwrap_or(0) + 1),
+        expires: Some(relman_manifest::time::rfc3339(now + i64::from(valid_days) * 86_400)),
+    };
+    let text = channels.to_json();
+    let signed = match identity {
+        Some(id) => Some(
+            relman_sign::dsse::sign(id.signer(reporter)?, relman_manifest::CHANNELS_PAYLOAD_TYPE, text.as_bytes())?
+                .bundle_json(),
+        ),
+        None => None,
+    };
+    Ok((text, signed))
+}
+
 /// [`load_identity`] for a release: a snapshot (a pull request's check, a local try) whose
 /// signing material is not at hand — no key file, no identity token — is packaged unsigned,
 /// with a warning, rather than refused: only tagged releases must be signed.

@@ -13,7 +13,21 @@ pub struct Channels {
     /// The newest stable release: what `latest` points at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stable: Option<ChannelEntry>,
+    /// Grows by one at every promote that writes this file (as TUF's timestamp version): a
+    /// client that has seen a higher one refuses this one (a rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<u64>,
+    /// RFC 3339 UTC time after which this file is stale (a frozen mirror): clients warn, or
+    /// refuse with `--require-fresh`. Renewed by every promote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
+
+/// The signed form of `channels.json`, beside it: a Sigstore bundle holding a DSSE envelope
+/// whose payload is exactly `channels.json`'s bytes, signed by the release's key or identity.
+pub const CHANNELS_SIGNED_FILE: &str = "channels.sigstore.json";
+/// The DSSE payload type of [`CHANNELS_SIGNED_FILE`].
+pub const CHANNELS_PAYLOAD_TYPE: &str = "application/vnd.relman.channels+json";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChannelEntry {

@@ -16,7 +16,7 @@ mod manifest;
 pub mod time;
 mod types;
 
-pub use channels::{ChannelEntry, Channels, CHANNELS_FORMAT_VERSION};
+pub use channels::{ChannelEntry, Channels, CHANNELS_FORMAT_VERSION, CHANNELS_PAYLOAD_TYPE, CHANNELS_SIGNED_FILE};
 pub use error::{ErrorClass, Failure};
 pub use index::{go_os_arch, os_arch, Index, Platform, INDEX_FORMAT_VERSION};
 pub use manifest::{

@@ -156,6 +156,14 @@ pub fn verify_parsed_bundle(bundle: &Bundle, bundle_name: &str, key: &PublicKey)
     envelope.verify(key, bundle_name)
 }
 
+/// The payload a DSSE bundle carries, read without checking any signature (to compare it
+/// with a document beside it; never to trust it). `None` when it is not such a bundle.
+pub fn unverified_payload(bundle_json: &str) -> Option<Vec<u8>> {
+    let bundle = Bundle::parse(bundle_json, "bundle").ok()?;
+    let Content::DsseEnvelope(envelope) = bundle.content("bundle").ok()? else { return None };
+    b64::decode(&envelope.payload)
+}
+
 /// One envelope as a JSON Lines record: compact JSON and a final newline.
 pub fn intoto_jsonl(envelope: &Envelope) -> String {
     let mut line = envelope.to_json();

@@ -555,6 +555,11 @@ pub struct InstallArgs {
     #[arg(long)]
     pub require_signature: bool,
 
+    /// Refuse a release root whose channels.json is unsigned or past its expiry (a frozen or
+    /// rolled-back mirror), instead of warning.
+    #[arg(long)]
+    pub require_fresh: bool,
+
     /// Keyless releases: who must have signed; pinned for later upgrades like a key.
     #[command(flatten)]
     pub identity: IdentityArgs,
@@ -593,4 +598,9 @@ pub struct UpgradeArgs {
     /// Refuse releases without a Sigstore bundle for index.json and the archive.
     #[arg(long)]
     pub require_signature: bool,
+
+    /// Refuse a release root whose channels.json is unsigned or past its expiry (a frozen or
+    /// rolled-back mirror), instead of warning.
+    #[arg(long)]
+    pub require_fresh: bool,
 }

@@ -844,8 +844,12 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 identity: identity_policy(&args.identity, &cwd)?,
                 require_signature: args.require_signature,
                 source_label,
+                require_fresh: args.require_fresh,
             };
             let outcome = install::install(&opts)?;
+            for w in &outcome.warnings {
+                term.warn(w);
+            }
             if json {
                 render::json(&outcome);
             } else if !cli.quiet && outcome.already_installed {
@@ -908,8 +912,14 @@ pub fn run(cli: Cli) -> Result<i32, Failure> {
                 target: args.target.clone(),
                 key: args.key.as_ref().map(|k| cwd.join(k)),
                 require_signature: args.require_signature,
+                require_fresh: args.require_fresh,
             };
             let outcome = install::upgrade(&opts)?;
+            if let install::UpgradeOutcome::Upgraded { outcome: o, .. } = &outcome {
+                for w in &o.warnings {
+                    term.warn(w);
+                }
+            }
             if json {
                 render::json(&outcome);
             } else if !cli.quiet {
@@ -1041,6 +1051,7 @@ fn upgrade_from_forge(
         identity: None,
         require_signature: args.require_signature,
         source_label: Some(format!("{spec}@{tag}")),
+        require_fresh: args.require_fresh,
     })?;
     Ok(match receipt {
         Some(r) => install::UpgradeOutcome::Upgraded { from_version: r.version, outcome },
@@ -1264,6 +1275,10 @@ fn released(
     let settings = relman_engine::settings::Settings::resolve(&Options {
         dir: dir.to_path_buf(),
         remote: Remote::from_env(),
+        // Promote signs channels.json when the key and its passphrase are at hand; and
+        // SOURCE_DATE_EPOCH, when given, stands for the clock there.
+        passphrase: env_passphrase(),
+        source_date_epoch: source_date_epoch()?,
         ..Default::default()
     })?;
     let urls = urls.map(<[String]>::to_vec).unwrap_or_else(|| settings.destinations.clone());

@@ -169,9 +169,12 @@ fn generated_workflows_pass_actionlint_and_the_workflow_schemas() {
                     let r = line.split('@').nth(1).unwrap();
                     assert!(r.len() >= 40 && r[..40].bytes().all(|b| b.is_ascii_hexdigit()), "{line}");
                 }
-                // The signing key is only in the publish job, and removed after it.
-                assert_eq!(release.matches("secrets.RELMAN_SIGNING_KEY").count(), 1, "{release}");
-                assert!(release.contains("if: always()\n        run: rm -f relman.key"), "{release}");
+                // The signing key is only in the publish and promote jobs (promote signs
+                // channels.json), and removed after each; never in plan or build jobs.
+                assert_eq!(release.matches("secrets.RELMAN_SIGNING_KEY").count(), 2, "{release}");
+                assert_eq!(release.matches("if: always()\n        run: rm -f relman.key").count(), 2, "{release}");
+                let builds = &release[..release.find("  publish:").unwrap()];
+                assert!(!builds.contains("RELMAN_SIGNING_KEY") && !builds.contains("RELMAN_PASSWORD"), "{release}");
             }
             _ => {
                 assert!(release.contains("AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}"), "{release}");

@@ -236,6 +236,22 @@ fn dir_and_oci_and_a_tampered_relman_download() {
     assert!(log.contains("== plan"), "{log}");
     let channels = fs::read_to_string(releases.join("channels.json")).unwrap();
     assert!(channels.contains("\"1.0.0\""), "{channels}");
+    // The promote job had the key (its variable, scoped to `release`): channels.json is signed.
+    let signed =
+        fs::read_to_string(releases.join("channels.sigstore.json")).unwrap_or_else(|_| panic!("unsigned:\n{log}"));
+    assert_eq!(relman_sign::dsse::unverified_payload(&signed).unwrap(), channels.as_bytes());
+    let prefix = holder.outside("installed");
+    let out = p.relman(&[
+        "install",
+        "--from",
+        releases.to_str().unwrap(),
+        "--prefix",
+        prefix.to_str().unwrap(),
+        "--key",
+        "relman.pub",
+        "--require-fresh",
+    ]);
+    out.ok();
     let repo = format!("{}/acme/tool", reg.host);
     assert_eq!(skopeo_digest(&format!("{repo}:latest")), skopeo_digest(&format!("{repo}:1.0.0")));
 }

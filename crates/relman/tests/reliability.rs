@@ -141,9 +141,12 @@ fn release_points() -> Vec<String> {
 fn crash_suite_release_publish_promote() {
     let origin = Project::generic(&[T1]);
     origin.tag("v1.0.0");
+    // SOURCE_DATE_EPOCH stands for the clock (channels.json's expiry): every run the same bytes.
+    let epoch = origin.git(&["log", "-1", "--format=%ct"]);
+    let sde = [("SOURCE_DATE_EPOCH", epoch.trim())];
     let reference = clone_of(&origin, "reference");
     let ref_dest = origin.outside("ref-dest");
-    run_in(&reference, &["release", "--promote", "--to", &format!("dir:{}", ref_dest.display())]).ok();
+    run_with_env(&reference, &["release", "--promote", "--to", &format!("dir:{}", ref_dest.display())], &sde).ok();
     let expected = tree(&ref_dest);
     assert!(expected.contains_key(&format!("1.0.0/{ARCHIVE}")) && expected.contains_key("latest"));
 
@@ -152,14 +155,14 @@ fn crash_suite_release_publish_promote() {
         let work = clone_of(&origin, &format!("crash-{i}"));
         let dest = origin.outside(&format!("crash-{i}-dest"));
         let to = format!("dir:{}", dest.display());
-        kill_at(&work, &["release", "--promote", "--to", &to], point);
+        kill_at_with(&work, &["release", "--promote", "--to", &to], point, &sde);
         // Pointers are never ahead of content, even right after the kill.
         if point == "latest-moved" || point == "written:channels.json" {
             pointers_complete(&dest);
         } else {
             pointers_agree(&dest);
         }
-        let out = run_in(&work, &["release", "--promote", "--to", &to]);
+        let out = run_with_env(&work, &["release", "--promote", "--to", &to], &sde);
         assert_eq!(out.code, 0, "re-run after a kill at `{point}`:\n{}", out.stderr);
         assert_eq!(pointers_agree(&dest).as_deref(), Some("1.0.0"), "{point}");
         let mut left = litter(&work);
@@ -172,7 +175,12 @@ fn crash_suite_release_publish_promote() {
             "after a kill at `{point}`, the destination holds other files"
         );
         for (name, bytes) in &expected {
-            assert!(got[name] == *bytes, "after a kill at `{point}`, `{name}` differs from an uninterrupted run's");
+            assert!(
+                got[name] == *bytes,
+                "after a kill at `{point}`, `{name}` differs from an uninterrupted run's:\n{}\n--- expected:\n{}",
+                String::from_utf8_lossy(&got[name]),
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
     eprintln!("crash suite: {} points killed and recovered", points.len());

@@ -249,3 +249,119 @@ fn a_missing_passphrase_is_said_before_anything_is_built() {
     p.relman_env(&["release"], &[("RELMAN_PASSWORD", "nope")]).fails(3, "wrong passphrase");
     p.relman_env(&["release"], &[("RELMAN_PASSWORD", "pw")]).ok();
 }
+
+/// Channels a client can trust: promote signs `channels.json` (serial, expiry) with the
+/// release key into `channels.sigstore.json`, and `install`/`upgrade` check it: a rollback to
+/// an older signed list is refused once a newer one was seen, a list signed by another key is
+/// refused, an unsigned list warns (refused with --require-fresh), an expired list warns
+/// (refused with --require-fresh), and a list whose stable version and index disagree is
+/// refused. A promote without the passphrase writes an unsigned list and removes the stale
+/// signed one.
+#[test]
+fn signed_channels_refuse_rollbacks_other_keys_and_stale_lists() {
+    let p = signed_project();
+    p.tag("v1.0.0");
+    let root = p.outside("rel");
+    let to = format!("dir:{}", root.display());
+    p.relman_env(&["release", "--promote", "--to", &to], &[PASS]).ok();
+    let read = |name: &str| fs::read(root.join(name)).unwrap();
+    let c1: serde_json::Value = serde_json::from_slice(&read("channels.json")).unwrap();
+    assert_eq!(c1["serial"], 1, "{c1}");
+    assert!(c1["expires"].as_str().unwrap() > "2026-", "{c1}");
+    let (old_plain, old_signed) = (read("channels.json"), read("channels.sigstore.json"));
+    let payload = relman_sign::dsse::unverified_payload(&String::from_utf8_lossy(&old_signed)).unwrap();
+    assert_eq!(payload, old_plain, "the signed form carries exactly channels.json");
+
+    p.write("docs/guide.md", "guide, second edition\n");
+    p.commit("docs");
+    p.tag("v1.1.0");
+    p.relman_env(&["release", "--promote", "--to", &to], &[PASS]).ok();
+    let c2: serde_json::Value = serde_json::from_slice(&read("channels.json")).unwrap();
+    assert_eq!((c2["serial"].as_u64(), c2["stable"]["version"].as_str()), (Some(2), Some("1.1.0")));
+    let prefix = p.outside("prefix");
+    let pfx = prefix.to_str().unwrap();
+    let root_s = root.to_str().unwrap();
+    p.relman(&["install", "--from", root_s, "--prefix", pfx, "--key", "relman.pub"]).ok();
+    let receipt = relman_install::install::receipt::installed(&prefix, Some("tool")).unwrap().unwrap();
+    assert_eq!((receipt.version.as_str(), receipt.channels_serial), ("1.1.0", Some(2)));
+
+    // The server rolls its channels back to the old signed list: this machine refuses it.
+    let (new_plain, new_signed) = (read("channels.json"), read("channels.sigstore.json"));
+    fs::write(root.join("channels.json"), &old_plain).unwrap();
+    fs::write(root.join("channels.sigstore.json"), &old_signed).unwrap();
+    p.relman(&["install", "--from", root_s, "--prefix", pfx, "--version", "1.0.0"])
+        .fails(7, "older than serial 2 this machine has already seen: a rollback");
+    p.relman(&["upgrade", "--prefix", pfx]).fails(7, "a rollback");
+
+    // Signed by someone else: refused.
+    let other = Project::generic(&[T1]);
+    other.relman_env(&["keygen"], &[PASS]).ok();
+    other.commit("their key");
+    other.tag("v1.1.0");
+    let their_root = other.outside("rel");
+    other.relman_env(&["release", "--promote", "--to", &format!("dir:{}", their_root.display())], &[PASS]).ok();
+    fs::write(root.join("channels.json"), &new_plain).unwrap();
+    fs::write(root.join("channels.sigstore.json"), fs::read(their_root.join("channels.sigstore.json")).unwrap())
+        .unwrap();
+    let fresh = p.outside("fresh");
+    let fresh_s = fresh.to_str().unwrap();
+    p.relman(&["install", "--from", root_s, "--prefix", fresh_s, "--key", "relman.pub"])
+        .fails(7, "is not signed by the release's signer");
+
+    // No signed list: a warning, or a refusal with --require-fresh.
+    fs::remove_file(root.join("channels.sigstore.json")).unwrap();
+    let out = p.relman(&["install", "--from", root_s, "--prefix", fresh_s, "--key", "relman.pub"]);
+    out.ok();
+    assert!(out.stderr.contains("warning:") && out.stderr.contains("is not signed"), "{}", out.stderr);
+    let strict = p.outside("strict");
+    p.relman(&[
+        "install",
+        "--from",
+        root_s,
+        "--prefix",
+        strict.to_str().unwrap(),
+        "--key",
+        "relman.pub",
+        "--require-fresh",
+    ])
+    .fails(7, "is not signed");
+    fs::write(root.join("channels.sigstore.json"), &new_signed).unwrap();
+
+    // Stable and index disagree (a mixed-up root): refused.
+    let mixed = String::from_utf8(new_plain.clone()).unwrap().replace("\"1.1.0/index.json\"", "\"1.0.0/index.json\"");
+    fs::write(root.join("channels.json"), mixed).unwrap();
+    fs::remove_file(root.join("channels.sigstore.json")).unwrap();
+    p.relman(&["install", "--from", root_s, "--prefix", p.outside("mixed").to_str().unwrap()])
+        .fails(7, "names 1.1.0 as stable, but the index it points at is version 1.0.0");
+
+    // An expired list (valid 0 days): a warning, or a refusal with --require-fresh.
+    let toml = fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &format!("{toml}\n[release]\nchannels_valid_days = 0\n"));
+    p.commit("short-lived channels");
+    p.tag("v1.2.0");
+    p.relman_env(&["release", "--promote", "--to", &to], &[PASS]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out =
+        p.relman(&["install", "--from", root_s, "--prefix", p.outside("exp").to_str().unwrap(), "--key", "relman.pub"]);
+    out.ok();
+    assert!(out.stderr.contains("expired at"), "{}", out.stderr);
+    p.relman(&[
+        "install",
+        "--from",
+        root_s,
+        "--prefix",
+        p.outside("exp2").to_str().unwrap(),
+        "--key",
+        "relman.pub",
+        "--require-fresh",
+    ])
+    .fails(7, "expired at");
+
+    // A promote without the passphrase: channels.json unsigned (with a warning), and the
+    // signed list, which would name the older version, removed.
+    p.relman(&["promote", "1.2.0", "--to", &to, "--allow-downgrade"]).ok();
+    let out = p.relman(&["promote", "1.1.0", "--to", &to, "--allow-downgrade"]);
+    out.ok();
+    assert!(out.stderr.contains("channels.json is written unsigned"), "{}", out.stderr);
+    assert!(!root.join("channels.sigstore.json").exists());
+}

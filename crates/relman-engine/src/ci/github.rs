@@ -349,14 +349,27 @@ fn promote_job(i: &Inputs, name: &str, version: &str, git_ref: Option<&str>) -> 
     p.push_str(&permissions(i));
     p.push_str("    steps:\n");
     p.push_str(&setup_steps(i, i.needs.git_push, git_ref));
+    // The key signs channels.json (its serial and expiry: what clients check for freshness).
+    if let Some((secret, path)) = &i.key {
+        p.push_str(&format!(
+            "      - name: Write the signing key\n        env:\n          RELMAN_SIGNING_KEY: ${{{{ secrets.{secret} }}}}\n        run: |\n          umask 077\n          printf '%s\\n' \"$RELMAN_SIGNING_KEY\" > {}\n",
+            super::sh(path)
+        ));
+    }
     p.push_str("      - name: Promote\n");
-    let mut env = secret_env(i, false);
+    let mut env = secret_env(i, true);
     if env.is_empty() {
         env.push_str("        env:\n");
     }
     env.push_str(&format!("          VERSION: {version}\n"));
     p.push_str(&env);
     p.push_str("        run: relman promote \"$VERSION\"\n");
+    if let Some((_, path)) = &i.key {
+        p.push_str(&format!(
+            "      - name: Remove the signing key\n        if: always()\n        run: rm -f {}\n",
+            super::sh(path)
+        ));
+    }
     p
 }
 

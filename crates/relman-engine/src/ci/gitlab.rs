@@ -114,7 +114,16 @@ pub(crate) fn pipeline(i: &Inputs) -> Vec<Generated> {
     if i.promote == CiPromote::Manual {
         pr.push_str("      when: manual\n");
     }
-    pr.push_str(&format!("  script:\n    - relman promote \"${{CI_COMMIT_TAG#{}}}\"\n", i.tag_prefix));
+    pr.push_str("  script:\n");
+    // The key signs channels.json (its serial and expiry: what clients check for freshness).
+    if let Some((secret, path)) = &i.key {
+        pr.push_str(&format!("    - trap \"rm -f {}\" EXIT\n", sh(path)));
+        pr.push_str(&format!(
+            "    - (umask 077 && if [ -f \"${secret}\" ]; then cp \"${secret}\" {path}; else printf '%s\\n' \"${secret}\" > {path}; fi)\n",
+            path = sh(path)
+        ));
+    }
+    pr.push_str(&format!("    - relman promote \"${{CI_COMMIT_TAG#{}}}\"\n", i.tag_prefix));
     b.block("promote", "", &pr);
     vec![Generated { path: i.forge.release_file().into(), blocks: b }]
 }

@@ -17,7 +17,7 @@ use relman_install::hash::{sha256_file, HashingWriter};
 use relman_install::lock::{Lock, STAGING_PREFIX, TEMP_PREFIX};
 use relman_install::source::Location;
 use relman_install::verify::verify_release;
-use relman_manifest::{ChannelEntry, Channels, Failure, Index, CHANNELS_FORMAT_VERSION};
+use relman_manifest::{ChannelEntry, Channels, Failure, Index};
 use semver::Version;
 
 use super::{ApplyMoves, Gate, LocalFile, PromotePlan, PromoteReport, PutOutcome, YankReport};
@@ -347,25 +347,42 @@ impl DirProvider {
             .and_then(|t| Index::from_json(&t).ok())
             .map(|i| i.name)
             .unwrap_or_default();
-        let channels = Channels {
-            format_version: CHANNELS_FORMAT_VERSION,
-            name,
-            stable: Some(ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::planned::INDEX_FILE) }),
-        };
+        let stable = ChannelEntry { version: v.clone(), index: format!("{v}/{}", crate::planned::INDEX_FILE) };
+        let identity = crate::sign::promote_identity(record, reporter)?;
+        let valid_days = record.map(|r| r.settings.channels_valid_days).unwrap_or(30);
+        let clock = crate::sign::promote_clock(record);
         let channels_path = self.root.join(CHANNELS_FILE);
+        let signed_path = self.root.join(relman_manifest::CHANNELS_SIGNED_FILE);
         let this = DirProvider { url: self.url.clone(), root: self.root.clone() };
-        let apply: ApplyMoves = Box::new(move |_reporter: &dyn Reporter, moved: &mut Vec<String>| {
+        let apply: ApplyMoves = Box::new(move |reporter: &dyn Reporter, moved: &mut Vec<String>| {
             let _lock = lock;
             if !link_ok {
                 replace_link(&link, &v)?;
                 moved.push(LATEST_LINK.into());
             }
             relman_install::crashpoint::point("latest-moved");
-            let bytes = channels.to_json();
-            if fs::read(&channels_path).ok().as_deref() != Some(bytes.as_bytes()) {
-                fsutil::write_atomic(&channels_path, bytes.as_bytes())?;
-                moved.push(CHANNELS_FILE.into());
+            let current = this.read_channels()?;
+            let (text, signed) = crate::sign::next_channels(
+                current.as_ref(),
+                name,
+                stable,
+                valid_days,
+                clock,
+                identity.as_ref(),
+                reporter,
+            )?;
+            // The signed form first, then the plain one: a reader that trusts the signature
+            // reads only the signed form, whose payload is the whole document.
+            match &signed {
+                Some(bundle) => fsutil::write_atomic(&signed_path, bundle.as_bytes())?,
+                None => match fs::remove_file(&signed_path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Failure::io("remove", &signed_path, e)),
+                },
             }
+            fsutil::write_atomic(&channels_path, text.as_bytes())?;
+            moved.push(CHANNELS_FILE.into());
             this.write_versions_page()
         });
         Ok(PromotePlan { report, apply: Some(apply) })
@@ -410,6 +427,13 @@ impl DirProvider {
         if stable_here {
             if let Some(c) = channels.as_mut() {
                 c.stable = None;
+                // Its signed form named the yanked version: removed (yank holds no key).
+                let signed = self.root.join(relman_manifest::CHANNELS_SIGNED_FILE);
+                if let Err(e) = fs::remove_file(&signed) {
+                    if e.kind() != io::ErrorKind::NotFound {
+                        return Err(Failure::io("remove", &signed, e));
+                    }
+                }
                 fsutil::write_atomic(&self.root.join(CHANNELS_FILE), c.to_json().as_bytes())?;
             }
         }

@@ -64,6 +64,10 @@ pub struct Receipt {
     /// Keyless: the identity every later release must be signed by, pinned like a key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_identity: Option<PinnedIdentity>,
+    /// The highest serial of signed channels this program was installed through: a release
+    /// root whose channels are older is refused (a rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels_serial: Option<u64>,
 }
 
 /// An identity policy pinned in a receipt: regular expressions (exact values are pinned
@@ -316,6 +320,7 @@ mod tests {
             installed_at: now_rfc3339(),
             signing_key: None,
             signing_identity: None,
+            channels_serial: None,
         };
         layout.write_receipt(&receipt).unwrap();
         assert_eq!(layout.select(None).unwrap(), Some(receipt.clone()));

@@ -12,12 +12,16 @@
 use relman_manifest::{ArchiveFormat, Channels, Failure, Index, Sha256};
 
 use super::receipt::check_program_name;
+use super::receipt::now_rfc3339;
 use super::run::InstallOptions;
 use crate::checksums::{self, check_file_name};
 use crate::hash::sha256_bytes;
 use crate::platform::{compatible, host_target};
 use crate::source::{self, Location};
-use crate::verify::{check_relative, parse_channels, parse_index, CHANNELS_FILE, DOCUMENT_LIMIT, INDEX_FILE};
+use crate::verify::{
+    check_relative, parse_channels, parse_index, read_channels, Freshness, TrustedChannels, CHANNELS_FILE,
+    DOCUMENT_LIMIT, INDEX_FILE,
+};
 
 /// Everything decided before the download.
 #[derive(Clone, Debug)]
@@ -45,6 +49,10 @@ pub(crate) struct Plan {
     /// The `index.json` the plan comes from and the sha256 of its bytes as read (its
     /// signature is checked against that); `None` for a bare archive.
     pub index: Option<(Location, Sha256)>,
+    /// The serial of the signed channels the plan went through (kept in the receipt).
+    pub channels_serial: Option<u64>,
+    /// What the user should hear about the channels (unsigned, expired).
+    pub warnings: Vec<String>,
 }
 
 /// `v1.2.0` → `1.2.0`; other strings unchanged.
@@ -66,8 +74,10 @@ pub(crate) fn resolve(opts: &InstallOptions) -> Result<Plan, Failure> {
     }
     if file_name == CHANNELS_FILE {
         let root = loc.parent().ok_or_else(|| Failure::usage(format!("`{loc}` has no parent directory")))?;
-        let bytes = source::read_bytes(&loc, DOCUMENT_LIMIT)?;
-        return plan_from_root(&root, parse_channels(&loc, &bytes)?, opts);
+        let trusted =
+            trusted_channels(&root, opts.key.as_deref(), opts.identity.as_ref(), opts.require_fresh, &opts.prefix)?
+                .ok_or_else(|| Failure::usage(format!("`{loc}` does not exist")))?;
+        return plan_through(&root, trusted, opts);
     }
     if file_name.ends_with(".json") {
         let bytes = source::read_bytes(&loc, DOCUMENT_LIMIT)?;
@@ -75,9 +85,10 @@ pub(crate) fn resolve(opts: &InstallOptions) -> Result<Plan, Failure> {
         return plan_from_index(&loc, &bytes, root, opts);
     }
 
-    let channels_loc = loc.join(CHANNELS_FILE);
-    if let Some(bytes) = source::read_optional(&channels_loc, DOCUMENT_LIMIT)? {
-        return plan_from_root(&loc, parse_channels(&channels_loc, &bytes)?, opts);
+    if let Some(trusted) =
+        trusted_channels(&loc, opts.key.as_deref(), opts.identity.as_ref(), opts.require_fresh, &opts.prefix)?
+    {
+        return plan_through(&loc, trusted, opts);
     }
     if let Some(version) = &opts.version {
         // A root that has not been promoted yet: version directories but no channels.json.
@@ -120,6 +131,62 @@ pub(crate) fn resolve(opts: &InstallOptions) -> Result<Plan, Failure> {
     .with_hint(
         "pass a release root, a version directory, an `index.json`, or an archive (`.tar.gz`, `.tar.zst`, `.zip`)",
     ))
+}
+
+/// The channels of `root` as an install of it may trust them
+/// ([`crate::verify::read_channels`]): checked with the key or identity in force for the
+/// program — given, or pinned in its receipt at `prefix` — against the highest serial that
+/// receipt saw. `Ok(None)`: no channels there.
+pub(crate) fn trusted_channels(
+    root: &Location,
+    key: Option<&std::path::Path>,
+    identity: Option<&relman_sign::keyless::IdentityPolicy>,
+    require_fresh: bool,
+    prefix: &std::path::Path,
+) -> Result<Option<TrustedChannels>, Failure> {
+    let plain_loc = root.join(CHANNELS_FILE);
+    let Some(bytes) = source::read_optional(&plain_loc, DOCUMENT_LIMIT)? else {
+        // A root whose only channels are signed is read below as well.
+        if !source::exists(&root.join(relman_manifest::CHANNELS_SIGNED_FILE))? {
+            return Ok(None);
+        }
+        return read_channels(root, &Freshness { trust: None, require_fresh, seen_serial: None, now: now_rfc3339() });
+    };
+    // The program's name, only to find its receipt (what is trusted is checked below).
+    let name = parse_channels(&plain_loc, &bytes)?.name;
+    let layout = super::receipt::Layout::new(prefix)?;
+    let receipt = if check_program_name(&name).is_ok() { layout.read_receipt(&name)? } else { None };
+    let trust =
+        super::signature::Trust::new(key, identity, false, receipt.as_ref(), &layout.receipt_path(&name), &name)?;
+    let f = Freshness {
+        trust: trust.in_force(),
+        require_fresh,
+        seen_serial: receipt.and_then(|r| r.channels_serial),
+        now: now_rfc3339(),
+    };
+    read_channels(root, &f)
+}
+
+/// A plan through a root's trusted channels; the index the stable channel names must be of
+/// that version (a mixed-up or tampered root is refused).
+fn plan_through(root: &Location, trusted: TrustedChannels, opts: &InstallOptions) -> Result<Plan, Failure> {
+    let serial = if trusted.signed { trusted.channels.serial } else { None };
+    let stable = trusted.channels.stable.clone();
+    let mut plan = plan_from_root(root, trusted.channels, opts)?;
+    if let (None, Some(stable)) = (&opts.version, &stable) {
+        if normalize_version(&plan.version) != normalize_version(&stable.version) {
+            return Err(Failure::verify(format!(
+                "`{}` names {} as stable, but the index it points at is version {}; nothing was installed",
+                root.join(CHANNELS_FILE),
+                stable.version,
+                plan.version
+            ))
+            .with_hint("the release root is inconsistent or was tampered with; report it to the publisher"));
+        }
+    }
+    plan.channels_serial = serial;
+    plan.warnings = trusted.warnings;
+    Ok(plan)
 }
 
 /// Directory names a version may live under: `1.2.0`, then `v1.2.0`.
@@ -242,6 +309,8 @@ fn plan_from_index(
         index_dir: Some(dir.clone()),
         listed: true,
         index: Some((index_loc.clone(), sha256_bytes(bytes))),
+        channels_serial: None,
+        warnings: Vec::new(),
     })
 }
 
@@ -295,6 +364,8 @@ fn plan_bare_archive(
         index_dir: None,
         listed: false,
         index: None,
+        channels_serial: None,
+        warnings: Vec::new(),
     })
 }
 

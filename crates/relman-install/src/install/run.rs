@@ -62,6 +62,9 @@ pub struct InstallOptions {
     /// What the receipt records as the source instead of `from`, when `from` is a local copy
     /// of a release fetched from elsewhere (a forge release page): `github:acme/tool@v1.2.3`.
     pub source_label: Option<String>,
+    /// Refuse a release root whose channels are unsigned or past their expiry (instead of
+    /// warning).
+    pub require_fresh: bool,
 }
 
 impl fmt::Debug for InstallOptions {
@@ -97,6 +100,9 @@ pub struct InstallOutcome {
     /// The signature checks, when a key was in force.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureCheck>,
+    /// What the user should hear (channels unsigned or expired).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Installs one program from a release; see the module notes for the order of operations.
@@ -257,6 +263,7 @@ fn execute(
                 already_installed: true,
                 receipt: layout.receipt_path(&r.name),
                 signature,
+                warnings: plan.warnings.clone(),
             });
         }
     }
@@ -380,6 +387,7 @@ fn execute(
         installed_at: now_rfc3339(),
         signing_key,
         signing_identity,
+        channels_serial: plan.channels_serial.max(existing.as_ref().and_then(|r| r.channels_serial)),
     };
     let receipt_path = layout.write_receipt(&receipt)?;
     drop(work);
@@ -393,5 +401,6 @@ fn execute(
         already_installed: false,
         receipt: receipt_path,
         signature,
+        warnings: plan.warnings.clone(),
     })
 }

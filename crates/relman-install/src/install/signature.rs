@@ -129,6 +129,15 @@ impl Trust {
         Ok(Trust { key, require, program: program.to_string(), pinned_hint })
     }
 
+    /// The key or identity in force, as relman-sign checks bundles with it.
+    pub fn in_force(&self) -> Option<relman_sign::keyless::Trust<'_>> {
+        match &self.key {
+            Some((Verifier::Key(k), _)) => Some(relman_sign::keyless::Trust::Key(k)),
+            Some((Verifier::Identity(p), _)) => Some(relman_sign::keyless::Trust::Identity(p)),
+            None => None,
+        }
+    }
+
     /// Whether signatures are looked at at all.
     fn active(&self) -> bool {
         self.key.is_some() || self.require

@@ -18,7 +18,7 @@ use super::receipt::Layout;
 use super::resolve::normalize_version;
 use super::run::{install, InstallOptions, InstallOutcome};
 use crate::source::{self, is_redacted, redact, Location};
-use crate::verify::{parse_channels, CHANNELS_FILE, DOCUMENT_LIMIT};
+use crate::verify::{CHANNELS_FILE, DOCUMENT_LIMIT};
 
 #[derive(Clone, Default)]
 pub struct UpgradeOptions {
@@ -34,6 +34,8 @@ pub struct UpgradeOptions {
     pub key: Option<PathBuf>,
     /// Refuse a release without Sigstore bundles (needs a key, given or pinned).
     pub require_signature: bool,
+    /// Refuse a release root whose channels are unsigned or past their expiry.
+    pub require_fresh: bool,
 }
 
 impl fmt::Debug for UpgradeOptions {
@@ -110,9 +112,13 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
     let channels_loc = root_loc.join(CHANNELS_FILE);
     // A release root follows its stable channel; a flat location (an index.json and its files,
     // as a forge's `releases/latest/download/` serves them) is its index's version.
-    let (available_text, from_version, what) = match source::read_optional(&channels_loc, DOCUMENT_LIMIT)? {
-        Some(bytes) => {
-            let channels = parse_channels(&channels_loc, &bytes)?;
+    // The channels as trusted: signed by the pinned key (or --key), not older than what this
+    // machine saw (see verify::read_channels).
+    let trusted =
+        super::resolve::trusted_channels(&root_loc, opts.key.as_deref(), None, opts.require_fresh, &opts.prefix)?;
+    let (available_text, from_version, what) = match trusted {
+        Some(trusted) => {
+            let channels = trusted.channels;
             if channels.name != receipt.name {
                 return Err(Failure::usage(format!(
                     "`{root_loc}` publishes `{}`, not `{}`",
@@ -161,6 +167,7 @@ pub fn upgrade(opts: &UpgradeOptions) -> Result<UpgradeOutcome, Failure> {
         identity: None,
         require_signature: opts.require_signature,
         source_label: None,
+        require_fresh: opts.require_fresh,
     })?;
     Ok(UpgradeOutcome::Upgraded { from_version: receipt.version, outcome })
 }

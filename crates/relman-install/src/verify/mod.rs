@@ -187,6 +187,109 @@ pub(crate) fn parse_channels(loc: &Location, bytes: &[u8]) -> Result<Channels, F
     Channels::from_json(text).map_err(|e| Failure::verify(format!("`{loc}` is not a valid channels file: {e}")))
 }
 
+/// What a client trusts of a release root's channels (see [`read_channels`]).
+#[derive(Clone, Debug)]
+pub struct TrustedChannels {
+    pub channels: Channels,
+    /// Read from the signed form, whose signature verified.
+    pub signed: bool,
+    /// What the client should hear: unsigned, or expired.
+    pub warnings: Vec<String>,
+}
+
+/// How [`read_channels`] judges a root's channels.
+pub struct Freshness<'a> {
+    /// Who must have signed them (a key or an identity); `None`: nothing to check against.
+    pub trust: Option<relman_sign::keyless::Trust<'a>>,
+    /// Refuse channels that are unsigned or past their expiry instead of warning.
+    pub require_fresh: bool,
+    /// The highest serial this client has seen for the program (its receipt): a lower one is
+    /// a rollback, refused.
+    pub seen_serial: Option<u64>,
+    /// Now, RFC 3339 UTC.
+    pub now: String,
+}
+
+/// `root`'s channels as a client may trust them. With a key or identity, the signed form
+/// (`channels.sigstore.json`: a DSSE bundle whose payload is the channels document) must
+/// verify, and its document is what counts; when there is none, the plain `channels.json`
+/// is used with a warning (refused with `require_fresh`). A document past its `expires`
+/// warns (refused with `require_fresh`); a `serial` below `seen_serial` is refused. Threats
+/// (see ARCHITECTURE.md, "Channels a client can trust"): a rollback to an older signed
+/// document (serial), a mirror frozen on one (expiry), a forged or mixed document (the
+/// signature covers the whole document; the index it names is checked against its version
+/// by the caller). `Ok(None)`: the root has no channels.
+pub fn read_channels(root: &Location, f: &Freshness<'_>) -> Result<Option<TrustedChannels>, Failure> {
+    let plain_loc = root.join(CHANNELS_FILE);
+    let signed_loc = root.join(relman_manifest::CHANNELS_SIGNED_FILE);
+    let mut warnings = Vec::new();
+    let signed_bytes = match &f.trust {
+        Some(_) => source::read_optional(&signed_loc, DOCUMENT_LIMIT)?,
+        None => None,
+    };
+    let (channels, signed) = match (signed_bytes, &f.trust) {
+        (Some(bytes), Some(trust)) => {
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|e| Failure::verify(format!("`{signed_loc}` is not valid UTF-8: {e}")))?;
+            let bundle = relman_sign::Bundle::parse(text, &signed_loc.to_string())?;
+            let (verified, _) = trust.verify_dsse_bundle(&bundle, &signed_loc.to_string()).map_err(|e| {
+                Failure::verify(format!("`{signed_loc}` is not signed by the release's signer: {}", e.message))
+                    .with_hint("do not install from this location: its channels were altered or signed by someone else")
+            })?;
+            if verified.payload_type != relman_manifest::CHANNELS_PAYLOAD_TYPE {
+                return Err(Failure::verify(format!(
+                    "`{signed_loc}` signs a `{}`, not a channels document",
+                    verified.payload_type
+                )));
+            }
+            (parse_channels(&signed_loc, &verified.payload)?, true)
+        }
+        _ => {
+            let Some(bytes) = source::read_optional(&plain_loc, DOCUMENT_LIMIT)? else { return Ok(None) };
+            let channels = parse_channels(&plain_loc, &bytes)?;
+            if f.trust.is_some() {
+                let why = format!(
+                    "`{plain_loc}` is not signed (no `{}`): that it is current cannot be checked",
+                    relman_manifest::CHANNELS_SIGNED_FILE
+                );
+                if f.require_fresh {
+                    return Err(Failure::verify(why).with_hint(
+                        "the publisher promotes without the signing key; drop --require-fresh to accept it, or pass --version",
+                    ));
+                }
+                warnings.push(why);
+            }
+            (channels, false)
+        }
+    };
+    if let (Some(seen), serial) = (f.seen_serial, channels.serial) {
+        if serial.is_none_or(|s| s < seen) {
+            return Err(Failure::verify(format!(
+                "`{}` is serial {}, older than serial {seen} this machine has already seen: a rollback",
+                if signed { &signed_loc } else { &plain_loc },
+                serial.map(|s| s.to_string()).unwrap_or_else(|| "none".into())
+            ))
+            .with_hint("the server went back to an older release list; do not install from it"));
+        }
+    }
+    if signed {
+        let expires = channels.expires.as_deref().unwrap_or("");
+        let well_formed = expires.len() == 20 && expires.ends_with('Z') && expires.as_bytes()[10] == b'T';
+        if !well_formed {
+            return Err(Failure::verify(format!("`{signed_loc}` has no valid `expires` (RFC 3339 UTC)")));
+        }
+        if expires < f.now.as_str() {
+            let why = format!("`{signed_loc}` expired at {expires}: the release list may be frozen on an old version");
+            if f.require_fresh {
+                return Err(Failure::verify(why)
+                    .with_hint("the publisher has not promoted since; drop --require-fresh to accept it"));
+            }
+            warnings.push(why);
+        }
+    }
+    Ok(Some(TrustedChannels { channels, signed, warnings }))
+}
+
 pub(crate) fn parse_index(loc: &Location, bytes: &[u8]) -> Result<Index, Failure> {
     let text = std::str::from_utf8(bytes).map_err(|e| Failure::verify(format!("`{loc}` is not valid UTF-8: {e}")))?;
     Index::from_json(text).map_err(|e| Failure::verify(format!("`{loc}` is not a valid index: {e}")))

@@ -443,6 +443,8 @@ pub fn promote(root: &Path, version: &str) {
         format_version: 1,
         name: NAME.to_string(),
         stable: Some(ChannelEntry { version: version.to_string(), index: format!("{version}/index.json") }),
+        serial: None,
+        expires: None,
     };
     fs::write(root.join("channels.json"), channels.to_json()).unwrap();
     #[cfg(unix)]

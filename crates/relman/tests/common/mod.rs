@@ -157,9 +157,10 @@ pub fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
         .env_remove("SIGSTORE_ID_TOKEN")
         .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
         .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-        .envs(env.iter().copied())
+        // The test's own environment never leaks in; what the test passes does.
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("CARGO_TARGET_DIR")
+        .envs(env.iter().copied())
         .env("CI", "true")
         .output()
         .expect("run relman");
@@ -270,9 +271,9 @@ pub fn kill_at_with(dir: &Path, args: &[&str], point: &str, env: &[(&str, &str)]
         .env("CI", "true")
         .env("RELMAN_TEST_CRASH_AT", point)
         .env("RELMAN_TEST_CRASH_READY", &ready)
-        .envs(env.iter().copied())
         .env_remove("SOURCE_DATE_EPOCH")
         .env_remove("CARGO_TARGET_DIR")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(fs::File::create(&log).unwrap())
         .spawn()
