@@ -153,7 +153,12 @@ pub fn promote_identity(planned: Option<&Planned>, reporter: &dyn Reporter) -> R
     if keys::needs_passphrase(&text) && s.passphrase.is_none() {
         return unsigned("the key's passphrase is not set: RELMAN_PASSWORD".into());
     }
-    Ok(load_key(s, reporter)?.map(Identity::Key))
+    // Signing channels adds to a promote; a key that cannot be used (an empty secret, a
+    // wrong passphrase) leaves them unsigned rather than stopping the pointers.
+    match load_key(s, reporter) {
+        Ok(key) => Ok(key.map(Identity::Key)),
+        Err(e) => unsigned(format!("the key at `{}` cannot be used: {}", path.display(), e.message)),
+    }
 }
 
 /// The clock a promote writes channels' expiry from: SOURCE_DATE_EPOCH when it was given (it

@@ -475,12 +475,14 @@ fn simulated_pipeline_releases_what_one_machine_releases_and_a_failed_build_reru
         ".github/workflows/promote.yml",
         "v1.0.0",
         &tmp.path().join("promote"),
-        &["--input", "version=1.0.0"],
+        &[&secrets[..], &["--input", "version=1.0.0"]].concat(),
     );
     assert!(ok, "{report:#}\n{}", log_of(&report, "promote"));
     let channels: serde_json::Value =
         serde_json::from_slice(&fs::read(releases.join("channels.json")).unwrap()).unwrap();
     assert_eq!(channels["stable"]["version"], "1.0.0", "{channels}");
+    // The promote job signed channels.json with the key from its secret.
+    assert!(releases.join("channels.sigstore.json").is_file(), "{}", log_of(&report, "promote"));
     println!(
         "simulated 4-runner pipeline: critical path {} s (wall {} s)",
         report["critical_path_seconds"], report["wall_seconds"]

@@ -316,27 +316,6 @@ fn go_cli_from_init_to_installed_binary() {
 // ---------------------------------------------------------------------------------------------
 // Python service: an image on a pinned busybox base and a Helm chart, no binaries
 
-/// Builds the busybox base layout (scripts/make-base-image) and pushes it as `base:1`;
-/// returns its index digest.
-fn base_image(p: &Project, reg: &Registry) -> String {
-    let dir = p.outside("base-layout");
-    std::fs::remove_dir_all(&dir).unwrap();
-    run(Command::new(repo_root().join("scripts/make-base-image")).arg(&dir));
-    run(Command::new("skopeo")
-        .args(["copy", "-q", "--all", "--dest-tls-verify=false"])
-        .arg(format!("oci:{}:base", dir.display()))
-        .arg(format!("docker://{}/base:1", reg.host)));
-    skopeo_raw(&format!("{}/base:1", reg.host)).0
-}
-
-/// `skopeo inspect --raw` of a reference: the manifest's digest and JSON.
-fn skopeo_raw(reference: &str) -> (String, serde_json::Value) {
-    let raw = run(Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{reference}")));
-    (format!("sha256:{}", sha256_hex(raw.as_bytes())), serde_json::from_str(&raw).unwrap())
-}
-
 fn skopeo_exists(reference: &str) -> bool {
     Command::new("skopeo")
         .args(["inspect", "--raw", "--tls-verify=false"])

@@ -35,19 +35,9 @@ fn gitlab_ci_local() -> PathBuf {
     bin
 }
 
-/// The busybox base layout pushed to `reg` as `base:1`; its pinned reference.
-fn base_image(p: &Project, reg: &Registry) -> String {
-    let dir = p.outside("base-layout");
-    let _ = fs::remove_dir_all(&dir);
-    run(Command::new(repo_root().join("scripts/make-base-image")).arg(&dir));
-    run(Command::new("skopeo")
-        .args(["copy", "-q", "--all", "--dest-tls-verify=false"])
-        .arg(format!("oci:{}:base", dir.display()))
-        .arg(format!("docker://{}/base:1", reg.host)));
-    let raw = run(Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{}/base:1", reg.host)));
-    format!("{}/base:1@sha256:{}", reg.host, relman_install::hash::sha256_bytes(raw.as_bytes()))
+/// The busybox base pushed to `reg` as `base:1`; its pinned reference.
+fn pinned_base(p: &Project, reg: &Registry) -> String {
+    format!("{}/base:1@{}", reg.host, base_image(p, reg))
 }
 
 /// A project released to `to`, signed with a key that only the pipeline's variables hold
@@ -125,10 +115,7 @@ fn assert_all_passed(log: &str) {
 }
 
 fn skopeo_digest(reference: &str) -> String {
-    let raw = run(Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{reference}")));
-    format!("sha256:{}", relman_install::hash::sha256_bytes(raw.as_bytes()))
+    skopeo_raw(reference).0
 }
 
 /// gitlab only: the GitLab generic package and release page, the token only in `release`.
@@ -178,7 +165,7 @@ fn github_page_and_oci() {
     let d = Double::start(&["--repo", "github:acme/tool"]);
     let reg = Registry::start();
     let holder = Project::empty();
-    let base = base_image(&holder, &reg);
+    let base = pinned_base(&holder, &reg);
     let gh = format!("github:{}/acme/tool", d.base);
     let oci = format!("oci://{}/acme", reg.host);
     let (p, key) = project(&[gh, oci], Some(&base), relman_index());
@@ -199,7 +186,7 @@ fn github_page_and_oci() {
 fn dir_and_oci_and_a_tampered_relman_download() {
     let reg = Registry::start();
     let holder = Project::empty();
-    let base = base_image(&holder, &reg);
+    let base = pinned_base(&holder, &reg);
     // A copy of relman's release whose archive is changed after the workflow pinned it.
     let mirror = holder.outside("mirror");
     let original = relman_index().parent().unwrap();

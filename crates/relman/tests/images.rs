@@ -15,35 +15,12 @@ const PASS: &str = "correct horse";
 const AMD64: &str = "x86_64-unknown-linux-gnu";
 const ARM64: &str = "aarch64-unknown-linux-gnu";
 
-/// Builds the busybox base layout and pushes it to the registry as `base:1`; returns its digest.
-fn base_image(p: &Project, reg: &Registry) -> String {
-    let dir = p.outside("base-layout");
-    std::fs::remove_dir_all(&dir).unwrap();
-    run(Command::new(repo_root().join("scripts/make-base-image")).arg(&dir));
-    run(Command::new("skopeo")
-        .args(["copy", "-q", "--all", "--dest-tls-verify=false"])
-        .arg(format!("oci:{}:base", dir.display()))
-        .arg(format!("docker://{}/base:1", reg.host)));
-    let raw = run(Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{}/base:1", reg.host)));
-    format!("sha256:{}", relman_install::hash::sha256_bytes(raw.as_bytes()))
-}
-
 /// The DER of the first PEM block.
 fn pem_to_der(pem: &[u8]) -> Vec<u8> {
     use base64::Engine as _;
     let text = String::from_utf8_lossy(pem);
     let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     base64::engine::general_purpose::STANDARD.decode(body.trim()).unwrap()
-}
-
-fn skopeo_raw(reference: &str) -> (String, serde_json::Value) {
-    let raw = run(Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{reference}")));
-    let digest = format!("sha256:{}", relman_install::hash::sha256_bytes(raw.as_bytes()));
-    (digest, serde_json::from_str(&raw).unwrap())
 }
 
 fn project(reg: &Registry, base: &str, smoke: bool) -> Project {
@@ -1676,4 +1653,48 @@ fn concurrent_promotes_at_a_registry_never_go_backwards() {
         skopeo_raw(&format!("{repo}:1.2.0")).0,
         "the withdrawn 1.2.1 is not brought back"
     );
+}
+
+/// Registry credentials are bound to their host: `RELMAN_REGISTRY_USERNAME/PASSWORD` given
+/// for the release's destination registry are never offered to the registry the base image
+/// comes from — even when that registry would accept them (here it does: same user and
+/// password), so a leak would make the build succeed. Naming both hosts in
+/// `RELMAN_REGISTRY_HOST` lets them through, which shows what refused the first build.
+#[test]
+fn registry_credentials_never_reach_the_base_image_registry() {
+    let (user, pass) = ("ci-bot", "shared-Pa55word-5150");
+    let base_reg = Registry::start_with_htpasswd(user, pass);
+    let dest_reg = Registry::start_with_htpasswd(user, pass);
+    let holder = Project::empty();
+    let dir = holder.outside("base-layout");
+    let _ = std::fs::remove_dir_all(&dir);
+    run(Command::new(repo_root().join("scripts/make-base-image")).arg(&dir));
+    let creds = format!("{user}:{pass}");
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--dest-tls-verify=false", "--dest-creds", &creds])
+        .arg(format!("oci:{}:base", dir.display()))
+        .arg(format!("docker://{}/base:1", base_reg.host)));
+    let raw = run(Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false", "--creds", &creds])
+        .arg(format!("docker://{}/base:1", base_reg.host)));
+    let base = format!("{}/base:1@sha256:{}", base_reg.host, relman_install::hash::sha256_bytes(raw.as_bytes()));
+    let p = Project::generic(&[AMD64]);
+    let toml = std::fs::read_to_string(p.path("relman.toml")).unwrap();
+    p.write("relman.toml", &format!("{toml}\n[[image]]\nname = \"tool\"\nbase = \"{base}\"\n"));
+    p.commit("image");
+    p.tag("v1.0.0");
+    let dest = format!("oci://{}/acme", dest_reg.host);
+    let env = [("RELMAN_REGISTRY_USERNAME", user), ("RELMAN_REGISTRY_PASSWORD", pass)];
+    let out = p.relman_env(&["release", "--to", &dest], &env);
+    assert_ne!(out.code, 0, "the base registry got the destination's credentials:\n{}", out.stderr);
+    assert!(out.stderr.contains(&base_reg.host), "{}", out.stderr);
+    assert!(!out.stderr.contains(pass) && !out.stdout.contains(pass));
+    // Both hosts named: the same credentials reach the base registry, and the release goes out.
+    let both = format!("{},{}", dest_reg.host, base_reg.host);
+    let env = [
+        ("RELMAN_REGISTRY_USERNAME", user),
+        ("RELMAN_REGISTRY_PASSWORD", pass),
+        ("RELMAN_REGISTRY_HOST", both.as_str()),
+    ];
+    p.relman_env(&["release", "--to", &dest], &env).ok();
 }

@@ -1542,13 +1542,9 @@ fn a_failed_install_leaves_no_directories_it_made() {
     assert!(!used.join(".relman").exists());
 }
 
-/// relman releases relman: its own relman.toml plans the five platforms, keylessly signed,
-/// and `relman check` of a tag passes on a clone of this repository (its test fixtures' charts
-/// and the sample project keep versions of their own).
-#[test]
-fn relman_plans_and_checks_its_own_release() {
-    let tmp = tempfile::tempdir().unwrap();
-    let clone = tmp.path().join("relman");
+/// A clone of this repository in `tmp`, its HEAD tagged with this relman's version.
+fn relman_clone_at_a_tag(tmp: &std::path::Path) -> std::path::PathBuf {
+    let clone = tmp.join("relman");
     let st = Command::new("git").args(["clone", "-q"]).arg(common::repo_root()).arg(&clone).status().unwrap();
     assert!(st.success());
     let v = env!("CARGO_PKG_VERSION");
@@ -1558,6 +1554,17 @@ fn relman_plans_and_checks_its_own_release() {
         .status()
         .unwrap();
     assert!(st.success());
+    clone
+}
+
+/// relman releases relman: its own relman.toml plans the five platforms, keylessly signed,
+/// and `relman check` of a tag passes on a clone of this repository (its test fixtures' charts
+/// and the sample project keep versions of their own).
+#[test]
+fn relman_plans_and_checks_its_own_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clone = relman_clone_at_a_tag(tmp.path());
+    let v = env!("CARGO_PKG_VERSION");
     let out = common::run_in(&clone, &["check"]);
     out.ok();
     let out = common::run_in(&clone, &["--json", "plan"]);
@@ -1583,18 +1590,9 @@ fn relman_plans_and_checks_its_own_release() {
 #[test]
 fn relman_releases_a_snapshot_of_itself() {
     let tmp = tempfile::tempdir().unwrap();
-    let clone = tmp.path().join("relman");
-    let st = Command::new("git").args(["clone", "-q"]).arg(common::repo_root()).arg(&clone).status().unwrap();
-    assert!(st.success());
-    let target = "x86_64-unknown-linux-musl";
     // The matrix is planned for a tag, as the workflow's plan job does.
-    let v = env!("CARGO_PKG_VERSION");
-    let st = Command::new("git")
-        .current_dir(&clone)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "tag", "-a", &format!("v{v}"), "-m", "t"])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let clone = relman_clone_at_a_tag(tmp.path());
+    let target = "x86_64-unknown-linux-musl";
     let m = run_in(&clone, &["ci", "matrix", "github", "--format", "json"]);
     let m = m.ok().json()["matrix"]["include"].clone();
     let entry = m.as_array().unwrap().iter().find(|e| e["target"] == target).unwrap().clone();

@@ -348,3 +348,28 @@ pub fn relman_release(root: &Path, version: &str) -> PathBuf {
     std::mem::forget(p.tmp);
     index
 }
+
+/// Builds the busybox base layout (scripts/make-base-image, beside `p`) and pushes it to
+/// `reg` as `base:1`; returns its digest.
+pub fn base_image(p: &Project, reg: &relman_oci::testing::Registry) -> String {
+    let dir = p.outside("base-layout");
+    let _ = fs::remove_dir_all(&dir);
+    run(Command::new(repo_root().join("scripts/make-base-image")).arg(&dir));
+    run(Command::new("skopeo")
+        .args(["copy", "-q", "--all", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:base", dir.display()))
+        .arg(format!("docker://{}/base:1", reg.host)));
+    let raw = run(Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/base:1", reg.host)));
+    format!("sha256:{}", crate::common::sha256_hex(raw.as_bytes()))
+}
+
+/// `skopeo inspect --raw` of a reference on a plain-HTTP registry: the manifest's digest and
+/// JSON.
+pub fn skopeo_raw(reference: &str) -> (String, serde_json::Value) {
+    let raw = run(Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}")));
+    (format!("sha256:{}", sha256_hex(raw.as_bytes())), serde_json::from_str(&raw).unwrap())
+}
