@@ -52,6 +52,18 @@ fn location(planned: &Planned) -> Option<(String, UrlStyle)> {
     releases_url(planned.settings.installer.url.as_deref(), &destinations)
 }
 
+/// Where this release's files are downloaded from (the directory holding `index.json`), when
+/// that is known.
+pub fn version_url(planned: &Planned) -> Option<String> {
+    let m = &planned.manifest;
+    let (url, style) = location(planned)?;
+    let tag = m.tag.clone().unwrap_or_else(|| format!("{}{}", planned.settings.tag_prefix, m.version));
+    Some(match style {
+        UrlStyle::Dir => format!("{url}/{}", m.version),
+        UrlStyle::Forge => format!("{url}/download/{tag}"),
+    })
+}
+
 /// Where this release's `install.sh` is downloaded from, when that is known.
 pub fn script_url(planned: &Planned) -> Option<String> {
     let m = &planned.manifest;

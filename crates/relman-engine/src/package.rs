@@ -137,7 +137,25 @@ pub fn package(planned: &mut Planned, reporter: &dyn Reporter) -> Result<Vec<Pac
     }
     // Last: the page shows every file's size and digest, signatures included.
     if planned.manifest.artifact(crate::page::PAGE_FILE).is_some() {
-        let html = crate::page::release_page(&planned.manifest, &notes, &image_references(planned));
+        let signer = match (&signed_as, &planned.settings.public_key) {
+            (Some((identity, issuer)), _) => {
+                Some(crate::page::PageSigner::Identity { identity: identity.clone(), issuer: issuer.clone() })
+            }
+            (None, Some(path)) if identity.is_some() => {
+                let pem = crate::fsutil::read_to_string(path)?;
+                let hint = relman_sign::PublicKey::from_file(path)?.hint().to_string();
+                Some(crate::page::PageSigner::Key { pem, hint })
+            }
+            _ => None,
+        };
+        let url = crate::installer::version_url(planned);
+        let html = crate::page::release_page(
+            &planned.manifest,
+            &notes,
+            &image_references(planned),
+            signer.as_ref(),
+            url.as_deref(),
+        );
         done.push(write_small(planned, crate::page::PAGE_FILE, html.as_bytes())?);
         planned.save()?;
     }

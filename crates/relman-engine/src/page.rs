@@ -29,7 +29,7 @@ caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { text-align: left; vertical-align: top; padding: .4rem .5rem; border-bottom: 1px solid #d0d4da; }
 thead th { background: #f1f3f5; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; background: #f1f3f5; }
-code { padding: 0 .2em; }
+code { padding: 0 .2em; overflow-wrap: anywhere; }
 pre { padding: .75rem; overflow-x: auto; }
 .sha256 { word-break: break-all; }
 small { color: #404040; }
@@ -104,9 +104,69 @@ fn link(a: &Artifact, text: &str) -> String {
     s
 }
 
+/// Who signed a release, as its page names them.
+#[derive(Clone, Debug)]
+pub enum PageSigner {
+    /// A key: its `PUBLIC KEY` PEM and its hint (base64 of the sha256 of the key, as Sigstore
+    /// bundles name it).
+    Key { pem: String, hint: String },
+    /// Keyless: the certificate identity and issuer the release was signed as.
+    Identity { identity: String, issuer: String },
+}
+
+/// How to check a download, on every system: who signed (the key itself, with its
+/// fingerprint, or the identity and issuer), the commands with the release's real location
+/// (`url`, when known), and the check on Windows.
+fn check_section(m: &Manifest, signer: Option<&PageSigner>, url: Option<&str>) -> String {
+    let name = &m.project.name;
+    let at = url.map(str::to_string).unwrap_or_else(|| "DIRECTORY-YOU-DOWNLOADED-TO".into());
+    let mut h = String::from("<section aria-labelledby=\"check\">\n<h2 id=\"check\">Check what you downloaded</h2>\n");
+    match signer {
+        Some(PageSigner::Key { pem, hint }) => {
+            let _ = write!(
+                h,
+                "<p>Signed with the key <code>{}</code> (the sha256 of the key, base64, as Sigstore bundles name it). Save it as <code>{}.pub</code>:</p>\n<pre tabindex=\"0\">{}</pre>\n\
+                 <pre tabindex=\"0\"><code>relman verify {} --key {}.pub</code></pre>\n",
+                escape(hint),
+                escape(name),
+                escape(pem.trim_end()),
+                escape(&at),
+                escape(name)
+            );
+        }
+        Some(PageSigner::Identity { identity, issuer }) => {
+            let _ = write!(
+                h,
+                "<p>Signed keylessly (Sigstore) as <code>{}</code>, issuer <code>{}</code>.</p>\n\
+                 <pre tabindex=\"0\"><code>relman verify {} --certificate-identity '{}' --certificate-oidc-issuer '{}' --trusted-root trusted_root.json</code></pre>\n",
+                escape(identity),
+                escape(issuer),
+                escape(&at),
+                escape(identity),
+                escape(issuer)
+            );
+        }
+        None => h.push_str("<p>This release is not signed: check the sha256 of each file against <a href=\"checksums.txt\">checksums.txt</a>.</p>\n"),
+    }
+    let _ = write!(
+        h,
+        "<p>Linux and macOS: <code>sha256sum --ignore-missing -c checksums.txt</code> (macOS: <code>shasum -a 256 -c</code>). \
+         Windows (PowerShell): <code>(Get-FileHash .\\FILE -Algorithm SHA256).Hash.ToLower()</code> must equal the file's line in \
+         <a href=\"checksums.txt\">checksums.txt</a>; or install verified with <code>relman install --from {}</code>.</p>\n</section>\n",
+        escape(&at)
+    );
+    h
+}
+
 /// One version's page. `notes` is the release notes (Markdown); `images` each image's
-/// `REGISTRY/PATH/NAME` and index digest.
-pub fn release_page(m: &Manifest, notes: &str, images: &[(String, String)]) -> String {
+/// `REGISTRY/PATH/NAME` and index digest; `signer` who signed it; `url` where it is served.
+pub fn release_page(
+    m: &Manifest,
+    notes: &str,
+    images: &[(String, String)],
+    signer: Option<&PageSigner>,
+    url: Option<&str>,
+) -> String {
     let name = &m.project.name;
     let mut h = head(&format!("{name} {}", m.version));
     let _ = write!(
@@ -188,6 +248,12 @@ pub fn release_page(m: &Manifest, notes: &str, images: &[(String, String)]) -> S
                 extras.join(" · "),
             );
         }
+        // The release record: what verify reports is covered by its signature.
+        let _ = writeln!(
+            h,
+            "<tr><th scope=\"row\"><a href=\"manifest.json\">manifest.json</a></th><td>the release record (its own digest is in no file)</td><td></td><td></td><td>{}</td></tr>",
+            if signer.is_some() { "<a href=\"manifest.json.sigstore.json\">bundle</a>" } else { "" }
+        );
         h.push_str("</tbody>\n</table>\n</div>\n</section>\n");
     }
 
@@ -199,6 +265,7 @@ pub fn release_page(m: &Manifest, notes: &str, images: &[(String, String)]) -> S
         h.push_str("</ul>\n</section>\n");
     }
 
+    h.push_str(&check_section(m, signer, url));
     h.push_str("<section aria-labelledby=\"notes\">\n<h2 id=\"notes\">Release notes</h2>\n");
     // The notes' own top heading repeats the version: demote every heading by one level.
     h.push_str(&demote_headings(&markdown(notes)));

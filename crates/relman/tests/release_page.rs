@@ -81,6 +81,17 @@ fn the_release_page_shows_every_download_with_its_real_size_and_sha256() {
     assert!(text.contains("a <b>bold</b> <script>alert(1)</script> move"), "the notes are on the page: {text}");
     assert!(text.contains(&format!("curl -fsSL {}/1.0.0/install.sh | sh", server.url)), "install command: {text}");
     assert!(text.contains("relman verify"), "verify command");
+    // Who signed it: the key itself with its fingerprint, the commands with the real URL,
+    // and the check on Windows.
+    let public = fs::read_to_string(p.path("relman.pub")).unwrap();
+    assert!(text.contains(public.lines().nth(1).unwrap()), "the key is on the page: {text}");
+    let hint = relman_sign::PublicKey::from_file(&p.path("relman.pub")).unwrap().hint().to_string();
+    assert!(text.contains(&format!("Signed with the key {hint}")), "{text}");
+    assert!(text.contains(&format!("relman verify {}/1.0.0 --key tool.pub", server.url)), "{text}");
+    assert!(
+        text.contains("Get-FileHash") && text.contains(&format!("relman install --from {}/1.0.0", server.url)),
+        "{text}"
+    );
 
     // Every download row: the link resolves, with the bytes and sha256 the page shows, and
     // those are the published file's.
@@ -110,6 +121,10 @@ fn the_release_page_shows_every_download_with_its_real_size_and_sha256() {
     // Every link into the release resolves (signatures, bundles, SBOMs, the versions list).
     for l in links.iter().filter(|l| l["href"].as_str().unwrap().starts_with(&server.url)) {
         assert_eq!(l["status"], 200, "{}", l["href"]);
+    }
+    // The release record and its signature are linked (and resolve, above).
+    for href in ["manifest.json", "manifest.json.sigstore.json"] {
+        assert!(links.iter().any(|l| l["href"] == format!("{}/1.0.0/{href}", server.url)), "a link to {href}");
     }
     for label in ["SPDX SBOM", "CycloneDX SBOM", "signature", "Sigstore bundle"] {
         assert!(links.iter().any(|l| l["text"] == label), "a `{label}` link");
