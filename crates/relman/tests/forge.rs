@@ -652,3 +652,43 @@ fn install_and_upgrade_from_a_release_page() {
     p.relman_env(&["upgrade", "--prefix", pre, "--rollback"], &env).ok();
     assert!(fs::read_to_string(prefix.join("bin/tool")).unwrap().contains("tool 1.0.0"));
 }
+
+/// Strict verify on a release page: an asset nobody listed — a signature of a file the release
+/// does not hold, a bundle beside nothing — fails `verify --key` there too (the page is read
+/// as the directory of its assets).
+#[test]
+fn orphan_signatures_on_a_release_page_fail_strict_verify() {
+    let d = Double::start(&["--repo", "github:acme/tool"]);
+    let p = signed_project();
+    p.tag("v1.0.0");
+    let to = format!("github:{}/acme/tool", d.base);
+    let env = [("RELMAN_PASSWORD", "pw"), ("GITHUB_TOKEN", RW)];
+    p.relman_env(&["release", "--promote", "--to", &to], &env).ok();
+    let at = format!("{to}@v1.0.0");
+    p.relman_env(&["verify", &at, "--key", "relman.pub"], &env).ok();
+    let id = d.releases("github", "acme/tool")[0]["id"].as_u64().unwrap();
+    let sig = fs::read(p.path(&format!("dist/1.0.0/tool-1.0.0-{T1}.tar.gz.sigstore.json"))).unwrap();
+    let upload = |name: &str| {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-X",
+                "POST",
+                "-H",
+                &format!("Authorization: Bearer {RW}"),
+                "-H",
+                "Content-Type: application/octet-stream",
+            ])
+            .arg("--data-binary")
+            .arg(format!("@{}", p.path(&format!("dist/1.0.0/tool-1.0.0-{T1}.tar.gz.sigstore.json")).display()))
+            .arg(format!("{}/api/uploads/repos/acme/tool/releases/{id}/assets?name={name}", d.base))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    assert!(!sig.is_empty());
+    upload("evil.sh.sigstore.json");
+    let out = p.relman_env(&["verify", &at, "--key", "relman.pub"], &env);
+    assert_eq!(out.code, 7, "{}{}", out.stdout, out.stderr);
+    assert!(format!("{}{}", out.stdout, out.stderr).contains("evil.sh.sigstore.json"), "{}{}", out.stdout, out.stderr);
+}
