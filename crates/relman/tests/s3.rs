@@ -13,6 +13,15 @@ use common::*;
 
 const T1: &str = "x86_64-unknown-linux-gnu";
 
+/// A project signed with a key, tagged v1.0.0 (passphrase `pw` in the env it is used with).
+fn signed_project_at_v1(env: &[(&str, &str)]) -> Project {
+    let p = Project::generic(&[T1]);
+    p.relman_env(&["keygen"], env).ok();
+    p.commit("key");
+    p.tag("v1.0.0");
+    p
+}
+
 #[test]
 fn s3_publish_promote_read_back_verify_install_and_refusals() {
     let moto = Moto::start();
@@ -24,10 +33,7 @@ fn s3_publish_promote_read_back_verify_install_and_refusals() {
     let env_owned = moto.env();
     let mut env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.push(("RELMAN_PASSWORD", "pw"));
-    let p = Project::generic(&[T1]);
-    p.relman_env(&["keygen"], &env).ok();
-    p.commit("key");
-    p.tag("v1.0.0");
+    let p = signed_project_at_v1(&env);
     let to = "s3://rel/releases";
     let out = p.relman_env(&["release", "--promote", "--to", to], &env);
     out.ok();
@@ -480,10 +486,7 @@ fn s3_locations_are_verified_and_installed_from_directly() {
     let env_owned = moto.env();
     let mut env: Vec<(&str, &str)> = env_owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.push(("RELMAN_PASSWORD", "pw"));
-    let p = Project::generic(&[T1]);
-    p.relman_env(&["keygen"], &env).ok();
-    p.commit("key");
-    p.tag("v1.0.0");
+    let p = signed_project_at_v1(&env);
     let to = "s3://priv/releases";
     p.relman_env(&["release", "--promote", "--to", to], &env).ok();
     let out = p.relman_env(&["verify", to, "--key", "relman.pub", "--require-signatures"], &env);
